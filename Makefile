@@ -1,0 +1,38 @@
+# Pulse developer commands. `make dev` and `make test` do all set-up on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: dev test check lint format typecheck template chalice-local clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+## dev: start the local stack (embedded DynamoDB + HTTP API on 127.0.0.1:8000) in the foreground
+dev: $(STAMP)
+	$(PY) -m infra dev
+
+## test: run the whole test suite
+test: $(STAMP)
+	$(PY) -m pytest
+
+## check: lint, format check and type check
+check: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+format: $(STAMP)
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+## template: regenerate infra/tables.template.json from the models
+template: $(STAMP)
+	$(PY) -m infra template > infra/tables.template.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

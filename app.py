@@ -1,0 +1,15 @@
+"""Pulse: the Chalice application. Wiring only; everything else lives in chalicelib/."""
+
+from chalice.app import Chalice
+
+from chalicelib.api import admin_environments, admin_operators, auth_tokens
+from chalicelib.api.middleware import http_middleware
+from chalicelib.logs import configure_logging
+
+configure_logging()
+app = Chalice(app_name="pulse")
+app.experimental_feature_flags.update(["WEBSOCKETS"])
+app.register_middleware(http_middleware, "http")
+
+for router in (admin_operators.router, admin_environments.router, auth_tokens.router):
+    app.register_blueprint(router.blueprint, url_prefix=router.prefix)

@@ -1,0 +1,94 @@
+"""The one place that maps errors to HTTP: domain errors to status codes and the single JSON
+error shape `{"error": {"code", "message", "suggestion"?}}`; anything else to a logged 500."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from chalice.app import Response
+
+from .. import errors
+
+log = logging.getLogger("pulse.api")
+
+STATUS: dict[type[errors.PulseError], int] = {
+    errors.InvalidInput: 400,
+    errors.MalformedJson: 400,
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.PayloadTooLarge: 413,
+    errors.RateLimited: 429,
+    errors.Unavailable: 503,
+}
+
+# Chalice answers some requests itself (405, 415, ...) in its own shape; we reshape them.
+CHALICE_CODES = {
+    "MethodNotAllowedError": "METHOD_NOT_ALLOWED",
+    "UnsupportedMediaType": "UNSUPPORTED_MEDIA_TYPE",
+    "BadRequestError": "BAD_REQUEST",
+    "BadRequest": "BAD_REQUEST",
+    "NotFoundError": "NOT_FOUND",
+    "InternalServerError": "INTERNAL_ERROR",
+}
+
+JSON_HEADERS: dict[str, str | list[str]] = {
+    "Content-Type": "application/json",
+    "Cache-Control": "no-store",
+}
+
+
+def body(code: str, message: str, suggestion: str | None = None, **extra: Any) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if suggestion:
+        error["suggestion"] = suggestion
+    error.update(extra)
+    return {"error": error}
+
+
+def status_of(exc: errors.PulseError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]  # type: ignore[index]
+    return 400
+
+
+def to_response(exc: errors.PulseError) -> Response:
+    headers: dict[str, str | list[str]] = dict(JSON_HEADERS)
+    if isinstance(exc, (errors.RateLimited, errors.Unavailable)):
+        headers["Retry-After"] = str(exc.retry_after)
+    extra: dict[str, Any] = {}
+    if isinstance(exc, errors.InvalidInput) and exc.field:
+        extra["field"] = exc.field
+    return Response(
+        body=body(exc.code, exc.message, exc.suggestion, **extra),
+        status_code=status_of(exc),
+        headers=headers,
+    )
+
+
+def unexpected(request_id: str) -> Response:
+    """Never a stack trace to the client: a request id that the log line also carries."""
+    log.exception("unhandled error", extra={"requestId": request_id})
+    return Response(
+        body=body(
+            "INTERNAL_ERROR",
+            "Something went wrong on our side.",
+            f"Retry later; if it persists, report request id {request_id}.",
+            requestId=request_id,
+        ),
+        status_code=500,
+        headers=dict(JSON_HEADERS),
+    )
+
+
+def reshape_chalice_error(response: Response) -> Response:
+    """Give Chalice's own error responses our shape."""
+    raw = response.body
+    if response.status_code >= 400 and isinstance(raw, dict) and set(raw) == {"Code", "Message"}:
+        code = CHALICE_CODES.get(str(raw["Code"]), "ERROR")
+        response.body = body(code, str(raw["Message"]))
+        response.headers = {**JSON_HEADERS, **(response.headers or {})}
+    return response

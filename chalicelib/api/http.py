@@ -1,0 +1,83 @@
+"""Request parsing for REST handlers: JSON bodies, bearer credentials, list parameters."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from chalice.app import Request
+
+from ..errors import InvalidInput, MalformedJson, PayloadTooLarge
+
+MAX_BODY_BYTES = 64 * 1024
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+MAX_JSON_DEPTH = 32
+
+
+def request_id(request: Request | None) -> str:
+    context: dict[str, Any] = (request.context if request is not None else None) or {}
+    return str(context.get("requestId") or uuid.uuid4())
+
+
+def bearer(request: Request) -> str | None:
+    header = (request.headers or {}).get("authorization") or ""
+    scheme, _, credential = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return credential.strip() or None
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    if level > MAX_JSON_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max([_depth(v, level + 1) for v in value.values()], default=level + 1)
+    if isinstance(value, list):
+        return max([_depth(v, level + 1) for v in value], default=level + 1)
+    return level
+
+
+def json_object(request: Request, *, required: bool = True) -> dict[str, Any]:
+    """The body as a JSON object. Empty bodies are `{}` unless `required`."""
+    raw = request.raw_body or b""
+    if isinstance(raw, str):
+        raw = raw.encode()
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"Request bodies are limited to {MAX_BODY_BYTES // 1024} KB.")
+    if not raw.strip():
+        if required:
+            raise MalformedJson("The request needs a JSON object body.", code="MISSING_BODY")
+        return {}
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MalformedJson("The body is not valid UTF-8 JSON.") from exc
+    if not isinstance(value, dict):
+        raise InvalidInput("body", "must be a JSON object")
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise InvalidInput("body", f"nests deeper than {MAX_JSON_DEPTH} levels", code="TOO_DEEP")
+    return value
+
+
+def query(request: Request, name: str) -> str | None:
+    params: dict[str, str] = request.query_params or {}
+    value = params.get(name)
+    return value if value not in (None, "") else None
+
+
+def limit(request: Request) -> int:
+    raw = query(request, "limit")
+    if raw is None:
+        return DEFAULT_LIMIT
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise InvalidInput("limit", f"must be an integer from 1 to {MAX_LIMIT}")
+    return int(raw)
+
+
+def search(request: Request) -> str | None:
+    q = query(request, "q")
+    if q is not None and len(q) > 200:
+        raise InvalidInput("q", "must be at most 200 characters")
+    return q

@@ -1,0 +1,48 @@
+"""HTTP middleware: body-size limit, one error shape for Chalice's own errors, security headers,
+and one access-log line per request (method, route, status, time; never headers or bodies)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from chalice.app import Request, Response
+
+from ..errors import PayloadTooLarge
+from . import errors
+from .http import MAX_BODY_BYTES, request_id
+
+log = logging.getLogger("pulse.access")
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+def http_middleware(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    started = time.perf_counter()
+    rid = request_id(request)
+    try:
+        if len(request.raw_body or b"") > MAX_BODY_BYTES:
+            response = errors.to_response(
+                PayloadTooLarge(f"Request bodies are limited to {MAX_BODY_BYTES // 1024} KB.")
+            )
+        else:
+            response = errors.reshape_chalice_error(get_response(request))
+    except Exception:
+        response = errors.unexpected(rid)
+    response.headers = {**SECURITY_HEADERS, **(response.headers or {}), "X-Request-Id": rid}
+    log.info(
+        "request",
+        extra={
+            "requestId": rid,
+            "method": request.method,
+            "route": (request.context or {}).get("resourcePath"),
+            "status": response.status_code,
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )
+    return response

@@ -1,0 +1,90 @@
+"""Route registration: every REST view is wrapped so that it authenticates as declared and its
+errors pass through api/errors.py. The registry of admin routes and roles lives here too."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from chalice.app import Blueprint, Request, Response
+
+from ..entities import Role
+from ..errors import Forbidden, PulseError
+from ..runtime import services
+from . import errors
+from .http import bearer, request_id
+
+Auth = Literal["none", "operator"]
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    method: str
+    path: str
+    auth: Auth
+    role: Role | None
+
+
+@dataclass
+class Router:
+    """A Chalice Blueprint plus the list of what each of its routes requires."""
+
+    prefix: str
+    blueprint: Blueprint = field(init=False)
+    specs: list[RouteSpec] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.blueprint = Blueprint(__name__ + self.prefix.replace("/", "."))
+
+    @property
+    def request(self) -> Request:
+        request = self.blueprint.current_request
+        assert request is not None
+        return request
+
+    def route(
+        self,
+        path: str,
+        method: str,
+        *,
+        auth: Auth = "operator",
+        role: Role | None = "viewer",
+        status: int = 200,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """`auth="operator"` passes the authenticated Actor as the view's first argument."""
+
+        def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+            self.specs.append(
+                RouteSpec(method, self.prefix + path, auth, role if auth == "operator" else None)
+            )
+
+            @functools.wraps(view)
+            def handler(**params: str) -> Response:
+                request = self.request
+                try:
+                    if auth == "operator":
+                        actor = services().operators.authenticate(bearer(request))
+                        if role is not None and not actor.can(role):
+                            raise Forbidden(
+                                f"This needs the {role} role; you are {actor.role}.",
+                                code="ROLE_REQUIRED",
+                            )
+                        result = view(actor, **params)
+                    else:
+                        result = view(**params)
+                except PulseError as exc:
+                    return errors.to_response(exc)
+                except Exception:
+                    return errors.unexpected(request_id(request))
+                if isinstance(result, Response):
+                    return result
+                if status == 204:
+                    return Response(body="", status_code=204, headers={"Cache-Control": "no-store"})
+                return Response(body=result, status_code=status, headers=dict(errors.JSON_HEADERS))
+
+            self.blueprint.route(path, methods=[method])(handler)
+            return view
+
+        return decorate

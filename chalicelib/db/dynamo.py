@@ -1,0 +1,152 @@
+"""Binding models to tables and the calls PynamoDB lacks: one shared client, cross-table
+consistent BatchGetItem, transactions, and DynamoDB errors mapped to domain errors."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from ..config import Settings
+from ..errors import Unavailable
+from .models import TABLES, ControlTable, DataTable, all_models
+
+M = TypeVar("M", bound=Model)
+
+RETRYABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+    }
+)
+
+_connection: Connection | None = None
+
+
+def bind(settings: Settings) -> None:
+    """Point every model at the configured tables through one shared botocore client.
+
+    Idempotent; call again after settings change (tests, local stack)."""
+    global _connection
+    _connection = Connection(
+        region=settings.region,
+        host=settings.dynamodb_endpoint,
+        connect_timeout_seconds=2,
+        read_timeout_seconds=5,
+        max_retry_attempts=2,
+        max_pool_connections=32,
+    )
+    names = {ControlTable: settings.control_table, DataTable: settings.data_table}
+    for table, name in names.items():
+        table.Meta.table_name = name
+        table.Meta.region = settings.region
+        table.Meta.host = settings.dynamodb_endpoint
+        table._connection = None
+        table_connection = table._get_connection()  # built from the model schema: no DescribeTable
+        _connection.add_meta_table(table_connection.connection.get_meta_table(name))
+        table_connection.connection = _connection  # share one client and its HTTP pool
+    for model in all_models():
+        base = next(t for t in TABLES if issubclass(model, t))
+        model._connection = base._connection
+
+
+def connection() -> Connection:
+    if _connection is None:
+        raise RuntimeError("chalicelib.db.dynamo.bind() has not been called")
+    return _connection
+
+
+@dataclass(frozen=True)
+class TransactionCancelled(Exception):
+    """A transaction was refused; `reasons` holds one DynamoDB reason code (or None) per item."""
+
+    reasons: tuple[str | None, ...]
+
+    @property
+    def conflict(self) -> bool:
+        return any(r in ("ConditionalCheckFailed", "TransactionConflict") for r in self.reasons)
+
+
+@contextmanager
+def transaction(token: str | None = None) -> Iterator[TransactWrite]:
+    """All-or-nothing writes across both tables. Raises TransactionCancelled or Unavailable."""
+    with unavailable_on_throttle():
+        try:
+            with TransactWrite(connection=connection(), client_request_token=token) as tx:
+                yield tx
+        except TransactWriteError as exc:
+            reasons = tuple(r.code if r else None for r in exc.cancellation_reasons)
+            if exc.cause_response_code == "TransactionCanceledException" and any(reasons):
+                retryable = {"ThrottlingError", "ProvisionedThroughputExceeded"}
+                if any(r in retryable for r in reasons):
+                    raise Unavailable("The database is busy; retry shortly.") from exc
+                raise TransactionCancelled(reasons) from exc
+            raise
+
+
+def batch_get(keys: Sequence[tuple[type[Model], str, str]]) -> list[Any]:
+    """One consistent BatchGetItem over any tables; results in the order of `keys` (None = absent).
+
+    Consistent reads see every committed write: key revocation is checked here, never via a GSI."""
+    request: dict[str, dict[str, Any]] = {}
+    for model, pk, sk in keys:
+        table = request.setdefault(model.Meta.table_name, {"Keys": [], "ConsistentRead": True})
+        key = {"pk": {"S": pk}, "sk": {"S": sk}}
+        if key not in table["Keys"]:
+            table["Keys"].append(key)
+    found: dict[tuple[str, str, str], dict[str, Any]] = {}
+    with unavailable_on_throttle():
+        for attempt in range(4):
+            client: Any = connection().client
+            response = client.batch_get_item(RequestItems=request)
+            for table_name, items in response.get("Responses", {}).items():
+                for item in items:
+                    found[(table_name, item["pk"]["S"], item["sk"]["S"])] = item
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(0.02 * 2**attempt)
+        else:
+            raise Unavailable("The database is busy; retry shortly.")
+    results: list[Any] = []
+    for model, pk, sk in keys:
+        raw = found.get((model.Meta.table_name, pk, sk))
+        results.append(model.from_raw_data(raw) if raw is not None else None)
+    return results
+
+
+def error_code(exc: BaseException) -> str | None:
+    if isinstance(exc, PynamoDBException):
+        return exc.cause_response_code
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code"))
+    return None
+
+
+def is_condition_failure(exc: BaseException) -> bool:
+    return error_code(exc) == "ConditionalCheckFailedException"
+
+
+@contextmanager
+def unavailable_on_throttle() -> Iterator[None]:
+    """Throttling and transient DynamoDB failures become Unavailable (503 + Retry-After)."""
+    try:
+        yield
+    except (PynamoDBException, ClientError) as exc:
+        if error_code(exc) in RETRYABLE_CODES:
+            raise Unavailable("The database is busy; retry shortly.") from exc
+        raise
+    except BotoCoreError as exc:  # timeouts, connection errors
+        raise Unavailable("The database could not be reached; retry shortly.") from exc

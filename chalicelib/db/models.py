@@ -1,0 +1,242 @@
+"""PynamoDB models: the two tables and every item type in them (the one place that knows layout).
+
+Key design (docs/architecture.md has the access-pattern table):
+
+control table                      pk                     sk
+  Environment                      ENV#<envId>            ENV
+  ApiKey                           ENV#<envId>            KEY#<keyId>
+  Audit event (environment)        ENV#<envId>            AUDIT#<eventId>
+  Audit event (operators)          AUDIT#operators        AUDIT#<eventId>
+  Operator                         OP#<operatorId>        OP
+  Session (hash of the token)      OP#<operatorId>        SESSION#<sha256>
+  Email claim (uniqueness)         EMAIL#<email>          EMAIL
+  Login throttle                   LOGIN#<email>          LOGIN
+  Operators meta (owner count)     OPERATORS              META
+  gsi1: ENVS/<envId> lists environments, OPERATORS/<email> lists operators.
+
+data table (customer data; every pk starts with ENV#<envId>, so isolation holds by construction)
+  User                             ENV#<envId>            USER#<userId>
+  Environment stats                ENV#<envId>            STATS
+  Daily stats                      ENV#<envId>            DAY#<yyyy-mm-dd>
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+
+class Gsi1(GlobalSecondaryIndex["ControlTable"]):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class ControlTable(Model):
+    """Environments, keys, audit, operators and sessions. Table name is bound from settings."""
+
+    class Meta:
+        table_name = "unbound-control"
+        billing_mode = "PAY_PER_REQUEST"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    ttl = NumberAttribute(null=True)  # epoch seconds; DynamoDB TTL deletes lazily, readers filter
+    gsi1 = Gsi1()
+
+
+class DataTable(Model):
+    """Customer data of every environment. Table name is bound from settings."""
+
+    class Meta:
+        table_name = "unbound-data"
+        billing_mode = "PAY_PER_REQUEST"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    ttl = NumberAttribute(null=True)  # epoch seconds; DynamoDB TTL deletes lazily, readers filter
+
+
+TABLES: tuple[type[Model], ...] = (ControlTable, DataTable)
+TTL_ATTRIBUTE = "ttl"
+
+
+# --- control table items -------------------------------------------------------------------
+
+
+class EnvironmentItem(ControlTable):
+    id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    name_lower = UnicodeAttribute()
+    status = UnicodeAttribute()  # active | disabled
+    created_at = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    disabled_at = UnicodeAttribute(null=True)
+    # The set of active key ids and a version: every key change is a transaction conditioned on
+    # the version, which is what makes two racing rotations leave exactly one active pair.
+    active_key_ids = UnicodeSetAttribute(null=True)
+    key_version = NumberAttribute(default=0)
+
+
+class ApiKeyItem(ControlTable):
+    id = UnicodeAttribute()
+    env_id = UnicodeAttribute()
+    kind = UnicodeAttribute()  # publishable | secret
+    name = UnicodeAttribute()
+    name_lower = UnicodeAttribute()
+    secret_hash = UnicodeAttribute()  # HMAC-SHA256(pepper, key); the key itself is never stored
+    preview = UnicodeAttribute()
+    status = UnicodeAttribute()  # active | revoked
+    created_at = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    last_used_at = UnicodeAttribute(null=True)
+    revoked_at = UnicodeAttribute(null=True)
+
+
+class AuditItem(ControlTable):
+    id = UnicodeAttribute()
+    env_id = UnicodeAttribute(null=True)
+    actor_id = UnicodeAttribute()
+    actor_email = UnicodeAttribute()
+    action = UnicodeAttribute()
+    target_type = UnicodeAttribute()
+    target_id = UnicodeAttribute()
+    details = UnicodeAttribute(null=True)  # JSON text, never secrets
+    created_at = UnicodeAttribute()
+
+
+class OperatorItem(ControlTable):
+    id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    role = UnicodeAttribute()  # owner | admin | viewer
+    password_hash = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    last_login_at = UnicodeAttribute(null=True)
+    # Bumped when the password changes or the operator is demoted: older sessions stop.
+    session_epoch = NumberAttribute(default=0)
+
+
+class SessionItem(ControlTable):
+    operator_id = UnicodeAttribute()
+    session_epoch = NumberAttribute()
+    created_at = UnicodeAttribute()
+    expires_at = NumberAttribute()
+
+
+class EmailClaimItem(ControlTable):
+    operator_id = UnicodeAttribute()
+
+
+class LoginThrottleItem(ControlTable):
+    failures = NumberAttribute(default=0)
+    locked_until = NumberAttribute(default=0)
+
+
+class OperatorsMetaItem(ControlTable):
+    owners = NumberAttribute(default=0)
+
+
+# --- data table items ----------------------------------------------------------------------
+
+
+class UserItem(DataTable):
+    id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    avatar = UnicodeAttribute(null=True)
+    color = UnicodeAttribute()
+    first_seen_at = UnicodeAttribute()
+    last_seen_at = UnicodeAttribute()
+
+
+class StatsItem(DataTable):
+    rooms = NumberAttribute(default=0)
+    threads = NumberAttribute(default=0)
+    comments = NumberAttribute(default=0)
+    users = NumberAttribute(default=0)
+
+
+class DailyStatsItem(DataTable):
+    date = UnicodeAttribute()
+    comments = NumberAttribute(default=0)
+    active_users = NumberAttribute(default=0)
+
+
+# --- keys: the only place that spells them ---------------------------------------------------
+
+
+def env_pk(env_id: str) -> str:
+    return f"ENV#{env_id}"
+
+
+ENV_SK = "ENV"
+ENVS_GSI = "ENVS"
+OPERATORS_GSI = "OPERATORS"
+OPERATORS_AUDIT_PK = "AUDIT#operators"
+OPERATORS_META = ("OPERATORS", "META")
+STATS_SK = "STATS"
+
+
+def key_sk(key_id: str) -> str:
+    return f"KEY#{key_id}"
+
+
+def audit_sk(event_id: str) -> str:
+    return f"AUDIT#{event_id}"
+
+
+def operator_pk(operator_id: str) -> str:
+    return f"OP#{operator_id}"
+
+
+OPERATOR_SK = "OP"
+
+
+def session_sk(token_hash: str) -> str:
+    return f"SESSION#{token_hash}"
+
+
+def email_pk(email: str) -> str:
+    return f"EMAIL#{email}"
+
+
+EMAIL_SK = "EMAIL"
+
+
+def login_pk(email: str) -> str:
+    return f"LOGIN#{email}"
+
+
+LOGIN_SK = "LOGIN"
+
+
+def user_sk(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+def day_sk(date: str) -> str:
+    return f"DAY#{date}"
+
+
+def all_models() -> list[type[Model]]:
+    """Every model class, so bindings reach the connection PynamoDB caches on each class."""
+    found: list[type[Model]] = []
+    stack: list[Any] = list(TABLES)
+    while stack:
+        cls = stack.pop()
+        found.append(cls)
+        stack.extend(cls.__subclasses__())
+    return found

@@ -1,0 +1,102 @@
+"""Plain domain records that services return and adapters serialize (no storage types leak out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Generic, Literal, TypeVar
+
+T = TypeVar("T")
+Role = Literal["owner", "admin", "viewer"]
+ROLES: tuple[Role, ...] = ("viewer", "admin", "owner")  # ascending power
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    data: list[T]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Environment:
+    id: str
+    name: str
+    status: str
+    created_at: str
+    created_by: str
+    updated_at: str
+    disabled_at: str | None
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: str
+    env_id: str
+    kind: str
+    name: str
+    preview: str
+    status: str
+    created_at: str
+    created_by: str
+    last_used_at: str | None
+    revoked_at: str | None
+    # The full key string: set only on the object returned by the call that creates the key.
+    key: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    id: str
+    env_id: str | None
+    actor_id: str
+    actor_email: str
+    action: str
+    target_type: str
+    target_id: str
+    details: dict[str, object]
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Operator:
+    id: str
+    email: str
+    role: Role
+    created_at: str
+    updated_at: str
+    last_login_at: str | None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The authenticated operator behind an admin request."""
+
+    id: str
+    email: str
+    role: Role
+
+    def can(self, role: Role) -> bool:
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str = field(repr=False)
+    expires_at: str
+    operator: Operator
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    name: str
+    avatar: str | None
+    color: str
+    first_seen_at: str
+    last_seen_at: str
+
+
+@dataclass(frozen=True)
+class MintedToken:
+    token: str = field(repr=False)
+    expires_at: str
+    user: User

@@ -1,0 +1,79 @@
+"""The domain error tree: services raise these; api/errors.py alone turns them into HTTP."""
+
+from __future__ import annotations
+
+
+class PulseError(Exception):
+    """Base of every error a client may see. `code` is stable; `message` is for humans."""
+
+    code = "ERROR"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, suggestion: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.suggestion = suggestion
+
+
+class InvalidInput(PulseError):
+    """A request field is missing, malformed or out of range (names the field)."""
+
+    code = "INVALID_INPUT"
+
+    def __init__(self, field: str, message: str, *, code: str | None = None) -> None:
+        super().__init__(f"{field}: {message}" if field else message, code=code)
+        self.field = field
+
+
+class MalformedJson(PulseError):
+    code = "MALFORMED_JSON"
+
+
+class PayloadTooLarge(PulseError):
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class Unauthenticated(PulseError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(PulseError):
+    code = "FORBIDDEN"
+
+
+class NotFound(PulseError):
+    code = "NOT_FOUND"
+
+
+class Conflict(PulseError):
+    code = "CONFLICT"
+
+
+class RateLimited(PulseError):
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = max(1, retry_after)
+
+
+class Unavailable(PulseError):
+    """A dependency (DynamoDB) is throttling or failing; safe to retry later."""
+
+    code = "SERVICE_UNAVAILABLE"
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def invalid_api_key() -> Unauthenticated:
+    """One answer for malformed, unknown, revoked, or disabled-environment keys (no oracle)."""
+    return Unauthenticated(
+        "The API key is invalid or no longer active.",
+        code="INVALID_API_KEY",
+        suggestion="Check the key in the Admin Panel; rotated and revoked keys stop at once.",
+    )

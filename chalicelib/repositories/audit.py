@@ -1,0 +1,71 @@
+"""Audit events: written inside the transaction of the change they record, listed newest first."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .. import ids
+from ..db.models import OPERATORS_AUDIT_PK, AuditItem, audit_sk, env_pk
+from ..entities import Actor, AuditEvent, Page
+from .pages import query_page
+
+
+def partition(env_id: str | None) -> str:
+    return env_pk(env_id) if env_id else OPERATORS_AUDIT_PK
+
+
+def new_item(
+    actor: Actor,
+    action: str,
+    *,
+    env_id: str | None,
+    target_type: str,
+    target_id: str,
+    now_iso: str,
+    details: dict[str, object] | None = None,
+) -> AuditItem:
+    event_id = ids.new_id("evt")
+    return AuditItem(
+        partition(env_id),
+        audit_sk(event_id),
+        id=event_id,
+        env_id=env_id,
+        actor_id=actor.id,
+        actor_email=actor.email,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        details=json.dumps(details, sort_keys=True) if details else None,
+        created_at=now_iso,
+    )
+
+
+def to_event(item: AuditItem) -> AuditEvent:
+    return AuditEvent(
+        id=item.id,
+        env_id=item.env_id,
+        actor_id=item.actor_id,
+        actor_email=item.actor_email,
+        action=item.action,
+        target_type=item.target_type,
+        target_id=item.target_id,
+        details=json.loads(item.details) if item.details else {},
+        created_at=item.created_at,
+    )
+
+
+def list_events(
+    env_id: str | None, *, limit: int, cursor: str | None, secret: bytes
+) -> Page[AuditEvent]:
+    pk = partition(env_id)
+
+    def query(**kwargs: Any) -> Any:
+        return AuditItem.query(
+            pk, AuditItem.sk.startswith("AUDIT#"), scan_index_forward=False, **kwargs
+        )
+
+    items, next_cursor = query_page(
+        query, limit=limit, cursor=cursor, scope=f"audit:{pk}", secret=secret
+    )
+    return Page([to_event(i) for i in items], next_cursor)

@@ -1,0 +1,359 @@
+"""Environments and their API keys in the control table, and the transactions that change keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from ..db.dynamo import TransactionCancelled, batch_get, transaction, unavailable_on_throttle
+from ..db.models import (
+    ENV_SK,
+    ENVS_GSI,
+    ApiKeyItem,
+    AuditItem,
+    EnvironmentItem,
+    env_pk,
+    key_sk,
+)
+from ..entities import ApiKey, Environment, Page
+from .pages import BASE_KEY, GSI1_KEY, query_page
+
+ReadKey = tuple[type[Model], str, str]
+MAX_ACTIVE_KEYS = 20  # keeps every key transaction far below DynamoDB's 100-item limit
+
+
+@dataclass(frozen=True)
+class EnvState:
+    environment: Environment
+    active_key_ids: frozenset[str]
+    key_version: int
+
+
+@dataclass(frozen=True)
+class NewKey:
+    key: ApiKey  # with .key set: the clear key, never stored
+    digest: str
+
+
+def to_environment(item: EnvironmentItem) -> Environment:
+    return Environment(
+        id=item.id,
+        name=item.name,
+        status=item.status,
+        created_at=item.created_at,
+        created_by=item.created_by,
+        updated_at=item.updated_at,
+        disabled_at=item.disabled_at,
+    )
+
+
+def to_state(item: EnvironmentItem) -> EnvState:
+    return EnvState(
+        environment=to_environment(item),
+        active_key_ids=frozenset(item.active_key_ids or ()),
+        key_version=int(item.key_version or 0),
+    )
+
+
+def to_key(item: ApiKeyItem) -> ApiKey:
+    return ApiKey(
+        id=item.id,
+        env_id=item.env_id,
+        kind=item.kind,
+        name=item.name,
+        preview=item.preview,
+        status=item.status,
+        created_at=item.created_at,
+        created_by=item.created_by,
+        last_used_at=item.last_used_at,
+        revoked_at=item.revoked_at,
+    )
+
+
+def environment_key(env_id: str) -> ReadKey:
+    """The BatchGetItem key of an environment (for callers that read it with other items)."""
+    return (EnvironmentItem, env_pk(env_id), ENV_SK)
+
+
+def api_key_key(env_id: str, key_id: str) -> ReadKey:
+    return (ApiKeyItem, env_pk(env_id), key_sk(key_id))
+
+
+# A read another repository adds to an authentication BatchGetItem: its key and a converter
+# from the stored item (or None when absent) to a domain record.
+ExtraRead = tuple[ReadKey, Callable[[Any], Any]]
+
+
+@dataclass(frozen=True)
+class KeyRead:
+    key: ApiKey | None
+    digest: str | None
+    env_active: bool
+    extra: list[Any]
+
+
+def read_key(env_id: str, key_id: str, extra_reads: Sequence[ExtraRead] = ()) -> KeyRead:
+    """The key, its environment's status and the extra reads: one consistent BatchGetItem."""
+    key_item, env_item, *extra = batch_get(
+        [api_key_key(env_id, key_id), environment_key(env_id), *(r[0] for r in extra_reads)]
+    )
+    return KeyRead(
+        key=to_key(key_item) if key_item else None,
+        digest=key_item.secret_hash if key_item else None,
+        env_active=env_item is not None and env_item.status == "active",
+        extra=[convert(item) for (_, convert), item in zip(extra_reads, extra, strict=True)],
+    )
+
+
+def key_read(env_id: str, key_id: str) -> ExtraRead:
+    """Read another key of the environment (a token's minting key) in the same BatchGetItem."""
+    return api_key_key(env_id, key_id), lambda item: to_key(item) if item else None
+
+
+def get(env_id: str) -> EnvState | None:
+    (item,) = batch_get([environment_key(env_id)])
+    return to_state(item) if item else None
+
+
+def get_key(env_id: str, key_id: str) -> tuple[ApiKey, str] | None:
+    """The key and its stored digest (consistent read)."""
+    (item,) = batch_get([api_key_key(env_id, key_id)])
+    return (to_key(item), item.secret_hash) if item else None
+
+
+def list_environments(
+    q: str | None, *, limit: int, cursor: str | None, secret: bytes
+) -> Page[Environment]:
+    needle = (q or "").strip().lower()
+    condition = None
+    if needle:
+        condition = EnvironmentItem.name_lower.contains(needle) | EnvironmentItem.id.contains(
+            needle
+        )
+
+    def query(**kwargs: Any) -> Any:
+        return EnvironmentItem.gsi1.query(
+            ENVS_GSI, filter_condition=condition, scan_index_forward=False, **kwargs
+        )
+
+    items, next_cursor = query_page(
+        query,
+        limit=limit,
+        cursor=cursor,
+        scope=f"environments:{needle}",
+        secret=secret,
+        key_attrs=GSI1_KEY,
+        filtered=bool(needle),
+    )
+    return Page([to_environment(i) for i in items], next_cursor)
+
+
+def list_keys(
+    env_id: str, q: str | None, *, limit: int, cursor: str | None, secret: bytes
+) -> Page[ApiKey]:
+    needle = (q or "").strip().lower()
+    condition = None
+    if needle:
+        condition = (
+            ApiKeyItem.name_lower.contains(needle)
+            | ApiKeyItem.id.contains(needle)
+            | ApiKeyItem.preview.contains(needle)
+            | ApiKeyItem.kind.contains(needle)
+            | ApiKeyItem.status.contains(needle)
+        )
+
+    def query(**kwargs: Any) -> Any:
+        return ApiKeyItem.query(
+            env_pk(env_id),
+            ApiKeyItem.sk.startswith("KEY#"),
+            filter_condition=condition,
+            scan_index_forward=False,
+            consistent_read=True,
+            **kwargs,
+        )
+
+    items, next_cursor = query_page(
+        query,
+        limit=limit,
+        cursor=cursor,
+        scope=f"keys:{env_id}:{needle}",
+        secret=secret,
+        key_attrs=BASE_KEY,
+        filtered=bool(needle),
+    )
+    return Page([to_key(i) for i in items], next_cursor)
+
+
+def _key_item(new: NewKey) -> ApiKeyItem:
+    k = new.key
+    return ApiKeyItem(
+        env_pk(k.env_id),
+        key_sk(k.id),
+        id=k.id,
+        env_id=k.env_id,
+        kind=k.kind,
+        name=k.name,
+        name_lower=k.name.lower(),
+        secret_hash=new.digest,
+        preview=k.preview,
+        status="active",
+        created_at=k.created_at,
+        created_by=k.created_by,
+    )
+
+
+def create(environment: Environment, keys: list[NewKey], audit: AuditItem) -> None:
+    env = environment
+    item = EnvironmentItem(
+        env_pk(env.id),
+        ENV_SK,
+        gsi1pk=ENVS_GSI,
+        gsi1sk=env.id,
+        id=env.id,
+        name=env.name,
+        name_lower=env.name.lower(),
+        status=env.status,
+        created_at=env.created_at,
+        created_by=env.created_by,
+        updated_at=env.updated_at,
+        active_key_ids={k.key.id for k in keys},
+        key_version=1,
+    )
+    with transaction() as tx:
+        tx.save(item, condition=EnvironmentItem.pk.does_not_exist())
+        for new in keys:
+            tx.save(_key_item(new), condition=ApiKeyItem.pk.does_not_exist())
+        tx.save(audit)
+
+
+def rename(env_id: str, name: str, now_iso: str, audit: AuditItem) -> bool:
+    """False when the environment is missing or disabled."""
+    try:
+        with transaction() as tx:
+            tx.update(
+                EnvironmentItem(env_pk(env_id), ENV_SK),
+                actions=[
+                    EnvironmentItem.name.set(name),
+                    EnvironmentItem.name_lower.set(name.lower()),
+                    EnvironmentItem.updated_at.set(now_iso),
+                ],
+                condition=EnvironmentItem.status == "active",
+            )
+            tx.save(audit)
+    except TransactionCancelled:
+        return False
+    return True
+
+
+def disable(state: EnvState, now_iso: str, audit: AuditItem) -> bool:
+    """Disable the environment and revoke its active keys in one transaction; False on a race."""
+    env_id = state.environment.id
+    try:
+        with transaction() as tx:
+            tx.update(
+                EnvironmentItem(env_pk(env_id), ENV_SK),
+                actions=[
+                    EnvironmentItem.status.set("disabled"),
+                    EnvironmentItem.disabled_at.set(now_iso),
+                    EnvironmentItem.updated_at.set(now_iso),
+                    EnvironmentItem.active_key_ids.remove(),
+                    EnvironmentItem.key_version.add(1),
+                ],
+                condition=(EnvironmentItem.status == "active")
+                & (EnvironmentItem.key_version == state.key_version),
+            )
+            for key_id in state.active_key_ids:
+                _revoke_in(tx, env_id, key_id, now_iso)
+            tx.save(audit)
+    except TransactionCancelled:
+        return False
+    return True
+
+
+def _revoke_in(tx: TransactWrite, env_id: str, key_id: str, now_iso: str) -> None:
+    tx.update(
+        ApiKeyItem(env_pk(env_id), key_sk(key_id)),
+        actions=[ApiKeyItem.status.set("revoked"), ApiKeyItem.revoked_at.set(now_iso)],
+        condition=ApiKeyItem.status == "active",
+    )
+
+
+def add_key(state: EnvState, new: NewKey, audit: AuditItem) -> bool:
+    """Add one active key; False if the environment changed (disabled, or keys moved) meanwhile."""
+    env_id = state.environment.id
+    try:
+        with transaction() as tx:
+            tx.update(
+                EnvironmentItem(env_pk(env_id), ENV_SK),
+                actions=[
+                    EnvironmentItem.active_key_ids.add({new.key.id}),
+                    EnvironmentItem.key_version.add(1),
+                ],
+                condition=(EnvironmentItem.status == "active")
+                & (EnvironmentItem.key_version == state.key_version),
+            )
+            tx.save(_key_item(new), condition=ApiKeyItem.pk.does_not_exist())
+            tx.save(audit)
+    except TransactionCancelled:
+        return False
+    return True
+
+
+def rotate(state: EnvState, new_keys: list[NewKey], now_iso: str, audit: AuditItem) -> bool:
+    """Swap every active key for the new pair in one transaction, conditioned on the version the
+    caller read. Two racing rotations: exactly one commits; the other gets False."""
+    env_id = state.environment.id
+    try:
+        with transaction() as tx:
+            tx.update(
+                EnvironmentItem(env_pk(env_id), ENV_SK),
+                actions=[
+                    EnvironmentItem.active_key_ids.set({k.key.id for k in new_keys}),
+                    EnvironmentItem.key_version.add(1),
+                    EnvironmentItem.updated_at.set(now_iso),
+                ],
+                condition=(EnvironmentItem.status == "active")
+                & (EnvironmentItem.key_version == state.key_version),
+            )
+            for new in new_keys:
+                tx.save(_key_item(new), condition=ApiKeyItem.pk.does_not_exist())
+            for key_id in state.active_key_ids:
+                _revoke_in(tx, env_id, key_id, now_iso)
+            tx.save(audit)
+    except TransactionCancelled:
+        return False
+    return True
+
+
+def revoke(state: EnvState, key_id: str, now_iso: str, audit: AuditItem) -> bool:
+    env_id = state.environment.id
+    try:
+        with transaction() as tx:
+            _revoke_in(tx, env_id, key_id, now_iso)
+            tx.update(
+                EnvironmentItem(env_pk(env_id), ENV_SK),
+                actions=[
+                    EnvironmentItem.active_key_ids.delete({key_id}),
+                    EnvironmentItem.key_version.add(1),
+                ],
+                condition=EnvironmentItem.key_version == state.key_version,
+            )
+            tx.save(audit)
+    except TransactionCancelled:
+        return False
+    return True
+
+
+def touch_last_used(env_id: str, key_id: str, now_iso: str, cutoff_iso: str) -> None:
+    """Record use at most once per window; raises only on unexpected errors (callers swallow)."""
+    item = ApiKeyItem(env_pk(env_id), key_sk(key_id))
+    with unavailable_on_throttle():
+        item.update(
+            actions=[ApiKeyItem.last_used_at.set(now_iso)],
+            condition=ApiKeyItem.pk.exists()
+            & (ApiKeyItem.last_used_at.does_not_exist() | (ApiKeyItem.last_used_at < cutoff_iso)),
+        )

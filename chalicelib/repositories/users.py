@@ -1,0 +1,165 @@
+"""Users of an environment and the counters that move with them, in the data table.
+
+A token mint records its user with at most one write call: a plain UpdateItem, or one
+TransactWriteItems when counters (new user, first activity of the day) or the minting key's
+lastUsedAt must move with it. A conflict retries once without the optional parts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import PynamoDBException
+from pynamodb.models import Model
+
+from ..db.dynamo import (
+    TransactionCancelled,
+    is_condition_failure,
+    transaction,
+    unavailable_on_throttle,
+)
+from ..db.models import (
+    STATS_SK,
+    ApiKeyItem,
+    DailyStatsItem,
+    StatsItem,
+    UserItem,
+    day_sk,
+    env_pk,
+    key_sk,
+    user_sk,
+)
+from ..entities import Page, User
+from .environments import ExtraRead
+from .pages import query_page
+
+
+@dataclass(frozen=True)
+class KeyTouch:
+    """Set the key's lastUsedAt unless it was set after `cutoff_iso`."""
+
+    env_id: str
+    key_id: str
+    now_iso: str
+    cutoff_iso: str
+
+
+@dataclass(frozen=True)
+class SeenWrite:
+    env_id: str
+    user: User  # the profile to store; last_seen_at is the write time
+    is_new: bool
+    first_today: bool  # counts the user once in today's active users
+    profile_due: bool  # profile changed or lastSeenAt is stale; otherwise no user write
+    today: str
+    touch: KeyTouch | None
+
+
+@dataclass(frozen=True)
+class _Op:
+    item: Model
+    actions: list[Any]
+    condition: Any
+
+
+def user_read(env_id: str, user_id: str) -> ExtraRead:
+    """Read the user in the same BatchGetItem that authenticates the key."""
+    return (
+        UserItem,
+        env_pk(env_id),
+        user_sk(user_id),
+    ), lambda item: to_user(item) if item else None
+
+
+def to_user(item: UserItem) -> User:
+    return User(
+        id=item.id,
+        name=item.name,
+        avatar=item.avatar,
+        color=item.color,
+        first_seen_at=item.first_seen_at,
+        last_seen_at=item.last_seen_at,
+    )
+
+
+def list_users(env_id: str, *, limit: int, cursor: str | None, secret: bytes) -> Page[User]:
+    def query(**kwargs: Any) -> Any:
+        return UserItem.query(env_pk(env_id), UserItem.sk.startswith("USER#"), **kwargs)
+
+    items, next_cursor = query_page(
+        query, limit=limit, cursor=cursor, scope=f"users:{env_id}", secret=secret
+    )
+    return Page([to_user(i) for i in items], next_cursor)
+
+
+def _upsert(w: SeenWrite, condition: Any = None) -> _Op:
+    u = w.user
+    actions = [
+        UserItem.id.set(u.id),
+        UserItem.name.set(u.name),
+        UserItem.avatar.set(u.avatar) if u.avatar is not None else UserItem.avatar.remove(),
+        UserItem.color.set(u.color),
+        UserItem.first_seen_at.set(UserItem.first_seen_at | u.first_seen_at),
+        UserItem.last_seen_at.set(u.last_seen_at),
+    ]
+    return _Op(UserItem(env_pk(w.env_id), user_sk(u.id)), actions, condition)
+
+
+def _counter_ops(w: SeenWrite, *, users: int, active: int) -> list[_Op]:
+    ops: list[_Op] = []
+    if users:
+        ops.append(_Op(StatsItem(env_pk(w.env_id), STATS_SK), [StatsItem.users.add(users)], None))
+    if active:
+        day = DailyStatsItem(env_pk(w.env_id), day_sk(w.today))
+        actions = [DailyStatsItem.date.set(w.today), DailyStatsItem.active_users.add(active)]
+        ops.append(_Op(day, actions, None))
+    return ops
+
+
+def _plan(w: SeenWrite) -> list[_Op]:
+    ops: list[_Op] = []
+    if w.is_new:
+        ops.append(_upsert(w, UserItem.pk.does_not_exist()))
+        ops += _counter_ops(w, users=1, active=1)
+    elif w.first_today:
+        # Counted once per day: the condition fails if a concurrent request already did it.
+        ops.append(_upsert(w, UserItem.last_seen_at < w.today))
+        ops += _counter_ops(w, users=0, active=1)
+    elif w.profile_due:
+        ops.append(_upsert(w))
+    if w.touch:
+        t = w.touch
+        key = ApiKeyItem(env_pk(t.env_id), key_sk(t.key_id))
+        condition = ApiKeyItem.pk.exists() & (
+            ApiKeyItem.last_used_at.does_not_exist() | (ApiKeyItem.last_used_at < t.cutoff_iso)
+        )
+        ops.append(_Op(key, [ApiKeyItem.last_used_at.set(t.now_iso)], condition))
+    return ops
+
+
+def _run(ops: list[_Op]) -> None:
+    with unavailable_on_throttle():
+        if len(ops) == 1:
+            op = ops[0]
+            op.item.update(actions=op.actions, condition=op.condition)
+            return
+        with transaction() as tx:
+            for op in ops:
+                tx.update(op.item, actions=op.actions, condition=op.condition)
+
+
+def record_seen(w: SeenWrite) -> None:
+    """At most one write call. A lost race (someone else counted this user or touched the key
+    first) cancels it; then one retry only updates the profile, if that was due."""
+    ops = _plan(w)
+    if not ops:
+        return
+    try:
+        _run(ops)
+    except TransactionCancelled:
+        if w.is_new or w.first_today or w.profile_due:
+            _run([_upsert(w)])
+    except PynamoDBException as exc:
+        # A lone conditional write is only ever the lastUsedAt touch: losing it is fine.
+        if not is_condition_failure(exc):
+            raise

@@ -1,0 +1,235 @@
+"""Environments and their key lifecycle: create (with a first key pair), rename, disable,
+create/rotate/revoke keys, and the audit trail of each."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .. import ids
+from ..auth import apikeys
+from ..clock import Clock
+from ..config import Settings
+from ..entities import Actor, ApiKey, AuditEvent, Environment, Page
+from ..errors import Conflict, NotFound
+from ..repositories import audit as audit_repo
+from ..repositories import environments as repo
+from ..repositories.environments import MAX_ACTIVE_KEYS, EnvState, NewKey
+
+NAME_MAX = 100
+KEY_NAME_MAX = 100
+DEFAULT_KEY_NAMES = {"publishable": "Publishable key", "secret": "Secret key"}
+
+
+def environment_not_found() -> NotFound:
+    return NotFound("No environment with this id.", code="ENVIRONMENT_NOT_FOUND")
+
+
+def environment_disabled() -> Conflict:
+    return Conflict(
+        "The environment is disabled; its keys cannot change.", code="ENVIRONMENT_DISABLED"
+    )
+
+
+def keys_changed() -> Conflict:
+    return Conflict(
+        "The environment's keys changed while this request ran; nothing was changed.",
+        code="KEYS_CHANGED",
+        suggestion="Reload the keys and retry.",
+    )
+
+
+class EnvironmentService:
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+
+    # --- environments --------------------------------------------------------------------
+
+    def create(self, actor: Actor, name: str) -> tuple[Environment, list[ApiKey]]:
+        now = self.clock.now_iso()
+        env = Environment(
+            id=ids.new_id("env"),
+            name=name,
+            status="active",
+            created_at=now,
+            created_by=actor.email,
+            updated_at=now,
+            disabled_at=None,
+        )
+        pair = self._new_pair(env.id, actor, now, names=DEFAULT_KEY_NAMES)
+        audit = audit_repo.new_item(
+            actor,
+            "environment.created",
+            env_id=env.id,
+            target_type="environment",
+            target_id=env.id,
+            now_iso=now,
+            details={"name": name},
+        )
+        repo.create(env, pair, audit)
+        return env, [k.key for k in pair]
+
+    def list_environments(self, q: str | None, limit: int, cursor: str | None) -> Page[Environment]:
+        return repo.list_environments(
+            q, limit=limit, cursor=cursor, secret=self.settings.signing_secret
+        )
+
+    def get(self, env_id: str) -> Environment:
+        return self._state(env_id).environment
+
+    def rename(self, actor: Actor, env_id: str, name: str) -> Environment:
+        state = self._state(env_id)
+        if state.environment.status != "active":
+            raise environment_disabled()
+        now = self.clock.now_iso()
+        audit = audit_repo.new_item(
+            actor,
+            "environment.renamed",
+            env_id=env_id,
+            target_type="environment",
+            target_id=env_id,
+            now_iso=now,
+            details={"from": state.environment.name, "to": name},
+        )
+        if not repo.rename(env_id, name, now, audit):
+            raise environment_disabled()
+        return replace(state.environment, name=name, updated_at=now)
+
+    def disable(self, actor: Actor, env_id: str) -> None:
+        state = self._state(env_id)
+        if state.environment.status != "active":
+            raise environment_disabled()
+        now = self.clock.now_iso()
+        audit = audit_repo.new_item(
+            actor,
+            "environment.disabled",
+            env_id=env_id,
+            target_type="environment",
+            target_id=env_id,
+            now_iso=now,
+            details={"revokedKeys": sorted(state.active_key_ids)},
+        )
+        if not repo.disable(state, now, audit):
+            raise keys_changed()
+
+    # --- keys ----------------------------------------------------------------------------
+
+    def list_keys(self, env_id: str, q: str | None, limit: int, cursor: str | None) -> Page[ApiKey]:
+        self._state(env_id)
+        return repo.list_keys(
+            env_id, q, limit=limit, cursor=cursor, secret=self.settings.signing_secret
+        )
+
+    def create_key(
+        self, actor: Actor, env_id: str, kind: apikeys.KeyKind, name: str | None
+    ) -> ApiKey:
+        state = self._active_state(env_id)
+        if len(state.active_key_ids) >= MAX_ACTIVE_KEYS:
+            raise Conflict(
+                f"An environment can have at most {MAX_ACTIVE_KEYS} active keys.",
+                code="TOO_MANY_KEYS",
+                suggestion="Revoke keys you no longer use.",
+            )
+        now = self.clock.now_iso()
+        new = self._new_key(env_id, kind, name or DEFAULT_KEY_NAMES[kind], actor, now)
+        audit = audit_repo.new_item(
+            actor,
+            "key.created",
+            env_id=env_id,
+            target_type="key",
+            target_id=new.key.id,
+            now_iso=now,
+            details={"kind": kind, "name": new.key.name},
+        )
+        if not repo.add_key(state, new, audit):
+            raise keys_changed()
+        return new.key
+
+    def rotate(self, actor: Actor, env_id: str) -> tuple[list[ApiKey], list[str]]:
+        """A new active pair in, every active key out, in one transaction."""
+        state = self._active_state(env_id)
+        now = self.clock.now_iso()
+        pair = self._new_pair(env_id, actor, now, names=DEFAULT_KEY_NAMES)
+        revoked = sorted(state.active_key_ids)
+        audit = audit_repo.new_item(
+            actor,
+            "keys.rotated",
+            env_id=env_id,
+            target_type="environment",
+            target_id=env_id,
+            now_iso=now,
+            details={"created": [k.key.id for k in pair], "revoked": revoked},
+        )
+        if not repo.rotate(state, pair, now, audit):
+            raise keys_changed()
+        return [k.key for k in pair], revoked
+
+    def revoke(self, actor: Actor, env_id: str, key_id: str) -> ApiKey:
+        state = self._state(env_id)
+        found = repo.get_key(env_id, key_id) if ids.raw_part(key_id, "key") else None
+        if found is None:
+            raise NotFound("No key with this id in this environment.", code="KEY_NOT_FOUND")
+        key, _ = found
+        if key.status != "active":
+            raise Conflict("The key is already revoked.", code="KEY_ALREADY_REVOKED")
+        now = self.clock.now_iso()
+        audit = audit_repo.new_item(
+            actor,
+            "key.revoked",
+            env_id=env_id,
+            target_type="key",
+            target_id=key_id,
+            now_iso=now,
+            details={"kind": key.kind, "name": key.name},
+        )
+        if not repo.revoke(state, key_id, now, audit):
+            raise keys_changed()
+        return replace(key, status="revoked", revoked_at=now)
+
+    def audit(self, env_id: str, limit: int, cursor: str | None) -> Page[AuditEvent]:
+        self._state(env_id)
+        return audit_repo.list_events(
+            env_id, limit=limit, cursor=cursor, secret=self.settings.signing_secret
+        )
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _state(self, env_id: str) -> EnvState:
+        state = repo.get(env_id) if ids.raw_part(env_id, "env") else None
+        if state is None:
+            raise environment_not_found()
+        return state
+
+    def _active_state(self, env_id: str) -> EnvState:
+        state = self._state(env_id)
+        if state.environment.status != "active":
+            raise environment_disabled()
+        return state
+
+    def _new_key(
+        self, env_id: str, kind: apikeys.KeyKind, name: str, actor: Actor, now: str
+    ) -> NewKey:
+        key_id = ids.new_id("key")
+        secret = apikeys.generate(kind, env_id, key_id)
+        key = ApiKey(
+            id=key_id,
+            env_id=env_id,
+            kind=kind,
+            name=name,
+            preview=apikeys.preview(secret),
+            status="active",
+            created_at=now,
+            created_by=actor.email,
+            last_used_at=None,
+            revoked_at=None,
+            key=secret,
+        )
+        return NewKey(key=key, digest=apikeys.digest(self.settings.key_pepper, secret))
+
+    def _new_pair(
+        self, env_id: str, actor: Actor, now: str, *, names: dict[str, str]
+    ) -> list[NewKey]:
+        return [
+            self._new_key(env_id, "publishable", names["publishable"], actor, now),
+            self._new_key(env_id, "secret", names["secret"], actor, now),
+        ]

@@ -1,0 +1,74 @@
+"""API key authentication: format and checksum first (no I/O), then one consistent BatchGetItem
+of the key, its environment, and whatever else the caller needs in the same round trip."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..auth import apikeys
+from ..config import Settings
+from ..entities import ApiKey
+from ..errors import Unauthenticated, invalid_api_key
+from ..repositories import environments as env_repo
+from ..repositories.environments import ExtraRead
+
+
+@dataclass(frozen=True)
+class KeyContext:
+    key: ApiKey
+    env_id: str
+    extra: list[Any]  # the caller's extra reads, converted, in order (None where absent)
+
+
+def secret_key_required() -> Unauthenticated:
+    return Unauthenticated(
+        "This endpoint needs a secret key (sk_...); a publishable key was sent.",
+        code="SECRET_KEY_REQUIRED",
+        suggestion="Call this endpoint from your backend with the environment's sk_ key. "
+        "Publishable keys (pk_...) belong in the browser widget only.",
+    )
+
+
+def publishable_key_required() -> Unauthenticated:
+    return Unauthenticated(
+        "This endpoint needs a publishable key (pk_...).",
+        code="PUBLISHABLE_KEY_REQUIRED",
+        suggestion="Never send a secret key from a browser; use the environment's pk_ key.",
+    )
+
+
+def parse(raw: str | None, kind: apikeys.KeyKind) -> apikeys.ParsedKey:
+    """Refuse missing, malformed and wrong-kind keys without touching DynamoDB."""
+    if not raw:
+        raise Unauthenticated(
+            "Missing API key.",
+            code="MISSING_API_KEY",
+            suggestion="Send it as `Authorization: Bearer sk_...`.",
+        )
+    claimed = apikeys.kind_of_prefix(raw)
+    if claimed is not None and claimed != kind:
+        raise secret_key_required() if kind == "secret" else publishable_key_required()
+    parsed = apikeys.parse(raw)
+    if parsed is None:
+        raise invalid_api_key()
+    return parsed
+
+
+def authenticate(
+    settings: Settings, raw: str, parsed: apikeys.ParsedKey, extra_reads: Sequence[ExtraRead] = ()
+) -> KeyContext:
+    """Identical refusal for unknown, revoked, wrong-hash and disabled-environment keys."""
+    read = env_repo.read_key(parsed.env_id, parsed.key_id, extra_reads)
+    key = read.key
+    if (
+        key is None
+        or read.digest is None
+        or not read.env_active
+        or key.status != "active"
+        or key.kind != parsed.kind
+        or not apikeys.matches(settings.key_pepper, raw, read.digest)
+    ):
+        raise invalid_api_key()
+    return KeyContext(key=key, env_id=parsed.env_id, extra=read.extra)

@@ -1,0 +1,178 @@
+"""Token minting (`POST /auth/token`) and verification (WebSocket `$connect`).
+
+Mint budget: one consistent BatchGetItem (key, environment, user) and at most one write."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..auth import apikeys, tokens
+from ..clock import Clock, iso
+from ..config import Settings
+from ..entities import ApiKey, MintedToken, User
+from ..errors import Unauthenticated
+from ..repositories import environments as env_repo
+from ..repositories import users as users_repo
+from ..repositories.environments import ExtraRead
+from . import keyauth
+
+log = logging.getLogger("pulse.tokens")
+
+# Distinct, readable on light and dark backgrounds; a user keeps one color everywhere.
+PALETTE = (
+    "#E5484D",
+    "#F76B15",
+    "#FFC53D",
+    "#46A758",
+    "#12A594",
+    "#0090FF",
+    "#3E63DD",
+    "#8E4EC6",
+    "#D6409F",
+    "#AD7F58",
+    "#5B5BD6",
+    "#00A2C7",
+)
+LAST_USED_WINDOW_SECONDS = 60
+LAST_SEEN_WINDOW_SECONDS = 60
+
+
+def color_for(user_id: str) -> str:
+    digest = hashlib.sha256(user_id.encode()).digest()
+    return PALETTE[int.from_bytes(digest[:4], "big") % len(PALETTE)]
+
+
+@dataclass(frozen=True)
+class MintRequest:
+    user_id: str
+    name: str
+    avatar: str | None
+
+
+@dataclass(frozen=True)
+class VerifiedConnection:
+    """What `$connect` learns from a valid pk_ + token pair."""
+
+    env_id: str
+    publishable_key_id: str
+    user: tokens.UserClaims
+    extra: list[Any]
+
+
+def invalid_token() -> Unauthenticated:
+    return Unauthenticated(
+        "The token is invalid or expired.",
+        code="INVALID_TOKEN",
+        suggestion="Mint a fresh token with POST /auth/token from your backend.",
+    )
+
+
+class TokenService:
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+
+    def mint(self, raw_key: str, parsed: apikeys.ParsedKey, request: MintRequest) -> MintedToken:
+        """`parsed` is keyauth.parse(raw_key, "secret"): the handler refuses bad keys before
+        it reads the body."""
+        ctx = keyauth.authenticate(
+            self.settings, raw_key, parsed, [users_repo.user_read(parsed.env_id, request.user_id)]
+        )
+        existing: User | None = ctx.extra[0]
+        now = self.clock.now()
+        now_iso, today = iso(now), iso(now)[:10]
+        user = User(
+            id=request.user_id,
+            name=request.name,
+            avatar=request.avatar,
+            color=color_for(request.user_id),
+            first_seen_at=existing.first_seen_at if existing else now_iso,
+            last_seen_at=now_iso,
+        )
+        self._record(ctx.key, existing, user, now, today)
+        token, expires_at = tokens.mint(
+            server_secret=self.settings.signing_secret,
+            issuer=self.settings.token_issuer,
+            env_id=ctx.env_id,
+            key_id=ctx.key.id,
+            user_id=user.id,
+            name=user.name,
+            avatar=user.avatar,
+            color=user.color,
+            now=int(now),
+            ttl_seconds=self.settings.token_ttl_seconds,
+        )
+        return MintedToken(token=token, expires_at=iso(expires_at), user=user)
+
+    def _record(
+        self, key: ApiKey, existing: User | None, user: User, now: float, today: str
+    ) -> None:
+        touch = None
+        if key.last_used_at is None or key.last_used_at < iso(now - LAST_USED_WINDOW_SECONDS):
+            touch = users_repo.KeyTouch(
+                env_id=key.env_id,
+                key_id=key.id,
+                now_iso=iso(now),
+                cutoff_iso=iso(now - LAST_USED_WINDOW_SECONDS),
+            )
+        profile_due = existing is None or (
+            (existing.name, existing.avatar) != (user.name, user.avatar)
+            or existing.last_seen_at < iso(now - LAST_SEEN_WINDOW_SECONDS)
+        )
+        write = users_repo.SeenWrite(
+            env_id=key.env_id,
+            user=user,
+            is_new=existing is None,
+            first_today=existing is not None and existing.last_seen_at[:10] < today,
+            profile_due=profile_due,
+            today=today,
+            touch=touch,
+        )
+        try:
+            users_repo.record_seen(write)
+        except Exception:
+            if write.is_new or write.first_today or write.profile_due:
+                raise
+            # Only lastUsedAt was due: it must never fail a request.
+            log.warning("could not record key use", extra={"keyId": key.id})
+
+    def verify_connection(
+        self, raw_pk: str | None, token: str | None, extra_reads: Sequence[ExtraRead] = ()
+    ) -> VerifiedConnection:
+        """For `$connect`: an active pk_, a token that verifies, the token's environment is the
+        pk_'s, and the key that minted it still active. One consistent BatchGetItem in all."""
+        parsed = keyauth.parse(raw_pk, "publishable")
+        if not token:
+            raise invalid_token()
+        try:
+            ref = tokens.peek(token)
+        except tokens.InvalidToken as exc:
+            raise invalid_token() from exc
+        if ref.env_id != parsed.env_id:
+            raise invalid_token()
+        ctx = keyauth.authenticate(
+            self.settings,
+            raw_pk or "",
+            parsed,
+            [env_repo.key_read(ref.env_id, ref.key_id), *extra_reads],
+        )
+        minting_key: ApiKey | None = ctx.extra[0]
+        if minting_key is None or minting_key.status != "active" or minting_key.kind != "secret":
+            raise invalid_token()
+        try:
+            claims = tokens.verify(
+                token,
+                server_secret=self.settings.signing_secret,
+                issuer=self.settings.token_issuer,
+                ref=ref,
+                now=self.clock.now(),
+            )
+        except tokens.InvalidToken as exc:
+            raise invalid_token() from exc
+        return VerifiedConnection(
+            env_id=ctx.env_id, publishable_key_id=ctx.key.id, user=claims, extra=ctx.extra[1:]
+        )
