@@ -17,12 +17,13 @@ MAX_JSON_DEPTH = 32
 
 
 def request_id(request: Request | None) -> str:
-    context: dict[str, Any] = (request.context if request is not None else None) or {}
+    context: Any = (request.context if request is not None else None) or {}
     return str(context.get("requestId") or uuid.uuid4())
 
 
 def bearer(request: Request) -> str | None:
-    header = (request.headers or {}).get("authorization") or ""
+    headers: Any = request.headers or {}
+    header = str(headers.get("authorization") or "")
     scheme, _, credential = header.strip().partition(" ")
     if scheme.lower() != "bearer":
         return None
@@ -62,7 +63,7 @@ def json_object(request: Request, *, required: bool = True) -> dict[str, Any]:
 
 
 def query(request: Request, name: str) -> str | None:
-    params: dict[str, str] = request.query_params or {}
+    params: Any = request.query_params or {}
     value = params.get(name)
     return value if value not in (None, "") else None
 
