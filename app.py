@@ -6,8 +6,8 @@ from chalicelib.api import admin_environments, admin_operators, auth_tokens
 from chalicelib.api.middleware import http_middleware
 from chalicelib.logs import configure_logging
 
-configure_logging()
 app = Chalice(app_name="pulse")
+configure_logging()  # after Chalice(): it configures the "pulse" logger (its app_name) too
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.register_middleware(http_middleware, "http")
 

@@ -23,12 +23,19 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: int = logging.INFO) -> None:
-    """Idempotent: give the `pulse` loggers one JSON handler on stderr."""
+    """Idempotent: give the `pulse` loggers one JSON handler on stderr.
+
+    Call it after `Chalice(app_name="pulse")`: Chalice configures the logger named after the app
+    (a plain stdout handler, level ERROR), which would drop INFO lines and print errors twice."""
     logger = logging.getLogger("pulse")
-    if any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    logger.addHandler(handler)
+    for handler in list(logger.handlers):
+        plain_stdout = isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout
+        if plain_stdout and not isinstance(handler.formatter, JsonFormatter):
+            logger.removeHandler(handler)
     logger.setLevel(level)
     logger.propagate = False
+    if any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
+        return
+    json_handler = logging.StreamHandler(sys.stderr)
+    json_handler.setFormatter(JsonFormatter())
+    logger.addHandler(json_handler)

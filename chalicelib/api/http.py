@@ -17,8 +17,14 @@ MAX_JSON_DEPTH = 32
 
 
 def request_id(request: Request | None) -> str:
-    context: Any = (request.context if request is not None else None) or {}
-    return str(context.get("requestId") or uuid.uuid4())
+    """API Gateway's request id; without one (chalice local, tests) a new id, kept on the request
+    so the X-Request-Id header, the 500 body and the log line all carry the same id."""
+    context: Any = request.context if request is not None else None
+    if not isinstance(context, dict):
+        return str(uuid.uuid4())
+    if not context.get("requestId"):
+        context["requestId"] = str(uuid.uuid4())
+    return str(context["requestId"])
 
 
 def bearer(request: Request) -> str | None:

@@ -124,6 +124,9 @@ def verify(
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(f"rejected: {type(exc).__name__}") from exc
+    # PyJWT accepts numeric strings for exp/iat: comparing those below would raise TypeError.
+    if not all(isinstance(claims[c], int | float) for c in ("exp", "iat")):
+        raise InvalidToken("non-numeric exp or iat")
     # PyJWT checks exp against the wall clock; also check against the injected clock.
     if claims["exp"] <= now - LEEWAY_SECONDS or claims["iat"] > now + LEEWAY_SECONDS:
         raise InvalidToken("outside validity window")

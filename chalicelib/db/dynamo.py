@@ -68,7 +68,9 @@ def connection() -> Connection:
     return _connection
 
 
-@dataclass(frozen=True)
+# Not frozen: contextlib assigns __traceback__ on exceptions leaving a @contextmanager, which a
+# frozen dataclass refuses (that turned every cancelled transaction into a 500).
+@dataclass(eq=False)
 class TransactionCancelled(Exception):
     """A transaction was refused; `reasons` holds one DynamoDB reason code (or None) per item."""
 

@@ -119,21 +119,20 @@ def get(env_id: str) -> EnvState | None:
     return to_state(item) if item else None
 
 
-def get_key(env_id: str, key_id: str) -> tuple[ApiKey, str] | None:
-    """The key and its stored digest (consistent read)."""
-    (item,) = batch_get([api_key_key(env_id, key_id)])
-    return (to_key(item), item.secret_hash) if item else None
+def get_with_key(env_id: str, key_id: str) -> tuple[EnvState | None, ApiKey | None]:
+    """The environment and one of its keys, in one consistent BatchGetItem."""
+    env_item, key_item = batch_get([environment_key(env_id), api_key_key(env_id, key_id)])
+    return (to_state(env_item) if env_item else None, to_key(key_item) if key_item else None)
 
 
 def list_environments(
     q: str | None, *, limit: int, cursor: str | None, secret: bytes
 ) -> Page[Environment]:
-    needle = (q or "").strip().lower()
+    term = (q or "").strip()
+    needle = term.lower()  # names match in any case; base62 ids only as typed
     condition = None
     if needle:
-        condition = EnvironmentItem.name_lower.contains(needle) | EnvironmentItem.id.contains(
-            needle
-        )
+        condition = EnvironmentItem.name_lower.contains(needle) | EnvironmentItem.id.contains(term)
 
     def query(**kwargs: Any) -> Any:
         return EnvironmentItem.gsi1.query(
@@ -144,7 +143,7 @@ def list_environments(
         query,
         limit=limit,
         cursor=cursor,
-        scope=f"environments:{needle}",
+        scope=f"environments:{term}",
         secret=secret,
         key_attrs=GSI1_KEY,
         filtered=bool(needle),
@@ -155,13 +154,14 @@ def list_environments(
 def list_keys(
     env_id: str, q: str | None, *, limit: int, cursor: str | None, secret: bytes
 ) -> Page[ApiKey]:
-    needle = (q or "").strip().lower()
+    term = (q or "").strip()
+    needle = term.lower()  # names, kinds, statuses match in any case; ids and previews as typed
     condition = None
     if needle:
         condition = (
             ApiKeyItem.name_lower.contains(needle)
-            | ApiKeyItem.id.contains(needle)
-            | ApiKeyItem.preview.contains(needle)
+            | ApiKeyItem.id.contains(term)
+            | ApiKeyItem.preview.contains(term)
             | ApiKeyItem.kind.contains(needle)
             | ApiKeyItem.status.contains(needle)
         )
@@ -180,7 +180,7 @@ def list_keys(
         query,
         limit=limit,
         cursor=cursor,
-        scope=f"keys:{env_id}:{needle}",
+        scope=f"keys:{env_id}:{term}",
         secret=secret,
         key_attrs=BASE_KEY,
         filtered=bool(needle),

@@ -226,7 +226,8 @@ def update(
                 tx.update(_meta(), actions=[OperatorsMetaItem.owners.add(1)])
             tx.save(audit)
     except TransactionCancelled as exc:
-        if demotes_owner and exc.reasons[1] == "ConditionalCheckFailed":
+        # PynamoDB sends deletes, then puts, then updates: the owners counter is the last item.
+        if demotes_owner and exc.reasons[-1] == "ConditionalCheckFailed":
             raise LastOwner() from exc
         raise
 
@@ -249,6 +250,7 @@ def delete(before: OperatorRecord, audit: AuditItem) -> None:
                 )
             tx.save(audit)
     except TransactionCancelled as exc:
-        if op.role == "owner" and exc.reasons[2] == "ConditionalCheckFailed":
+        # PynamoDB sends deletes, then puts, then updates: the owners counter is the last item.
+        if op.role == "owner" and exc.reasons[-1] == "ConditionalCheckFailed":
             raise LastOwner() from exc
         raise

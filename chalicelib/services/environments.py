@@ -165,11 +165,15 @@ class EnvironmentService:
         return [k.key for k in pair], revoked
 
     def revoke(self, actor: Actor, env_id: str, key_id: str) -> ApiKey:
-        state = self._state(env_id)
-        found = repo.get_key(env_id, key_id) if ids.raw_part(key_id, "key") else None
-        if found is None:
+        key: ApiKey | None = None
+        if ids.raw_part(env_id, "env") and ids.raw_part(key_id, "key"):
+            state, key = repo.get_with_key(env_id, key_id)
+        else:
+            state = self._state(env_id)  # 404 for a malformed env id; a malformed key id: below
+        if state is None:
+            raise environment_not_found()
+        if key is None:
             raise NotFound("No key with this id in this environment.", code="KEY_NOT_FOUND")
-        key, _ = found
         if key.status != "active":
             raise Conflict("The key is already revoked.", code="KEY_ALREADY_REVOKED")
         now = self.clock.now_iso()
