@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "pip<26.3"  # chalice 1.34 requires pip<26.3
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
@@ -33,6 +33,16 @@ format: $(STAMP)
 ## template: regenerate infra/tables.template.json from the models
 template: $(STAMP)
 	$(PY) -m infra template > infra/tables.template.json
+
+## chalice-local: `chalice local` on :8000 against tables at PULSE_DYNAMODB_ENDPOINT (default: the
+## embedded DynamoDB of a running `make dev`, whose secrets it shares)
+chalice-local: $(STAMP)
+	PULSE_DYNAMODB_ENDPOINT="$${PULSE_DYNAMODB_ENDPOINT:-http://127.0.0.1:8009}" \
+	PULSE_SECRETS_FILE="$${PULSE_SECRETS_FILE:-$${PULSE_DATA_DIR:-.pulse}/secrets.json}" \
+	AWS_DEFAULT_REGION="$${AWS_DEFAULT_REGION:-us-east-1}" \
+	AWS_ACCESS_KEY_ID="$${AWS_ACCESS_KEY_ID:-pulse-local}" \
+	AWS_SECRET_ACCESS_KEY="$${AWS_SECRET_ACCESS_KEY:-pulse-local}" \
+	$(VENV)/bin/chalice local --port $${PULSE_HTTP_PORT:-8000}
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
