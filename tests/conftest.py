@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 from moto import mock_aws
 
@@ -29,6 +31,24 @@ from chalicelib import runtime
 from chalicelib.clock import FrozenClock
 from chalicelib.config import Settings
 from infra.tables import create_tables
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_botocore_loader() -> Iterator[None]:
+    """Every test binds a new PynamoDB connection, hence a new botocore session that would
+    parse the service JSON models again (~0.1 s a test). The models never change: share one
+    loader, so its cache serves them all."""
+    loaders: dict[str | None, botocore.loaders.Loader] = {}
+    original = botocore.session.create_loader
+
+    def create_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
+        if search_path_string not in loaders:
+            loaders[search_path_string] = original(search_path_string)
+        return loaders[search_path_string]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", create_loader)
+        yield
 
 
 @pytest.fixture
