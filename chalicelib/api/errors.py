@@ -34,6 +34,11 @@ CHALICE_CODES = {
     "InternalServerError": "INTERNAL_ERROR",
 }
 
+SUGGESTIONS = {
+    "UNSUPPORTED_MEDIA_TYPE": "Send a JSON body with `Content-Type: application/json`.",
+    "METHOD_NOT_ALLOWED": "See the Allow header for this path's methods.",
+}
+
 JSON_HEADERS: dict[str, str | list[str]] = {
     "Content-Type": "application/json",
     "Cache-Control": "no-store",
@@ -89,6 +94,6 @@ def reshape_chalice_error(response: Response) -> Response:
     raw = response.body
     if response.status_code >= 400 and isinstance(raw, dict) and set(raw) == {"Code", "Message"}:
         code = CHALICE_CODES.get(str(raw["Code"]), "ERROR")
-        response.body = body(code, str(raw["Message"]))
+        response.body = body(code, str(raw["Message"]), SUGGESTIONS.get(code))
         response.headers = {**JSON_HEADERS, **(response.headers or {})}
     return response

@@ -201,7 +201,8 @@ def test_a_non_json_content_type_is_415_in_our_shape(client: Any, owner: Login) 
             raw='{"name": "x"}',
             headers={"Content-Type": content_type},
         )
-        error(resp, 415, "UNSUPPORTED_MEDIA_TYPE")
+        err = error(resp, 415, "UNSUPPORTED_MEDIA_TYPE")
+        assert "application/json" in err["suggestion"], err
 
     each(["text/plain", "application/x-www-form-urlencoded", "application/xml"], check)
     assert list_all(client, owner.token, ENVS) == []
