@@ -9,6 +9,7 @@ from .. import ids
 from ..db.models import OPERATORS_AUDIT_PK, AuditItem, audit_sk, env_pk
 from ..entities import Actor, AuditEvent, Page
 from .pages import query_page
+from .records import to_record
 
 
 def partition(env_id: str | None) -> str:
@@ -42,17 +43,7 @@ def new_item(
 
 
 def to_event(item: AuditItem) -> AuditEvent:
-    return AuditEvent(
-        id=item.id,
-        env_id=item.env_id,
-        actor_id=item.actor_id,
-        actor_email=item.actor_email,
-        action=item.action,
-        target_type=item.target_type,
-        target_id=item.target_id,
-        details=json.loads(item.details) if item.details else {},
-        created_at=item.created_at,
-    )
+    return to_record(AuditEvent, item, details=json.loads(item.details) if item.details else {})
 
 
 def list_events(

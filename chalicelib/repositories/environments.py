@@ -21,6 +21,7 @@ from ..db.models import (
 )
 from ..entities import ApiKey, Environment, Page
 from .pages import BASE_KEY, GSI1_KEY, query_page
+from .records import to_record
 
 ReadKey = tuple[type[Model], str, str]
 MAX_ACTIVE_KEYS = 20  # keeps every key transaction far below DynamoDB's 100-item limit
@@ -40,15 +41,7 @@ class NewKey:
 
 
 def to_environment(item: EnvironmentItem) -> Environment:
-    return Environment(
-        id=item.id,
-        name=item.name,
-        status=item.status,
-        created_at=item.created_at,
-        created_by=item.created_by,
-        updated_at=item.updated_at,
-        disabled_at=item.disabled_at,
-    )
+    return to_record(Environment, item)
 
 
 def to_state(item: EnvironmentItem) -> EnvState:
@@ -60,18 +53,7 @@ def to_state(item: EnvironmentItem) -> EnvState:
 
 
 def to_key(item: ApiKeyItem) -> ApiKey:
-    return ApiKey(
-        id=item.id,
-        env_id=item.env_id,
-        kind=item.kind,
-        name=item.name,
-        preview=item.preview,
-        status=item.status,
-        created_at=item.created_at,
-        created_by=item.created_by,
-        last_used_at=item.last_used_at,
-        revoked_at=item.revoked_at,
-    )
+    return to_record(ApiKey, item)
 
 
 def environment_key(env_id: str) -> ReadKey:

@@ -30,6 +30,7 @@ from ..db.models import (
 )
 from ..entities import Operator, Page
 from .pages import GSI1_KEY, query_page
+from .records import to_record
 
 
 @dataclass(frozen=True)
@@ -51,14 +52,7 @@ class LastOwner(Exception):
 
 
 def to_operator(item: OperatorItem) -> Operator:
-    return Operator(
-        id=item.id,
-        email=item.email,
-        role=item.role,  # type: ignore[arg-type]
-        created_at=item.created_at,
-        updated_at=item.updated_at,
-        last_login_at=item.last_login_at,
-    )
+    return to_record(Operator, item)
 
 
 def _record(item: OperatorItem) -> OperatorRecord:

@@ -32,6 +32,7 @@ from ..db.models import (
 from ..entities import Page, User
 from .environments import ExtraRead
 from .pages import query_page
+from .records import to_record
 
 
 @dataclass(frozen=True)
@@ -72,14 +73,7 @@ def user_read(env_id: str, user_id: str) -> ExtraRead:
 
 
 def to_user(item: UserItem) -> User:
-    return User(
-        id=item.id,
-        name=item.name,
-        avatar=item.avatar,
-        color=item.color,
-        first_seen_at=item.first_seen_at,
-        last_seen_at=item.last_seen_at,
-    )
+    return to_record(User, item)
 
 
 def list_users(env_id: str, *, limit: int, cursor: str | None, secret: bytes) -> Page[User]:

@@ -38,6 +38,28 @@ def keys_changed() -> Conflict:
     )
 
 
+def new_key(
+    settings: Settings, env_id: str, kind: apikeys.KeyKind, name: str, created_by: str, now: str
+) -> NewKey:
+    """A fresh key: the record (with the clear key, for the one response) and its digest."""
+    key_id = ids.new_id("key")
+    secret = apikeys.generate(kind, env_id, key_id)
+    key = ApiKey(
+        id=key_id,
+        env_id=env_id,
+        kind=kind,
+        name=name,
+        preview=apikeys.preview(secret),
+        status="active",
+        created_at=now,
+        created_by=created_by,
+        last_used_at=None,
+        revoked_at=None,
+        key=secret,
+    )
+    return NewKey(key=key, digest=apikeys.digest(settings.key_pepper, secret))
+
+
 class EnvironmentService:
     def __init__(self, settings: Settings, clock: Clock) -> None:
         self.settings = settings
@@ -131,7 +153,9 @@ class EnvironmentService:
                 suggestion="Revoke keys you no longer use.",
             )
         now = self.clock.now_iso()
-        new = self._new_key(env_id, kind, name or DEFAULT_KEY_NAMES[kind], actor, now)
+        new = new_key(
+            self.settings, env_id, kind, name or DEFAULT_KEY_NAMES[kind], actor.email, now
+        )
         audit = audit_repo.new_item(
             actor,
             "key.created",
@@ -210,30 +234,10 @@ class EnvironmentService:
             raise environment_disabled()
         return state
 
-    def _new_key(
-        self, env_id: str, kind: apikeys.KeyKind, name: str, actor: Actor, now: str
-    ) -> NewKey:
-        key_id = ids.new_id("key")
-        secret = apikeys.generate(kind, env_id, key_id)
-        key = ApiKey(
-            id=key_id,
-            env_id=env_id,
-            kind=kind,
-            name=name,
-            preview=apikeys.preview(secret),
-            status="active",
-            created_at=now,
-            created_by=actor.email,
-            last_used_at=None,
-            revoked_at=None,
-            key=secret,
-        )
-        return NewKey(key=key, digest=apikeys.digest(self.settings.key_pepper, secret))
-
     def _new_pair(
         self, env_id: str, actor: Actor, now: str, *, names: dict[str, str]
     ) -> list[NewKey]:
         return [
-            self._new_key(env_id, "publishable", names["publishable"], actor, now),
-            self._new_key(env_id, "secret", names["secret"], actor, now),
+            new_key(self.settings, env_id, "publishable", names["publishable"], actor.email, now),
+            new_key(self.settings, env_id, "secret", names["secret"], actor.email, now),
         ]

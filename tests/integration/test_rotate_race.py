@@ -13,13 +13,14 @@ from typing import Any
 
 import pytest
 
-from chalicelib import ids, runtime
+from chalicelib import runtime
 from chalicelib.auth import apikeys
 from chalicelib.entities import ApiKey
 from chalicelib.errors import Conflict
 from chalicelib.repositories import audit as audit_repo
 from chalicelib.repositories import environments as env_repo
 from chalicelib.repositories.environments import EnvState, NewKey
+from chalicelib.services import environments as env_service
 
 from .conftest import OWNER, Env
 
@@ -58,23 +59,9 @@ def assert_one_active_pair(services: runtime.Services, env_id: str) -> set[str]:
 
 
 def new_key(services: runtime.Services, env_id: str, kind: apikeys.KeyKind) -> NewKey:
-    key_id = ids.new_id("key")
-    secret = apikeys.generate(kind, env_id, key_id)
-    now = services.clock.now_iso()
-    key = ApiKey(
-        id=key_id,
-        env_id=env_id,
-        kind=kind,
-        name=kind,
-        preview=apikeys.preview(secret),
-        status="active",
-        created_at=now,
-        created_by=OWNER.email,
-        last_used_at=None,
-        revoked_at=None,
-        key=secret,
+    return env_service.new_key(
+        services.settings, env_id, kind, kind, OWNER.email, services.clock.now_iso()
     )
-    return NewKey(key=key, digest=apikeys.digest(services.settings.key_pepper, secret))
 
 
 def audit(services: runtime.Services, env_id: str, action: str) -> Any:
