@@ -2,7 +2,7 @@
 
 from chalice.app import Chalice
 
-from chalicelib.api import admin_environments, admin_operators, auth_tokens
+from chalicelib.api import admin_data, admin_environments, admin_operators, auth_tokens, v1_rooms
 from chalicelib.api.middleware import http_middleware
 from chalicelib.logs import configure_logging
 
@@ -11,5 +11,11 @@ configure_logging()  # after Chalice(): it configures the "pulse" logger (its ap
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.register_middleware(http_middleware, "http")
 
-for router in (admin_operators.router, admin_environments.router, auth_tokens.router):
+for router in (
+    admin_operators.router,
+    admin_environments.router,
+    admin_data.router,
+    auth_tokens.router,
+    v1_rooms.router,
+):
     app.register_blueprint(router.blueprint, url_prefix=router.prefix)

@@ -100,3 +100,55 @@ class MintedToken:
     token: str = field(repr=False)
     expires_at: str
     user: User
+
+
+Metadata = dict[str, str | int | float | bool]
+
+
+@dataclass(frozen=True)
+class Room:
+    id: str
+    metadata: Metadata
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: str
+    thread_id: str
+    room_id: str
+    user_id: str
+    body: str
+    created_at: str
+    edited_at: str | None
+
+
+@dataclass(frozen=True)
+class Thread:
+    id: str
+    room_id: str
+    resolved: bool
+    metadata: Metadata
+    created_at: str
+    updated_at: str
+    created_by: str
+    comment_count: int
+    # Set where the thread is returned with its comments (create, get one): the first page.
+    comments: Page[Comment] | None = None
+
+
+@dataclass(frozen=True)
+class DailyStats:
+    date: str
+    comments: int
+    active_users: int
+
+
+@dataclass(frozen=True)
+class Analytics:
+    rooms: int
+    threads: int
+    comments: int
+    users: int
+    daily: list[DailyStats]

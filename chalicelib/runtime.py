@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from .clock import Clock
 from .config import Settings, get_settings, reset_settings
+from .services.collab import CollabService
 from .services.environments import EnvironmentService
 from .services.operators import OperatorService
 from .services.tokens import TokenService
@@ -19,6 +20,7 @@ class Services:
     environments: EnvironmentService
     operators: OperatorService
     tokens: TokenService
+    collab: CollabService
 
 
 _services: Services | None = None
@@ -35,6 +37,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         environments=EnvironmentService(settings, clock),
         operators=OperatorService(settings, clock),
         tokens=TokenService(settings, clock),
+        collab=CollabService(settings, clock),
     )
 
 

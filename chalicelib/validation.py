@@ -85,3 +85,88 @@ def email(obj: Mapping[str, Any], field: str = "email") -> str:
     if not at or not local or "." not in domain or " " in value:
         raise InvalidInput(field, "must be an email address")
     return value
+
+
+ROOM_ID_MAX = 128
+_ROOM_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:")
+METADATA_MAX_KEYS = 20
+METADATA_KEY_MAX = 64
+METADATA_STRING_MAX = 256
+BODY_MAX = 10_000
+
+
+def is_room_id(value: object) -> bool:
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= ROOM_ID_MAX
+        and all(c in _ROOM_ID_CHARS for c in value)
+    )
+
+
+def room_id(value: object, field: str = "id") -> str:
+    if value is None:
+        raise InvalidInput(field, "is required", code="MISSING_FIELD")
+    if not isinstance(value, str):
+        raise InvalidInput(field, "must be a string")
+    if not is_room_id(value):
+        raise InvalidInput(field, f"must be 1-{ROOM_ID_MAX} characters of letters, digits and -_.:")
+    return value
+
+
+def metadata(
+    obj: Mapping[str, Any], field: str = "metadata", *, required: bool = False
+) -> dict[str, str | int | float | bool] | None:
+    """A flat object of at most 20 keys whose values are strings (<= 256), numbers or booleans."""
+    if field not in obj:
+        if required:
+            raise InvalidInput(field, "is required", code="MISSING_FIELD")
+        return None
+    value = obj[field]
+    if not isinstance(value, dict):
+        raise InvalidInput(field, "must be an object")
+    if len(value) > METADATA_MAX_KEYS:
+        raise InvalidInput(field, f"must have at most {METADATA_MAX_KEYS} keys")
+    for key, item in value.items():
+        name = f"{field}.{key}"
+        if not 0 < len(key) <= METADATA_KEY_MAX or _has_control_chars(key):
+            raise InvalidInput(name, f"keys must be 1-{METADATA_KEY_MAX} printable characters")
+        if isinstance(item, str):
+            if len(item) > METADATA_STRING_MAX:
+                raise InvalidInput(name, f"must be at most {METADATA_STRING_MAX} characters")
+        elif isinstance(item, bool):
+            pass
+        elif isinstance(item, int | float):
+            if item != item or item in (float("inf"), float("-inf")):
+                raise InvalidInput(name, "must be a finite number")
+        else:
+            raise InvalidInput(name, "must be a string, number or boolean")
+    return dict(value)
+
+
+def comment_body(obj: Mapping[str, Any], field: str = "body") -> str:
+    value = text(obj, field, max_len=BODY_MAX, allow_newlines=True)
+    assert value is not None
+    if not value.strip():
+        raise InvalidInput(field, "must not be blank")
+    return value
+
+
+def boolean(obj: Mapping[str, Any], field: str) -> bool | None:
+    value = obj.get(field)
+    if value is None and field not in obj:
+        return None
+    if not isinstance(value, bool):
+        raise InvalidInput(field, "must be true or false")
+    return value
+
+
+def nested(obj: Mapping[str, Any], field: str, allowed: Iterable[str]) -> dict[str, Any]:
+    """A required sub-object, re-keyed `field.name` so that its errors name the full path."""
+    value = obj.get(field)
+    if value is None:
+        raise InvalidInput(field, "is required", code="MISSING_FIELD")
+    if not isinstance(value, dict):
+        raise InvalidInput(field, "must be an object")
+    flat = {f"{field}.{k}": v for k, v in value.items()}
+    only_fields(flat, [f"{field}.{name}" for name in allowed])
+    return flat

@@ -36,6 +36,10 @@ def bearer(request: Request) -> str | None:
     return credential.strip() or None
 
 
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _depth(value: Any, level: int = 0) -> int:
     if level > MAX_JSON_DEPTH:
         return level
@@ -58,7 +62,7 @@ def json_object(request: Request, *, required: bool = True) -> dict[str, Any]:
             raise MalformedJson("The request needs a JSON object body.", code="MISSING_BODY")
         return {}
     try:
-        value = json.loads(raw.decode("utf-8"))
+        value = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
     except (UnicodeDecodeError, ValueError) as exc:
         raise MalformedJson("The body is not valid UTF-8 JSON.") from exc
     if not isinstance(value, dict):
@@ -88,3 +92,13 @@ def search(request: Request) -> str | None:
     if q is not None and len(q) > 200:
         raise InvalidInput("q", "must be at most 200 characters")
     return q
+
+
+def flag(request: Request, name: str) -> bool | None:
+    """An optional `true`/`false` query parameter."""
+    raw = query(request, name)
+    if raw is None:
+        return None
+    if raw not in ("true", "false"):
+        raise InvalidInput(name, "must be true or false")
+    return raw == "true"

@@ -13,10 +13,11 @@ from chalice.app import Blueprint, Request, Response
 from ..entities import Role
 from ..errors import Forbidden, PulseError
 from ..runtime import services
+from ..services.access import Access
 from . import errors
 from .http import bearer, request_id
 
-Auth = Literal["none", "operator"]
+Auth = Literal["none", "operator", "secret_key"]
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,9 @@ class Router:
         role: Role | None = "viewer",
         status: int = 200,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """`auth="operator"` passes the authenticated Actor as the view's first argument."""
+        """`auth="operator"` passes the authenticated Actor as the view's first argument;
+        `auth="secret_key"` passes an Access whose key passed the offline checks (the service
+        verifies it in the same read as the data it loads)."""
 
         def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
             self.specs.append(
@@ -72,6 +75,8 @@ class Router:
                                 code="ROLE_REQUIRED",
                             )
                         result = view(actor, **params)
+                    elif auth == "secret_key":
+                        result = view(Access.secret_key(bearer(request)), **params)
                     else:
                         result = view(**params)
                 except PulseError as exc:

@@ -6,7 +6,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ..entities import ApiKey, AuditEvent, Environment, Operator, Page, User
+from ..entities import (
+    Analytics,
+    ApiKey,
+    AuditEvent,
+    Comment,
+    Environment,
+    Operator,
+    Page,
+    Room,
+    Thread,
+    User,
+)
 
 T = TypeVar("T")
 
@@ -76,4 +87,54 @@ def user(u: User) -> dict[str, Any]:
         "color": u.color,
         "firstSeenAt": u.first_seen_at,
         "lastSeenAt": u.last_seen_at,
+    }
+
+
+def room(r: Room) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "metadata": r.metadata,
+        "createdAt": r.created_at,
+        "updatedAt": r.updated_at,
+    }
+
+
+def comment(c: Comment) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "threadId": c.thread_id,
+        "roomId": c.room_id,
+        "userId": c.user_id,
+        "body": c.body,
+        "createdAt": c.created_at,
+        "editedAt": c.edited_at,
+    }
+
+
+def thread(t: Thread) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": t.id,
+        "roomId": t.room_id,
+        "resolved": t.resolved,
+        "metadata": t.metadata,
+        "createdAt": t.created_at,
+        "updatedAt": t.updated_at,
+        "createdBy": t.created_by,
+        "commentCount": t.comment_count,
+    }
+    if t.comments is not None:
+        out["comments"] = [comment(c) for c in t.comments.data]
+        out["commentsNextCursor"] = t.comments.next_cursor
+    return out
+
+
+def analytics(a: Analytics) -> dict[str, Any]:
+    return {
+        "rooms": a.rooms,
+        "threads": a.threads,
+        "comments": a.comments,
+        "users": a.users,
+        "daily": [
+            {"date": d.date, "comments": d.comments, "activeUsers": d.active_users} for d in a.daily
+        ],
     }

@@ -18,6 +18,14 @@ data table (customer data; every pk starts with ENV#<envId>, so isolation holds 
   User                             ENV#<envId>            USER#<userId>
   Environment stats                ENV#<envId>            STATS
   Daily stats                      ENV#<envId>            DAY#<yyyy-mm-dd>
+  Room                             ENV#<envId>            ROOM#<roomId>
+  Thread                           ENV#<envId>#ROOM#<roomId>   THREAD#<threadId>
+  Comment                          ENV#<envId>#THREAD#<threadId>  COMMENT#<commentId>
+
+A room carries a generation (`gen`, new each time the room is created); its threads carry the
+gen they were created under. Deleting a room is one transaction (room + counters), after which
+its threads are purged best-effort: a thread whose gen is not the room's is invisible, so a
+half-finished purge never shows through, even if a room of the same id is created again.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
@@ -175,6 +184,38 @@ class DailyStatsItem(DataTable):
     active_users = NumberAttribute(default=0)
 
 
+class RoomItem(DataTable):
+    id = UnicodeAttribute()
+    metadata = UnicodeAttribute()  # JSON text of a flat object
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    gen = UnicodeAttribute()
+    thread_count = NumberAttribute(default=0)
+    comment_count = NumberAttribute(default=0)
+
+
+class ThreadItem(DataTable):
+    id = UnicodeAttribute()
+    room_id = UnicodeAttribute()
+    room_gen = UnicodeAttribute()
+    resolved = BooleanAttribute(default=False)
+    metadata = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    comment_count = NumberAttribute(default=0)
+
+
+class CommentItem(DataTable):
+    id = UnicodeAttribute()
+    thread_id = UnicodeAttribute()
+    room_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    body = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    edited_at = UnicodeAttribute(null=True)
+
+
 # --- keys: the only place that spells them ---------------------------------------------------
 
 
@@ -229,6 +270,26 @@ def user_sk(user_id: str) -> str:
 
 def day_sk(date: str) -> str:
     return f"DAY#{date}"
+
+
+def room_sk(room_id: str) -> str:
+    return f"ROOM#{room_id}"
+
+
+def threads_pk(env_id: str, room_id: str) -> str:
+    return f"ENV#{env_id}#ROOM#{room_id}"
+
+
+def thread_sk(thread_id: str) -> str:
+    return f"THREAD#{thread_id}"
+
+
+def comments_pk(env_id: str, thread_id: str) -> str:
+    return f"ENV#{env_id}#THREAD#{thread_id}"
+
+
+def comment_sk(comment_id: str) -> str:
+    return f"COMMENT#{comment_id}"
 
 
 def all_models() -> list[type[Model]]:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from .. import ids
+from ..db.dynamo import unavailable_on_throttle
 from ..db.models import OPERATORS_AUDIT_PK, AuditItem, audit_sk, env_pk
 from ..entities import Actor, AuditEvent, Page
 from .pages import query_page
@@ -60,3 +61,9 @@ def list_events(
         query, limit=limit, cursor=cursor, scope=f"audit:{pk}", secret=secret
     )
     return Page([to_event(i) for i in items], next_cursor)
+
+
+def record(item: AuditItem) -> None:
+    """Store one event on its own (for changes whose own write is not a transaction here)."""
+    with unavailable_on_throttle():
+        item.save()

@@ -96,6 +96,15 @@ def key_read(env_id: str, key_id: str) -> ExtraRead:
     return api_key_key(env_id, key_id), lambda item: to_key(item) if item else None
 
 
+def read_environment(
+    env_id: str, extra_reads: Sequence[ExtraRead] = ()
+) -> tuple[EnvState | None, list[Any]]:
+    """The environment and the extra reads, in one consistent BatchGetItem."""
+    env_item, *extra = batch_get([environment_key(env_id), *(r[0] for r in extra_reads)])
+    converted = [convert(item) for (_, convert), item in zip(extra_reads, extra, strict=True)]
+    return (to_state(env_item) if env_item else None), converted
+
+
 def get(env_id: str) -> EnvState | None:
     (item,) = batch_get([environment_key(env_id)])
     return to_state(item) if item else None

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
-from pynamodb.models import Model
 
 from ..db.dynamo import (
     TransactionCancelled,
@@ -19,20 +18,18 @@ from ..db.dynamo import (
     unavailable_on_throttle,
 )
 from ..db.models import (
-    STATS_SK,
     ApiKeyItem,
-    DailyStatsItem,
-    StatsItem,
     UserItem,
-    day_sk,
     env_pk,
     key_sk,
     user_sk,
 )
 from ..entities import Page, User
+from . import stats
 from .environments import ExtraRead
 from .pages import query_page
 from .records import to_record
+from .stats import Change
 
 
 @dataclass(frozen=True)
@@ -54,13 +51,6 @@ class SeenWrite:
     profile_due: bool  # profile changed or lastSeenAt is stale; otherwise no user write
     today: str
     touch: KeyTouch | None
-
-
-@dataclass(frozen=True)
-class _Op:
-    item: Model
-    actions: list[Any]
-    condition: Any
 
 
 def user_read(env_id: str, user_id: str) -> ExtraRead:
@@ -86,7 +76,7 @@ def list_users(env_id: str, *, limit: int, cursor: str | None, secret: bytes) ->
     return Page([to_user(i) for i in items], next_cursor)
 
 
-def _upsert(w: SeenWrite, condition: Any = None) -> _Op:
+def _upsert(w: SeenWrite, condition: Any = None) -> Change:
     u = w.user
     actions = [
         UserItem.id.set(u.id),
@@ -96,29 +86,25 @@ def _upsert(w: SeenWrite, condition: Any = None) -> _Op:
         UserItem.first_seen_at.set(UserItem.first_seen_at | u.first_seen_at),
         UserItem.last_seen_at.set(u.last_seen_at),
     ]
-    return _Op(UserItem(env_pk(w.env_id), user_sk(u.id)), actions, condition)
+    return Change(UserItem(env_pk(w.env_id), user_sk(u.id)), actions, condition)
 
 
-def _counter_ops(w: SeenWrite, *, users: int, active: int) -> list[_Op]:
-    ops: list[_Op] = []
+def _counter_ops(w: SeenWrite, *, users: int) -> list[Change]:
+    ops = [stats.daily(w.env_id, w.today, active_users=1)]
     if users:
-        ops.append(_Op(StatsItem(env_pk(w.env_id), STATS_SK), [StatsItem.users.add(users)], None))
-    if active:
-        day = DailyStatsItem(env_pk(w.env_id), day_sk(w.today))
-        actions = [DailyStatsItem.date.set(w.today), DailyStatsItem.active_users.add(active)]
-        ops.append(_Op(day, actions, None))
+        ops.insert(0, stats.totals(w.env_id, users=users))
     return ops
 
 
-def _plan(w: SeenWrite) -> list[_Op]:
-    ops: list[_Op] = []
+def _plan(w: SeenWrite) -> list[Change]:
+    ops: list[Change] = []
     if w.is_new:
         ops.append(_upsert(w, UserItem.pk.does_not_exist()))
-        ops += _counter_ops(w, users=1, active=1)
+        ops += _counter_ops(w, users=1)
     elif w.first_today:
         # Counted once per day: the condition fails if a concurrent request already did it.
         ops.append(_upsert(w, UserItem.last_seen_at < w.today))
-        ops += _counter_ops(w, users=0, active=1)
+        ops += _counter_ops(w, users=0)
     elif w.profile_due:
         ops.append(_upsert(w))
     if w.touch:
@@ -127,11 +113,11 @@ def _plan(w: SeenWrite) -> list[_Op]:
         condition = ApiKeyItem.pk.exists() & (
             ApiKeyItem.last_used_at.does_not_exist() | (ApiKeyItem.last_used_at < t.cutoff_iso)
         )
-        ops.append(_Op(key, [ApiKeyItem.last_used_at.set(t.now_iso)], condition))
+        ops.append(Change(key, [ApiKeyItem.last_used_at.set(t.now_iso)], condition))
     return ops
 
 
-def _run(ops: list[_Op]) -> None:
+def _run(ops: list[Change]) -> None:
     with unavailable_on_throttle():
         if len(ops) == 1:
             op = ops[0]

@@ -220,6 +220,21 @@ class EnvironmentService:
             env_id, limit=limit, cursor=cursor, secret=self.settings.signing_secret
         )
 
+    def record(
+        self, actor: Actor, env_id: str, action: str, target_type: str, target_id: str
+    ) -> None:
+        """Audit an operator's change to the environment's data (room/thread/comment deletes)."""
+        audit_repo.record(
+            audit_repo.new_item(
+                actor,
+                action,
+                env_id=env_id,
+                target_type=target_type,
+                target_id=target_id,
+                now_iso=self.clock.now_iso(),
+            )
+        )
+
     # --- helpers -------------------------------------------------------------------------
 
     def _state(self, env_id: str) -> EnvState:

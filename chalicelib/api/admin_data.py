@@ -1,0 +1,71 @@
+"""Admin API: an environment's analytics and its data browser (rooms, threads, comments, users)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..entities import Actor
+from ..runtime import services
+from ..services.access import Access
+from . import http
+from . import serializers as out
+from .routing import Router
+
+router = Router(prefix="/admin/api/environments/{envId}")
+
+
+def _page_args() -> tuple[int, str | None]:
+    return http.limit(router.request), http.query(router.request, "cursor")
+
+
+@router.route("/analytics", "GET")
+def analytics(actor: Actor, envId: str) -> dict[str, Any]:
+    return out.analytics(services().collab.analytics(Access.operator(envId)))
+
+
+@router.route("/rooms", "GET")
+def list_rooms(actor: Actor, envId: str) -> dict[str, Any]:
+    return out.page(services().collab.list_rooms(Access.operator(envId), *_page_args()), out.room)
+
+
+@router.route("/rooms/{roomId}", "DELETE", role="admin", status=204)
+def delete_room(actor: Actor, envId: str, roomId: str) -> None:
+    services().collab.delete_room(Access.operator(envId), roomId)
+    services().environments.record(actor, envId, "room.deleted", "room", roomId)
+
+
+@router.route("/rooms/{roomId}/threads", "GET")
+def list_threads(actor: Actor, envId: str, roomId: str) -> dict[str, Any]:
+    resolved = http.flag(router.request, "resolved")
+    page = services().collab.browse_threads(Access.operator(envId), roomId, resolved, *_page_args())
+    return out.page(page, out.thread)
+
+
+@router.route("/rooms/{roomId}/threads/{threadId}", "GET")
+def get_thread(actor: Actor, envId: str, roomId: str, threadId: str) -> dict[str, Any]:
+    return out.thread(services().collab.get_thread(Access.operator(envId), roomId, threadId))
+
+
+@router.route("/rooms/{roomId}/threads/{threadId}", "DELETE", role="admin", status=204)
+def delete_thread(actor: Actor, envId: str, roomId: str, threadId: str) -> None:
+    services().collab.delete_thread(Access.operator(envId), roomId, threadId)
+    services().environments.record(actor, envId, "thread.deleted", "thread", threadId)
+
+
+@router.route("/rooms/{roomId}/threads/{threadId}/comments", "GET")
+def list_comments(actor: Actor, envId: str, roomId: str, threadId: str) -> dict[str, Any]:
+    page = services().collab.list_comments(Access.operator(envId), roomId, threadId, *_page_args())
+    return out.page(page, out.comment)
+
+
+@router.route(
+    "/rooms/{roomId}/threads/{threadId}/comments/{commentId}", "DELETE", role="admin", status=204
+)
+def delete_comment(actor: Actor, envId: str, roomId: str, threadId: str, commentId: str) -> None:
+    services().collab.delete_comment(Access.operator(envId), roomId, threadId, commentId)
+    services().environments.record(actor, envId, "comment.deleted", "comment", commentId)
+
+
+@router.route("/users", "GET")
+def list_users(actor: Actor, envId: str) -> dict[str, Any]:
+    return out.page(services().collab.list_users(Access.operator(envId), *_page_args()), out.user)
