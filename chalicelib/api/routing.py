@@ -4,6 +4,7 @@ errors pass through api/errors.py. The registry of admin routes and roles lives 
 from __future__ import annotations
 
 import functools
+from urllib.parse import unquote
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -64,8 +65,11 @@ class Router:
             )
 
             @functools.wraps(view)
-            def handler(**params: str) -> Response:
+            def handler(**raw_params: str) -> Response:
                 request = self.request
+                # API Gateway REST APIs and chalice local hand path parameters over still
+                # percent-encoded (`doc%3A1`); decode exactly once here.
+                params = {name: unquote(value) for name, value in raw_params.items()}
                 try:
                     if auth == "operator":
                         actor = services().operators.authenticate(bearer(request))
