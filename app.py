@@ -1,10 +1,13 @@
 """Pulse: the Chalice application. Wiring only; everything else lives in chalicelib/."""
 
-from chalice.app import Chalice
+from typing import Any
+
+from chalice.app import Chalice, WebsocketEvent
 
 from chalicelib.api import admin_data, admin_environments, admin_operators, auth_tokens, v1_rooms
 from chalicelib.api.middleware import http_middleware
 from chalicelib.logs import configure_logging
+from chalicelib.realtime import handlers as ws
 
 app = Chalice(app_name="pulse")
 configure_logging()  # after Chalice(): it configures the "pulse" logger (its app_name) too
@@ -19,3 +22,19 @@ for router in (
     v1_rooms.router,
 ):
     app.register_blueprint(router.blueprint, url_prefix=router.prefix)
+
+
+# WebSocket routes: kept here (blueprint-declared ones have had deploy bugs); logic in chalicelib.
+@app.on_ws_connect()
+def ws_connect(event: WebsocketEvent) -> dict[str, Any]:
+    return ws.connect(event.to_dict())
+
+
+@app.on_ws_message()
+def ws_message(event: WebsocketEvent) -> dict[str, Any]:
+    return ws.message(event.to_dict())
+
+
+@app.on_ws_disconnect()
+def ws_disconnect(event: WebsocketEvent) -> dict[str, Any]:
+    return ws.disconnect(event.to_dict())

@@ -25,6 +25,11 @@ class Settings:
     token_issuer: str
     token_ttl_seconds: int
     session_ttl_seconds: int
+    # WebSocket: the Management API scheme (https on AWS; http for the local gateway), the
+    # per-room connection cap and the per-connection message rate (messages per second).
+    ws_management_scheme: str
+    room_connection_cap: int
+    ws_messages_per_second: int
     # Secrets: kept out of repr so a logged Settings never leaks them.
     key_pepper: bytes = field(repr=False)
     signing_secret: bytes = field(repr=False)
@@ -52,6 +57,9 @@ class Settings:
             token_issuer=env.get("PULSE_TOKEN_ISSUER", f"pulse:{stage}"),
             token_ttl_seconds=ttl,
             session_ttl_seconds=_int(env, "PULSE_SESSION_TTL_SECONDS", 12 * 3600),
+            ws_management_scheme=env.get("PULSE_WS_MANAGEMENT_SCHEME", "https"),
+            room_connection_cap=_int(env, "PULSE_ROOM_CONNECTION_CAP", 100),
+            ws_messages_per_second=_int(env, "PULSE_WS_MESSAGES_PER_SECOND", 20),
             key_pepper=pepper,
             signing_secret=signing,
         )

@@ -152,3 +152,23 @@ class Analytics:
     comments: int
     users: int
     daily: list[DailyStats]
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A live WebSocket connection: who is behind it, where it is, and how to reach it."""
+
+    id: str
+    env_id: str
+    room_id: str
+    user_id: str
+    name: str
+    avatar: str | None
+    color: str
+    presence: dict[str, object] | None
+    domain_name: str
+    stage: str
+    publishable_key_id: str
+    secret_key_id: str
+    connected_at: str
+    expires_at: float

@@ -7,9 +7,12 @@ from dataclasses import dataclass
 
 from .clock import Clock
 from .config import Settings, get_settings, reset_settings
+from .realtime.channel import RoomChannel
+from .realtime.sender import ManagementApi
 from .services.collab import CollabService
 from .services.environments import EnvironmentService
 from .services.operators import OperatorService
+from .services.realtime import RealtimeService
 from .services.tokens import TokenService
 
 
@@ -21,6 +24,7 @@ class Services:
     operators: OperatorService
     tokens: TokenService
     collab: CollabService
+    realtime: RealtimeService
 
 
 _services: Services | None = None
@@ -31,13 +35,16 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
 
     dynamo.bind(settings)
     clock = clock or Clock()
+    channel = RoomChannel(ManagementApi(settings.ws_management_scheme, settings.region), clock)
+    tokens = TokenService(settings, clock)
     return Services(
         settings=settings,
         clock=clock,
-        environments=EnvironmentService(settings, clock),
+        environments=EnvironmentService(settings, clock, on_keys_dead=channel.kick),
         operators=OperatorService(settings, clock),
-        tokens=TokenService(settings, clock),
-        collab=CollabService(settings, clock),
+        tokens=tokens,
+        collab=CollabService(settings, clock, events=channel),
+        realtime=RealtimeService(settings, clock, tokens, channel),
     )
 
 

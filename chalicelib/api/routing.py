@@ -4,10 +4,10 @@ errors pass through api/errors.py. The registry of admin routes and roles lives 
 from __future__ import annotations
 
 import functools
-from urllib.parse import unquote
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import unquote
 
 from chalice.app import Blueprint, Request, Response
 

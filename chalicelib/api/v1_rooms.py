@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from .. import validation as v
 from ..errors import InvalidInput
+from ..realtime.channel import member
 from ..runtime import services
 from ..services.access import Access
 from . import http
@@ -54,6 +55,22 @@ def update_room(access: Access, roomId: str) -> dict[str, Any]:
 @router.route("/rooms/{roomId}", "DELETE", auth=SECRET, status=204)
 def delete_room(access: Access, roomId: str) -> None:
     services().collab.delete_room(access, roomId)
+
+
+@router.route("/rooms/{roomId}/active_users", "GET", auth=SECRET)
+def active_users(access: Access, roomId: str) -> dict[str, Any]:
+    members = services().realtime.active_users(access, roomId)
+    return {"data": [member(c) for c in members]}
+
+
+@router.route("/rooms/{roomId}/broadcast", "POST", auth=SECRET, status=202)
+def broadcast(access: Access, roomId: str) -> dict[str, Any]:
+    body = http.json_object(router.request)
+    v.only_fields(body, ["event"])
+    if "event" not in body:
+        raise InvalidInput("event", "is required (any JSON value)", code="MISSING_FIELD")
+    services().realtime.broadcast(access, roomId, body["event"])
+    return {"status": "accepted"}
 
 
 # --- threads -----------------------------------------------------------------------------------

@@ -21,6 +21,9 @@ data table (customer data; every pk starts with ENV#<envId>, so isolation holds 
   Room                             ENV#<envId>            ROOM#<roomId>
   Thread                           ENV#<envId>#ROOM#<roomId>   THREAD#<threadId>
   Comment                          ENV#<envId>#THREAD#<threadId>  COMMENT#<commentId>
+  Connection (by id: $default)     CONN#<connectionId>    CONN
+  Connection (room membership)     ENV#<envId>#ROOM#<roomId>   CONN#<connectionId>
+  Connection (environment-wide)    ENV#<envId>#CONNS      CONN#<connectionId>
 
 A room carries a generation (`gen`, new each time the room is created); its threads carry the
 gen they were created under. Deleting a room is one transaction (room + counters), after which
@@ -192,6 +195,9 @@ class RoomItem(DataTable):
     gen = UnicodeAttribute()
     thread_count = NumberAttribute(default=0)
     comment_count = NumberAttribute(default=0)
+    # Live connections (for the per-room cap). $disconnect is best-effort, so this can run
+    # high; the cap check recounts the live rows before refusing anyone.
+    connections = NumberAttribute(default=0)
 
 
 class ThreadItem(DataTable):
@@ -214,6 +220,29 @@ class CommentItem(DataTable):
     body = UnicodeAttribute()
     created_at = UnicodeAttribute()
     edited_at = UnicodeAttribute(null=True)
+
+
+class ConnectionItem(DataTable):
+    """A WebSocket connection, written three times (see the key table) in one transaction.
+    Rows past `expires_at` are ignored by every reader; DynamoDB's TTL removes them lazily."""
+
+    id = UnicodeAttribute()
+    env_id = UnicodeAttribute()
+    room_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    avatar = UnicodeAttribute(null=True)
+    color = UnicodeAttribute()
+    presence = UnicodeAttribute(null=True)  # JSON text
+    domain_name = UnicodeAttribute()
+    stage = UnicodeAttribute()
+    publishable_key_id = UnicodeAttribute()
+    secret_key_id = UnicodeAttribute()
+    connected_at = UnicodeAttribute()
+    expires_at = NumberAttribute()
+    # Per-connection message rate: a count within the current one-second window.
+    rate_window = NumberAttribute(default=0)
+    rate_count = NumberAttribute(default=0)
 
 
 # --- keys: the only place that spells them ---------------------------------------------------
@@ -290,6 +319,21 @@ def comments_pk(env_id: str, thread_id: str) -> str:
 
 def comment_sk(comment_id: str) -> str:
     return f"COMMENT#{comment_id}"
+
+
+def connection_pk(connection_id: str) -> str:
+    return f"CONN#{connection_id}"
+
+
+CONNECTION_SK = "CONN"
+
+
+def connection_sk(connection_id: str) -> str:
+    return f"CONN#{connection_id}"
+
+
+def env_connections_pk(env_id: str) -> str:
+    return f"ENV#{env_id}#CONNS"
 
 
 def all_models() -> list[type[Model]]:

@@ -16,6 +16,7 @@ from ..auth import apikeys
 from ..clock import Clock, iso
 from ..config import Settings
 from ..entities import ApiKey
+from ..errors import Unauthenticated
 from ..repositories import environments as env_repo
 from ..repositories.environments import ExtraRead
 from . import keyauth
@@ -30,6 +31,8 @@ class Access:
     env_id: str
     raw_key: str | None = None
     parsed: apikeys.ParsedKey | None = None
+    # A WebSocket member was authenticated at $connect; its environment must still be active.
+    require_active: bool = False
 
     @classmethod
     def secret_key(cls, raw: str | None) -> Access:
@@ -40,6 +43,10 @@ class Access:
     @classmethod
     def operator(cls, env_id: str) -> Access:
         return cls(env_id=env_id)
+
+    @classmethod
+    def member(cls, env_id: str) -> Access:
+        return cls(env_id=env_id, require_active=True)
 
 
 def load(settings: Settings, clock: Clock, access: Access, reads: Sequence[ExtraRead]) -> list[Any]:
@@ -53,6 +60,8 @@ def load(settings: Settings, clock: Clock, access: Access, reads: Sequence[Extra
     state, extra = env_repo.read_environment(access.env_id, reads)
     if state is None:
         raise environment_not_found()
+    if access.require_active and state.environment.status != "active":
+        raise Unauthenticated("The environment is disabled.", code="ENVIRONMENT_DISABLED")
     return extra
 
 

@@ -3,6 +3,8 @@ create/rotate/revoke keys, and the audit trail of each."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import replace
 
 from .. import ids
@@ -14,6 +16,8 @@ from ..errors import Conflict, NotFound
 from ..repositories import audit as audit_repo
 from ..repositories import environments as repo
 from ..repositories.environments import MAX_ACTIVE_KEYS, EnvState, NewKey
+
+log = logging.getLogger("pulse.environments")
 
 NAME_MAX = 100
 KEY_NAME_MAX = 100
@@ -60,10 +64,26 @@ def new_key(
     return NewKey(key=key, digest=apikeys.digest(settings.key_pepper, secret))
 
 
+KeysDead = Callable[[str, "set[str] | None"], object]
+
+
 class EnvironmentService:
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self, settings: Settings, clock: Clock, on_keys_dead: KeysDead | None = None
+    ) -> None:
         self.settings = settings
         self.clock = clock
+        # Told which keys just stopped (None: all of an environment's), so live WebSocket
+        # connections opened with them can be closed. Never fails the admin request.
+        self.on_keys_dead = on_keys_dead
+
+    def _keys_dead(self, env_id: str, key_ids: set[str] | None) -> None:
+        if self.on_keys_dead is None:
+            return
+        try:
+            self.on_keys_dead(env_id, key_ids)
+        except Exception:
+            log.exception("could not close connections of dead keys", extra={"envId": env_id})
 
     # --- environments --------------------------------------------------------------------
 
@@ -133,6 +153,7 @@ class EnvironmentService:
         )
         if not repo.disable(state, now, audit):
             raise keys_changed()
+        self._keys_dead(env_id, None)
 
     # --- keys ----------------------------------------------------------------------------
 
@@ -186,6 +207,7 @@ class EnvironmentService:
         )
         if not repo.rotate(state, pair, now, audit):
             raise keys_changed()
+        self._keys_dead(env_id, set(revoked))
         return [k.key for k in pair], revoked
 
     def revoke(self, actor: Actor, env_id: str, key_id: str) -> ApiKey:
@@ -212,6 +234,7 @@ class EnvironmentService:
         )
         if not repo.revoke(state, key_id, now, audit):
             raise keys_changed()
+        self._keys_dead(env_id, {key_id})
         return replace(key, status="revoked", revoked_at=now)
 
     def audit(self, env_id: str, limit: int, cursor: str | None) -> Page[AuditEvent]:

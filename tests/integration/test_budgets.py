@@ -277,8 +277,13 @@ def test_rotation_is_one_read_and_one_transaction(
     with dynamo_calls.record() as calls:
         (new_pk, new_sk), revoked = services.environments.rotate(OWNER, env.id)
 
-    assert_budget(calls, *OTHER_BUDGETS["rotate keys"])
-    (transaction,) = calls[1:]
+    # After the commit, one consistent Query finds the environment's live WebSocket connections
+    # (to close those opened with the revoked keys); with none live, nothing more happens.
+    *rotation, lookup = calls
+    assert lookup.operation == "Query", [c.operation for c in calls]
+    assert lookup.params["KeyConditionExpression"] and lookup.params["ConsistentRead"] is True
+    assert_budget(rotation, *OTHER_BUDGETS["rotate keys"])
+    (transaction,) = rotation[1:]
     assert transaction.operation == "TransactWriteItems"
     items = transaction.params["TransactItems"]
     puts = {i["Put"]["Item"]["sk"]["S"] for i in items if "Put" in i}

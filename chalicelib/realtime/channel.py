@@ -1,0 +1,128 @@
+"""Room fan-out: serialize an event once, push it to the room's live connections, and clean up
+the ones API Gateway says are gone (telling the room `user.left`). It is the EventSink the
+services publish to, so REST and WebSocket writes reach sockets the same way."""
+
+from __future__ import annotations
+
+import json
+import logging
+from contextvars import ContextVar
+from typing import Any
+
+from ..api import serializers as out
+from ..clock import Clock
+from ..entities import Comment, Connection, Thread
+from ..repositories import connections as conn_repo
+from .sender import ManagementApi
+
+log = logging.getLogger("pulse.channel")
+
+# The connection and requestId of the WebSocket message being handled, if any: its own copy of
+# the resulting event echoes the requestId.
+origin: ContextVar[tuple[str, str | None] | None] = ContextVar("origin", default=None)
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, separators=(",", ":"), default=str).encode()
+
+
+def event_message(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": event_type}
+    for key, value in payload.items():
+        if isinstance(value, Thread):
+            body[key] = out.thread(value)
+        elif isinstance(value, Comment):
+            body[key] = out.comment(value)
+        else:
+            body[key] = value
+    return body
+
+
+def member(c: Connection) -> dict[str, Any]:
+    return {
+        "connectionId": c.id,
+        "userId": c.user_id,
+        "name": c.name,
+        "avatar": c.avatar,
+        "color": c.color,
+    }
+
+
+class RoomChannel:
+    def __init__(self, api: ManagementApi, clock: Clock) -> None:
+        self.api = api
+        self.clock = clock
+
+    def members(self, env_id: str, room_id: str) -> list[Connection]:
+        return conn_repo.room_members(env_id, room_id, self.clock.now())
+
+    def publish(self, env_id: str, room_id: str, event_type: str, payload: dict[str, Any]) -> None:
+        """EventSink: every live connection of the room gets the event, the sender included."""
+        self.send(env_id, room_id, event_message(event_type, payload))
+
+    def send(
+        self,
+        env_id: str,
+        room_id: str,
+        message: dict[str, Any],
+        *,
+        exclude: str | None = None,
+        members: list[Connection] | None = None,
+    ) -> None:
+        targets = [
+            c
+            for c in (members if members is not None else self.members(env_id, room_id))
+            if c.id != exclude
+        ]
+        source = origin.get()
+        if source is not None and source[1] is not None:
+            mine = [c for c in targets if c.id == source[0]]
+            targets = [c for c in targets if c.id != source[0]]
+            if mine:
+                self._deliver(env_id, room_id, mine, {**message, "requestId": source[1]})
+        self._deliver(env_id, room_id, targets, message)
+
+    def to(self, c: Connection, message: dict[str, Any]) -> bool:
+        """One frame to one connection; False (and cleaned up) when it is gone."""
+        result = self.api.post(c, encode(message))
+        if result == "gone":
+            self.drop([c])
+        return result == "ok"
+
+    def _deliver(
+        self, env_id: str, room_id: str, targets: list[Connection], message: dict[str, Any]
+    ) -> None:
+        if not targets:
+            return
+        delivery = self.api.post_many(targets, encode(message))
+        if delivery.gone:
+            self.drop(delivery.gone)
+
+    def drop(self, gone: list[Connection], *, notify: bool = True) -> None:
+        """Remove connections whose sockets are gone and tell their rooms (one level: a
+        connection found gone while announcing is removed, not announced again)."""
+        removed = [c for c in gone if conn_repo.remove(c)]
+        if not notify:
+            return
+        for c in removed:
+            left = {"type": "user.left", "connectionId": c.id, "userId": c.user_id}
+            survivors = [m for m in self.members(c.env_id, c.room_id) if m.id != c.id]
+            if survivors:
+                delivery = self.api.post_many(survivors, encode(left))
+                if delivery.gone:
+                    self.drop(delivery.gone, notify=False)
+
+    def kick(self, env_id: str, key_ids: set[str] | None) -> int:
+        """Close every live connection of the environment opened with one of `key_ids` (a pk_,
+        or the sk_ that minted its token); all of them when `key_ids` is None."""
+        now = self.clock.now()
+        doomed = [
+            c
+            for c in conn_repo.environment_connections(env_id, now)
+            if key_ids is None or c.publishable_key_id in key_ids or c.secret_key_id in key_ids
+        ]
+        for c in doomed:
+            self.api.close(c)
+        # API Gateway runs $disconnect for each; remove the rows now too, in case it doesn't.
+        self.drop(doomed)
+        return len(doomed)

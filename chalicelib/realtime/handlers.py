@@ -1,0 +1,107 @@
+"""The three WebSocket routes as functions of API Gateway events: `$connect` authenticates and
+registers, `$default` runs the protocol, `$disconnect` cleans up. app.py wires them to Chalice."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from ..api.errors import status_of
+from ..entities import Connection
+from ..errors import PulseError, RateLimited, Unauthenticated
+from ..repositories import connections as conn_repo
+from ..runtime import services
+from ..services.realtime import ConnectRequest
+from . import protocol
+
+log = logging.getLogger("pulse.ws")
+
+
+def _context(event: dict[str, Any]) -> dict[str, Any]:
+    return event.get("requestContext") or {}
+
+
+def connect(event: dict[str, Any]) -> dict[str, Any]:
+    ctx = _context(event)
+    params = event.get("queryStringParameters") or {}
+    request = ConnectRequest(
+        connection_id=str(ctx.get("connectionId")),
+        domain_name=str(ctx.get("domainName")),
+        stage=str(ctx.get("stage")),
+        api_key=params.get("apiKey"),
+        token=params.get("token"),
+        room_id=params.get("room"),
+    )
+    try:
+        services().realtime.connect(request)
+    except PulseError as exc:
+        # API Gateway shows the client only the status; the body helps local and log readers.
+        log.info("connect refused", extra={"code": exc.code, "status": status_of(exc)})
+        body = {"error": {"code": exc.code, "message": exc.message}}
+        return {"statusCode": status_of(exc), "body": json.dumps(body)}
+    except Exception:
+        log.exception("connect failed", extra={"requestId": ctx.get("requestId")})
+        return {"statusCode": 500}
+    return {"statusCode": 200}
+
+
+def message(event: dict[str, Any]) -> dict[str, Any]:
+    ctx = _context(event)
+    graph = services()
+    connection_id = str(ctx.get("connectionId"))
+    # Until the connection row is read, replies go to the endpoint this event came through.
+    reply_to = Connection(
+        id=connection_id,
+        env_id="",
+        room_id="",
+        user_id="",
+        name="",
+        avatar=None,
+        color="",
+        presence=None,
+        domain_name=str(ctx.get("domainName")),
+        stage=str(ctx.get("stage")),
+        publishable_key_id="",
+        secret_key_id="",
+        connected_at="",
+        expires_at=0,
+    )
+    request_id = None
+    try:
+        message = protocol.parse(event.get("body"))
+        request_id = message.get("requestId")
+        now = graph.clock.now()
+        connection, within = conn_repo.hit(
+            connection_id, int(now), graph.settings.ws_messages_per_second
+        )
+        if connection is None or connection.expires_at <= now:
+            raise Unauthenticated(
+                "This connection is not registered; reconnect.", code="NOT_CONNECTED"
+            )
+        reply_to = connection
+        if not within:
+            raise RateLimited(
+                f"At most {graph.settings.ws_messages_per_second} messages per second.",
+                retry_after=1,
+            )
+        protocol.dispatch(
+            protocol.Context(connection, message, graph.realtime.channel, graph.collab)
+        )
+    except PulseError as exc:
+        graph.realtime.channel.to(reply_to, protocol.error_message(exc, request_id))
+    except Exception:
+        rid = str(ctx.get("requestId") or time.time())
+        log.exception("message failed", extra={"requestId": rid})
+        internal = PulseError("Something went wrong on our side.", code="INTERNAL_ERROR")
+        graph.realtime.channel.to(reply_to, protocol.error_message(internal, request_id))
+    return {"statusCode": 200}
+
+
+def disconnect(event: dict[str, Any]) -> dict[str, Any]:
+    try:
+        services().realtime.disconnect(str(_context(event).get("connectionId")))
+    except Exception:
+        log.exception("disconnect cleanup failed")
+    return {"statusCode": 200}

@@ -1,0 +1,224 @@
+"""The WebSocket protocol (docs/protocol.md): parse a client frame, dispatch on its `type`, and
+answer. Every failure is an `error` message to the sender; the connection stays up."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .. import validation as v
+from ..api import serializers as out
+from ..entities import Connection
+from ..errors import InvalidInput, MalformedJson, PulseError, RateLimited
+from ..repositories import connections as conn_repo
+from ..services.access import Access
+from ..services.collab import CollabService
+from .channel import RoomChannel, member, origin
+
+log = logging.getLogger("pulse.protocol")
+
+MAX_PRESENCE_BYTES = 1024
+MAX_REQUEST_ID = 64
+THREADS_PAGE = 20
+
+
+@dataclass(frozen=True)
+class Context:
+    connection: Connection
+    message: dict[str, Any]
+    channel: RoomChannel
+    collab: CollabService
+
+    @property
+    def access(self) -> Access:
+        return Access.member(self.connection.env_id)
+
+    def reply(self, body: dict[str, Any]) -> None:
+        request_id = self.message.get("requestId")
+        self.channel.to(
+            self.connection, {**body, **({"requestId": request_id} if request_id else {})}
+        )
+
+
+Handler = Callable[[Context], None]
+HANDLERS: dict[str, tuple[tuple[str, ...], Handler]] = {}
+
+
+def handles(message_type: str, *fields: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        HANDLERS[message_type] = (fields, fn)
+        return fn
+
+    return register
+
+
+def parse(body: str | None) -> dict[str, Any]:
+    try:
+        message = json.loads(body or "", parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedJson("The frame is not valid JSON.") from exc
+    if not isinstance(message, dict):
+        raise InvalidInput("message", "must be a JSON object")
+    request_id = message.get("requestId")
+    if request_id is not None and (
+        not isinstance(request_id, str) or not 0 < len(request_id) <= MAX_REQUEST_ID
+    ):
+        message.pop("requestId")
+        raise InvalidInput("requestId", f"must be a string of 1-{MAX_REQUEST_ID} characters")
+    message_type = message.get("type")
+    if not isinstance(message_type, str):
+        raise InvalidInput("type", "is required (a string)", code="MISSING_FIELD")
+    if message_type not in HANDLERS:
+        raise InvalidInput("type", f"unknown message type {message_type!r}", code="UNKNOWN_TYPE")
+    v.only_fields(message, ("type", "requestId", *HANDLERS[message_type][0]))
+    return message
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def error_message(exc: PulseError, request_id: Any = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"type": "error", "code": exc.code, "message": exc.message}
+    if isinstance(exc, InvalidInput) and exc.field:
+        error["field"] = exc.field
+    if isinstance(exc, RateLimited):
+        error["retryAfter"] = exc.retry_after
+    if request_id is not None:
+        error["requestId"] = request_id
+    return error
+
+
+def dispatch(ctx: Context) -> None:
+    _, handler = HANDLERS[ctx.message["type"]]
+    token = origin.set((ctx.connection.id, ctx.message.get("requestId")))
+    try:
+        handler(ctx)
+    finally:
+        origin.reset(token)
+
+
+# --- presence and signals -----------------------------------------------------------------------
+
+
+@handles("ping")
+def ping(ctx: Context) -> None:
+    ctx.reply({"type": "pong"})
+
+
+@handles("join")
+def join(ctx: Context) -> None:
+    me = ctx.connection
+    members = ctx.channel.members(me.env_id, me.room_id)
+    others = [{**member(m), "presence": m.presence} for m in members if m.id != me.id]
+    ctx.reply(
+        {
+            "type": "room.joined",
+            "connectionId": me.id,
+            "self": {k: val for k, val in member(me).items() if k != "connectionId"},
+            "others": others,
+        }
+    )
+    joined = {"type": "user.joined", **member(me), "presence": me.presence}
+    ctx.channel.send(me.env_id, me.room_id, joined, exclude=me.id, members=members)
+
+
+@handles("presence.update", "data")
+def presence_update(ctx: Context) -> None:
+    data = ctx.message.get("data")
+    if not isinstance(data, dict):
+        raise InvalidInput("data", "must be an object")
+    if len(json.dumps(data, separators=(",", ":")).encode()) > MAX_PRESENCE_BYTES:
+        raise InvalidInput(
+            "data", f"must be at most {MAX_PRESENCE_BYTES} bytes as JSON", code="PRESENCE_TOO_LARGE"
+        )
+    me = ctx.connection
+    conn_repo.set_presence(me, data)
+    message = {
+        "type": "presence.updated",
+        "connectionId": me.id,
+        "userId": me.user_id,
+        "data": data,
+    }
+    ctx.channel.send(me.env_id, me.room_id, message, exclude=me.id)
+
+
+@handles("broadcast", "event")
+def broadcast(ctx: Context) -> None:
+    if "event" not in ctx.message:
+        raise InvalidInput("event", "is required", code="MISSING_FIELD")
+    me = ctx.connection
+    message = {
+        "type": "broadcast",
+        "connectionId": me.id,
+        "userId": me.user_id,
+        "event": ctx.message["event"],
+    }
+    ctx.channel.send(me.env_id, me.room_id, message, exclude=me.id)
+
+
+# --- threads and comments (the same rules as the REST API) -----------------------------------
+
+
+def _thread_id(ctx: Context) -> str:
+    return v.required_text(ctx.message, "threadId", max_len=64)
+
+
+@handles("threads.list", "cursor", "resolved")
+def threads_list(ctx: Context) -> None:
+    cursor = v.text(ctx.message, "cursor", max_len=1024, required=False)
+    resolved = v.boolean(ctx.message, "resolved")
+    page = ctx.collab.list_threads(
+        ctx.access, ctx.connection.room_id, resolved, THREADS_PAGE, cursor
+    )
+    ctx.reply(
+        {
+            "type": "threads.listed",
+            "data": [out.thread(t) for t in page.data],
+            "nextCursor": page.next_cursor,
+        }
+    )
+
+
+@handles("thread.create", "body", "metadata")
+def thread_create(ctx: Context) -> None:
+    body, metadata = v.comment_body(ctx.message), v.metadata(ctx.message)
+    me = ctx.connection
+    ctx.collab.create_thread(ctx.access, me.room_id, me.user_id, body, metadata)
+
+
+@handles("comment.create", "threadId", "body")
+def comment_create(ctx: Context) -> None:
+    thread_id, body = _thread_id(ctx), v.comment_body(ctx.message)
+    me = ctx.connection
+    ctx.collab.create_comment(ctx.access, me.room_id, thread_id, me.user_id, body)
+
+
+@handles("comment.update", "threadId", "commentId", "body")
+def comment_update(ctx: Context) -> None:
+    thread_id, body = _thread_id(ctx), v.comment_body(ctx.message)
+    comment_id = v.required_text(ctx.message, "commentId", max_len=64)
+    me = ctx.connection
+    ctx.collab.update_comment(
+        ctx.access, me.room_id, thread_id, comment_id, body, author=me.user_id
+    )
+
+
+@handles("comment.delete", "threadId", "commentId")
+def comment_delete(ctx: Context) -> None:
+    thread_id = _thread_id(ctx)
+    comment_id = v.required_text(ctx.message, "commentId", max_len=64)
+    me = ctx.connection
+    ctx.collab.delete_comment(ctx.access, me.room_id, thread_id, comment_id, author=me.user_id)
+
+
+@handles("thread.resolve", "threadId", "resolved")
+def thread_resolve(ctx: Context) -> None:
+    thread_id, resolved = _thread_id(ctx), v.boolean(ctx.message, "resolved")
+    if resolved is None:
+        raise InvalidInput("resolved", "is required (true or false)", code="MISSING_FIELD")
+    me = ctx.connection
+    ctx.collab.update_thread(ctx.access, me.room_id, thread_id, resolved=resolved, metadata=None)

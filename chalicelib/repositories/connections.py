@@ -1,0 +1,220 @@
+"""WebSocket connections in the data table: one transaction writes a connection's three rows
+(by id, in its room, in its environment) together with the room's live count (and the room
+itself when it is new); readers skip rows past their expiry."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from pynamodb.exceptions import PynamoDBException
+
+from ..db.dynamo import (
+    TransactionCancelled,
+    is_condition_failure,
+    transaction,
+    unavailable_on_throttle,
+)
+from ..db.models import (
+    CONNECTION_SK,
+    ConnectionItem,
+    RoomItem,
+    connection_pk,
+    connection_sk,
+    env_connections_pk,
+    env_pk,
+    room_sk,
+    threads_pk,
+)
+from ..entities import Connection
+from . import stats
+from .records import to_record
+from .rooms import RoomState
+
+ROOM_PREFIX = "CONN#"
+
+
+class RoomFull(Exception):
+    """The room's live-connection count is at the cap."""
+
+
+def to_connection(item: ConnectionItem) -> Connection:
+    presence = json.loads(item.presence) if item.presence else None
+    return to_record(Connection, item, presence=presence, expires_at=float(item.expires_at))
+
+
+def _rows(c: Connection) -> list[ConnectionItem]:
+    base: dict[str, Any] = {
+        "id": c.id,
+        "env_id": c.env_id,
+        "room_id": c.room_id,
+        "user_id": c.user_id,
+        "name": c.name,
+        "avatar": c.avatar,
+        "color": c.color,
+        "domain_name": c.domain_name,
+        "stage": c.stage,
+        "publishable_key_id": c.publishable_key_id,
+        "secret_key_id": c.secret_key_id,
+        "connected_at": c.connected_at,
+        "expires_at": c.expires_at,
+        "ttl": int(c.expires_at),
+    }
+    return [
+        ConnectionItem(connection_pk(c.id), CONNECTION_SK, **base),
+        ConnectionItem(threads_pk(c.env_id, c.room_id), connection_sk(c.id), **base),
+        ConnectionItem(env_connections_pk(c.env_id), connection_sk(c.id), **base),
+    ]
+
+
+def add(c: Connection, room: RoomState | None, *, cap: int, now_iso: str) -> None:
+    """Store the connection; create the room if `room` is None. Raises RoomFull at the cap, and
+    TransactionCancelled when the room changed meanwhile (created or deleted concurrently)."""
+    room_item = RoomItem(env_pk(c.env_id), room_sk(c.room_id))
+    try:
+        with transaction() as tx:
+            if room is None:
+                tx.save(
+                    RoomItem(
+                        env_pk(c.env_id),
+                        room_sk(c.room_id),
+                        id=c.room_id,
+                        metadata="{}",
+                        created_at=now_iso,
+                        updated_at=now_iso,
+                        gen=secrets.token_hex(8),
+                        thread_count=0,
+                        comment_count=0,
+                        connections=1,
+                    ),
+                    condition=RoomItem.pk.does_not_exist(),
+                )
+                totals = stats.totals(c.env_id, rooms=1)
+                tx.update(totals.item, actions=totals.actions)
+            else:
+                tx.update(
+                    room_item,
+                    actions=[RoomItem.connections.add(1)],
+                    condition=(RoomItem.gen == room.gen)
+                    & (RoomItem.connections.does_not_exist() | (RoomItem.connections < cap)),
+                )
+            for row in _rows(c):
+                tx.save(row)
+    except TransactionCancelled as exc:
+        if room is not None and exc.reasons and exc.reasons[-1] == "ConditionalCheckFailed":
+            raise RoomFull() from exc
+        raise
+
+
+def get(connection_id: str) -> Connection | None:
+    """The connection by id (consistent), or None."""
+    with unavailable_on_throttle():
+        try:
+            item = ConnectionItem.get(
+                connection_pk(connection_id), CONNECTION_SK, consistent_read=True
+            )
+        except ConnectionItem.DoesNotExist:
+            return None
+    return to_connection(item)
+
+
+def hit(connection_id: str, window: int, limit: int) -> tuple[Connection | None, bool]:
+    """Count one message in the connection's one-second window and return the connection with
+    whether it is within `limit`: one UpdateItem (two when a new window starts)."""
+    item = ConnectionItem(connection_pk(connection_id), CONNECTION_SK)
+    try:
+        with unavailable_on_throttle():
+            try:
+                item.update(
+                    actions=[ConnectionItem.rate_count.add(1)],
+                    condition=ConnectionItem.rate_window == window,
+                )
+            except PynamoDBException as exc:
+                if not is_condition_failure(exc):
+                    raise
+                item.update(
+                    actions=[
+                        ConnectionItem.rate_window.set(window),
+                        ConnectionItem.rate_count.set(1),
+                    ],
+                    condition=ConnectionItem.pk.exists(),
+                )
+    except PynamoDBException as exc:
+        if is_condition_failure(exc):
+            return None, False
+        raise
+    return to_connection(item), int(item.rate_count) <= limit
+
+
+def room_members(env_id: str, room_id: str, now: float) -> list[Connection]:
+    """Live connections of a room (consistent Query; expired rows skipped)."""
+    with unavailable_on_throttle():
+        items = ConnectionItem.query(
+            threads_pk(env_id, room_id),
+            ConnectionItem.sk.startswith(ROOM_PREFIX),
+            filter_condition=ConnectionItem.expires_at > now,
+            consistent_read=True,
+        )
+        return [to_connection(i) for i in items]
+
+
+def environment_connections(env_id: str, now: float) -> list[Connection]:
+    with unavailable_on_throttle():
+        items = ConnectionItem.query(
+            env_connections_pk(env_id),
+            ConnectionItem.sk.startswith(ROOM_PREFIX),
+            filter_condition=ConnectionItem.expires_at > now,
+            consistent_read=True,
+        )
+        return [to_connection(i) for i in items]
+
+
+def set_presence(c: Connection, presence: dict[str, Any]) -> None:
+    item = ConnectionItem(threads_pk(c.env_id, c.room_id), connection_sk(c.id))
+    with unavailable_on_throttle():
+        try:
+            item.update(
+                actions=[ConnectionItem.presence.set(json.dumps(presence, separators=(",", ":")))],
+                condition=ConnectionItem.pk.exists(),
+            )
+        except PynamoDBException as exc:
+            if not is_condition_failure(exc):
+                raise
+
+
+def remove(c: Connection) -> bool:
+    """Delete the three rows and count the room down; False if they were already gone."""
+    try:
+        with transaction() as tx:
+            rows = _rows(c)
+            tx.delete(rows[0], condition=ConnectionItem.pk.exists())
+            for row in rows[1:]:
+                tx.delete(row)
+            tx.update(
+                RoomItem(env_pk(c.env_id), room_sk(c.room_id)),
+                actions=[RoomItem.connections.add(-1)],
+                condition=RoomItem.connections > 0,
+            )
+    except TransactionCancelled as exc:
+        if exc.reasons and exc.reasons[0] == "ConditionalCheckFailed":
+            return False
+        # The room is gone (deleted) or its count is already 0: still remove the rows.
+        with transaction() as tx:
+            for row in _rows(c):
+                tx.delete(row)
+    return True
+
+
+def recount(env_id: str, room_id: str, now: float) -> int:
+    """Reset the room's live count to its live rows (heals missed $disconnects)."""
+    live = len(room_members(env_id, room_id, now))
+    with unavailable_on_throttle():
+        try:
+            RoomItem(env_pk(env_id), room_sk(room_id)).update(
+                actions=[RoomItem.connections.set(live)], condition=RoomItem.pk.exists()
+            )
+        except PynamoDBException as exc:
+            if not is_condition_failure(exc):
+                raise
+    return live
