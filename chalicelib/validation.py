@@ -12,6 +12,9 @@ from .errors import InvalidInput
 E = TypeVar("E", bound=str)
 
 
+_LINE_CHARS = str.maketrans("", "", "\n\r\t")
+
+
 def only_fields(obj: Mapping[str, Any], allowed: Iterable[str]) -> None:
     unknown = sorted(set(obj) - set(allowed))
     if unknown:
@@ -44,7 +47,8 @@ def text(
         value = value.strip()
     if not min_len <= len(value) <= max_len:
         raise InvalidInput(field, f"must be {min_len}-{max_len} characters")
-    checked = value.replace("\n", "").replace("\t", "") if allow_newlines else value
+    # Multi-line text keeps line breaks (\n, Windows \r\n) and tabs; nothing else invisible.
+    checked = value.translate(_LINE_CHARS) if allow_newlines else value
     if _has_control_chars(checked):
         raise InvalidInput(field, "must not contain control characters")
     return value

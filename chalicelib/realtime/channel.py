@@ -57,8 +57,14 @@ class RoomChannel:
         return conn_repo.room_members(env_id, room_id, self.clock.now())
 
     def publish(self, env_id: str, room_id: str, event_type: str, payload: dict[str, Any]) -> None:
-        """EventSink: every live connection of the room gets the event, the sender included."""
-        self.send(env_id, room_id, event_message(event_type, payload))
+        """EventSink: every live connection of the room gets the event, the sender included.
+        `room.deleted` then closes them: the room they were in no longer exists."""
+        members = self.members(env_id, room_id)
+        self.send(env_id, room_id, event_message(event_type, payload), members=members)
+        if event_type == "room.deleted" and members:
+            for c in members:
+                self.api.close(c)
+            self.drop(members)
 
     def send(
         self,
@@ -98,19 +104,18 @@ class RoomChannel:
         if delivery.gone:
             self.drop(delivery.gone)
 
-    def drop(self, gone: list[Connection], *, notify: bool = True) -> None:
-        """Remove connections whose sockets are gone and tell their rooms (one level: a
-        connection found gone while announcing is removed, not announced again)."""
+    def drop(self, gone: list[Connection]) -> None:
+        """Remove connections whose sockets are gone and tell their rooms `user.left`. One found
+        gone while announcing is dropped (and announced) in turn; each row is removed once, so
+        this ends."""
         removed = [c for c in gone if conn_repo.remove(c)]
-        if not notify:
-            return
         for c in removed:
             left = {"type": "user.left", "connectionId": c.id, "userId": c.user_id}
             survivors = [m for m in self.members(c.env_id, c.room_id) if m.id != c.id]
             if survivors:
                 delivery = self.api.post_many(survivors, encode(left))
                 if delivery.gone:
-                    self.drop(delivery.gone, notify=False)
+                    self.drop(delivery.gone)
 
     def kick(self, env_id: str, key_ids: set[str] | None) -> int:
         """Close every live connection of the environment opened with one of `key_ids` (a pk_,

@@ -70,8 +70,9 @@ def message(event: dict[str, Any]) -> dict[str, Any]:
     )
     request_id = None
     try:
-        message = protocol.parse(event.get("body"))
-        request_id = message.get("requestId")
+        message = protocol.decode(event.get("body"))
+        request_id = message.get("requestId")  # echoed by the errors below too
+        protocol.check(message)
         now = graph.clock.now()
         connection, within = conn_repo.hit(
             connection_id, int(now), graph.settings.ws_messages_per_second

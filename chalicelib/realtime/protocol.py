@@ -56,6 +56,13 @@ def handles(message_type: str, *fields: str) -> Callable[[Handler], Handler]:
 
 
 def parse(body: str | None) -> dict[str, Any]:
+    message = decode(body)
+    check(message)
+    return message
+
+
+def decode(body: str | None) -> dict[str, Any]:
+    """The frame as a JSON object whose requestId, if any, is valid (so errors can echo it)."""
     try:
         message = json.loads(body or "", parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as exc:
@@ -68,13 +75,17 @@ def parse(body: str | None) -> dict[str, Any]:
     ):
         message.pop("requestId")
         raise InvalidInput("requestId", f"must be a string of 1-{MAX_REQUEST_ID} characters")
+    return message
+
+
+def check(message: dict[str, Any]) -> None:
+    """A known `type` and only its fields."""
     message_type = message.get("type")
     if not isinstance(message_type, str):
         raise InvalidInput("type", "is required (a string)", code="MISSING_FIELD")
     if message_type not in HANDLERS:
         raise InvalidInput("type", f"unknown message type {message_type!r}", code="UNKNOWN_TYPE")
     v.only_fields(message, ("type", "requestId", *HANDLERS[message_type][0]))
-    return message
 
 
 def _refuse_constant(name: str) -> Any:
@@ -122,7 +133,9 @@ def join(ctx: Context) -> None:
             "others": others,
         }
     )
-    joined = {"type": "user.joined", **member(me), "presence": me.presence}
+    # Presence lives on the room row (set_presence), not on the by-id row `me` was read from.
+    presence = next((m.presence for m in members if m.id == me.id), me.presence)
+    joined = {"type": "user.joined", **member(me), "presence": presence}
     ctx.channel.send(me.env_id, me.room_id, joined, exclude=me.id, members=members)
 
 

@@ -55,7 +55,7 @@ class ManagementApi:
                         max_pool_connections=self.pool_size,
                         connect_timeout=2,
                         read_timeout=5,
-                        retries={"max_attempts": 2, "mode": "standard"},
+                        retries={"total_max_attempts": 2, "mode": "standard"},
                     ),
                 )
                 self._clients[endpoint] = client

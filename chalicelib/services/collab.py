@@ -24,6 +24,7 @@ from .events import EventSink, NullSink
 THREAD_COMMENTS_PAGE = 100  # comments embedded in a thread returned alone
 ANALYTICS_DAYS = 30
 RETRIES = 3  # re-reads after a concurrent change to the same thread or room
+USER_ID_MAX = 128  # the longest userId POST /auth/token accepts
 
 
 def room_not_found() -> NotFound:
@@ -84,6 +85,7 @@ class CollabService:
         for _ in range(RETRIES):
             state = self._room(access, room_id)
             if repo.delete_room(access.env_id, state):
+                self._publish(access, room_id, "room.deleted", roomId=room_id)
                 repo.purge_room(access.env_id, room_id, state.gen)
                 return
         raise busy()
@@ -271,6 +273,9 @@ class CollabService:
         return users_repo.list_users(access.env_id, limit=limit, cursor=cursor, secret=self._secret)
 
     def get_user(self, access: Access, user_id: str) -> User:
+        if not 0 < len(user_id) <= USER_ID_MAX:  # no mint stores it; DynamoDB would refuse the key
+            load(self.settings, self.clock, access, [])  # credentials first, then the 404
+            raise user_not_found()
         (user,) = load(
             self.settings, self.clock, access, [users_repo.user_read(access.env_id, user_id)]
         )

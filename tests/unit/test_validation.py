@@ -96,8 +96,11 @@ def test_newlines_and_tabs_pass_only_when_allowed() -> None:
 
     assert v.text({"body": value}, "body", max_len=50, allow_newlines=True) == value
     assert refused(v.text, {"body": value}, "body", max_len=50).field == "body"
+    windows = "line one\r\nline two"  # Windows line endings are line breaks too
+    assert v.text({"body": windows}, "body", max_len=50, allow_newlines=True) == windows
+    assert refused(v.text, {"body": windows}, "body", max_len=50).field == "body"
     assert (
-        refused(v.text, {"body": "a\rb"}, "body", max_len=50, allow_newlines=True).field == "body"
+        refused(v.text, {"body": "a\x0bb"}, "body", max_len=50, allow_newlines=True).field == "body"
     )
 
 

@@ -1,0 +1,305 @@
+"""DynamoDB call budgets of the WebSocket routes, counted at botocore (every client, every call).
+
+Every DynamoDB call a handler makes is recorded, in order, and must be exactly the listed one:
+
+| Operation                                  | DynamoDB calls, in order                          |
+|--------------------------------------------|---------------------------------------------------|
+| $connect, new room                         | BatchGetItem (pk_, env, minting sk_, room)        |
+|                                            | + TransactWriteItems (3 rows, room, STATS.rooms)  |
+| $connect, existing room                    | BatchGetItem + TransactWriteItems (3 rows, +1)    |
+| $connect refused offline (bad or missing   | nothing                                           |
+| pk_, sk_, garbage/missing token, bad room) |                                                   |
+| $connect refused after the read (revoked   | BatchGetItem                                      |
+| pk_, expired or forged token)              |                                                   |
+| $default, invalid frame (JSON/type/field)  | nothing                                           |
+| $default, same second ("rate")             | UpdateItem (rate window; returns the connection)  |
+| $default, new second ("rate")              | UpdateItem (condition fails) + UpdateItem         |
+| $default from an unknown connection        | UpdateItem + UpdateItem (both conditional, no-op) |
+| $default over the rate                     | UpdateItem                                        |
+| ping                                       | rate                                              |
+| join                                       | rate + Query (members)                            |
+| presence.update                            | rate + UpdateItem (presence) + Query              |
+| broadcast                                  | rate + Query                                      |
+| threads.list                               | rate + BatchGetItem (env, room) + Query           |
+| thread.create, comment.create              | rate + BatchGetItem + TransactWriteItems + Query  |
+| comment.update, thread.resolve             | rate + BatchGetItem + UpdateItem + Query          |
+| $disconnect                                | GetItem + TransactWriteItems + Query (to tell)    |
+| $disconnect, already gone                  | GetItem                                           |
+| GET active_users, POST broadcast (REST)    | BatchGetItem (key, env, room) + Query             |
+
+"rate" is one UpdateItem when the connection already counted a message this second, two when a
+new second starts. Every BatchGetItem, GetItem and connection Query is a consistent read (a
+thread listing need not be)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from .conftest import OWNER, DynamoCalls, Env, Gateway, mint, rest, rest_ok
+
+ROOM = "room-1"
+RATE = ["UpdateItem"]  # within the connection's current second
+NEW_RATE = ["UpdateItem", "UpdateItem"]  # the first message of a second
+
+
+def ops(calls: list[Any]) -> list[str]:
+    return [c.operation for c in calls]
+
+
+def assert_consistent(calls: list[Any]) -> None:
+    for call in calls:
+        if call.operation == "BatchGetItem":
+            tables = call.params["RequestItems"]
+            assert tables and all(t.get("ConsistentRead") is True for t in tables.values())
+        if call.operation == "GetItem" or (
+            call.operation == "Query" and "CONN#" in json.dumps(call.params)
+        ):
+            assert call.params.get("ConsistentRead") is True, call.params
+
+
+def batch_keys(call: Any) -> set[tuple[str, str]]:
+    return {
+        (key["pk"]["S"], key["sk"]["S"])
+        for request in call.params["RequestItems"].values()
+        for key in request["Keys"]
+    }
+
+
+# --- $connect ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("room_state", ["new room", "existing room"])
+def test_connect_is_one_consistent_read_and_one_transaction(
+    gw: Gateway, env: Env, dynamo_calls: DynamoCalls, room_state: str
+) -> None:
+    if room_state == "existing room":
+        gw.connect(env, "grace", ROOM)
+    query = {"apiKey": env.pk, "token": mint(env.sk, "ada"), "room": ROOM}
+
+    with dynamo_calls.record() as calls:
+        assert gw.connect_raw(gw.new_id(), query) == {"statusCode": 200}
+
+    assert ops(calls) == ["BatchGetItem", "TransactWriteItems"]  # within "<= 2 writes"
+    assert_consistent(calls)
+    assert batch_keys(calls[0]) == {
+        (f"ENV#{env.id}", f"KEY#{env.pk_id}"),
+        (f"ENV#{env.id}", "ENV"),
+        (f"ENV#{env.id}", f"KEY#{env.sk_id}"),
+        (f"ENV#{env.id}", f"ROOM#{ROOM}"),
+    }
+    items = calls[1].params["TransactItems"]
+    expected = 5 if room_state == "new room" else 4  # 3 rows + room (+ STATS when new)
+    assert len(items) == expected
+
+
+def _refusal(case: str, gw: Gateway, env: Env) -> dict[str, str]:
+    token = mint(env.sk, "eve")
+    if case == "missing pk_":
+        return {"token": token, "room": ROOM}
+    if case == "malformed pk_":
+        return {"apiKey": "pk_nonsense", "token": token, "room": ROOM}
+    if case == "sk_ as apiKey":
+        return {"apiKey": env.sk, "token": token, "room": ROOM}
+    if case == "missing token":
+        return {"apiKey": env.pk, "room": ROOM}
+    if case == "garbage token":
+        return {"apiKey": env.pk, "token": "garbage", "room": ROOM}
+    if case == "bad room":
+        return {"apiKey": env.pk, "token": token, "room": "no spaces"}
+    if case == "expired token":
+        gw.clock.advance(3600)
+        return {"apiKey": env.pk, "token": token, "room": ROOM}
+    if case == "forged token":
+        head, body, sig = token.split(".")
+        forged = sig[:10] + ("A" if sig[10] != "A" else "B") + sig[11:]
+        return {"apiKey": env.pk, "token": f"{head}.{body}.{forged}", "room": ROOM}
+    if case == "revoked pk_":
+        gw.graph.environments.revoke(OWNER, env.id, env.pk_id)
+        return {"apiKey": env.pk, "token": token, "room": ROOM}
+    raise AssertionError(case)
+
+
+REFUSALS: dict[str, list[str]] = {
+    # refused offline: not a single call
+    "missing pk_": [],
+    "malformed pk_": [],
+    "sk_ as apiKey": [],
+    "missing token": [],
+    "garbage token": [],
+    "bad room": [],
+    # refused after the one read
+    "expired token": ["BatchGetItem"],
+    "forged token": ["BatchGetItem"],
+    "revoked pk_": ["BatchGetItem"],
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSALS))
+def test_a_refused_connect_writes_nothing(
+    gw: Gateway, env: Env, dynamo_calls: DynamoCalls, case: str
+) -> None:
+    gw.connect(env, "grace", ROOM)
+    query = _refusal(case, gw, env)
+
+    with dynamo_calls.record() as calls:
+        result = gw.connect_raw(gw.new_id(), query)
+
+    assert result["statusCode"] in (400, 401), result
+    assert ops(calls) == REFUSALS[case]
+    assert_consistent(calls)
+
+
+# --- $default ----------------------------------------------------------------------------------
+
+
+def _member(gw: Gateway, env: Env) -> tuple[str, str]:
+    """Two connections in a room; ada has sent one message this second (a ping)."""
+    gw.clock.current = int(gw.clock.now()) + 1.25  # well inside a fresh second
+    ada = gw.connect(env, "ada", ROOM)
+    grace = gw.connect(env, "grace", ROOM)
+    gw.send(ada, "ping")
+    gw.fake.clear()
+    return ada, grace
+
+
+def test_rate_window_costs_one_update_or_two_at_a_new_second(
+    gw: Gateway, env: Env, dynamo_calls: DynamoCalls
+) -> None:
+    ada = gw.connect(env, "ada", ROOM)
+    gw.clock.current = int(gw.clock.now()) + 1.25
+
+    with dynamo_calls.record() as first:
+        gw.send(ada, "ping")
+    with dynamo_calls.record() as second:
+        gw.send(ada, "ping")
+    gw.clock.advance(1)
+    with dynamo_calls.record() as next_second:
+        gw.send(ada, "ping")
+
+    assert ops(first) == NEW_RATE
+    assert ops(second) == RATE
+    assert ops(next_second) == NEW_RATE
+    assert gw.fake.take(ada) == [{"type": "pong"}] * 3
+
+
+def _thread(gw: Gateway, ada: str) -> tuple[str, str]:
+    gw.send(ada, "thread.create", body="Budget?")
+    thread = gw.fake.take_one(ada)["thread"]
+    gw.fake.clear()
+    return thread["id"], thread["comments"][0]["id"]
+
+
+MESSAGES: dict[str, tuple[dict[str, Any] | str, list[str]]] = {
+    "ping": ({"type": "ping"}, RATE),
+    "join": ({"type": "join"}, [*RATE, "Query"]),
+    "presence.update": (
+        {"type": "presence.update", "data": {"x": 1}},
+        [*RATE, "UpdateItem", "Query"],
+    ),
+    "broadcast": ({"type": "broadcast", "event": {"a": 1}}, [*RATE, "Query"]),
+    "threads.list": ({"type": "threads.list"}, [*RATE, "BatchGetItem", "Query"]),
+    "thread.create": (
+        {"type": "thread.create", "body": "Hi"},
+        [*RATE, "BatchGetItem", "TransactWriteItems", "Query"],
+    ),
+    "comment.create": (
+        {"type": "comment.create", "threadId": "<thread>", "body": "Hi"},
+        [*RATE, "BatchGetItem", "TransactWriteItems", "Query"],
+    ),
+    "comment.update": (
+        {"type": "comment.update", "threadId": "<thread>", "commentId": "<comment>", "body": "E"},
+        [*RATE, "BatchGetItem", "UpdateItem", "Query"],
+    ),
+    "thread.resolve": (
+        {"type": "thread.resolve", "threadId": "<thread>", "resolved": True},
+        [*RATE, "BatchGetItem", "UpdateItem", "Query"],
+    ),
+    "invalid JSON": ("{nope", []),
+    "unknown type": ({"type": "launch"}, []),
+    "unknown field": ({"type": "ping", "x": 1}, []),
+}
+
+
+@pytest.mark.parametrize("name", list(MESSAGES))
+def test_message_budget(gw: Gateway, env: Env, dynamo_calls: DynamoCalls, name: str) -> None:
+    message, expected = MESSAGES[name]
+    ada, _ = _member(gw, env)
+    if isinstance(message, dict) and "<thread>" in message.values():
+        thread_id, comment_id = _thread(gw, ada)
+        message = {
+            k: {"<thread>": thread_id, "<comment>": comment_id}.get(v, v)
+            for k, v in message.items()
+        }
+        gw.send(ada, "ping")  # keep ada's rate window at this second
+        gw.fake.clear()
+    body = message if isinstance(message, str) else json.dumps(message)
+
+    with dynamo_calls.record() as calls:
+        gw.send_raw(ada, body)
+
+    assert ops(calls) == expected
+    assert_consistent(calls)
+    frames = gw.fake.frames
+    assert frames, "the message had no visible effect"
+    if expected == []:
+        assert gw.fake.take_one(ada)["type"] == "error"
+
+
+def test_unknown_and_rate_limited_connections(
+    gw: Gateway, env: Env, dynamo_calls: DynamoCalls
+) -> None:
+    with dynamo_calls.record() as unknown:
+        gw.send("GhostConnId0000=", "ping")
+    assert ops(unknown) == ["UpdateItem", "UpdateItem"]
+    assert gw.fake.take_one("GhostConnId0000=")["code"] == "NOT_CONNECTED"
+
+    ada, _ = _member(gw, env)
+    for _ in range(gw.graph.settings.ws_messages_per_second - 1):
+        gw.send(ada, "ping")
+    gw.fake.clear()
+    with dynamo_calls.record() as over:
+        gw.send(ada, "broadcast", event=1)
+    assert ops(over) == RATE
+    assert gw.fake.take_one(ada)["code"] == "RATE_LIMITED"
+
+
+# --- $disconnect and REST ---------------------------------------------------------------------
+
+
+def test_disconnect_budget(gw: Gateway, env: Env, dynamo_calls: DynamoCalls) -> None:
+    ada, _ = _member(gw, env)
+
+    with dynamo_calls.record() as calls:
+        gw.disconnect(ada)
+    assert ops(calls) == ["GetItem", "TransactWriteItems", "Query"]
+    assert_consistent(calls)
+
+    with dynamo_calls.record() as again:
+        gw.disconnect(ada)
+    assert ops(again) == ["GetItem"]
+
+
+@pytest.mark.parametrize(
+    "method,suffix,body",
+    [("GET", "active_users", None), ("POST", "broadcast", {"event": 1})],
+)
+def test_rest_room_endpoints_budget(
+    gw: Gateway,
+    env: Env,
+    client: Any,
+    dynamo_calls: DynamoCalls,
+    method: str,
+    suffix: str,
+    body: Any,
+) -> None:
+    gw.connect(env, "ada", ROOM)  # minting just touched the sk_: no lastUsedAt write is due
+
+    with dynamo_calls.record() as calls:
+        resp = rest(client, method, f"/api/v1/rooms/{ROOM}/{suffix}", env.sk, body)
+
+    rest_ok(resp, 200 if method == "GET" else 202)
+    assert ops(calls) == ["BatchGetItem", "Query"]
+    assert_consistent(calls)
