@@ -146,3 +146,75 @@ def each(cases: Iterable[T], check: Callable[[T], None]) -> None:
         except AssertionError as exc:
             failures.append(f"{repr(case)[:200]}: {exc}")
     assert not failures, "\n".join(failures)
+
+
+# --- REST API v1 (customer backends with Bearer sk_) ---------------------------------------------
+
+V1 = "/api/v1"
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """An environment and its first key pair, as a customer's backend holds them."""
+
+    id: str
+    sk: str
+    pk: str
+    sk_id: str
+    pk_id: str
+
+
+def new_tenant(services: Any, name: str = "Acme") -> Tenant:
+    """An environment made through the service (no operator login needed)."""
+    from chalicelib.entities import Actor
+
+    system = Actor(id="op_0Q5cZkT8operator", email="owner@example.com", role="owner")
+    env, (pk, sk) = services.environments.create(system, name)
+    assert pk.key is not None and sk.key is not None
+    return Tenant(env.id, sk.key, pk.key, sk.id, pk.id)
+
+
+def enc(value: str) -> str:
+    """A path segment, percent-encoded as a client must send it."""
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
+def v1(client: Any, method: str, path: str, key: str | None, body: Any = None) -> Any:
+    return call(client, method, V1 + path, token=key, body=body)
+
+
+def ok(resp: Any, status: int = 200) -> Any:
+    assert resp.status_code == status, (resp.status_code, resp.body)
+    return resp.json_body if status != 204 else None
+
+
+def make_room(client: Any, key: str, room_id: str, metadata: Any = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": room_id}
+    if metadata is not None:
+        body["metadata"] = metadata
+    return ok(v1(client, "POST", "/rooms", key, body), 201)  # type: ignore[no-any-return]
+
+
+def make_thread(
+    client: Any, key: str, room_id: str, text: str = "First!", user: str = "user-1"
+) -> dict[str, Any]:
+    body = {"comment": {"userId": user, "body": text}}
+    resp = v1(client, "POST", f"/rooms/{enc(room_id)}/threads", key, body)
+    return ok(resp, 201)  # type: ignore[no-any-return]
+
+
+def make_comment(
+    client: Any, key: str, room_id: str, thread_id: str, text: str = "Reply", user: str = "user-2"
+) -> dict[str, Any]:
+    path = f"/rooms/{enc(room_id)}/threads/{thread_id}/comments"
+    return ok(v1(client, "POST", path, key, {"userId": user, "body": text}), 201)  # type: ignore[no-any-return]
+
+
+def totals(services: Any, env_id: str) -> dict[str, int]:
+    """The environment's analytics counters, read through the service."""
+    from chalicelib.services.access import Access
+
+    a = services.collab.analytics(Access.operator(env_id))
+    return {"rooms": a.rooms, "threads": a.threads, "comments": a.comments, "users": a.users}

@@ -1,0 +1,325 @@
+"""DynamoDB call budgets of the REST API v1, counted at botocore (every client, every call).
+
+Every request starts with exactly one consistent BatchGetItem: the key, its environment and the
+items the request names (room, thread, comment, user). After it, a list adds one Query, a write
+one UpdateItem or TransactWriteItems. Two kinds of call come on top, each named in the table:
+
+- fan-out: services publish thread/comment events to the room's live WebSocket connections
+  (chalicelib/realtime/channel.py); finding them is one consistent Query of the room's
+  `CONN#` rows, made after the write has committed (with none live, nothing is sent);
+- purge: a room or thread delete commits in one transaction (the parent and the counters), then
+  deletes the children best-effort: a Query of the room's threads (room delete), and per thread
+  a keys-only Query of its comments and one BatchWriteItem; then one BatchWriteItem of the
+  threads. This grows with what was deleted, by design (docs/architecture.md, "Deletes of big
+  things"), and never with the size of the environment.
+
+The key's `lastUsedAt` is recorded at most once a minute (one more UpdateItem). The fixture's
+setup uses the key first and the clock stands still, so the budgets below never include it; a
+separate test pins that one extra call on a cold key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from chalicelib import runtime
+from chalicelib.clock import FrozenClock
+
+from .conftest import Call, DynamoCalls, Env
+
+READ = "BatchGetItem"  # consistent, key + environment + the named items
+TX = "TransactWriteItems"
+UPDATE = "UpdateItem"
+Q_ROOMS = "Query rooms"
+Q_THREADS = "Query threads"
+Q_COMMENTS = "Query comments"
+Q_USERS = "Query users"
+FANOUT = "Query connections"  # the room's live WebSocket connections (fan-out)
+PURGE_COMMENTS = ["Query comment keys", "BatchWriteItem comments"]  # per thread purged
+PURGE_THREADS = "BatchWriteItem threads"
+
+ROOM = "doc:1"
+R = "/api/v1/rooms/" + quote(ROOM, safe="")
+
+# operation                      method    path                        DynamoDB calls, in order
+BUDGETS: dict[str, tuple[str, str, list[str]]] = {
+    "list rooms": ("GET", "/api/v1/rooms", [READ, Q_ROOMS]),
+    "create room": ("POST", "/api/v1/rooms", [READ, TX]),
+    "get room": ("GET", R, [READ]),
+    "patch room": ("PATCH", R, [READ, UPDATE]),
+    "list threads": ("GET", f"{R}/threads", [READ, Q_THREADS]),
+    "list threads ?resolved": ("GET", f"{R}/threads?resolved=false", [READ, Q_THREADS]),
+    "create thread": ("POST", f"{R}/threads", [READ, TX, FANOUT]),
+    "get thread (+comments)": ("GET", f"{R}/threads/{{t}}", [READ, Q_COMMENTS]),
+    "patch thread": ("PATCH", f"{R}/threads/{{t}}", [READ, UPDATE, FANOUT]),
+    "list comments": ("GET", f"{R}/threads/{{t}}/comments", [READ, Q_COMMENTS]),
+    "create comment": ("POST", f"{R}/threads/{{t}}/comments", [READ, TX, FANOUT]),
+    "patch comment": ("PATCH", f"{R}/threads/{{t}}/comments/{{c}}", [READ, UPDATE, FANOUT]),
+    "delete comment": ("DELETE", f"{R}/threads/{{t}}/comments/{{c}}", [READ, TX, FANOUT]),
+    "list users": ("GET", "/api/v1/users", [READ, Q_USERS]),
+    "get user": ("GET", "/api/v1/users/user-1", [READ]),
+    "active users": ("GET", f"{R}/active_users", [READ, FANOUT]),
+    "broadcast": ("POST", f"{R}/broadcast", [READ, FANOUT]),
+    # deletes with a purge after the commit
+    "delete thread (3 comments)": (
+        "DELETE",
+        f"{R}/threads/{{t}}",
+        [READ, TX, *PURGE_COMMENTS, FANOUT],
+    ),
+    "delete the last comment (+ its thread)": (
+        "DELETE",
+        f"{R}/threads/{{lt}}/comments/{{lc}}",
+        [READ, TX, *PURGE_COMMENTS, FANOUT],
+    ),
+    "delete room (2 threads)": (
+        "DELETE",
+        R,
+        [READ, TX, Q_THREADS, *PURGE_COMMENTS, *PURGE_COMMENTS, PURGE_THREADS],
+    ),
+}
+
+BODIES: dict[str, Any] = {
+    "create room": {"id": "room-2", "metadata": {"a": 1}},
+    "patch room": {"metadata": {"b": 2}},
+    "create thread": {"comment": {"userId": "user-1", "body": "Hi"}, "metadata": {"x": 1}},
+    "patch thread": {"resolved": True},
+    "create comment": {"userId": "user-1", "body": "Reply"},
+    "patch comment": {"body": "Edited"},
+    "broadcast": {"event": {"cursor": [1, 2]}},
+}
+
+
+@dataclass(frozen=True)
+class World:
+    """Room doc:1 with thread t (3 comments; c is the second) and thread lt (1 comment, lc)."""
+
+    env: Env
+    t: str
+    c: str
+    lt: str
+    lc: str
+
+
+def request(client: Any, env: Env, method: str, path: str, body: Any = None) -> Any:
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {env.sk}"}
+    data = json.dumps(body).encode() if body is not None else b""
+    return client.http.request(method, path, headers=headers, body=data)
+
+
+def created(resp: Any) -> dict[str, Any]:
+    assert resp.status_code == 201, resp.body
+    return resp.json_body  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def world(client: Any, make_env: Callable[..., Env]) -> World:
+    env = make_env()
+    created(request(client, env, "POST", "/api/v1/rooms", {"id": ROOM}))
+    first = {"comment": {"userId": "user-1", "body": "First"}}
+    t = created(request(client, env, "POST", f"{R}/threads", first))["id"]
+    comments = [
+        created(request(client, env, "POST", f"{R}/threads/{t}/comments", BODIES["create comment"]))
+        for _ in range(2)
+    ]
+    lone = created(request(client, env, "POST", f"{R}/threads", first))
+    mint = {"userId": "user-1", "name": "Ada"}
+    assert request(client, env, "POST", "/auth/token", mint).status_code == 200
+    return World(env, t, comments[0]["id"], lone["id"], lone["comments"][0]["id"])
+
+
+# --- describing calls ---------------------------------------------------------------------------
+
+QUERY_KINDS = {
+    "ROOM#": Q_ROOMS,
+    "THREAD#": Q_THREADS,
+    "COMMENT#": Q_COMMENTS,
+    "USER#": Q_USERS,
+    "CONN#": FANOUT,
+}
+
+
+def describe(call: Call) -> str:
+    """An operation name, with what a Query or BatchWriteItem is about."""
+    if call.operation == "Query":
+        values = call.params["ExpressionAttributeValues"]
+        prefix = values.get(":1", {}).get("S")
+        if prefix is None:  # the purge's keys-only Query of a whole comment partition
+            assert "#THREAD#" in values[":0"]["S"], call.params
+            assert set(call.params["ProjectionExpression"].split(", ")) == {"#0", "#1"}, call
+            return "Query comment keys"
+        return QUERY_KINDS[prefix]
+    if call.operation == "BatchWriteItem":
+        kinds = {
+            r["DeleteRequest"]["Key"]["sk"]["S"].split("#")[0]
+            for requests in call.params["RequestItems"].values()
+            for r in requests
+        }
+        assert len(kinds) == 1, kinds
+        return f"BatchWriteItem {kinds.pop().lower()}s"
+    return call.operation
+
+
+def check_calls(calls: list[Call]) -> None:
+    """What holds for every request: reads are consistent, and no key DynamoDB would refuse
+    (sort key over 1,024 bytes, partition key over 2,048) is ever sent."""
+    for call in calls:
+        if call.operation == "BatchGetItem":
+            for table in call.params["RequestItems"].values():
+                assert table.get("ConsistentRead") is True, call.params
+                for key in table["Keys"]:
+                    assert len(key["pk"]["S"].encode()) <= 2048, key
+                    assert len(key["sk"]["S"].encode()) <= 1024, key
+        if call.operation == "Query":
+            assert "ScanIndexForward" not in call.params or isinstance(
+                call.params["ScanIndexForward"], bool
+            )
+        assert call.operation != "Scan", call
+
+
+def concrete(path: str, world: World) -> str:
+    return path.format(t=world.t, c=world.c, lt=world.lt, lc=world.lc)
+
+
+# --- the budgets ----------------------------------------------------------------------------------
+
+
+def test_the_budget_table_covers_every_v1_route() -> None:
+    from chalicelib.api import v1_rooms
+
+    def route_of(method: str, path: str) -> tuple[str, str]:
+        path = path.split("?")[0].replace(quote(ROOM, safe=""), "{roomId}")
+        for name, segment in (("threadId", "{t}"), ("threadId", "{lt}")):
+            path = path.replace(segment, "{" + name + "}")
+        for segment in ("{c}", "{lc}"):
+            path = path.replace(segment, "{commentId}")
+        return method, path.replace("/users/user-1", "/users/{userId}")
+
+    covered = {route_of(method, path) for method, path, _ in BUDGETS.values()}
+    assert covered == {(s.method, s.path) for s in v1_rooms.router.specs}
+
+
+@pytest.mark.parametrize("operation", list(BUDGETS))
+def test_v1_budget(operation: str, client: Any, world: World, dynamo_calls: DynamoCalls) -> None:
+    method, path, budget = BUDGETS[operation]
+
+    with dynamo_calls.record() as calls:
+        resp = request(client, world.env, method, concrete(path, world), BODIES.get(operation))
+
+    assert 200 <= resp.status_code < 300, (resp.status_code, resp.body)
+    assert [describe(c) for c in calls] == budget
+    check_calls(calls)
+
+
+def test_the_one_read_holds_the_key_the_environment_and_every_named_item(
+    client: Any, services: runtime.Services, world: World, dynamo_calls: DynamoCalls
+) -> None:
+    with dynamo_calls.record() as calls:
+        path = f"{R}/threads/{world.t}/comments/{world.c}"
+        resp = request(client, world.env, "PATCH", path, {"body": "x"})
+
+    assert resp.status_code == 200, resp.body
+    env = world.env.id
+    control, data = services.settings.control_table, services.settings.data_table
+    assert keys_of(calls[0]) == {
+        (control, f"ENV#{env}", "ENV"),
+        (control, f"ENV#{env}", f"KEY#{world.env.sk_id}"),
+        (data, f"ENV#{env}", f"ROOM#{ROOM}"),
+        (data, f"ENV#{env}#ROOM#{ROOM}", f"THREAD#{world.t}"),
+        (data, f"ENV#{env}#THREAD#{world.t}", f"COMMENT#{world.c}"),
+    }
+
+
+def keys_of(call: Call) -> set[tuple[str, str, str]]:
+    assert call.operation == "BatchGetItem"
+    return {
+        (table, key["pk"]["S"], key["sk"]["S"])
+        for table, req in call.params["RequestItems"].items()
+        for key in req["Keys"]
+    }
+
+
+def test_a_list_is_one_query_whatever_the_page_size(
+    client: Any, world: World, dynamo_calls: DynamoCalls
+) -> None:
+    for n in range(5):
+        created(request(client, world.env, "POST", "/api/v1/rooms", {"id": f"r{n}"}))
+
+    for query in ("?limit=1", "?limit=6", "?limit=100"):
+        with dynamo_calls.record() as calls:
+            resp = request(client, world.env, "GET", "/api/v1/rooms" + query)
+        assert resp.status_code == 200
+        assert [describe(c) for c in calls] == [READ, Q_ROOMS], query
+        (q,) = [c for c in calls if c.operation == "Query"]
+        assert q.params["Limit"] == int(query.split("=")[1]) + 1  # one more: is there a next page?
+
+
+def test_a_cold_key_adds_one_update_of_last_used_at_once_a_minute(
+    client: Any, world: World, clock: FrozenClock, dynamo_calls: DynamoCalls
+) -> None:
+    clock.advance(61)
+    with dynamo_calls.record() as cold:
+        request(client, world.env, "GET", R)
+    with dynamo_calls.record() as warm:
+        request(client, world.env, "GET", R)
+
+    assert [c.operation for c in cold] == [READ, UPDATE]
+    assert cold[1].params["Key"]["sk"]["S"] == f"KEY#{world.env.sk_id}"
+    assert [c.operation for c in warm] == [READ]
+
+
+def test_refusals_cost_at_most_the_one_read(
+    client: Any, world: World, dynamo_calls: DynamoCalls
+) -> None:
+    """Bad keys and bodies: no call; unknown ids: the one read and nothing after it."""
+    cases: list[tuple[str, str, str | None, Any, int]] = [
+        ("no key", "GET", None, None, 0),
+        ("pk_", "GET", world.env.pk, None, 0),
+        ("malformed key", "GET", "sk_nope", None, 0),
+        ("bad body", "POST", world.env.sk, {"id": "a b"}, 0),
+        ("unknown room", "GET", world.env.sk, None, 1),
+    ]
+    for name, method, key, body, reads in cases:
+        path = "/api/v1/rooms" if method == "POST" else f"{R}x"
+        headers = {"Content-Type": "application/json"}
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        data = json.dumps(body).encode() if body is not None else b""
+        with dynamo_calls.record() as calls:
+            resp = client.http.request(method, path, headers=headers, body=data)
+        assert resp.status_code in (400, 401, 404), (name, resp.status_code)
+        assert [c.operation for c in calls] == [READ] * reads, name
+
+
+IMPOSSIBLE_IDS: dict[str, tuple[str, str]] = {
+    "room id too long": ("GET", f"/api/v1/rooms/{'r' * 1100}"),
+    "room id with bad characters": ("GET", "/api/v1/rooms/" + quote("a b/c%d", safe="")),
+    "thread id too long": ("GET", f"{R}/threads/th_{'x' * 1100}"),
+    "comment id too long": ("DELETE", f"{R}/threads/{{t}}/comments/cm_{'x' * 1100}"),
+    "user id too long for a mint": ("GET", "/api/v1/users/" + "u" * 129),
+    "user id over DynamoDB's key limit": ("GET", "/api/v1/users/" + "u" * 1100),
+    "user id of 4-byte characters": ("GET", "/api/v1/users/" + quote("🎉" * 300, safe="")),
+}
+
+
+@pytest.mark.parametrize("case", list(IMPOSSIBLE_IDS))
+def test_an_id_no_item_can_have_is_404_from_the_key_read_alone(
+    case: str, client: Any, world: World, dynamo_calls: DynamoCalls
+) -> None:
+    """Ids that fail the id rules (or are longer than any mint accepts) are not looked up: the
+    read checks the key and the parents only, and no oversized key reaches DynamoDB (it would
+    answer ValidationException, a 500, where moto answers "not found")."""
+    with dynamo_calls.record() as calls:
+        method, path = IMPOSSIBLE_IDS[case]
+        resp = request(client, world.env, method, concrete(path, world))
+
+    assert resp.status_code == 404, resp.body
+    assert [c.operation for c in calls] == [READ]
+    check_calls(calls)
+    looked_up = {sk.split("#")[0] for _, _, sk in keys_of(calls[0])}
+    assert looked_up <= {"ENV", "KEY", "ROOM", "THREAD"}, looked_up
