@@ -80,7 +80,8 @@ BUDGETS: dict[str, tuple[str, str, list[str]]] = {
     "delete room (2 threads)": (
         "DELETE",
         R,
-        [READ, TX, Q_THREADS, *PURGE_COMMENTS, *PURGE_COMMENTS, PURGE_THREADS],
+        # room.deleted goes to (and closes) the room's sockets before the purge
+        [READ, TX, FANOUT, Q_THREADS, *PURGE_COMMENTS, *PURGE_COMMENTS, PURGE_THREADS],
     ),
 }
 
