@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -14,9 +15,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser(
         "dev",
-        help="run the local stack (embedded DynamoDB + HTTP API) in the foreground",
+        help="run the local stack (embedded DynamoDB + HTTP and WebSocket APIs) in the foreground",
         description="Environment: PULSE_HTTP_PORT (8000), PULSE_DYNAMODB_PORT (8009), "
-        "PULSE_DATA_DIR (.pulse), PULSE_EPHEMERAL=1, PULSE_ADMIN_EMAIL + PULSE_ADMIN_PASSWORD.",
+        "PULSE_WS_PORT (8001), PULSE_WS_MANAGEMENT_PORT (8002), PULSE_WS_IDLE_SECONDS (600), "
+        "PULSE_WS_MAX_SECONDS (7200), PULSE_DATA_DIR (.pulse), PULSE_EPHEMERAL=1, "
+        "PULSE_ADMIN_EMAIL + PULSE_ADMIN_PASSWORD.",
     )
     admin = commands.add_parser(
         "create-admin",
@@ -31,6 +34,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="create missing tables at PULSE_DYNAMODB_ENDPOINT (unset: AWS) with the stage prefix",
     )
     commands.add_parser("template", help="print the CloudFormation template of the tables")
+    commands.add_parser(
+        "openapi",
+        help="print docs/openapi.yaml as JSON (chalicelib/openapi.json, which Lambda serves)",
+    )
     args = parser.parse_args(argv)
 
     if args.command == "dev":
@@ -46,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "template":
         sys.stdout.write(template_json())
         return 0
+    if args.command == "openapi":
+        sys.stdout.write(openapi_json())
+        return 0
     parser.error(f"unknown command {args.command}")
     return 2
 
@@ -55,6 +65,15 @@ def template_json() -> str:
     from chalicelib.db.schema import cloudformation_template
 
     return json.dumps(cloudformation_template(), indent=2, sort_keys=True) + "\n"
+
+
+def openapi_json() -> str:
+    """docs/openapi.yaml as the committed chalicelib/openapi.json, byte for byte."""
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    spec = yaml.safe_load((root / "docs" / "openapi.yaml").read_text(encoding="utf-8"))
+    return json.dumps(spec, indent=2, ensure_ascii=False) + "\n"
 
 
 def create_tables_command() -> int:

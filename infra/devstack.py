@@ -1,5 +1,6 @@
 """`python -m infra dev`: the local stack in the foreground - embedded DynamoDB (moto), the tables,
-snapshot persistence under PULSE_DATA_DIR, and the Chalice app over HTTP - until Ctrl-C."""
+snapshot persistence under PULSE_DATA_DIR, the Chalice app over HTTP and the WebSocket gateway -
+until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -13,16 +14,20 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import localenv
 from .localenv import LocalEnvError
 from .snapshot import SnapshotError, Snapshotter
 
+if TYPE_CHECKING:
+    from .wsgateway import Limits, WebSocketGateway
+
 HOST = "127.0.0.1"
 CHALICE_STAGE = "dev"
 SNAPSHOT_FILE = "dynamodb.json"
 POLL_SECONDS = 0.1  # how often the servers look for shutdown: Ctrl-C returns quickly
+WS_HANDLERS = ("ws_connect", "ws_message", "ws_disconnect")  # app.py's, for the gateway
 
 
 @dataclass
@@ -35,6 +40,9 @@ class Plan:
     data_dir: Path
     admin_email: str | None
     admin_password: str | None
+    ws_port: int
+    ws_management_port: int
+    ws_limits: Limits
 
     @property
     def snapshot_path(self) -> Path:
@@ -78,6 +86,8 @@ def run() -> int:
 def prepare_environment(env: MutableMapping[str, str]) -> Plan:
     """Settings for the app, all through the environment the app reads: the embedded endpoint,
     the dev stage's variables from .chalice/config.json, region, fake credentials, secrets."""
+    from .wsgateway import DEFAULT_MANAGEMENT_PORT, DEFAULT_PORT, Limits
+
     ephemeral = localenv.is_ephemeral(env)
     plan = Plan(
         http_port=localenv.port(env, "PULSE_HTTP_PORT", localenv.DEFAULT_HTTP_PORT),
@@ -86,11 +96,16 @@ def prepare_environment(env: MutableMapping[str, str]) -> Plan:
         data_dir=localenv.data_dir(env),
         admin_email=env.get("PULSE_ADMIN_EMAIL") or None,
         admin_password=env.get("PULSE_ADMIN_PASSWORD") or None,
+        ws_port=localenv.port(env, "PULSE_WS_PORT", DEFAULT_PORT),
+        ws_management_port=localenv.port(env, "PULSE_WS_MANAGEMENT_PORT", DEFAULT_MANAGEMENT_PORT),
+        ws_limits=Limits.from_env(env),
     )
     if bool(plan.admin_email) != bool(plan.admin_password):
         raise LocalEnvError("set both PULSE_ADMIN_EMAIL and PULSE_ADMIN_PASSWORD, or neither")
     # The stack *is* the database the app talks to, whatever the shell had configured.
     env["PULSE_DYNAMODB_ENDPOINT"] = f"http://{HOST}:{plan.dynamodb_port}"
+    # The app pushes to endpoint_url = {scheme}://{domainName}/{stage}: the gateway's is http.
+    env["PULSE_WS_MANAGEMENT_SCHEME"] = "http"
     for name, value in chalice_stage_environment(CHALICE_STAGE).items():
         env.setdefault(name, value)
     localenv.default_aws(env)
@@ -141,6 +156,8 @@ class DevStack:
         self.dynamodb: Any = None
         self.http: Any = None
         self.http_thread: threading.Thread | None = None
+        self.ws: WebSocketGateway | None = None
+        self.ws_missing: list[str] = []  # app.py's WebSocket handlers not defined (yet)
         self.snapshotter: Snapshotter | None = None
         self.table_names: list[str] = []
         self.region = ""
@@ -202,6 +219,7 @@ class DevStack:
         if plan.admin_email and plan.admin_password:
             report.admin = ensure_admin(plan.admin_email, plan.admin_password)
         self._start_http()
+        self._start_ws()
         return report
 
     def _start_http(self) -> None:
@@ -228,7 +246,39 @@ class DevStack:
         )
         self.http_thread.start()
 
+    def _start_ws(self) -> None:
+        """The WebSocket gateway, wired to app.py's handlers (imported by _start_http)."""
+        import app as app_module
+
+        from .wsgateway import WebSocketGateway
+
+        handlers: list[Any] = [getattr(app_module, name, None) for name in WS_HANDLERS]
+        self.ws_missing = [name for name, h in zip(WS_HANDLERS, handlers, strict=True) if h is None]
+        if self.ws_missing:
+            return
+        connect, message, disconnect = handlers
+        gateway = WebSocketGateway(
+            connect,
+            message,
+            disconnect,
+            host=HOST,
+            port=self.plan.ws_port,
+            management_port=self.plan.ws_management_port,
+            limits=self.plan.ws_limits,
+        )
+        try:
+            gateway.start()
+        except OSError as exc:
+            raise LocalEnvError(
+                f"cannot start the WebSocket gateway ({exc}); is another `make dev` running? "
+                "Set PULSE_WS_PORT and PULSE_WS_MANAGEMENT_PORT to use other ports."
+            ) from exc
+        self.ws = gateway
+
     def stop(self) -> None:
+        if self.ws is not None:
+            self.ws.stop()  # closes the sockets: their $disconnect handlers run, then the save
+            self.ws = None
         if self.http is not None:
             self.http.shutdown()  # stop accepting; requests in flight finish on their threads
             self.http.server.server_close()
@@ -267,6 +317,7 @@ def banner(plan: Plan, stack: DevStack, report: Report) -> str:
         "",
         "Pulse local stack is running.",
         f"  API:       {api}",
+        *ws_lines(stack),
         f"  DynamoDB:  {endpoint}  (region {stack.region}; tables {', '.join(stack.table_names)})",
         f"  Data:      {data}",
     ]
@@ -306,6 +357,18 @@ def banner(plan: Plan, stack: DevStack, report: Report) -> str:
         "Press Ctrl-C to stop.",
     ]
     return "\n".join(lines)
+
+
+def ws_lines(stack: DevStack) -> list[str]:
+    gateway = stack.ws
+    if gateway is None:
+        missing = ", ".join(stack.ws_missing) or "its handlers"
+        return [f"  WebSocket: not started (app.py does not define {missing} yet)"]
+    return [
+        f"  WebSocket: {gateway.url}  (connect to {gateway.url}/?apiKey=pk_...&token=...&room=...)",
+        f"  Mgmt API:  {gateway.management_url}  (API Gateway Management API: "
+        "POST/GET/DELETE @connections/{id})",
+    ]
 
 
 def _python() -> str:

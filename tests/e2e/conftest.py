@@ -43,6 +43,8 @@ def stack_environment(data_dir: Path, ports: list[int], **extra: str) -> dict[st
     env.update(
         PULSE_HTTP_PORT=str(ports[0]),
         PULSE_DYNAMODB_PORT=str(ports[1]),
+        PULSE_WS_PORT=str(ports[2]),
+        PULSE_WS_MANAGEMENT_PORT=str(ports[3]),
         PULSE_DATA_DIR=str(data_dir),
         PULSE_ADMIN_EMAIL=ADMIN_EMAIL,
         PULSE_ADMIN_PASSWORD=ADMIN_PASSWORD,
@@ -59,6 +61,7 @@ class Stack:
     process: subprocess.Popen[bytes]
     url: str
     log_path: Path
+    ws_url: str = ""  # the WebSocket gateway, ws://127.0.0.1:<port>
     session: requests.Session = field(default_factory=requests.Session)
 
     def log(self) -> str:
@@ -121,7 +124,7 @@ def stacks(log_dir: Path) -> Iterator[StartStack]:
     started: list[Stack] = []
 
     def start(data_dir: Path, **extra: str) -> Stack:
-        ports = free_ports(2)
+        ports = free_ports(4)  # HTTP, DynamoDB, WebSocket, Management API: never a dev stack's
         log_path = log_dir / f"stack-{len(started)}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
@@ -131,7 +134,12 @@ def stacks(log_dir: Path) -> Iterator[StartStack]:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        stack = Stack(process=process, url=f"http://127.0.0.1:{ports[0]}", log_path=log_path)
+        stack = Stack(
+            process=process,
+            url=f"http://127.0.0.1:{ports[0]}",
+            log_path=log_path,
+            ws_url=f"ws://127.0.0.1:{ports[2]}",
+        )
         started.append(stack)
         stack.wait_ready()
         return stack
