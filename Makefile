@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test check lint format typecheck template chalice-local clean
+.PHONY: dev test check lint format typecheck template openapi chalice-local clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ format: $(STAMP)
 ## template: regenerate infra/tables.template.json from the models
 template: $(STAMP)
 	$(PY) -m infra template > infra/tables.template.json
+
+## openapi: regenerate chalicelib/openapi.json (served at GET /api/v1/openapi.json) from
+## docs/openapi.yaml
+openapi: $(STAMP)
+	$(PY) -m infra openapi > chalicelib/openapi.json.tmp
+	mv chalicelib/openapi.json.tmp chalicelib/openapi.json
 
 ## chalice-local: `chalice local` on :8000 against tables at PULSE_DYNAMODB_ENDPOINT (default: the
 ## embedded DynamoDB of a running `make dev`, whose secrets it shares)

@@ -63,7 +63,7 @@ def json_object(request: Request, *, required: bool = True) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: nesting
         raise MalformedJson("The body is not valid UTF-8 JSON.") from exc
     if not isinstance(value, dict):
         raise InvalidInput("body", "must be a JSON object")
@@ -82,7 +82,7 @@ def limit(request: Request) -> int:
     raw = query(request, "limit")
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
         raise InvalidInput("limit", f"must be an integer from 1 to {MAX_LIMIT}")
     return int(raw)
 
