@@ -1,0 +1,1930 @@
+// Pulse Admin Panel. Vanilla JS, no build step, no third-party code. Every action goes through
+// the Admin API (/admin/api/...). The operator's session token is kept in sessionStorage only.
+// The page runs under a strict CSP: no inline script or style, so the DOM is built with
+// createElement (never innerHTML with data) and styling is done with classes.
+
+const API_BASE = new URL("../api/", import.meta.url); // .../admin/assets/app.js -> .../admin/api/
+const SESSION_KEY = "pulse.admin.session";
+const ROLES = ["viewer", "admin", "owner"];
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+const state = {
+  token: null,
+  operator: null,
+  flash: null, // a notice to show after the next render
+  renderSeq: 0,
+};
+
+// --- DOM helpers --------------------------------------------------------------------------------
+
+function append(el, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+/** h("button", {class: "btn", onclick: fn}, "Label") -> an element. */
+function h(tag, props, ...children) {
+  const svg = tag.startsWith("svg:");
+  const el = svg ? document.createElementNS(SVG_NS, tag.slice(4)) : document.createElement(tag);
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith("on") && typeof value === "function") {
+      el.addEventListener(key.slice(2), value);
+    } else if (key === "text") {
+      el.textContent = value;
+    } else if (key === "value" && !svg) {
+      el.value = value;
+    } else {
+      el.setAttribute(key, value === true ? "" : String(value));
+    }
+  }
+  return append(el, children);
+}
+
+let uidCounter = 0;
+const uid = (prefix) => `${prefix}-${++uidCounter}`;
+const enc = encodeURIComponent;
+const $ = (selector, root = document) => root.querySelector(selector);
+
+function announce(message) {
+  const region = $("#announcer");
+  region.textContent = "";
+  window.setTimeout(() => {
+    region.textContent = message;
+  }, 30);
+}
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const shortDay = new Intl.DateTimeFormat(undefined, {
+  month: "short",
+  day: "numeric",
+  timeZone: "UTC",
+});
+
+function time(iso, fallback = "Never") {
+  if (!iso) return h("span", { class: "muted" }, fallback);
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return h("span", {}, iso);
+  return h("time", { datetime: iso, title: iso }, dateTime.format(date));
+}
+
+const dayLabel = (yyyyMmDd) => shortDay.format(new Date(`${yyyyMmDd}T00:00:00Z`));
+
+function badge(text, tone = "neutral") {
+  return h("span", { class: `badge badge-${tone}` }, text);
+}
+
+function statusBadge(status) {
+  const tone = status === "active" ? "ok" : status === "revoked" ? "danger" : "warn";
+  return badge(status, tone);
+}
+
+function mono(text) {
+  return h("code", { class: "mono" }, text);
+}
+
+function button(label, onclick, { kind = "secondary", small = false, ...rest } = {}) {
+  const cls = `btn btn-${kind}${small ? " btn-small" : ""}`;
+  return h("button", { type: "button", class: cls, onclick, ...rest }, label);
+}
+
+/** While an async action runs, its button is disabled and marked busy. */
+async function busy(btn, action) {
+  if (btn) {
+    btn.disabled = true;
+    btn.setAttribute("aria-busy", "true");
+  }
+  try {
+    return await action();
+  } finally {
+    if (btn && btn.isConnected) {
+      btn.disabled = false;
+      btn.removeAttribute("aria-busy");
+    }
+  }
+}
+
+// --- session and API ----------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, error) {
+    super(error.message || `HTTP ${status}`);
+    this.status = status;
+    this.code = error.code || `HTTP_${status}`;
+    this.suggestion = error.suggestion || null;
+    this.field = error.field || null;
+    this.requestId = error.requestId || null;
+    this.handled = false;
+  }
+}
+
+function loadSession() {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(SESSION_KEY) || "null");
+    if (saved && typeof saved.token === "string") {
+      state.token = saved.token;
+      state.operator = saved.operator || null;
+    }
+  } catch {
+    sessionStorage.removeItem(SESSION_KEY);
+  }
+}
+
+function saveSession(token, operator) {
+  state.token = token;
+  state.operator = operator;
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify({ token, operator }));
+}
+
+function clearSession() {
+  state.token = null;
+  state.operator = null;
+  sessionStorage.removeItem(SESSION_KEY);
+}
+
+const can = (role) =>
+  Boolean(state.operator) && ROLES.indexOf(state.operator.role) >= ROLES.indexOf(role);
+
+async function api(method, path, { body, query } = {}) {
+  const url = new URL(path, API_BASE);
+  for (const [name, value] of Object.entries(query || {})) {
+    if (value !== undefined && value !== null && value !== "") url.searchParams.set(name, value);
+  }
+  const headers = { Accept: "application/json" };
+  if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  let payload;
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    payload = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(url, {
+      method,
+      headers,
+      body: payload,
+      cache: "no-store",
+      credentials: "omit",
+    });
+  } catch {
+    throw new ApiError(0, {
+      code: "NETWORK_ERROR",
+      message: "The Pulse API could not be reached.",
+      suggestion: "Check your connection and that the server is running, then try again.",
+    });
+  }
+  if (response.status === 204) return null;
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const error = (data && data.error) || {
+      code: `HTTP_${response.status}`,
+      message: `The server answered ${response.status} ${response.statusText}.`,
+    };
+    const retry = response.headers.get("Retry-After");
+    if (retry && !error.suggestion) error.suggestion = `Try again in ${retry} s.`;
+    const err = new ApiError(response.status, error);
+    if (response.status === 401 && state.token && path !== "login") sessionEnded(err);
+    throw err;
+  }
+  return data;
+}
+
+function sessionEnded(err) {
+  err.handled = true;
+  clearSession();
+  for (const dialog of document.querySelectorAll("dialog[open]")) dialog.remove();
+  showBanner({
+    tone: "error",
+    title: "Your session has ended.",
+    message: err.message,
+    suggestion: "Log in again to continue.",
+    code: err.code,
+  });
+  render({ keepBanners: true });
+}
+
+// --- banners: API errors (message + suggestion) and notices -------------------------------------
+
+function bannerNode({ tone, title, message, suggestion, code, requestId }, dismissible = true) {
+  const node = h(
+    "div",
+    { class: `banner banner-${tone}`, role: tone === "error" ? "alert" : "status" },
+    h(
+      "div",
+      { class: "banner-text" },
+      h("p", { class: "banner-title" }, title),
+      message && message !== title ? h("p", {}, message) : null,
+      suggestion ? h("p", { class: "banner-suggestion" }, suggestion) : null,
+      code || requestId
+        ? h(
+            "p",
+            { class: "banner-meta" },
+            code ? ["Code ", mono(code)] : null,
+            requestId ? [" · request id ", mono(requestId)] : null,
+          )
+        : null,
+    ),
+  );
+  if (dismissible) {
+    node.append(
+      h(
+        "button",
+        {
+          type: "button",
+          class: "icon-btn",
+          "aria-label": "Dismiss",
+          onclick: () => node.remove(),
+        },
+        "×",
+      ),
+    );
+  }
+  return node;
+}
+
+function showBanner(spec, container = $("#banners")) {
+  container.replaceChildren(bannerNode(spec));
+}
+
+function clearBanners(container = $("#banners")) {
+  container.replaceChildren();
+}
+
+function errorSpec(err) {
+  if (err instanceof ApiError) {
+    return {
+      tone: "error",
+      title: err.message,
+      suggestion: err.suggestion || defaultSuggestion(err),
+      code: err.code,
+      requestId: err.requestId,
+    };
+  }
+  console.error(err); // eslint-disable-line no-console
+  return {
+    tone: "error",
+    title: "Something went wrong in the Admin Panel.",
+    message: String(err && err.message ? err.message : err),
+    suggestion: "Reload the page and try again.",
+  };
+}
+
+function defaultSuggestion(err) {
+  if (err.status === 403) return "Ask an owner for a role that allows this.";
+  if (err.status === 404) return "It may have been deleted; go back to the list and reload.";
+  if (err.status === 409) return "Reload to see the current state, then try again.";
+  if (err.status >= 500) return "Try again in a moment.";
+  return null;
+}
+
+/** Show an error in `container` (a dialog's own error area) or the page banner. */
+function reportError(err, container) {
+  if (err && err.handled) return;
+  showBanner(errorSpec(err), container || $("#banners"));
+}
+
+function flash(message) {
+  state.flash = message;
+}
+
+function notify(message) {
+  showBanner({ tone: "ok", title: message });
+  announce(message);
+}
+
+// --- dialogs (native <dialog>: modal, Escape closes; Tab is kept inside) ------------------------
+
+const FOCUSABLE =
+  'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+function openDialog({ title, body, wide = false, onClose, initialFocus, label = "dialog" }) {
+  const opener = document.activeElement;
+  const titleId = uid("dialog-title");
+  const dialog = h("dialog", {
+    class: `dialog${wide ? " dialog-wide" : ""}`,
+    "aria-labelledby": titleId,
+    "data-dialog": label,
+  });
+  const head = h(
+    "div",
+    { class: "dialog-head" },
+    h("h2", { id: titleId }, title),
+    h(
+      "button",
+      {
+        type: "button",
+        class: "icon-btn",
+        "aria-label": "Close",
+        onclick: () => dialog.close("cancel"),
+      },
+      "×",
+    ),
+  );
+  const errors = h("div", { class: "dialog-errors" });
+  dialog.append(head, errors, ...[body].flat());
+  dialog.addEventListener("keydown", (event) => {
+    if (event.key !== "Tab") return;
+    const items = [...dialog.querySelectorAll(FOCUSABLE)].filter((el) => el.offsetParent !== null);
+    if (!items.length) return;
+    const first = items[0];
+    const last = items[items.length - 1];
+    if (event.shiftKey && document.activeElement === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && document.activeElement === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  });
+  dialog.addEventListener("close", () => {
+    dialog.remove();
+    if (opener && opener.isConnected && typeof opener.focus === "function") opener.focus();
+    if (onClose) onClose(dialog.returnValue);
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+  const target = typeof initialFocus === "function" ? initialFocus(dialog) : initialFocus;
+  if (target) target.focus();
+  dialog.errors = errors;
+  return dialog;
+}
+
+/** A confirmation that says what stops working. Resolves true when confirmed. */
+function confirmDialog({ title, intro, consequences = [], note = null, confirmLabel, typeToConfirm = null }) {
+  return new Promise((resolve) => {
+    let confirmed = false;
+    const confirmBtn = h(
+      "button",
+      { type: "submit", class: "btn btn-danger", disabled: Boolean(typeToConfirm) },
+      confirmLabel,
+    );
+    const cancelBtn = h("button", { type: "button", class: "btn btn-secondary" }, "Cancel");
+    let typed = null;
+    if (typeToConfirm) {
+      const id = uid("confirm");
+      typed = h(
+        "div",
+        { class: "field" },
+        h("label", { for: id }, `Type “${typeToConfirm}” to confirm`),
+        h("input", {
+          id,
+          type: "text",
+          autocomplete: "off",
+          spellcheck: "false",
+          oninput: (event) => {
+            confirmBtn.disabled = event.target.value.trim() !== typeToConfirm;
+          },
+        }),
+      );
+    }
+    const form = h(
+      "form",
+      {
+        method: "dialog",
+        class: "dialog-body",
+        onsubmit: () => {
+          confirmed = true;
+        },
+      },
+      intro ? h("p", {}, intro) : null,
+      consequences.length
+        ? h(
+            "div",
+            { class: "consequences" },
+            h("p", { class: "consequences-title" }, "What stops working:"),
+            h(
+              "ul",
+              {},
+              consequences.map((line) => h("li", {}, line)),
+            ),
+          )
+        : null,
+      note ? h("p", {}, note) : null,
+      typed,
+      h("div", { class: "dialog-actions" }, cancelBtn, confirmBtn),
+    );
+    const dialog = openDialog({
+      title,
+      body: form,
+      label: "confirm",
+      onClose: () => resolve(confirmed),
+      initialFocus: () => (typed ? typed.querySelector("input") : cancelBtn),
+    });
+    cancelBtn.addEventListener("click", () => dialog.close("cancel"));
+  });
+}
+
+/** A dialog holding a form; `onSubmit(values, dialog)` runs the API call (errors stay inside). */
+function formDialog({ title, fields, submitLabel, onSubmit, intro }) {
+  const inputs = {};
+  const form = h("form", { class: "dialog-body", novalidate: false });
+  if (intro) form.append(h("p", {}, intro));
+  for (const field of fields) {
+    const id = uid("field");
+    let control;
+    if (field.type === "select") {
+      control = h(
+        "select",
+        { id, name: field.name },
+        field.options.map(([value, text]) => h("option", { value }, text)),
+      );
+      if (field.value) control.value = field.value;
+    } else {
+      control = h("input", {
+        id,
+        name: field.name,
+        type: field.type || "text",
+        required: field.required,
+        maxlength: field.maxlength,
+        minlength: field.minlength,
+        autocomplete: field.autocomplete || "off",
+        placeholder: field.placeholder,
+        value: field.value,
+      });
+    }
+    inputs[field.name] = control;
+    const hintId = field.hint ? uid("hint") : null;
+    if (hintId) control.setAttribute("aria-describedby", hintId);
+    form.append(
+      h(
+        "div",
+        { class: "field" },
+        h(
+          "label",
+          { for: id },
+          field.label,
+          field.required || field.type === "select" ? null : h("span", { class: "optional" }, " (optional)"),
+        ),
+        control,
+        field.hint ? h("p", { class: "hint", id: hintId }, field.hint) : null,
+      ),
+    );
+  }
+  const submit = h("button", { type: "submit", class: "btn btn-primary" }, submitLabel);
+  const cancel = h("button", { type: "button", class: "btn btn-secondary" }, "Cancel");
+  form.append(h("div", { class: "dialog-actions" }, cancel, submit));
+  const dialog = openDialog({ title, body: form, label: "form", initialFocus: inputs[fields[0].name] });
+  cancel.addEventListener("click", () => dialog.close("cancel"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!form.reportValidity()) return;
+    const values = {};
+    for (const [name, control] of Object.entries(inputs)) {
+      control.removeAttribute("aria-invalid");
+      values[name] = control.value;
+    }
+    clearBanners(dialog.errors);
+    try {
+      await busy(submit, () => onSubmit(values, dialog));
+    } catch (err) {
+      if (err instanceof ApiError && err.field && inputs[err.field]) {
+        inputs[err.field].setAttribute("aria-invalid", "true");
+        inputs[err.field].focus();
+      }
+      reportError(err, dialog.errors);
+    }
+  });
+  return dialog;
+}
+
+async function copyText(text, input) {
+  if (navigator.clipboard && window.isSecureContext) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch {
+      // fall through to the selection-based fallback
+    }
+  }
+  if (input) {
+    input.focus();
+    input.select();
+    try {
+      return document.execCommand("copy");
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
+function copyButton(label, getText, input, status) {
+  const btn = button(
+    "Copy",
+    async () => {
+      const text = getText();
+      const ok = await copyText(text, input);
+      btn.dataset.copied = ok ? "true" : "false";
+      const message = ok
+        ? `${label} copied to the clipboard.`
+        : `Could not copy automatically: the ${label.toLowerCase()} is selected, press Ctrl+C (⌘C on a Mac).`;
+      btn.textContent = ok ? "Copied" : "Copy";
+      if (status) status.textContent = message;
+      if (!ok && input) input.select();
+      announce(message);
+      if (ok) window.setTimeout(() => btn.isConnected && (btn.textContent = "Copy"), 2500);
+    },
+    { small: true, "aria-label": `Copy ${label.toLowerCase()}` },
+  );
+  return btn;
+}
+
+const KIND_LABEL = { secret: "Secret key", publishable: "Publishable key" };
+const KIND_HINT = {
+  secret: "Backend only: mints user tokens and calls the REST API. Never put it in frontend code.",
+  publishable: "Safe in frontend code: the widget connects with it.",
+};
+
+/** Full keys, shown once, each with a copy button. */
+function keysOnceDialog({ title, keys, intro, onClose }) {
+  const status = h("p", { class: "copy-status", role: "status" });
+  const hasSecret = keys.some((k) => k.kind === "secret");
+  const rows = keys
+    .slice()
+    .sort((a, b) => (a.kind === b.kind ? 0 : a.kind === "publishable" ? -1 : 1))
+    .map((key) => {
+      const id = uid("key");
+      const hintId = uid("hint");
+      const input = h("textarea", {
+        id,
+        rows: 1,
+        readonly: true,
+        class: "mono key-value",
+        value: key.key,
+        spellcheck: "false",
+        autocomplete: "off",
+        "aria-describedby": hintId,
+        "data-kind": key.kind,
+        onfocus: (event) => event.target.select(),
+      });
+      const label = key.name && key.name !== KIND_LABEL[key.kind] ? `${KIND_LABEL[key.kind]} “${key.name}”` : KIND_LABEL[key.kind];
+      return h(
+        "div",
+        { class: `keybox keybox-${key.kind}` },
+        h("label", { for: id }, label, " ", badge(key.kind === "secret" ? "sk_" : "pk_", key.kind === "secret" ? "danger" : "info")),
+        h("div", { class: "keybox-row" }, input, copyButton(KIND_LABEL[key.kind], () => key.key, input, status)),
+        h("p", { class: "hint", id: hintId }, KIND_HINT[key.kind]),
+      );
+    });
+  const done = h("button", { type: "submit", class: "btn btn-primary" }, hasSecret ? "I have saved the secret key" : "Done");
+  const body = h(
+    "form",
+    { method: "dialog", class: "dialog-body" },
+    intro ? h("p", {}, intro) : null,
+    h(
+      "div",
+      { class: "callout callout-warn", role: "note" },
+      h("p", { class: "callout-title" }, hasSecret ? "The secret key is shown only this once." : "This key is shown only this once."),
+      h(
+        "p",
+        {},
+        "Pulse stores only a hash of it and cannot show it again. Copy it now into your secret manager; if it is lost, create a new key or rotate the keys.",
+      ),
+    ),
+    rows,
+    status,
+    h("div", { class: "dialog-actions" }, done),
+  );
+  return openDialog({ title, body, wide: true, label: "keys", onClose, initialFocus: (d) => d.querySelector(".keybox-row button") });
+}
+
+// --- generic list pieces -------------------------------------------------------------------------
+
+/** A table that becomes stacked cards on narrow screens (each cell labelled by its column). */
+function dataTable({ caption, columns: maybeColumns, rows, empty = "Nothing here yet.", rowKey }) {
+  const columns = maybeColumns.filter(Boolean);
+  const tbody = h("tbody");
+  const table = h(
+    "table",
+    { class: "table" },
+    h("caption", { class: "sr-only" }, caption),
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        columns.map((c) => h("th", { scope: "col", class: c.className }, c.label)),
+      ),
+    ),
+    tbody,
+  );
+  const emptyNode = h("p", { class: "empty" }, empty);
+  const wrap = h("div", { class: "table-wrap" }, table, emptyNode);
+  const addRows = (items) => {
+    for (const item of items) {
+      const tr = h(
+        "tr",
+        rowKey ? { "data-id": rowKey(item) } : {},
+        columns.map((c) =>
+          h(
+            c.header ? "th" : "td",
+            { "data-label": c.label, class: c.className, scope: c.header ? "row" : null },
+            h("div", { class: "cell" }, c.render(item)),
+          ),
+        ),
+      );
+      tbody.append(tr);
+    }
+    const none = tbody.children.length === 0;
+    table.hidden = none;
+    emptyNode.hidden = !none;
+  };
+  addRows(rows);
+  return { node: wrap, addRows, tbody };
+}
+
+/** A paged list: loads the first page, then "Load more" follows nextCursor. */
+async function pagedTable({ load, ...tableSpec }) {
+  const first = await load(null);
+  const table = dataTable({ ...tableSpec, rows: first.data });
+  let cursor = first.nextCursor;
+  const count = h("p", { class: "muted list-count", "aria-live": "polite" });
+  const more = button("Load more", async () => {
+    await busy(more, async () => {
+      try {
+        const page = await load(cursor);
+        table.addRows(page.data);
+        cursor = page.nextCursor;
+        update();
+        const rows = table.tbody.querySelectorAll("tr");
+        const firstNew = rows[rows.length - page.data.length];
+        if (firstNew) {
+          firstNew.setAttribute("tabindex", "-1");
+          if (!cursor) firstNew.focus();
+        }
+      } catch (err) {
+        reportError(err);
+      }
+    });
+  });
+  const update = () => {
+    const n = table.tbody.children.length;
+    more.hidden = !cursor;
+    count.textContent = n ? `Showing ${n}${cursor ? "; more are available" : ""}.` : "";
+  };
+  update();
+  return h("div", { class: "paged" }, table.node, h("div", { class: "pager" }, count, more));
+}
+
+function searchForm({ label, value, onSearch, placeholder }) {
+  const id = uid("search");
+  const input = h("input", { id, type: "search", name: "q", value: value || "", placeholder, maxlength: 200, autocomplete: "off" });
+  let timer = null;
+  const form = h(
+    "form",
+    {
+      role: "search",
+      class: "search",
+      onsubmit: (event) => {
+        event.preventDefault();
+        window.clearTimeout(timer);
+        onSearch(input.value.trim());
+      },
+    },
+    h("label", { for: id }, label),
+    h("div", { class: "search-row" }, input, h("button", { type: "submit", class: "btn btn-secondary" }, "Search")),
+  );
+  input.addEventListener("input", () => {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(() => onSearch(input.value.trim()), 350);
+  });
+  return { form, input };
+}
+
+/** The results of a search box: each new query replaces them; an older, slower answer never
+ * overwrites a newer one. `data-query` names the query the shown results are for. */
+function liveResults(initial, query, loadList) {
+  const results = h("div", { class: "results", "data-query": query }, initial);
+  let latest = 0;
+  results.search = (value) => {
+    const mine = ++latest;
+    results.setAttribute("aria-busy", "true");
+    loadList(value)
+      .then((node) => {
+        if (mine !== latest) return;
+        results.replaceChildren(node);
+        results.dataset.query = value;
+      })
+      .catch((err) => {
+        if (mine === latest) reportError(err);
+      })
+      .finally(() => {
+        if (mine === latest) results.removeAttribute("aria-busy");
+      });
+  };
+  return results;
+}
+
+function pageHeader(title, { crumbs = [], actions = [], meta = null } = {}) {
+  return h(
+    "div",
+    { class: "page-head" },
+    crumbs.length
+      ? h(
+          "nav",
+          { "aria-label": "Breadcrumb", class: "crumbs" },
+          h(
+            "ol",
+            {},
+            crumbs.map(([text, href]) => h("li", {}, href ? h("a", { href }, text) : h("span", { "aria-current": "page" }, text))),
+          ),
+        )
+      : null,
+    h(
+      "div",
+      { class: "page-title-row" },
+      h("h1", { tabindex: "-1", class: "page-title" }, title),
+      actions.length ? h("div", { class: "actions" }, actions) : null,
+    ),
+    meta,
+  );
+}
+
+function section(title, ...children) {
+  const id = uid("section");
+  return h("section", { class: "section", "aria-labelledby": id }, h("h2", { id }, title), children);
+}
+
+// --- login --------------------------------------------------------------------------------------
+
+function loginView() {
+  const emailId = uid("email");
+  const passwordId = uid("password");
+  const email = h("input", { id: emailId, name: "email", type: "email", required: true, autocomplete: "username", maxlength: 254 });
+  const password = h("input", { id: passwordId, name: "password", type: "password", required: true, autocomplete: "current-password", maxlength: 1024 });
+  const submit = h("button", { type: "submit", class: "btn btn-primary btn-block" }, "Log in");
+  const errors = h("div", { class: "form-errors" });
+  const form = h(
+    "form",
+    {
+      class: "login-form",
+      "aria-labelledby": "login-title",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        if (!form.reportValidity()) return;
+        clearBanners(errors);
+        clearBanners();
+        await busy(submit, async () => {
+          try {
+            const session = await api("POST", "login", {
+              body: { email: email.value.trim(), password: password.value },
+            });
+            saveSession(session.token, session.operator);
+            password.value = "";
+            const next = location.hash && !location.hash.startsWith("#/login") ? location.hash : "#/environments";
+            flash(`Logged in as ${session.operator.email} (${session.operator.role}).`);
+            if (location.hash === next) render();
+            else location.hash = next;
+          } catch (err) {
+            reportError(err, errors);
+            password.select();
+            password.focus();
+          }
+        });
+      },
+    },
+    h("div", { class: "field" }, h("label", { for: emailId }, "Email"), email),
+    h("div", { class: "field" }, h("label", { for: passwordId }, "Password"), password),
+    submit,
+  );
+  const view = h(
+    "div",
+    { class: "login" },
+    h(
+      "section",
+      { class: "card login-card", "aria-labelledby": "login-title" },
+      h("h1", { id: "login-title", tabindex: "-1" }, "Log in to Pulse Admin"),
+      h("p", { class: "muted" }, "Operators only. Your session ends when you close this tab or log out."),
+      errors,
+      form,
+    ),
+  );
+  view.focusTarget = email;
+  return view;
+}
+
+async function logout() {
+  try {
+    if (state.token) await api("POST", "logout");
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 401)) reportError(err);
+  }
+  clearSession();
+  flash("You are logged out.");
+  if (location.hash !== "#/login") location.hash = "#/login";
+  else render();
+}
+
+// --- environments -------------------------------------------------------------------------------
+
+async function environmentsView(params) {
+  const q = params.get("q") || "";
+  const actions = [];
+  if (can("admin")) actions.push(button("Create environment", createEnvironment, { kind: "primary" }));
+  const { form } = searchForm({
+    label: "Search environments",
+    value: q,
+    placeholder: "Name or id",
+    onSearch: (value) => {
+      const next = value ? `#/environments?q=${enc(value)}` : "#/environments";
+      if (location.hash !== next) history.replaceState(null, "", next);
+      results.search(value);
+    },
+  });
+  const loadList = (query) =>
+    pagedTable({
+      caption: "Environments",
+      empty: query ? `No environment matches “${query}”.` : "No environments yet.",
+      rowKey: (e) => e.id,
+      load: (cursor) => api("GET", "environments", { query: { q: query, cursor, limit: 20 } }),
+      columns: [
+        { label: "Name", header: true, render: (e) => h("a", { href: `#/environments/${enc(e.id)}` }, e.name) },
+        { label: "Status", render: (e) => statusBadge(e.status) },
+        { label: "ID", render: (e) => mono(e.id) },
+        { label: "Created", render: (e) => time(e.createdAt) },
+        { label: "Created by", render: (e) => e.createdBy },
+      ],
+    });
+  const results = liveResults(await loadList(q), q, loadList);
+  return h(
+    "div",
+    {},
+    pageHeader("Environments", {
+      actions,
+      meta: h("p", { class: "muted" }, "Each environment has its own keys, rooms, users and comments; nothing crosses between them."),
+    }),
+    h("div", { class: "toolbar" }, form),
+    results,
+  );
+}
+
+function createEnvironment() {
+  formDialog({
+    title: "Create environment",
+    submitLabel: "Create environment",
+    intro: "A publishable key and a secret key are created with it.",
+    fields: [{ name: "name", label: "Name", required: true, maxlength: 100, placeholder: "Production" }],
+    onSubmit: async (values, dialog) => {
+      const created = await api("POST", "environments", { body: { name: values.name.trim() } });
+      dialog.close("done");
+      const env = created.environment;
+      keysOnceDialog({
+        title: `Environment “${env.name}” created`,
+        keys: created.keys,
+        intro: "Its keys are ready. Your backend mints user tokens with the secret key; your frontend's widget connects with the publishable key.",
+        onClose: () => {
+          location.hash = `#/environments/${enc(env.id)}`;
+        },
+      });
+    },
+  });
+}
+
+const ENV_TABS = [
+  ["keys", "API keys"],
+  ["browse", "Browse data"],
+  ["users", "Users"],
+  ["analytics", "Analytics"],
+  ["audit", "Audit log"],
+  ["settings", "Settings"],
+];
+
+async function environmentView(envId, tab, rest, params) {
+  const env = await api("GET", `environments/${enc(envId)}`);
+  const base = `#/environments/${enc(env.id)}`;
+  const tabs = h(
+    "nav",
+    { class: "tabs", "aria-label": "Environment sections" },
+    h(
+      "ul",
+      {},
+      ENV_TABS.map(([key, label]) =>
+        h("li", {}, h("a", { href: `${base}/${key}`, "aria-current": key === tab ? "page" : null }, label)),
+      ),
+    ),
+  );
+  const idValue = h("code", { class: "mono" }, env.id);
+  const meta = h(
+    "dl",
+    { class: "meta" },
+    h("div", {}, h("dt", {}, "ID"), h("dd", {}, idValue)),
+    h("div", {}, h("dt", {}, "Status"), h("dd", {}, statusBadge(env.status))),
+    h("div", {}, h("dt", {}, "Created"), h("dd", {}, time(env.createdAt), " by ", env.createdBy)),
+    env.disabledAt ? h("div", {}, h("dt", {}, "Disabled"), h("dd", {}, time(env.disabledAt))) : null,
+  );
+  const views = {
+    keys: keysTab,
+    browse: browseTab,
+    users: usersTab,
+    analytics: analyticsTab,
+    audit: auditTab,
+    settings: settingsTab,
+  };
+  const content = await (views[tab] || keysTab)(env, rest, params);
+  return h(
+    "div",
+    {},
+    pageHeader(env.name, {
+      crumbs: [
+        ["Environments", "#/environments"],
+        [env.name, null],
+      ],
+      meta,
+    }),
+    env.status !== "active"
+      ? h(
+          "div",
+          { class: "callout callout-warn" },
+          h("p", { class: "callout-title" }, "This environment is disabled."),
+          h("p", {}, "Its keys are revoked and nothing can change it; its data can still be browsed."),
+        )
+      : null,
+    tabs,
+    h("div", { class: "tab-panel" }, content),
+  );
+}
+
+// --- API keys -----------------------------------------------------------------------------------
+
+function keyConsequences(key) {
+  return key.kind === "secret"
+    ? [
+        `Backends calling with ${key.preview} get 401 INVALID_API_KEY on their very next request (POST /auth/token and the /api/v1 REST API).`,
+        "User tokens minted with it stop working; widgets connected with those tokens are disconnected.",
+      ]
+    : [
+        `Widgets connecting with ${key.preview} are refused, and the ones connected with it are disconnected.`,
+      ];
+}
+
+async function keysTab(env, _rest, params) {
+  const q = params.get("q") || "";
+  const editable = can("admin") && env.status === "active";
+  const base = `#/environments/${enc(env.id)}/keys`;
+  let activeCount = 0;
+  const loadList = async (query) => {
+    const list = await pagedTable({
+      caption: "API keys",
+      empty: query ? `No key matches “${query}”.` : "No keys.",
+      rowKey: (k) => k.id,
+      load: async (cursor) => {
+        const page = await api("GET", `environments/${enc(env.id)}/keys`, { query: { q: query, cursor, limit: 50 } });
+        activeCount += page.data.filter((k) => k.status === "active").length;
+        return page;
+      },
+      columns: [
+        { label: "Name", header: true, render: (k) => k.name },
+        { label: "Kind", render: (k) => badge(k.kind, k.kind === "secret" ? "danger" : "info") },
+        { label: "Key", render: (k) => mono(k.preview) },
+        { label: "Created", render: (k) => time(k.createdAt) },
+        { label: "Last used", render: (k) => time(k.lastUsedAt) },
+        { label: "Created by", render: (k) => k.createdBy },
+        { label: "Status", render: (k) => [statusBadge(k.status), k.revokedAt ? h("span", { class: "muted small" }, " ", time(k.revokedAt)) : null] },
+        editable && {
+          label: "Actions",
+          className: "col-actions",
+          render: (k) =>
+            k.status === "active"
+              ? button("Revoke", (event) => revokeKey(env, k, event.currentTarget), {
+                  kind: "danger-outline",
+                  small: true,
+                  "aria-label": `Revoke ${k.name} (${k.preview})`,
+                })
+              : h("span", { class: "muted" }, "—"),
+        },
+      ],
+    });
+    return list;
+  };
+  const { form } = searchForm({
+    label: "Search keys",
+    value: q,
+    placeholder: "Name, id or preview",
+    onSearch: (value) => {
+      history.replaceState(null, "", value ? `${base}?q=${enc(value)}` : base);
+      activeCount = 0;
+      results.search(value);
+    },
+  });
+  const results = liveResults(await loadList(q), q, loadList);
+  const actions = editable
+    ? [
+        button("Create key", () => createKey(env), { kind: "primary" }),
+        button("Rotate keys", () => rotateKeys(env, activeCount), { kind: "danger-outline" }),
+      ]
+    : [];
+  return section(
+    "API keys",
+    h("p", { class: "muted" }, "Only a masked preview of each key is kept. Full keys are shown once, when they are created."),
+    !can("admin") ? h("p", { class: "callout callout-info" }, "You have read-only access (viewer): keys are managed by admins and owners.") : null,
+    h("div", { class: "toolbar" }, form, actions.length ? h("div", { class: "actions" }, actions) : null),
+    results,
+  );
+}
+
+function createKey(env) {
+  formDialog({
+    title: "Create API key",
+    submitLabel: "Create key",
+    fields: [
+      {
+        name: "kind",
+        label: "Kind",
+        type: "select",
+        options: [
+          ["secret", "Secret key (sk_): backend"],
+          ["publishable", "Publishable key (pk_): frontend"],
+        ],
+      },
+      { name: "name", label: "Name", maxlength: 100, placeholder: "CI backend", hint: "Helps you tell keys apart, e.g. where it is used." },
+    ],
+    onSubmit: async (values, dialog) => {
+      const body = { kind: values.kind };
+      if (values.name.trim()) body.name = values.name.trim();
+      const key = await api("POST", `environments/${enc(env.id)}/keys`, { body });
+      dialog.close("done");
+      keysOnceDialog({ title: `Key “${key.name}” created`, keys: [key], onClose: () => render() });
+    },
+  });
+}
+
+async function rotateKeys(env, activeCount) {
+  const ok = await confirmDialog({
+    title: `Rotate the keys of “${env.name}”?`,
+    intro: `A new publishable key and a new secret key are created, and every active key${activeCount ? ` (${activeCount})` : ""} is revoked at the same moment.`,
+    consequences: [
+      "Your backend's current secret key: POST /auth/token and REST API calls get 401 on the very next request.",
+      "User tokens minted with the old secret key, and widgets connected with them or with the old publishable key (they are disconnected).",
+    ],
+    note: "The new keys are shown once, right after: deploy them to your backend and frontend.",
+    confirmLabel: "Rotate keys",
+  });
+  if (!ok) return;
+  try {
+    const result = await api("POST", `environments/${enc(env.id)}/keys/rotate`);
+    keysOnceDialog({
+      title: "Keys rotated",
+      keys: result.keys,
+      intro: `${result.revoked.length} key${result.revoked.length === 1 ? " was" : "s were"} revoked. These are the new keys.`,
+      onClose: () => render(),
+    });
+  } catch (err) {
+    reportError(err);
+  }
+}
+
+async function revokeKey(env, key) {
+  const ok = await confirmDialog({
+    title: `Revoke “${key.name}”?`,
+    intro: `${KIND_LABEL[key.kind]} ${key.preview} is revoked at once. This cannot be undone.`,
+    consequences: keyConsequences(key),
+    confirmLabel: "Revoke key",
+  });
+  if (!ok) return;
+  try {
+    await api("POST", `environments/${enc(env.id)}/keys/${enc(key.id)}/revoke`);
+    flash(`Key “${key.name}” (${key.preview}) revoked.`);
+    render();
+  } catch (err) {
+    reportError(err);
+  }
+}
+
+// --- settings: rename, disable ------------------------------------------------------------------
+
+async function settingsTab(env) {
+  const editable = can("admin") && env.status === "active";
+  const id = uid("name");
+  const input = h("input", { id, name: "name", type: "text", required: true, maxlength: 100, value: env.name, disabled: !editable });
+  const save = h("button", { type: "submit", class: "btn btn-primary", disabled: !editable }, "Save name");
+  const errors = h("div");
+  const renameForm = h(
+    "form",
+    {
+      class: "inline-form",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        if (!renameForm.reportValidity()) return;
+        clearBanners(errors);
+        await busy(save, async () => {
+          try {
+            const updated = await api("PATCH", `environments/${enc(env.id)}`, { body: { name: input.value.trim() } });
+            flash(`Environment renamed to “${updated.name}”.`);
+            render();
+          } catch (err) {
+            reportError(err, errors);
+          }
+        });
+      },
+    },
+    h("div", { class: "field" }, h("label", { for: id }, "Environment name"), h("div", { class: "search-row" }, input, save)),
+  );
+  const parts = [
+    section(
+      "Name",
+      errors,
+      renameForm,
+      !editable ? h("p", { class: "muted" }, env.status !== "active" ? "A disabled environment cannot be renamed." : "Renaming needs the admin role.") : null,
+    ),
+  ];
+  if (editable) {
+    parts.push(
+      h(
+        "section",
+        { class: "section danger-zone", "aria-labelledby": "danger-title" },
+        h("h2", { id: "danger-title" }, "Disable environment"),
+        h("p", {}, "Disabling revokes every key of this environment. It cannot be re-enabled."),
+        button(
+          "Disable environment",
+          async () => {
+            const ok = await confirmDialog({
+              title: `Disable “${env.name}”?`,
+              intro: "The environment and all of its keys are switched off for good.",
+              consequences: [
+                "Every key: backends get 401 on token minting and REST calls.",
+                "Every user token of this environment; all of its widgets are disconnected and cannot reconnect.",
+                "Renaming and key changes. Its data stays readable here.",
+              ],
+              confirmLabel: "Disable environment",
+              typeToConfirm: env.name,
+            });
+            if (!ok) return;
+            try {
+              await api("DELETE", `environments/${enc(env.id)}`);
+              flash(`Environment “${env.name}” disabled.`);
+              render();
+            } catch (err) {
+              reportError(err);
+            }
+          },
+          { kind: "danger" },
+        ),
+      ),
+    );
+  }
+  return h("div", {}, parts);
+}
+
+// --- browse: rooms -> threads -> comments -------------------------------------------------------
+
+function metadataText(metadata) {
+  const entries = Object.entries(metadata || {});
+  if (!entries.length) return h("span", { class: "muted" }, "—");
+  return h(
+    "span",
+    { class: "metadata" },
+    entries.map(([k, v]) => h("span", { class: "chip" }, `${k}: ${v}`)),
+  );
+}
+
+async function browseTab(env, rest, params) {
+  const [roomId, threadId] = rest;
+  if (threadId !== undefined) return commentsView(env, roomId, threadId);
+  if (roomId !== undefined) return threadsView(env, roomId, params);
+  const base = `#/environments/${enc(env.id)}/browse`;
+  const deletable = can("admin");
+  const list = await pagedTable({
+    caption: "Rooms",
+    empty: "No rooms yet. Rooms appear when your backend creates them or a widget joins one.",
+    rowKey: (r) => r.id,
+    load: (cursor) => api("GET", `environments/${enc(env.id)}/rooms`, { query: { cursor, limit: 25 } }),
+    columns: [
+      { label: "Room", header: true, render: (r) => h("a", { href: `${base}/${enc(r.id)}` }, r.id) },
+      { label: "Metadata", render: (r) => metadataText(r.metadata) },
+      { label: "Created", render: (r) => time(r.createdAt) },
+      { label: "Updated", render: (r) => time(r.updatedAt) },
+      deletable && {
+        label: "Actions",
+        className: "col-actions",
+        render: (r) =>
+          button(
+            "Delete",
+            () =>
+              deleteThing({
+                title: `Delete room “${r.id}”?`,
+                intro: "The room, all of its threads and all of their comments are deleted. This cannot be undone.",
+                consequences: ["Widgets in this room are disconnected; its comments disappear for everyone."],
+                path: `environments/${enc(env.id)}/rooms/${enc(r.id)}`,
+                done: `Room “${r.id}” deleted.`,
+              }),
+            { kind: "danger-outline", small: true, "aria-label": `Delete room ${r.id}` },
+          ),
+      },
+    ],
+  });
+  return section("Rooms", list);
+}
+
+async function deleteThing({ title, intro, consequences, path, done, then }) {
+  const ok = await confirmDialog({ title, intro, consequences, confirmLabel: "Delete" });
+  if (!ok) return;
+  try {
+    await api("DELETE", path);
+    flash(done);
+    if (then) location.hash = then;
+    else render();
+  } catch (err) {
+    reportError(err);
+  }
+}
+
+async function threadsView(env, roomId, params) {
+  const base = `#/environments/${enc(env.id)}/browse`;
+  const roomBase = `${base}/${enc(roomId)}`;
+  const filter = params.get("resolved") || "";
+  const deletable = can("admin");
+  const selectId = uid("filter");
+  const select = h(
+    "select",
+    {
+      id: selectId,
+      onchange: () => {
+        history.replaceState(null, "", select.value ? `${roomBase}?resolved=${select.value}` : roomBase);
+        render({ focus: false, keepBanners: false });
+      },
+    },
+    h("option", { value: "" }, "All threads"),
+    h("option", { value: "false" }, "Open"),
+    h("option", { value: "true" }, "Resolved"),
+  );
+  select.value = filter;
+  const list = h("ol", { class: "cards", "aria-label": `Threads in room ${roomId}` });
+  const load = (cursor) =>
+    api("GET", `environments/${enc(env.id)}/rooms/${enc(roomId)}/threads`, {
+      query: { cursor, limit: 20, resolved: filter },
+    });
+  const addThreads = (threads) => {
+    for (const t of threads) {
+      const first = (t.comments || [])[0];
+      list.append(
+        h(
+          "li",
+          { class: "card thread-card", "data-id": t.id },
+          h(
+            "div",
+            { class: "thread-head" },
+            h("h3", {}, h("a", { href: `${roomBase}/${enc(t.id)}` }, first ? excerpt(first.body, 80) : t.id)),
+            t.resolved ? badge("resolved", "ok") : badge("open", "info"),
+          ),
+          h(
+            "p",
+            { class: "muted small" },
+            `${t.commentCount} comment${t.commentCount === 1 ? "" : "s"} · started by `,
+            h("strong", {}, t.createdBy),
+            " · ",
+            time(t.createdAt),
+            " · ",
+            mono(t.id),
+          ),
+          h(
+            "div",
+            { class: "card-actions" },
+            h("a", { class: "btn btn-secondary btn-small", href: `${roomBase}/${enc(t.id)}` }, "View comments"),
+            deletable
+              ? button(
+                  "Delete thread",
+                  () =>
+                    deleteThing({
+                      title: "Delete this thread?",
+                      intro: `Thread ${t.id} and its ${t.commentCount} comment${t.commentCount === 1 ? "" : "s"} are deleted. This cannot be undone.`,
+                      consequences: ["The thread disappears from every widget in the room, live."],
+                      path: `environments/${enc(env.id)}/rooms/${enc(roomId)}/threads/${enc(t.id)}`,
+                      done: "Thread deleted.",
+                    }),
+                  { kind: "danger-outline", small: true, "aria-label": `Delete thread ${t.id}` },
+                )
+              : null,
+          ),
+        ),
+      );
+    }
+  };
+  const page = await load(null);
+  addThreads(page.data);
+  let cursor = page.nextCursor;
+  const more = button("Load more threads", async () => {
+    await busy(more, async () => {
+      try {
+        const next = await load(cursor);
+        addThreads(next.data);
+        cursor = next.nextCursor;
+        more.hidden = !cursor;
+      } catch (err) {
+        reportError(err);
+      }
+    });
+  });
+  more.hidden = !cursor;
+  const empty = page.data.length ? null : h("p", { class: "empty" }, "No threads in this room.");
+  return h(
+    "div",
+    {},
+    h(
+      "nav",
+      { "aria-label": "Data path", class: "crumbs sub-crumbs" },
+      h("ol", {}, h("li", {}, h("a", { href: base }, "Rooms")), h("li", {}, h("span", { "aria-current": "page" }, roomId))),
+    ),
+    section(
+      `Threads in ${roomId}`,
+      h("div", { class: "toolbar" }, h("div", { class: "field field-inline" }, h("label", { for: selectId }, "Show"), select)),
+      list,
+      empty,
+      h("div", { class: "pager" }, more),
+    ),
+  );
+}
+
+function excerpt(text, max) {
+  const clean = String(text).replace(/\s+/g, " ").trim();
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+}
+
+async function commentsView(env, roomId, threadId) {
+  const base = `#/environments/${enc(env.id)}/browse`;
+  const roomBase = `${base}/${enc(roomId)}`;
+  const threadPath = `environments/${enc(env.id)}/rooms/${enc(roomId)}/threads/${enc(threadId)}`;
+  const thread = await api("GET", threadPath);
+  const deletable = can("admin");
+  const list = h("ol", { class: "comments", "aria-label": "Comments" });
+  const addComments = (comments) => {
+    for (const c of comments) {
+      list.append(
+        h(
+          "li",
+          { class: "comment", "data-id": c.id },
+          h(
+            "div",
+            { class: "comment-head" },
+            h("strong", {}, c.userId),
+            " ",
+            time(c.createdAt),
+            c.editedAt ? h("span", { class: "muted small" }, " (edited ", time(c.editedAt), ")") : null,
+          ),
+          h("p", { class: "comment-body" }, c.body),
+          deletable
+            ? h(
+                "div",
+                { class: "comment-actions" },
+                button(
+                  "Delete comment",
+                  () =>
+                    deleteThing({
+                      title: "Delete this comment?",
+                      intro: `The comment by ${c.userId} is deleted. This cannot be undone.`,
+                      consequences: ["It disappears from every widget in the room, live."],
+                      path: `${threadPath}/comments/${enc(c.id)}`,
+                      done: "Comment deleted.",
+                    }),
+                  { kind: "danger-outline", small: true, "aria-label": `Delete comment by ${c.userId}` },
+                ),
+              )
+            : null,
+        ),
+      );
+    }
+  };
+  const load = (cursor) => api("GET", `${threadPath}/comments`, { query: { cursor, limit: 50 } });
+  const page = await load(null);
+  addComments(page.data);
+  let cursor = page.nextCursor;
+  const more = button("Load more comments", async () => {
+    await busy(more, async () => {
+      try {
+        const next = await load(cursor);
+        addComments(next.data);
+        cursor = next.nextCursor;
+        more.hidden = !cursor;
+      } catch (err) {
+        reportError(err);
+      }
+    });
+  });
+  more.hidden = !cursor;
+  return h(
+    "div",
+    {},
+    h(
+      "nav",
+      { "aria-label": "Data path", class: "crumbs sub-crumbs" },
+      h(
+        "ol",
+        {},
+        h("li", {}, h("a", { href: base }, "Rooms")),
+        h("li", {}, h("a", { href: roomBase }, roomId)),
+        h("li", {}, h("span", { "aria-current": "page" }, `Thread ${threadId}`)),
+      ),
+    ),
+    section(
+      "Comments",
+      h(
+        "p",
+        { class: "muted small" },
+        thread.resolved ? badge("resolved", "ok") : badge("open", "info"),
+        ` ${thread.commentCount} comment${thread.commentCount === 1 ? "" : "s"} · started by ${thread.createdBy} · `,
+        time(thread.createdAt),
+        Object.keys(thread.metadata || {}).length ? [" · ", metadataText(thread.metadata)] : null,
+      ),
+      deletable
+        ? h(
+            "div",
+            { class: "toolbar" },
+            button(
+              "Delete thread",
+              () =>
+                deleteThing({
+                  title: "Delete this thread?",
+                  intro: `The thread and its ${thread.commentCount} comment${thread.commentCount === 1 ? "" : "s"} are deleted. This cannot be undone.`,
+                  consequences: ["The thread disappears from every widget in the room, live."],
+                  path: threadPath,
+                  done: "Thread deleted.",
+                  then: roomBase,
+                }),
+              { kind: "danger-outline", small: true },
+            ),
+          )
+        : null,
+      list,
+      page.data.length ? null : h("p", { class: "empty" }, "No comments."),
+      h("div", { class: "pager" }, more),
+    ),
+  );
+}
+
+// --- users --------------------------------------------------------------------------------------
+
+function initials(name) {
+  const parts = String(name || "?").trim().split(/\s+/).filter(Boolean);
+  return ((parts[0] || "?")[0] + (parts.length > 1 ? parts[parts.length - 1][0] : "")).toUpperCase();
+}
+
+function avatar(user) {
+  const fallback = h("span", { class: "avatar avatar-initials", "aria-hidden": "true" }, initials(user.name));
+  if (/^#[0-9a-f]{6}$/i.test(user.color || "")) fallback.style.backgroundColor = user.color;
+  if (user.avatar && /^(https:|data:image\/)/i.test(user.avatar)) {
+    const img = h("img", { class: "avatar", src: user.avatar, alt: "", loading: "lazy", referrerpolicy: "no-referrer" });
+    if (/^#[0-9a-f]{6}$/i.test(user.color || "")) img.style.borderColor = user.color;
+    img.addEventListener("error", () => img.replaceWith(fallback), { once: true });
+    return img;
+  }
+  return fallback;
+}
+
+function colorSwatch(color) {
+  const swatch = h("span", { class: "swatch", "aria-hidden": "true" });
+  if (/^#[0-9a-f]{6}$/i.test(color || "")) swatch.style.backgroundColor = color;
+  return h("span", { class: "color" }, swatch, mono(color || "—"));
+}
+
+async function usersTab(env) {
+  const list = await pagedTable({
+    caption: "Users",
+    empty: "No users yet. A user appears the first time your backend mints a token for them.",
+    rowKey: (u) => u.id,
+    load: (cursor) => api("GET", `environments/${enc(env.id)}/users`, { query: { cursor, limit: 25 } }),
+    columns: [
+      { label: "Avatar", className: "col-avatar", render: (u) => avatar(u) },
+      { label: "Name", header: true, render: (u) => u.name },
+      { label: "User ID", render: (u) => mono(u.id) },
+      { label: "Color", render: (u) => colorSwatch(u.color) },
+      { label: "First seen", render: (u) => time(u.firstSeenAt) },
+      { label: "Last seen", render: (u) => time(u.lastSeenAt) },
+    ],
+  });
+  return section("Users", h("p", { class: "muted" }, "Users are created by token minting; they cannot be deleted from here."), list);
+}
+
+// --- analytics ----------------------------------------------------------------------------------
+
+function niceStep(max, ticks = 4) {
+  if (max <= ticks) return 1;
+  const raw = max / ticks;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * power >= raw) return Math.max(1, Math.round(m * power));
+  return Math.ceil(raw);
+}
+
+function drawBars(series, width, { unit, tone }) {
+  const height = width < 480 ? 170 : 210;
+  const pad = { top: 14, right: 10, bottom: 28, left: 40 };
+  const innerW = Math.max(10, width - pad.left - pad.right);
+  const innerH = height - pad.top - pad.bottom;
+  const peak = Math.max(0, ...series.map((d) => d.value));
+  const step = niceStep(peak);
+  const top = Math.max(step, Math.ceil(peak / step) * step);
+  const y = (v) => pad.top + innerH - (v / top) * innerH;
+  const slot = innerW / Math.max(1, series.length);
+  const barW = Math.max(2, Math.min(28, slot * 0.72));
+  const svg = h("svg:svg", {
+    width,
+    height,
+    viewBox: `0 0 ${width} ${height}`,
+    class: "chart-svg",
+    "aria-hidden": "true",
+    focusable: "false",
+  });
+  for (let v = 0; v <= top; v += step) {
+    svg.append(
+      h("svg:line", { x1: pad.left, x2: width - pad.right, y1: y(v), y2: y(v), class: v === 0 ? "axis" : "grid" }),
+      h("svg:text", { x: pad.left - 6, y: y(v) + 4, class: "tick", "text-anchor": "end" }, String(v)),
+    );
+  }
+  const labelEvery = Math.max(1, Math.ceil(64 / slot));
+  series.forEach((d, i) => {
+    const x = pad.left + i * slot + (slot - barW) / 2;
+    const barH = Math.max(d.value > 0 ? 2 : 0, (d.value / top) * innerH);
+    const rect = h(
+      "svg:rect",
+      { x, y: pad.top + innerH - barH, width: barW, height: barH, rx: Math.min(3, barW / 3), class: `bar bar-${tone}`, "data-date": d.date, "data-value": d.value },
+      h("svg:title", {}, `${dayLabel(d.date)}: ${d.value} ${unit}`),
+    );
+    svg.append(rect);
+    const fromEnd = series.length - 1 - i;
+    if (fromEnd % labelEvery === 0) {
+      // The newest day is always labelled, flush with the chart's right edge (never clipped).
+      const last = fromEnd === 0;
+      svg.append(
+        h(
+          "svg:text",
+          { x: last ? x + barW : x + barW / 2, y: height - 8, class: "tick", "text-anchor": last ? "end" : "middle" },
+          dayLabel(d.date),
+        ),
+      );
+    }
+  });
+  if (peak === 0) {
+    svg.append(h("svg:text", { x: pad.left + innerW / 2, y: pad.top + innerH / 2, class: "chart-empty", "text-anchor": "middle" }, `No ${unit} in this period`));
+  }
+  return svg;
+}
+
+function barChart({ title, series, unit, tone }) {
+  const total = series.reduce((sum, d) => sum + d.value, 0);
+  const peak = series.reduce((best, d) => (d.value > best.value ? d : best), { value: -1, date: "" });
+  const summary =
+    series.length === 0
+      ? "No data."
+      : `${total} ${unit} over ${series.length} days, ${dayLabel(series[0].date)} to ${dayLabel(series[series.length - 1].date)}` +
+        (peak.value > 0 ? `; the busiest day was ${dayLabel(peak.date)} with ${peak.value}.` : ".");
+  const captionId = uid("chart");
+  const canvas = h("div", { class: "chart-canvas", role: "img", "aria-labelledby": captionId, "aria-describedby": `${captionId}-d` });
+  let drawnWidth = 0;
+  const draw = () => {
+    const width = Math.floor(canvas.clientWidth);
+    if (!width || width === drawnWidth) return;
+    drawnWidth = width;
+    canvas.replaceChildren(drawBars(series, width, { unit, tone }));
+  };
+  new ResizeObserver(draw).observe(canvas);
+  const table = h(
+    "table",
+    { class: "table table-compact" },
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Day"), h("th", { scope: "col" }, title))),
+    h(
+      "tbody",
+      {},
+      series.map((d) => h("tr", {}, h("td", {}, dayLabel(d.date)), h("td", {}, String(d.value)))),
+    ),
+  );
+  return h(
+    "figure",
+    { class: "card chart", "data-chart": tone },
+    h("figcaption", { id: captionId }, h("span", { class: "chart-title" }, title), h("span", { class: "chart-total" }, `${total} total`)),
+    canvas,
+    h("p", { class: "muted small", id: `${captionId}-d` }, summary),
+    h("details", {}, h("summary", {}, "Show as a table"), table),
+  );
+}
+
+async function analyticsTab(env) {
+  const data = await api("GET", `environments/${enc(env.id)}/analytics`);
+  const stat = (label, value, key) =>
+    h("div", { class: "stat card", "data-stat": key }, h("dt", {}, label), h("dd", {}, value.toLocaleString()));
+  const daily = data.daily || [];
+  return section(
+    "Analytics",
+    h(
+      "div",
+      { class: "toolbar toolbar-center" },
+      h("p", { class: "muted" }, "Counts are exact and update with every write."),
+      h("div", { class: "actions" }, button("Refresh", () => render({ focus: false }), { kind: "secondary" })),
+    ),
+    h(
+      "dl",
+      { class: "stats" },
+      stat("Rooms", data.rooms, "rooms"),
+      stat("Threads", data.threads, "threads"),
+      stat("Comments", data.comments, "comments"),
+      stat("Users", data.users, "users"),
+    ),
+    h(
+      "div",
+      { class: "charts" },
+      barChart({ title: "Comments per day", unit: "comments", tone: "comments", series: daily.map((d) => ({ date: d.date, value: d.comments })) }),
+      barChart({ title: "Active users per day", unit: "active users", tone: "users", series: daily.map((d) => ({ date: d.date, value: d.activeUsers })) }),
+    ),
+  );
+}
+
+// --- audit --------------------------------------------------------------------------------------
+
+function details(obj) {
+  const entries = Object.entries(obj || {});
+  if (!entries.length) return h("span", { class: "muted" }, "—");
+  return h(
+    "span",
+    { class: "metadata" },
+    entries.map(([k, v]) => {
+      const text = Array.isArray(v) ? v.join(", ") : v && typeof v === "object" ? JSON.stringify(v) : v;
+      return h("span", { class: "chip" }, `${k}: ${text}`);
+    }),
+  );
+}
+
+function auditTable(path, caption) {
+  return pagedTable({
+    caption,
+    empty: "No events yet.",
+    rowKey: (e) => e.id,
+    load: (cursor) => api("GET", path, { query: { cursor, limit: 25 } }),
+    columns: [
+      { label: "When", render: (e) => time(e.createdAt) },
+      { label: "Action", header: true, render: (e) => mono(e.action) },
+      { label: "By", render: (e) => e.actor.email },
+      { label: "Target", render: (e) => [e.target.type, " ", mono(e.target.id)] },
+      { label: "Details", render: (e) => details(e.details) },
+    ],
+  });
+}
+
+async function auditTab(env) {
+  return section("Audit log", h("p", { class: "muted" }, "Every change to this environment, newest first."), await auditTable(`environments/${enc(env.id)}/audit`, "Audit log"));
+}
+
+// --- operators (owner) --------------------------------------------------------------------------
+
+function ownerOnly() {
+  return h(
+    "div",
+    {},
+    pageHeader("Operators"),
+    h(
+      "div",
+      { class: "callout callout-warn", role: "note" },
+      h("p", { class: "callout-title" }, "Only owners can manage operators."),
+      h("p", {}, `You are signed in as ${state.operator.role}. Ask an owner if you need access.`),
+    ),
+  );
+}
+
+async function operatorsView(sub) {
+  if (!can("owner")) return ownerOnly();
+  const tabs = h(
+    "nav",
+    { class: "tabs", "aria-label": "Operator sections" },
+    h(
+      "ul",
+      {},
+      h("li", {}, h("a", { href: "#/operators", "aria-current": sub !== "audit" ? "page" : null }, "Operators")),
+      h("li", {}, h("a", { href: "#/operators/audit", "aria-current": sub === "audit" ? "page" : null }, "Audit log")),
+    ),
+  );
+  const head = pageHeader("Operators", {
+    actions: [button("Add operator", createOperator, { kind: "primary" })],
+    meta: h("p", { class: "muted" }, "Viewers can read everything; admins also manage environments and keys; owners also manage operators."),
+  });
+  if (sub === "audit") {
+    return h("div", {}, head, tabs, section("Operators audit log", await auditTable("audit", "Operators audit log")));
+  }
+  const list = await pagedTable({
+    caption: "Operators",
+    rowKey: (o) => o.id,
+    load: (cursor) => api("GET", "operators", { query: { cursor, limit: 50 } }),
+    columns: [
+      { label: "Email", header: true, render: (o) => [o.email, o.id === state.operator.id ? h("span", { class: "muted small" }, " (you)") : null] },
+      { label: "Role", render: (o) => roleControl(o) },
+      { label: "Created", render: (o) => time(o.createdAt) },
+      { label: "Last login", render: (o) => time(o.lastLoginAt) },
+      {
+        label: "Actions",
+        className: "col-actions",
+        render: (o) =>
+          button(
+            "Delete",
+            async () => {
+              const ok = await confirmDialog({
+                title: `Delete operator ${o.email}?`,
+                intro: "The account is deleted and its sessions end at once.",
+                consequences: [`${o.email} can no longer log in; any open session of theirs gets 401 on its next request.`],
+                confirmLabel: "Delete operator",
+              });
+              if (!ok) return;
+              try {
+                await api("DELETE", `operators/${enc(o.id)}`);
+                flash(`Operator ${o.email} deleted.`);
+                if (o.id === state.operator.id) {
+                  clearSession();
+                  location.hash = "#/login";
+                }
+                render();
+              } catch (err) {
+                reportError(err);
+              }
+            },
+            { kind: "danger-outline", small: true, "aria-label": `Delete operator ${o.email}` },
+          ),
+      },
+    ],
+  });
+  return h("div", {}, head, tabs, section("Accounts", list));
+}
+
+function roleControl(operator) {
+  const id = uid("role");
+  const select = h(
+    "select",
+    { id, "aria-label": `Role of ${operator.email}`, "data-operator": operator.email },
+    ROLES.map((r) => h("option", { value: r }, r)),
+  );
+  select.value = operator.role;
+  select.addEventListener("change", async () => {
+    const role = select.value;
+    select.disabled = true;
+    try {
+      const updated = await api("PATCH", `operators/${enc(operator.id)}`, { body: { role } });
+      operator.role = updated.role;
+      notify(`${operator.email} is now ${updated.role}.`);
+      if (operator.id === state.operator.id) {
+        saveSession(state.token, { ...state.operator, role: updated.role });
+        render();
+      }
+    } catch (err) {
+      select.value = operator.role;
+      reportError(err);
+    } finally {
+      if (select.isConnected) select.disabled = false;
+    }
+  });
+  return select;
+}
+
+function createOperator() {
+  formDialog({
+    title: "Add operator",
+    submitLabel: "Add operator",
+    fields: [
+      { name: "email", label: "Email", type: "email", required: true, maxlength: 254, autocomplete: "off" },
+      {
+        name: "password",
+        label: "Initial password",
+        type: "password",
+        required: true,
+        minlength: 12,
+        maxlength: 256,
+        autocomplete: "new-password",
+        hint: "12 to 256 characters. Share it with them over a safe channel.",
+      },
+      {
+        name: "role",
+        label: "Role",
+        type: "select",
+        value: "viewer",
+        options: [
+          ["viewer", "Viewer: read only"],
+          ["admin", "Admin: manages environments and keys"],
+          ["owner", "Owner: also manages operators"],
+        ],
+      },
+    ],
+    onSubmit: async (values, dialog) => {
+      const created = await api("POST", "operators", { body: { email: values.email.trim(), password: values.password, role: values.role } });
+      dialog.close("done");
+      flash(`Operator ${created.email} added as ${created.role}.`);
+      render();
+    },
+  });
+}
+
+// --- shell and router ---------------------------------------------------------------------------
+
+function updateShell(parts) {
+  const signedIn = Boolean(state.token && state.operator);
+  $("#mainnav").hidden = !signedIn;
+  $("#account").hidden = !signedIn;
+  if (!signedIn) return;
+  $("#account-email").textContent = state.operator.email;
+  const role = $("#account-role");
+  role.textContent = state.operator.role;
+  role.className = `badge badge-role-${state.operator.role}`;
+  role.title = state.operator.role === "viewer" ? "Read-only access" : "";
+  for (const item of document.querySelectorAll("[data-min-role]")) item.hidden = !can(item.dataset.minRole);
+  for (const link of document.querySelectorAll("[data-nav]")) {
+    if (link.dataset.nav === (parts[0] || "environments")) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
+
+function parseHash() {
+  const raw = location.hash.replace(/^#\/?/, "");
+  const [path, query = ""] = raw.split("?");
+  const parts = path
+    .split("/")
+    .filter(Boolean)
+    .map((p) => {
+      try {
+        return decodeURIComponent(p);
+      } catch {
+        return p;
+      }
+    });
+  return { parts, params: new URLSearchParams(query) };
+}
+
+async function route(parts, params) {
+  const [first, second, third, ...rest] = parts;
+  if (first === "operators") return operatorsView(second);
+  if (first === "environments" && second) return environmentView(second, third || "keys", rest, params);
+  return environmentsView(params);
+}
+
+async function render({ focus = true, keepBanners = false } = {}) {
+  const seq = ++state.renderSeq;
+  const main = $("#main");
+  // A keyboard user switching tabs stays on the tab bar; other navigation lands on the new h1.
+  const active = document.activeElement;
+  const tabHref = active && active.closest && active.closest(".tabs") ? active.getAttribute("href") : null;
+  if (!keepBanners) clearBanners();
+  const { parts, params } = parseHash();
+  if (!state.token) {
+    updateShell(parts);
+    const view = loginView();
+    main.replaceChildren(view);
+    showFlash();
+    view.focusTarget.focus();
+    document.title = "Log in · Pulse Admin";
+    return;
+  }
+  updateShell(parts);
+  main.setAttribute("aria-busy", "true");
+  let view;
+  try {
+    view = await route(parts, params);
+  } catch (err) {
+    if (err && err.handled) return;
+    view = h(
+      "div",
+      {},
+      pageHeader("Could not load this page"),
+      h("div", { class: "inline-error" }, bannerNode(errorSpec(err), false)),
+      h("p", {}, h("a", { href: "#/environments" }, "Back to environments")),
+    );
+  }
+  if (seq !== state.renderSeq) return; // a newer navigation won
+  main.removeAttribute("aria-busy");
+  main.replaceChildren(view);
+  showFlash();
+  const title = main.querySelector("h1");
+  document.title = `${title ? title.textContent : "Pulse"} · Pulse Admin`;
+  const tab = tabHref ? [...main.querySelectorAll(".tabs a")].find((a) => a.getAttribute("href") === tabHref) : null;
+  if (focus && tab) tab.focus();
+  else if (focus && title) title.focus({ preventScroll: false });
+}
+
+function showFlash() {
+  if (state.flash) {
+    notify(state.flash);
+    state.flash = null;
+  }
+}
+
+async function boot() {
+  loadSession();
+  $("#logout").addEventListener("click", logout);
+  $("#skip-link").addEventListener("click", (event) => {
+    event.preventDefault();
+    $("#main").focus();
+  });
+  window.addEventListener("hashchange", () => render());
+  if (state.token) {
+    try {
+      const me = await api("GET", "me");
+      saveSession(state.token, me.operator);
+    } catch (err) {
+      if (!err.handled) {
+        reportError(err);
+        return;
+      }
+    }
+  }
+  await render({ focus: false, keepBanners: true });
+}
+
+boot();
