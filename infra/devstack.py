@@ -4,6 +4,7 @@ until Ctrl-C."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -70,7 +71,10 @@ def run() -> int:
     try:
         report = stack.start()
         print(banner(plan, stack, report), flush=True)
-        stop.wait()
+        # Poll: a bare wait() can sleep through SIGINT/SIGTERM when another thread takes the
+        # signal (Python runs the handler on the main thread only once it next wakes up).
+        while not stop.wait(POLL_SECONDS):
+            pass
         print("\nStopping the local stack...", flush=True)
     except (LocalEnvError, SnapshotError) as exc:
         return _fail(str(exc))
@@ -158,6 +162,7 @@ class DevStack:
         self.http_thread: threading.Thread | None = None
         self.ws: WebSocketGateway | None = None
         self.ws_missing: list[str] = []  # app.py's WebSocket handlers not defined (yet)
+        self.demo: Any = None  # infra.demo.Demo: /demo and /demo/token (dev only)
         self.snapshotter: Snapshotter | None = None
         self.table_names: list[str] = []
         self.region = ""
@@ -239,6 +244,16 @@ class DevStack:
             ) from exc
         # serve_forever of the socket server itself: LocalDevServer's would print its own banner.
         server = self.http.server
+        # Chalice's handler, plus the dev-only widget demo under /demo (infra/demo.py).
+        from .demo import Demo, DemoRequestHandler
+
+        self.demo = Demo(
+            f"http://{HOST}:{self.plan.http_port}",
+            None if self.plan.ephemeral else self.plan.data_dir,
+        )
+        server.RequestHandlerClass = functools.partial(
+            DemoRequestHandler, app_object=app, config=config, demo=self.demo
+        )
         self.http_thread = threading.Thread(
             target=lambda: server.serve_forever(poll_interval=POLL_SECONDS),
             name="pulse-http",
@@ -274,6 +289,8 @@ class DevStack:
                 "Set PULSE_WS_PORT and PULSE_WS_MANAGEMENT_PORT to use other ports."
             ) from exc
         self.ws = gateway
+        if self.demo is not None:
+            self.demo.ws_url = gateway.url
 
     def stop(self) -> None:
         if self.ws is not None:
@@ -318,6 +335,11 @@ def banner(plan: Plan, stack: DevStack, report: Report) -> str:
         "Pulse local stack is running.",
         f"  API:       {api}",
         *ws_lines(stack),
+        *(
+            [f"  Demo:      {api}/demo  (two widgets, dev users Ada and Grace; dev only)"]
+            if stack.ws
+            else []
+        ),
         f"  DynamoDB:  {endpoint}  (region {stack.region}; tables {', '.join(stack.table_names)})",
         f"  Data:      {data}",
     ]

@@ -180,13 +180,16 @@ def _thread_id(ctx: Context) -> str:
     return v.required_text(ctx.message, "threadId", max_len=64)
 
 
-@handles("threads.list", "cursor", "resolved")
+@handles("threads.list", "cursor", "resolved", "comments")
 def threads_list(ctx: Context) -> None:
     cursor = v.text(ctx.message, "cursor", max_len=1024, required=False)
     resolved = v.boolean(ctx.message, "resolved")
-    page = ctx.collab.list_threads(
-        ctx.access, ctx.connection.room_id, resolved, THREADS_PAGE, cursor
+    # `comments: true` embeds each thread's first comments (one more Query per thread): without
+    # it a client that (re)connects could never show the discussion that happened before.
+    listing = (
+        ctx.collab.browse_threads if v.boolean(ctx.message, "comments") else ctx.collab.list_threads
     )
+    page = listing(ctx.access, ctx.connection.room_id, resolved, THREADS_PAGE, cursor)
     ctx.reply(
         {
             "type": "threads.listed",

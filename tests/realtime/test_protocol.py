@@ -329,6 +329,25 @@ def test_threads_list_pages(gw: Gateway, env: Env, client: Any) -> None:
     assert [t["id"] for t in resolved["data"]] == [made[3]]
 
 
+def test_threads_list_with_comments(gw: Gateway, env: Env) -> None:
+    """`comments: true` embeds each thread's first comments, as GET .../threads/{threadId}: a
+    client that (re)connects can show the discussion so far."""
+    fake = gw.fake
+    ada = gw.connect(env, "ada", ROOM)
+    gw.send(ada, "thread.create", body="First?")
+    thread = fake.take_one(ada)["thread"]
+    gw.send(ada, "comment.create", threadId=thread["id"], body="Second.")
+    fake.clear()
+
+    page = gw.ask(ada, "threads.list", comments=True)
+    assert [t["id"] for t in page["data"]] == [thread["id"]]
+    listed = page["data"][0]
+    assert [c["body"] for c in listed["comments"]] == ["First?", "Second."]
+    assert listed["commentsNextCursor"] is None
+    assert "comments" not in gw.ask(ada, "threads.list", comments=False)["data"][0]
+    assert_error(gw.ask(ada, "threads.list", comments="yes"), "INVALID_INPUT", "comments")
+
+
 # --- invalid messages ----------------------------------------------------------------------------
 
 BAD_FRAMES: list[tuple[str | None, str, str | None]] = [

@@ -1,0 +1,1583 @@
+/*! Pulse widget SDK: <pulse-widget>. Dependency-free; no build step.
+ *
+ *   <script src="https://YOUR-API/sdk/pulse.js"></script>
+ *   <pulse-widget api-key="pk_..." token="eyJ..." room="dashboard" endpoint="wss://..."
+ *                 token-url="/pulse-token"></pulse-widget>
+ *
+ * Attributes: api-key (publishable key), token (a user token from POST /auth/token), room,
+ * endpoint (the WebSocket URL, ws:// or wss://), token-url (optional: the widget GETs a fresh
+ * {"token"} from it, with credentials, when its token has expired or a connection is refused or
+ * dropped abnormally), token-method (optional: GET or POST, default GET).
+ *
+ * Events (bubbling, composed CustomEvents): pulse:connected {connectionId, self, others},
+ * pulse:disconnected {code, reason}, pulse:error {code, message}, pulse:presence
+ * {connectionId, userId, data}, pulse:members {members}, pulse:broadcast
+ * {connectionId, userId, event}, pulse:status {status}.
+ *
+ * Methods: updatePresence(data) (at most one send per 100 ms; the latest data wins),
+ * broadcast(event), reconnect(). Properties: status, connectionId, self, others (copies).
+ *
+ * The protocol is docs/protocol.md. All user text is set with textContent, never as HTML.
+ */
+(function () {
+  "use strict";
+
+  if (typeof window === "undefined" || !window.customElements || !window.HTMLElement) return;
+  if (window.customElements.get("pulse-widget")) return;
+
+  var PING_MS = 5 * 60 * 1000; // API Gateway closes a connection idle for 10 minutes
+  var PONG_TIMEOUT_MS = 20 * 1000; // no pong by then: the socket is dead, reconnect
+  var BACKOFF_BASE_MS = 500;
+  var BACKOFF_MAX_MS = 30 * 1000;
+  var STABLE_MS = 5 * 1000; // a connection that lived this long resets the backoff
+  var PRESENCE_MIN_MS = 100;
+  var PRESENCE_MAX_BYTES = 1024;
+  var REQUEST_TIMEOUT_MS = 10 * 1000;
+  var EXPIRY_SKEW_S = 10; // refresh a token this close to its exp
+  var MAX_AVATARS = 5;
+  var BODY_MAX = 10000;
+  var STATUS_TEXT = {
+    connecting: "Connecting…",
+    connected: "Connected",
+    reconnecting: "Reconnecting…",
+    offline: "Offline",
+  };
+
+  var CSS = [
+    ":host{display:block;box-sizing:border-box;width:100%;max-width:100%;min-width:0;",
+    "font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;",
+    "color:var(--pulse-text,#1f2328);background:var(--pulse-bg,#fff);",
+    "border:1px solid var(--pulse-border,#d0d7de);border-radius:12px;overflow:hidden}",
+    ":host([hidden]){display:none}",
+    "*,*::before,*::after{box-sizing:border-box}",
+    "[hidden]{display:none!important}",
+    ".sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;",
+    "clip:rect(0 0 0 0);white-space:nowrap;border:0}",
+    "header.bar{display:flex;align-items:center;justify-content:space-between;gap:8px;",
+    "padding:10px 12px;border-bottom:1px solid var(--pulse-border,#d0d7de);",
+    "background:var(--pulse-bar,#f6f8fa);flex-wrap:wrap}",
+    ".presence{display:flex;align-items:center;min-width:0}",
+    ".avatars{display:flex;align-items:center;list-style:none;margin:0;padding:0 0 0 6px}",
+    ".avatars li{margin-left:-6px;position:relative}",
+    ".avatar{position:relative;display:inline-flex;align-items:center;justify-content:center;",
+    "width:30px;height:30px;border-radius:50%;border:2px solid var(--pulse-bg,#fff);",
+    "box-shadow:0 0 0 2px var(--c,#888);background:var(--c,#888);color:var(--fg,#fff);",
+    "font-size:12px;font-weight:600;letter-spacing:.02em;overflow:hidden;user-select:none;",
+    "flex:none}",
+    ".avatar img{width:100%;height:100%;object-fit:cover;display:block}",
+    ".avatar.small{width:22px;height:22px;font-size:10px;border-width:1px;box-shadow:none}",
+    ".avatar.more{background:var(--pulse-muted-bg,#eaeef2);color:var(--pulse-text,#1f2328);",
+    "box-shadow:0 0 0 2px var(--pulse-border,#d0d7de)}",
+    ".avatar .dot{position:absolute;right:1px;bottom:1px;width:8px;height:8px;border-radius:50%;",
+    "background:#2da44e;border:1px solid #fff}",
+    ".here{margin-left:8px;font-size:12px;color:var(--pulse-muted,#57606a);white-space:nowrap}",
+    ".status{display:inline-flex;align-items:center;gap:6px;font-size:12px;",
+    "color:var(--pulse-muted,#57606a);white-space:nowrap}",
+    ".status::before{content:'';width:8px;height:8px;border-radius:50%;background:#8c959f}",
+    ".status[data-status=connected]::before{background:#2da44e}",
+    ".status[data-status=connecting]::before,.status[data-status=reconnecting]::before{",
+    "background:#bf8700;animation:pulse-blink 1s ease-in-out infinite}",
+    ".status[data-status=offline]::before{background:#cf222e}",
+    "@keyframes pulse-blink{50%{opacity:.3}}",
+    "@media (prefers-reduced-motion:reduce){.status::before{animation:none!important}}",
+    ".panel{padding:12px}",
+    ".panel-head{display:flex;align-items:center;justify-content:space-between;gap:8px;",
+    "margin-bottom:8px;flex-wrap:wrap}",
+    "h2{font-size:15px;margin:0}",
+    ".filters{display:inline-flex;border:1px solid var(--pulse-border,#d0d7de);border-radius:8px;",
+    "overflow:hidden}",
+    ".filters button{border:0;border-radius:0;background:transparent;padding:4px 10px;",
+    "font-size:12px}",
+    ".filters button[aria-pressed=true]{background:var(--pulse-accent,#0969da);color:#fff}",
+    "button{font:inherit;cursor:pointer;border:1px solid var(--pulse-border,#d0d7de);",
+    "background:var(--pulse-btn,#f6f8fa);color:inherit;border-radius:6px;padding:4px 10px;",
+    "min-height:28px}",
+    "button:hover{background:var(--pulse-btn-hover,#eaeef2)}",
+    "button:disabled{opacity:.55;cursor:not-allowed}",
+    "button.primary{background:var(--pulse-accent,#0969da);",
+    "border-color:var(--pulse-accent,#0969da);",
+    "color:#fff}",
+    "button.primary:hover{filter:brightness(.95)}",
+    "button.link{border:0;background:transparent;padding:2px 4px;min-height:0;font-size:12px;",
+    "color:var(--pulse-accent,#0969da)}",
+    "button.link:hover{text-decoration:underline;background:transparent}",
+    "button.danger{color:#cf222e}",
+    "button:focus-visible,textarea:focus-visible{outline:2px solid var(--pulse-accent,#0969da);",
+    "outline-offset:1px}",
+    "textarea{display:block;width:100%;min-height:38px;max-height:200px;resize:vertical;",
+    "font:inherit;",
+    "padding:6px 8px;border:1px solid var(--pulse-border,#d0d7de);border-radius:6px;",
+    "background:var(--pulse-bg,#fff);color:inherit}",
+    "form{margin:0}",
+    ".compose{display:flex;flex-direction:column;gap:6px;margin-bottom:10px}",
+    ".compose .row{display:flex;justify-content:space-between;align-items:center;gap:8px}",
+    ".hint{font-size:11px;color:var(--pulse-muted,#57606a)}",
+    "@media (hover:none){.hint{visibility:hidden}}",
+    ".form-error{color:#cf222e;font-size:12px;min-height:0}",
+    ".form-error:empty{display:none}",
+    ".threads{list-style:none;margin:0;padding:0;display:flex;flex-direction:column;gap:10px}",
+    ".thread{border:1px solid var(--pulse-border,#d0d7de);border-radius:10px;padding:8px 10px;",
+    "background:var(--pulse-card,#fff)}",
+    ".thread.resolved{background:var(--pulse-muted-bg,#f6f8fa)}",
+    ".thread-head{display:flex;justify-content:space-between;align-items:center;gap:6px;",
+    "margin-bottom:4px;font-size:12px;color:var(--pulse-muted,#57606a)}",
+    ".badge{font-size:11px;border-radius:999px;padding:1px 8px;background:#dafbe1;color:#116329}",
+    ".comments{list-style:none;margin:0;padding:0}",
+    ".comment{padding:6px 0;border-top:1px solid var(--pulse-divider,#eaeef2)}",
+    ".comment:first-child{border-top:0}",
+    ".meta{display:flex;align-items:center;gap:6px;min-width:0;flex-wrap:wrap}",
+    ".author{font-weight:600;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;",
+    "max-width:60%}",
+    "time,.edited{font-size:11px;color:var(--pulse-muted,#57606a)}",
+    ".body{margin:2px 0 0;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word}",
+    ".actions{display:flex;gap:4px;flex-wrap:wrap;margin-top:2px}",
+    ".edit-form{display:flex;flex-direction:column;gap:6px;margin-top:4px}",
+    ".edit-form .row,.reply .row,.confirm{display:flex;gap:6px;justify-content:flex-end;",
+    "align-items:center;flex-wrap:wrap}",
+    ".confirm span{font-size:12px}",
+    ".reply{display:flex;flex-direction:column;gap:6px;margin-top:6px}",
+    ".more-comments{font-size:12px;color:var(--pulse-muted,#57606a);margin:4px 0 0}",
+    ".empty{color:var(--pulse-muted,#57606a);font-size:13px;text-align:center;padding:12px 0;",
+    "margin:0}",
+    ".load-more{display:block;margin:10px auto 0}",
+    ".notice{margin:0;padding:6px 12px;font-size:12px;background:#fff8c5;color:#4d2d00;",
+    "border-bottom:1px solid #eed888}",
+    ".notice:empty{display:none}",
+    "@media (prefers-color-scheme:dark){:host{--pulse-text:#e6edf3;--pulse-bg:#0d1117;",
+    "--pulse-border:#30363d;--pulse-bar:#161b22;--pulse-muted:#8d96a0;--pulse-muted-bg:#161b22;",
+    "--pulse-btn:#21262d;--pulse-btn-hover:#30363d;--pulse-card:#0d1117;--pulse-divider:#21262d;",
+    "--pulse-accent:#2f81f7}.badge{background:#033a16;color:#7ee787}}",
+  ].join("\n");
+
+  // --- helpers (the DOM is built with createElement and textContent only) -------------------
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    if (attrs) {
+      for (var name in attrs) {
+        if (!Object.prototype.hasOwnProperty.call(attrs, name)) continue;
+        var value = attrs[name];
+        if (value === null || value === undefined || value === false) continue;
+        if (name === "text") node.textContent = String(value);
+        else if (name === "className") node.className = value;
+        else node.setAttribute(name, value === true ? "" : String(value));
+      }
+    }
+    if (children) {
+      for (var i = 0; i < children.length; i++) {
+        if (children[i]) node.appendChild(children[i]);
+      }
+    }
+    return node;
+  }
+
+  function base64UrlDecode(part) {
+    var b64 = part.replace(/-/g, "+").replace(/_/g, "/");
+    while (b64.length % 4) b64 += "=";
+    var binary = window.atob(b64);
+    var bytes = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return new TextDecoder().decode(bytes);
+  }
+
+  /** The token's claims, unverified (for exp and sub only); null when it is not a JWT. */
+  function claimsOf(token) {
+    if (typeof token !== "string") return null;
+    var parts = token.split(".");
+    if (parts.length !== 3) return null;
+    try {
+      var claims = JSON.parse(base64UrlDecode(parts[1]));
+      return claims && typeof claims === "object" ? claims : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function isExpired(token) {
+    var claims = claimsOf(token);
+    if (!claims || typeof claims.exp !== "number") return false; // unknown: let the server say
+    return claims.exp - EXPIRY_SKEW_S <= Date.now() / 1000;
+  }
+
+  function safeColor(value) {
+    return typeof value === "string" && /^#[0-9a-f]{3,8}$/i.test(value) ? value : "#6e7781";
+  }
+
+  /** Black or white, whichever reads better on `hex`. */
+  function textOn(hex) {
+    var h = hex.replace("#", "");
+    if (h.length === 3 || h.length === 4) h = h[0] + h[0] + h[1] + h[1] + h[2] + h[2];
+    var r = parseInt(h.slice(0, 2), 16) / 255;
+    var g = parseInt(h.slice(2, 4), 16) / 255;
+    var b = parseInt(h.slice(4, 6), 16) / 255;
+    var lin = function (c) {
+      return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+    };
+    var luminance = 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+    return luminance > 0.4 ? "#1f2328" : "#ffffff";
+  }
+
+  function safeImageUrl(value) {
+    if (typeof value !== "string" || !value) return null;
+    try {
+      var url = new URL(value, document.baseURI);
+      return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function initials(name) {
+    var words = String(name || "?")
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean);
+    if (!words.length) return "?";
+    var first = Array.from(words[0])[0] || "?";
+    var last = words.length > 1 ? Array.from(words[words.length - 1])[0] || "" : "";
+    return (first + last).toUpperCase();
+  }
+
+  function formatTime(iso) {
+    var date = new Date(iso);
+    if (isNaN(date.getTime())) return "";
+    var now = new Date();
+    var sameDay = date.toDateString() === now.toDateString();
+    var options = sameDay
+      ? { hour: "2-digit", minute: "2-digit" }
+      : { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" };
+    try {
+      return date.toLocaleString(undefined, options);
+    } catch (e) {
+      return date.toISOString();
+    }
+  }
+
+  function byCreated(a, b) {
+    if (a.createdAt === b.createdAt) return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+    return a.createdAt < b.createdAt ? -1 : 1;
+  }
+
+  function sameOrder(parent, nodes) {
+    var child = parent.firstElementChild;
+    for (var i = 0; i < nodes.length; i++) {
+      if (child !== nodes[i]) return false;
+      child = child.nextElementSibling;
+    }
+    return child === null;
+  }
+
+  /** Put `nodes` in `parent` in this order, moving as little as possible (keeps focus). */
+  function reconcile(parent, nodes) {
+    if (sameOrder(parent, nodes)) return;
+    var keep = new Set(nodes);
+    Array.prototype.slice.call(parent.children).forEach(function (child) {
+      if (!keep.has(child)) parent.removeChild(child);
+    });
+    for (var i = 0; i < nodes.length; i++) {
+      var at = parent.children[i];
+      if (at !== nodes[i]) parent.insertBefore(nodes[i], at || null);
+    }
+  }
+
+  var uid = 0;
+  function nextId(prefix) {
+    uid += 1;
+    return prefix + "-" + uid;
+  }
+
+  // --- the element ---------------------------------------------------------------------------
+
+  class PulseWidget extends HTMLElement {
+    constructor() {
+      super();
+      this._init();
+    }
+
+    static get observedAttributes() {
+      return ["api-key", "token", "room", "endpoint", "token-url"];
+    }
+  }
+
+  var proto = PulseWidget.prototype;
+
+  proto._init = function () {
+    this._shadow = this.attachShadow({ mode: "open" });
+    this._status = "offline";
+    this._socket = null;
+    this._token = null; // a token fetched from token-url; the attribute's otherwise
+    this._attempt = 0;
+    this._everConnected = false;
+    this._wantRefresh = false;
+    this._retryTimer = null;
+    this._pingTimer = null;
+    this._pongTimer = null;
+    this._presenceTimer = null;
+    this._presence = null; // what updatePresence last asked for
+    this._presenceSentAt = 0;
+    this._joinedAt = 0;
+    this._connectionId = null;
+    this._self = null;
+    this._members = new Map(); // connectionId -> member (others only)
+    this._users = new Map(); // userId -> {name, avatar, color}: comment authors
+    this._threads = new Map(); // threadId -> thread (with .comments, oldest first)
+    this._threadsCursor = null;
+    this._threadsLoaded = false;
+    this._filter = "open";
+    this._pending = new Map(); // requestId -> {onDone, onError, timer}
+    this._requestSeq = 0;
+    this._threadEls = new Map();
+    this._generation = 0; // bumps on every (re)connect: late callbacks of old sockets are ignored
+    this._active = false;
+    this._onOnline = this._handleOnline.bind(this);
+    this._onOffline = this._handleOffline.bind(this);
+    this._ready = false; // a custom element's constructor must not add attributes to the host
+    this._build();
+    this._ready = true;
+  };
+
+  proto.connectedCallback = function () {
+    if (this._active) return;
+    this._active = true;
+    window.addEventListener("online", this._onOnline);
+    window.addEventListener("offline", this._onOffline);
+    this._queueStart();
+  };
+
+  /** (Re)connect once, at the next microtask: attributes set one after another (or right after
+   * the element was inserted) make one connection, not one per attribute. */
+  proto._queueStart = function () {
+    if (this._startQueued) return;
+    this._startQueued = true;
+    var widget = this;
+    Promise.resolve().then(function () {
+      widget._startQueued = false;
+      if (widget._active) widget.reconnect();
+    });
+  };
+
+  proto.disconnectedCallback = function () {
+    this._active = false;
+    window.removeEventListener("online", this._onOnline);
+    window.removeEventListener("offline", this._onOffline);
+    this._stop("offline");
+  };
+
+  proto.attributeChangedCallback = function (name, oldValue, newValue) {
+    if (oldValue === newValue || !this._active) return;
+    if (name === "token") {
+      this._token = null; // the page gave a new token: use it from now on
+      this._wantRefresh = false;
+      if (this._status !== "connected") this._queueStart();
+      return;
+    }
+    if (name === "token-url") return;
+    this._queueStart(); // api-key, room or endpoint: a different connection
+  };
+
+  // --- public API ----------------------------------------------------------------------------
+
+  Object.defineProperties(proto, {
+    status: {
+      get: function () {
+        return this._status;
+      },
+    },
+    connectionId: {
+      get: function () {
+        return this._connectionId;
+      },
+    },
+    self: {
+      get: function () {
+        return this._self ? Object.assign({}, this._self) : null;
+      },
+    },
+    others: {
+      get: function () {
+        return Array.from(this._members.values()).map(function (m) {
+          return Object.assign({}, m);
+        });
+      },
+    },
+  });
+
+  /** Share this user's presence (an object of at most 1 KB as JSON) with the room. At most one
+   * message per 100 ms is sent; the latest data wins. Kept across reconnects. */
+  proto.updatePresence = function (data) {
+    if (!data || typeof data !== "object" || Array.isArray(data)) {
+      throw new TypeError("updatePresence(data): data must be an object");
+    }
+    var json = JSON.stringify(data);
+    if (new TextEncoder().encode(json).length > PRESENCE_MAX_BYTES) {
+      this._emitError("PRESENCE_TOO_LARGE", "Presence must be at most 1 KB as JSON.");
+      return;
+    }
+    this._presence = JSON.parse(json);
+    this._schedulePresence();
+  };
+
+  /** Send any JSON value to the others in the room (they get pulse:broadcast). */
+  proto.broadcast = function (event) {
+    if (event === undefined) throw new TypeError("broadcast(event): event is required");
+    return this._send({ type: "broadcast", event: event });
+  };
+
+  /** Drop the current socket (if any) and connect again now. */
+  proto.reconnect = function () {
+    if (!this._active) return;
+    this._stop(null);
+    this._attempt = 0;
+    this._start();
+  };
+
+  // --- connection ----------------------------------------------------------------------------
+
+  proto._config = function () {
+    return {
+      apiKey: (this.getAttribute("api-key") || "").trim(),
+      room: (this.getAttribute("room") || "").trim(),
+      endpoint: (this.getAttribute("endpoint") || "").trim(),
+      tokenUrl: (this.getAttribute("token-url") || "").trim(),
+      tokenMethod: (this.getAttribute("token-method") || "GET").trim().toUpperCase(),
+    };
+  };
+
+  proto._currentToken = function () {
+    return this._token || (this.getAttribute("token") || "").trim();
+  };
+
+  proto._start = function () {
+    var config = this._config();
+    var missing = ["apiKey", "room", "endpoint"].filter(function (k) {
+      return !config[k];
+    });
+    if (missing.length) {
+      this._setStatus("offline");
+      var names = { apiKey: "api-key", room: "room", endpoint: "endpoint" };
+      this._emitError(
+        "MISSING_ATTRIBUTE",
+        "Set " + missing.map(function (k) {
+          return names[k];
+        }).join(", ") + " on <pulse-widget>.",
+      );
+      return;
+    }
+    if (typeof navigator !== "undefined" && navigator.onLine === false) {
+      this._setStatus("offline"); // the "online" event starts it
+      return;
+    }
+    this._setStatus(this._everConnected ? "reconnecting" : "connecting");
+    this._open(config);
+  };
+
+  proto._open = function (config) {
+    var widget = this;
+    var generation = ++this._generation;
+    var token = this._currentToken();
+    var needsToken = !token || isExpired(token) || this._wantRefresh;
+    if (needsToken && config.tokenUrl) {
+      this._fetchToken(config).then(
+        function (fresh) {
+          if (generation !== widget._generation || !widget._active) return;
+          widget._token = fresh;
+          widget._wantRefresh = false;
+          widget._dial(config, fresh, generation);
+        },
+        function (error) {
+          if (generation !== widget._generation || !widget._active) return;
+          widget._emitError("TOKEN_REFRESH_FAILED", "Could not get a token: " + error.message);
+          widget._retry();
+        },
+      );
+      return;
+    }
+    if (!token || isExpired(token)) {
+      // Nothing to connect with and nowhere to get a token from: wait for a new token attribute.
+      this._setStatus("offline");
+      this._emitError(
+        token ? "TOKEN_EXPIRED" : "MISSING_TOKEN",
+        token
+          ? "The token has expired; set a fresh token (or a token-url)."
+          : "Set a token (or a token-url) on <pulse-widget>.",
+      );
+      return;
+    }
+    this._dial(config, token, generation);
+  };
+
+  proto._fetchToken = function (config) {
+    var init = {
+      method: config.tokenMethod === "POST" ? "POST" : "GET",
+      credentials: "include",
+      cache: "no-store",
+      headers: { Accept: "application/json" },
+    };
+    if (init.method === "POST") {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify({ room: config.room });
+    }
+    var url = new URL(config.tokenUrl, document.baseURI).href;
+    return window.fetch(url, init).then(function (response) {
+      if (!response.ok) throw new Error("token-url answered " + response.status);
+      return response.json().then(function (body) {
+        if (!body || typeof body.token !== "string" || !body.token) {
+          throw new Error('token-url did not answer {"token": "..."}');
+        }
+        return body.token;
+      });
+    });
+  };
+
+  proto._dial = function (config, token, generation) {
+    var url;
+    try {
+      url = new URL(config.endpoint);
+      if (url.protocol !== "ws:" && url.protocol !== "wss:") throw new Error("not ws(s)");
+    } catch (e) {
+      this._setStatus("offline");
+      this._emitError("BAD_ENDPOINT", "endpoint must be a ws:// or wss:// URL.");
+      return;
+    }
+    url.searchParams.set("apiKey", config.apiKey);
+    url.searchParams.set("token", token);
+    url.searchParams.set("room", config.room);
+    var socket;
+    try {
+      socket = new WebSocket(url.href);
+    } catch (e) {
+      this._emitError("CONNECT_FAILED", String(e && e.message ? e.message : e));
+      this._retry();
+      return;
+    }
+    var widget = this;
+    var opened = false;
+    this._socket = socket;
+    this._claims = claimsOf(token);
+    socket.onopen = function () {
+      if (generation !== widget._generation) return;
+      opened = true;
+      widget._send({ type: "join" });
+    };
+    socket.onmessage = function (event) {
+      if (generation !== widget._generation) return;
+      var message;
+      try {
+        message = JSON.parse(event.data);
+      } catch (e) {
+        return;
+      }
+      if (message && typeof message === "object") widget._handle(message);
+    };
+    socket.onclose = function (event) {
+      if (generation !== widget._generation) return;
+      widget._closed(opened, event.code, event.reason || "");
+    };
+    socket.onerror = function () {
+      // Always followed by close, which decides what to do.
+    };
+  };
+
+  proto._closed = function (opened, code, reason) {
+    var wasUp = this._status === "connected";
+    this._socket = null;
+    this._clearTimers();
+    this._failPending("NOT_CONNECTED", "The connection closed.");
+    this._clearPresence();
+    var stable = this._joinedAt && Date.now() - this._joinedAt >= STABLE_MS;
+    this._joinedAt = 0;
+    this._connectionId = null;
+    if (stable) this._attempt = 0;
+    // Refused (never opened) or dropped abnormally: the token may be the reason; get a new one.
+    if (!opened || (code !== 1000 && code !== 1001)) this._wantRefresh = true;
+    if (wasUp || opened) this._emit("pulse:disconnected", { code: code, reason: reason });
+    if (!opened) {
+      this._emitError(
+        "CONNECT_REFUSED",
+        "Could not connect: refused (bad key or token, bad room, full room) or unreachable.",
+      );
+    }
+    if (!this._active) return;
+    this._retry();
+  };
+
+  proto._retry = function () {
+    if (!this._active) return;
+    var cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * Math.pow(2, this._attempt));
+    var delay = Math.random() * cap; // full jitter
+    this._attempt = Math.min(this._attempt + 1, 30);
+    this._setStatus(
+      typeof navigator !== "undefined" && navigator.onLine === false ? "offline" : "reconnecting",
+    );
+    var widget = this;
+    clearTimeout(this._retryTimer);
+    this._retryTimer = setTimeout(function () {
+      widget._retryTimer = null;
+      if (widget._active) widget._start();
+    }, delay);
+  };
+
+  /** Close the socket for good (status "offline") or for a reconnect (status null: unchanged). */
+  proto._stop = function (status) {
+    this._generation++;
+    clearTimeout(this._retryTimer);
+    this._retryTimer = null;
+    this._clearTimers();
+    var socket = this._socket;
+    this._socket = null;
+    var wasUp = this._status === "connected";
+    if (socket) {
+      socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
+      try {
+        socket.close(1000, "Client closing");
+      } catch (e) {
+        /* already closed */
+      }
+    }
+    this._failPending("NOT_CONNECTED", "The connection closed.");
+    this._clearPresence();
+    this._joinedAt = 0;
+    this._connectionId = null;
+    if (wasUp) this._emit("pulse:disconnected", { code: 1000, reason: "Client closing" });
+    if (status) this._setStatus(status);
+  };
+
+  proto._handleOnline = function () {
+    if (this._active && !this._socket) {
+      this._attempt = 0;
+      clearTimeout(this._retryTimer);
+      this._retryTimer = null;
+      this._start();
+    }
+  };
+
+  proto._handleOffline = function () {
+    if (this._status !== "connected") this._setStatus("offline");
+  };
+
+  proto._clearTimers = function () {
+    clearInterval(this._pingTimer);
+    clearTimeout(this._pongTimer);
+    clearTimeout(this._presenceTimer);
+    this._pingTimer = this._pongTimer = this._presenceTimer = null;
+  };
+
+  proto._send = function (message) {
+    var socket = this._socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+    socket.send(JSON.stringify(message));
+    return true;
+  };
+
+  /** Send with a requestId; `onDone(reply)` on the event or reply echoing it, `onError(error)`
+   * on an error reply, a closed socket or no answer in time. */
+  proto._request = function (message, onDone, onError) {
+    var requestId = "w" + ++this._requestSeq;
+    var widget = this;
+    var entry = {
+      onDone: onDone || function () {},
+      onError: onError || function () {},
+      timer: setTimeout(function () {
+        if (widget._pending.delete(requestId)) {
+          var error = { code: "TIMEOUT", message: "No answer from the server; try again." };
+          widget._emitError(error.code, error.message, { requestId: requestId });
+          entry.onError(error);
+        }
+      }, REQUEST_TIMEOUT_MS),
+    };
+    this._pending.set(requestId, entry);
+    if (!this._send(Object.assign({}, message, { requestId: requestId }))) {
+      this._pending.delete(requestId);
+      clearTimeout(entry.timer);
+      entry.onError({ code: "NOT_CONNECTED", message: "Not connected; try again in a moment." });
+    }
+    return requestId;
+  };
+
+  proto._settle = function (message) {
+    var requestId = message.requestId;
+    if (typeof requestId !== "string" || !this._pending.has(requestId)) return;
+    var entry = this._pending.get(requestId);
+    this._pending.delete(requestId);
+    clearTimeout(entry.timer);
+    if (message.type === "error") entry.onError(message);
+    else entry.onDone(message);
+  };
+
+  proto._failPending = function (code, text) {
+    var entries = Array.from(this._pending.values());
+    this._pending.clear();
+    entries.forEach(function (entry) {
+      clearTimeout(entry.timer);
+      entry.onError({ code: code, message: text });
+    });
+  };
+
+  proto._startPing = function () {
+    var widget = this;
+    clearInterval(this._pingTimer);
+    this._pingTimer = setInterval(function () {
+      if (!widget._send({ type: "ping" })) return;
+      clearTimeout(widget._pongTimer);
+      widget._pongTimer = setTimeout(function () {
+        // No pong: the socket is half-open. Drop it and reconnect.
+        var socket = widget._socket;
+        widget._generation++;
+        if (socket) {
+          socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
+          try {
+            socket.close();
+          } catch (e) {
+            /* ignore */
+          }
+        }
+        widget._closed(true, 1006, "No pong");
+      }, PONG_TIMEOUT_MS);
+    }, PING_MS);
+  };
+
+  proto._schedulePresence = function () {
+    if (this._presenceTimer || this._presence === null) return;
+    var widget = this;
+    var wait = this._presenceSentAt + PRESENCE_MIN_MS - Date.now();
+    if (wait <= 0) {
+      this._flushPresence();
+      return;
+    }
+    this._presenceTimer = setTimeout(function () {
+      widget._presenceTimer = null;
+      widget._flushPresence();
+    }, wait);
+  };
+
+  proto._flushPresence = function () {
+    if (this._presence === null || !this._connectionId) return; // sent after the next join
+    if (this._send({ type: "presence.update", data: this._presence })) {
+      this._presenceSentAt = Date.now();
+      if (this._self) this._self.presence = this._presence;
+      this._renderPresence();
+    }
+  };
+
+  // --- server messages -----------------------------------------------------------------------
+
+  proto._handle = function (m) {
+    switch (m.type) {
+      case "room.joined":
+        this._joined(m);
+        break;
+      case "pong":
+        clearTimeout(this._pongTimer);
+        this._pongTimer = null;
+        break;
+      case "user.joined":
+        this._memberIn(m);
+        this._renderPresence();
+        this._emitMembers();
+        break;
+      case "user.left":
+        this._members.delete(m.connectionId);
+        this._renderPresence();
+        this._emitMembers();
+        break;
+      case "presence.updated":
+        this._presenceUpdated(m);
+        break;
+      case "broadcast":
+        this._emit("pulse:broadcast", {
+          connectionId: m.connectionId,
+          userId: m.userId,
+          event: m.event,
+        });
+        break;
+      case "threads.listed":
+        this._threadsListed(m);
+        break;
+      case "thread.created":
+      case "thread.updated":
+        if (m.thread) this._upsertThread(m.thread);
+        if (m.thread && this._liveDuringLoad) {
+          this._liveDuringLoad.set(m.thread.id, this._threads.get(m.thread.id));
+        }
+        this._renderThreads();
+        break;
+      case "thread.deleted":
+        this._threads.delete(m.threadId);
+        if (this._liveDuringLoad) this._liveDuringLoad.set(m.threadId, null);
+        this._renderThreads();
+        break;
+      case "comment.created":
+      case "comment.updated":
+        if (m.comment) this._upsertComment(m.comment, m.type === "comment.created");
+        this._renderThreads();
+        break;
+      case "comment.deleted":
+        this._removeComment(m.threadId, m.commentId);
+        this._renderThreads();
+        break;
+      case "room.deleted":
+        this._threads.clear();
+        this._renderThreads();
+        break;
+      case "error":
+        if (m.code === "NOT_CONNECTED") {
+          this._settle(m);
+          this._dropAndRetry();
+          return;
+        }
+        this._emitError(m.code, m.message, m);
+        break;
+      default:
+        break;
+    }
+    this._settle(m);
+  };
+
+  proto._dropAndRetry = function () {
+    var socket = this._socket;
+    this._generation++;
+    if (socket) {
+      socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
+      try {
+        socket.close(1000, "Reconnecting");
+      } catch (e) {
+        /* ignore */
+      }
+    }
+    this._closed(true, 1000, "Reconnecting");
+  };
+
+  proto._joined = function (m) {
+    this._connectionId = m.connectionId || null;
+    var me = m.self || {};
+    this._self = {
+      connectionId: this._connectionId,
+      userId: me.userId,
+      name: me.name,
+      avatar: me.avatar,
+      color: me.color,
+      presence: this._presence,
+    };
+    this._rememberUser(me);
+    // A fresh list on every (re)connect: nothing from a previous connection survives.
+    this._members = new Map();
+    var others = Array.isArray(m.others) ? m.others : [];
+    for (var i = 0; i < others.length; i++) this._memberIn(others[i]);
+    this._joinedAt = Date.now(); // the backoff resets once this connection has proved stable
+    this._everConnected = true;
+    this._setStatus("connected");
+    this._startPing();
+    this._renderPresence();
+    this._renderThreads();
+    this._loadThreads(null);
+    if (this._presence !== null) this._flushPresence();
+    this._emit("pulse:connected", {
+      connectionId: this._connectionId,
+      self: this.self,
+      others: this.others,
+    });
+    this._emitMembers();
+  };
+
+  proto._memberIn = function (m) {
+    if (!m || !m.connectionId || m.connectionId === this._connectionId) return;
+    this._members.set(m.connectionId, {
+      connectionId: m.connectionId,
+      userId: m.userId,
+      name: m.name,
+      avatar: m.avatar,
+      color: m.color,
+      presence: m.presence === undefined ? null : m.presence,
+    });
+    this._rememberUser(m);
+  };
+
+  proto._rememberUser = function (m) {
+    if (m && m.userId) {
+      this._users.set(m.userId, { name: m.name, avatar: m.avatar, color: m.color });
+    }
+  };
+
+  proto._presenceUpdated = function (m) {
+    var member = this._members.get(m.connectionId);
+    if (member) member.presence = m.data === undefined ? null : m.data;
+    this._renderPresence();
+    this._emit("pulse:presence", {
+      connectionId: m.connectionId,
+      userId: m.userId,
+      data: m.data,
+    });
+  };
+
+  proto._clearPresence = function () {
+    this._members = new Map();
+    this._self = null;
+    this._renderPresence();
+  };
+
+  proto._emitMembers = function () {
+    this._emit("pulse:members", { members: this.others });
+  };
+
+  // --- threads state -------------------------------------------------------------------------
+
+  /** The first page (cursor null: on every (re)connect) or the next one. Threads come with
+   * their first comments (`comments: true`). */
+  proto._loadThreads = function (cursor) {
+    var message = { type: "threads.list", comments: true };
+    if (cursor) message.cursor = cursor;
+    var widget = this;
+    this._loadingMore = !!cursor;
+    // Live thread events that arrive while the first page is on its way are kept over it.
+    this._liveDuringLoad = cursor ? null : new Map();
+    this._listRequestId = this._request(
+      message,
+      function () {
+        widget._loadingMore = false;
+      },
+      function (error) {
+        widget._loadingMore = false;
+        widget._liveDuringLoad = null;
+        widget._renderThreads();
+        if (error.code === "TIMEOUT") widget._listRequestId = null; // a late answer is ignored
+      },
+    );
+    this._renderThreads();
+  };
+
+  proto._threadsListed = function (m) {
+    if (m.requestId !== this._listRequestId) return; // an older request's answer
+    var data = Array.isArray(m.data) ? m.data : [];
+    var live = this._liveDuringLoad;
+    if (live) {
+      this._threads = new Map(); // the whole picture again: nothing stale is kept
+      this._liveDuringLoad = null;
+    }
+    for (var i = 0; i < data.length; i++) this._upsertThread(data[i]);
+    if (live) {
+      var widget = this;
+      live.forEach(function (thread, id) {
+        if (thread === null) widget._threads.delete(id);
+        else if (!widget._threads.has(id)) widget._upsertThread(thread);
+      });
+    }
+    this._threadsCursor = m.nextCursor || null;
+    this._threadsLoaded = true;
+    this._loadingMore = false;
+    this._renderThreads();
+  };
+
+  proto._upsertThread = function (t) {
+    if (!t || !t.id) return;
+    var known = this._threads.get(t.id);
+    var thread = Object.assign({}, known || {}, t);
+    if (Array.isArray(t.comments)) thread.comments = t.comments.slice().sort(byCreated);
+    else thread.comments = known ? known.comments : [];
+    if (!("commentsNextCursor" in t)) {
+      thread.commentsNextCursor = known ? known.commentsNextCursor : null;
+    }
+    this._threads.set(t.id, thread);
+  };
+
+  proto._upsertComment = function (c, created) {
+    var thread = this._threads.get(c.threadId);
+    if (!thread) return; // a thread this widget has not loaded (an older page)
+    var comments = thread.comments.slice();
+    var at = comments.findIndex(function (x) {
+      return x.id === c.id;
+    });
+    if (at >= 0) comments[at] = c;
+    else {
+      comments.push(c);
+      comments.sort(byCreated);
+      if (created) thread.commentCount = (thread.commentCount || 0) + 1;
+    }
+    thread.comments = comments;
+  };
+
+  proto._removeComment = function (threadId, commentId) {
+    var thread = this._threads.get(threadId);
+    if (!thread) return;
+    var before = thread.comments.length;
+    thread.comments = thread.comments.filter(function (x) {
+      return x.id !== commentId;
+    });
+    if (thread.comments.length < before) {
+      thread.commentCount = Math.max(0, (thread.commentCount || 1) - 1);
+    }
+  };
+
+  proto._myUserId = function () {
+    if (this._self && this._self.userId) return this._self.userId;
+    return this._claims && typeof this._claims.sub === "string" ? this._claims.sub : null;
+  };
+
+  // --- rendering -----------------------------------------------------------------------------
+
+  proto._build = function () {
+    var root = this._shadow;
+    var css = CSS;
+    if ("adoptedStyleSheets" in root && window.CSSStyleSheet) {
+      try {
+        var sheet = new CSSStyleSheet();
+        sheet.replaceSync(css); // not subject to a page's style-src CSP
+        root.adoptedStyleSheets = [sheet];
+      } catch (e) {
+        root.appendChild(el("style", { text: css }));
+      }
+    } else {
+      root.appendChild(el("style", { text: css }));
+    }
+
+    var presenceLabel = nextId("pulse-presence");
+    this._avatars = el("ul", { className: "avatars", "aria-labelledby": presenceLabel });
+    this._hereText = el("span", { className: "here", "aria-hidden": "true" });
+    this._statusEl = el("span", {
+      className: "status",
+      role: "status",
+      "aria-live": "polite",
+      "data-status": "offline",
+      text: STATUS_TEXT.offline,
+    });
+    var bar = el("header", { className: "bar", part: "header" }, [
+      el("div", { className: "presence" }, [
+        el("span", { className: "sr-only", id: presenceLabel, text: "Who is here" }),
+        this._avatars,
+        this._hereText,
+      ]),
+      this._statusEl,
+    ]);
+    this._notice = el("p", { className: "notice", role: "alert" });
+
+    var headingId = nextId("pulse-comments");
+    this._countEl = el("span", { className: "sr-only" });
+    this._openBtn = el("button", { type: "button", "aria-pressed": "true", text: "Open" });
+    this._resolvedBtn = el("button", { type: "button", "aria-pressed": "false", text: "Resolved" });
+    var widget = this;
+    this._openBtn.addEventListener("click", function () {
+      widget._setFilter("open");
+    });
+    this._resolvedBtn.addEventListener("click", function () {
+      widget._setFilter("resolved");
+    });
+    var filters = el("div", { className: "filters", role: "group", "aria-label": "Show threads" }, [
+      this._openBtn,
+      this._resolvedBtn,
+    ]);
+
+    this._compose = this._composer({
+      label: "Start a new thread",
+      placeholder: "Start a new thread…",
+      submit: "Comment",
+      hint: true,
+      className: "compose new-thread",
+      onSubmit: function (body, done) {
+        widget._request({ type: "thread.create", body: body }, function () {
+          done(null);
+          widget._setFilter("open");
+        }, done);
+      },
+    });
+
+    this._threadList = el("ol", { className: "threads", "aria-labelledby": headingId });
+    this._emptyEl = el("p", { className: "empty", text: "" });
+    this._moreBtn = el("button", {
+      type: "button",
+      className: "load-more",
+      text: "Load older threads",
+    });
+    this._moreBtn.addEventListener("click", function () {
+      if (widget._threadsCursor) widget._loadThreads(widget._threadsCursor);
+    });
+
+    var panel = el("section", { className: "panel", "aria-labelledby": headingId, part: "panel" }, [
+      el("div", { className: "panel-head" }, [
+        el("h2", { id: headingId }, [document.createTextNode("Comments"), this._countEl]),
+        filters,
+      ]),
+      this._compose.form,
+      this._threadList,
+      this._emptyEl,
+      this._moreBtn,
+    ]);
+    root.appendChild(bar);
+    root.appendChild(this._notice);
+    root.appendChild(panel);
+    this._renderPresence();
+    this._renderThreads();
+  };
+
+  /** A labelled textarea + submit button. onSubmit(body, done) calls done(error|null). */
+  proto._composer = function (opts) {
+    var id = nextId("pulse-text");
+    var errorId = nextId("pulse-error");
+    var textarea = el("textarea", {
+      id: id,
+      rows: opts.rows || 2,
+      maxlength: BODY_MAX,
+      placeholder: opts.placeholder,
+      "aria-describedby": errorId,
+    });
+    if (opts.value) textarea.value = opts.value;
+    var submit = el("button", { type: "submit", className: "primary", text: opts.submit });
+    var error = el("p", { className: "form-error", id: errorId, role: "alert" });
+    var row = el("div", { className: "row" }, [
+      opts.hint
+        ? el("span", { className: "hint", "aria-hidden": "true", text: "Ctrl+Enter to send" })
+        : el("span"),
+      el("span", {}, opts.extra ? [opts.extra, submit] : [submit]),
+    ]);
+    var form = el("form", { className: opts.className, novalidate: true }, [
+      el("label", { for: id, className: "sr-only", text: opts.label }),
+      textarea,
+      error,
+      row,
+    ]);
+    if (opts.extra) opts.extra.style.marginRight = "6px";
+    var busy = false;
+    var widget = this;
+    var sync = function () {
+      submit.disabled = busy || !textarea.value.trim() || widget._status !== "connected";
+    };
+    textarea.addEventListener("input", sync);
+    textarea.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+        e.preventDefault();
+        if (typeof form.requestSubmit === "function") form.requestSubmit();
+        else form.dispatchEvent(new Event("submit", { cancelable: true }));
+      } else if (e.key === "Escape" && opts.onCancel) {
+        e.preventDefault();
+        opts.onCancel();
+      }
+    });
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var body = textarea.value;
+      if (busy || !body.trim()) return;
+      busy = true;
+      error.textContent = "";
+      sync();
+      opts.onSubmit(body, function (failure) {
+        busy = false;
+        if (failure) {
+          error.textContent = failure.message || "Something went wrong.";
+        } else if (!opts.keep) {
+          textarea.value = "";
+        }
+        sync();
+      });
+    });
+    sync();
+    return { form: form, textarea: textarea, sync: sync };
+  };
+
+  proto._avatar = function (user, small) {
+    var color = safeColor(user && user.color);
+    var name = (user && user.name) || (user && user.userId) || "Someone";
+    var node = el("span", { className: small ? "avatar small" : "avatar", "aria-hidden": "true" });
+    node.style.setProperty("--c", color);
+    node.style.setProperty("--fg", textOn(color));
+    var src = safeImageUrl(user && user.avatar);
+    var text = initials(name);
+    if (src) {
+      var img = el("img", { alt: "", src: src, referrerpolicy: "no-referrer", loading: "lazy" });
+      img.addEventListener("error", function () {
+        if (img.parentNode) img.parentNode.removeChild(img);
+        node.textContent = text;
+      });
+      node.appendChild(img);
+    } else {
+      node.textContent = text;
+    }
+    return node;
+  };
+
+  proto._renderPresence = function () {
+    if (!this._avatars) return;
+    var me = this._self;
+    // One avatar per user: a user's other tabs are one person here.
+    var people = [];
+    var seen = new Map();
+    if (me) {
+      var mine = Object.assign({}, me, { isSelf: true, connections: 1 });
+      people.push(mine);
+      seen.set(me.userId, mine);
+    }
+    this._members.forEach(function (m) {
+      var known = seen.get(m.userId);
+      if (known) {
+        known.connections += 1;
+        if (!known.isSelf && m.presence) known.presence = m.presence;
+        return;
+      }
+      var person = Object.assign({}, m, { isSelf: false, connections: 1 });
+      people.push(person);
+      seen.set(m.userId, person);
+    });
+    var items = [];
+    var shown = people.slice(0, people.length > MAX_AVATARS ? MAX_AVATARS - 1 : MAX_AVATARS);
+    var avatarEls = new Map();
+    for (var i = 0; i < shown.length; i++) {
+      var p = shown[i];
+      var label = (p.name || p.userId || "Someone") + (p.isSelf ? " (you)" : "");
+      var look = JSON.stringify([p.name, p.userId, p.avatar, p.color]);
+      var li = this._avatarEls && this._avatarEls.get(p.userId);
+      if (!li || li._look !== look) {
+        li = el("li");
+        li._look = look;
+        li.appendChild(this._avatar(p, false));
+        li._label = li.appendChild(el("span", { className: "sr-only" }));
+      }
+      avatarEls.set(p.userId, li);
+      li.style.zIndex = String(shown.length + 1 - i); // the first (you) on top
+      li.title = label;
+      li._label.textContent = label;
+      li.setAttribute("data-user-id", p.userId || "");
+      li.setAttribute("data-connection-id", p.connectionId || "");
+      if (p.isSelf) li.setAttribute("data-self", "true");
+      else li.removeAttribute("data-self");
+      if (p.presence) li.setAttribute("data-presence", JSON.stringify(p.presence));
+      else li.removeAttribute("data-presence");
+      items.push(li);
+    }
+    this._avatarEls = avatarEls;
+    var rest = people.slice(shown.length);
+    if (rest.length) {
+      var names = rest
+        .map(function (p) {
+          return p.name || p.userId;
+        })
+        .join(", ");
+      var more = el("li", { title: names }, [
+        el("span", { className: "avatar more", "aria-hidden": "true", text: "+" + rest.length }),
+        el("span", { className: "sr-only", text: "and " + rest.length + " more: " + names }),
+      ]);
+      items.push(more);
+    }
+    reconcile(this._avatars, items);
+    var count = people.length;
+    this._hereText.textContent = me ? (count === 1 ? "Only you" : count + " here") : "";
+    if (this._ready) this.setAttribute("data-members", String(Math.max(0, count - (me ? 1 : 0))));
+  };
+
+  proto._setFilter = function (filter) {
+    this._filter = filter;
+    this._openBtn.setAttribute("aria-pressed", String(filter === "open"));
+    this._resolvedBtn.setAttribute("aria-pressed", String(filter === "resolved"));
+    this._renderThreads();
+  };
+
+  proto._renderThreads = function () {
+    if (!this._threadList) return;
+    var widget = this;
+    var all = Array.from(this._threads.values());
+    var open = all.filter(function (t) {
+      return !t.resolved;
+    });
+    var resolved = all.filter(function (t) {
+      return t.resolved;
+    });
+    this._openBtn.textContent = "Open (" + open.length + ")";
+    this._resolvedBtn.textContent = "Resolved (" + resolved.length + ")";
+    this._countEl.textContent = ", " + open.length + " open, " + resolved.length + " resolved";
+    var visible = (this._filter === "resolved" ? resolved : open).slice().sort(function (a, b) {
+      return -byCreated(a, b); // newest first
+    });
+    var nodes = visible.map(function (t) {
+      var node = widget._threadEls.get(t.id);
+      if (!node) {
+        node = widget._threadNode(t);
+        widget._threadEls.set(t.id, node);
+      }
+      widget._updateThread(node, t);
+      return node;
+    });
+    this._threadEls.forEach(function (node, id) {
+      if (!widget._threads.has(id)) widget._threadEls.delete(id);
+    });
+    reconcile(this._threadList, nodes);
+    var connected = this._status === "connected";
+    var empty = "";
+    if (!visible.length) {
+      if (!connected) empty = "Comments appear once connected.";
+      else if (!this._threadsLoaded) empty = "Loading comments…";
+      else if (this._filter === "resolved") empty = "No resolved threads.";
+      else empty = "No open threads. Start one above.";
+    }
+    this._emptyEl.textContent = empty;
+    this._emptyEl.hidden = !empty;
+    this._moreBtn.hidden = !this._threadsCursor;
+    this._moreBtn.disabled = !connected || !!this._loadingMore;
+    this._compose.sync();
+    this._threadEls.forEach(function (node) {
+      node._reply.sync();
+    });
+  };
+
+  proto._threadNode = function (t) {
+    var widget = this;
+    var threadId = t.id;
+    var node = el("li", { className: "thread", "data-thread-id": threadId });
+    var resolveBtn = el("button", { type: "button", className: "link" });
+    resolveBtn.addEventListener("click", function () {
+      var thread = widget._threads.get(threadId);
+      if (!thread) return;
+      resolveBtn.disabled = true;
+      widget._request(
+        { type: "thread.resolve", threadId: threadId, resolved: !thread.resolved },
+        function () {
+          resolveBtn.disabled = false;
+        },
+        function () {
+          resolveBtn.disabled = false; // the error itself went out as pulse:error
+        },
+      );
+    });
+    var stateEl = el("span", { className: "thread-state" });
+    var head = el("div", { className: "thread-head" }, [stateEl, resolveBtn]);
+    var list = el("ol", { className: "comments" });
+    var more = el("p", { className: "more-comments" });
+    var reply = this._composer({
+      label: "Reply",
+      placeholder: "Reply…",
+      submit: "Reply",
+      rows: 1,
+      className: "reply",
+      onSubmit: function (body, done) {
+        widget._request({ type: "comment.create", threadId: threadId, body: body }, function () {
+          done(null);
+        }, done);
+      },
+    });
+    node.appendChild(head);
+    node.appendChild(list);
+    node.appendChild(more);
+    node.appendChild(reply.form);
+    node._head = stateEl;
+    node._resolveBtn = resolveBtn;
+    node._list = list;
+    node._more = more;
+    node._reply = reply;
+    node._commentEls = new Map();
+    return node;
+  };
+
+  proto._updateThread = function (node, t) {
+    var widget = this;
+    node.classList.toggle("resolved", !!t.resolved);
+    node.setAttribute("data-resolved", t.resolved ? "true" : "false");
+    var first = t.comments[0];
+    var starter = first ? this._userName(first.userId) : "";
+    node.setAttribute("aria-label", "Thread" + (starter ? " by " + starter : ""));
+    node._head.replaceChildren(
+      t.resolved
+        ? el("span", { className: "badge", text: "Resolved" })
+        : document.createTextNode(
+            (t.commentCount || t.comments.length) +
+              ((t.commentCount || t.comments.length) === 1 ? " comment" : " comments"),
+          ),
+    );
+    node._resolveBtn.textContent = t.resolved ? "Reopen" : "Resolve";
+    node._resolveBtn.setAttribute("aria-label", (t.resolved ? "Reopen" : "Resolve") + " thread");
+    var seen = new Set();
+    var items = t.comments.map(function (c) {
+      seen.add(c.id);
+      var item = node._commentEls.get(c.id);
+      if (!item) {
+        item = widget._commentNode(t.id, c);
+        node._commentEls.set(c.id, item);
+      }
+      widget._updateComment(item, c);
+      return item;
+    });
+    node._commentEls.forEach(function (item, id) {
+      if (!seen.has(id)) node._commentEls.delete(id);
+    });
+    reconcile(node._list, items);
+    var hidden = (t.commentCount || 0) - t.comments.length;
+    node._more.textContent = hidden > 0 ? hidden + " more comments not shown" : "";
+    node._more.hidden = hidden <= 0;
+  };
+
+  proto._userName = function (userId) {
+    var me = this._myUserId();
+    var user = this._users.get(userId);
+    var name = (user && user.name) || userId || "Someone";
+    if (userId && userId === me && !(user && user.name) && this._claims && this._claims.name) {
+      name = this._claims.name;
+    }
+    return name;
+  };
+
+  proto._commentNode = function (threadId, c) {
+    var widget = this;
+    var commentId = c.id;
+    var item = el("li", { className: "comment", "data-comment-id": commentId });
+    var avatarSlot = el("span");
+    var author = el("span", { className: "author" });
+    var time = el("time");
+    var edited = el("span", { className: "edited", text: "(edited)" });
+    var body = el("p", { className: "body" });
+    var actions = el("div", { className: "actions" });
+    var editBtn = el("button", { type: "button", className: "link", text: "Edit" });
+    var deleteBtn = el("button", { type: "button", className: "link danger", text: "Delete" });
+    actions.appendChild(editBtn);
+    actions.appendChild(deleteBtn);
+    item.appendChild(el("div", { className: "meta" }, [avatarSlot, author, time, edited]));
+    item.appendChild(body);
+    item.appendChild(actions);
+    item._avatarSlot = avatarSlot;
+    item._author = author;
+    item._time = time;
+    item._edited = edited;
+    item._body = body;
+    item._actions = actions;
+    item._editBtn = editBtn;
+    item._deleteBtn = deleteBtn;
+    item._editing = null;
+    item._confirm = null;
+
+    editBtn.addEventListener("click", function () {
+      if (item._editing) return;
+      var current = item._comment;
+      var cancel = function () {
+        if (!item._editing) return;
+        item.removeChild(item._editing.form);
+        item._editing = null;
+        body.hidden = false;
+        actions.hidden = false;
+        editBtn.focus();
+      };
+      var cancelBtn = el("button", { type: "button", text: "Cancel" });
+      cancelBtn.addEventListener("click", cancel);
+      var editor = widget._composer({
+        label: "Edit comment",
+        submit: "Save",
+        value: current.body,
+        className: "edit-form",
+        keep: true,
+        extra: cancelBtn,
+        onCancel: cancel,
+        onSubmit: function (text, done) {
+          widget._request(
+            { type: "comment.update", threadId: threadId, commentId: commentId, body: text },
+            function () {
+              done(null);
+              cancel();
+            },
+            done,
+          );
+        },
+      });
+      item._editing = editor;
+      body.hidden = true;
+      actions.hidden = true;
+      item.insertBefore(editor.form, actions);
+      editor.textarea.focus();
+      editor.textarea.setSelectionRange(editor.textarea.value.length, editor.textarea.value.length);
+    });
+
+    deleteBtn.addEventListener("click", function () {
+      if (item._confirm) return;
+      var yes = el("button", { type: "button", className: "danger", text: "Delete" });
+      var no = el("button", { type: "button", text: "Cancel" });
+      var confirmRow = el(
+        "div",
+        { className: "confirm", role: "group", "aria-label": "Confirm delete" },
+        [el("span", { text: "Delete this comment?" }), no, yes],
+      );
+      var close = function () {
+        if (!item._confirm) return;
+        item.removeChild(item._confirm);
+        item._confirm = null;
+        actions.hidden = false;
+        deleteBtn.focus();
+      };
+      no.addEventListener("click", close);
+      yes.addEventListener("click", function () {
+        yes.disabled = no.disabled = true;
+        widget._request(
+          { type: "comment.delete", threadId: threadId, commentId: commentId },
+          function () {},
+          function () {
+            yes.disabled = no.disabled = false; // the error itself went out as pulse:error
+          },
+        );
+      });
+      item._confirm = confirmRow;
+      actions.hidden = true;
+      item.insertBefore(confirmRow, actions.nextSibling);
+      no.focus();
+    });
+    return item;
+  };
+
+  proto._updateComment = function (item, c) {
+    var previous = item._comment;
+    item._comment = c;
+    var name = this._userName(c.userId);
+    var user = this._users.get(c.userId) || {};
+    var mine = !!c.userId && c.userId === this._myUserId();
+    item.setAttribute("data-user-id", c.userId || "");
+    item.classList.toggle("mine", mine);
+    if (!previous || previous.userId !== c.userId || item._authorName !== name) {
+      item._authorName = name;
+      item._avatarSlot.replaceChildren(
+        this._avatar(
+          { name: name, userId: c.userId, avatar: user.avatar, color: user.color },
+          true,
+        ),
+      );
+      item._author.textContent = name + (mine ? " (you)" : "");
+    }
+    item._time.setAttribute("datetime", c.createdAt || "");
+    item._time.textContent = formatTime(c.createdAt);
+    item._time.title = c.createdAt ? new Date(c.createdAt).toLocaleString() : "";
+    item._edited.hidden = !c.editedAt;
+    if (item._body.textContent !== c.body) item._body.textContent = c.body;
+    item._actions.hidden = !mine || !!item._editing || !!item._confirm;
+    var connected = this._status === "connected";
+    item._editBtn.disabled = !connected;
+    item._deleteBtn.disabled = !connected;
+    item._editBtn.setAttribute("aria-label", "Edit your comment");
+    item._deleteBtn.setAttribute("aria-label", "Delete your comment");
+  };
+
+  // --- status and events ---------------------------------------------------------------------
+
+  proto._setStatus = function (status) {
+    var changed = status !== this._status;
+    this._status = status;
+    if (this._ready) this.setAttribute("data-status", status);
+    if (this._statusEl) {
+      this._statusEl.setAttribute("data-status", status);
+      this._statusEl.textContent = STATUS_TEXT[status] || status;
+    }
+    if (this._notice) {
+      this._notice.textContent =
+        status === "reconnecting" && this._everConnected
+          ? "Connection lost. Reconnecting…"
+          : status === "offline" && this._everConnected
+            ? "You are offline. The widget reconnects when the network is back."
+            : "";
+    }
+    if (changed) {
+      this._renderThreads();
+      this._emit("pulse:status", { status: status });
+    }
+  };
+
+  proto._emit = function (name, detail) {
+    this.dispatchEvent(new CustomEvent(name, { detail: detail, bubbles: true, composed: true }));
+  };
+
+  proto._emitError = function (code, message, extra) {
+    var detail = { code: code || "ERROR", message: message || "" };
+    if (extra && extra.requestId) detail.requestId = extra.requestId;
+    if (extra && extra.retryAfter !== undefined) detail.retryAfter = extra.retryAfter;
+    this._emit("pulse:error", detail);
+  };
+
+  window.customElements.define("pulse-widget", PulseWidget);
+  window.PulseWidget = PulseWidget;
+})();

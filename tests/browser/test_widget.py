@@ -1,0 +1,549 @@
+"""`<pulse-widget>` in real headless Chromium against the real local stack (`python -m infra dev`).
+
+The widget is loaded as a customer's page would load it: a page on another origin (a small HTTP
+server of this module, on another loopback port: Chromium's Local Network Access refuses loopback
+requests from pages that are not on loopback themselves) with `<script src="{API}/sdk/pulse.js">`,
+a publishable key, a token minted with the environment's secret key, and optionally a
+`token-url` (served by that site, minting through the real POST /auth/token). Then the dev
+stack's own /demo page. Every wait is bounded (WAIT_MS)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import requests
+from playwright.sync_api import Browser, BrowserContext, Page, WebSocket, expect
+
+from .conftest import Stack
+
+pytestmark = pytest.mark.e2e
+
+WAIT_MS = 8_000
+BANNER_SECONDS = 10
+WIDGET = "pulse-widget"
+EVENTS = [
+    "pulse:connected",
+    "pulse:disconnected",
+    "pulse:error",
+    "pulse:presence",
+    "pulse:status",
+    "pulse:members",
+]
+
+
+# --- fixtures and helpers ------------------------------------------------------------------------
+
+
+def banner_value(stack: Stack, label: str) -> str:
+    """A URL from the stack's start banner (e.g. the Management API's), bounded wait."""
+    pattern = re.compile(rf"^\s*{label}:\s+(http://\S+)", re.MULTILINE)
+    deadline = time.monotonic() + BANNER_SECONDS
+    while True:
+        found = pattern.search(stack.log())
+        if found:
+            return found.group(1)
+        assert time.monotonic() < deadline, f"no {label} line in the banner:\n{stack.log()}"
+        time.sleep(0.05)
+
+
+class Env:
+    """An environment of the stack, made for this module, and a minter of its user tokens."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        created = stack.create_environment(stack.login(), f"Widget tests {uuid.uuid4().hex[:6]}")
+        keys = {k["kind"]: k["key"] for k in created["keys"]}
+        self.pk: str = keys["publishable"]
+        self.sk: str = keys["secret"]
+        self.minted: list[str] = []
+
+    def mint(self, user: str, name: str) -> str:
+        response = self.stack.call(
+            "POST", "/auth/token", self.sk, json={"userId": user, "name": name}
+        )
+        assert response.status_code == 200, response.text
+        token: str = response.json()["token"]
+        self.minted.append(token)
+        return token
+
+
+@pytest.fixture(scope="module")
+def env(stack: Stack) -> Env:
+    return Env(stack)
+
+
+@pytest.fixture
+def contexts(browser: Browser) -> Iterator[Callable[[], BrowserContext]]:
+    """New browser contexts (each its own "browser": cookies, storage), all closed at the end."""
+    made: list[BrowserContext] = []
+
+    def new() -> BrowserContext:
+        context = browser.new_context(viewport={"width": 480, "height": 900})
+        context.set_default_timeout(WAIT_MS)
+        made.append(context)
+        return context
+
+    try:
+        yield new
+    finally:
+        for context in made:
+            context.close()
+
+
+def widget_html(stack: Stack, attrs: dict[str, str], width: int) -> str:
+    attributes = " ".join(f'{k}="{v}"' for k, v in attrs.items())
+    listen = json.dumps(EVENTS)
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<link rel="icon" href="data:,"><title>Customer page</title>
+<script>
+  window.__events = [];
+  for (const name of {listen}) {{
+    document.addEventListener(name, (e) => {{
+      const w = e.target;
+      const status = w.shadowRoot && w.shadowRoot.querySelector(".status");
+      window.__events.push({{
+        type: name, detail: e.detail, others: w.others.length,
+        statusText: status ? status.textContent : null, at: Date.now(),
+      }});
+    }});
+  }}
+</script>
+<script src="{stack.url}/sdk/pulse.js"></script>
+</head><body style="margin:0;padding:8px;font-family:sans-serif">
+<div style="width:{width}px"><pulse-widget {attributes}></pulse-widget></div>
+</body></html>"""
+
+
+class WidgetPage:
+    """One customer page with one widget, and what it sent over its sockets."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.sockets: list[str] = []  # the URLs of every WebSocket the page opened
+        self.sent: list[tuple[float, dict[str, Any]]] = []
+        page.on("websocket", self._on_socket)
+
+    def _on_socket(self, ws: WebSocket) -> None:
+        self.sockets.append(ws.url)
+
+        def sent(payload: str | bytes) -> None:
+            if isinstance(payload, str):
+                self.sent.append((time.monotonic(), json.loads(payload)))
+
+        ws.on("framesent", sent)
+
+    @property
+    def widget(self) -> Any:
+        return self.page.locator(WIDGET)
+
+    def call(self, script: str) -> Any:
+        """Evaluate `script` with `w` bound to the widget."""
+        return self.page.evaluate(
+            f"(() => {{ const w = document.querySelector('{WIDGET}'); {script} }})()"
+        )
+
+    def events(self, type_: str | None = None) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = self.page.evaluate("window.__events")
+        return [e for e in events if type_ is None or e["type"] == type_]
+
+    def wait_connected(self) -> None:
+        expect(self.widget).to_have_attribute("data-status", "connected")
+
+    def avatar(self, user: str) -> Any:
+        return self.page.locator(f"{WIDGET} .avatars li[data-user-id='{user}']")
+
+    def thread_with(self, text: str) -> Any:
+        return self.page.locator(f"{WIDGET} li.thread").filter(has_text=text)
+
+
+OpenWidget = Callable[..., WidgetPage]
+
+
+class CustomerSite:
+    """The customer's website: pages with a widget, and the token endpoint their token-url
+    names (it mints through the real POST /auth/token, as a customer backend would)."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, str] = {}  # path -> HTML
+        self.minters: dict[str, Callable[[], str]] = {}  # path -> mint a fresh token
+        self.token_calls: list[dict[str, Any]] = []
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                path = self.path.split("?")[0]
+                if path in site.pages:
+                    self._send(200, "text/html; charset=utf-8", site.pages[path])
+                elif path in site.minters:
+                    token = site.minters[path]()
+                    site.token_calls.append({"path": path, "method": self.command, "token": token})
+                    self._send(200, "application/json", json.dumps({"token": token}))
+                else:
+                    self._send(404, "text/plain", "not found")
+
+            do_POST = do_GET
+
+            def _send(self, status: int, content_type: str, body: str) -> None:
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[CustomerSite]:
+    customer = CustomerSite()
+    try:
+        yield customer
+    finally:
+        customer.close()
+
+
+@pytest.fixture
+def open_widget(
+    stack: Stack, env: Env, site: CustomerSite, contexts: Callable[[], BrowserContext]
+) -> OpenWidget:
+    """A customer page (in its own browser context) with a widget. `token_url=True` adds a
+    token-url that mints for `user`; its calls are in `site.token_calls`."""
+
+    def open_(
+        user: str,
+        name: str,
+        room: str,
+        *,
+        token: str | None = None,
+        token_url: bool = False,
+        width: int = 400,
+    ) -> WidgetPage:
+        key = uuid.uuid4().hex[:8]
+        attrs = {
+            "api-key": env.pk,
+            "room": room,
+            "endpoint": stack.ws_url,
+            "token": token if token is not None else env.mint(user, name),
+        }
+        if token_url:
+            attrs["token-url"] = f"/token/{key}"
+            site.minters[f"/token/{key}"] = lambda: env.mint(user, name)
+        site.pages[f"/{key}"] = widget_html(stack, attrs, width)
+        page = contexts().new_page()
+        widget_page = WidgetPage(page)
+        page.goto(f"{site.url}/{key}")
+        return widget_page
+
+    return open_
+
+
+def eventually(page: WidgetPage, check: Callable[[], bool], what: str) -> None:
+    """Poll `check` (bounded), letting Playwright deliver its events between tries."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        page.page.wait_for_timeout(50)
+
+
+def presence_sent(page: WidgetPage) -> list[Any]:
+    return [m["data"] for _, m in page.sent if m["type"] == "presence.update"]
+
+
+def new_room() -> str:
+    return f"room-{uuid.uuid4().hex[:10]}"
+
+
+def expired_copy(token: str) -> str:
+    """The token with its exp moved into the past (so its signature no longer verifies either:
+    the widget must notice the expiry itself and never send it)."""
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["exp"] = int(time.time()) - 60
+    raw = json.dumps(claims, separators=(",", ":")).encode()
+    return ".".join([header, base64.urlsafe_b64encode(raw).rstrip(b"=").decode(), signature])
+
+
+# --- the SDK script ----------------------------------------------------------------------------
+
+
+def test_sdk_is_served_as_public_cacheable_javascript(stack: Stack) -> None:
+    response = requests.get(stack.url + "/sdk/pulse.js", timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    assert response.headers["Cache-Control"] == "public, max-age=300"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert 'customElements.define("pulse-widget"' in response.text
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"):
+        assert sink not in response.text  # user text only ever goes through textContent
+
+
+# --- two users in one room ---------------------------------------------------------------------
+
+
+def test_two_widgets_see_each_other_presence_and_comments(
+    open_widget: OpenWidget, artifacts: Path
+) -> None:
+    room = new_room()
+    ada = open_widget("ada", "Ada Lovelace", room, width=320)
+    ada.wait_connected()
+    grace = open_widget("grace", "Grace Hopper", room)
+    grace.wait_connected()
+
+    # Each sees the other appear in the avatar stack (name on hover), and themselves.
+    expect(ada.avatar("grace")).to_have_attribute("title", "Grace Hopper")
+    expect(grace.avatar("ada")).to_have_attribute("title", "Ada Lovelace")
+    expect(ada.avatar("ada")).to_have_attribute("title", "Ada Lovelace (you)")
+    expect(ada.avatar("grace")).to_contain_text("GH")
+    expect(ada.page.locator(f"{WIDGET} .status")).to_have_text("Connected")
+    connected = ada.events("pulse:connected")
+    assert len(connected) == 1 and connected[0]["detail"]["self"]["userId"] == "ada"
+
+    # Presence: throttled to one send per 100 ms, the latest data wins, the other side sees it.
+    ada.call("for (let n = 0; n < 20; n++) w.updatePresence({cursor: [n, 2 * n]});")
+    expect(grace.avatar("ada")).to_have_attribute("data-presence", '{"cursor":[19,38]}')
+    eventually(ada, lambda: len(presence_sent(ada)) >= 2, "Ada's presence frames")
+    ada.page.wait_for_timeout(150)  # nothing else is coming
+    assert presence_sent(ada) == [{"cursor": [0, 0]}, {"cursor": [19, 38]}]
+    seen = grace.events("pulse:presence")
+    assert seen[-1]["detail"] == {
+        "connectionId": ada.call("return w.connectionId;"),
+        "userId": "ada",
+        "data": {"cursor": [19, 38]},
+    }
+
+    # A thread typed in one appears in the other; a reply comes back; only own comments are
+    # editable; user text is text, never markup.
+    hostile = '<img src=x onerror="window.__xss=1">Budget final?'
+    ada.page.get_by_label("Start a new thread").fill(hostile)
+    ada.page.get_by_role("button", name="Comment", exact=True).click()
+    thread = grace.thread_with("Budget final?")
+    expect(thread.locator(".comment .body")).to_have_text(hostile)
+    expect(thread.locator(".comment .author")).to_have_text("Ada Lovelace")
+    expect(ada.page.get_by_label("Start a new thread")).to_have_value("")  # cleared once sent
+    assert grace.page.evaluate("window.__xss") is None
+    assert thread.locator("img").count() == 0
+
+    thread.get_by_label("Reply").fill("Not yet, Tuesday.")
+    thread.get_by_role("button", name="Reply").click()
+    mine = ada.thread_with("Budget final?")
+    expect(mine.locator(".comment")).to_have_count(2)
+    expect(mine.locator(".comment").nth(1).locator(".body")).to_have_text("Not yet, Tuesday.")
+    expect(mine.locator(".comment").nth(1).locator(".author")).to_have_text("Grace Hopper")
+    expect(
+        mine.locator(".comment").nth(0).get_by_role("button", name="Edit your comment")
+    ).to_be_visible()
+    expect(
+        mine.locator(".comment").nth(1).get_by_role("button", name="Edit your comment")
+    ).to_be_hidden()
+
+    # Edit own comment: the other side sees the new text, marked edited.
+    mine.locator(".comment").nth(0).get_by_role("button", name="Edit your comment").click()
+    editor = mine.get_by_label("Edit comment")
+    editor.fill("Is the budget final?")
+    mine.get_by_role("button", name="Save").click()
+    theirs = grace.thread_with("budget final")
+    expect(theirs.locator(".comment").nth(0).locator(".body")).to_have_text("Is the budget final?")
+    expect(theirs.locator(".comment").nth(0).locator(".edited")).to_be_visible()
+
+    # Delete own comment (with an inline confirmation): gone on both sides.
+    theirs.locator(".comment").nth(1).get_by_role("button", name="Delete your comment").click()
+    theirs.get_by_role("button", name="Delete", exact=True).click()
+    expect(mine.locator(".comment")).to_have_count(1)
+    expect(theirs.locator(".comment")).to_have_count(1)
+
+    # The 320 px widget lays out without horizontal overflow.
+    overflow = ada.call(
+        "return [...w.shadowRoot.querySelectorAll('*')].filter(e => e.clientWidth > 0"
+        " && e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'hidden')"
+        ".map(e => e.className || e.tagName);"
+    )
+    assert overflow == [], overflow
+    assert ada.call("return w.getBoundingClientRect().width;") == 320
+    ada.widget.screenshot(path=str(artifacts / "widget-320.png"))
+
+    # Resolve in one: the other moves it to Resolved; reopen brings it back.
+    theirs.get_by_role("button", name="Resolve thread").click()
+    expect(ada.page.get_by_role("button", name="Resolved (1)")).to_be_visible()
+    expect(ada.thread_with("budget final")).to_have_count(0)
+    ada.page.get_by_role("button", name="Resolved (1)").click()
+    expect(ada.thread_with("budget final")).to_have_attribute("data-resolved", "true")
+    ada.thread_with("budget final").get_by_role("button", name="Reopen thread").click()
+    expect(grace.page.get_by_role("button", name="Open (1)")).to_be_visible()
+    expect(grace.thread_with("budget final")).to_have_attribute("data-resolved", "false")
+
+    # A page opened later lists the discussion so far (threads with their comments).
+    grace.page.reload()
+    grace.wait_connected()
+    expect(grace.thread_with("Is the budget final?").locator(".comment")).to_have_count(1)
+
+    # Leaving: the other's avatar goes away.
+    grace.page.context.close()
+    expect(ada.avatar("grace")).to_have_count(0)
+    expect(ada.widget).to_have_attribute("data-members", "0")
+
+
+# --- tokens ------------------------------------------------------------------------------------
+
+
+def test_expired_token_is_refreshed_through_token_url_before_connecting(
+    open_widget: OpenWidget, env: Env, site: CustomerSite
+) -> None:
+    stale = expired_copy(env.mint("ada", "Ada Lovelace"))
+    ada = open_widget("ada", "Ada Lovelace", new_room(), token=stale, token_url=True)
+    ada.wait_connected()
+    calls = [c for c in site.token_calls if ada.page.url.endswith(c["path"].split("/")[-1])]
+    assert [c["method"] for c in calls] == ["GET"]
+    assert len(ada.sockets) == 1, ada.sockets  # no doomed attempt with the expired token
+    assert f"token={calls[0]['token']}" in ada.sockets[0]
+    assert len(ada.events("pulse:connected")) == 1
+    assert ada.events("pulse:error") == []
+
+
+def test_refused_token_is_replaced_through_token_url(
+    open_widget: OpenWidget, site: CustomerSite
+) -> None:
+    ada = open_widget("ada", "Ada Lovelace", new_room(), token="not-a-token", token_url=True)
+    ada.wait_connected()
+    calls = [c for c in site.token_calls if ada.page.url.endswith(c["path"].split("/")[-1])]
+    errors = [e["detail"]["code"] for e in ada.events("pulse:error")]
+    assert errors == ["CONNECT_REFUSED"], errors
+    assert len(calls) == 1 and len(ada.sockets) == 2
+    assert "token=not-a-token" in ada.sockets[0]
+    assert len(ada.events("pulse:connected")) == 1
+
+
+# --- drops -------------------------------------------------------------------------------------
+
+
+def test_reconnects_and_rejoins_after_the_server_closes_the_socket(
+    open_widget: OpenWidget, stack: Stack, artifacts: Path
+) -> None:
+    management = banner_value(stack, "Mgmt API")
+    room = new_room()
+    ada = open_widget("ada", "Ada Lovelace", room)
+    ada.wait_connected()
+    grace = open_widget("grace", "Grace Hopper", room)
+    grace.wait_connected()
+    expect(ada.avatar("grace")).to_have_count(1)
+    ada.call("w.updatePresence({page: 'intro'});")
+    expect(grace.avatar("ada")).to_have_attribute("data-presence", '{"page":"intro"}')
+    old = ada.call("return w.connectionId;")
+
+    # The server ends Ada's connection (as a kick or the 2-hour cap would).
+    response = requests.delete(f"{management}/@connections/{quote(old, safe='')}", timeout=5)
+    assert response.status_code == 204, response.text
+
+    eventually(ada, lambda: len(ada.events("pulse:connected")) == 2, "Ada to reconnect")
+    ada.wait_connected()
+    new = ada.call("return w.connectionId;")
+    assert new and new != old
+    statuses = [e["detail"]["status"] for e in ada.events("pulse:status")]
+    assert statuses[-2:] == ["reconnecting", "connected"], statuses
+    dropped = ada.events("pulse:disconnected")
+    assert len(dropped) == 1 and dropped[0]["detail"]["code"] == 1000
+    # While down, the widget showed no one and said so; it never kept a stale list.
+    down = [e for e in ada.events("pulse:status") if e["detail"]["status"] == "reconnecting"]
+    assert down[-1]["others"] == 0 and down[-1]["statusText"] == "Reconnecting…"
+    assert len(ada.events("pulse:connected")) == 2
+
+    # Rejoined with a fresh presence list, and the presence is shared again on the new socket.
+    expect(ada.avatar("grace")).to_have_count(1)
+    expect(grace.avatar("ada")).to_have_attribute("data-connection-id", new)
+    expect(grace.avatar("ada")).to_have_attribute("data-presence", '{"page":"intro"}')
+    expect(grace.widget).to_have_attribute("data-members", "1")
+    assert [m["connectionId"] for m in grace.call("return w.others;")] == [new]
+    joins = [m for _, m in ada.sent if m["type"] == "join"]
+    assert len(joins) == 2
+
+    # The browser goes offline: the widget says so, and comes back when the network does.
+    context = ada.page.context
+    context.set_offline(True)
+    ada.call("w.reconnect();")
+    expect(ada.widget).to_have_attribute("data-status", "offline")
+    expect(ada.page.locator(f"{WIDGET} .status")).to_have_text("Offline")
+    expect(ada.avatar("grace")).to_have_count(0)  # no stale list while offline
+    ada.widget.screenshot(path=str(artifacts / "widget-offline.png"))
+    context.set_offline(False)
+    ada.wait_connected()
+    expect(ada.avatar("grace")).to_have_count(1)
+
+
+# --- the dev demo page -------------------------------------------------------------------------
+
+
+def test_demo_page_two_widgets_see_each_other(
+    stack: Stack, browser: Browser, artifacts: Path
+) -> None:
+    token = requests.get(stack.url + "/demo/token?user=grace", timeout=10)
+    assert token.status_code == 200 and token.json()["token"].count(".") == 2
+    assert token.headers["Cache-Control"] == "no-store"
+    assert requests.get(stack.url + "/demo/token?user=mallory", timeout=10).status_code == 404
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(WAIT_MS)
+    try:
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda exc: problems.append(str(exc)))
+        page.goto(stack.url + "/demo")
+        ada, grace = page.locator("#widget-ada"), page.locator("#widget-grace")
+        expect(ada).to_have_attribute("data-status", "connected")
+        expect(grace).to_have_attribute("data-status", "connected")
+        expect(ada.locator(".avatars li[data-user-id='grace']")).to_have_attribute(
+            "title", "Grace Hopper"
+        )
+        expect(grace.locator(".avatars li[data-user-id='ada']")).to_have_attribute(
+            "title", "Ada Lovelace"
+        )
+
+        # Something to look at: a thread with a reply, and Ada's cursor on Grace's pad.
+        body = f"Welcome to the demo room ({uuid.uuid4().hex[:4]}). Is the launch still Friday?"
+        ada.get_by_label("Start a new thread").fill(body)
+        ada.get_by_role("button", name="Comment", exact=True).click()
+        thread = grace.locator("li.thread").filter(has_text=body)
+        expect(thread).to_have_count(1)
+        thread.get_by_label("Reply").fill("Yes, if QA signs off on Thursday.")
+        thread.get_by_role("button", name="Reply").click()
+        expect(ada.locator("li.thread").filter(has_text=body).locator(".comment")).to_have_count(2)
+        pad = page.locator(".pad[data-user='ada']").bounding_box()
+        assert pad is not None
+        page.mouse.move(pad["x"] + pad["width"] * 0.3, pad["y"] + pad["height"] * 0.4)
+        page.mouse.move(pad["x"] + pad["width"] * 0.35, pad["y"] + pad["height"] * 0.5, steps=3)
+        expect(page.locator(".pad[data-user='grace'] .cursor")).to_have_count(1)
+        page.wait_for_timeout(200)  # the cursor's 80 ms transition
+        page.screenshot(path=str(artifacts / "demo-1280x800.png"))
+
+        page.set_viewport_size({"width": 375, "height": 812})
+        expect(ada).to_have_attribute("data-status", "connected")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, f"the demo page scrolls sideways at 375 px ({width} px)"
+        page.screenshot(path=str(artifacts / "demo-375x812.png"))
+        page.screenshot(path=str(artifacts / "demo-375x812-full.png"), full_page=True)
+        assert problems == []
+    finally:
+        context.close()
