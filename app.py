@@ -4,7 +4,16 @@ from typing import Any
 
 from chalice.app import Chalice, WebsocketEvent
 
-from chalicelib.api import admin_data, admin_environments, admin_operators, auth_tokens, v1_rooms
+from chalicelib.api import (
+    admin_data,
+    admin_environments,
+    admin_operators,
+    admin_panel,
+    auth_tokens,
+    sdk,
+    v1_openapi,
+    v1_rooms,
+)
 from chalicelib.api.middleware import http_middleware
 from chalicelib.logs import configure_logging
 from chalicelib.realtime import handlers as ws
@@ -20,6 +29,9 @@ for router in (
     admin_data.router,
     auth_tokens.router,
     v1_rooms.router,
+    v1_openapi.router,
+    admin_panel.router,
+    sdk.router,
 ):
     app.register_blueprint(router.blueprint, url_prefix=router.prefix)
 
