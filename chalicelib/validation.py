@@ -97,6 +97,7 @@ METADATA_MAX_KEYS = 20
 METADATA_KEY_MAX = 64
 METADATA_STRING_MAX = 256
 BODY_MAX = 10_000
+MAX_SAFE_INTEGER = 2**53 - 1
 
 
 def is_room_id(value: object) -> bool:
@@ -137,11 +138,17 @@ def metadata(
         if isinstance(item, str):
             if len(item) > METADATA_STRING_MAX:
                 raise InvalidInput(name, f"must be at most {METADATA_STRING_MAX} characters")
+            if any(unicodedata.category(ch) == "Cs" for ch in item):
+                raise InvalidInput(name, "must be valid Unicode text")
         elif isinstance(item, bool):
             pass
         elif isinstance(item, int | float):
             if item != item or item in (float("inf"), float("-inf")):
                 raise InvalidInput(name, "must be a finite number")
+            if abs(item) > MAX_SAFE_INTEGER:  # beyond it, JavaScript clients lose precision
+                raise InvalidInput(
+                    name, f"must be between -{MAX_SAFE_INTEGER} and {MAX_SAFE_INTEGER}"
+                )
         else:
             raise InvalidInput(name, "must be a string, number or boolean")
     return dict(value)

@@ -226,3 +226,16 @@ def test_bad_email_names_the_field(value: Any) -> None:
 
 def test_email_field_name_is_configurable() -> None:
     assert refused(v.email, {}, "contact").field == "contact"
+
+
+def test_metadata_refuses_lone_surrogates_and_unsafe_integers() -> None:
+    from chalicelib.errors import InvalidInput
+
+    for bad in ({"a": "\ud800"}, {"a": 2**53}, {"a": -(2**60)}):
+        try:
+            v.metadata({"metadata": bad})
+        except InvalidInput as exc:
+            assert exc.field == "metadata.a"
+        else:
+            raise AssertionError(f"accepted {bad!r}")
+    assert v.metadata({"metadata": {"a": 2**53 - 1, "b": 1.5}}) == {"a": 2**53 - 1, "b": 1.5}
