@@ -334,6 +334,7 @@ def banner(plan: Plan, stack: DevStack, report: Report) -> str:
         "",
         "Pulse local stack is running.",
         f"  API:       {api}",
+        f"  Panel:     {api}/admin  (the Admin Panel: log in with the admin account below)",
         *ws_lines(stack),
         *(
             [f"  Demo:      {api}/demo  (two widgets, dev users Ada and Grace; dev only)"]
