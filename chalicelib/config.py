@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 MAX_TOKEN_TTL_SECONDS = 3600
 DEFAULT_TOKEN_TTL_SECONDS = 900
+MIN_SECRET_CHARS = 32
+
+# The SSM Parameter Store names of the secrets, under PULSE_SECRETS_SSM_PREFIX (e.g. /pulse/prod/).
+# `python -m infra secrets` creates them; the stage's IAM policy may read exactly these three.
+PEPPER_PARAMETER = "key-pepper"
+SIGNING_PARAMETER = "signing-secret"
+PREVIOUS_SIGNING_PARAMETER = "signing-secret-previous"  # optional: only during a rotation
+SECRET_PARAMETERS = (PEPPER_PARAMETER, SIGNING_PARAMETER, PREVIOUS_SIGNING_PARAMETER)
+
+# (parameter names, region) -> {name: decrypted value} for the names that exist.
+ParameterReader = Callable[[Sequence[str], str], dict[str, str]]
 
 
 class ConfigError(RuntimeError):
@@ -33,6 +45,9 @@ class Settings:
     # Secrets: kept out of repr so a logged Settings never leaks them.
     key_pepper: bytes = field(repr=False)
     signing_secret: bytes = field(repr=False)
+    # The signing secret before the last rotation: tokens it signed still verify until it is
+    # removed (tokens live at most an hour). New tokens are always signed with signing_secret.
+    previous_signing_secret: bytes | None = field(default=None, repr=False)
 
     @property
     def control_table(self) -> str:
@@ -42,16 +57,28 @@ class Settings:
     def data_table(self) -> str:
         return f"{self.table_prefix}data"
 
+    @property
+    def signing_secrets(self) -> tuple[bytes, ...]:
+        """The secrets a token may be signed with, current first."""
+        if self.previous_signing_secret is None:
+            return (self.signing_secret,)
+        return (self.signing_secret, self.previous_signing_secret)
+
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Settings:
+    def from_env(
+        cls, env: Mapping[str, str], read_parameters: ParameterReader | None = None
+    ) -> Settings:
+        """`read_parameters` replaces the SSM call (tests); by default SSM is asked only when
+        PULSE_SECRETS_SSM_PREFIX is set."""
         stage = env.get("PULSE_STAGE", "dev")
         ttl = _int(env, "PULSE_TOKEN_TTL_SECONDS", DEFAULT_TOKEN_TTL_SECONDS)
         if not 60 <= ttl <= MAX_TOKEN_TTL_SECONDS:
             raise ConfigError(f"PULSE_TOKEN_TTL_SECONDS must be 60..{MAX_TOKEN_TTL_SECONDS}")
-        pepper, signing = _secrets(env)
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+        pepper, signing, previous = _secrets(env, region, read_parameters or _read_ssm)
         return cls(
             stage=stage,
-            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            region=region,
             table_prefix=env.get("PULSE_TABLE_PREFIX", f"pulse-{stage}-"),
             dynamodb_endpoint=env.get("PULSE_DYNAMODB_ENDPOINT") or None,
             token_issuer=env.get("PULSE_TOKEN_ISSUER", f"pulse:{stage}"),
@@ -62,6 +89,7 @@ class Settings:
             ws_messages_per_second=_int(env, "PULSE_WS_MESSAGES_PER_SECOND", 20),
             key_pepper=pepper,
             signing_secret=signing,
+            previous_signing_secret=previous,
         )
 
 
@@ -75,10 +103,31 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer") from exc
 
 
-def _secrets(env: Mapping[str, str]) -> tuple[bytes, bytes]:
-    """The key-hash pepper and token signing secret: from env vars, or a JSON file (local stack)."""
+def _secrets(
+    env: Mapping[str, str], region: str, read_parameters: ParameterReader
+) -> tuple[bytes, bytes, bytes | None]:
+    """The key-hash pepper, the token signing secret and the previous signing secret (or None).
+
+    On AWS: SecureString parameters under PULSE_SECRETS_SSM_PREFIX, in one GetParameters call.
+    Locally and in tests: PULSE_KEY_PEPPER / PULSE_SIGNING_SECRET (/ PULSE_SIGNING_SECRET_PREVIOUS)
+    or the JSON file at PULSE_SECRETS_FILE (the local stack's). Never both kinds of source."""
+    prefix = env.get("PULSE_SECRETS_SSM_PREFIX")
+    if prefix:
+        local = (
+            "PULSE_KEY_PEPPER",
+            "PULSE_SIGNING_SECRET",
+            "PULSE_SIGNING_SECRET_PREVIOUS",
+            "PULSE_SECRETS_FILE",
+        )
+        if any(env.get(name) for name in local):
+            raise ConfigError(
+                "PULSE_SECRETS_SSM_PREFIX is set together with PULSE_KEY_PEPPER, "
+                "PULSE_SIGNING_SECRET or PULSE_SECRETS_FILE: configure one source of secrets"
+            )
+        return _ssm_secrets(prefix, region, read_parameters)
     pepper = env.get("PULSE_KEY_PEPPER")
     signing = env.get("PULSE_SIGNING_SECRET")
+    previous = env.get("PULSE_SIGNING_SECRET_PREVIOUS")
     path = env.get("PULSE_SECRETS_FILE")
     if (not pepper or not signing) and path:
         try:
@@ -88,11 +137,60 @@ def _secrets(env: Mapping[str, str]) -> tuple[bytes, bytes]:
             raise ConfigError(f"cannot read PULSE_SECRETS_FILE {path}") from exc
         pepper = pepper or data.get("keyPepper")
         signing = signing or data.get("signingSecret")
-    if not pepper or not signing or len(pepper) < 32 or len(signing) < 32:
+        previous = previous or data.get("previousSigningSecret")
+    if not _long_enough(pepper) or not _long_enough(signing):
         raise ConfigError(
-            "PULSE_KEY_PEPPER and PULSE_SIGNING_SECRET (>= 32 chars each) must be configured"
+            "PULSE_KEY_PEPPER and PULSE_SIGNING_SECRET (>= 32 chars each) must be configured, "
+            "or PULSE_SECRETS_SSM_PREFIX"
         )
-    return pepper.encode(), signing.encode()
+    if previous and not _long_enough(previous):
+        raise ConfigError("PULSE_SIGNING_SECRET_PREVIOUS must be >= 32 chars when set")
+    assert pepper and signing
+    return pepper.encode(), signing.encode(), previous.encode() if previous else None
+
+
+def _ssm_secrets(
+    prefix: str, region: str, read_parameters: ParameterReader
+) -> tuple[bytes, bytes, bytes | None]:
+    if not (prefix.startswith("/") and prefix.endswith("/")):
+        raise ConfigError(f"PULSE_SECRETS_SSM_PREFIX must start and end with '/', got {prefix!r}")
+    names = [prefix + name for name in SECRET_PARAMETERS]
+    try:
+        found = read_parameters(names, region)
+    except ConfigError:
+        raise
+    except Exception as exc:  # botocore's errors, without importing botocore here
+        raise ConfigError(
+            f"cannot read the SSM parameters {prefix}{{{','.join(SECRET_PARAMETERS)}}} in "
+            f"{region}: {type(exc).__name__}: {exc}"
+        ) from exc
+    pepper, signing, previous = (found.get(name) for name in names)
+    missing = [n for n, v in zip(names[:2], (pepper, signing), strict=True) if not v]
+    if missing:
+        raise ConfigError(
+            f"SSM parameter(s) {', '.join(missing)} missing in {region}: "
+            "create them with `python -m infra secrets --stage <stage>`"
+        )
+    if not _long_enough(pepper) or not _long_enough(signing) or not _long_enough(previous, True):
+        raise ConfigError(f"the SSM parameters under {prefix} must be >= 32 chars each")
+    assert pepper and signing
+    return pepper.encode(), signing.encode(), previous.encode() if previous else None
+
+
+def _long_enough(value: str | None, optional: bool = False) -> bool:
+    if not value:
+        return optional
+    return len(value) >= MIN_SECRET_CHARS
+
+
+def _read_ssm(names: Sequence[str], region: str) -> dict[str, str]:
+    """One GetParameters call, decrypting SecureStrings. botocore only (PynamoDB imports it
+    anyway; boto3 would add ~0.2 s to a cold start), imported on first use."""
+    import botocore.session
+
+    client: Any = botocore.session.get_session().create_client("ssm", region_name=region)
+    response = client.get_parameters(Names=list(names), WithDecryption=True)
+    return {p["Name"]: p["Value"] for p in response.get("Parameters", [])}
 
 
 @lru_cache(maxsize=1)

@@ -163,16 +163,23 @@ class TokenService:
         minting_key: ApiKey | None = ctx.extra[0]
         if minting_key is None or minting_key.status != "active" or minting_key.kind != "secret":
             raise invalid_token()
-        try:
-            claims = tokens.verify(
-                token,
-                server_secret=self.settings.signing_secret,
-                issuer=self.settings.token_issuer,
-                ref=ref,
-                now=self.clock.now(),
-            )
-        except tokens.InvalidToken as exc:
-            raise invalid_token() from exc
+        claims = self._verify_signed(token, ref)
         return VerifiedConnection(
             env_id=ctx.env_id, publishable_key_id=ctx.key.id, user=claims, extra=ctx.extra[1:]
         )
+
+    def _verify_signed(self, token: str, ref: tokens.TokenRef) -> tokens.UserClaims:
+        """With the current signing secret, else the previous one (during a rotation)."""
+        failure: tokens.InvalidToken | None = None
+        for secret in self.settings.signing_secrets:
+            try:
+                return tokens.verify(
+                    token,
+                    server_secret=secret,
+                    issuer=self.settings.token_issuer,
+                    ref=ref,
+                    now=self.clock.now(),
+                )
+            except tokens.InvalidToken as exc:
+                failure = exc
+        raise invalid_token() from failure
