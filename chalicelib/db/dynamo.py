@@ -9,12 +9,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from .. import aws
 from ..config import Settings
 from ..errors import Unavailable
 from .models import TABLES, ControlTable, DataTable, all_models
@@ -35,12 +37,21 @@ RETRYABLE_CODES = frozenset(
 _connection: Connection | None = None
 
 
+class SharedSessionConnection(Connection):
+    """A PynamoDB connection whose client comes from the container's one botocore session
+    (PynamoDB would otherwise create a session of its own per thread)."""
+
+    @property
+    def session(self) -> botocore.session.Session:
+        return aws.session()
+
+
 def bind(settings: Settings) -> None:
     """Point every model at the configured tables through one shared botocore client.
 
     Idempotent; call again after settings change (tests, local stack)."""
     global _connection
-    _connection = Connection(
+    _connection = SharedSessionConnection(
         region=settings.region,
         host=settings.dynamodb_endpoint,
         connect_timeout_seconds=2,

@@ -3,7 +3,8 @@
 Posts to many connections run concurrently on a bounded thread pool, with botocore's HTTP pool
 sized to match (its default of 10 would serialize them and warn "connection pool is full").
 Each endpoint is built from the domainName/stage stored with the connection, so REST-originated
-pushes and custom domains work; one client per endpoint per container."""
+pushes and custom domains work; one client per endpoint per container, from the container's
+one botocore session (chalicelib/aws.py: no boto3 import, no second session)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from .. import aws
 from ..entities import Connection
 
 log = logging.getLogger("pulse.sender")
@@ -44,10 +46,9 @@ class ManagementApi:
         with self._lock:
             client = self._clients.get(endpoint)
             if client is None:
-                import boto3  # lazy: only WebSocket pushes need this client
                 from botocore.config import Config
 
-                client = boto3.client(
+                client = aws.session().create_client(
                     "apigatewaymanagementapi",
                     endpoint_url=endpoint,
                     region_name=self.region,
