@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+STAGE ?= dev
 
-.PHONY: dev test check lint format typecheck template openapi chalice-local clean
+.PHONY: dev test check lint format typecheck template openapi chalice-local clean \
+	deploy package secrets policy
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +35,26 @@ format: $(STAMP)
 ## template: regenerate infra/tables.template.json from the models
 template: $(STAMP)
 	$(PY) -m infra template > infra/tables.template.json
+
+## policy: regenerate .chalice/policy-<stage>.json (the functions' IAM policy) for every stage
+policy: $(STAMP)
+	for stage in $$($(PY) -c 'import infra.stages as s; print(*s.stage_names())'); do \
+		$(PY) -m infra policy --stage $$stage > .chalice/policy-$$stage.json.tmp && \
+		mv .chalice/policy-$$stage.json.tmp .chalice/policy-$$stage.json || exit 1; \
+	done
+
+## deploy: put STAGE (dev) on AWS: tables stack + secrets (created if missing) + chalice deploy;
+## prints the REST and WebSocket URLs and the create-admin command (docs/operations.md)
+deploy: $(STAMP)
+	$(PY) -m infra deploy --stage $(STAGE)
+
+## package: one CloudFormation template of STAGE (functions, APIs, tables) in dist/STAGE/
+package: $(STAMP)
+	$(PY) -m infra package --stage $(STAGE) --out dist/$(STAGE)
+
+## secrets: create STAGE's secrets in SSM Parameter Store if missing (never overwrites)
+secrets: $(STAMP)
+	$(PY) -m infra secrets --stage $(STAGE)
 
 ## openapi: regenerate chalicelib/openapi.json (served at GET /api/v1/openapi.json) from
 ## docs/openapi.yaml

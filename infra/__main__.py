@@ -1,4 +1,4 @@
-"""`python -m infra`: the command line for the local stack, tables, template and admin accounts."""
+"""`python -m infra`: the local stack, tables, template, admin accounts, and deploying to AWS."""
 
 from __future__ import annotations
 
@@ -29,11 +29,53 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     admin.add_argument("--email", required=True)
     admin.add_argument("--role", choices=("owner", "admin", "viewer"), default="owner")
+    admin.add_argument(
+        "--stage",
+        help="a deployed stage of .chalice/config.json: use its tables and SSM secrets on AWS "
+        "(with your AWS credentials and AWS_DEFAULT_REGION)",
+    )
     commands.add_parser(
         "create-tables",
         help="create missing tables at PULSE_DYNAMODB_ENDPOINT (unset: AWS) with the stage prefix",
     )
     commands.add_parser("template", help="print the CloudFormation template of the tables")
+    policy = commands.add_parser(
+        "policy", help="print the Lambda IAM policy of a stage (.chalice/policy-<stage>.json)"
+    )
+    policy.add_argument("--stage", required=True)
+    deploy = commands.add_parser(
+        "deploy",
+        help="deploy a stage to AWS: tables stack, secrets, chalice deploy; prints the URLs",
+    )
+    deploy.add_argument("--stage", default="dev")
+    package = commands.add_parser(
+        "package",
+        help="one CloudFormation template (functions, APIs, tables) of a stage: chalice package",
+    )
+    package.add_argument("--stage", default="dev")
+    package.add_argument("--out", type=Path, help="output directory (default: dist/<stage>)")
+    secrets = commands.add_parser(
+        "secrets",
+        help="create a stage's secrets in SSM Parameter Store if missing (never overwrites); "
+        "rotate them",
+    )
+    secrets.add_argument("--stage", default="dev")
+    action = secrets.add_mutually_exclusive_group()
+    action.add_argument(
+        "--rotate",
+        choices=("signing-secret", "key-pepper"),
+        help="replace a secret and restart the functions (key-pepper: every API key and "
+        "operator session of the stage stops working; needs --yes)",
+    )
+    action.add_argument(
+        "--drop-previous",
+        action="store_true",
+        help="end a signing-secret rotation: tokens signed with the old secret stop verifying",
+    )
+    action.add_argument(
+        "--restart", action="store_true", help="restart the functions so they read the secrets"
+    )
+    secrets.add_argument("--yes", action="store_true", help="confirm --rotate key-pepper")
     commands.add_parser(
         "openapi",
         help="print docs/openapi.yaml as JSON (chalicelib/openapi.json, which Lambda serves)",
@@ -47,7 +89,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "create-admin":
         from .admin import create_admin
 
+        if args.stage:
+            from .stages import StageError, load_stage
+
+            try:
+                load_stage(args.stage).apply_to(os.environ)
+            except StageError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
         return create_admin(args.email, args.role)
+    if args.command in ("deploy", "package", "secrets", "policy"):
+        return deploy_command(args)
     if args.command == "create-tables":
         return create_tables_command()
     if args.command == "template":
@@ -58,6 +110,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     parser.error(f"unknown command {args.command}")
     return 2
+
+
+def deploy_command(args: argparse.Namespace) -> int:
+    from . import deploy
+    from .policy import policy_json
+    from .stages import load_stage
+
+    if args.command == "policy":
+        return deploy.run_command(lambda: _write(policy_json(load_stage(args.stage))))
+    if args.command == "deploy":
+        return deploy.run_command(lambda: deploy.deploy(args.stage))
+    if args.command == "package":
+        out = args.out or Path("dist") / args.stage
+        return deploy.run_command(lambda: _packaged(deploy.package(args.stage, out)))
+    if args.rotate == "key-pepper" and not args.yes:
+        print(
+            "error: rotating the key pepper invalidates every API key and operator session of "
+            f"stage {args.stage}; read docs/operations.md, then add --yes",
+            file=sys.stderr,
+        )
+        return 1
+    return deploy.run_command(
+        lambda: deploy.secrets_command(
+            args.stage, rotate=args.rotate, drop_previous=args.drop_previous, restart=args.restart
+        )
+    )
+
+
+def _write(text: str) -> int:
+    sys.stdout.write(text)
+    return 0
+
+
+def _packaged(_: Path) -> int:
+    return 0
 
 
 def template_json() -> str:
@@ -90,8 +177,9 @@ def create_tables_command() -> int:
     # Table names, region and endpoint only: this command never hashes keys or signs tokens, so
     # it runs where the app's secrets are not configured.
     placeholders = {"PULSE_KEY_PEPPER": "-" * 32, "PULSE_SIGNING_SECRET": "-" * 32}
+    names_only = {k: v for k, v in env.items() if k != "PULSE_SECRETS_SSM_PREFIX"}
     try:
-        settings = Settings.from_env({**env, **placeholders})
+        settings = Settings.from_env({**names_only, **placeholders})
     except ConfigError as exc:
         print(f"error: configuration: {exc}", file=sys.stderr)
         return 1

@@ -1,0 +1,507 @@
+"""Putting a stage on AWS: `python -m infra deploy | package | secrets --stage <stage>`.
+
+deploy:  the tables stack (CloudFormation, from infra/tables.template.json), the secrets (SSM
+         SecureString parameters, created when missing, never overwritten), `chalice deploy`,
+         then the REST and WebSocket URLs and the create-admin command.
+package: `chalice package --merge-template`: one CloudFormation template of the functions, both
+         APIs and the tables, to deploy with CloudFormation (after `secrets`).
+secrets: create the secrets when missing; rotate them; restart the functions so they read them.
+
+Every failure an operator can fix is a DeployError: one line, no traceback."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chalicelib.config import (
+    PEPPER_PARAMETER,
+    PREVIOUS_SIGNING_PARAMETER,
+    SIGNING_PARAMETER,
+)
+
+from .policy import policy_json
+from .stages import ROOT, Stage, StageError, load_stage
+
+TEMPLATE_PATH = Path("infra") / "tables.template.json"
+DEPLOYED_DIR = Path(".chalice") / "deployed"
+GENERATED_SECRETS = (PEPPER_PARAMETER, SIGNING_PARAMETER)
+RESTART_VARIABLE = "PULSE_SECRETS_CHANGED_AT"
+
+Runner = Callable[..., "subprocess.CompletedProcess[Any]"]
+Print = Callable[[str], None]
+
+
+class DeployError(Exception):
+    """Something the operator can fix: credentials, region, a failed stack, chalice's failure."""
+
+
+@dataclass(frozen=True)
+class Aws:
+    """A checked AWS session: credentials that work, a region, the account they belong to."""
+
+    session: Any
+    region: str
+    account: str
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service, region_name=self.region)
+
+
+def connect(region: str | None = None) -> Aws:
+    """The caller's AWS session, checked with one sts:GetCallerIdentity."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
+
+    try:
+        session = boto3.Session(region_name=region)
+    except ProfileNotFound as exc:
+        raise DeployError(f"AWS profile not found: {exc}") from None
+    if not session.region_name:
+        raise DeployError(
+            "no AWS region configured: set AWS_DEFAULT_REGION (or AWS_REGION), "
+            "or a region in your AWS profile"
+        )
+    if session.get_credentials() is None:
+        raise DeployError(
+            "no AWS credentials found: run `aws configure` or `aws sso login`, set AWS_PROFILE, "
+            "or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        )
+    try:
+        identity = session.client("sts", region_name=session.region_name).get_caller_identity()
+    except ClientError as exc:
+        raise DeployError(f"AWS refused the credentials: {_reason(exc)}") from None
+    except BotoCoreError as exc:
+        raise DeployError(f"cannot reach AWS in {session.region_name}: {exc}") from None
+    return Aws(session=session, region=session.region_name, account=identity["Account"])
+
+
+# --- secrets -------------------------------------------------------------------------------
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(48)  # 384 bits, 64 characters
+
+
+def ensure_secrets(ssm: Any, stage: Stage) -> tuple[list[str], list[str]]:
+    """Create the pepper and signing secret when missing; never overwrite one. Returns the names
+    (created, already there). Values are never printed or returned."""
+    from botocore.exceptions import ClientError
+
+    names = [stage.ssm_prefix + suffix for suffix in GENERATED_SECRETS]
+    found = {p["Name"]: p for p in ssm.get_parameters(Names=names)["Parameters"]}
+    wrong = [n for n, p in found.items() if p["Type"] != "SecureString"]
+    if wrong:
+        raise DeployError(
+            f"{', '.join(wrong)} exist(s) but not as SecureString: delete and run this again"
+        )
+    created, existing = [], []
+    for name in names:
+        if name in found:
+            existing.append(name)
+            continue
+        try:
+            ssm.put_parameter(
+                Name=name,
+                Description=f"Pulse {stage.name}: {name.rsplit('/', 1)[-1]} (never print it)",
+                Value=new_secret(),
+                Type="SecureString",  # the AWS managed key aws/ssm
+                Overwrite=False,
+                Tags=[
+                    {"Key": "app", "Value": stage.app_name},
+                    {"Key": "stage", "Value": stage.name},
+                ],
+            )
+            created.append(name)
+        except ClientError as exc:
+            if _code(exc) != "ParameterAlreadyExists":  # lost a race: someone created it
+                raise
+            existing.append(name)
+    return created, existing
+
+
+def rotate_signing_secret(aws: Aws, stage: Stage) -> list[str]:
+    """The current signing secret becomes the previous one (tokens it signed keep verifying);
+    a new one signs from now on. Returns the functions restarted."""
+    ssm = aws.client("ssm")
+    current = _get_secret(ssm, stage.ssm_prefix + SIGNING_PARAMETER)
+    _put_secret(ssm, stage.ssm_prefix + PREVIOUS_SIGNING_PARAMETER, current)
+    _put_secret(ssm, stage.ssm_prefix + SIGNING_PARAMETER, new_secret())
+    return restart_functions(aws.client("lambda"), stage)
+
+
+def drop_previous_signing_secret(aws: Aws, stage: Stage) -> list[str]:
+    """End the rotation: tokens signed with the old secret stop verifying."""
+    from botocore.exceptions import ClientError
+
+    try:
+        aws.client("ssm").delete_parameter(Name=stage.ssm_prefix + PREVIOUS_SIGNING_PARAMETER)
+    except ClientError as exc:
+        if _code(exc) != "ParameterNotFound":
+            raise
+    return restart_functions(aws.client("lambda"), stage)
+
+
+def rotate_pepper(aws: Aws, stage: Stage) -> list[str]:
+    """A new key-hash pepper: every API key and operator session of the stage stops working."""
+    ssm = aws.client("ssm")
+    _get_secret(ssm, stage.ssm_prefix + PEPPER_PARAMETER)  # exists: this is a rotation
+    _put_secret(ssm, stage.ssm_prefix + PEPPER_PARAMETER, new_secret())
+    return restart_functions(aws.client("lambda"), stage)
+
+
+def restart_functions(lambda_client: Any, stage: Stage) -> list[str]:
+    """Secrets are read once per container: make every function of the stage start new ones by
+    changing one environment variable (RESTART_VARIABLE). The next deploy resets it."""
+    names = []
+    for page in lambda_client.get_paginator("list_functions").paginate():
+        for function in page["Functions"]:
+            name = function["FunctionName"]
+            if name == stage.function_prefix or name.startswith(stage.function_prefix + "-"):
+                names.append(name)
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for name in sorted(names):
+        config = lambda_client.get_function_configuration(FunctionName=name)
+        variables = dict(config.get("Environment", {}).get("Variables", {}))
+        variables[RESTART_VARIABLE] = stamp
+        lambda_client.update_function_configuration(
+            FunctionName=name, Environment={"Variables": variables}
+        )
+    return sorted(names)
+
+
+def _get_secret(ssm: Any, name: str) -> str:
+    from botocore.exceptions import ClientError
+
+    try:
+        value: str = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+    except ClientError as exc:
+        if _code(exc) == "ParameterNotFound":
+            raise DeployError(
+                f"{name} does not exist: create it with `python -m infra secrets`"
+            ) from None
+        raise
+    return value
+
+
+def _put_secret(ssm: Any, name: str, value: str) -> None:
+    ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+
+
+# --- tables stack --------------------------------------------------------------------------
+
+
+def deploy_tables(cfn: Any, stage: Stage, root: Path = ROOT, out: Print = print) -> str:
+    """Create or update the stage's tables stack; 'created', 'updated' or 'unchanged'."""
+    from botocore.exceptions import ClientError, WaiterError
+
+    name = stage.tables_stack
+    body = (root / TEMPLATE_PATH).read_text(encoding="utf-8")
+    request: dict[str, Any] = {
+        "StackName": name,
+        "TemplateBody": body,
+        "Parameters": [{"ParameterKey": "TablePrefix", "ParameterValue": stage.table_prefix}],
+        "Tags": _tags(stage),
+    }
+    status = _stack_status(cfn, name)
+    if status is not None and status.endswith("_IN_PROGRESS"):
+        raise DeployError(f"stack {name} is busy ({status}): wait for it, then run this again")
+    if status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED"):
+        raise DeployError(
+            f"stack {name} is {status} and cannot be updated: delete it "
+            f"(`aws cloudformation delete-stack --stack-name {name}`; the tables are kept) "
+            "and run this again"
+        )
+    try:
+        if status is None:
+            out(f"Creating stack {name} (tables {stage.table_prefix}*)...")
+            cfn.create_stack(**request)
+            cfn.get_waiter("stack_create_complete").wait(StackName=name)
+            return "created"
+        out(f"Updating stack {name}...")
+        try:
+            cfn.update_stack(**request)
+        except ClientError as exc:
+            if "No updates are to be performed" in str(exc):
+                return "unchanged"
+            raise
+        cfn.get_waiter("stack_update_complete").wait(StackName=name)
+        return "updated"
+    except WaiterError:
+        raise DeployError(f"stack {name} failed: {_stack_failure(cfn, name)}") from None
+
+
+def _stack_status(cfn: Any, name: str) -> str | None:
+    from botocore.exceptions import ClientError
+
+    try:
+        stacks = cfn.describe_stacks(StackName=name)["Stacks"]
+    except ClientError as exc:
+        if "does not exist" in str(exc):
+            return None
+        raise
+    status: str = stacks[0]["StackStatus"]
+    return status
+
+
+def _stack_failure(cfn: Any, name: str) -> str:
+    events = cfn.describe_stack_events(StackName=name)["StackEvents"]
+    reasons = [
+        f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason', e['ResourceStatus'])}"
+        for e in events
+        if e["ResourceStatus"].endswith("_FAILED")
+    ]
+    return "; ".join(reasons[:3]) or "see its events in the CloudFormation console"
+
+
+# --- chalice -------------------------------------------------------------------------------
+
+
+def chalice_command() -> str:
+    """The chalice of this venv (next to the running Python), else the one on PATH."""
+    beside = Path(sys.executable).with_name("chalice")
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("chalice")
+    if found is None:
+        raise DeployError("chalice is not installed: run `make deploy` (it sets up .venv)")
+    return found
+
+
+def chalice_deploy(
+    stage: Stage, region: str, root: Path = ROOT, run: Runner = subprocess.run
+) -> tuple[str, str]:
+    """`chalice deploy --stage <stage>` (its output goes to the terminal); the REST and
+    WebSocket URLs it recorded in .chalice/deployed/<stage>.json."""
+    env = {**os.environ, "AWS_DEFAULT_REGION": region}
+    result = run([chalice_command(), "deploy", "--stage", stage.name], cwd=root, env=env)
+    if result.returncode != 0:
+        raise DeployError(f"chalice deploy --stage {stage.name} failed (its output is above)")
+    return deployed_urls(stage, root)
+
+
+def deployed_urls(stage: Stage, root: Path = ROOT) -> tuple[str, str]:
+    path = root / DEPLOYED_DIR / f"{stage.name}.json"
+    try:
+        resources = json.loads(path.read_text(encoding="utf-8"))["resources"]
+        by_name = {r["name"]: r for r in resources}
+        return by_name["rest_api"]["rest_api_url"], by_name["websocket_api"]["websocket_api_url"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DeployError(f"cannot read the deployed URLs from {path}: {exc!r}") from None
+
+
+def check_policy_file(stage: Stage) -> None:
+    """Refuse to deploy a policy that no longer matches the models and the stage's settings."""
+    try:
+        committed = stage.policy_file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DeployError(f"cannot read {stage.policy_file}: {exc}") from None
+    if committed != policy_json(stage):
+        raise DeployError(
+            f"{stage.policy_file.name} does not match the tables, secrets and log groups of stage "
+            f"{stage.name!r}: run `make policy`, review the diff, and deploy again"
+        )
+
+
+# --- the commands --------------------------------------------------------------------------
+
+
+def deploy(
+    stage_name: str,
+    *,
+    root: Path = ROOT,
+    connect_aws: Callable[[], Aws] = connect,
+    run: Runner = subprocess.run,
+    out: Print = print,
+) -> int:
+    stage = load_stage(stage_name, root)
+    check_policy_file(stage)
+    aws = connect_aws()
+    out(f"Deploying Pulse stage {stage.name} to AWS account {aws.account}, {aws.region}.")
+
+    tables = deploy_tables(aws.client("cloudformation"), stage, root, out)
+    out(f"1/3 Tables: stack {stage.tables_stack} {tables}.")
+
+    created, existing = ensure_secrets(aws.client("ssm"), stage)
+    for name in created:
+        out(f"    created SecureString {name}")
+    out(f"2/3 Secrets: {len(created)} created, {len(existing)} already there (never overwritten).")
+
+    out(f"3/3 chalice deploy --stage {stage.name}")
+    rest_url, websocket_url = chalice_deploy(stage, aws.region, root, run)
+
+    out("")
+    out(f"Pulse {stage.name} is deployed.")
+    out(f"  REST API:      {rest_url}")
+    out(f"  WebSocket API: {websocket_url}")
+    out(f"  Admin Panel:   {rest_url.rstrip('/')}/admin")
+    out("Create the first owner (it asks for a password, or reads PULSE_ADMIN_PASSWORD):")
+    out(f"  {create_admin_command(stage, aws.region)}")
+    return 0
+
+
+def create_admin_command(stage: Stage, region: str) -> str:
+    return (
+        f"AWS_DEFAULT_REGION={region} .venv/bin/python -m infra create-admin "
+        f"--stage {stage.name} --email you@example.com"
+    )
+
+
+def merge_template(stage: Stage, root: Path = ROOT) -> dict[str, Any]:
+    """The tables template for `--merge-template`, its TablePrefix pinned to the stage's: the
+    functions' PULSE_TABLE_PREFIX and the IAM policy name exactly these tables."""
+    template: dict[str, Any] = json.loads((root / TEMPLATE_PATH).read_text(encoding="utf-8"))
+    parameter = template["Parameters"]["TablePrefix"]
+    parameter["Default"] = stage.table_prefix
+    parameter["AllowedValues"] = [stage.table_prefix]
+    return template
+
+
+def package(
+    stage_name: str,
+    out_dir: Path,
+    *,
+    root: Path = ROOT,
+    run: Runner = subprocess.run,
+    out: Print = print,
+) -> Path:
+    """`chalice package` with the tables merged in; returns the template's path."""
+    stage = load_stage(stage_name, root)
+    check_policy_file(stage)
+    out_dir = out_dir.resolve()
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    # chalice package needs a region configured, though the template names none (it uses
+    # ${AWS::Region}).
+    env = {**os.environ}
+    env.setdefault("AWS_DEFAULT_REGION", env.get("AWS_REGION") or "us-east-1")
+    with tempfile.TemporaryDirectory(prefix="pulse-package-") as tmp:
+        merge_path = Path(tmp) / "tables.json"
+        merge_path.write_text(json.dumps(merge_template(stage, root), indent=2), encoding="utf-8")
+        command = [
+            chalice_command(),
+            "package",
+            "--stage",
+            stage.name,
+            "--pkg-format",
+            "cloudformation",
+            "--merge-template",
+            str(merge_path),
+            str(out_dir),
+        ]
+        result = run(command, cwd=root, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout or "").strip().splitlines()
+        raise DeployError(
+            f"chalice package --stage {stage.name} failed: {detail[-1] if detail else '?'}"
+        )
+    template = out_dir / "sam.json"
+    shown = _relative(template)
+    out(f"Packaged stage {stage.name}: {shown} and {_relative(out_dir / 'deployment.zip')}.")
+    out("To deploy it with CloudFormation (functions, both APIs and the tables in one stack):")
+    out(f"  .venv/bin/python -m infra secrets --stage {stage.name}")
+    out(
+        f"  aws cloudformation package --template-file {shown} --s3-bucket YOUR_BUCKET "
+        f"--output-template-file {_relative(out_dir / 'packaged.yaml')}"
+    )
+    out(
+        f"  aws cloudformation deploy --template-file {_relative(out_dir / 'packaged.yaml')} "
+        f"--stack-name {stage.app_stack} --capabilities CAPABILITY_IAM"
+    )
+    return template
+
+
+def secrets_command(
+    stage_name: str,
+    *,
+    rotate: str | None = None,
+    drop_previous: bool = False,
+    restart: bool = False,
+    root: Path = ROOT,
+    connect_aws: Callable[[], Aws] = connect,
+    out: Print = print,
+) -> int:
+    stage = load_stage(stage_name, root)
+    aws = connect_aws()
+    where = f"{aws.region}, account {aws.account}"
+    if rotate == SIGNING_PARAMETER:
+        restarted = rotate_signing_secret(aws, stage)
+        out(f"Rotated {stage.ssm_prefix}{SIGNING_PARAMETER} ({where}).")
+        out(
+            f"The old value is now {stage.ssm_prefix}{PREVIOUS_SIGNING_PARAMETER}: tokens it "
+            "signed keep verifying."
+        )
+        out(
+            f"After the token lifetime (PULSE_TOKEN_TTL_SECONDS, at most 1 h), end the rotation: "
+            f"python -m infra secrets --stage {stage.name} --drop-previous"
+        )
+    elif rotate == PEPPER_PARAMETER:
+        restarted = rotate_pepper(aws, stage)
+        out(f"Rotated {stage.ssm_prefix}{PEPPER_PARAMETER} ({where}).")
+        out("Every API key and operator session of this stage is now invalid: log in again and")
+        out("rotate the keys of every environment (docs/operations.md, 'Rotating the pepper').")
+    elif drop_previous:
+        restarted = drop_previous_signing_secret(aws, stage)
+        out(f"Removed {stage.ssm_prefix}{PREVIOUS_SIGNING_PARAMETER} ({where}).")
+    elif restart:
+        restarted = restart_functions(aws.client("lambda"), stage)
+    else:
+        created, existing = ensure_secrets(aws.client("ssm"), stage)
+        for name in created:
+            out(f"Created SecureString {name} ({where}).")
+        for name in existing:
+            out(f"{name} exists ({where}); left as it is.")
+        return 0
+    if restarted:
+        out(f"Restarted {len(restarted)} function(s) so they read it: {', '.join(restarted)}.")
+    else:
+        out(f"No function named {stage.function_prefix}[-*] is deployed: nothing to restart.")
+    return 0
+
+
+def run_command(action: Callable[[], int]) -> int:
+    """Operator-fixable failures as one `error:` line, exit 1; AWS errors likewise."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return action()
+    except (DeployError, StageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    except ClientError as exc:
+        operation = getattr(exc, "operation_name", "?")
+        print(f"error: AWS refused {operation}: {_reason(exc)}", file=sys.stderr)
+    except BotoCoreError as exc:
+        print(f"error: AWS: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+    return 1
+
+
+def _tags(stage: Stage) -> list[dict[str, str]]:
+    return [{"Key": "app", "Value": stage.app_name}, {"Key": "stage", "Value": stage.name}]
+
+
+def _code(exc: Any) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _reason(exc: Any) -> str:
+    error = exc.response.get("Error", {})
+    return f"{error.get('Code', '?')}: {error.get('Message', '')}".strip()
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

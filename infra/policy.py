@@ -1,0 +1,90 @@
+"""The Lambda functions' IAM policy of a stage (`.chalice/policy-<stage>.json`), derived from the
+models, the stage's settings and the calls the code makes, so it stays least-privilege.
+
+Regenerate with `make policy`; tests/infra/test_policy.py fails when a committed file drifts, and
+checks these actions against the DynamoDB operations the app really makes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalicelib.db.schema import LOGICAL_TABLES
+
+from .stages import Stage
+
+# Every DynamoDB action the app takes, per table (tests/infra/test_policy.py records them).
+# TransactWriteItems has no IAM action of its own: each Put/Update/Delete in it needs
+# PutItem/UpdateItem/DeleteItem (a ConditionCheck would need ConditionCheckItem; the app uses
+# none). No Scan, no DescribeTable (PynamoDB takes the schema from the models), no
+# TransactGetItems. GetItem ($disconnect's connection row) and BatchWriteItem (the purge of a
+# deleted room's threads and comments) touch the data table only.
+TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
+    "ControlTable": (
+        "dynamodb:BatchGetItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+    ),
+    "DataTable": (
+        "dynamodb:BatchGetItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+    ),
+}
+INDEX_ACTIONS = ("dynamodb:Query",)
+# The Management API calls of realtime/sender.py: post_to_connection (POST) and
+# delete_connection (DELETE). GET @connections is never called.
+CONNECTION_METHODS = ("POST", "DELETE")
+LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
+
+
+def policy_document(stage: Stage) -> dict[str, Any]:
+    statements: list[dict[str, Any]] = []
+    indexes = []
+    for logical, (model, suffix) in LOGICAL_TABLES.items():
+        table = f"arn:aws:dynamodb:*:*:table/{stage.table_prefix}{suffix}"
+        statements.append(_allow(logical, TABLE_ACTIONS[logical], [table]))
+        indexes += [f"{table}/index/{name}" for name in sorted(model._indexes)]
+    statements += [
+        _allow("Indexes", INDEX_ACTIONS, indexes),
+        _allow(
+            "WebSocketPush",
+            ("execute-api:ManageConnections",),
+            [
+                f"arn:aws:execute-api:*:*:*/{stage.api_gateway_stage}/{method}/@connections/*"
+                for method in CONNECTION_METHODS
+            ],
+        ),
+        # One GetParameters call per container; SecureStrings under the AWS managed key aws/ssm,
+        # whose key policy lets every principal of the account decrypt through SSM: no kms:Decrypt.
+        _allow(
+            "Secrets",
+            ("ssm:GetParameters",),
+            [f"arn:aws:ssm:*:*:parameter{name}" for name in stage.parameter_names],
+        ),
+        _allow(
+            "Logs",
+            LOG_ACTIONS,
+            [
+                f"arn:aws:logs:*:*:log-group:/aws/lambda/{stage.function_prefix}",
+                f"arn:aws:logs:*:*:log-group:/aws/lambda/{stage.function_prefix}:*",
+                f"arn:aws:logs:*:*:log-group:/aws/lambda/{stage.function_prefix}-*",
+            ],
+        ),
+    ]
+    return {"Version": "2012-10-17", "Statement": [s for s in statements if s["Resource"]]}
+
+
+def policy_json(stage: Stage) -> str:
+    """The committed policy file, byte for byte."""
+    return json.dumps(policy_document(stage), indent=2) + "\n"
+
+
+def _allow(sid: str, actions: tuple[str, ...], resources: list[str]) -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Allow", "Action": list(actions), "Resource": resources}

@@ -1,0 +1,336 @@
+"""`python -m infra deploy | secrets`, against moto's CloudFormation, SSM, Lambda and STS (chalice
+deploy itself is replaced by a fake that records what a real one would: it needs real AWS).
+Secrets are created once and never printed; failures are one `error:` line, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib import runtime
+from chalicelib.config import Settings
+from chalicelib.errors import Unauthenticated
+from infra import deploy
+from infra.__main__ import main
+from infra.deploy import Aws, DeployError
+from infra.stages import LOCAL_ONLY_VARIABLES, load_stage
+
+ROOT = Path(__file__).resolve().parents[2]
+REST_URL = "https://abc123.execute-api.us-east-1.amazonaws.com/api/"
+WS_URL = "wss://def456.execute-api.us-east-1.amazonaws.com/api/"
+PASSWORD = "a-long-enough-password"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of what deploy reads: the chalice config, the policies and the tables template."""
+    shutil.copytree(ROOT / ".chalice", tmp_path / ".chalice", ignore=_only_config)
+    (tmp_path / "infra").mkdir()
+    shutil.copy(ROOT / "infra" / "tables.template.json", tmp_path / "infra")
+    return tmp_path
+
+
+def _only_config(directory: str, names: list[str]) -> list[str]:
+    return [n for n in names if not n.endswith(".json") or n.startswith("deployed")]
+
+
+@pytest.fixture
+def aws_account(aws: None) -> Iterator[Aws]:
+    yield deploy.connect()
+
+
+class FakeChalice:
+    """Records the command and writes .chalice/deployed/<stage>.json as chalice deploy does."""
+
+    def __init__(self, root: Path, returncode: int = 0) -> None:
+        self.root = root
+        self.returncode = returncode
+        self.calls: list[tuple[list[str], dict[str, Any]]] = []
+
+    def __call__(self, command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        self.calls.append((command, kwargs))
+        if self.returncode == 0:
+            stage = command[command.index("--stage") + 1]
+            deployed = self.root / ".chalice" / "deployed"
+            deployed.mkdir(parents=True, exist_ok=True)
+            resources = [
+                {"name": "api_handler", "resource_type": "lambda_function", "lambda_arn": "x"},
+                {"name": "rest_api", "resource_type": "rest_api", "rest_api_url": REST_URL},
+                {
+                    "name": "websocket_api",
+                    "resource_type": "websocket_api",
+                    "websocket_api_url": WS_URL,
+                },
+            ]
+            (deployed / f"{stage}.json").write_text(
+                json.dumps({"resources": resources, "schema_version": "2.0"})
+            )
+        return subprocess.CompletedProcess(command, self.returncode)
+
+
+def parameter(name: str) -> dict[str, Any]:
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    result: dict[str, Any] = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
+    return result
+
+
+def run_deploy(project: Path, fake: FakeChalice, lines: list[str]) -> int:
+    return deploy.deploy("prod", root=project, run=fake, out=lines.append)
+
+
+# --- deploy ---------------------------------------------------------------------------------
+
+
+def test_deploy_creates_tables_and_secrets_then_runs_chalice_and_prints_the_urls(
+    aws_account: Aws, project: Path
+) -> None:
+    fake, lines = FakeChalice(project), []
+
+    assert run_deploy(project, fake, lines) == 0
+
+    tables = boto3.client("dynamodb", region_name="us-east-1").list_tables()["TableNames"]
+    assert sorted(tables) == ["pulse-prod-control", "pulse-prod-data"]
+    stack = boto3.client("cloudformation", region_name="us-east-1").describe_stacks(
+        StackName="pulse-prod-tables"
+    )["Stacks"][0]
+    assert stack["Parameters"] == [{"ParameterKey": "TablePrefix", "ParameterValue": "pulse-prod-"}]
+    for name in ("/pulse/prod/key-pepper", "/pulse/prod/signing-secret"):
+        assert parameter(name)["Type"] == "SecureString"
+        assert len(parameter(name)["Value"]) >= 32
+    [(command, kwargs)] = fake.calls
+    assert command[1:] == ["deploy", "--stage", "prod"]
+    assert kwargs["cwd"] == project and kwargs["env"]["AWS_DEFAULT_REGION"] == "us-east-1"
+    text = "\n".join(lines)
+    assert f"REST API:      {REST_URL}" in text
+    assert f"WebSocket API: {WS_URL}" in text
+    assert "python -m infra create-admin --stage prod --email" in text
+    for name in ("/pulse/prod/key-pepper", "/pulse/prod/signing-secret"):
+        assert parameter(name)["Value"] not in text
+
+
+def test_deploying_again_changes_no_table_and_no_secret(aws_account: Aws, project: Path) -> None:
+    lines: list[str] = []
+    run_deploy(project, FakeChalice(project), lines)
+    before = parameter("/pulse/prod/signing-secret")["Value"]
+    lines.clear()
+
+    assert run_deploy(project, FakeChalice(project), lines) == 0
+
+    assert "stack pulse-prod-tables unchanged" in "\n".join(lines)
+    assert "0 created, 2 already there" in "\n".join(lines)
+    assert parameter("/pulse/prod/signing-secret")["Value"] == before
+
+
+def test_a_failed_chalice_deploy_is_an_error(aws_account: Aws, project: Path) -> None:
+    with pytest.raises(DeployError, match="chalice deploy --stage prod failed"):
+        run_deploy(project, FakeChalice(project, returncode=2), [])
+
+
+def test_a_policy_out_of_date_refuses_to_deploy(aws_account: Aws, project: Path) -> None:
+    policy = project / ".chalice" / "policy-prod.json"
+    policy.write_text(policy.read_text().replace("pulse-prod-data", "pulse-prod-*"))
+    fake = FakeChalice(project)
+
+    with pytest.raises(DeployError, match="make policy"):
+        run_deploy(project, fake, [])
+    assert fake.calls == []
+
+
+def test_an_unknown_stage_is_named(
+    aws: None, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["deploy", "--stage", "staging"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: no stage 'staging'") and "dev, prod" in err
+    assert "Traceback" not in err
+
+
+def test_a_stack_that_cannot_be_updated_says_what_to_do(
+    aws_account: Aws, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(deploy, "_stack_status", lambda cfn, name: "ROLLBACK_COMPLETE")
+    with pytest.raises(DeployError, match="delete-stack --stack-name pulse-prod-tables"):
+        deploy.deploy_tables(aws_account.client("cloudformation"), load_stage("prod"), project)
+
+
+# --- credentials and region ----------------------------------------------------------------
+
+
+@pytest.fixture
+def no_aws_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", raising=False)
+    monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", raising=False)
+
+
+def test_missing_credentials_are_one_line(
+    no_aws_config: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["deploy", "--stage", "prod"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: no AWS credentials found")
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_missing_region_is_one_line(
+    no_aws_config: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    assert main(["secrets", "--stage", "prod"]) == 1
+    assert capsys.readouterr().err.startswith("error: no AWS region configured")
+
+
+# --- secrets -------------------------------------------------------------------------------
+
+
+def test_secrets_are_created_once_and_never_printed(
+    aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["secrets", "--stage", "prod"]) == 0
+    first = capsys.readouterr().out
+    pepper = parameter("/pulse/prod/key-pepper")["Value"]
+    signing = parameter("/pulse/prod/signing-secret")["Value"]
+    assert "Created SecureString /pulse/prod/key-pepper" in first
+    assert pepper != signing
+
+    assert main(["secrets", "--stage", "prod"]) == 0
+    second = capsys.readouterr().out
+
+    assert "/pulse/prod/key-pepper exists" in second
+    assert parameter("/pulse/prod/key-pepper")["Value"] == pepper
+    assert parameter("/pulse/prod/signing-secret")["Value"] == signing
+    for text in (first, second):
+        assert pepper not in text and signing not in text
+
+
+def test_an_existing_plain_string_parameter_is_refused(aws: None) -> None:
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    ssm.put_parameter(Name="/pulse/prod/key-pepper", Value="x" * 64, Type="String")
+    with pytest.raises(DeployError, match="not as SecureString"):
+        deploy.ensure_secrets(ssm, load_stage("prod"))
+
+
+@pytest.fixture
+def functions(aws: None) -> list[str]:
+    """Deployed functions of both stages (as chalice deploy names them) and an unrelated one."""
+    iam = boto3.client("iam", region_name="us-east-1")
+    role = iam.create_role(RoleName="lambda", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    client = boto3.client("lambda", region_name="us-east-1")
+    names = ["pulse-prod", "pulse-prod-websocket_connect", "pulse-dev", "pulse-production-x"]
+    for name in names:
+        client.create_function(
+            FunctionName=name,
+            Runtime="python3.11",
+            Role=role,
+            Handler="app.app",
+            Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+            Environment={"Variables": {"PULSE_STAGE": name}},
+        )
+    return names
+
+
+def function_env(name: str) -> dict[str, str]:
+    config = boto3.client("lambda", region_name="us-east-1").get_function_configuration(
+        FunctionName=name
+    )
+    variables: dict[str, str] = config.get("Environment", {}).get("Variables", {})
+    return variables
+
+
+def test_rotating_the_signing_secret_keeps_the_old_one_as_previous_and_restarts_the_stage(
+    functions: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["secrets", "--stage", "prod"])
+    old = parameter("/pulse/prod/signing-secret")["Value"]
+    pepper = parameter("/pulse/prod/key-pepper")["Value"]
+    capsys.readouterr()
+
+    assert main(["secrets", "--stage", "prod", "--rotate", "signing-secret"]) == 0
+
+    out = capsys.readouterr().out
+    assert parameter("/pulse/prod/signing-secret-previous")["Value"] == old
+    assert parameter("/pulse/prod/signing-secret")["Value"] != old
+    assert parameter("/pulse/prod/key-pepper")["Value"] == pepper
+    assert old not in out and "--drop-previous" in out
+    restarted = [n for n in functions if deploy.RESTART_VARIABLE in function_env(n)]
+    assert restarted == ["pulse-prod", "pulse-prod-websocket_connect"]
+    assert function_env("pulse-prod")["PULSE_STAGE"] == "pulse-prod"  # other variables kept
+
+
+def test_the_settings_read_the_rotated_secrets(functions: list[str]) -> None:
+    main(["secrets", "--stage", "prod"])
+    main(["secrets", "--stage", "prod", "--rotate", "signing-secret"])
+    env = {"AWS_DEFAULT_REGION": "us-east-1", "PULSE_SECRETS_SSM_PREFIX": "/pulse/prod/"}
+
+    settings = Settings.from_env(env)
+
+    assert settings.signing_secret == parameter("/pulse/prod/signing-secret")["Value"].encode()
+    assert settings.previous_signing_secret == (
+        parameter("/pulse/prod/signing-secret-previous")["Value"].encode()
+    )
+    main(["secrets", "--stage", "prod", "--drop-previous"])
+    assert Settings.from_env(env).previous_signing_secret is None
+
+
+def test_rotating_the_pepper_needs_yes(
+    functions: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["secrets", "--stage", "prod"])
+    pepper = parameter("/pulse/prod/key-pepper")["Value"]
+    capsys.readouterr()
+
+    assert main(["secrets", "--stage", "prod", "--rotate", "key-pepper"]) == 1
+    assert "every API key" in capsys.readouterr().err
+    assert parameter("/pulse/prod/key-pepper")["Value"] == pepper
+
+    assert main(["secrets", "--stage", "prod", "--rotate", "key-pepper", "--yes"]) == 0
+    assert parameter("/pulse/prod/key-pepper")["Value"] != pepper
+
+
+def test_rotating_a_secret_that_was_never_created_names_the_fix(
+    aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["secrets", "--stage", "prod", "--rotate", "signing-secret"]) == 1
+    err = capsys.readouterr().err
+    assert "does not exist" in err and "python -m infra secrets" in err
+
+
+# --- the first admin, against the deployed stage -------------------------------------------
+
+
+def test_create_admin_with_stage_uses_its_tables_and_ssm_secrets(
+    aws_account: Aws, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_deploy(project, FakeChalice(project), [])
+    stage = load_stage("prod")
+    for name in LOCAL_ONLY_VARIABLES:  # so that undo restores what --stage changes
+        monkeypatch.delenv(name, raising=False)
+    for name, value in stage.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("PULSE_KEY_PEPPER", "a-local-pepper-that-stage-mode-drops-000000")
+    monkeypatch.setenv("PULSE_ADMIN_PASSWORD", PASSWORD)
+
+    try:
+        assert main(["create-admin", "--stage", "prod", "--email", "owner@example.com"]) == 0
+        assert "PULSE_KEY_PEPPER" not in os.environ
+        runtime.install(None)
+        graph = runtime.services()
+        assert graph.settings.control_table == "pulse-prod-control"
+        assert graph.operators.login("owner@example.com", PASSWORD).operator.role == "owner"
+        with pytest.raises(Unauthenticated):
+            graph.operators.login("owner@example.com", PASSWORD + "x")
+    finally:
+        runtime.install(None)

@@ -1,0 +1,190 @@
+"""`make package` for every stage, as an operator runs it (no AWS account needed): `chalice
+package --merge-template` makes one CloudFormation template with the functions, both APIs and the
+tables; cfn-lint finds nothing in it, and it carries the WebSocket routes, the stage's policy,
+environment, memory and timeouts, and point-in-time recovery on the tables."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.api import lint_file
+
+from infra import deploy
+from infra.stages import Stage, load_stage, read_config, stage_names
+
+ROOT = Path(__file__).resolve().parents[2]
+STAGES = stage_names()
+FUNCTIONS = {  # logical id in the template -> chalice's function name in config.json
+    "APIHandler": "api_handler",
+    "WebsocketConnect": "websocket_connect",
+    "WebsocketMessage": "websocket_message",
+    "WebsocketDisconnect": "websocket_disconnect",
+}
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Both stages packaged once for the module (the dependencies are built for the first and
+    reused from chalice's cache for the second)."""
+    out = tmp_path_factory.mktemp("package")
+    lines: list[str] = []
+    return {name: deploy.package(name, out / name, out=lines.append) for name in STAGES}
+
+
+def template(packaged: dict[str, Path], name: str) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(packaged[name].read_text(encoding="utf-8"))
+    return result
+
+
+def resources_of(t: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {k: r for k, r in t["Resources"].items() if r["Type"] == kind}
+
+
+def test_both_stages_are_packaged() -> None:
+    assert STAGES == ["dev", "prod"]
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_cfn_lint_finds_no_error_and_no_warning(packaged: dict[str, Path], name: str) -> None:
+    matches = lint_file(packaged[name])
+    errors = [str(m) for m in matches if m.rule.id.startswith("E")]
+    warnings = [str(m) for m in matches if m.rule.id.startswith("W")]
+    assert errors == []
+    assert warnings == []
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_the_websocket_api_has_its_three_routes(packaged: dict[str, Path], name: str) -> None:
+    t = template(packaged, name)
+    routes = resources_of(t, "AWS::ApiGatewayV2::Route")
+    assert sorted(r["Properties"]["RouteKey"] for r in routes.values()) == [
+        "$connect",
+        "$default",
+        "$disconnect",
+    ]
+    (api,) = resources_of(t, "AWS::ApiGatewayV2::Api").values()
+    assert api["Properties"]["ProtocolType"] == "WEBSOCKET"
+    (stage,) = resources_of(t, "AWS::ApiGatewayV2::Stage").values()
+    assert stage["Properties"]["StageName"] == load_stage(name).api_gateway_stage
+    assert {"EndpointURL", "WebsocketConnectEndpointURL"} <= set(t["Outputs"])
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_every_function_has_the_stage_policy_and_nothing_else(
+    packaged: dict[str, Path], name: str
+) -> None:
+    t = template(packaged, name)
+    stage = load_stage(name)
+    policy = json.loads(stage.policy_file.read_text(encoding="utf-8"))
+    for logical in FUNCTIONS:
+        role_ref = t["Resources"][logical]["Properties"]["Role"]["Fn::GetAtt"][0]
+        role = t["Resources"][role_ref]["Properties"]
+        assert [p["PolicyDocument"] for p in role["Policies"]] == [policy]
+        assert "ManagedPolicyArns" not in role
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_the_policy_names_the_websocket_push_secrets_and_logs(name: str) -> None:
+    stage = load_stage(name)
+    actions = {
+        a for s in json.loads(stage.policy_file.read_text())["Statement"] for a in s["Action"]
+    }
+    assert "execute-api:ManageConnections" in actions
+    assert "ssm:GetParameters" in actions
+    assert {"logs:CreateLogStream", "logs:PutLogEvents"} <= actions
+    assert not any(a.endswith("*") for a in actions)
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_functions_carry_the_stage_environment_memory_and_timeout(
+    packaged: dict[str, Path], name: str
+) -> None:
+    t = template(packaged, name)
+    stage = load_stage(name)
+    config = read_config()
+    functions = resources_of(t, "AWS::Serverless::Function")
+    assert set(functions) == set(FUNCTIONS)
+    for logical, chalice_name in FUNCTIONS.items():
+        props = functions[logical]["Properties"]
+        assert props["Environment"]["Variables"] == stage.env
+        expected = config["lambda_functions"][chalice_name]
+        assert props["MemorySize"] == expected["lambda_memory_size"]
+        assert props["Timeout"] == expected["lambda_timeout"]
+    # Fan-out runs in $default (and REST writes): they get more time than $connect.
+    assert (
+        functions["WebsocketMessage"]["Properties"]["Timeout"]
+        > (functions["WebsocketConnect"]["Properties"]["Timeout"])
+    )
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_no_secret_is_in_the_template_or_the_config(packaged: dict[str, Path], name: str) -> None:
+    stage = load_stage(name)
+    assert stage.env["PULSE_SECRETS_SSM_PREFIX"] == f"/pulse/{name}/"
+    text = packaged[name].read_text()
+    for variable in ("PULSE_KEY_PEPPER", "PULSE_SIGNING_SECRET", "PULSE_SECRETS_FILE"):
+        assert variable not in text
+        assert variable not in (ROOT / ".chalice" / "config.json").read_text()
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_the_tables_are_merged_in_with_the_stage_prefix_and_point_in_time_recovery(
+    packaged: dict[str, Path], name: str
+) -> None:
+    t = template(packaged, name)
+    stage: Stage = load_stage(name)
+    tables = resources_of(t, "AWS::DynamoDB::Table")
+    assert set(tables) == {"ControlTable", "DataTable"}
+    parameter = t["Parameters"]["TablePrefix"]
+    assert parameter["Default"] == stage.table_prefix == stage.env["PULSE_TABLE_PREFIX"]
+    assert parameter["AllowedValues"] == [stage.table_prefix]
+    for logical, suffix in (("ControlTable", "control"), ("DataTable", "data")):
+        props = tables[logical]["Properties"]
+        assert props["TableName"] == {"Fn::Sub": "${TablePrefix}" + suffix}
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["SSESpecification"] == {"SSEEnabled": True}
+        assert props["TimeToLiveSpecification"]["Enabled"] is True
+        assert tables[logical]["DeletionPolicy"] == "Retain"
+
+
+def test_the_code_package_holds_the_app_and_nothing_of_the_dev_tools(
+    packaged: dict[str, Path],
+) -> None:
+    with zipfile.ZipFile(packaged["prod"].parent / "deployment.zip") as archive:
+        names = archive.namelist()
+    assert "app.py" in names
+    assert "chalicelib/config.py" in names
+    assert not [n for n in names if n.split("/")[0] in {"infra", "tests", "bench", ".pulse"}]
+    assert not [n for n in names if n.startswith("moto/") or n.startswith("chalice/cli/")]
+
+
+def test_package_prints_the_next_steps(tmp_path: Path) -> None:
+    lines: list[str] = []
+    calls: list[list[str]] = []
+
+    def fake_chalice(command: list[str], **kwargs: Any) -> Any:
+        calls.append(command)
+        (Path(command[-1])).mkdir(parents=True)
+        merge = json.loads(Path(command[command.index("--merge-template") + 1]).read_text())
+        assert merge["Parameters"]["TablePrefix"]["Default"] == "pulse-prod-"
+        return type("Done", (), {"returncode": 0, "stdout": "", "stderr": ""})()
+
+    deploy.package("prod", tmp_path / "out", run=fake_chalice, out=lines.append)
+
+    (command,) = calls
+    assert command[1:5] == ["package", "--stage", "prod", "--pkg-format"]
+    text = "\n".join(lines)
+    assert "python -m infra secrets --stage prod" in text
+    assert "--stack-name pulse-prod --capabilities CAPABILITY_IAM" in text
+
+
+def test_a_failed_package_is_one_line(tmp_path: Path) -> None:
+    def failing(command: list[str], **kwargs: Any) -> Any:
+        return type("Failed", (), {"returncode": 2, "stdout": "", "stderr": "boom\nNo region"})()
+
+    with pytest.raises(deploy.DeployError, match="chalice package --stage dev failed: No region"):
+        deploy.package("dev", tmp_path / "out", run=failing, out=print)

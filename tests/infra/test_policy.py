@@ -1,0 +1,238 @@
+"""The functions' IAM policy (.chalice/policy-<stage>.json): generated from the models and the
+stage's settings, and exactly what the app uses. A scenario that touches every access pattern
+records each DynamoDB action on each table and index; every one must be allowed, and every
+allowed action must have been used (least privilege)."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.client import BaseClient
+from realtime.conftest import Env, FakeApi, Gateway
+
+from chalicelib import runtime
+from chalicelib.config import SECRET_PARAMETERS
+from infra.__main__ import main
+from infra.policy import policy_document, policy_json
+from infra.stages import Stage, load_stage, stage_names
+
+ROOT = Path(__file__).resolve().parents[2]
+TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize("name", stage_names())
+def test_committed_policy_is_the_generated_one(name: str) -> None:
+    stage = load_stage(name)
+    assert stage.policy_file.read_text(encoding="utf-8") == policy_json(stage), (
+        f"{stage.policy_file.name} is out of date: run `make policy` and commit the result"
+    )
+
+
+def test_policy_command_prints_the_committed_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["policy", "--stage", "prod"]) == 0
+    assert capsys.readouterr().out == (ROOT / ".chalice" / "policy-prod.json").read_text()
+
+
+@pytest.mark.parametrize("name", stage_names())
+def test_policy_names_only_the_stage_resources(name: str) -> None:
+    stage = load_stage(name)
+    by_sid = {s["Sid"]: s for s in policy_document(stage)["Statement"]}
+    prefix = stage.table_prefix
+    assert by_sid["ControlTable"]["Resource"] == [f"arn:aws:dynamodb:*:*:table/{prefix}control"]
+    assert by_sid["DataTable"]["Resource"] == [f"arn:aws:dynamodb:*:*:table/{prefix}data"]
+    assert by_sid["Indexes"]["Resource"] == [
+        f"arn:aws:dynamodb:*:*:table/{prefix}control/index/gsi1"
+    ]
+    assert by_sid["Indexes"]["Action"] == ["dynamodb:Query"]
+    assert by_sid["Secrets"] == {
+        "Sid": "Secrets",
+        "Effect": "Allow",
+        "Action": ["ssm:GetParameters"],
+        "Resource": [
+            f"arn:aws:ssm:*:*:parameter/pulse/{name}/{parameter}" for parameter in SECRET_PARAMETERS
+        ],
+    }
+    assert by_sid["WebSocketPush"]["Action"] == ["execute-api:ManageConnections"]
+    assert all("/api/" in arn for arn in by_sid["WebSocketPush"]["Resource"])
+    assert all(s["Effect"] == "Allow" for s in by_sid.values())
+    everything = json.dumps(policy_document(stage))
+    assert '"*"' not in everything  # no action or resource is a bare wildcard
+    other = "prod" if name == "dev" else "dev"
+    assert f"pulse-{other}" not in everything and f"/pulse/{other}/" not in everything
+
+
+# --- what the app really does -----------------------------------------------------------------
+
+
+@pytest.fixture
+def used(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[tuple[str, str]]]:
+    """(IAM action, resource ARN) of every DynamoDB call, as IAM authorizes it: a transaction's
+    items by their own actions, a Query on an index against the index."""
+    seen: set[tuple[str, str]] = set()
+    original = BaseClient._make_api_call
+
+    def arn(table: str, index: str | None = None) -> str:
+        base = f"arn:aws:dynamodb:us-east-1:123456789012:table/{table}"
+        return f"{base}/index/{index}" if index else base
+
+    def recording(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        if self.meta.service_model.service_name == "dynamodb":
+            if operation in ("BatchGetItem", "BatchWriteItem"):
+                seen.update((f"dynamodb:{operation}", arn(t)) for t in params["RequestItems"])
+            elif operation == "TransactWriteItems":
+                for item in params["TransactItems"]:
+                    ((kind, body),) = item.items()
+                    seen.add((f"dynamodb:{TRANSACT_ACTIONS[kind]}", arn(body["TableName"])))
+            else:
+                table = params.get("TableName", "*")
+                seen.add((f"dynamodb:{operation}", arn(table, params.get("IndexName"))))
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    yield seen
+
+
+@pytest.fixture
+def fake(services: runtime.Services) -> FakeApi:
+    api = FakeApi()  # the Management API, as in tests/realtime
+    services.realtime.channel.api = api  # type: ignore[assignment]
+    return api
+
+
+@pytest.fixture
+def gw(fake: FakeApi) -> Gateway:
+    return Gateway(fake)
+
+
+def call(client: Any, method: str, path: str, token: str | None, body: Any = None) -> Any:
+    headers = dict(JSON)
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    payload = None if body is None else json.dumps(body)
+    resp = getattr(client.http, method.lower())(path, headers=headers, body=payload)
+    assert resp.status_code < 300, (method, path, resp.status_code, resp.body)
+    return resp.json_body
+
+
+def every_access_pattern(client: Any, services: runtime.Services, gw: Gateway) -> None:
+    services.operators.create(None, "owner@example.com", "a-long-enough-password", "owner")
+    op = call(
+        client,
+        "POST",
+        "/admin/api/login",
+        None,
+        {"email": "owner@example.com", "password": "a-long-enough-password"},
+    )["token"]
+    admin = "/admin/api"
+    call(client, "GET", f"{admin}/me", op)
+    created = call(client, "POST", f"{admin}/environments", op, {"name": "Acme"})
+    env_id = created["environment"]["id"]
+    env = f"{admin}/environments/{env_id}"
+    call(client, "GET", f"{admin}/environments", op)
+    call(client, "GET", env, op)
+    call(client, "PATCH", env, op, {"name": "Acme Inc"})
+    extra = call(client, "POST", f"{env}/keys", op, {"kind": "secret", "name": "Second"})
+    call(client, "POST", f"{env}/keys/{extra['id']}/revoke", op)
+    keys = call(client, "POST", f"{env}/keys/rotate", op)["keys"]
+    pk = next(k["key"] for k in keys if k["kind"] == "publishable")
+    sk = next(k["key"] for k in keys if k["kind"] == "secret")
+    call(client, "GET", f"{env}/keys", op)
+    call(client, "GET", f"{env}/audit", op)
+    other = call(
+        client,
+        "POST",
+        f"{admin}/operators",
+        op,
+        {"email": "viewer@example.com", "password": "another-long-password", "role": "viewer"},
+    )
+    call(client, "GET", f"{admin}/operators", op)
+    call(client, "PATCH", f"{admin}/operators/{other['id']}", op, {"role": "admin"})
+    call(client, "DELETE", f"{admin}/operators/{other['id']}", op)
+    call(client, "GET", f"{admin}/audit", op)
+
+    token = call(client, "POST", "/auth/token", sk, {"userId": "ada", "name": "Ada"})["token"]
+    rooms = "/api/v1/rooms"
+    call(client, "POST", rooms, sk, {"id": "room-1"})
+    call(client, "GET", rooms, sk)
+    call(client, "PATCH", f"{rooms}/room-1", sk, {"metadata": {"title": "One"}})
+    thread = call(
+        client, "POST", f"{rooms}/room-1/threads", sk, {"comment": {"userId": "ada", "body": "Hi"}}
+    )
+    threads = f"{rooms}/room-1/threads"
+    call(client, "GET", threads, sk)
+    call(client, "GET", f"{threads}/{thread['id']}", sk)
+    call(client, "PATCH", f"{threads}/{thread['id']}", sk, {"resolved": True})
+    comments = f"{threads}/{thread['id']}/comments"
+    comment = call(client, "POST", comments, sk, {"userId": "ada", "body": "Reply"})
+    call(client, "GET", comments, sk)
+    call(client, "PATCH", f"{comments}/{comment['id']}", sk, {"body": "Edited"})
+    call(client, "DELETE", f"{comments}/{comment['id']}", sk)
+    call(client, "GET", "/api/v1/users", sk)
+    call(client, "GET", "/api/v1/users/ada", sk)
+
+    socket = gw.connect(Env(env_id, pk, sk, "", ""), token=token, room="room-1")
+    gw.join(socket)
+    gw.send(socket, "broadcast", event={"hello": "world"})
+    gw.send(socket, "presence.update", presence={"cursor": 1})
+    call(client, "GET", f"{rooms}/room-1/active_users", sk)
+    call(client, "POST", f"{rooms}/room-1/broadcast", sk, {"event": {"x": 1}})
+    gw.disconnect(socket)
+
+    call(client, "DELETE", f"{threads}/{thread['id']}", sk)
+    call(client, "POST", f"{rooms}/room-1/threads", sk, {"comment": {"userId": "ada", "body": "2"}})
+    call(client, "DELETE", f"{rooms}/room-1", sk)  # purges its threads: BatchWriteItem
+    gw.connect(Env(env_id, pk, sk, "", ""), token=token, room="room-2")
+    call(client, "GET", f"{env}/analytics", op)
+    call(client, "DELETE", env, op)  # disables it and kicks its sockets
+    call(client, "POST", f"{admin}/logout", op)
+
+
+def test_the_policy_allows_exactly_what_the_app_does(
+    client: Any,
+    services: runtime.Services,
+    fake: FakeApi,
+    gw: Gateway,
+    used: set[tuple[str, str]],
+) -> None:
+    every_access_pattern(client, services, gw)
+    stage = Stage(
+        name="test",
+        app_name="pulse",
+        env={
+            "PULSE_STAGE": "test",
+            "PULSE_TABLE_PREFIX": services.settings.table_prefix,
+            "PULSE_SECRETS_SSM_PREFIX": "/pulse/test/",
+        },
+        policy_file=ROOT / "unused",
+        api_gateway_stage="api",
+    )
+    allowed = [
+        (action, resource)
+        for statement in policy_document(stage)["Statement"]
+        for action in statement["Action"]
+        if action.startswith("dynamodb:")
+        for resource in statement["Resource"]
+    ]
+
+    def permits(action: str, arn: str) -> bool:
+        return any(a == action and fnmatch.fnmatchcase(arn, r) for a, r in allowed)
+
+    denied = sorted(u for u in used if not permits(*u))
+    assert not denied, f"the app would be denied: {denied}"
+    unused = sorted(
+        (a, r)
+        for a, r in allowed
+        if not any(a == u and fnmatch.fnmatchcase(arn, r) for u, arn in used)
+    )
+    assert not unused, f"allowed but never used (not least privilege): {unused}"
