@@ -3,19 +3,20 @@ DynamoDB call any botocore client makes, and moto made atomic per request for ra
 
 from __future__ import annotations
 
-import copy
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from botocore.client import BaseClient
 from moto.core.botocore_stubber import BotocoreStubber
 
+from bench.calls import Call, DynamoCalls
 from chalicelib import runtime
 from chalicelib.entities import Actor
+
+__all__ = ["OWNER", "READ_OPS", "WRITE_OPS", "Call", "DynamoCalls", "Env"]
 
 OWNER = Actor(id="op_0Q5cZkT8operator", email="owner@example.com", role="owner")
 
@@ -44,42 +45,12 @@ def make_env(services: runtime.Services) -> Callable[..., Env]:
     return make
 
 
-@dataclass(frozen=True)
-class Call:
-    operation: str
-    params: dict[str, Any]
-
-
-@dataclass
-class DynamoCalls:
-    """Every DynamoDB API call made while `record()` is open, from any botocore client."""
-
-    calls: list[Call] = field(default_factory=list)
-    active: bool = False
-
-    @contextmanager
-    def record(self) -> Iterator[list[Call]]:
-        self.calls = []
-        self.active = True
-        try:
-            yield self.calls
-        finally:
-            self.active = False
-
-
 @pytest.fixture
 def dynamo_calls(monkeypatch: pytest.MonkeyPatch) -> DynamoCalls:
-    """Wraps botocore's BaseClient._make_api_call: PynamoDB's model calls and the shared client's
-    own batch_get_item both pass through it, so no call can slip past the count."""
+    """Records every DynamoDB call of any botocore client while `record()` is open (the recorder
+    is bench/calls.py's, shared with bench/round_trips.py)."""
     recorder = DynamoCalls()
-    original = BaseClient._make_api_call
-
-    def recording(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
-        if recorder.active and self.meta.service_model.service_name == "dynamodb":
-            recorder.calls.append(Call(operation_name, copy.deepcopy(api_params)))
-        return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    monkeypatch.setattr(BaseClient, "_make_api_call", recorder.wrap(BaseClient._make_api_call))
     return recorder
 
 

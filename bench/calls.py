@@ -1,0 +1,69 @@
+"""Counting AWS API calls at botocore: the one recorder behind bench/round_trips.py and the
+suite's budget tests (tests/integration/conftest.py's `dynamo_calls` fixture).
+
+It wraps `BaseClient._make_api_call`, through which every botocore client's calls pass (PynamoDB's
+model calls and the shared client's own `batch_get_item` alike), so no call slips past it."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.client import BaseClient
+
+MakeApiCall = Callable[[Any, str, dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class Call:
+    operation: str
+    params: dict[str, Any]
+
+
+@dataclass
+class DynamoCalls:
+    """Every DynamoDB API call made while `record()` is open, from any botocore client; the calls
+    to other services (the Management API's pushes) are counted in `others` by operation."""
+
+    calls: list[Call] = field(default_factory=list)
+    others: list[tuple[str, str]] = field(default_factory=list)  # (service, operation)
+    active: bool = False
+
+    @contextmanager
+    def record(self) -> Iterator[list[Call]]:
+        self.calls = []
+        self.others = []
+        self.active = True
+        try:
+            yield self.calls
+        finally:
+            self.active = False
+
+    def wrap(self, original: MakeApiCall) -> MakeApiCall:
+        """`original` (BaseClient._make_api_call), recording into this recorder."""
+
+        def recording(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+            if self.active:
+                service = client.meta.service_model.service_name
+                if service == "dynamodb":
+                    self.calls.append(Call(operation_name, copy.deepcopy(api_params)))
+                else:
+                    self.others.append((service, operation_name))
+            return original(client, operation_name, api_params)
+
+        return recording
+
+
+@contextmanager
+def installed() -> Iterator[DynamoCalls]:
+    """A recorder wrapped around every botocore client's calls until the block ends."""
+    recorder = DynamoCalls()
+    original = BaseClient._make_api_call
+    BaseClient._make_api_call = recorder.wrap(original)  # type: ignore[method-assign]
+    try:
+        yield recorder
+    finally:
+        BaseClient._make_api_call = original  # type: ignore[method-assign]
