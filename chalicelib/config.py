@@ -184,11 +184,11 @@ def _long_enough(value: str | None, optional: bool = False) -> bool:
 
 
 def _read_ssm(names: Sequence[str], region: str) -> dict[str, str]:
-    """One GetParameters call, decrypting SecureStrings. botocore only (PynamoDB imports it
-    anyway; boto3 would add ~0.2 s to a cold start), imported on first use."""
-    import botocore.session
+    """One GetParameters call, decrypting SecureStrings, through the container's one botocore
+    session (chalicelib/aws.py), imported on first use."""
+    from .aws import session
 
-    client: Any = botocore.session.get_session().create_client("ssm", region_name=region)
+    client: Any = session().create_client("ssm", region_name=region)
     response = client.get_parameters(Names=list(names), WithDecryption=True)
     return {p["Name"]: p["Value"] for p in response.get("Parameters", [])}
 
