@@ -105,17 +105,28 @@ class RoomChannel:
             self.drop(delivery.gone)
 
     def drop(self, gone: list[Connection]) -> None:
-        """Remove connections whose sockets are gone and tell their rooms `user.left`. One found
-        gone while announcing is dropped (and announced) in turn; each row is removed once, so
-        this ends."""
-        removed = [c for c in gone if conn_repo.remove(c)]
-        for c in removed:
-            left = {"type": "user.left", "connectionId": c.id, "userId": c.user_id}
-            survivors = [m for m in self.members(c.env_id, c.room_id) if m.id != c.id]
-            if survivors:
-                delivery = self.api.post_many(survivors, encode(left))
+        """Remove connections whose sockets are gone and tell their rooms `user.left`: the rows
+        go in batches (one transaction per room per 33), and each room's survivors are read once.
+        One found gone while announcing is dropped (and announced) in turn; each row is removed
+        once, so this ends."""
+        rooms: dict[tuple[str, str], list[Connection]] = {}
+        for c in conn_repo.remove_many(gone):
+            rooms.setdefault((c.env_id, c.room_id), []).append(c)
+        found_gone: list[Connection] = []
+        for (env_id, room_id), left in rooms.items():
+            left_ids = {c.id for c in left}
+            survivors = [m for m in self.members(env_id, room_id) if m.id not in left_ids]
+            for c in left:
+                if not survivors:
+                    break
+                frame = {"type": "user.left", "connectionId": c.id, "userId": c.user_id}
+                delivery = self.api.post_many(survivors, encode(frame))
                 if delivery.gone:
-                    self.drop(delivery.gone)
+                    dead = {d.id for d in delivery.gone}
+                    survivors = [m for m in survivors if m.id not in dead]
+                    found_gone += delivery.gone
+        if found_gone:
+            self.drop(found_gone)
 
     def kick(self, env_id: str, key_ids: set[str] | None) -> int:
         """Close every live connection of the environment opened with one of `key_ids` (a pk_,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
@@ -204,6 +205,44 @@ def remove(c: Connection) -> bool:
             for row in _rows(c):
                 tx.delete(row)
     return True
+
+
+# A transaction holds at most 100 items: 3 rows per connection and the room's count.
+REMOVE_BATCH = 33
+
+
+def remove_many(gone: Sequence[Connection]) -> list[Connection]:
+    """Delete the rows of many connections and count their rooms down: one transaction per room
+    per REMOVE_BATCH connections. Returns those this call removed (each id once). A refused batch
+    (one was already removed, or the room's count is off) is retried one connection at a time."""
+    rooms: dict[tuple[str, str], dict[str, Connection]] = {}
+    for c in gone:
+        rooms.setdefault((c.env_id, c.room_id), {}).setdefault(c.id, c)
+    removed: list[Connection] = []
+    for (env_id, room_id), by_id in rooms.items():
+        members = list(by_id.values())
+        for start in range(0, len(members), REMOVE_BATCH):
+            batch = members[start : start + REMOVE_BATCH]
+            if len(batch) == 1:
+                removed += [c for c in batch if remove(c)]
+                continue
+            try:
+                with transaction() as tx:
+                    for c in batch:
+                        rows = _rows(c)
+                        tx.delete(rows[0], condition=ConnectionItem.pk.exists())
+                        for row in rows[1:]:
+                            tx.delete(row)
+                    tx.update(
+                        RoomItem(env_pk(env_id), room_sk(room_id)),
+                        actions=[RoomItem.connections.add(-len(batch))],
+                        condition=RoomItem.connections >= len(batch),
+                    )
+            except TransactionCancelled:
+                removed += [c for c in batch if remove(c)]
+            else:
+                removed += batch
+    return removed
 
 
 def recount(env_id: str, room_id: str, now: float) -> int:
