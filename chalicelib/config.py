@@ -108,22 +108,19 @@ def _secrets(
 ) -> tuple[bytes, bytes, bytes | None]:
     """The key-hash pepper, the token signing secret and the previous signing secret (or None).
 
-    On AWS: SecureString parameters under PULSE_SECRETS_SSM_PREFIX, in one GetParameters call.
     Locally and in tests: PULSE_KEY_PEPPER / PULSE_SIGNING_SECRET (/ PULSE_SIGNING_SECRET_PREVIOUS)
-    or the JSON file at PULSE_SECRETS_FILE (the local stack's). Never both kinds of source."""
+    or the JSON file at PULSE_SECRETS_FILE (the local stack's). On AWS, where none of those is
+    set: SecureString parameters under PULSE_SECRETS_SSM_PREFIX, in one GetParameters call. The
+    local sources win: `make dev` and `chalice local` run with the dev stage's variables, SSM
+    prefix included, and must not reach for AWS."""
+    local = (
+        "PULSE_KEY_PEPPER",
+        "PULSE_SIGNING_SECRET",
+        "PULSE_SIGNING_SECRET_PREVIOUS",
+        "PULSE_SECRETS_FILE",
+    )
     prefix = env.get("PULSE_SECRETS_SSM_PREFIX")
-    if prefix:
-        local = (
-            "PULSE_KEY_PEPPER",
-            "PULSE_SIGNING_SECRET",
-            "PULSE_SIGNING_SECRET_PREVIOUS",
-            "PULSE_SECRETS_FILE",
-        )
-        if any(env.get(name) for name in local):
-            raise ConfigError(
-                "PULSE_SECRETS_SSM_PREFIX is set together with PULSE_KEY_PEPPER, "
-                "PULSE_SIGNING_SECRET or PULSE_SECRETS_FILE: configure one source of secrets"
-            )
+    if prefix and not any(env.get(name) for name in local):
         return _ssm_secrets(prefix, region, read_parameters)
     pepper = env.get("PULSE_KEY_PEPPER")
     signing = env.get("PULSE_SIGNING_SECRET")

@@ -134,15 +134,29 @@ def test_the_prefix_must_be_a_path(prefix: str) -> None:
         Settings.from_env({**BASE, "PULSE_SECRETS_SSM_PREFIX": prefix}, read_parameters=never)
 
 
-@pytest.mark.parametrize(
-    "local", ["PULSE_KEY_PEPPER", "PULSE_SIGNING_SECRET", "PULSE_SECRETS_FILE"]
-)
-def test_ssm_and_local_secrets_together_are_refused(local: str) -> None:
-    def never(names: Sequence[str], region: str) -> dict[str, str]:
-        raise AssertionError("no SSM call when the configuration is ambiguous")
+def test_local_secrets_win_over_the_ssm_prefix(tmp_path: Path) -> None:
+    """`make dev` and `chalice local` run with the dev stage's variables, SSM prefix included:
+    they must use the local secrets and never call AWS."""
 
-    with pytest.raises(ConfigError, match="one source"):
-        Settings.from_env({**SSM_ENV, local: "x" * 40}, read_parameters=never)
+    def never(names: Sequence[str], region: str) -> dict[str, str]:
+        raise AssertionError("no SSM call when local secrets are configured")
+
+    path = tmp_path / "secrets.json"
+    path.write_text(json.dumps({"keyPepper": PEPPER, "signingSecret": SIGNING}))
+    from_file = Settings.from_env({**SSM_ENV, "PULSE_SECRETS_FILE": str(path)}, never)
+    from_env = Settings.from_env(
+        {**SSM_ENV, "PULSE_KEY_PEPPER": PEPPER, "PULSE_SIGNING_SECRET": SIGNING}, never
+    )
+
+    assert from_file.key_pepper == from_env.key_pepper == PEPPER.encode()
+
+
+def test_a_partial_local_configuration_is_an_error_not_a_silent_ssm_read() -> None:
+    def never(names: Sequence[str], region: str) -> dict[str, str]:
+        raise AssertionError("no SSM call when local secrets are (partly) configured")
+
+    with pytest.raises(ConfigError, match="PULSE_SIGNING_SECRET"):
+        Settings.from_env({**SSM_ENV, "PULSE_KEY_PEPPER": PEPPER}, read_parameters=never)
 
 
 def test_without_the_prefix_no_ssm_call_is_made() -> None:
