@@ -156,6 +156,9 @@ class EmailClaimItem(ControlTable):
 class LoginThrottleItem(ControlTable):
     failures = NumberAttribute(default=0)
     locked_until = NumberAttribute(default=0)
+    # A password check of this email is running until then: one at a time, so concurrent
+    # guesses cannot all pass the lock check before the first failure is counted.
+    checking_until = NumberAttribute(null=True)
 
 
 class OperatorsMetaItem(ControlTable):

@@ -8,9 +8,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pynamodb.exceptions import PynamoDBException
 from pynamodb.expressions.update import Action
 
-from ..db.dynamo import TransactionCancelled, batch_get, transaction, unavailable_on_throttle
+from ..db.dynamo import (
+    TransactionCancelled,
+    batch_get,
+    is_condition_failure,
+    transaction,
+    unavailable_on_throttle,
+)
 from ..db.models import (
     EMAIL_SK,
     LOGIN_SK,
@@ -93,7 +100,35 @@ def login_state(email: str) -> LoginState:
     )
 
 
+def begin_check(email: str, *, now: float, until: float, expire_at: float) -> int | None:
+    """Reserve the email's one running password check, unless one is running or a lock holds
+    (both checked in the write, so concurrent attempts cannot all pass a read taken before the
+    first failure was counted). The failures counted so far, or None when refused."""
+    item = LoginThrottleItem(login_pk(email), LOGIN_SK)
+    free = LoginThrottleItem.checking_until.does_not_exist() | (
+        LoginThrottleItem.checking_until <= now
+    )
+    unlocked = LoginThrottleItem.locked_until.does_not_exist() | (
+        LoginThrottleItem.locked_until <= now
+    )
+    try:
+        with unavailable_on_throttle():
+            item.update(
+                actions=[
+                    LoginThrottleItem.checking_until.set(until),
+                    LoginThrottleItem.ttl.set(expire_at),
+                ],
+                condition=free & unlocked,
+            )
+    except PynamoDBException as exc:
+        if is_condition_failure(exc):
+            return None
+        raise
+    return int(item.failures or 0)
+
+
 def record_failure(email: str, *, locked_until: float, expire_at: float) -> None:
+    """Count a failure, set the lock, and end the running check."""
     item = LoginThrottleItem(login_pk(email), LOGIN_SK)
     with unavailable_on_throttle():
         item.update(
@@ -101,6 +136,7 @@ def record_failure(email: str, *, locked_until: float, expire_at: float) -> None
                 LoginThrottleItem.failures.add(1),
                 LoginThrottleItem.locked_until.set(locked_until),
                 LoginThrottleItem.ttl.set(expire_at),
+                LoginThrottleItem.checking_until.remove(),
             ]
         )
 

@@ -19,6 +19,7 @@ from ..repositories.operators import LastOwner, OperatorRecord
 FREE_FAILURES = 5  # failures before backoff starts
 MAX_LOCK_SECONDS = 15 * 60
 THROTTLE_MEMORY_SECONDS = 24 * 3600
+CHECK_SECONDS = 10  # a password check crashed half way frees its email after this
 
 
 def invalid_credentials() -> Unauthenticated:
@@ -54,6 +55,14 @@ def check_password(password: str, field: str = "password") -> None:
         )
 
 
+def too_many_attempts(retry_after: int) -> RateLimited:
+    return RateLimited(
+        "Too many failed logins for this account; wait before trying again.",
+        retry_after=retry_after,
+        code="TOO_MANY_ATTEMPTS",
+    )
+
+
 def lock_seconds(failures: int) -> int:
     """0 for the first FREE_FAILURES, then 1, 2, 4, ... seconds up to 15 minutes."""
     if failures < FREE_FAILURES:
@@ -72,17 +81,19 @@ class OperatorService:
         now = self.clock.now()
         state = repo.login_state(email)
         if state.locked_until > now:
-            raise RateLimited(
-                "Too many failed logins for this account; wait before trying again.",
-                retry_after=math.ceil(state.locked_until - now),
-                code="TOO_MANY_ATTEMPTS",
-            )
+            raise too_many_attempts(math.ceil(state.locked_until - now))
+        # One check at a time per email, and only if no lock started since the read above.
+        counted = repo.begin_check(
+            email, now=now, until=now + CHECK_SECONDS, expire_at=now + THROTTLE_MEMORY_SECONDS
+        )
+        if counted is None:
+            raise too_many_attempts(1)
         record = repo.get(state.operator_id) if state.operator_id else None
         # Same work whether or not the email exists: no user enumeration by timing.
         stored = record.password_hash if record else passwords.dummy_hash()
         ok = passwords.verify_password(stored, password) and record is not None
         if not ok or record is None:
-            failures = state.failures + 1
+            failures = counted + 1
             repo.record_failure(
                 email,
                 locked_until=now + lock_seconds(failures),
