@@ -379,7 +379,10 @@ def package(
     stage = load_stage(stage_name, root)
     check_policy_file(stage)
     out_dir = out_dir.resolve()
-    if out_dir.exists():
+    if out_dir.exists() and any(out_dir.iterdir()):
+        # Only ever replace an earlier package: never a directory that holds anything else.
+        if not (out_dir / "sam.json").is_file() or root.resolve().is_relative_to(out_dir):
+            raise DeployError(f"{out_dir} is not empty and holds no earlier package: choose --out")
         shutil.rmtree(out_dir)
     # chalice package needs a region configured, though the template names none (it uses
     # ${AWS::Region}).

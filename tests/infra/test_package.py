@@ -188,3 +188,15 @@ def test_a_failed_package_is_one_line(tmp_path: Path) -> None:
 
     with pytest.raises(deploy.DeployError, match="chalice package --stage dev failed: No region"):
         deploy.package("dev", tmp_path / "out", run=failing, out=print)
+
+
+def test_package_never_empties_a_directory_that_is_not_an_earlier_package(tmp_path: Path) -> None:
+    keep = tmp_path / "notes.txt"
+    keep.write_text("mine")
+
+    def never(command: list[str], **kwargs: Any) -> Any:
+        raise AssertionError("chalice must not run")
+
+    with pytest.raises(deploy.DeployError, match="choose --out"):
+        deploy.package("dev", tmp_path, run=never, out=print)
+    assert keep.read_text() == "mine"
