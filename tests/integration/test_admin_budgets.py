@@ -1,0 +1,228 @@
+"""DynamoDB call budgets of the Admin API and the admin data browser, counted at botocore.
+
+Every admin request starts with "auth": one consistent BatchGetItem of the operator and the
+session. What follows is listed per route, in order (docs/architecture.md, "Access patterns";
+docs/performance.md, section 2, sets each beside the minimum possible). Key changes and disables
+end with the kick's consistent Query of the environment's live connections (none are live here,
+so nothing more happens). Admin deletes of data add the audit event (PutItem) after the purge.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from chalicelib import runtime
+
+from .conftest import Call, DynamoCalls, Env
+
+PASSWORD = "correct horse battery staple"
+AUTH = "BatchGetItem"  # operator + session
+READ = "BatchGetItem"
+TX = "TransactWriteItems"
+Q = "Query"
+KICK = "Query"  # the environment's live connections, after a key change commits
+E = "/admin/api/environments/{env}"
+ER = E + "/rooms/room-1"
+
+#  operation                          method    path                           calls, in order
+BUDGETS: dict[str, tuple[str, str, list[str]]] = {
+    "me": ("GET", "/admin/api/me", [AUTH, READ]),
+    "logout": ("POST", "/admin/api/logout", [AUTH, "DeleteItem"]),
+    "list environments": ("GET", "/admin/api/environments", [AUTH, Q]),
+    "create environment": ("POST", "/admin/api/environments", [AUTH, TX]),
+    "get environment": ("GET", E, [AUTH, READ]),
+    "rename environment": ("PATCH", E, [AUTH, READ, TX]),
+    "disable environment": ("DELETE", E, [AUTH, READ, TX, KICK]),
+    "list keys": ("GET", E + "/keys", [AUTH, READ, Q]),
+    "create key": ("POST", E + "/keys", [AUTH, READ, TX]),
+    "rotate keys": ("POST", E + "/keys/rotate", [AUTH, READ, TX, KICK]),
+    "revoke key": ("POST", E + "/keys/{key}/revoke", [AUTH, READ, TX, KICK]),
+    "environment audit": ("GET", E + "/audit", [AUTH, READ, Q]),
+    "list operators": ("GET", "/admin/api/operators", [AUTH, Q]),
+    "create operator": ("POST", "/admin/api/operators", [AUTH, TX]),
+    "change an operator's role": ("PATCH", "/admin/api/operators/{op}", [AUTH, READ, TX]),
+    "delete operator": ("DELETE", "/admin/api/operators/{op}", [AUTH, READ, TX]),
+    "operators audit": ("GET", "/admin/api/audit", [AUTH, Q]),
+    # the data browser: the environment check replaces the key check
+    "analytics": ("GET", E + "/analytics", [AUTH, READ, READ, Q]),
+    "browse rooms": ("GET", E + "/rooms", [AUTH, READ, Q]),
+    "browse users": ("GET", E + "/users", [AUTH, READ, Q]),
+    # one Query of threads, then one of comments per thread on the page (3 here)
+    "browse threads (+ comments)": ("GET", ER + "/threads", [AUTH, READ, Q, Q, Q, Q]),
+    "get thread": ("GET", ER + "/threads/{t}", [AUTH, READ, Q]),
+    "list comments": ("GET", ER + "/threads/{t}/comments", [AUTH, READ, Q]),
+    # deletes: the REST delete (check, transaction, fan-out Query, purge), then the audit event
+    "delete comment": ("DELETE", ER + "/threads/{t}/comments/{c}", [AUTH, READ, TX, Q, "PutItem"]),
+    "delete the last comment (+ its thread)": (
+        "DELETE",
+        ER + "/threads/{lt}/comments/{lc}",
+        [AUTH, READ, TX, Q, "BatchWriteItem", Q, "PutItem"],
+    ),
+    "delete thread": (
+        "DELETE",
+        ER + "/threads/{lt}",
+        [AUTH, READ, TX, Q, "BatchWriteItem", Q, "PutItem"],
+    ),
+    "delete room (3 threads)": (
+        "DELETE",
+        ER,
+        # fan-out Query, the room's threads, then per thread its comment keys and their delete,
+        # then the threads' delete
+        [AUTH, READ, TX, Q, Q, *[Q, "BatchWriteItem"] * 3, "BatchWriteItem", "PutItem"],
+    ),
+}
+
+BODIES: dict[str, Any] = {
+    "create environment": {"name": "New"},
+    "rename environment": {"name": "Renamed"},
+    "create key": {"kind": "secret"},
+    "create operator": {"email": "new@example.com", "password": PASSWORD, "role": "viewer"},
+    "change an operator's role": {"role": "admin"},
+}
+
+# POST /admin/api/login: the email claim and the throttle in one read; one conditional UpdateItem
+# reserving the email's one running password check; the operator; then one transaction
+# (session, lastLoginAt, throttle reset) or, on a wrong password, one UpdateItem (the failure).
+LOGIN_BUDGETS: dict[str, list[str]] = {
+    "right password": [READ, "UpdateItem", READ, TX],
+    "wrong password": [READ, "UpdateItem", READ, "UpdateItem"],
+}
+
+
+@dataclass(frozen=True)
+class World:
+    """An owner's session; environment env with room-1: thread t (2 comments; c the second),
+    thread lt (1 comment, lc) and a third thread; a viewer operator op."""
+
+    token: str
+    env: Env
+    values: dict[str, str]
+
+
+def login(client: Any, email: str, password: str = PASSWORD) -> Any:
+    body = json.dumps({"email": email, "password": password})
+    return client.http.post(
+        "/admin/api/login", headers={"Content-Type": "application/json"}, body=body
+    )
+
+
+def call(client: Any, token: str, method: str, path: str, body: Any = None) -> Any:
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    data = json.dumps(body).encode() if body is not None else b""
+    return client.http.request(method, path, headers=headers, body=data)
+
+
+def rest(client: Any, env: Env, method: str, path: str, body: Any) -> Any:
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {env.sk}"}
+    resp = client.http.request(method, path, headers=headers, body=json.dumps(body).encode())
+    assert resp.status_code == 201, resp.body
+    return resp.json_body
+
+
+@pytest.fixture
+def world(client: Any, services: runtime.Services, make_env: Callable[..., Env]) -> World:
+    services.operators.create(None, "owner@example.com", PASSWORD, "owner")
+    op = services.operators.create(None, "viewer@example.com", PASSWORD, "viewer")
+    resp = login(client, "owner@example.com")
+    assert resp.status_code == 200, resp.body
+    env = make_env()
+    rest(client, env, "POST", "/api/v1/rooms", {"id": "room-1"})
+    threads = "/api/v1/rooms/room-1/threads"
+    first = {"comment": {"userId": "user-1", "body": "First"}}
+    t = rest(client, env, "POST", threads, first)["id"]
+    comments = f"{threads}/{t}/comments"
+    c = [rest(client, env, "POST", comments, {"userId": "user-1", "body": "x"}) for _ in "ab"]
+    lone = rest(client, env, "POST", threads, first)
+    rest(client, env, "POST", threads, first)
+    values = {
+        "env": env.id,
+        "key": env.pk_id,
+        "op": op.id,
+        "t": t,
+        "c": c[0]["id"],
+        "lt": lone["id"],
+        "lc": lone["comments"][0]["id"],
+    }
+    return World(resp.json_body["token"], env, values)
+
+
+def ops(calls: list[Call]) -> list[str]:
+    return [c.operation for c in calls]
+
+
+def assert_consistent_reads(calls: list[Call]) -> None:
+    for call in calls:
+        if call.operation == "BatchGetItem":
+            tables = call.params["RequestItems"]
+            assert tables and all(t.get("ConsistentRead") is True for t in tables.values())
+        assert call.operation != "Scan", call
+
+
+def test_the_budget_table_covers_every_admin_route() -> None:
+    from chalicelib.api import admin_data, admin_environments, admin_operators
+
+    def route_of(method: str, path: str) -> tuple[str, str]:
+        for value, name in (
+            ("{env}", "{envId}"),
+            ("{key}", "{keyId}"),
+            ("{op}", "{operatorId}"),
+            ("room-1", "{roomId}"),
+            ("{t}", "{threadId}"),
+            ("{lt}", "{threadId}"),
+            ("{c}", "{commentId}"),
+            ("{lc}", "{commentId}"),
+        ):
+            path = path.replace(value, name)
+        return method, path
+
+    covered = {route_of(method, path) for method, path, _ in BUDGETS.values()}
+    covered.add(("POST", "/admin/api/login"))  # LOGIN_BUDGETS
+    routers = (admin_environments.router, admin_operators.router, admin_data.router)
+    assert covered == {(s.method, s.path) for r in routers for s in r.specs}
+
+
+@pytest.mark.parametrize("operation", list(BUDGETS))
+def test_admin_budget(operation: str, client: Any, world: World, dynamo_calls: DynamoCalls) -> None:
+    method, path, budget = BUDGETS[operation]
+
+    with dynamo_calls.record() as calls:
+        resp = call(client, world.token, method, path.format(**world.values), BODIES.get(operation))
+
+    assert 200 <= resp.status_code < 300, (resp.status_code, resp.body)
+    assert ops(calls) == budget
+    assert_consistent_reads(calls)
+    auth = calls[0]
+    assert auth.operation == "BatchGetItem"
+    (keys,) = [r["Keys"] for r in auth.params["RequestItems"].values()]
+    assert sorted(k["sk"]["S"].split("#")[0] for k in keys) == ["OP", "SESSION"]
+
+
+@pytest.mark.parametrize("case", list(LOGIN_BUDGETS))
+def test_login_budget(
+    case: str, client: Any, services: runtime.Services, dynamo_calls: DynamoCalls
+) -> None:
+    services.operators.create(None, "login@example.com", PASSWORD, "admin")
+    password = PASSWORD if case == "right password" else "not the password at all"
+
+    with dynamo_calls.record() as calls:
+        resp = login(client, "login@example.com", password)
+
+    assert resp.status_code == (200 if case == "right password" else 401), resp.body
+    assert ops(calls) == LOGIN_BUDGETS[case]
+    assert_consistent_reads(calls)
+
+
+def test_browsing_threads_costs_one_comment_query_per_thread_on_the_page(
+    client: Any, world: World, dynamo_calls: DynamoCalls
+) -> None:
+    path = ER.format(**world.values) + "/threads"
+    for limit, threads in ((1, 1), (2, 2), (20, 3)):
+        with dynamo_calls.record() as calls:
+            resp = call(client, world.token, "GET", f"{path}?limit={limit}")
+        assert resp.status_code == 200, resp.body
+        assert ops(calls) == [AUTH, READ, Q] + [Q] * threads, limit
