@@ -13,6 +13,25 @@ E = TypeVar("E", bound=str)
 
 
 _LINE_CHARS = str.maketrans("", "", "\n\r\t")
+MAX_JSON_DEPTH = 32
+
+
+def _depth(value: Any, level: int) -> int:
+    if level > MAX_JSON_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max([_depth(v, level + 1) for v in value.values()], default=level + 1)
+    if isinstance(value, list):
+        return max([_depth(v, level + 1) for v in value], default=level + 1)
+    return level
+
+
+def within_depth(obj: Mapping[str, Any]) -> None:
+    """A JSON object (a request body, a WebSocket frame) nested at most MAX_JSON_DEPTH levels,
+    itself included; the error names the top-level field that goes deeper."""
+    for name, value in obj.items():
+        if _depth(value, 1) > MAX_JSON_DEPTH:
+            raise InvalidInput(name, f"nests deeper than {MAX_JSON_DEPTH} levels", code="TOO_DEEP")
 
 
 def only_fields(obj: Mapping[str, Any], allowed: Iterable[str]) -> None:

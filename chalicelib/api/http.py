@@ -9,11 +9,11 @@ from typing import Any
 from chalice.app import Request
 
 from ..errors import InvalidInput, MalformedJson, PayloadTooLarge
+from ..validation import within_depth
 
 MAX_BODY_BYTES = 64 * 1024
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
-MAX_JSON_DEPTH = 32
 
 
 def request_id(request: Request | None) -> str:
@@ -40,16 +40,6 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _depth(value: Any, level: int = 0) -> int:
-    if level > MAX_JSON_DEPTH:
-        return level
-    if isinstance(value, dict):
-        return max([_depth(v, level + 1) for v in value.values()], default=level + 1)
-    if isinstance(value, list):
-        return max([_depth(v, level + 1) for v in value], default=level + 1)
-    return level
-
-
 def json_object(request: Request, *, required: bool = True) -> dict[str, Any]:
     """The body as a JSON object. Empty bodies are `{}` unless `required`."""
     raw = request.raw_body or b""
@@ -67,8 +57,7 @@ def json_object(request: Request, *, required: bool = True) -> dict[str, Any]:
         raise MalformedJson("The body is not valid UTF-8 JSON.") from exc
     if not isinstance(value, dict):
         raise InvalidInput("body", "must be a JSON object")
-    if _depth(value) > MAX_JSON_DEPTH:
-        raise InvalidInput("body", f"nests deeper than {MAX_JSON_DEPTH} levels", code="TOO_DEEP")
+    within_depth(value)
     return value
 
 

@@ -75,6 +75,7 @@ def decode(body: str | None) -> dict[str, Any]:
     ):
         message.pop("requestId")
         raise InvalidInput("requestId", f"must be a string of 1-{MAX_REQUEST_ID} characters")
+    v.within_depth(message)  # as a REST body: `broadcast` events and presence are any JSON
     return message
 
 
