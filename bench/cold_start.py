@@ -11,12 +11,13 @@ moto's DynamoDB server in another process and a local Management API: client cre
 first round trips are included. The reference scenario is the smallest DynamoDB Lambda: `import
 boto3`, then a client and one GetItem as its first request.
 
-As in the Lambda package: the children cannot import what requirements.txt does not ship (moto's
-`cryptography`, which PyJWT would otherwise import), and every module, app code included, loads
-from byte code compiled beforehand (a private PYTHONPYCACHEPREFIX), except in the scenario that
-compiles app.py and chalicelib/ from source, as a package without __pycache__ does. One more
-untimed run per scenario counts the botocore sessions and clients built and notes which heavy
-modules got imported.
+As in the Lambda package, the children cannot import what requirements.txt does not ship (moto's
+`cryptography`, which PyJWT would otherwise import). Every module loads from byte code compiled
+beforehand (a private PYTHONPYCACHEPREFIX) except in the "not precompiled" scenarios: app code
+from source, or everything but the standard library from source, which is what a chalice
+package as built does (it unpacks wheels without compiling them, and /var/task is read-only).
+One more untimed run per scenario counts the botocore sessions and clients built and notes which
+heavy modules got imported.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -167,7 +169,9 @@ def reference_events(world: World) -> list[dict[str, Any]]:
 class Scenario:
     events: Callable[[World], list[dict[str, Any]]]
     shipped_only: bool = True  # hide packages the Lambda package lacks
-    precompiled: bool = True  # app code from .pyc (False: compiled from source at import)
+    # Which modules load from .pyc: "all"; "deps" (app.py and chalicelib/ compile from source);
+    # "stdlib" (only the standard library: a chalice package as built, wheels unpacked as is)
+    precompiled: str = "all"
 
 
 NO_REQUEST: Callable[[World], list[dict[str, Any]]] = lambda world: []  # noqa: E731
@@ -176,7 +180,10 @@ SCENARIOS: dict[str, Scenario] = {
     REFERENCE: Scenario(reference_events),
     "import app (no request)": Scenario(NO_REQUEST),
     "import app, dev venv (cryptography visible)": Scenario(NO_REQUEST, shipped_only=False),
-    "import app, app code not precompiled": Scenario(NO_REQUEST, precompiled=False),
+    "import app, app code not precompiled": Scenario(NO_REQUEST, precompiled="deps"),
+    "floor, packages not precompiled": Scenario(NO_REQUEST, precompiled="stdlib"),
+    "import app, packages not precompiled": Scenario(NO_REQUEST, precompiled="stdlib"),
+    "REST mint, packages not precompiled": Scenario(mint_events, precompiled="stdlib"),
     "REST POST /auth/token (mint)": Scenario(mint_events),
     "REST GET /api/v1/rooms": Scenario(list_rooms_events),
     "REST POST /admin/api/login": Scenario(login_events),
@@ -239,28 +246,27 @@ class Run:
 @dataclass
 class Pycache:
     """Byte-code caches for the children (PYTHONPYCACHEPREFIX), so the run does not depend on
-    the checkout's __pycache__ or PYTHONDONTWRITEBYTECODE: `full` holds every module's .pyc
-    once warmed; `deps` the same without the app's own (app.py, chalicelib/)."""
+    the checkout's __pycache__ or PYTHONDONTWRITEBYTECODE: `all` holds every module's .pyc
+    once warmed; `deps` the same without the app's own (app.py, chalicelib/); `stdlib` only the
+    standard library's."""
 
     root: Path
 
-    @property
-    def full(self) -> Path:
-        return self.root / "full"
-
-    @property
-    def deps(self) -> Path:
-        return self.root / "deps"
+    def path(self, which: str) -> Path:
+        return self.root / which
 
     def split(self) -> None:
-        app_dir = self.full / str(ROOT).lstrip("/")
+        full = self.path("all")
+        app_dir = full / str(ROOT).lstrip("/")
 
         def app_code(directory: str, names: list[str]) -> list[str]:
             if Path(directory) != app_dir:
                 return []
             return [n for n in names if n == "chalicelib" or n.startswith("app.")]
 
-        shutil.copytree(self.full, self.deps, ignore=app_code)
+        shutil.copytree(full, self.path("deps"), ignore=app_code)
+        stdlib = sysconfig.get_paths()["stdlib"].lstrip("/")
+        shutil.copytree(full / stdlib, self.path("stdlib") / stdlib)
 
 
 def run_child(
@@ -278,7 +284,7 @@ def run_child(
         "profile_request_only": world.profile_request_only,
         "hidden": world.unshipped if spec.shipped_only else [],
     }
-    pycache = world.pycache.full if spec.precompiled or warm else world.pycache.deps
+    pycache = world.pycache.path("all" if warm else spec.precompiled)
     env = bench_environ(PULSE_DYNAMODB_ENDPOINT=world.endpoint, PYTHONPYCACHEPREFIX=str(pycache))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     if not warm:
@@ -304,30 +310,34 @@ def run_child(
 
 
 def report(runs: dict[str, list[Run]], audits: dict[str, Run], reps: int) -> str:
-    floor = median([r.result["import"] for r in runs[FLOOR]])
+    def total(r: Run, cpu: bool = False) -> float:
+        """import + the first request (if any), wall or CPU time."""
+        if cpu:
+            return float(r.result["import_cpu"] + sum(r.result["requests_cpu"][:1]))
+        return float(r.result["import"] + sum(r.result["requests"][:1]))
+
+    floor = median([total(r) for r in runs[FLOOR]])
+    floor_cpu = median([total(r, cpu=True) for r in runs[FLOOR]])
     floor_wall = median([r.wall for r in runs[FLOOR]])
-    reference = median([r.result["import"] + r.result["requests"][0] for r in runs[REFERENCE]])
+    reference = median([total(r) for r in runs[REFERENCE]])
     rows = []
     for scenario, scenario_runs in runs.items():
-        imp = median([r.result["import"] for r in scenario_runs])
         firsts = [r.result["requests"][0] for r in scenario_runs if r.result["requests"]]
         seconds = [r.result["requests"][1] for r in scenario_runs if r.result["requests"]]
-        totals = [r.result["import"] + sum(r.result["requests"][:1]) for r in scenario_runs]
-        total = median(totals)
-        wall = median([r.wall for r in scenario_runs])
+        wall = median([total(r) for r in scenario_runs])
+        cpu = median([total(r, cpu=True) for r in scenario_runs])
         audit = audits[scenario].result
         clients = audit["clients"]
         built = ", ".join(f"{clients.count(c)} {c}" for c in dict.fromkeys(clients)) or "none"
         rows.append(
             [
                 scenario,
-                ms(imp),
+                ms(median([r.result["import"] for r in scenario_runs])),
                 ms(median(firsts)) if firsts else "-",
-                ms(total),
-                f"{total / floor:.2f}x ({(total - floor) / floor:+.0%})",
-                f"{(total - reference) / reference:+.0%}",
+                f"{ms(wall)} ({ms(cpu)})",
+                f"{(wall - floor) / floor:+.0%} ({(cpu - floor_cpu) / floor_cpu:+.0%})",
+                f"{(wall - reference) / reference:+.0%}",
                 ms(median(seconds)) if seconds else "-",
-                f"{ms(wall)} ({(wall - floor_wall) / floor_wall:+.0%})",
                 f"{audit['sessions']} / {built}",
                 ", ".join(m for m in audit["modules"] if m != "pynamodb") or "-",
             ]
@@ -336,17 +346,17 @@ def report(runs: dict[str, list[Run]], audits: dict[str, Run], reps: int) -> str
         "scenario",
         "import ms",
         "1st request ms",
-        "import + 1st ms",
-        "vs floor",
-        "vs reference",
+        "import + 1st ms (CPU ms)",
+        "over the floor (CPU)",
+        "over the reference",
         "2nd request ms",
-        "process wall ms (vs floor)",
         "botocore sessions / clients",
         "heavy modules loaded",
     ]
     return (
         f"{machine()}\n\nMedians of {reps} fresh processes per scenario. Floor = `import boto3` "
-        f"in-process: {ms(floor)} ms (process wall {ms(floor_wall)} ms).\n\n" + table(headers, rows)
+        f"in-process: {ms(floor)} ms, {ms(floor_cpu)} ms CPU (a whole `python -c` process: "
+        f"{ms(floor_wall)} ms).\n\n" + table(headers, rows)
     )
 
 
