@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from .common import (
+    BENCH_ENV,
     ROOT,
     bench_environ,
     create_tables,
@@ -56,6 +57,7 @@ CHILD = ROOT / "bench" / "_cold_child.py"
 FLOOR = "floor: import boto3"
 REFERENCE = "reference: boto3 + 1 GetItem"
 OPERATOR = ("bench-owner@example.com", "correct horse battery staple")
+SSM_PREFIX = "/pulse/bench/"
 
 
 @dataclass
@@ -78,8 +80,19 @@ class World:
 
 
 def setup(world: World) -> None:
+    import boto3
+
     from chalicelib import runtime
+    from chalicelib.config import PEPPER_PARAMETER, SIGNING_PARAMETER
     from chalicelib.entities import Actor
+
+    ssm = boto3.client("ssm", endpoint_url=world.endpoint)
+    for name, variable in (
+        (PEPPER_PARAMETER, "PULSE_KEY_PEPPER"),
+        (SIGNING_PARAMETER, "PULSE_SIGNING_SECRET"),
+    ):
+        value = BENCH_ENV[variable]
+        ssm.put_parameter(Name=SSM_PREFIX + name, Value=value, Type="SecureString", Overwrite=True)
 
     graph = runtime.services()
     owner = Actor(id="op_bench", email="bench@example.com", role="owner")
@@ -172,6 +185,7 @@ class Scenario:
     # Which modules load from .pyc: "all"; "deps" (app.py and chalicelib/ compile from source);
     # "stdlib" (only the standard library: a chalice package as built, wheels unpacked as is)
     precompiled: str = "all"
+    ssm: bool = False  # secrets from SSM Parameter Store, as deployed (else environment variables)
 
 
 NO_REQUEST: Callable[[World], list[dict[str, Any]]] = lambda world: []  # noqa: E731
@@ -185,6 +199,7 @@ SCENARIOS: dict[str, Scenario] = {
     "import app, packages not precompiled": Scenario(NO_REQUEST, precompiled="stdlib"),
     "REST mint, packages not precompiled": Scenario(mint_events, precompiled="stdlib"),
     "REST POST /auth/token (mint)": Scenario(mint_events),
+    "REST mint, secrets from SSM (as deployed)": Scenario(mint_events, ssm=True),
     "REST GET /api/v1/rooms": Scenario(list_rooms_events),
     "REST POST /admin/api/login": Scenario(login_events),
     "ws $connect": Scenario(connect_events),
@@ -287,6 +302,10 @@ def run_child(
     pycache = world.pycache.path("all" if warm else spec.precompiled)
     env = bench_environ(PULSE_DYNAMODB_ENDPOINT=world.endpoint, PYTHONPYCACHEPREFIX=str(pycache))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if spec.ssm:
+        for name in ("PULSE_KEY_PEPPER", "PULSE_SIGNING_SECRET"):
+            del env[name]
+        env.update(PULSE_SECRETS_SSM_PREFIX=SSM_PREFIX, AWS_ENDPOINT_URL_SSM=world.endpoint)
     if not warm:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
     start = time.perf_counter()
