@@ -34,6 +34,9 @@ RETRYABLE_CODES = frozenset(
     }
 )
 
+# Reasons DynamoDB gives for cancelling a transaction's item that mean "retry later".
+THROTTLED_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded"})
+
 _connection: Connection | None = None
 
 
@@ -44,6 +47,19 @@ class SharedSessionConnection(Connection):
     @property
     def session(self) -> botocore.session.Session:
         return aws.session()
+
+    def _make_api_call(self, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
+        """Every PynamoDB call passes here: DynamoDB being unavailable (throttled, failing, timed
+        out or unreachable once botocore's own retries are spent) becomes Unavailable (503 +
+        Retry-After) whichever read or write hit it, lazily iterated queries included."""
+        try:
+            return super()._make_api_call(operation_name, operation_kwargs)
+        except ClientError as exc:
+            if is_unavailable(exc):
+                raise Unavailable("The database is busy; retry shortly.") from exc
+            raise
+        except BotoCoreError as exc:  # timeouts, connection errors
+            raise Unavailable("The database could not be reached; retry shortly.") from exc
 
 
 def bind(settings: Settings) -> None:
@@ -102,8 +118,7 @@ def transaction(token: str | None = None) -> Iterator[TransactWrite]:
         except TransactWriteError as exc:
             reasons = tuple(r.code if r else None for r in exc.cancellation_reasons)
             if exc.cause_response_code == "TransactionCanceledException" and any(reasons):
-                retryable = {"ThrottlingError", "ProvisionedThroughputExceeded"}
-                if any(r in retryable for r in reasons):
+                if THROTTLED_REASONS & set(reasons):
                     raise Unavailable("The database is busy; retry shortly.") from exc
                 raise TransactionCancelled(reasons) from exc
             raise
@@ -152,13 +167,24 @@ def is_condition_failure(exc: BaseException) -> bool:
     return error_code(exc) == "ConditionalCheckFailedException"
 
 
+def is_unavailable(exc: BaseException) -> bool:
+    """A throttle or transient server error, or a transaction with an item cancelled for
+    throughput (a retry re-evaluates any condition that failed alongside)."""
+    if error_code(exc) in RETRYABLE_CODES:
+        return True
+    reasons = getattr(exc, "cancellation_reasons", None) or ()  # pynamodb's, on both types
+    return any(r is not None and r.code in THROTTLED_REASONS for r in reasons)
+
+
 @contextmanager
 def unavailable_on_throttle() -> Iterator[None]:
-    """Throttling and transient DynamoDB failures become Unavailable (503 + Retry-After)."""
+    """Throttling and transient DynamoDB failures become Unavailable (503 + Retry-After).
+    PynamoDB's calls get this from SharedSessionConnection already; the shared client's own
+    calls (batch_get) need it."""
     try:
         yield
     except (PynamoDBException, ClientError) as exc:
-        if error_code(exc) in RETRYABLE_CODES:
+        if is_unavailable(exc):
             raise Unavailable("The database is busy; retry shortly.") from exc
         raise
     except BotoCoreError as exc:  # timeouts, connection errors

@@ -1,0 +1,167 @@
+"""Fault fixtures: DynamoDB errors injected on the runtime's client (injector.py), a world of
+fresh rooms, threads, comments, operators and environments to aim requests at, and table
+snapshots that prove a failed operation changed nothing, or everything."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from api.helpers import PASSWORD, login_as
+
+from chalicelib import runtime
+from chalicelib.entities import Actor
+from chalicelib.services.access import Access
+
+from .injector import Faults, installed
+
+OWNER = Actor(id="op_0Q5cZkT8operator", email="owner@example.com", role="owner")
+JSON_CT = {"Content-Type": "application/json"}
+
+
+@pytest.fixture
+def faults(services: runtime.Services) -> Iterator[Faults]:
+    with installed() as injected:
+        yield injected
+
+
+@dataclass
+class World:
+    """An environment with its keys, an owner with a session, and factories of fresh things to
+    change (made through the services, before a fault is armed)."""
+
+    client: Any
+    graph: runtime.Services
+    env_id: str
+    sk: str
+    pk: str
+    owner_token: str
+    counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    _shared: tuple[str, str, str] | None = None
+
+    @property
+    def access(self) -> Access:
+        return Access.operator(self.env_id)
+
+    def fresh(self, prefix: str) -> str:
+        return f"{prefix}-{next(self.counter)}"
+
+    def room(self) -> str:
+        room_id = self.fresh("room")
+        self.graph.collab.create_room(self.access, room_id, {"team": "a"})
+        return room_id
+
+    def thread(self, room_id: str, comments: int = 1) -> str:
+        thread = self.graph.collab.create_thread(self.access, room_id, "ada", "first", None)
+        for i in range(comments - 1):
+            self.graph.collab.create_comment(self.access, room_id, thread.id, "bob", f"c{i}")
+        return thread.id
+
+    def shared(self) -> tuple[str, str, str]:
+        """A room, thread (2 comments) and comment for requests that change nothing."""
+        if self._shared is None:
+            room = self.room()
+            thread = self.thread(room, comments=2)
+            self._shared = (room, thread, self.comment(room, thread))
+        return self._shared
+
+    def comment(self, room_id: str, thread_id: str) -> str:
+        return self.graph.collab.create_comment(self.access, room_id, thread_id, "bob", "x").id
+
+    def environment(self) -> tuple[str, str, str]:
+        """(environment id, pk_ key id, sk_)"""
+        env, (pk, sk) = self.graph.environments.create(OWNER, self.fresh("Env"))
+        assert sk.key is not None
+        return env.id, pk.id, sk.key
+
+    def operator(self, role: str = "viewer") -> str:
+        email = f"{self.fresh('op')}@example.com"
+        return self.graph.operators.create(None, email, PASSWORD, role).id  # type: ignore[arg-type]
+
+    def email(self) -> str:
+        """The email of a new viewer (password PASSWORD)."""
+        email = f"{self.fresh('op')}@example.com"
+        self.graph.operators.create(None, email, PASSWORD, "viewer")
+        return email
+
+    def session(self) -> str:
+        return self.graph.operators.login(self.email(), PASSWORD).token
+
+    def request(
+        self, method: str, path: str, body: Any = None, *, token: str | None = None, **headers: str
+    ) -> Any:
+        sent = {**JSON_CT, **headers}
+        if token is not None:
+            sent["Authorization"] = f"Bearer {token}"
+        data = json.dumps(body).encode() if body is not None else b""
+        return self.client.http.request(method, path, headers=sent, body=data)
+
+
+@pytest.fixture
+def world(services: runtime.Services, client: Any) -> World:
+    env, (pk, sk) = services.environments.create(OWNER, "Acme")
+    assert pk.key is not None and sk.key is not None
+    services.operators.create(None, "owner@example.com", PASSWORD, "owner")
+    owner = login_as(client, "owner@example.com")
+    w = World(client, services, env.id, sk.key, pk.key, owner.token)
+    # Use the key once (minting a token for user "ada"): its lastUsedAt is then fresh for the
+    # (frozen) rest of the test, so no best-effort touch comes and goes between runs.
+    minted = w.request("POST", "/auth/token", {"userId": "ada", "name": "Ada"}, token=sk.key)
+    assert minted.status_code == 200, minted.body
+    return w
+
+
+# --- snapshots -----------------------------------------------------------------------------------
+
+
+Snapshot = dict[tuple[str, str, str], dict[str, Any]]  # (table, pk, sk) -> item
+
+
+def snapshot() -> Snapshot:
+    """Every item of both tables, read consistently behind the application's back."""
+    settings = runtime.services().settings
+    client = boto3.client("dynamodb", region_name=settings.region)
+    items: Snapshot = {}
+    for table in (settings.control_table, settings.data_table):
+        kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
+        while True:
+            page = client.scan(**kwargs)
+            for item in page["Items"]:
+                items[(table.rsplit("-", 1)[-1], item["pk"]["S"], item["sk"]["S"])] = item
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return items
+
+
+@dataclass(frozen=True)
+class Diff:
+    added: dict[tuple[str, str, str], dict[str, Any]]
+    removed: dict[tuple[str, str, str], dict[str, Any]]
+    changed: dict[tuple[str, str, str], tuple[dict[str, Any], dict[str, Any]]]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+    def keys(self) -> set[tuple[str, str, str]]:
+        return set(self.added) | set(self.removed) | set(self.changed)
+
+
+def diff(before: Snapshot, after: Snapshot) -> Diff:
+    return Diff(
+        added={k: v for k, v in after.items() if k not in before},
+        removed={k: v for k, v in before.items() if k not in after},
+        changed={
+            k: (before[k], after[k]) for k in before.keys() & after.keys() if before[k] != after[k]
+        },
+    )
+
+
+def number(item: dict[str, Any], name: str) -> int:
+    return int(item.get(name, {"N": "0"})["N"])

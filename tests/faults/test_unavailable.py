@@ -1,0 +1,343 @@
+"""DynamoDB throttling and failures answer 503 with Retry-After, never 500: every route that
+touches DynamoDB, with each of its DynamoDB calls failing in turn.
+
+For each route the request is first made with no fault, to learn its DynamoDB calls; then it is
+made again (on fresh things where it changes them) once per call, with that call failing. Every
+answer must be the route's success (the failed call was best-effort, after the commit) or a 503
+in the one error shape with `Retry-After: 1` and code SERVICE_UNAVAILABLE."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from api.helpers import PASSWORD
+
+from chalicelib.api import admin_data, admin_environments, admin_operators, auth_tokens, v1_rooms
+
+from .conftest import World
+from .injector import KINDS, THROTTLE, TIMEOUT, TX_THROTTLED, UNREACHABLE, Faults
+
+V1 = "/api/v1"
+ADMIN = "/admin/api"
+
+
+@dataclass(frozen=True)
+class Req:
+    method: str
+    path: str
+    body: Any = None
+    token: str | None = None
+
+
+@dataclass(frozen=True)
+class Case:
+    route: tuple[str, str]  # (method, registered path): every DynamoDB route needs a case
+    ok: int
+    build: Callable[[World], Req]
+
+
+def _targets(w: World, method: str) -> tuple[str, str, str]:
+    """Reads and idempotent updates share one room; writes that use things up get fresh ones."""
+    if method in ("GET", "PATCH"):
+        return w.shared()
+    room = w.room()
+    thread = w.thread(room, comments=2)
+    return room, thread, w.comment(room, thread)
+
+
+def _v1(method: str, path: str, body: Any = None) -> Callable[[World], Req]:
+    def build(w: World) -> Req:
+        room, thread, comment = _targets(w, method)
+        return Req(method, V1 + path.format(r=room, t=thread, c=comment, u="ada"), body, w.sk)
+
+    return build
+
+
+def _admin_env(method: str, path: str, body: Any = None) -> Callable[[World], Req]:
+    def build(w: World) -> Req:
+        room, thread, comment = _targets(w, method)
+        full = path.format(r=room, t=thread, c=comment, u="ada")
+        return Req(method, f"{ADMIN}/environments/{w.env_id}{full}", body, w.owner_token)
+
+    return build
+
+
+def _fresh_env(method: str, suffix: str, body: Any = None) -> Callable[[World], Req]:
+    """Admin key routes on an environment of their own (they revoke the keys they rotate)."""
+
+    def build(w: World) -> Req:
+        env_id, pk_id, _ = w.environment()
+        path = f"{ADMIN}/environments/{env_id}{suffix.format(k=pk_id)}"
+        return Req(method, path, body, w.owner_token)
+
+    return build
+
+
+CASES: dict[str, Case] = {
+    # REST v1 (secret key)
+    "list rooms": Case(("GET", "/rooms"), 200, _v1("GET", "/rooms")),
+    "create room": Case(
+        ("POST", "/rooms"),
+        201,
+        lambda w: Req("POST", f"{V1}/rooms", {"id": w.fresh("new")}, w.sk),
+    ),
+    "get room": Case(("GET", "/rooms/{roomId}"), 200, _v1("GET", "/rooms/{r}")),
+    "update room": Case(
+        ("PATCH", "/rooms/{roomId}"), 200, _v1("PATCH", "/rooms/{r}", {"metadata": {"a": 1}})
+    ),
+    "delete room": Case(("DELETE", "/rooms/{roomId}"), 204, _v1("DELETE", "/rooms/{r}")),
+    "active users": Case(
+        ("GET", "/rooms/{roomId}/active_users"), 200, _v1("GET", "/rooms/{r}/active_users")
+    ),
+    "broadcast": Case(
+        ("POST", "/rooms/{roomId}/broadcast"),
+        202,
+        _v1("POST", "/rooms/{r}/broadcast", {"event": {"x": 1}}),
+    ),
+    "list threads": Case(("GET", "/rooms/{roomId}/threads"), 200, _v1("GET", "/rooms/{r}/threads")),
+    "create thread": Case(
+        ("POST", "/rooms/{roomId}/threads"),
+        201,
+        _v1("POST", "/rooms/{r}/threads", {"comment": {"userId": "ada", "body": "hi"}}),
+    ),
+    "get thread": Case(
+        ("GET", "/rooms/{roomId}/threads/{threadId}"), 200, _v1("GET", "/rooms/{r}/threads/{t}")
+    ),
+    "update thread": Case(
+        ("PATCH", "/rooms/{roomId}/threads/{threadId}"),
+        200,
+        _v1("PATCH", "/rooms/{r}/threads/{t}", {"resolved": True}),
+    ),
+    "delete thread": Case(
+        ("DELETE", "/rooms/{roomId}/threads/{threadId}"),
+        204,
+        _v1("DELETE", "/rooms/{r}/threads/{t}"),
+    ),
+    "list comments": Case(
+        ("GET", "/rooms/{roomId}/threads/{threadId}/comments"),
+        200,
+        _v1("GET", "/rooms/{r}/threads/{t}/comments"),
+    ),
+    "create comment": Case(
+        ("POST", "/rooms/{roomId}/threads/{threadId}/comments"),
+        201,
+        _v1("POST", "/rooms/{r}/threads/{t}/comments", {"userId": "bob", "body": "yo"}),
+    ),
+    "update comment": Case(
+        ("PATCH", "/rooms/{roomId}/threads/{threadId}/comments/{commentId}"),
+        200,
+        _v1("PATCH", "/rooms/{r}/threads/{t}/comments/{c}", {"body": "edited"}),
+    ),
+    "delete comment": Case(
+        ("DELETE", "/rooms/{roomId}/threads/{threadId}/comments/{commentId}"),
+        204,
+        _v1("DELETE", "/rooms/{r}/threads/{t}/comments/{c}"),
+    ),
+    "list users": Case(("GET", "/users"), 200, _v1("GET", "/users")),
+    "get user": Case(("GET", "/users/{userId}"), 200, _v1("GET", "/users/{u}")),
+    # tokens
+    "mint token": Case(
+        ("POST", "/token"),
+        200,
+        lambda w: Req("POST", "/auth/token", {"userId": w.fresh("u"), "name": "U"}, w.sk),
+    ),
+    # Admin API: sessions and operators
+    # (each login as a new operator: one that failed half way holds its email for a while)
+    "login": Case(
+        ("POST", "/login"),
+        200,
+        lambda w: Req("POST", f"{ADMIN}/login", {"email": w.email(), "password": PASSWORD}),
+    ),
+    "logout": Case(
+        ("POST", "/logout"), 204, lambda w: Req("POST", f"{ADMIN}/logout", None, w.session())
+    ),
+    "me": Case(("GET", "/me"), 200, lambda w: Req("GET", f"{ADMIN}/me", None, w.owner_token)),
+    "list operators": Case(
+        ("GET", "/operators"), 200, lambda w: Req("GET", f"{ADMIN}/operators", None, w.owner_token)
+    ),
+    "create operator": Case(
+        ("POST", "/operators"),
+        201,
+        lambda w: Req(
+            "POST",
+            f"{ADMIN}/operators",
+            {"email": f"{w.fresh('n')}@example.com", "password": PASSWORD, "role": "viewer"},
+            w.owner_token,
+        ),
+    ),
+    "update operator": Case(
+        ("PATCH", "/operators/{operatorId}"),
+        200,
+        lambda w: Req(
+            "PATCH", f"{ADMIN}/operators/{w.operator()}", {"role": "admin"}, w.owner_token
+        ),
+    ),
+    "delete operator": Case(
+        ("DELETE", "/operators/{operatorId}"),
+        204,
+        lambda w: Req("DELETE", f"{ADMIN}/operators/{w.operator()}", None, w.owner_token),
+    ),
+    "operators audit": Case(
+        ("GET", "/audit"), 200, lambda w: Req("GET", f"{ADMIN}/audit", None, w.owner_token)
+    ),
+    # Admin API: environments and keys
+    "list environments": Case(
+        ("GET", "/environments"),
+        200,
+        lambda w: Req("GET", f"{ADMIN}/environments", None, w.owner_token),
+    ),
+    "create environment": Case(
+        ("POST", "/environments"),
+        201,
+        lambda w: Req("POST", f"{ADMIN}/environments", {"name": w.fresh("E")}, w.owner_token),
+    ),
+    "get environment": Case(("GET", "/environments/{envId}"), 200, _fresh_env("GET", "")),
+    "rename environment": Case(
+        ("PATCH", "/environments/{envId}"), 200, _fresh_env("PATCH", "", {"name": "Renamed"})
+    ),
+    "disable environment": Case(("DELETE", "/environments/{envId}"), 204, _fresh_env("DELETE", "")),
+    "list keys": Case(("GET", "/environments/{envId}/keys"), 200, _fresh_env("GET", "/keys")),
+    "create key": Case(
+        ("POST", "/environments/{envId}/keys"),
+        201,
+        _fresh_env("POST", "/keys", {"kind": "secret"}),
+    ),
+    "rotate keys": Case(
+        ("POST", "/environments/{envId}/keys/rotate"), 201, _fresh_env("POST", "/keys/rotate")
+    ),
+    "revoke key": Case(
+        ("POST", "/environments/{envId}/keys/{keyId}/revoke"),
+        200,
+        _fresh_env("POST", "/keys/{k}/revoke"),
+    ),
+    "environment audit": Case(
+        ("GET", "/environments/{envId}/audit"), 200, _fresh_env("GET", "/audit")
+    ),
+    # Admin API: the data browser
+    "analytics": Case(("GET", "/analytics"), 200, _admin_env("GET", "/analytics")),
+    "browse rooms": Case(("GET", "/rooms"), 200, _admin_env("GET", "/rooms")),
+    "admin delete room": Case(
+        ("DELETE", "/rooms/{roomId}"), 204, _admin_env("DELETE", "/rooms/{r}")
+    ),
+    "browse threads": Case(
+        ("GET", "/rooms/{roomId}/threads"), 200, _admin_env("GET", "/rooms/{r}/threads")
+    ),
+    "admin get thread": Case(
+        ("GET", "/rooms/{roomId}/threads/{threadId}"),
+        200,
+        _admin_env("GET", "/rooms/{r}/threads/{t}"),
+    ),
+    "admin delete thread": Case(
+        ("DELETE", "/rooms/{roomId}/threads/{threadId}"),
+        204,
+        _admin_env("DELETE", "/rooms/{r}/threads/{t}"),
+    ),
+    "admin list comments": Case(
+        ("GET", "/rooms/{roomId}/threads/{threadId}/comments"),
+        200,
+        _admin_env("GET", "/rooms/{r}/threads/{t}/comments"),
+    ),
+    "admin delete comment": Case(
+        ("DELETE", "/rooms/{roomId}/threads/{threadId}/comments/{commentId}"),
+        204,
+        _admin_env("DELETE", "/rooms/{r}/threads/{t}/comments/{c}"),
+    ),
+    "browse users": Case(("GET", "/users"), 200, _admin_env("GET", "/users")),
+}
+
+ROUTERS = {
+    "v1": v1_rooms.router,
+    "token": auth_tokens.router,
+    "operators": admin_operators.router,
+    "environments": admin_environments.router,
+    "data": admin_data.router,
+}
+
+
+def send(w: World, req: Req) -> Any:
+    return w.request(req.method, req.path, req.body, token=req.token)
+
+
+def assert_unavailable(resp: Any) -> None:
+    assert resp.status_code == 503, (resp.status_code, resp.body)
+    assert resp.headers.get("Retry-After") == "1", resp.headers
+    assert resp.json_body == {
+        "error": {
+            "code": "SERVICE_UNAVAILABLE",
+            "message": resp.json_body["error"]["message"],
+        }
+    }
+    assert "retry" in resp.json_body["error"]["message"]
+
+
+def test_every_dynamodb_route_has_a_case() -> None:
+    """A new route must join the sweep below (the static ones never touch DynamoDB)."""
+    registered = {(s.method, s.path) for r in ROUTERS.values() for s in r.specs}
+    covered = set()
+    for case in CASES.values():
+        method, path = case.route
+        covered |= {(m, p) for m, p in registered if m == method and p.endswith(path)}
+    assert registered - covered == set()
+
+
+@pytest.mark.parametrize("kind", [THROTTLE, TIMEOUT])
+@pytest.mark.parametrize("name", list(CASES))
+def test_each_dynamodb_call_failing_is_a_503_never_a_500(
+    name: str, kind: str, world: World, faults: Faults
+) -> None:
+    case = CASES[name]
+    request = case.build(world)
+    faults.record()
+    resp = send(world, request)
+    assert resp.status_code == case.ok, (resp.status_code, resp.body)
+    calls = list(faults.calls)
+    assert calls, "the route made no DynamoDB call"
+    outcomes = []
+    for k in range(len(calls)):
+        request = case.build(world)
+        faults.fail_at(k, kind)
+        resp = send(world, request)
+        assert faults.failed == [(k, calls[k], kind)], (faults.failed, calls)
+        if resp.status_code != 503:
+            assert resp.status_code == case.ok, (k, calls[k], resp.status_code, resp.body)
+        else:
+            assert_unavailable(resp)
+        outcomes.append(resp.status_code)
+    faults.off()
+    assert outcomes[0] == 503  # the first call is never best-effort: nothing is known yet
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_of_dynamodb_failure_is_a_503(kind: str, world: World, faults: Faults) -> None:
+    room = world.room()
+    operation = "TransactWriteItems" if kind == TX_THROTTLED else "BatchGetItem"
+    path = f"{V1}/rooms/{room}/threads"
+    faults.fail(operation, kind)
+    resp = world.request("POST", path, {"comment": {"userId": "a", "body": "b"}}, token=world.sk)
+    assert faults.failed and faults.failed[0][1:] == (operation, kind)
+    assert_unavailable(resp)
+
+
+def test_a_transaction_cancelled_for_a_condition_is_not_a_503(world: World) -> None:
+    """Only throughput is 'retry later': a real conflict stays the route's own 409."""
+    room = world.room()
+    resp = world.request("POST", f"{V1}/rooms", {"id": room}, token=world.sk)
+    assert resp.status_code == 409 and resp.json_body["error"]["code"] == "ROOM_EXISTS"
+
+
+@pytest.mark.parametrize("kind", [TIMEOUT, UNREACHABLE])
+def test_botocore_retries_are_spent_before_the_503(kind: str, world: World, faults: Faults) -> None:
+    """A transport failure on one attempt is retried by botocore (standard mode, 3 attempts):
+    the request succeeds. Three in a row and the caller gets the 503."""
+    faults.arm().transient(1, kind)
+    resp = world.request("GET", f"{V1}/rooms", token=world.sk)
+    assert resp.status_code == 200
+    assert faults.attempts[:2] == ["BatchGetItem", "BatchGetItem"]  # failed, then retried
+
+    faults.arm().transient(3, kind)
+    resp = world.request("GET", f"{V1}/rooms", token=world.sk)
+    assert_unavailable(resp)
+    assert faults.attempts == ["BatchGetItem"] * 3
