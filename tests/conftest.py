@@ -32,6 +32,10 @@ from chalicelib.clock import FrozenClock
 from chalicelib.config import Settings
 from infra.tables import create_tables
 
+# Secrets never appear in logs: every log record of the whole run is scanned, and a leak fails
+# the run (tests/security/logscan.py).
+pytest_plugins = ["security.logscan"]
+
 
 @pytest.fixture(scope="session", autouse=True)
 def shared_botocore_loader() -> Iterator[None]:

@@ -9,7 +9,16 @@ import json
 from typing import Any
 
 import boto3
+import pytest
 from api.conftest import admin, make_operator, owner, viewer  # noqa: F401 (fixtures)
+from api.helpers import (
+    Login,
+    create_environment,
+    make_comment,
+    make_room,
+    make_thread,
+    secret_of,
+)
 from integration.conftest import atomic_moto, dynamo_calls  # noqa: F401 (fixtures)
 from realtime.conftest import env, fake, gw  # noqa: F401 (fixtures)
 
@@ -30,3 +39,31 @@ def table_items() -> list[str]:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     return sorted(items)
+
+
+@pytest.fixture
+def existing(client: Any, owner: Login) -> dict[str, str]:  # noqa: F811 (the fixture)
+    """An environment (made by the owner through the API) with a room, a thread and a comment:
+    the values of every path parameter, and the environment's `sk`."""
+    created = create_environment(client, owner.token, "Existing")
+    sk = secret_of(created)
+    make_room(client, sk, "room-1")
+    thread = make_thread(client, sk, "room-1")
+    comment = make_comment(client, sk, "room-1", thread["id"])
+    return {
+        "sk": sk,
+        "{envId}": created["environment"]["id"],
+        "{keyId}": created["keys"][0]["id"],
+        "{operatorId}": owner.id,
+        "{roomId}": "room-1",
+        "{threadId}": thread["id"],
+        "{commentId}": comment["id"],
+    }
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    """A route template with its path parameters replaced."""
+    for placeholder, value in values.items():
+        template = template.replace(placeholder, value)
+    assert "{" not in template, template
+    return template

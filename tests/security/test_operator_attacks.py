@@ -20,14 +20,9 @@ from api.helpers import (
     API,
     Login,
     call,
-    create_environment,
     each,
     error,
     login,
-    make_comment,
-    make_room,
-    make_thread,
-    secret_of,
 )
 from integration.conftest import DynamoCalls
 
@@ -41,7 +36,7 @@ from chalicelib.errors import PulseError
 from chalicelib.repositories import operators as operators_repo
 from chalicelib.services import operators as operator_service
 
-from .conftest import table_items
+from .conftest import fill, table_items
 
 ADMIN_ROUTE_ROLES: dict[tuple[str, str], str | None] = {
     **test_admin_operators.ROUTE_ROLES,
@@ -114,33 +109,15 @@ def test_only_the_listed_routes_are_public() -> None:
             assert spec.auth == "secret_key" or spec.role in ROLES, spec
 
 
-@pytest.fixture
-def real_ids(client: Any, owner: Login) -> dict[str, str]:
-    """Ids that all exist, so a role check placed after a read would show as extra calls."""
-    created = create_environment(client, owner.token, "Roles")
-    env_id = created["environment"]["id"]
-    sk = secret_of(created)
-    make_room(client, sk, "room-1")
-    thread = make_thread(client, sk, "room-1")
-    comment = make_comment(client, sk, "room-1", thread["id"])
-    return {
-        "{envId}": env_id,
-        "{keyId}": created["keys"][0]["id"],
-        "{operatorId}": owner.id,
-        "{roomId}": "room-1",
-        "{threadId}": thread["id"],
-        "{commentId}": comment["id"],
-    }
-
-
 @pytest.mark.parametrize("role", ["viewer", "admin"])
 def test_a_refused_role_costs_only_the_session_read_and_changes_nothing(
     role: str,
     client: Any,
     request: pytest.FixtureRequest,
-    real_ids: dict[str, str],
+    existing: dict[str, str],
     dynamo_calls: DynamoCalls,
 ) -> None:
+    """On ids that all exist, so a role check placed after a read would show as extra calls."""
     session: Login = request.getfixturevalue(role)
     below = [
         r
@@ -152,10 +129,8 @@ def test_a_refused_role_costs_only_the_session_read_and_changes_nothing(
 
     def check(route: tuple[str, str]) -> None:
         method, path = route
-        for placeholder, value in real_ids.items():
-            path = path.replace(placeholder, value)
         with dynamo_calls.record() as calls:
-            resp = call(client, method, path, token=session.token, body={})
+            resp = call(client, method, fill(path, existing), token=session.token, body={})
         error(resp, 403, "ROLE_REQUIRED")
         assert [c.operation for c in calls] == ["BatchGetItem"], calls  # the session, only
 
@@ -291,13 +266,6 @@ NOWHERE = {
 }
 
 
-def concrete(path: str) -> str:
-    for placeholder, value in NOWHERE.items():
-        path = path.replace(placeholder, value)
-    assert "{" not in path, path
-    return path
-
-
 def session_routes() -> list[tuple[str, str]]:
     return sorted(r for r, least in ADMIN_ROUTE_ROLES.items() if least is not None)
 
@@ -305,7 +273,9 @@ def session_routes() -> list[tuple[str, str]]:
 def refused_everywhere(client: Any, token: str) -> None:
     def check(route: tuple[str, str]) -> None:
         method, path = route
-        error(call(client, method, concrete(path), token=token, body={}), 401, "INVALID_SESSION")
+        error(
+            call(client, method, fill(path, NOWHERE), token=token, body={}), 401, "INVALID_SESSION"
+        )
 
     each(session_routes(), check)
 
