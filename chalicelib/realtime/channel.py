@@ -18,8 +18,8 @@ from .sender import ManagementApi
 log = logging.getLogger("pulse.channel")
 
 # The connection and requestId of the WebSocket message being handled, if any: its own copy of
-# the resulting event echoes the requestId.
-origin: ContextVar[tuple[str, str | None] | None] = ContextVar("origin", default=None)
+# the resulting event echoes the requestId (it is the sender's acknowledgement).
+origin: ContextVar[tuple[Connection, str | None] | None] = ContextVar("origin", default=None)
 
 
 def encode(message: dict[str, Any]) -> bytes:
@@ -58,13 +58,26 @@ class RoomChannel:
 
     def publish(self, env_id: str, room_id: str, event_type: str, payload: dict[str, Any]) -> None:
         """EventSink: every live connection of the room gets the event, the sender included.
-        `room.deleted` then closes them: the room they were in no longer exists."""
-        members = self.members(env_id, room_id)
-        self.send(env_id, room_id, event_message(event_type, payload), members=members)
-        if event_type == "room.deleted" and members:
-            for c in members:
-                self.api.close(c)
-            self.drop(members)
+        `room.deleted` then closes them: the room they were in no longer exists.
+
+        Never raises: the change it announces is committed. The sender of a WebSocket message
+        gets its copy first (its acknowledgement, so it never retries a write that happened),
+        whatever becomes of the rest; if the room's connections cannot be read, or the fan-out
+        dies half way, the others see the change when they next list (docs/protocol.md)."""
+        message = event_message(event_type, payload)
+        source = origin.get()
+        try:
+            if source is not None:
+                self._ack(source[0], message, source[1])
+            members = self.members(env_id, room_id)
+            mine = source[0].id if source is not None else None
+            self.send(env_id, room_id, message, exclude=mine, members=members)
+            if event_type == "room.deleted" and members:
+                for c in members:
+                    self.api.close(c)
+                self._forget(members)
+        except Exception:
+            log.exception("fan-out failed; the change is committed", extra={"roomId": room_id})
 
     def send(
         self,
@@ -80,20 +93,17 @@ class RoomChannel:
             for c in (members if members is not None else self.members(env_id, room_id))
             if c.id != exclude
         ]
-        source = origin.get()
-        if source is not None and source[1] is not None:
-            mine = [c for c in targets if c.id == source[0]]
-            targets = [c for c in targets if c.id != source[0]]
-            if mine:
-                self._deliver(env_id, room_id, mine, {**message, "requestId": source[1]})
         self._deliver(env_id, room_id, targets, message)
 
     def to(self, c: Connection, message: dict[str, Any]) -> bool:
         """One frame to one connection; False (and cleaned up) when it is gone."""
         result = self.api.post(c, encode(message))
         if result == "gone":
-            self.drop([c])
+            self._forget([c])
         return result == "ok"
+
+    def _ack(self, c: Connection, message: dict[str, Any], request_id: str | None) -> None:
+        self.to(c, {**message, "requestId": request_id} if request_id else message)
 
     def _deliver(
         self, env_id: str, room_id: str, targets: list[Connection], message: dict[str, Any]
@@ -102,7 +112,15 @@ class RoomChannel:
             return
         delivery = self.api.post_many(targets, encode(message))
         if delivery.gone:
-            self.drop(delivery.gone)
+            self._forget(delivery.gone)
+
+    def _forget(self, gone: list[Connection]) -> None:
+        """drop(), best-effort: a delivery never fails for the cleanup after it. Rows left
+        behind are found gone again by the next fan-out, and expire anyway."""
+        try:
+            self.drop(gone)
+        except Exception:
+            log.exception("gone connections not removed", extra={"count": len(gone)})
 
     def drop(self, gone: list[Connection]) -> None:
         """Remove connections whose sockets are gone and tell their rooms `user.left`: the rows

@@ -12,7 +12,7 @@ from typing import Any
 from .. import validation as v
 from ..api import serializers as out
 from ..entities import Connection
-from ..errors import InvalidInput, MalformedJson, PulseError, RateLimited
+from ..errors import InvalidInput, MalformedJson, PulseError, RateLimited, Unavailable
 from ..repositories import connections as conn_repo
 from ..services.access import Access
 from ..services.collab import CollabService
@@ -97,7 +97,7 @@ def error_message(exc: PulseError, request_id: Any = None) -> dict[str, Any]:
     error: dict[str, Any] = {"type": "error", "code": exc.code, "message": exc.message}
     if isinstance(exc, InvalidInput) and exc.field:
         error["field"] = exc.field
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, (RateLimited, Unavailable)):
         error["retryAfter"] = exc.retry_after
     if request_id is not None:
         error["requestId"] = request_id
@@ -106,7 +106,7 @@ def error_message(exc: PulseError, request_id: Any = None) -> dict[str, Any]:
 
 def dispatch(ctx: Context) -> None:
     _, handler = HANDLERS[ctx.message["type"]]
-    token = origin.set((ctx.connection.id, ctx.message.get("requestId")))
+    token = origin.set((ctx.connection, ctx.message.get("requestId")))
     try:
         handler(ctx)
     finally:

@@ -31,10 +31,21 @@ class Delivery:
 
 
 class ManagementApi:
-    def __init__(self, scheme: str, region: str, pool_size: int = POOL_SIZE) -> None:
+    def __init__(
+        self,
+        scheme: str,
+        region: str,
+        pool_size: int = POOL_SIZE,
+        *,
+        connect_timeout: float = 2,
+        read_timeout: float = 5,
+    ) -> None:
         self.scheme = scheme
         self.region = region
         self.pool_size = pool_size
+        # A slow or dead connection costs one post at most this long (x2 attempts), on its own
+        # pool thread: the others are delivered meanwhile.
+        self.timeouts = (connect_timeout, read_timeout)
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
@@ -54,8 +65,8 @@ class ManagementApi:
                     region_name=self.region,
                     config=Config(
                         max_pool_connections=self.pool_size,
-                        connect_timeout=2,
-                        read_timeout=5,
+                        connect_timeout=self.timeouts[0],
+                        read_timeout=self.timeouts[1],
                         retries={"total_max_attempts": 2, "mode": "standard"},
                     ),
                 )

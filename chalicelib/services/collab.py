@@ -4,6 +4,7 @@ operator) and makes one check-and-read round trip plus at most one Query or one 
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import replace
 from typing import Any
@@ -20,6 +21,8 @@ from ..repositories.rooms import RoomState, ThreadState
 from ..validation import is_room_id
 from .access import Access, load
 from .events import EventSink, NullSink
+
+log = logging.getLogger("pulse.collab")
 
 THREAD_COMMENTS_PAGE = 100  # comments embedded in a thread returned alone
 ANALYTICS_DAYS = 30
@@ -352,4 +355,9 @@ class CollabService:
         return room, thread, comment
 
     def _publish(self, access: Access, room_id: str, event_type: str, **payload: Any) -> None:
-        self.events.publish(access.env_id, room_id, event_type, payload)
+        """After the commit: a failing announcement must not turn a write that happened into an
+        error (the client would retry it and write twice)."""
+        try:
+            self.events.publish(access.env_id, room_id, event_type, payload)
+        except Exception:
+            log.exception("event not published", extra={"roomId": room_id, "type": event_type})

@@ -9,7 +9,8 @@ from typing import Any, Protocol
 
 class EventSink(Protocol):
     def publish(self, env_id: str, room_id: str, event_type: str, payload: dict[str, Any]) -> None:
-        """`payload` holds domain records (Thread, Comment) or ids; the sender serializes."""
+        """`payload` holds domain records (Thread, Comment) or ids; the sender serializes.
+        Called after the change committed: it should not raise (the caller logs if it does)."""
 
 
 class NullSink:

@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 from api.helpers import PASSWORD, login_as
+from realtime.conftest import env, fake, gw  # noqa: F401 (WebSocket fixtures, shared)
 
 from chalicelib import runtime
 from chalicelib.entities import Actor
@@ -75,9 +76,9 @@ class World:
 
     def environment(self) -> tuple[str, str, str]:
         """(environment id, pk_ key id, sk_)"""
-        env, (pk, sk) = self.graph.environments.create(OWNER, self.fresh("Env"))
+        created, (pk, sk) = self.graph.environments.create(OWNER, self.fresh("Env"))
         assert sk.key is not None
-        return env.id, pk.id, sk.key
+        return created.id, pk.id, sk.key
 
     def operator(self, role: str = "viewer") -> str:
         email = f"{self.fresh('op')}@example.com"
@@ -104,11 +105,11 @@ class World:
 
 @pytest.fixture
 def world(services: runtime.Services, client: Any) -> World:
-    env, (pk, sk) = services.environments.create(OWNER, "Acme")
+    created, (pk, sk) = services.environments.create(OWNER, "Acme")
     assert pk.key is not None and sk.key is not None
     services.operators.create(None, "owner@example.com", PASSWORD, "owner")
     owner = login_as(client, "owner@example.com")
-    w = World(client, services, env.id, sk.key, pk.key, owner.token)
+    w = World(client, services, created.id, sk.key, pk.key, owner.token)
     # Use the key once (minting a token for user "ada"): its lastUsedAt is then fresh for the
     # (frozen) rest of the test, so no best-effort touch comes and goes between runs.
     minted = w.request("POST", "/auth/token", {"userId": "ada", "name": "Ada"}, token=sk.key)
