@@ -153,8 +153,10 @@ class Client:
     # (sender, seq) -> times received; latencies of first receipts
     received: Counter[tuple[str, int]] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
+    sent_at: list[float] = field(default_factory=list)  # the send time of each latency's message
     last_seq: dict[str, int] = field(default_factory=dict)
     out_of_order: int = 0
+    last_arrival: float = 0.0  # time.monotonic() of the last measured broadcast received
     foreign: int = 0  # broadcasts from clients of other rooms
     errors: list[dict[str, Any]] = field(default_factory=list)
     other: Counter[str] = field(default_factory=Counter)
@@ -177,8 +179,10 @@ async def reader(client: Client, rooms_of: dict[str, str]) -> None:
                     continue
                 key = (sender, seq)
                 client.received[key] += 1
+                client.last_arrival = arrived
                 if client.received[key] == 1:
                     client.latencies.append(arrived - event["t"])
+                    client.sent_at.append(event["t"])
                     if seq < client.last_seq.get(sender, -1):
                         client.out_of_order += 1
                     client.last_seq[sender] = max(seq, client.last_seq.get(sender, -1))
@@ -268,13 +272,23 @@ async def load(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
             *(sender(c, start, args.rate, count, rng.uniform(0, 1 / args.rate)) for c in clients)
         )
         sending = time.monotonic() - start
-        # Drain: until every expected delivery arrived, or --drain seconds.
+        # Drain: until every expected delivery arrived, or nothing arrived for --drain seconds
+        # (a backlog still moving is waited for, up to --drain-max).
         expected = expected_deliveries(clients)
-        deadline = time.monotonic() + args.drain
-        while time.monotonic() < deadline and received_total(clients) < expected:
+        hard_stop = time.monotonic() + args.drain_max
+        seen, quiet_since = received_total(clients), time.monotonic()
+        while seen < expected and time.monotonic() < hard_stop:
             await asyncio.sleep(0.1)
-        drained = time.monotonic() - start - sending
-        return summarize(clients, sending, drained)  # before the clients close their sockets
+            now_seen = received_total(clients)
+            if now_seen != seen:
+                seen, quiet_since = now_seen, time.monotonic()
+            elif time.monotonic() - quiet_since > args.drain:
+                break
+        last = max((c.last_arrival for c in clients), default=0.0)
+        drained = max(0.0, last - start - sending)
+        out = summarize(clients, sending, drained)  # before the clients close their sockets
+        out["windows"] = windows(clients, start, args.window)
+        return out
     finally:
         for c in clients:
             with contextlib.suppress(Exception):
@@ -320,6 +334,15 @@ def summarize(clients: list[Client], sending: float, drained: float) -> dict[str
     }
 
 
+def windows(clients: list[Client], start: float, width: float) -> list[tuple[float, int, float]]:
+    """(window start s, messages, p95 s) by the send time of the messages."""
+    by: dict[int, list[float]] = {}
+    for c in clients:
+        for sent, latency in zip(c.sent_at, c.latencies, strict=True):
+            by.setdefault(int((sent - start) // width), []).append(latency)
+    return [(i * width, len(v), percentile(v, 95)) for i, v in sorted(by.items())]
+
+
 def report(args: argparse.Namespace, out: dict[str, Any], trouble: list[str]) -> str:
     lat = sorted(out["latencies"])
 
@@ -333,7 +356,8 @@ def report(args: argparse.Namespace, out: dict[str, Any], trouble: list[str]) ->
         machine(),
         f"Load: {args.rooms} rooms x {args.users} clients, {args.rate:g} broadcast/s each for "
         f"{args.seconds:g} s ({rate_in:.1f} messages/s in, {pushes:.0f} pushes/s out); "
-        f"PULSE_WS_MESSAGES_PER_SECOND={args.rate_limit}",
+        f"PULSE_WS_MESSAGES_PER_SECOND={args.rate_limit}; the last delivery arrived "
+        f"{out['drain_seconds']:.1f} s after the last send",
         "",
         "| p50 ms | p95 ms | p99 ms | max ms | sent | deliveries expected | received | lost "
         "| duplicates | out of order | from another room | error frames | closed early "
@@ -343,6 +367,9 @@ def report(args: argparse.Namespace, out: dict[str, Any], trouble: list[str]) ->
         f"| {out['received']} | {out['lost']} | {out['duplicates']} | {out['out_of_order']} "
         f"| {out['foreign']} | {errors} | {len(out['closed_early'])} | {len(trouble)} |",
     ]
+    if out.get("windows"):
+        cells = ", ".join(f"{t:g}s: {p95 * 1000:.0f}" for t, _, p95 in out["windows"])
+        lines.append(f"\np95 ms by when the message was sent ({args.window:g} s windows): {cells}")
     if out["other_frames"]:
         lines.append(f"\nOther frames received: {dict(out['other_frames'])}")
     if trouble:
@@ -356,7 +383,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=4, help="U clients per room (4)")
     parser.add_argument("--rate", type=float, default=2.0, help="broadcasts/s per client (2)")
     parser.add_argument("--seconds", type=float, default=30.0, help="sending time (30)")
-    parser.add_argument("--drain", type=float, default=15.0, help="max wait after sending (15)")
+    parser.add_argument(
+        "--drain",
+        type=float,
+        default=15.0,
+        help="after sending, stop waiting once nothing arrived for this long (15)",
+    )
+    parser.add_argument(
+        "--drain-max", type=float, default=300.0, help="after sending, wait at most this (300)"
+    )
+    parser.add_argument("--window", type=float, default=5.0, help="p95 by window of (5) s")
     parser.add_argument(
         "--rate-limit",
         type=int,
