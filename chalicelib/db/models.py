@@ -19,6 +19,7 @@ data table (customer data; every pk starts with ENV#<envId>, so isolation holds 
   Environment stats                ENV#<envId>            STATS
   Daily stats                      ENV#<envId>            DAY#<yyyy-mm-dd>
   Room                             ENV#<envId>            ROOM#<roomId>
+  Room purge pending (its gens)    ENV#<envId>            PURGE#<roomId>
   Thread                           ENV#<envId>#ROOM#<roomId>   THREAD#<threadId>
   Comment                          ENV#<envId>#THREAD#<threadId>  COMMENT#<commentId>
   Connection (by id: $default)     CONN#<connectionId>    CONN
@@ -28,7 +29,9 @@ data table (customer data; every pk starts with ENV#<envId>, so isolation holds 
 A room carries a generation (`gen`, new each time the room is created); its threads carry the
 gen they were created under. Deleting a room is one transaction (room + counters), after which
 its threads are purged best-effort: a thread whose gen is not the room's is invisible, so a
-half-finished purge never shows through, even if a room of the same id is created again.
+half-finished purge never shows through, even if a room of the same id is created again. The
+delete's transaction also records the gen in the room's purge item, which the purge deletes
+last: a purge that died is finished by the next DELETE of that room.
 """
 
 from __future__ import annotations
@@ -203,6 +206,12 @@ class RoomItem(DataTable):
     connections = NumberAttribute(default=0)
 
 
+class RoomPurgeItem(DataTable):
+    """Generations of a room whose threads are not all purged yet (repositories/rooms.py)."""
+
+    gens = UnicodeSetAttribute(null=True)
+
+
 class ThreadItem(DataTable):
     id = UnicodeAttribute()
     room_id = UnicodeAttribute()
@@ -306,6 +315,10 @@ def day_sk(date: str) -> str:
 
 def room_sk(room_id: str) -> str:
     return f"ROOM#{room_id}"
+
+
+def purge_sk(room_id: str) -> str:
+    return f"PURGE#{room_id}"
 
 
 def threads_pk(env_id: str, room_id: str) -> str:

@@ -2,7 +2,9 @@
 
 Deletes of a room or thread are one transaction over the parent and the counters (conditioned on
 the counts it subtracts, so they stay exact under concurrent writes); the children are purged
-afterwards, best-effort, and are invisible from the moment the transaction commits."""
+afterwards, best-effort, and are invisible from the moment the transaction commits. A room's
+delete also notes its generation in the room's purge item, which the purge removes last, so a
+purge that died is finished by the next DELETE of the room."""
 
 from __future__ import annotations
 
@@ -23,10 +25,12 @@ from ..db.dynamo import (
 from ..db.models import (
     CommentItem,
     RoomItem,
+    RoomPurgeItem,
     ThreadItem,
     comment_sk,
     comments_pk,
     env_pk,
+    purge_sk,
     room_sk,
     thread_sk,
     threads_pk,
@@ -81,6 +85,12 @@ def to_comment(item: CommentItem) -> Comment:
 def room_read(env_id: str, room_id: str) -> ExtraRead:
     key = (RoomItem, env_pk(env_id), room_sk(room_id))
     return key, lambda item: to_room_state(item) if item else None
+
+
+def purge_read(env_id: str, room_id: str) -> ExtraRead:
+    """The generations of the room whose threads a purge has not finished (an empty set)."""
+    key = (RoomPurgeItem, env_pk(env_id), purge_sk(room_id))
+    return key, lambda item: set(item.gens or ()) if item else set()
 
 
 def thread_read(env_id: str, room_id: str, thread_id: str) -> ExtraRead:
@@ -163,34 +173,42 @@ def update_room(
 
 
 def delete_room(env_id: str, state: RoomState) -> bool:
-    """Remove the room and subtract exactly what it held; False if it changed meanwhile."""
+    """Remove the room and subtract exactly what it held; False if it changed meanwhile. A room
+    with threads leaves its gen in the purge item until purge_room has removed them."""
     item = RoomItem(env_pk(env_id), room_sk(state.room.id))
     condition = (
         (RoomItem.gen == state.gen)
         & (RoomItem.thread_count == state.thread_count)
         & (RoomItem.comment_count == state.comment_count)
     )
-    counters = stats.totals(
-        env_id, rooms=-1, threads=-state.thread_count, comments=-state.comment_count
-    )
-    return _run([counters], deletes=[(item, condition)])
+    changes = [
+        stats.totals(env_id, rooms=-1, threads=-state.thread_count, comments=-state.comment_count)
+    ]
+    if state.thread_count:
+        pending = RoomPurgeItem(env_pk(env_id), purge_sk(state.room.id))
+        changes.append(Change(pending, [RoomPurgeItem.gens.add({state.gen})]))
+    return _run(changes, deletes=[(item, condition)])
 
 
-def purge_room(env_id: str, room_id: str, gen: str) -> None:
-    """Delete the threads (and their comments) of a deleted room generation. Best-effort."""
+def purge_room(env_id: str, room_id: str, gens: set[str]) -> bool:
+    """Delete the threads (and their comments) of deleted room generations, then the purge item
+    that remembered them. Best-effort: False (logged) if it stopped; the purge item then stays,
+    and the next DELETE of the room calls this again. A thread goes only after its comments."""
     try:
-        with unavailable_on_throttle():
-            threads = ThreadItem.query(
-                threads_pk(env_id, room_id),
-                ThreadItem.sk.startswith("THREAD#"),
-                filter_condition=ThreadItem.room_gen == gen,
-            )
-            with ThreadItem.batch_write() as batch:
-                for thread in threads:
-                    purge_comments(env_id, thread.id)
-                    batch.delete(thread)
+        threads = ThreadItem.query(
+            threads_pk(env_id, room_id),
+            ThreadItem.sk.startswith("THREAD#"),
+            filter_condition=ThreadItem.room_gen.is_in(*sorted(gens)),
+        )
+        with ThreadItem.batch_write() as batch:
+            for thread in threads:
+                _purge_comments(env_id, thread.id)
+                batch.delete(thread)
+            batch.delete(RoomPurgeItem(env_pk(env_id), purge_sk(room_id)))
     except Exception:
-        log.warning("room purge incomplete; leftovers are invisible", extra={"roomId": room_id})
+        log.warning("room purge incomplete; the next delete finishes it", extra={"roomId": room_id})
+        return False
+    return True
 
 
 # --- threads ---------------------------------------------------------------------------------
@@ -322,18 +340,20 @@ def delete_thread(env_id: str, room: RoomState, state: ThreadState) -> bool:
 
 
 def purge_comments(env_id: str, thread_id: str) -> None:
+    """Best-effort: the comments of a deleted thread are invisible whether or not this ends."""
     try:
-        with unavailable_on_throttle():
-            comments = CommentItem.query(
-                comments_pk(env_id, thread_id), attributes_to_get=["pk", "sk"]
-            )
-            with CommentItem.batch_write() as batch:
-                for comment in comments:
-                    batch.delete(comment)
+        _purge_comments(env_id, thread_id)
     except Exception:
         log.warning(
             "comment purge incomplete; leftovers are invisible", extra={"threadId": thread_id}
         )
+
+
+def _purge_comments(env_id: str, thread_id: str) -> None:
+    comments = CommentItem.query(comments_pk(env_id, thread_id), attributes_to_get=["pk", "sk"])
+    with CommentItem.batch_write() as batch:
+        for comment in comments:
+            batch.delete(comment)
 
 
 # --- comments --------------------------------------------------------------------------------

@@ -85,11 +85,23 @@ class CollabService:
         return state.room
 
     def delete_room(self, access: Access, room_id: str) -> None:
+        """The room and its counts go in one transaction; its threads and comments (invisible
+        from then on) are purged after it. If that purge did not finish, the room's purge item
+        says so, and a DELETE of the room (a client's retry) finishes it and answers 204."""
         for _ in range(RETRIES):
-            state = self._room(access, room_id)
+            state, pending = self._room_and_purge(access, room_id)
+            if state is None:
+                if not pending:
+                    raise room_not_found()
+                self._publish(access, room_id, "room.deleted", roomId=room_id)
+                repo.purge_room(access.env_id, room_id, pending)
+                return
             if repo.delete_room(access.env_id, state):
                 self._publish(access, room_id, "room.deleted", roomId=room_id)
-                repo.purge_room(access.env_id, room_id, state.gen)
+                if state.thread_count:
+                    pending = pending | {state.gen}
+                if pending:
+                    repo.purge_room(access.env_id, room_id, pending)
                 return
         raise busy()
 
@@ -304,6 +316,19 @@ class CollabService:
         if not isinstance(room, RoomState):
             raise room_not_found()
         return room
+
+    def _room_and_purge(self, access: Access, room_id: str) -> tuple[RoomState | None, set[str]]:
+        """The room (None if there is none) and the generations it still has to purge."""
+        if not is_room_id(room_id):
+            load(self.settings, self.clock, access, [])
+            raise room_not_found()
+        room, pending = load(
+            self.settings,
+            self.clock,
+            access,
+            [repo.room_read(access.env_id, room_id), repo.purge_read(access.env_id, room_id)],
+        )
+        return room, pending
 
     def _thread(
         self, access: Access, room_id: str, thread_id: str

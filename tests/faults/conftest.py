@@ -150,7 +150,7 @@ class Diff:
     def empty(self) -> bool:
         return not (self.added or self.removed or self.changed)
 
-    def keys(self) -> set[tuple[str, str, str]]:
+    def touched(self) -> set[tuple[str, str, str]]:
         return set(self.added) | set(self.removed) | set(self.changed)
 
 
