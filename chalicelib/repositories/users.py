@@ -2,11 +2,11 @@
 
 A token mint records its user with at most one write call: a plain UpdateItem, or one
 TransactWriteItems when counters (new user, first activity of the day) or the minting key's
-lastUsedAt must move with it. A conflict retries once without the optional parts."""
+lastUsedAt must move with it. A conflict retries once without the part that lost."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
@@ -117,6 +117,12 @@ def _plan(w: SeenWrite) -> list[Change]:
     return ops
 
 
+def _only_last_failed(reasons: tuple[str | None, ...]) -> bool:
+    """Whether the last item (the key touch, when there is one) is the only one refused."""
+    failed = [i for i, r in enumerate(reasons) if r not in (None, "None")]
+    return failed == [len(reasons) - 1]
+
+
 def _run(ops: list[Change]) -> None:
     with unavailable_on_throttle():
         if len(ops) == 1:
@@ -129,15 +135,19 @@ def _run(ops: list[Change]) -> None:
 
 
 def record_seen(w: SeenWrite) -> None:
-    """At most one write call. A lost race (someone else counted this user or touched the key
-    first) cancels it; then one retry only updates the profile, if that was due."""
+    """One write call, two after a lost race. If only the key's lastUsedAt lost (another request
+    touched it first), the user and its counters are written again without the touch, so a new
+    user is never left uncounted; if the user's own part lost (someone else counted this user),
+    one retry only updates the profile, if that was due."""
     ops = _plan(w)
     if not ops:
         return
     try:
         _run(ops)
-    except TransactionCancelled:
-        if w.is_new or w.first_today or w.profile_due:
+    except TransactionCancelled as exc:
+        if w.touch is not None and _only_last_failed(exc.reasons):
+            record_seen(replace(w, touch=None))
+        elif w.is_new or w.first_today or w.profile_due:
             _run([_upsert(w)])
     except PynamoDBException as exc:
         # A lone conditional write is only ever the lastUsedAt touch: losing it is fine.

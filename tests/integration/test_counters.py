@@ -532,3 +532,54 @@ def test_a_random_sequence_of_creates_and_deletes_keeps_counters_exact(
         for t in listed:
             assert t.comment_count == len(threads[t.id])
     assert assert_exact(services, bystander.id).counted == (1, 1, 1)
+
+
+# --- a mint's key touch racing another mint's ---------------------------------------------------
+
+
+def seen_write(env: Env, user_id: str, now: float) -> Any:
+    """What TokenService plans for a new user's first mint with a key last used over a minute
+    ago: the user, its counters, and the key's lastUsedAt, in one transaction."""
+    from chalicelib.clock import iso
+    from chalicelib.entities import User
+    from chalicelib.repositories import users as users_repo
+
+    user = User(
+        id=user_id,
+        name=user_id,
+        avatar=None,
+        color="#000000",
+        first_seen_at=iso(now),
+        last_seen_at=iso(now),
+    )
+    touch = users_repo.KeyTouch(env.id, env.sk_id, now_iso=iso(now), cutoff_iso=iso(now - 60))
+    return users_repo.SeenWrite(
+        env_id=env.id,
+        user=user,
+        is_new=True,
+        first_today=True,
+        profile_due=True,
+        today=iso(now)[:10],
+        touch=touch,
+    )
+
+
+def test_a_new_user_whose_key_touch_lost_the_race_is_still_counted(
+    services: runtime.Services, make_env: Callable[..., Env], clock: Any
+) -> None:
+    from chalicelib.repositories import users as users_repo
+
+    env = make_env()
+    now = clock.now()
+    # Both planned before either ran, as two concurrent mints with one key: the second one's
+    # key touch is refused (the first just set lastUsedAt), its user's writes are not.
+    first, second = seen_write(env, "alice", now), seen_write(env, "bob", now)
+    users_repo.record_seen(first)
+    users_repo.record_seen(second)
+
+    access = Access.operator(env.id)
+    stats = services.collab.analytics(access)
+    listed = services.collab.list_users(access, 100, None)
+    assert sorted(u.id for u in listed.data) == ["alice", "bob"]
+    assert stats.users == 2
+    assert stats.daily[-1].active_users == 2
