@@ -14,13 +14,15 @@ from moto.moto_server.werkzeug_app import (
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
+from .moto_fixes import IdempotentTransactions, install_item_rollback
 from .snapshot import WriteWatcher
 
 
 class EmbeddedDynamoDB(ThreadedMotoServer):
-    """ThreadedMotoServer with two changes: its WSGI app is wrapped to call `on_write` after each
-    DynamoDB write, and a failure to bind (port in use) is raised by start() instead of leaving
-    start() waiting forever."""
+    """ThreadedMotoServer with these changes: its WSGI app applies one request at a time and calls
+    `on_write` after each DynamoDB write; transactions roll back item by item and honour their
+    ClientRequestToken as DynamoDB does (infra/moto_fixes.py); and a failure to bind (port in
+    use) is raised by start() instead of leaving start() waiting forever."""
 
     def __init__(
         self, host: str, port: int, on_write: Callable[[], None], poll_interval: float = 0.5
@@ -46,7 +48,9 @@ class EmbeddedDynamoDB(ThreadedMotoServer):
             raise error
 
     def _server_entry(self) -> None:
-        app = WriteWatcher(DomainDispatcherApplication(create_backend_app), self._on_write)
+        install_item_rollback()
+        moto_app = DomainDispatcherApplication(create_backend_app)
+        app = WriteWatcher(IdempotentTransactions(moto_app), self._on_write)
         try:
             self._server = make_server(
                 self._ip_address, self._port, app, True, request_handler=MotoRequestHandler

@@ -133,6 +133,67 @@ def test_embedded_dynamodb_reports_writes_and_not_reads() -> None:
     assert len(writes) == 3  # the delete; the get and scan added nothing
 
 
+def _counter_tx(table: str, token: str, *, by: int = 1, must_exist: str = "") -> dict:
+    """A transaction adding `by` to item a's counter, and (with `must_exist`) a condition on
+    another item that fails when it is absent."""
+    items: list[dict] = [
+        {
+            "Update": {
+                "TableName": table,
+                "Key": {"pk": {"S": "a"}},
+                "UpdateExpression": "ADD n :by",
+                "ExpressionAttributeValues": {":by": {"N": str(by)}},
+            }
+        }
+    ]
+    if must_exist:
+        items.append(
+            {
+                "ConditionCheck": {
+                    "TableName": table,
+                    "Key": {"pk": {"S": must_exist}},
+                    "ConditionExpression": "attribute_exists(pk)",
+                }
+            }
+        )
+    return {"TransactItems": items, "ClientRequestToken": token}
+
+
+def test_embedded_dynamodb_applies_a_transaction_once_per_client_request_token() -> None:
+    """As DynamoDB: a retried transaction (botocore keeps its token when it retries after a
+    timeout) succeeds without writing twice; the token with other parameters is refused; a
+    cancelled transaction leaves every item as it was."""
+    server = EmbeddedDynamoDB("127.0.0.1", free_port(), lambda: None, 0.05)
+    server.start()
+    table = "pulse-embedded-tx"
+    try:
+        client = boto3.client("dynamodb", endpoint_url=server.endpoint, region_name="us-east-1")
+        client.create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+        def count() -> str:
+            item = client.get_item(TableName=table, Key={"pk": {"S": "a"}}, ConsistentRead=True)
+            return str(item["Item"]["n"]["N"])
+
+        client.transact_write_items(**_counter_tx(table, "token-1"))
+        client.transact_write_items(**_counter_tx(table, "token-1"))  # the retry
+        after_retry = count()
+        with pytest.raises(client.exceptions.IdempotentParameterMismatchException):
+            client.transact_write_items(**_counter_tx(table, "token-1", by=5))
+        client.transact_write_items(**_counter_tx(table, "token-2"))  # another request
+        after_second = count()
+        with pytest.raises(client.exceptions.TransactionCanceledException):
+            client.transact_write_items(**_counter_tx(table, "token-3", must_exist="missing"))
+        after_cancel = count()
+    finally:
+        server.stop()
+    assert (after_retry, after_second, after_cancel) == ("1", "2", "2")
+
+
 def test_embedded_dynamodb_on_a_busy_port_fails_instead_of_hanging() -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

@@ -1,0 +1,137 @@
+"""Where moto's DynamoDB differs from DynamoDB in ways the dev stack (and the benches) would feel:
+whole-table copies per transaction item, and transactions that ignore their ClientRequestToken.
+
+- `install_item_rollback()`: moto (5.2.5, `DynamoDBBackend.transact_write_items`) backs a
+  transaction up by deep-copying the whole table once per item, about 0.15 s per copy of a
+  3,300-item table here, so writes slow down as the dev stack's data grows. DynamoDB does nothing
+  of the kind. Instead, the items the transaction names are backed up and restored if it fails;
+  what a transaction does and answers is moto's own code, unchanged. Safe only where requests are
+  applied one at a time (the dev stack's WriteWatcher; each bench server's single client call).
+- `IdempotentTransactions`: DynamoDB treats a TransactWriteItems repeated with the same
+  ClientRequestToken within 10 minutes as the same request: it succeeds again without writing
+  twice (a different request with that token is refused). botocore sends a token with every
+  transaction and keeps it when it retries one whose answer timed out, so on a slow dev stack
+  moto would otherwise apply a transaction twice (a thread "refused" that exists, a comment
+  stored twice)."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import io
+import json
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+TOKEN_SECONDS = 600  # DynamoDB's idempotency window for ClientRequestToken
+MISMATCH = "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException"
+
+_deepcopy = copy.deepcopy
+
+
+def install_item_rollback() -> None:
+    """Patch moto's DynamoDB backend (process-wide, idempotent)."""
+    import moto.dynamodb.models as models
+
+    if getattr(models.DynamoDBBackend.transact_write_items, "_item_rollback", False):
+        return
+    original = models.DynamoDBBackend.transact_write_items
+
+    class NoTableCopy:
+        """Stands in for the `copy` module inside moto.dynamodb.models: a Table is not copied
+        (the wrapper below keeps an item-level backup instead); everything else is."""
+
+        def deepcopy(self, x: Any, memo: Any = None) -> Any:
+            if isinstance(x, models.Table):  # type: ignore[attr-defined]
+                return x
+            return _deepcopy(x, memo)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(copy, name)
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        saved: list[tuple[str, dict[str, Any], Any]] = []
+        for entry in transact_items:
+            try:
+                op_type, op = next(iter(entry.items()))
+                table = self.tables[op["TableName"]]
+                key = _key(table, op_type, op)
+                current = self.get_item(op["TableName"], key)
+            except Exception:  # moto itself refuses the malformed entry  # noqa: S112
+                continue
+            saved.append((op["TableName"], key, _deepcopy(current)))
+        try:
+            original(self, transact_items)
+        except Exception:
+            for table_name, key, item in reversed(saved):
+                if item is None:
+                    if self.get_item(table_name, key) is not None:
+                        self.delete_item(table_name, key)
+                else:
+                    self.put_item(table_name, item.to_json()["Attributes"])
+            raise
+
+    transact_write_items._item_rollback = True  # type: ignore[attr-defined]
+    models.copy = NoTableCopy()  # type: ignore[attr-defined,assignment]
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _key(table: Any, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
+    if op_type != "Put":
+        return dict(op["Key"])
+    attrs = op["Item"]
+    key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = attrs[table.range_key_attr]
+    return key
+
+
+class IdempotentTransactions:
+    """WSGI middleware in front of moto: a TransactWriteItems whose ClientRequestToken succeeded
+    in the last 10 minutes gets that success again, unapplied; with other parameters, DynamoDB's
+    IdempotentParameterMismatchException. Must sit behind something that applies one request at
+    a time (infra/snapshot.py's WriteWatcher), so a retry never overtakes its original."""
+
+    def __init__(self, app: Any, clock: Callable[[], float] = time.monotonic) -> None:
+        self.app = app
+        self.clock = clock
+        # token -> (digest of the request, when it succeeded, status, headers, body)
+        self._done: dict[str, tuple[str, float, str, list[tuple[str, str]], bytes]] = {}
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if not str(environ.get("HTTP_X_AMZ_TARGET", "")).endswith(".TransactWriteItems"):
+            return self.app(environ, start_response)  # type: ignore[no-any-return]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(raw)
+        try:
+            request = json.loads(raw)
+            token = request.pop("ClientRequestToken", None)
+        except (ValueError, AttributeError):
+            return self.app(environ, start_response)  # type: ignore[no-any-return]
+        if not isinstance(token, str):
+            return self.app(environ, start_response)  # type: ignore[no-any-return]
+        now = self.clock()
+        self._done = {t: v for t, v in self._done.items() if now - v[1] < TOKEN_SECONDS}
+        digest = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+        if token in self._done:
+            seen, _, status, headers, body = self._done[token]
+            if seen != digest:
+                status = "400 Bad Request"
+                headers = [("Content-Type", "application/x-amz-json-1.0")]
+                message = "The ClientRequestToken was used for a different request."
+                body = json.dumps({"__type": MISMATCH, "message": message}).encode()
+            start_response(status, headers)
+            return [body]
+
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured.update(status=status, headers=headers)
+            return start_response(status, headers, exc_info)
+
+        body = b"".join(self.app(environ, capture))
+        if str(captured.get("status", "")).startswith("200"):
+            self._done[token] = (digest, now, captured["status"], captured["headers"], body)
+        return [body]
