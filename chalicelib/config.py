@@ -20,6 +20,16 @@ SIGNING_PARAMETER = "signing-secret"
 PREVIOUS_SIGNING_PARAMETER = "signing-secret-previous"  # optional: only during a rotation
 SECRET_PARAMETERS = (PEPPER_PARAMETER, SIGNING_PARAMETER, PREVIOUS_SIGNING_PARAMETER)
 
+# Abuse limits and their defaults: the environment variable -> the limit (0: no limit).
+DEFAULT_RATES: dict[str, int] = {
+    "PULSE_RATE_REST_PER_ENV": 100,  # REST API v1 requests per second, per environment
+    "PULSE_RATE_REST_PER_KEY": 50,  # ... per secret key: one runaway backend gets half
+    "PULSE_RATE_MINT_PER_ENV": 50,  # POST /auth/token per second, per environment
+    "PULSE_RATE_MINT_PER_KEY": 20,  # ... per secret key
+    "PULSE_RATE_AUTH_FAILURES_PER_SOURCE": 20,  # failed key/token checks per minute, per address
+    "PULSE_RATE_AUTH_FAILURES_PER_KEY": 100,  # ... per key id (environment + key id of the key)
+}
+
 # (parameter names, region) -> {name: decrypted value} for the names that exist.
 ParameterReader = Callable[[Sequence[str], str], dict[str, str]]
 
@@ -48,6 +58,16 @@ class Settings:
     # The signing secret before the last rotation: tokens it signed still verify until it is
     # removed (tokens live at most an hour). New tokens are always signed with signing_secret.
     previous_signing_secret: bytes | None = field(default=None, repr=False)
+    # Abuse limits (docs/operations.md, "Limits"), shared by every container through counters
+    # in the control table. Requests per second per environment and per key, for the REST API
+    # v1 and for token minting; failed key/token checks per minute per source address and per
+    # key id. 0 turns a limit off.
+    rate_rest_per_env: int = DEFAULT_RATES["PULSE_RATE_REST_PER_ENV"]
+    rate_rest_per_key: int = DEFAULT_RATES["PULSE_RATE_REST_PER_KEY"]
+    rate_mint_per_env: int = DEFAULT_RATES["PULSE_RATE_MINT_PER_ENV"]
+    rate_mint_per_key: int = DEFAULT_RATES["PULSE_RATE_MINT_PER_KEY"]
+    auth_failures_per_source: int = DEFAULT_RATES["PULSE_RATE_AUTH_FAILURES_PER_SOURCE"]
+    auth_failures_per_key: int = DEFAULT_RATES["PULSE_RATE_AUTH_FAILURES_PER_KEY"]
 
     @property
     def control_table(self) -> str:
@@ -90,7 +110,28 @@ class Settings:
             key_pepper=pepper,
             signing_secret=signing,
             previous_signing_secret=previous,
+            **_rates(env),
         )
+
+
+RATE_FIELDS = {
+    "PULSE_RATE_REST_PER_ENV": "rate_rest_per_env",
+    "PULSE_RATE_REST_PER_KEY": "rate_rest_per_key",
+    "PULSE_RATE_MINT_PER_ENV": "rate_mint_per_env",
+    "PULSE_RATE_MINT_PER_KEY": "rate_mint_per_key",
+    "PULSE_RATE_AUTH_FAILURES_PER_SOURCE": "auth_failures_per_source",
+    "PULSE_RATE_AUTH_FAILURES_PER_KEY": "auth_failures_per_key",
+}
+
+
+def _rates(env: Mapping[str, str]) -> dict[str, int]:
+    rates = {}
+    for name, attribute in RATE_FIELDS.items():
+        value = _int(env, name, DEFAULT_RATES[name])
+        if value < 0:
+            raise ConfigError(f"{name} must be >= 0 (0: no limit)")
+        rates[attribute] = value
+    return rates
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

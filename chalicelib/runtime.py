@@ -11,6 +11,7 @@ from .realtime.channel import RoomChannel
 from .realtime.sender import ManagementApi
 from .services.collab import CollabService
 from .services.environments import EnvironmentService
+from .services.limits import Limits
 from .services.operators import OperatorService
 from .services.realtime import RealtimeService
 from .services.tokens import TokenService
@@ -25,6 +26,7 @@ class Services:
     tokens: TokenService
     collab: CollabService
     realtime: RealtimeService
+    limits: Limits
 
 
 _services: Services | None = None
@@ -37,6 +39,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or Clock()
     channel = RoomChannel(ManagementApi(settings.ws_management_scheme, settings.region), clock)
     tokens = TokenService(settings, clock)
+    limits = Limits(settings, clock)
     return Services(
         settings=settings,
         clock=clock,
@@ -44,7 +47,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         operators=OperatorService(settings, clock),
         tokens=tokens,
         collab=CollabService(settings, clock, events=channel),
-        realtime=RealtimeService(settings, clock, tokens, channel),
+        realtime=RealtimeService(settings, clock, tokens, channel, limits),
+        limits=limits,
     )
 
 

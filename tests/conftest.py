@@ -13,6 +13,8 @@ import botocore.session
 import pytest
 from moto import mock_aws
 
+from chalicelib.config import DEFAULT_RATES  # reads nothing at import
+
 # Fixed test configuration, set before anything reads settings or creates a client.
 os.environ.update(
     {
@@ -22,6 +24,10 @@ os.environ.update(
         "PULSE_STAGE": "test",
         "PULSE_KEY_PEPPER": "test-pepper-0123456789abcdef0123456789abcdef",
         "PULSE_SIGNING_SECRET": "test-signing-0123456789abcdef0123456789abcdef",
+        # Abuse limits: far out of reach, because a FrozenClock keeps every request of a test in
+        # one window. The counters are still written (budget tests count them); the tests of
+        # the limits set their own (tests/api/test_rate_limits.py, tests/realtime/test_limits.py).
+        **{name: "1000000" for name in DEFAULT_RATES},
     }
 )
 os.environ.pop("PULSE_DYNAMODB_ENDPOINT", None)

@@ -27,6 +27,15 @@ def request_id(request: Request | None) -> str:
     return str(context["requestId"])
 
 
+def source_ip(request: Request) -> str | None:
+    """The caller's address as API Gateway saw it (never X-Forwarded-For, which anyone can
+    write); None when there is none."""
+    context: Any = request.context if isinstance(request.context, dict) else {}
+    identity = context.get("identity") or {}
+    address = identity.get("sourceIp") if isinstance(identity, dict) else None
+    return str(address) if address else None
+
+
 def bearer(request: Request) -> str | None:
     headers: Any = request.headers or {}
     header = str(headers.get("authorization") or "")

@@ -29,6 +29,11 @@ class InvalidToken(Exception):
     """The token is malformed, forged, expired or otherwise unacceptable (reason is for logs)."""
 
 
+class StaleToken(InvalidToken):
+    """Signed with the right key, but expired or not yet valid: a client that held on to its
+    token too long, not someone guessing signatures."""
+
+
 @dataclass(frozen=True)
 class TokenRef:
     """What an unverified token claims, so the caller knows which key item to read."""
@@ -122,6 +127,9 @@ def verify(
             leeway=LEEWAY_SECONDS,
             options={"require": REQUIRED_CLAIMS, "verify_sub": True, "verify_jti": True},
         )
+    except (jwt.ExpiredSignatureError, jwt.ImmatureSignatureError) as exc:
+        # PyJWT checks these only after the signature verified.
+        raise StaleToken(f"rejected: {type(exc).__name__}") from exc
     except jwt.PyJWTError as exc:
         raise InvalidToken(f"rejected: {type(exc).__name__}") from exc
     # PyJWT accepts numeric strings for exp/iat: comparing those below would raise TypeError.
@@ -129,7 +137,7 @@ def verify(
         raise InvalidToken("non-numeric exp or iat")
     # PyJWT checks exp against the wall clock; also check against the injected clock.
     if claims["exp"] <= now - LEEWAY_SECONDS or claims["iat"] > now + LEEWAY_SECONDS:
-        raise InvalidToken("outside validity window")
+        raise StaleToken("outside validity window")
     name, avatar, color = claims.get("name"), claims.get("avatar"), claims.get("color")
     if not isinstance(name, str) or not isinstance(color, str):
         raise InvalidToken("missing profile claims")

@@ -12,6 +12,7 @@ control table                      pk                     sk
   Email claim (uniqueness)         EMAIL#<email>          EMAIL
   Login throttle                   LOGIN#<email>          LOGIN
   Operators meta (owner count)     OPERATORS              META
+  Rate counter (one window)        RL#<scope>#<window>    RL
   gsi1: ENVS/<envId> lists environments, OPERATORS/<email> lists operators.
 
 data table (customer data; every pk starts with ENV#<envId>, so isolation holds by construction)
@@ -25,6 +26,7 @@ data table (customer data; every pk starts with ENV#<envId>, so isolation holds 
   Connection (by id: $default)     CONN#<connectionId>    CONN
   Connection (room membership)     ENV#<envId>#ROOM#<roomId>   CONN#<connectionId>
   Connection (environment-wide)    ENV#<envId>#CONNS      CONN#<connectionId>
+  Idempotency key (a POST's answer)  ENV#<envId>#IDEM#<key>  IDEM
 
 A room carries a generation (`gen`, new each time the room is created); its threads carry the
 gen they were created under. Deleting a room is one transaction (room + counters), after which
@@ -100,6 +102,9 @@ class EnvironmentItem(ControlTable):
     created_by = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     disabled_at = UnicodeAttribute(null=True)
+    # Set while an operator has the environment suspended (reversible, unlike disabled): every
+    # request and connection of it is refused. Independent of status and keys.
+    suspended_at = UnicodeAttribute(null=True)
     # The set of active key ids and a version: every key change is a transaction conditioned on
     # the version, which is what makes two racing rotations leave exactly one active pair.
     active_key_ids = UnicodeSetAttribute(null=True)
@@ -166,6 +171,16 @@ class LoginThrottleItem(ControlTable):
 
 class OperatorsMetaItem(ControlTable):
     owners = NumberAttribute(default=0)
+
+
+class RateItem(ControlTable):
+    """A counter of one fixed window (repositories/ratelimits.py). Failed-authentication counters
+    hold `n`; an environment's request counter holds one attribute per scope and per key
+    (`rest`, `rest:<keyId>`, `mint`, `mint:<keyId>`), written by name, so the model declares
+    only `n`. Expires (TTL) shortly after its window: the window is in the key, so an expired
+    counter is never read again."""
+
+    n = NumberAttribute(null=True)
 
 
 # --- data table items ----------------------------------------------------------------------
@@ -257,6 +272,19 @@ class ConnectionItem(DataTable):
     rate_count = NumberAttribute(default=0)
 
 
+class IdempotencyItem(DataTable):
+    """A POST's Idempotency-Key in its environment (services/idempotency.py): the request's
+    fingerprint and the claim of the request running it (`owner`, `lock_until`), then its answer
+    (`status`, `body`). Readers treat it as absent after `expires_at`."""
+
+    fingerprint = UnicodeAttribute()
+    owner = UnicodeAttribute()
+    lock_until = NumberAttribute(null=True)  # while the first request runs
+    status = NumberAttribute(null=True)  # once it answered
+    body = UnicodeAttribute(null=True)  # the answer's JSON text ("" for none)
+    expires_at = NumberAttribute()
+
+
 # --- keys: the only place that spells them ---------------------------------------------------
 
 
@@ -305,6 +333,14 @@ def login_pk(email: str) -> str:
 LOGIN_SK = "LOGIN"
 
 
+def rate_pk(scope: str, window: int) -> str:
+    """`scope` names what is counted, e.g. `env:<envId>`, `fail-ip:<address>`."""
+    return f"RL#{scope}#{window}"
+
+
+RATE_SK = "RL"
+
+
 def user_sk(user_id: str) -> str:
     return f"USER#{user_id}"
 
@@ -350,6 +386,13 @@ def connection_sk(connection_id: str) -> str:
 
 def env_connections_pk(env_id: str) -> str:
     return f"ENV#{env_id}#CONNS"
+
+
+def idempotency_pk(env_id: str, key: str) -> str:
+    return f"ENV#{env_id}#IDEM#{key}"
+
+
+IDEMPOTENCY_SK = "IDEM"
 
 
 def all_models() -> list[type[Model]]:

@@ -10,13 +10,29 @@ from typing import Any
 
 from ..api.errors import status_of
 from ..entities import Connection
-from ..errors import PulseError, RateLimited, Unauthenticated
+from ..errors import PayloadTooLarge, PulseError, RateLimited, Unauthenticated
 from ..repositories import connections as conn_repo
 from ..runtime import services
 from ..services.realtime import ConnectRequest
 from . import protocol
 
 log = logging.getLogger("pulse.ws")
+
+# A client message (what API Gateway hands over, up to its own 128 KB) is limited like a REST
+# body; it is refused before it is parsed or counted, with no DynamoDB call.
+MAX_FRAME_BYTES = 64 * 1024
+
+
+def _check_size(body: str | None) -> None:
+    # UTF-8 takes at most 4 bytes a character: shorter text needs no encoding to be let through.
+    if (
+        body
+        and len(body) * 4 > MAX_FRAME_BYTES
+        and len(body.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES
+    ):
+        raise PayloadTooLarge(
+            f"Messages are limited to {MAX_FRAME_BYTES // 1024} KB.", code="FRAME_TOO_LARGE"
+        )
 
 
 def _context(event: dict[str, Any]) -> dict[str, Any]:
@@ -33,6 +49,7 @@ def connect(event: dict[str, Any]) -> dict[str, Any]:
         api_key=params.get("apiKey"),
         token=params.get("token"),
         room_id=params.get("room"),
+        source_ip=(ctx.get("identity") or {}).get("sourceIp"),
     )
     try:
         services().realtime.connect(request)
@@ -70,6 +87,7 @@ def message(event: dict[str, Any]) -> dict[str, Any]:
     )
     request_id = None
     try:
+        _check_size(event.get("body"))
         message = protocol.decode(event.get("body"))
         request_id = message.get("requestId")  # echoed by the errors below too
         protocol.check(message)

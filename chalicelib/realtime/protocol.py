@@ -75,12 +75,13 @@ def decode(body: str | None) -> dict[str, Any]:
     ):
         message.pop("requestId")
         raise InvalidInput("requestId", f"must be a string of 1-{MAX_REQUEST_ID} characters")
-    v.within_depth(message)  # as a REST body: `broadcast` events and presence are any JSON
     return message
 
 
 def check(message: dict[str, Any]) -> None:
-    """A known `type` and only its fields."""
+    """Nested at most as deep as a REST body, a known `type` and only its fields (after
+    decode, so that these errors echo the message's requestId)."""
+    v.within_depth(message)  # as a REST body: `broadcast` events and presence are any JSON
     message_type = message.get("type")
     if not isinstance(message_type, str):
         raise InvalidInput("type", "is required (a string)", code="MISSING_FIELD")

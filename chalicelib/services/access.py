@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import ids
@@ -16,11 +16,12 @@ from ..auth import apikeys
 from ..clock import Clock, iso
 from ..config import Settings
 from ..entities import ApiKey
-from ..errors import Unauthenticated
+from ..errors import Unauthenticated, environment_suspended
 from ..repositories import environments as env_repo
 from ..repositories.environments import ExtraRead
 from . import keyauth
 from .environments import environment_not_found
+from .limits import Gate
 
 log = logging.getLogger("pulse.access")
 LAST_USED_WINDOW_SECONDS = 60
@@ -33,12 +34,15 @@ class Access:
     parsed: apikeys.ParsedKey | None = None
     # A WebSocket member was authenticated at $connect; its environment must still be active.
     require_active: bool = False
+    # The abuse limits a key's request passes (REST API v1): failed authentications, then the
+    # environment's and the key's request rates.
+    gate: Gate | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def secret_key(cls, raw: str | None) -> Access:
+    def secret_key(cls, raw: str | None, gate: Gate | None = None) -> Access:
         """Refuses missing, malformed and pk_ keys here, before any read."""
         parsed = keyauth.parse(raw, "secret")
-        return cls(env_id=parsed.env_id, raw_key=raw, parsed=parsed)
+        return cls(env_id=parsed.env_id, raw_key=raw, parsed=parsed, gate=gate)
 
     @classmethod
     def operator(cls, env_id: str) -> Access:
@@ -52,7 +56,9 @@ class Access:
 def load(settings: Settings, clock: Clock, access: Access, reads: Sequence[ExtraRead]) -> list[Any]:
     """Authenticate (or check the environment exists) and return the reads, converted."""
     if access.parsed is not None and access.raw_key is not None:
-        ctx = keyauth.authenticate(settings, access.raw_key, access.parsed, reads)
+        ctx = keyauth.authenticate(settings, access.raw_key, access.parsed, reads, access.gate)
+        if access.gate is not None:
+            access.gate.count("rest", ctx.env_id, ctx.key.id)
         touch_if_due(clock, ctx.key)
         return ctx.extra
     if not ids.raw_part(access.env_id, "env"):
@@ -62,6 +68,8 @@ def load(settings: Settings, clock: Clock, access: Access, reads: Sequence[Extra
         raise environment_not_found()
     if access.require_active and state.environment.status != "active":
         raise Unauthenticated("The environment is disabled.", code="ENVIRONMENT_DISABLED")
+    if access.require_active and state.environment.suspended_at is not None:
+        raise environment_suspended()
     return extra
 
 

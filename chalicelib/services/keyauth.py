@@ -10,9 +10,10 @@ from typing import Any
 from ..auth import apikeys
 from ..config import Settings
 from ..entities import ApiKey
-from ..errors import Unauthenticated, invalid_api_key
+from ..errors import Unauthenticated, environment_suspended, invalid_api_key
 from ..repositories import environments as env_repo
 from ..repositories.environments import ExtraRead
+from .limits import Gate
 
 
 @dataclass(frozen=True)
@@ -57,18 +58,38 @@ def parse(raw: str | None, kind: apikeys.KeyKind) -> apikeys.ParsedKey:
 
 
 def authenticate(
-    settings: Settings, raw: str, parsed: apikeys.ParsedKey, extra_reads: Sequence[ExtraRead] = ()
+    settings: Settings,
+    raw: str,
+    parsed: apikeys.ParsedKey,
+    extra_reads: Sequence[ExtraRead] = (),
+    gate: Gate | None = None,
 ) -> KeyContext:
-    """Identical refusal for unknown, revoked, wrong-hash and disabled-environment keys."""
-    read = env_repo.read_key(parsed.env_id, parsed.key_id, extra_reads)
+    """Identical refusal for unknown, revoked, wrong-hash and disabled-environment keys.
+
+    With a `gate`, the caller's failed-authentication counters are read in the same
+    BatchGetItem: a source over its limit gets 429 before the key is checked, a wrong key is
+    counted (a revoked one is not: it is no guess), and a wrong key whose key id is over its
+    limit gets 429 instead of 401."""
+    guards = gate.failure_reads(parsed.env_id, parsed.key_id) if gate else []
+    read = env_repo.read_key(parsed.env_id, parsed.key_id, [*guards, *extra_reads])
+    if gate:
+        gate.check_failures(read.extra[: len(guards)])
     key = read.key
-    if (
-        key is None
-        or read.digest is None
-        or not read.env_active
-        or key.status != "active"
-        or key.kind != parsed.kind
-        or not apikeys.matches(settings.key_pepper, raw, read.digest)
-    ):
+    genuine = (
+        key is not None
+        and read.digest is not None
+        and key.kind == parsed.kind
+        and apikeys.matches(settings.key_pepper, raw, read.digest)
+    )
+    if not genuine:  # someone guessing: counted
+        if gate:
+            gate.failed(key=True)
         raise invalid_api_key()
-    return KeyContext(key=key, env_id=parsed.env_id, extra=read.extra)
+    assert key is not None
+    if not read.env_active or key.status != "active":
+        # A real key that was revoked or rotated (or its environment disabled): what every
+        # deployed widget sends until its page is updated. Not a guess, so not counted.
+        raise invalid_api_key()
+    if read.env_suspended:  # told only to a caller whose key is good
+        raise environment_suspended()
+    return KeyContext(key=key, env_id=parsed.env_id, extra=read.extra[len(guards) :])

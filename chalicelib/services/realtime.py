@@ -21,6 +21,7 @@ from ..repositories import rooms as rooms_repo
 from ..validation import is_room_id
 from .access import Access, load
 from .collab import room_not_found
+from .limits import Limits
 from .tokens import TokenService
 
 log = logging.getLogger("pulse.realtime")
@@ -37,6 +38,7 @@ class ConnectRequest:
     api_key: str | None
     token: str | None
     room_id: str | None
+    source_ip: str | None = None  # requestContext.identity.sourceIp (failed-attempt limits)
 
 
 def room_full(cap: int) -> Forbidden:
@@ -49,16 +51,23 @@ def room_full(cap: int) -> Forbidden:
 
 class RealtimeService:
     def __init__(
-        self, settings: Settings, clock: Clock, tokens: TokenService, channel: RoomChannel
+        self,
+        settings: Settings,
+        clock: Clock,
+        tokens: TokenService,
+        channel: RoomChannel,
+        limits: Limits | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.tokens = tokens
         self.channel = channel
+        self.limits = limits
 
     def connect(self, request: ConnectRequest) -> Connection:
-        """Raises Unauthenticated (401), InvalidInput (400) or Forbidden (ROOM_FULL); on any
-        refusal nothing is written."""
+        """Raises Unauthenticated (401), InvalidInput (400), Forbidden (ROOM_FULL,
+        ENVIRONMENT_SUSPENDED) or RateLimited (429: too many failed attempts); on any refusal
+        nothing is written but the failure counters."""
         # The credentials' offline checks come first, so a bad key is a 401 whatever the room.
         from . import keyauth
 
@@ -67,8 +76,9 @@ class RealtimeService:
         if not is_room_id(room_id):
             raise InvalidInput("room", "must be 1-128 characters of letters, digits and -_.:")
         assert room_id is not None
+        gate = self.limits.gate(request.source_ip) if self.limits is not None else None
         verified = self.tokens.verify_connection(
-            request.api_key, request.token, [rooms_repo.room_read(parsed.env_id, room_id)]
+            request.api_key, request.token, [rooms_repo.room_read(parsed.env_id, room_id)], gate
         )
         now = self.clock.now()
         claims = verified.user

@@ -1,6 +1,7 @@
 """Token minting (`POST /auth/token`) and verification (WebSocket `$connect`).
 
-Mint budget: one consistent BatchGetItem (key, environment, user) and at most one write."""
+Mint budget: one consistent BatchGetItem (key, environment, user, the caller's failure
+counters), one UpdateItem of the mint rate counters, and at most one write."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from ..repositories import environments as env_repo
 from ..repositories import users as users_repo
 from ..repositories.environments import ExtraRead
 from . import keyauth
+from .limits import Gate
 
 log = logging.getLogger("pulse.tokens")
 
@@ -76,12 +78,24 @@ class TokenService:
         self.settings = settings
         self.clock = clock
 
-    def mint(self, raw_key: str, parsed: apikeys.ParsedKey, request: MintRequest) -> MintedToken:
+    def mint(
+        self,
+        raw_key: str,
+        parsed: apikeys.ParsedKey,
+        request: MintRequest,
+        gate: Gate | None = None,
+    ) -> MintedToken:
         """`parsed` is keyauth.parse(raw_key, "secret"): the handler refuses bad keys before
-        it reads the body."""
+        it reads the body. With a `gate`, the abuse limits apply (failures, mint rate)."""
         ctx = keyauth.authenticate(
-            self.settings, raw_key, parsed, [users_repo.user_read(parsed.env_id, request.user_id)]
+            self.settings,
+            raw_key,
+            parsed,
+            [users_repo.user_read(parsed.env_id, request.user_id)],
+            gate,
         )
+        if gate is not None:
+            gate.count("mint", ctx.env_id, ctx.key.id)
         existing: User | None = ctx.extra[0]
         now = self.clock.now()
         now_iso, today = iso(now), iso(now)[:10]
@@ -141,10 +155,15 @@ class TokenService:
             log.warning("could not record key use", extra={"keyId": key.id})
 
     def verify_connection(
-        self, raw_pk: str | None, token: str | None, extra_reads: Sequence[ExtraRead] = ()
+        self,
+        raw_pk: str | None,
+        token: str | None,
+        extra_reads: Sequence[ExtraRead] = (),
+        gate: Gate | None = None,
     ) -> VerifiedConnection:
         """For `$connect`: an active pk_, a token that verifies, the token's environment is the
-        pk_'s, and the key that minted it still active. One consistent BatchGetItem in all."""
+        pk_'s, and the key that minted it still active. One consistent BatchGetItem in all (with
+        the caller's failure counters, given a `gate`; a token refused after it is counted)."""
         parsed = keyauth.parse(raw_pk, "publishable")
         if not token:
             raise invalid_token()
@@ -159,18 +178,30 @@ class TokenService:
             raw_pk or "",
             parsed,
             [env_repo.key_read(ref.env_id, ref.key_id), *extra_reads],
+            gate,
         )
         minting_key: ApiKey | None = ctx.extra[0]
-        if minting_key is None or minting_key.status != "active" or minting_key.kind != "secret":
-            raise invalid_token()
-        claims = self._verify_signed(token, ref)
+        # Only what looks like guessing counts against the caller's failure limits: a token of no
+        # secret key, or with a bad signature. A token of a revoked or rotated key, or an expired
+        # one, is what every widget holds after a rotation or a long sleep: counting those would
+        # lock out a whole office behind one address.
+        guess = minting_key is None or minting_key.kind != "secret"
+        try:
+            if guess or minting_key is None or minting_key.status != "active":
+                raise tokens.StaleToken("minting key gone")
+            claims = self._verify_signed(token, ref)
+        except tokens.InvalidToken as exc:
+            if gate is not None and (guess or not isinstance(exc, tokens.StaleToken)):
+                gate.failed(key=False)
+            raise invalid_token() from exc
         return VerifiedConnection(
             env_id=ctx.env_id, publishable_key_id=ctx.key.id, user=claims, extra=ctx.extra[1:]
         )
 
     def _verify_signed(self, token: str, ref: tokens.TokenRef) -> tokens.UserClaims:
-        """With the current signing secret, else the previous one (during a rotation)."""
-        failure: tokens.InvalidToken | None = None
+        """With the current signing secret, else the previous one (during a rotation). Raises
+        StaleToken if the token is genuine under one of them but out of its validity window."""
+        failure: tokens.InvalidToken = tokens.InvalidToken("no signing secret")
         for secret in self.settings.signing_secrets:
             try:
                 return tokens.verify(
@@ -181,5 +212,6 @@ class TokenService:
                     now=self.clock.now(),
                 )
             except tokens.InvalidToken as exc:
-                failure = exc
-        raise invalid_token() from failure
+                if not isinstance(failure, tokens.StaleToken):
+                    failure = exc
+        raise failure

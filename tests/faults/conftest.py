@@ -1,6 +1,10 @@
 """Fault fixtures: DynamoDB errors injected on the runtime's client (injector.py), a world of
 fresh rooms, threads, comments, operators and environments to aim requests at, and table
-snapshots that prove a failed operation changed nothing, or everything."""
+snapshots that prove a failed operation changed nothing, or everything.
+
+Authenticated REST v1 requests and token mints also count themselves in the control table's
+abuse-limit counters (chalicelib/services/limits.py). Snapshot comparisons of customer data leave
+those out (`Diff.without_counters`) and check them on their own (`counters_grown`), exactly."""
 
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ from api.helpers import PASSWORD, login_as
 from realtime.conftest import env, fake, gw  # noqa: F401 (WebSocket fixtures, shared)
 
 from chalicelib import runtime
+from chalicelib.auth import apikeys
+from chalicelib.db.models import TTL_ATTRIBUTE
 from chalicelib.entities import Actor
 from chalicelib.services.access import Access
 
@@ -48,6 +54,20 @@ class World:
     @property
     def access(self) -> Access:
         return Access.operator(self.env_id)
+
+    @property
+    def sk_id(self) -> str:
+        parsed = apikeys.parse(self.sk)
+        assert parsed is not None
+        return parsed.key_id
+
+    def rest_counts(self, n: int) -> dict[str, dict[str, int]]:
+        """What `n` REST v1 requests with the world's sk_ add to the rate counters, as
+        `counters_grown` tells it (the clock stands still: they all fall in one 1-second window)."""
+        if not n:
+            return {}
+        second = int(self.graph.clock.now())
+        return {f"RL#env:{self.env_id}#{second}": {"rest": n, f"rest:{self.sk_id}": n}}
 
     def fresh(self, prefix: str) -> str:
         return f"{prefix}-{next(self.counter)}"
@@ -153,6 +173,14 @@ class Diff:
     def touched(self) -> set[tuple[str, str, str]]:
         return set(self.added) | set(self.removed) | set(self.changed)
 
+    def without_counters(self) -> Diff:
+        """The change without the abuse-limit counters (see `counters_grown` for those)."""
+        return Diff(
+            added={k: v for k, v in self.added.items() if not is_counter(k)},
+            removed={k: v for k, v in self.removed.items() if not is_counter(k)},
+            changed={k: v for k, v in self.changed.items() if not is_counter(k)},
+        )
+
 
 def diff(before: Snapshot, after: Snapshot) -> Diff:
     return Diff(
@@ -166,3 +194,22 @@ def diff(before: Snapshot, after: Snapshot) -> Diff:
 
 def number(item: dict[str, Any], name: str) -> int:
     return int(item.get(name, {"N": "0"})["N"])
+
+
+def is_counter(key: tuple[str, str, str]) -> bool:
+    """An abuse-limit counter item (`RL#<scope>#<window>`, in the control table)."""
+    return key[0] == "control" and key[1].startswith("RL#")
+
+
+def counters_grown(before: Snapshot, after: Snapshot) -> dict[str, dict[str, int]]:
+    """Every counter item that changed (pk), with how much each of its counters grew (those that
+    did); an item changed in any other way shows too, as {} or a negative growth."""
+    out: dict[str, dict[str, int]] = {}
+    for key in sorted(k for k in before.keys() | after.keys() if is_counter(k)):
+        old, new = before.get(key, {}), after.get(key, {})
+        if old == new:
+            continue
+        names = (old.keys() | new.keys()) - {"pk", "sk", TTL_ATTRIBUTE}
+        grown = {n: number(new, n) - number(old, n) for n in sorted(names)}
+        out[key[1]] = {n: g for n, g in grown.items() if g}
+    return out

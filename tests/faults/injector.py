@@ -5,7 +5,10 @@ throttled or failed DynamoDB request does.
 
 A fault is chosen by call index (the k-th DynamoDB call since `arm()`, 0-based), by operation,
 or both; `calls` lists every operation attempted while armed (failed ones included), so a test
-can first learn an operation's calls and then fail each in turn.
+can first learn an operation's calls and then fail each in turn. `names()` tells apart the one
+UpdateItem every authenticated REST v1 request and token mint makes of its environment's rate
+counters (RATE, chalicelib/services/limits.py): counting is best-effort, a request goes on when
+it fails.
 
 `before-call` short-circuits botocore's retry loop, so one injected error is final. To exercise
 the retries themselves, `transient()` raises a connection error from `before-send` (inside the
@@ -38,6 +41,9 @@ KINDS = (THROTTLE, THROTTLING, LIMIT, SERVER, TX_THROTTLED, TIMEOUT, UNREACHABLE
 
 ENDPOINT = "https://dynamodb.us-east-1.amazonaws.com"
 
+# The rate count of an authenticated request: an UpdateItem of `RL#env:<envId>#<second>`.
+RATE = "UpdateItem rate"
+
 
 @dataclass
 class Rule:
@@ -66,6 +72,7 @@ class Faults:
     """Installed on the runtime's DynamoDB client by the `faults` fixture."""
 
     calls: list[str] = field(default_factory=list)  # operations attempted since arm()
+    targets: list[str | None] = field(default_factory=list)  # each call's item pk (single-item)
     failed: list[tuple[int, str, str]] = field(default_factory=list)  # (index, operation, kind)
     rules: list[Rule] = field(default_factory=list)
     armed: bool = False
@@ -77,7 +84,8 @@ class Faults:
 
     def arm(self) -> Faults:
         """Start counting calls from 0 (and forget earlier rules)."""
-        self.calls, self.failed, self.rules, self.armed = [], [], [], True
+        self.calls, self.targets, self.failed, self.rules = [], [], [], []
+        self.armed = True
         return self
 
     def fail_at(self, index: int, kind: str = THROTTLE) -> Faults:
@@ -103,6 +111,13 @@ class Faults:
         """Count calls, fail none (to learn an operation's calls)."""
         return self.arm()
 
+    def names(self) -> list[str]:
+        """`calls`, with the rate count (an UpdateItem of the environment's counters) as RATE."""
+        return [
+            RATE if op == "UpdateItem" and (pk or "").startswith("RL#env:") else op
+            for op, pk in zip(self.calls, self.targets, strict=True)
+        ]
+
     def off(self) -> None:
         self.rules, self.armed, self.transient_left = [], False, 0
 
@@ -118,6 +133,7 @@ class Faults:
             return None
         index, operation = len(self.calls), model.name
         self.calls.append(operation)
+        self.targets.append(_item_pk(params))
         for rule in self.rules:
             if rule.matches(index, operation):
                 self.failed.append((index, operation, rule.kind))
@@ -156,6 +172,18 @@ def _transport(kind: str) -> Exception:
     if kind == UNREACHABLE:
         return EndpointConnectionError(endpoint_url=ENDPOINT)
     return ReadTimeoutError(endpoint_url=ENDPOINT)
+
+
+def _item_pk(params: Any) -> str | None:
+    """The pk of the one item a GetItem/PutItem/UpdateItem/DeleteItem addresses (else None)."""
+    body = params.get("body") if isinstance(params, dict) else None
+    try:
+        data = json.loads(body) if isinstance(body, (bytes, str)) and body else {}
+    except ValueError:
+        return None
+    key = data.get("Key") or data.get("Item") or {}
+    pk = key.get("pk", {}) if isinstance(key, dict) else {}
+    return pk.get("S") if isinstance(pk, dict) else None
 
 
 def _transact_items(body: Any) -> int:

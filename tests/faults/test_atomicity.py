@@ -5,7 +5,12 @@ Each operation is first run once to learn its DynamoDB calls, then run again on 
 with each call failing in turn (k = 0..n-1). Both tables are snapshotted around the request:
 a failure at or before the commit must leave them exactly as they were (503), a failure after it
 must leave the whole change (the request succeeds), and retrying a failed request must end in
-the whole change, once."""
+the whole change, once.
+
+A REST v1 request also counts itself against its environment's rate limits: one UpdateItem
+(RATE) right after its read, before the commit. Counting is best-effort (services/limits.py):
+with that call failing the request still succeeds, whole, and is just not counted. The counters
+are checked apart from the data, exactly: +1 for each request whose count went through."""
 
 from __future__ import annotations
 
@@ -15,18 +20,20 @@ import pytest
 
 from chalicelib import runtime
 
-from .conftest import Diff, Snapshot, World, diff, number, snapshot
-from .injector import THROTTLE, TIMEOUT, TX_THROTTLED, Faults
+from .conftest import Diff, Snapshot, World, counters_grown, diff, number, snapshot
+from .injector import RATE, THROTTLE, TIMEOUT, TX_THROTTLED, Faults
 
 V1 = "/api/v1"
 COMMIT = "TransactWriteItems"
+# Calls before the commit that may fail without failing the request.
+BEST_EFFORT = frozenset({RATE})
 
 
 def learn(faults: Faults, run: Any) -> list[str]:
     """The DynamoDB calls of one fault-free run of `run()` (which must succeed)."""
     faults.record()
     run()
-    calls = list(faults.calls)
+    calls = faults.names()
     faults.off()
     assert calls.count(COMMIT) == 1, calls  # one transaction: the commit point
     return calls
@@ -39,26 +46,36 @@ def kinds_at(calls: list[str]) -> list[tuple[int, str]]:
 
 
 def fail_and_compare(
-    w: World, faults: Faults, k: int, kind: str, request: tuple[Any, ...]
+    w: World, faults: Faults, calls: list[str], k: int, kind: str, request: tuple[Any, ...]
 ) -> tuple[Any, Snapshot, Snapshot]:
+    """The request again with its k-th call (of `calls`, learned) failing, between snapshots."""
     before = snapshot()
     faults.fail_at(k, kind)
     method, path, body, token = request
     resp = w.request(method, path, body, token=token)
-    fired = list(faults.failed)
+    fired, made = list(faults.failed), faults.names()
     faults.off()
     assert len(fired) == 1 and fired[0][0] == k, fired
+    assert made[: k + 1] == calls[: k + 1], (k, made)
+    if calls[k] in BEST_EFFORT:  # the request went on as if nothing had failed
+        assert made == calls, (k, made)
+    elif k < calls.index(COMMIT):  # nothing after a failure before the commit
+        assert made == calls[: k + 1], (k, made)
     return resp, before, snapshot()
 
 
+def counts_of(w: World, calls: list[str], k: int) -> dict[str, dict[str, int]]:
+    """What a request whose k-th call failed added to the rate counters: one count if its rate
+    count ran and was not the call that failed (the failed call never reached DynamoDB)."""
+    return w.rest_counts(1 if RATE in calls and k > calls.index(RATE) else 0)
+
+
 def expect(resp: Any, calls: list[str], k: int, ok: int) -> bool:
-    """True if the change must be whole: the request failed after the commit (it succeeds)."""
+    """True if the change must be whole: the request failed after the commit, or in a
+    best-effort call before it (the rate count); then it succeeds."""
     commit = calls.index(COMMIT)
-    if k > commit:
+    if k > commit or calls[k] in BEST_EFFORT:
         assert resp.status_code == ok, (k, calls[k], resp.status_code, resp.body)
-        return True
-    if resp.status_code == ok:  # a best-effort call before the commit (none today)
-        assert k < commit, (k, calls)
         return True
     assert resp.status_code == 503, (k, calls[k], resp.status_code, resp.body)
     assert resp.headers["Retry-After"] == "1"
@@ -85,6 +102,14 @@ def assert_one_whole_comment(d: Diff, w: World, room: str, thread: str, today: s
         assert number(new, attribute) == number(old, attribute) + 1, (key, old, new)
 
 
+COMMENT_CALLS = [
+    "BatchGetItem",  # check-and-read
+    RATE,  # the request counted against the environment's rate limits (best-effort)
+    COMMIT,  # the comment and its counters
+    "Query",  # the fan-out's read of the room's connections
+]
+
+
 def test_comment_calls_are_what_this_test_expects(world: World, faults: Faults) -> None:
     room, thread = world.room(), None
     thread = world.thread(room)
@@ -92,11 +117,10 @@ def test_comment_calls_are_what_this_test_expects(world: World, faults: Faults) 
     calls = learn(
         faults, lambda: world.request("POST", path, {"userId": "u", "body": "b"}, token=world.sk)
     )
-    # check-and-read, the one transaction, the fan-out's read of the room's connections
-    assert calls == ["BatchGetItem", "TransactWriteItems", "Query"]
+    assert calls == COMMENT_CALLS
 
 
-@pytest.mark.parametrize(("k", "kind"), kinds_at(["BatchGetItem", COMMIT, "Query"]))
+@pytest.mark.parametrize(("k", "kind"), kinds_at(COMMENT_CALLS))
 def test_a_comment_and_its_counters_are_written_whole_or_not_at_all(
     k: int, kind: str, world: World, faults: Faults
 ) -> None:
@@ -105,18 +129,24 @@ def test_a_comment_and_its_counters_are_written_whole_or_not_at_all(
     path = f"{V1}/rooms/{room}/threads/{thread}/comments"
     body = {"userId": "bob", "body": "hello"}
     calls = learn(faults, lambda: world.request("POST", path, body, token=world.sk))
+    assert calls == COMMENT_CALLS
     today = runtime.services().clock.now_iso()[:10]
 
-    resp, before, after = fail_and_compare(world, faults, k, kind, ("POST", path, body, world.sk))
+    resp, before, after = fail_and_compare(
+        world, faults, calls, k, kind, ("POST", path, body, world.sk)
+    )
 
+    assert counters_grown(before, after) == counts_of(world, calls, k)  # and no other counter
     if expect(resp, calls, k, 201):
-        assert_one_whole_comment(diff(before, after), world, room, thread, today)
+        assert_one_whole_comment(diff(before, after).without_counters(), world, room, thread, today)
         return
-    assert diff(before, after).empty
+    assert diff(before, after).without_counters().empty
     # The client retries: the comment is written once, with its counters.
     retry = world.request("POST", path, body, token=world.sk)
     assert retry.status_code == 201, retry.body
-    assert_one_whole_comment(diff(before, snapshot()), world, room, thread, today)
+    end = snapshot()
+    assert counters_grown(after, end) == world.rest_counts(1)
+    assert_one_whole_comment(diff(before, end).without_counters(), world, room, thread, today)
 
 
 # --- a key rotation ------------------------------------------------------------------------------
@@ -165,7 +195,7 @@ def test_a_rotation_happens_whole_or_not_at_all(
     old = active_key_ids(env_id)
     request = ("POST", f"/admin/api/environments/{env_id}/keys/rotate", None, world.owner_token)
 
-    resp, before, after = fail_and_compare(world, faults, k, kind, request)
+    resp, before, after = fail_and_compare(world, faults, calls, k, kind, request)
 
     if expect(resp, calls, k, 201):
         assert_one_whole_rotation(diff(before, after), env_id, old)
@@ -241,6 +271,7 @@ def delete_calls(world: World, faults: Faults) -> list[str]:
 
 DELETE_CALLS = [
     "BatchGetItem",  # check-and-read: the room and its purge item
+    RATE,  # the request counted against the environment's rate limits (best-effort)
     COMMIT,  # the room, its counts, its gen noted in the purge item
     "Query",  # room.deleted's fan-out
     "Query",  # the purge: the room's threads
@@ -263,20 +294,26 @@ def test_a_room_delete_happens_whole_or_not_at_all_and_a_retry_finishes_its_purg
     room = room_with_children(world)
     request = ("DELETE", f"{V1}/rooms/{room}", None, world.sk)
 
-    resp, before, after = fail_and_compare(world, faults, k, kind, request)
+    resp, before, after = fail_and_compare(world, faults, DELETE_CALLS, k, kind, request)
 
+    assert counters_grown(before, after) == counts_of(
+        world, DELETE_CALLS, k
+    )  # and no other counter
     if not expect(resp, DELETE_CALLS, k, 204):
-        assert diff(before, after).empty
+        assert diff(before, after).without_counters().empty
     else:
         purged = k < DELETE_CALLS.index("Query") + 1  # the fan-out failing stops nothing else
-        assert_room_gone(diff(before, after), before, world, room, purged=purged)
+        assert_room_gone(diff(before, after).without_counters(), before, world, room, purged=purged)
     # A retry (or a later DELETE) finishes the job: the whole room, once.
+    ahead = snapshot()
     retry = world.request("DELETE", f"{V1}/rooms/{room}", token=world.sk)
+    end = snapshot()
+    assert counters_grown(ahead, end) == world.rest_counts(1)
     if resp.status_code == 204 and k <= DELETE_CALLS.index(COMMIT) + 1:
         assert retry.status_code == 404  # nothing was left to do
     else:
         assert retry.status_code == 204, retry.body
-    assert_room_gone(diff(before, snapshot()), before, world, room, purged=True)
+    assert_room_gone(diff(before, end).without_counters(), before, world, room, purged=True)
     again = world.request("DELETE", f"{V1}/rooms/{room}", token=world.sk)
     assert again.status_code == 404
 

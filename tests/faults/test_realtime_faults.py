@@ -25,7 +25,7 @@ from realtime.conftest import (
 
 from chalicelib.entities import Connection
 
-from .injector import SERVER, THROTTLE, TIMEOUT, Faults
+from .injector import RATE, SERVER, THROTTLE, TIMEOUT, Faults
 
 ROOM = "room-1"
 
@@ -129,7 +129,9 @@ def test_a_rest_write_whose_fan_out_cannot_read_the_room_is_still_a_201(
     faults.fail("Query", THROTTLE)  # the fan-out's read of the room's connections
     path = f"/api/v1/rooms/{ROOM}/threads/{thread_id}/comments"
     resp = rest(client, "POST", path, env.sk, {"userId": "bob", "body": "still here"})
-    assert faults.failed == [(2, "Query", THROTTLE)], faults.calls
+    # the check-and-read, the rate count, the commit, then the fan-out's read fails
+    assert faults.names() == ["BatchGetItem", RATE, "TransactWriteItems", "Query"]
+    assert faults.failed == [(3, "Query", THROTTLE)], faults.calls
 
     created = rest_ok(resp, 201)
     faults.off()

@@ -3,6 +3,7 @@ DynamoDB call any botocore client makes, and moto made atomic per request for ra
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,17 @@ from bench.calls import Call, DynamoCalls
 from chalicelib import runtime
 from chalicelib.entities import Actor
 
-__all__ = ["OWNER", "READ_OPS", "WRITE_OPS", "Call", "DynamoCalls", "Env"]
+__all__ = [
+    "OWNER",
+    "READ_OPS",
+    "WRITE_OPS",
+    "Call",
+    "DynamoCalls",
+    "Env",
+    "is_counter",
+    "is_rate_count",
+    "without_counters",
+]
 
 OWNER = Actor(id="op_0Q5cZkT8operator", email="owner@example.com", role="owner")
 
@@ -24,6 +35,27 @@ READ_OPS = frozenset({"BatchGetItem", "GetItem", "Query", "Scan", "TransactGetIt
 WRITE_OPS = frozenset(
     {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
 )
+
+
+# --- abuse-limit counters (chalicelib/services/limits.py) --------------------------------------
+# Control-table items `RL#<scope>#<window>`: an environment's request counters (`RL#env:...`),
+# written once by every authenticated REST request and mint, and failed-authentication counters
+# (`RL#fail-ip:...`, `RL#fail-key:...`), read with every key check and written by refusals.
+
+
+def is_counter(pk: str, kind: str = "") -> bool:
+    """An abuse-limit counter's pk (`kind`: "env", "fail-ip", "fail-key"; "" any)."""
+    return pk.startswith("RL#" + kind)
+
+
+def is_rate_count(call: Call) -> bool:
+    """The UpdateItem that counts an authenticated request against its rate limits."""
+    return call.operation == "UpdateItem" and is_counter(call.params["Key"]["pk"]["S"], "env:")
+
+
+def without_counters(items: list[str], kind: str = "") -> list[str]:
+    """Items as JSON text (a table snapshot) without the abuse-limit counters."""
+    return [i for i in items if not is_counter(json.loads(i)["pk"]["S"], kind)]
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,10 @@ one UpdateItem or TransactWriteItems. Two kinds of call come on top, each named 
   threads. This grows with what was deleted, by design (docs/architecture.md, "Deletes of big
   things"), and never with the size of the environment.
 
+Every authenticated request is also counted against its rate limits (chalicelib/services/
+limits.py): one UpdateItem of the environment's counters of this second, right after the read
+(RATE). The caller's failed-authentication counters ride in the read itself.
+
 The key's `lastUsedAt` is recorded at most once a minute (one more UpdateItem). The fixture's
 setup uses the key first and the clock stands still, so the budgets below never include it; a
 separate test pins that one extra call on a cold key.
@@ -31,9 +35,10 @@ import pytest
 from chalicelib import runtime
 from chalicelib.clock import FrozenClock
 
-from .conftest import Call, DynamoCalls, Env
+from .conftest import Call, DynamoCalls, Env, is_counter, is_rate_count
 
-READ = "BatchGetItem"  # consistent, key + environment + the named items
+READ = "BatchGetItem"  # consistent, key + environment + the named items (+ failure counters)
+RATE = "UpdateItem rate"  # the environment's and the key's request counters of this second
 TX = "TransactWriteItems"
 UPDATE = "UpdateItem"
 Q_ROOMS = "Query rooms"
@@ -49,39 +54,39 @@ R = "/api/v1/rooms/" + quote(ROOM, safe="")
 
 # operation                      method    path                        DynamoDB calls, in order
 BUDGETS: dict[str, tuple[str, str, list[str]]] = {
-    "list rooms": ("GET", "/api/v1/rooms", [READ, Q_ROOMS]),
-    "create room": ("POST", "/api/v1/rooms", [READ, TX]),
-    "get room": ("GET", R, [READ]),
-    "patch room": ("PATCH", R, [READ, UPDATE]),
-    "list threads": ("GET", f"{R}/threads", [READ, Q_THREADS]),
-    "list threads ?resolved": ("GET", f"{R}/threads?resolved=false", [READ, Q_THREADS]),
-    "create thread": ("POST", f"{R}/threads", [READ, TX, FANOUT]),
-    "get thread (+comments)": ("GET", f"{R}/threads/{{t}}", [READ, Q_COMMENTS]),
-    "patch thread": ("PATCH", f"{R}/threads/{{t}}", [READ, UPDATE, FANOUT]),
-    "list comments": ("GET", f"{R}/threads/{{t}}/comments", [READ, Q_COMMENTS]),
-    "create comment": ("POST", f"{R}/threads/{{t}}/comments", [READ, TX, FANOUT]),
-    "patch comment": ("PATCH", f"{R}/threads/{{t}}/comments/{{c}}", [READ, UPDATE, FANOUT]),
-    "delete comment": ("DELETE", f"{R}/threads/{{t}}/comments/{{c}}", [READ, TX, FANOUT]),
-    "list users": ("GET", "/api/v1/users", [READ, Q_USERS]),
-    "get user": ("GET", "/api/v1/users/user-1", [READ]),
-    "active users": ("GET", f"{R}/active_users", [READ, FANOUT]),
-    "broadcast": ("POST", f"{R}/broadcast", [READ, FANOUT]),
+    "list rooms": ("GET", "/api/v1/rooms", [READ, RATE, Q_ROOMS]),
+    "create room": ("POST", "/api/v1/rooms", [READ, RATE, TX]),
+    "get room": ("GET", R, [READ, RATE]),
+    "patch room": ("PATCH", R, [READ, RATE, UPDATE]),
+    "list threads": ("GET", f"{R}/threads", [READ, RATE, Q_THREADS]),
+    "list threads ?resolved": ("GET", f"{R}/threads?resolved=false", [READ, RATE, Q_THREADS]),
+    "create thread": ("POST", f"{R}/threads", [READ, RATE, TX, FANOUT]),
+    "get thread (+comments)": ("GET", f"{R}/threads/{{t}}", [READ, RATE, Q_COMMENTS]),
+    "patch thread": ("PATCH", f"{R}/threads/{{t}}", [READ, RATE, UPDATE, FANOUT]),
+    "list comments": ("GET", f"{R}/threads/{{t}}/comments", [READ, RATE, Q_COMMENTS]),
+    "create comment": ("POST", f"{R}/threads/{{t}}/comments", [READ, RATE, TX, FANOUT]),
+    "patch comment": ("PATCH", f"{R}/threads/{{t}}/comments/{{c}}", [READ, RATE, UPDATE, FANOUT]),
+    "delete comment": ("DELETE", f"{R}/threads/{{t}}/comments/{{c}}", [READ, RATE, TX, FANOUT]),
+    "list users": ("GET", "/api/v1/users", [READ, RATE, Q_USERS]),
+    "get user": ("GET", "/api/v1/users/user-1", [READ, RATE]),
+    "active users": ("GET", f"{R}/active_users", [READ, RATE, FANOUT]),
+    "broadcast": ("POST", f"{R}/broadcast", [READ, RATE, FANOUT]),
     # deletes with a purge after the commit
     "delete thread (3 comments)": (
         "DELETE",
         f"{R}/threads/{{t}}",
-        [READ, TX, *PURGE_COMMENTS, FANOUT],
+        [READ, RATE, TX, *PURGE_COMMENTS, FANOUT],
     ),
     "delete the last comment (+ its thread)": (
         "DELETE",
         f"{R}/threads/{{lt}}/comments/{{lc}}",
-        [READ, TX, *PURGE_COMMENTS, FANOUT],
+        [READ, RATE, TX, *PURGE_COMMENTS, FANOUT],
     ),
     "delete room (2 threads)": (
         "DELETE",
         R,
         # room.deleted goes to (and closes) the room's sockets before the purge
-        [READ, TX, FANOUT, Q_THREADS, *PURGE_COMMENTS, *PURGE_COMMENTS, PURGE_THREADS],
+        [READ, RATE, TX, FANOUT, Q_THREADS, *PURGE_COMMENTS, *PURGE_COMMENTS, PURGE_THREADS],
     ),
 }
 
@@ -147,6 +152,8 @@ QUERY_KINDS = {
 
 def describe(call: Call) -> str:
     """An operation name, with what a Query or BatchWriteItem is about."""
+    if is_rate_count(call):
+        return RATE
     if call.operation == "Query":
         values = call.params["ExpressionAttributeValues"]
         prefix = values.get(":1", {}).get("S")
@@ -227,7 +234,10 @@ def test_the_one_read_holds_the_key_the_environment_and_every_named_item(
     assert resp.status_code == 200, resp.body
     env = world.env.id
     control, data = services.settings.control_table, services.settings.data_table
+    minute = int(services.clock.now() // 60) * 60
     assert keys_of(calls[0]) == {
+        (control, f"RL#fail-ip:127.0.0.1#{minute}", "RL"),
+        (control, f"RL#fail-key:{env}:{world.env.sk_id}#{minute}", "RL"),
         (control, f"ENV#{env}", "ENV"),
         (control, f"ENV#{env}", f"KEY#{world.env.sk_id}"),
         (data, f"ENV#{env}", f"ROOM#{ROOM}"),
@@ -255,7 +265,7 @@ def test_a_list_is_one_query_whatever_the_page_size(
         with dynamo_calls.record() as calls:
             resp = request(client, world.env, "GET", "/api/v1/rooms" + query)
         assert resp.status_code == 200
-        assert [describe(c) for c in calls] == [READ, Q_ROOMS], query
+        assert [describe(c) for c in calls] == [READ, RATE, Q_ROOMS], query
         (q,) = [c for c in calls if c.operation == "Query"]
         assert q.params["Limit"] == int(query.split("=")[1]) + 1  # one more: is there a next page?
 
@@ -269,23 +279,24 @@ def test_a_cold_key_adds_one_update_of_last_used_at_once_a_minute(
     with dynamo_calls.record() as warm:
         request(client, world.env, "GET", R)
 
-    assert [c.operation for c in cold] == [READ, UPDATE]
-    assert cold[1].params["Key"]["sk"]["S"] == f"KEY#{world.env.sk_id}"
-    assert [c.operation for c in warm] == [READ]
+    assert [describe(c) for c in cold] == [READ, RATE, UPDATE]
+    assert cold[2].params["Key"]["sk"]["S"] == f"KEY#{world.env.sk_id}"
+    assert [describe(c) for c in warm] == [READ, RATE]
 
 
 def test_refusals_cost_at_most_the_one_read(
     client: Any, world: World, dynamo_calls: DynamoCalls
 ) -> None:
-    """Bad keys and bodies: no call; unknown ids: the one read and nothing after it."""
-    cases: list[tuple[str, str, str | None, Any, int]] = [
-        ("no key", "GET", None, None, 0),
-        ("pk_", "GET", world.env.pk, None, 0),
-        ("malformed key", "GET", "sk_nope", None, 0),
-        ("bad body", "POST", world.env.sk, {"id": "a b"}, 0),
-        ("unknown room", "GET", world.env.sk, None, 1),
+    """Bad keys and bodies: no call; unknown ids: the one read (and the rate count of an
+    authenticated request) and nothing after it."""
+    cases: list[tuple[str, str, str | None, Any, list[str]]] = [
+        ("no key", "GET", None, None, []),
+        ("pk_", "GET", world.env.pk, None, []),
+        ("malformed key", "GET", "sk_nope", None, []),
+        ("bad body", "POST", world.env.sk, {"id": "a b"}, []),
+        ("unknown room", "GET", world.env.sk, None, [READ, RATE]),
     ]
-    for name, method, key, body, reads in cases:
+    for name, method, key, body, expected in cases:
         path = "/api/v1/rooms" if method == "POST" else f"{R}x"
         headers = {"Content-Type": "application/json"}
         if key:
@@ -294,7 +305,7 @@ def test_refusals_cost_at_most_the_one_read(
         with dynamo_calls.record() as calls:
             resp = client.http.request(method, path, headers=headers, body=data)
         assert resp.status_code in (400, 401, 404), (name, resp.status_code)
-        assert [c.operation for c in calls] == [READ] * reads, name
+        assert [describe(c) for c in calls] == expected, name
 
 
 IMPOSSIBLE_IDS: dict[str, tuple[str, str]] = {
@@ -320,7 +331,7 @@ def test_an_id_no_item_can_have_is_404_from_the_key_read_alone(
         resp = request(client, world.env, method, concrete(path, world))
 
     assert resp.status_code == 404, resp.body
-    assert [c.operation for c in calls] == [READ]
+    assert [describe(c) for c in calls] == [READ, RATE]
     check_calls(calls)
-    looked_up = {sk.split("#")[0] for _, _, sk in keys_of(calls[0])}
+    looked_up = {sk.split("#")[0] for _, pk, sk in keys_of(calls[0]) if not is_counter(pk)}
     assert looked_up <= {"ENV", "KEY", "ROOM", "THREAD"}, looked_up

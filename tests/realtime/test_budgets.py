@@ -4,13 +4,16 @@ Every DynamoDB call a handler makes is recorded, in order, and must be exactly t
 
 | Operation                                  | DynamoDB calls, in order                          |
 |--------------------------------------------|---------------------------------------------------|
-| $connect, new room                         | BatchGetItem (pk_, env, minting sk_, room)        |
+| $connect, new room                         | BatchGetItem (pk_, env, minting sk_, room, and    |
+|                                            | the caller's two failure counters)                |
 |                                            | + TransactWriteItems (3 rows, room, STATS.rooms)  |
 | $connect, existing room                    | BatchGetItem + TransactWriteItems (3 rows, +1)    |
 | $connect refused offline (bad or missing   | nothing                                           |
 | pk_, sk_, garbage/missing token, bad room) |                                                   |
-| $connect refused after the read (revoked   | BatchGetItem                                      |
-| pk_, expired or forged token)              |                                                   |
+| $connect refused after the read: forged    | BatchGetItem + UpdateItem of the source's failure |
+| token                                      | counter (the token failed, not the pk_)           |
+| $connect refused after the read: revoked   | BatchGetItem (stale credentials are no guess: not |
+| pk_, expired token                         | counted)                                          |
 | $default, invalid frame (JSON/type/field)  | nothing                                           |
 | $default, same second ("rate")             | UpdateItem (rate window; returns the connection)  |
 | $default, new second ("rate")              | UpdateItem (condition fails) + UpdateItem         |
@@ -25,7 +28,8 @@ Every DynamoDB call a handler makes is recorded, in order, and must be exactly t
 | comment.update, thread.resolve             | rate + BatchGetItem + UpdateItem + Query          |
 | $disconnect                                | GetItem + TransactWriteItems + Query (to tell)    |
 | $disconnect, already gone                  | GetItem                                           |
-| GET active_users, POST broadcast (REST)    | BatchGetItem (key, env, room) + Query             |
+| GET active_users, POST broadcast (REST)    | BatchGetItem (key, env, room) + UpdateItem (rate  |
+|                                            | counters) + Query                                 |
 
 "rate" is one UpdateItem when the connection already counted a message this second, two when a
 new second starts. Every BatchGetItem, GetItem and connection Query is a consistent read (a
@@ -84,7 +88,10 @@ def test_connect_is_one_consistent_read_and_one_transaction(
 
     assert ops(calls) == ["BatchGetItem", "TransactWriteItems"]  # within "<= 2 writes"
     assert_consistent(calls)
+    minute = int(gw.clock.now() // 60) * 60
     assert batch_keys(calls[0]) == {
+        (f"RL#fail-ip:203.0.113.9#{minute}", "RL"),  # the caller's failed attempts, checked first
+        (f"RL#fail-key:{env.id}:{env.pk_id}#{minute}", "RL"),
         (f"ENV#{env.id}", f"KEY#{env.pk_id}"),
         (f"ENV#{env.id}", "ENV"),
         (f"ENV#{env.id}", f"KEY#{env.sk_id}"),
@@ -130,9 +137,10 @@ REFUSALS: dict[str, list[str]] = {
     "missing token": [],
     "garbage token": [],
     "bad room": [],
-    # refused after the one read
+    # refused after the one read; a guess is counted as a failed attempt of the source (the
+    # token's fault), a stale credential (expired token, revoked pk_) is not
     "expired token": ["BatchGetItem"],
-    "forged token": ["BatchGetItem"],
+    "forged token": ["BatchGetItem", "UpdateItem"],
     "revoked pk_": ["BatchGetItem"],
 }
 
@@ -149,6 +157,7 @@ def test_a_refused_connect_writes_nothing(
 
     assert result["statusCode"] in (400, 401), result
     assert ops(calls) == REFUSALS[case]
+    assert all(c.params["Key"]["pk"]["S"].startswith("RL#fail-") for c in calls[1:]), calls
     assert_consistent(calls)
 
 
@@ -301,5 +310,5 @@ def test_rest_room_endpoints_budget(
         resp = rest(client, method, f"/api/v1/rooms/{ROOM}/{suffix}", env.sk, body)
 
     rest_ok(resp, 200 if method == "GET" else 202)
-    assert ops(calls) == ["BatchGetItem", "Query"]
+    assert ops(calls) == ["BatchGetItem", "UpdateItem", "Query"]  # read, rate count, members
     assert_consistent(calls)

@@ -6,10 +6,14 @@ from `realtime/handlers.py`). No REST route takes a user JWT: `/auth/token` and 
 pins that, so a route that starts accepting user tokens must come here.
 
 Each attack runs through app.py's `ws_connect` with an API Gateway-shaped event: it must answer
-401 `INVALID_TOKEN`, write nothing at all, and make exactly the reads the table says (0 when the
-token is refused by its shape before any read, as docs/architecture.md promises for size, `alg`
-and key-pointing headers; otherwise the one BatchGetItem). A hand-forged token that follows the
-rules connects (the positive control), so no row of the table passes for a reason of the forger's.
+401 `INVALID_TOKEN`, write nothing but its failed attempt, and make exactly the reads the table
+says (0 when the token is refused by its shape before any read, as docs/architecture.md promises
+for size, `alg` and key-pointing headers; otherwise the one BatchGetItem). A token refused after
+that read is counted as a failed authentication of its source address (one UpdateItem of that
+counter, chalicelib/services/limits.py), unless it is genuine but stale (expired, not yet
+valid): never of the pk_, which was good. A hand-forged token
+that follows the rules connects (the positive control), so no row of the table passes for a
+reason of the forger's.
 
 Attacks already run at `$connect` in tests/realtime/test_connect.py (a plain `alg: none`, a
 changed signature or `sub`, another secret, a token or key of another environment, a revoked
@@ -31,7 +35,7 @@ import pytest
 from api.helpers import each
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from integration.conftest import READ_OPS, WRITE_OPS, DynamoCalls
+from integration.conftest import READ_OPS, WRITE_OPS, DynamoCalls, is_counter, without_counters
 from realtime.conftest import Env, Gateway, mint, new_env, rest
 
 from chalicelib import runtime
@@ -40,6 +44,7 @@ from chalicelib.auth import tokens
 from .conftest import table_items
 
 ROOM = "room-1"
+SOURCE = "203.0.113.9"  # the gateway's requestContext.identity.sourceIp (realtime/conftest.py)
 # HS384/HS512 attacks sign with the 32-byte HS256 key on purpose.
 pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 
@@ -317,27 +322,72 @@ def test_a_hand_forged_token_that_follows_the_rules_connects(
     assert connect(gw, world, longest) == {"statusCode": 200}
 
 
+def failure_counts(items: list[str]) -> dict[str, int]:
+    """The abuse-limit counter items of a table snapshot: pk -> failed attempts counted (`n`).
+    Only failure counters may exist here (a refused connect counts no request)."""
+    out = {}
+    for item in map(json.loads, items):
+        if is_counter(item["pk"]["S"]):
+            assert set(item) == {"pk", "sk", "n", "ttl"}, item
+            out[item["pk"]["S"]] = int(item["n"]["N"])
+    return out
+
+
+# Genuinely signed tokens outside their validity window: what a client that held its token too
+# long sends, not a guess. Refused the same, after the read, but not counted as failed attempts.
+STALE = frozenset(
+    {
+        "expired an hour ago",
+        "not yet valid (nbf in 10 minutes)",
+        "issued in the future (iat in 10 minutes)",
+    }
+)
+
+
+def counts(name: str) -> int:
+    """How many failed attempts an attack adds: one if refused after the read, unless stale."""
+    return 0 if name in STALE else ATTACKS[name][1]
+
+
 def test_every_attack_is_refused_at_connect_with_one_401_and_nothing_written(
     gw: Gateway, world: World, dynamo_calls: DynamoCalls
 ) -> None:
     before = table_items()
+    assert failure_counts(before) == {}  # the fixture's good connect counted nothing
+    minute = int(runtime.services().clock.now() // 60) * 60
+    failures = f"RL#fail-ip:{SOURCE}#{minute}"
     answers: set[str] = set()
 
     def check(name: str) -> None:
         build, reads = ATTACKS[name]
         token = build(world)
+        ahead = table_items()
         with dynamo_calls.record() as calls:
             result = connect(gw, world, token)
         assert result["statusCode"] == 401, result
         assert json.loads(result["body"])["error"]["code"] == "INVALID_TOKEN", result
-        assert [c.operation for c in calls if c.operation in WRITE_OPS] == []
+        # After the read, one write: the source's failed attempt (unless stale), nothing else.
+        counted = counts(name)
+        assert [c.operation for c in calls] == ["BatchGetItem"] * reads + ["UpdateItem"] * counted
         assert len([c for c in calls if c.operation in READ_OPS]) == reads, calls
-        assert table_items() == before
+        writes = [c for c in calls if c.operation in WRITE_OPS]
+        assert [c.params["Key"]["pk"]["S"] for c in writes] == [failures] * counted, writes
+        after = table_items()
+        assert without_counters(after) == without_counters(before)
+        was, now = failure_counts(ahead), failure_counts(after)
+        grown = {pk: n - was.get(pk, 0) for pk, n in now.items() if n != was.get(pk)}
+        assert grown == ({failures: 1} if counted else {}), grown
         answers.add(json.dumps(result, sort_keys=True))
 
     each(sorted(ATTACKS), check)
     # No oracle: which check failed is never told, whether before or after the read.
     assert len(answers) == 1, answers
+    # In all: the failed attempts after the read, counted against the source only (the pk_ was
+    # good: no `fail-key` counter), and nothing else written.
+    assert set(ATTACKS) >= STALE and all(ATTACKS[name][1] == 1 for name in STALE)
+    counted = sum(counts(name) for name in ATTACKS)
+    assert failure_counts(table_items()) == {failures: counted}
+    assert without_counters(table_items()) == without_counters(before)
 
 
 def test_a_user_token_is_no_credential_on_any_rest_surface(

@@ -4,8 +4,10 @@
 Every wrong key of the right kind gets the same answer on a surface (status and body, byte for
 byte): a caller learns nothing about why, so keys cannot be probed. A malformed key (checksum,
 length, alphabet) costs no DynamoDB call at all; a well-formed one exactly the one BatchGetItem,
-and no write. A key of the wrong kind gets the kind's own answer (the prefix is public, so saying
-so leaks nothing), identical whether the key is live, revoked or malformed, with no call.
+then its failed attempt counted (chalicelib/services/limits.py): one UpdateItem of the source
+address's counter and one of the key id's, and no other write. A key of the wrong kind gets the
+kind's own answer (the prefix is public, so saying so leaks nothing), identical whether the key
+is live, revoked or malformed, with no call.
 
 Per-surface pieces of this live in tests/api/test_auth_token.py, tests/api/test_v1_rooms.py,
 tests/realtime/test_connect.py and tests/integration/test_budgets.py; here the same table runs on
@@ -21,7 +23,7 @@ from typing import Any
 
 import pytest
 from api.helpers import each
-from integration.conftest import READ_OPS, DynamoCalls
+from integration.conftest import READ_OPS, DynamoCalls, is_counter, without_counters
 from realtime.conftest import OWNER, Env, Gateway, mint, new_env, rest
 
 from chalicelib import ids, runtime
@@ -133,6 +135,10 @@ WELL_FORMED: dict[str, Case] = {
     ),
 }
 CASES = {**MALFORMED, **WELL_FORMED}
+# Real keys that stopped: what deployed widgets and backends send after a rotation. They are
+# refused like the rest but not counted as failed attempts (no guess), so they cannot lock an
+# office's shared address out.
+STALE = frozenset({"revoked", "rotated away", "of a disabled environment"})
 
 
 # --- the surfaces ------------------------------------------------------------------------------
@@ -175,6 +181,9 @@ SURFACES: dict[str, tuple[str, Surface]] = {
     "POST /api/v1/rooms": ("secret", via_create_room),
     "$connect": ("publishable", via_connect),
 }
+# The caller's address each surface sees: chalice's test client's, the gateway events'.
+SOURCES = {"$connect": "203.0.113.9"}
+REST_SOURCE = "127.0.0.1"
 WRONG_KIND_CODE = {"secret": "SECRET_KEY_REQUIRED", "publishable": "PUBLISHABLE_KEY_REQUIRED"}
 
 
@@ -190,27 +199,58 @@ def test_the_live_keys_pass_every_surface(client: Any, gw: Gateway, world: World
         assert answer.status in (200, 201), (name, answer)
 
 
+def failure_counts(items: list[str]) -> dict[str, int]:
+    """The abuse-limit counter items of a table snapshot: pk -> failed attempts counted (`n`).
+    Only failure counters may exist here (a refused request counts no request rate)."""
+    out = {}
+    for item in map(json.loads, items):
+        if is_counter(item["pk"]["S"]):
+            assert set(item) == {"pk", "sk", "n", "ttl"}, item
+            out[item["pk"]["S"]] = int(item["n"]["N"])
+    return out
+
+
 @pytest.mark.parametrize("surface", list(SURFACES))
 def test_every_wrong_key_gets_one_identical_401_and_malformed_ones_cost_no_call(
     surface: str, client: Any, gw: Gateway, world: World, dynamo_calls: DynamoCalls
 ) -> None:
     kind, via = SURFACES[surface]
     before = table_items()
+    assert failure_counts(before) == {}
+    minute = int(runtime.services().clock.now() // 60) * 60
+    source = f"RL#fail-ip:{SOURCES.get(surface, REST_SOURCE)}#{minute}"
     answers: dict[str, Answer] = {}
+    expected: dict[str, int] = {}  # counter -> failed attempts, after every case
 
     def check(name: str) -> None:
         key = CASES[name](world, kind)
         assert key != world.key(world.live, kind)
+        ahead = failure_counts(table_items())
         with dynamo_calls.record() as calls:
             answers[name] = via(client, gw, world, key)
         operations = [c.operation for c in calls]
+        parsed = apikeys.parse(key)
+        counted: list[str] = []
         if name in MALFORMED:
-            assert apikeys.parse(key) is None
+            assert parsed is None
             assert operations == [], operations
-        else:
-            assert apikeys.parse(key) is not None
+        elif name in STALE:
+            assert parsed is not None
             assert operations == ["BatchGetItem"], operations
-            assert all(c.operation in READ_OPS for c in calls)
+        else:
+            assert parsed is not None
+            # the key check, then the failure counted against the source and against the key id
+            assert operations == ["BatchGetItem", "UpdateItem", "UpdateItem"], operations
+            assert [c.operation in READ_OPS for c in calls] == [True, False, False]
+            counted = [source, f"RL#fail-key:{parsed.env_id}:{parsed.key_id}#{minute}"]
+            assert [c.params["Key"]["pk"]["S"] for c in calls[1:]] == counted, calls
+        after = table_items()
+        assert without_counters(after) == without_counters(before)
+        now = failure_counts(after)
+        grown = {pk: n - ahead.get(pk, 0) for pk, n in now.items() if n != ahead.get(pk)}
+        assert grown == dict.fromkeys(counted, 1), grown
+        for pk in counted:
+            expected[pk] = expected.get(pk, 0) + 1
 
     each(sorted(CASES), check)
 
@@ -219,7 +259,12 @@ def test_every_wrong_key_gets_one_identical_401_and_malformed_ones_cost_no_call(
     (one,) = {a.status for a in answers.values()}
     assert one == 401
     assert next(iter(answers.values())).body["error"]["code"] == "INVALID_API_KEY"
-    assert table_items() == before
+    # Nothing written but the failed attempts: the source's, and each key id's once.
+    guesses = len(WELL_FORMED) - len(STALE)
+    assert expected[source] == guesses
+    assert len(expected) == 1 + guesses  # every guess tried its own key id
+    assert failure_counts(table_items()) == expected
+    assert without_counters(table_items()) == without_counters(before)
 
 
 @pytest.mark.parametrize("surface", list(SURFACES))

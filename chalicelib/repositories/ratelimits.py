@@ -1,0 +1,77 @@
+"""Fixed-window counters in the control table (the abuse limits of services/limits.py).
+
+`add` is one UpdateItem that adds 1 to some counters of a window's item and returns their new
+values (ADD is atomic, so every container counts into the same numbers). `add_unless_at` adds
+nothing at all when one counter is already at its cap (a condition on the same call).
+Failed-authentication counters are read with `counter_read` inside the key check's own
+BatchGetItem: checking them costs no round trip. Counters are never part of a transaction: a
+counter that concurrent requests share would make their transactions conflict."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ..db.dynamo import connection, is_condition_failure, unavailable_on_throttle
+from ..db.models import RATE_SK, TTL_ATTRIBUTE, ControlTable, RateItem, rate_pk
+from .environments import ExtraRead
+
+FAILURES = "n"  # the attribute of a failed-authentication counter (RateItem.n)
+
+
+def pk(scope: str, window: int) -> str:
+    return rate_pk(scope, window)
+
+
+def add(key: str, names: Sequence[str], expires_at: int) -> dict[str, int]:
+    """Add 1 to each named counter of the item `key` (created if absent, expiring at
+    `expires_at`); their new values."""
+    counts = _add(key, names, expires_at, None)
+    assert counts is not None  # only a cap can stop the update
+    return counts
+
+
+def add_unless_at(
+    key: str, names: Sequence[str], expires_at: int, cap: tuple[str, int]
+) -> dict[str, int] | None:
+    """As `add`, unless the counter `cap[0]` already holds `cap[1]` or more: then None, and
+    nothing is added."""
+    return _add(key, names, expires_at, cap)
+
+
+def _add(
+    key: str, names: Sequence[str], expires_at: int, cap: tuple[str, int] | None
+) -> dict[str, int] | None:
+    aliases = {f"#c{i}": name for i, name in enumerate(names)}
+    expression = "SET #ttl = :ttl ADD " + ", ".join(f"{alias} :one" for alias in aliases)
+    values = {":one": {"N": "1"}, ":ttl": {"N": str(expires_at)}}
+    condition: dict[str, Any] = {}
+    if cap is not None:
+        (capped,) = [alias for alias, name in aliases.items() if name == cap[0]]
+        condition["ConditionExpression"] = f"attribute_not_exists({capped}) OR {capped} < :cap"
+        values[":cap"] = {"N": str(cap[1])}
+    client: Any = connection().client
+    try:
+        with unavailable_on_throttle():
+            response = client.update_item(
+                TableName=ControlTable.Meta.table_name,
+                Key={"pk": {"S": key}, "sk": {"S": RATE_SK}},
+                UpdateExpression=expression,
+                ExpressionAttributeNames={**aliases, "#ttl": TTL_ATTRIBUTE},
+                ExpressionAttributeValues=values,
+                ReturnValues="UPDATED_NEW",
+                **condition,
+            )
+    except ClientError as exc:
+        if cap is not None and is_condition_failure(exc):
+            return None
+        raise
+    attributes = response.get("Attributes") or {}
+    return {name: int(attributes.get(name, {}).get("N", "0")) for name in names}
+
+
+def counter_read(key: str) -> ExtraRead:
+    """A failed-authentication counter, for an authentication BatchGetItem (0 when absent)."""
+    return (RateItem, key, RATE_SK), lambda item: int(item.n or 0) if item else 0
