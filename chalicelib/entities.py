@@ -25,6 +25,7 @@ class Environment:
     created_by: str
     updated_at: str
     disabled_at: str | None
+    suspended_at: str | None = None  # set while suspended by an operator (reversible)
 
 
 @dataclass(frozen=True)

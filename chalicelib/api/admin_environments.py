@@ -55,6 +55,18 @@ def disable_environment(actor: Actor, envId: str) -> None:
     services().environments.disable(actor, envId)
 
 
+@router.route("/environments/{envId}/suspend", "POST", role="admin")
+def suspend_environment(actor: Actor, envId: str) -> dict[str, Any]:
+    v.only_fields(http.json_object(router.request, required=False), [])
+    return out.environment(services().environments.suspend(actor, envId))
+
+
+@router.route("/environments/{envId}/resume", "POST", role="admin")
+def resume_environment(actor: Actor, envId: str) -> dict[str, Any]:
+    v.only_fields(http.json_object(router.request, required=False), [])
+    return out.environment(services().environments.resume(actor, envId))
+
+
 @router.route("/environments/{envId}/keys", "GET")
 def list_keys(actor: Actor, envId: str) -> dict[str, Any]:
     req = router.request

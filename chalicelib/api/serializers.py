@@ -35,6 +35,7 @@ def environment(e: Environment) -> dict[str, Any]:
         "createdBy": e.created_by,
         "updatedAt": e.updated_at,
         "disabledAt": e.disabled_at,
+        "suspendedAt": e.suspended_at,
     }
 
 

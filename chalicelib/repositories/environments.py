@@ -75,6 +75,7 @@ class KeyRead:
     key: ApiKey | None
     digest: str | None
     env_active: bool
+    env_suspended: bool
     extra: list[Any]
 
 
@@ -87,6 +88,7 @@ def read_key(env_id: str, key_id: str, extra_reads: Sequence[ExtraRead] = ()) ->
         key=to_key(key_item) if key_item else None,
         digest=key_item.secret_hash if key_item else None,
         env_active=env_item is not None and env_item.status == "active",
+        env_suspended=env_item is not None and env_item.suspended_at is not None,
         extra=[convert(item) for (_, convert), item in zip(extra_reads, extra, strict=True)],
     )
 
@@ -259,6 +261,28 @@ def disable(state: EnvState, now_iso: str, audit: AuditItem) -> bool:
             )
             for key_id in state.active_key_ids:
                 _revoke_in(tx, env_id, key_id, now_iso)
+            tx.save(audit)
+    except TransactionCancelled:
+        return False
+    return True
+
+
+def set_suspended(env_id: str, suspended: bool, now_iso: str, audit: AuditItem) -> bool:
+    """Suspend (`suspended`) or resume the environment, with its audit event, in one transaction
+    conditioned on it being active and not already in that state; False otherwise (missing,
+    disabled, or already suspended/resumed, by a racing request too). Keys are untouched."""
+    suspended_at = EnvironmentItem.suspended_at
+    try:
+        with transaction() as tx:
+            tx.update(
+                EnvironmentItem(env_pk(env_id), ENV_SK),
+                actions=[
+                    suspended_at.set(now_iso) if suspended else suspended_at.remove(),
+                    EnvironmentItem.updated_at.set(now_iso),
+                ],
+                condition=(EnvironmentItem.status == "active")
+                & (suspended_at.does_not_exist() if suspended else suspended_at.exists()),
+            )
             tx.save(audit)
     except TransactionCancelled:
         return False

@@ -1,5 +1,5 @@
-"""Environments and their key lifecycle: create (with a first key pair), rename, disable,
-create/rotate/revoke keys, and the audit trail of each."""
+"""Environments and their key lifecycle: create (with a first key pair), rename, suspend and
+resume, disable, create/rotate/revoke keys, and the audit trail of each."""
 
 from __future__ import annotations
 
@@ -28,10 +28,16 @@ def environment_not_found() -> NotFound:
     return NotFound("No environment with this id.", code="ENVIRONMENT_NOT_FOUND")
 
 
-def environment_disabled() -> Conflict:
-    return Conflict(
-        "The environment is disabled; its keys cannot change.", code="ENVIRONMENT_DISABLED"
-    )
+def environment_disabled(consequence: str = "its keys cannot change") -> Conflict:
+    return Conflict(f"The environment is disabled; {consequence}.", code="ENVIRONMENT_DISABLED")
+
+
+def already_suspended() -> Conflict:
+    return Conflict("The environment is already suspended.", code="ENVIRONMENT_ALREADY_SUSPENDED")
+
+
+def not_suspended() -> Conflict:
+    return Conflict("The environment is not suspended.", code="ENVIRONMENT_NOT_SUSPENDED")
 
 
 def keys_changed() -> Conflict:
@@ -154,6 +160,50 @@ class EnvironmentService:
         if not repo.disable(state, now, audit):
             raise keys_changed()
         self._keys_dead(env_id, None)
+
+    def suspend(self, actor: Actor, env_id: str) -> Environment:
+        """Refuse every request and connection of the environment until it is resumed (its keys
+        stay as they are), and close its live WebSocket connections."""
+        env = self._set_suspended(actor, env_id, suspended=True)
+        # Every connection of the environment, whatever its keys: the same kick as a disable.
+        self._keys_dead(env_id, None)
+        return env
+
+    def resume(self, actor: Actor, env_id: str) -> Environment:
+        """End a suspension: the same keys and tokens work again on their next request."""
+        return self._set_suspended(actor, env_id, suspended=False)
+
+    def _set_suspended(self, actor: Actor, env_id: str, *, suspended: bool) -> Environment:
+        state = self._state(env_id)
+        self._check_can_suspend(state, suspended)
+        now = self.clock.now_iso()
+        audit = audit_repo.new_item(
+            actor,
+            "environment.suspended" if suspended else "environment.resumed",
+            env_id=env_id,
+            target_type="environment",
+            target_id=env_id,
+            now_iso=now,
+        )
+        if not repo.set_suspended(env_id, suspended, now, audit):
+            # A racing request changed it since the read: say what it is now.
+            self._check_can_suspend(self._state(env_id), suspended)
+            raise Conflict(
+                "The environment changed while this request ran; nothing was changed.",
+                code="ENVIRONMENT_CHANGED",
+                suggestion="Reload the environment and retry.",
+            )
+        return replace(state.environment, suspended_at=now if suspended else None, updated_at=now)
+
+    @staticmethod
+    def _check_can_suspend(state: EnvState, suspended: bool) -> None:
+        env = state.environment
+        if env.status != "active":
+            raise environment_disabled("it cannot be suspended or resumed")
+        if suspended and env.suspended_at is not None:
+            raise already_suspended()
+        if not suspended and env.suspended_at is None:
+            raise not_suspended()
 
     # --- keys ----------------------------------------------------------------------------
 

@@ -23,7 +23,16 @@ from .helpers import (
 )
 
 ENVS = f"{API}/environments"
-ENV_FIELDS = {"id", "name", "status", "createdAt", "createdBy", "updatedAt", "disabledAt"}
+ENV_FIELDS = {
+    "id",
+    "name",
+    "status",
+    "createdAt",
+    "createdBy",
+    "updatedAt",
+    "disabledAt",
+    "suspendedAt",
+}
 KEY_FIELDS = {
     "id",
     "environmentId",
@@ -341,6 +350,8 @@ def test_get_malformed_environment_id_is_404(client: Any, owner: Login) -> None:
 ENV_ROUTES: list[tuple[str, str, Any]] = [
     ("PATCH", "", {"name": "x"}),
     ("DELETE", "", None),
+    ("POST", "/suspend", None),
+    ("POST", "/resume", None),
     ("GET", "/keys", None),
     ("POST", "/keys", {"kind": "secret"}),
     ("POST", "/keys/rotate", None),
@@ -491,6 +502,8 @@ def test_changes_to_a_disabled_environment_are_409(client: Any, owner: Login) ->
             ("POST", "/keys/rotate", None),
             ("PATCH", "", {"name": "Renamed"}),
             ("DELETE", "", None),
+            ("POST", "/suspend", None),
+            ("POST", "/resume", None),
         ],
         check,
     )

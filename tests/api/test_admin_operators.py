@@ -434,6 +434,8 @@ ROUTE_ROLES: dict[tuple[str, str], str | None] = {
     ("GET", "/admin/api/environments/{envId}"): "viewer",
     ("PATCH", "/admin/api/environments/{envId}"): "admin",
     ("DELETE", "/admin/api/environments/{envId}"): "admin",
+    ("POST", "/admin/api/environments/{envId}/suspend"): "admin",
+    ("POST", "/admin/api/environments/{envId}/resume"): "admin",
     ("GET", "/admin/api/environments/{envId}/keys"): "viewer",
     ("POST", "/admin/api/environments/{envId}/keys"): "admin",
     ("POST", "/admin/api/environments/{envId}/keys/rotate"): "admin",
@@ -523,6 +525,8 @@ def test_viewer_cannot_change_anything(client: Any, owner: Login, viewer: Login)
     attempts = [
         ("PATCH", base, {"name": "Renamed"}),
         ("DELETE", base, None),
+        ("POST", f"{base}/suspend", None),
+        ("POST", f"{base}/resume", None),
         ("POST", f"{base}/keys", {"kind": "secret"}),
         ("POST", f"{base}/keys/rotate", None),
         ("POST", f"{base}/keys/{key_id}/revoke", None),

@@ -398,6 +398,68 @@ def test_operator_creates_copies_rotates_revokes_browses_and_sees_analytics(
     assert env_id in envs.inner_text()
 
 
+def test_operator_suspends_and_resumes_an_environment(
+    open_page: OpenPage, stack: Stack, owner: str, artifacts: Path
+) -> None:
+    created = stack.create_environment(owner, "Suspend check")
+    env_id, sk = created["environment"]["id"], secret_of(created)
+    assert mint(stack, sk).status_code == 200
+    page = open_page()
+    log_in(page)
+    page.goto(f"/admin#/environments/{env_id}/settings")
+    header = page.locator(".page-head")
+    expect(header.get_by_text("active", exact=True)).to_be_visible()
+
+    # Escape leaves it as it was.
+    page.get_by_role("button", name="Suspend environment").click()
+    confirm = dialog(page, "Suspend “Suspend check”?")
+    expect(confirm.get_by_role("button", name="Cancel")).to_be_focused()  # the safe default
+    page.keyboard.press("Escape")
+    expect(confirm).to_be_hidden()
+    expect(page.get_by_role("button", name="Suspend environment")).to_be_focused()
+    assert mint(stack, sk).status_code == 200
+
+    # Suspend, behind a confirmation that says what stops.
+    page.get_by_role("button", name="Suspend environment").click()
+    confirm = dialog(page, "Suspend “Suspend check”?")
+    expect(confirm).to_contain_text("What stops working")
+    for stops in ("/auth/token", "/api/v1", "403 ENVIRONMENT_SUSPENDED", "live connection"):
+        expect(confirm).to_contain_text(stops)
+    expect(confirm).to_contain_text("until an admin resumes it")
+    shot(page, artifacts, "suspend-confirm", full_page=False)
+    confirm.get_by_role("button", name="Suspend environment").click()
+    expect(page.get_by_role("status").first).to_contain_text("suspended")
+    expect(header.get_by_text("suspended", exact=True)).to_be_visible()
+    expect(page.get_by_text("This environment is suspended.")).to_be_visible()
+    refused = mint(stack, sk)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"]["code"] == "ENVIRONMENT_SUSPENDED"
+    shot(page, artifacts, "environment-suspended")
+
+    page.goto("/admin#/environments")
+    envs = page.get_by_role("table", name="Environments")
+    row = envs.get_by_role("row", name=re.compile("Suspend check"))
+    expect(row.get_by_text("suspended", exact=True)).to_be_visible()
+    shot(page, artifacts, "environments-suspended")
+
+    # Resume: the same secret key mints again.
+    row.get_by_role("link", name="Suspend check").click()
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("button", name="Resume environment").click()
+    confirm = dialog(page, "Resume “Suspend check”?")
+    expect(confirm.get_by_role("button", name="Cancel")).to_be_focused()
+    confirm.get_by_role("button", name="Resume environment").click()
+    expect(header.get_by_text("active", exact=True)).to_be_visible()
+    expect(page.get_by_text("This environment is suspended.")).to_have_count(0)
+    expect(page.get_by_role("button", name="Suspend environment")).to_be_visible()
+    assert mint(stack, sk).status_code == 200
+
+    page.get_by_role("link", name="Audit log").click()
+    audit = page.get_by_role("table", name="Audit log")
+    for action in ("environment.suspended", "environment.resumed"):
+        expect(audit.get_by_text(action, exact=True)).to_be_visible()
+
+
 # --- roles ------------------------------------------------------------------------------------
 
 
@@ -435,6 +497,7 @@ def test_roles_decide_what_is_shown_and_operators_are_owner_only(
     viewer.get_by_role("link", name="Settings").click()
     expect(viewer.get_by_label("Environment name")).to_be_disabled()
     expect(viewer.get_by_role("button", name="Disable environment")).to_have_count(0)
+    expect(viewer.get_by_role("button", name="Suspend environment")).to_have_count(0)
     viewer.goto("/admin#/operators")
     expect(viewer.get_by_text("Only owners can manage operators.")).to_be_visible()
     expect(viewer.get_by_role("table", name="Operators")).to_have_count(0)

@@ -2,9 +2,10 @@
 
 Every admin request starts with "auth": one consistent BatchGetItem of the operator and the
 session. What follows is listed per route, in order (docs/architecture.md, "Access patterns";
-docs/performance.md, section 2, sets each beside the minimum possible). Key changes and disables
-end with the kick's consistent Query of the environment's live connections (none are live here,
-so nothing more happens). Admin deletes of data add the audit event (PutItem) after the purge.
+docs/performance.md, section 2, sets each beside the minimum possible). Key changes, disables
+and suspensions end with the kick's consistent Query of the environment's live connections (none
+are live here, so nothing more happens). Admin deletes of data add the audit event (PutItem) after
+the purge.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ BUDGETS: dict[str, tuple[str, str, list[str]]] = {
     "get environment": ("GET", E, [AUTH, READ]),
     "rename environment": ("PATCH", E, [AUTH, READ, TX]),
     "disable environment": ("DELETE", E, [AUTH, READ, TX, KICK]),
+    # the environment, then its suspendedAt and the audit event in one transaction
+    "suspend environment": ("POST", E + "/suspend", [AUTH, READ, TX, KICK]),
+    "resume environment": ("POST", E + "/resume", [AUTH, READ, TX]),
     "list keys": ("GET", E + "/keys", [AUTH, READ, Q]),
     "create key": ("POST", E + "/keys", [AUTH, READ, TX]),
     "rotate keys": ("POST", E + "/keys/rotate", [AUTH, READ, TX, KICK]),
@@ -83,6 +87,11 @@ BODIES: dict[str, Any] = {
     "create key": {"kind": "secret"},
     "create operator": {"email": "new@example.com", "password": PASSWORD, "role": "viewer"},
     "change an operator's role": {"role": "admin"},
+}
+
+# Done (and not counted) before the operation: what it needs to find.
+BEFORE: dict[str, tuple[str, str]] = {
+    "resume environment": ("POST", E + "/suspend"),
 }
 
 # POST /admin/api/login: the email claim and the throttle in one read; one conditional UpdateItem
@@ -189,6 +198,10 @@ def test_the_budget_table_covers_every_admin_route() -> None:
 @pytest.mark.parametrize("operation", list(BUDGETS))
 def test_admin_budget(operation: str, client: Any, world: World, dynamo_calls: DynamoCalls) -> None:
     method, path, budget = BUDGETS[operation]
+    if operation in BEFORE:
+        before_method, before_path = BEFORE[operation]
+        resp = call(client, world.token, before_method, before_path.format(**world.values))
+        assert resp.status_code == 200, resp.body
 
     with dynamo_calls.record() as calls:
         resp = call(client, world.token, method, path.format(**world.values), BODIES.get(operation))

@@ -292,6 +292,8 @@ ADMIN_BODIES: Table = {
         {"kind": "secret", "name": "Backend"},
         [Field("kind", "string"), Field("name", "string", nullable=True)],
     ),
+    ("POST", f"{ENV}/suspend"): ({}, []),
+    ("POST", f"{ENV}/resume"): ({}, []),
     ("POST", f"{ENV}/keys/rotate"): ({}, []),
     ("POST", f"{ENV}/keys/{{keyId}}/revoke"): ({}, []),
     ("POST", "/admin/api/operators"): (

@@ -82,6 +82,13 @@ function statusBadge(status) {
   return badge(status, tone);
 }
 
+/** An environment's state as operators see it: disabled (for good), suspended (until resumed)
+ * or active. A disabled environment may still carry the suspendedAt of before. */
+function envState(env) {
+  if (env.status !== "active") return env.status;
+  return env.suspendedAt ? "suspended" : "active";
+}
+
 function mono(text) {
   return h("code", { class: "mono" }, text);
 }
@@ -358,12 +365,12 @@ function openDialog({ title, body, wide = false, onClose, initialFocus, label = 
 }
 
 /** A confirmation that says what stops working. Resolves true when confirmed. */
-function confirmDialog({ title, intro, consequences = [], note = null, confirmLabel, typeToConfirm = null }) {
+function confirmDialog({ title, intro, consequences = [], note = null, confirmLabel, confirmKind = "danger", typeToConfirm = null }) {
   return new Promise((resolve) => {
     let confirmed = false;
     const confirmBtn = h(
       "button",
-      { type: "submit", class: "btn btn-danger", disabled: Boolean(typeToConfirm) },
+      { type: "submit", class: `btn btn-${confirmKind}`, disabled: Boolean(typeToConfirm) },
       confirmLabel,
     );
     const cancelBtn = h("button", { type: "button", class: "btn btn-secondary" }, "Cancel");
@@ -848,7 +855,7 @@ async function environmentsView(params) {
       load: (cursor) => api("GET", "environments", { query: { q: query, cursor, limit: 20 } }),
       columns: [
         { label: "Name", header: true, render: (e) => h("a", { href: `#/environments/${enc(e.id)}` }, e.name) },
-        { label: "Status", render: (e) => statusBadge(e.status) },
+        { label: "Status", render: (e) => statusBadge(envState(e)) },
         { label: "ID", render: (e) => mono(e.id) },
         { label: "Created", render: (e) => time(e.createdAt) },
         { label: "Created by", render: (e) => e.createdBy },
@@ -917,8 +924,9 @@ async function environmentView(envId, tab, rest, params) {
     "dl",
     { class: "meta" },
     h("div", {}, h("dt", {}, "ID"), h("dd", {}, idValue)),
-    h("div", {}, h("dt", {}, "Status"), h("dd", {}, statusBadge(env.status))),
+    h("div", {}, h("dt", {}, "Status"), h("dd", {}, statusBadge(envState(env)))),
     h("div", {}, h("dt", {}, "Created"), h("dd", {}, time(env.createdAt), " by ", env.createdBy)),
+    envState(env) === "suspended" ? h("div", {}, h("dt", {}, "Suspended"), h("dd", {}, time(env.suspendedAt))) : null,
     env.disabledAt ? h("div", {}, h("dt", {}, "Disabled"), h("dd", {}, time(env.disabledAt))) : null,
   );
   const views = {
@@ -947,7 +955,18 @@ async function environmentView(envId, tab, rest, params) {
           h("p", { class: "callout-title" }, "This environment is disabled."),
           h("p", {}, "Its keys are revoked and nothing can change it; its data can still be browsed."),
         )
-      : null,
+      : envState(env) === "suspended"
+        ? h(
+            "div",
+            { class: "callout callout-warn" },
+            h("p", { class: "callout-title" }, "This environment is suspended."),
+            h(
+              "p",
+              {},
+              "Every API request, token mint and connection of it is refused with 403 ENVIRONMENT_SUSPENDED until it is resumed (Settings). Its keys and data are kept.",
+            ),
+          )
+        : null,
     tabs,
     h("div", { class: "tab-panel" }, content),
   );
@@ -1099,7 +1118,7 @@ async function revokeKey(env, key) {
   }
 }
 
-// --- settings: rename, disable ------------------------------------------------------------------
+// --- settings: rename, suspend/resume, disable ---------------------------------------------------
 
 async function settingsTab(env) {
   const editable = can("admin") && env.status === "active";
@@ -1137,6 +1156,7 @@ async function settingsTab(env) {
     ),
   ];
   if (editable) {
+    parts.push(suspension(env));
     parts.push(
       h(
         "section",
@@ -1172,6 +1192,49 @@ async function settingsTab(env) {
     );
   }
   return h("div", {}, parts);
+}
+
+/** Suspend (reversible: nothing is revoked) or resume, behind a confirmation. */
+function suspension(env) {
+  const suspended = envState(env) === "suspended";
+  const titleId = uid("suspension-title");
+  const act = async () => {
+    const ok = suspended
+      ? await confirmDialog({
+          title: `Resume “${env.name}”?`,
+          intro: "Everything this environment serves starts again, with the keys and tokens it has now.",
+          note: "Backends can mint tokens and call the REST API on their next request, and widgets reconnect on their own.",
+          confirmLabel: "Resume environment",
+          confirmKind: "primary",
+        })
+      : await confirmDialog({
+          title: `Suspend “${env.name}”?`,
+          intro: "Everything this environment serves stops at once, until an admin resumes it. Nothing is revoked or deleted.",
+          consequences: [
+            "Every API request: POST /auth/token (token minting) and every /api/v1 call get 403 ENVIRONMENT_SUSPENDED.",
+            "Every live connection: all of its widgets are disconnected now, and cannot reconnect.",
+          ],
+          note: "Until it is resumed here. Then the same keys and tokens work again, with nothing to redeploy.",
+          confirmLabel: "Suspend environment",
+        });
+    if (!ok) return;
+    try {
+      await api("POST", `environments/${enc(env.id)}/${suspended ? "resume" : "suspend"}`);
+      flash(`Environment “${env.name}” ${suspended ? "resumed" : "suspended"}.`);
+      render();
+    } catch (err) {
+      reportError(err);
+    }
+  };
+  return h(
+    "section",
+    { class: `section danger-zone${suspended ? " resume-zone" : ""}`, "aria-labelledby": titleId },
+    h("h2", { id: titleId }, suspended ? "Resume environment" : "Suspend environment"),
+    suspended
+      ? h("p", {}, "Suspended since ", time(env.suspendedAt), ": every API request, token mint and connection of it is refused until it is resumed.")
+      : h("p", {}, "Suspending refuses every API request, token mint and connection of this environment until it is resumed. Its keys and data are kept."),
+    button(suspended ? "Resume environment" : "Suspend environment", act, { kind: suspended ? "primary" : "danger-outline" }),
+  );
 }
 
 // --- browse: rooms -> threads -> comments -------------------------------------------------------
