@@ -52,6 +52,21 @@ class Conflict(PulseError):
     code = "CONFLICT"
 
 
+class InUse(Conflict):
+    """Another request holds what this one needs (an Idempotency-Key being answered): retry after
+    `retry_after` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = max(1, retry_after)
+
+
+class Unprocessable(PulseError):
+    """Well-formed, but not applicable as sent (an Idempotency-Key reused for another request)."""
+
+    code = "UNPROCESSABLE"
+
+
 class RateLimited(PulseError):
     code = "RATE_LIMITED"
 
@@ -76,4 +91,13 @@ def invalid_api_key() -> Unauthenticated:
         "The API key is invalid or no longer active.",
         code="INVALID_API_KEY",
         suggestion="Check the key in the Admin Panel; rotated and revoked keys stop at once.",
+    )
+
+
+def environment_suspended() -> Forbidden:
+    """For a caller whose credentials are good, of an environment an operator suspended."""
+    return Forbidden(
+        "This environment is suspended by its operators.",
+        code="ENVIRONMENT_SUSPENDED",
+        suggestion="Every request and connection of it is refused until an operator resumes it.",
     )

@@ -15,7 +15,10 @@ router = Router(prefix="/auth")
 FIELD_MAX = 128
 
 
-@router.route("/token", "POST", auth="none")
+# A replayed answer holds a live token: it is kept no longer than the token lives.
+@router.route(
+    "/token", "POST", auth="none", idempotent=True, replay_for=lambda s: s.token_ttl_seconds
+)
 def mint_token() -> dict[str, Any]:
     request = router.request
     raw_key = http.bearer(request)
@@ -28,5 +31,6 @@ def mint_token() -> dict[str, Any]:
         avatar=v.http_url(body, "avatar"),
     )
     assert raw_key is not None
-    minted = services().tokens.mint(raw_key, parsed, mint)
+    graph = services()
+    minted = graph.tokens.mint(raw_key, parsed, mint, graph.limits.gate(http.source_ip(request)))
     return {"token": minted.token, "expiresAt": minted.expires_at}

@@ -20,6 +20,7 @@ STATUS: dict[type[errors.PulseError], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.PayloadTooLarge: 413,
+    errors.Unprocessable: 422,
     errors.RateLimited: 429,
     errors.Unavailable: 503,
 }
@@ -62,7 +63,7 @@ def status_of(exc: errors.PulseError) -> int:
 
 def to_response(exc: errors.PulseError) -> Response:
     headers: dict[str, str | list[str]] = dict(JSON_HEADERS)
-    if isinstance(exc, (errors.RateLimited, errors.Unavailable)):
+    if isinstance(exc, (errors.RateLimited, errors.Unavailable, errors.InUse)):
         headers["Retry-After"] = str(exc.retry_after)
     extra: dict[str, Any] = {}
     if isinstance(exc, errors.InvalidInput) and exc.field:

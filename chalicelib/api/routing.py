@@ -15,8 +15,8 @@ from ..entities import Role
 from ..errors import Forbidden, PulseError
 from ..runtime import services
 from ..services.access import Access
-from . import errors
-from .http import bearer, request_id
+from . import errors, idempotency
+from .http import bearer, request_id, source_ip
 
 Auth = Literal["none", "operator", "secret_key"]
 
@@ -27,6 +27,7 @@ class RouteSpec:
     path: str
     auth: Auth
     role: Role | None
+    idempotent: bool = False
 
 
 @dataclass
@@ -54,14 +55,19 @@ class Router:
         auth: Auth = "operator",
         role: Role | None = "viewer",
         status: int = 200,
+        idempotent: bool = False,
+        replay_for: idempotency.ReplayFor | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """`auth="operator"` passes the authenticated Actor as the view's first argument;
         `auth="secret_key"` passes an Access whose key passed the offline checks (the service
-        verifies it in the same read as the data it loads)."""
+        verifies it in the same read as the data it loads). `idempotent` routes (a secret key's
+        POSTs) honour an `Idempotency-Key` header (api/idempotency.py), replaying answers for 24
+        hours or `replay_for(settings)` seconds."""
 
         def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+            template = self.prefix + path
             self.specs.append(
-                RouteSpec(method, self.prefix + path, auth, role if auth == "operator" else None)
+                RouteSpec(method, template, auth, role if auth == "operator" else None, idempotent)
             )
 
             @functools.wraps(view)
@@ -70,6 +76,14 @@ class Router:
                 # API Gateway REST APIs and chalice local hand path parameters over still
                 # percent-encoded (`doc%3A1`); decode exactly once here.
                 params = {name: unquote(value) for name, value in raw_params.items()}
+                if idempotent:
+                    where = template.format(**params)
+                    return idempotency.once(
+                        request, where, replay_for, lambda: respond(request, params)
+                    )
+                return respond(request, params)
+
+            def respond(request: Request, params: dict[str, str]) -> Response:
                 try:
                     if auth == "operator":
                         actor = services().operators.authenticate(bearer(request))
@@ -80,7 +94,8 @@ class Router:
                             )
                         result = view(actor, **params)
                     elif auth == "secret_key":
-                        result = view(Access.secret_key(bearer(request)), **params)
+                        gate = services().limits.gate(source_ip(request))
+                        result = view(Access.secret_key(bearer(request), gate), **params)
                     else:
                         result = view(**params)
                 except PulseError as exc:

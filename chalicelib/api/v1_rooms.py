@@ -30,7 +30,7 @@ def list_rooms(access: Access) -> dict[str, Any]:
     return out.page(services().collab.list_rooms(access, *_page_args()), out.room)
 
 
-@router.route("/rooms", "POST", auth=SECRET, status=201)
+@router.route("/rooms", "POST", auth=SECRET, status=201, idempotent=True)
 def create_room(access: Access) -> dict[str, Any]:
     body = http.json_object(router.request)
     v.only_fields(body, ["id", "metadata"])
@@ -63,7 +63,7 @@ def active_users(access: Access, roomId: str) -> dict[str, Any]:
     return {"data": [member(c) for c in members]}
 
 
-@router.route("/rooms/{roomId}/broadcast", "POST", auth=SECRET, status=202)
+@router.route("/rooms/{roomId}/broadcast", "POST", auth=SECRET, status=202, idempotent=True)
 def broadcast(access: Access, roomId: str) -> dict[str, Any]:
     body = http.json_object(router.request)
     v.only_fields(body, ["event"])
@@ -83,7 +83,7 @@ def list_threads(access: Access, roomId: str) -> dict[str, Any]:
     return out.page(page, out.thread)
 
 
-@router.route("/rooms/{roomId}/threads", "POST", auth=SECRET, status=201)
+@router.route("/rooms/{roomId}/threads", "POST", auth=SECRET, status=201, idempotent=True)
 def create_thread(access: Access, roomId: str) -> dict[str, Any]:
     body = http.json_object(router.request)
     v.only_fields(body, ["comment", "metadata"])
@@ -126,7 +126,9 @@ def list_comments(access: Access, roomId: str, threadId: str) -> dict[str, Any]:
     return out.page(page, out.comment)
 
 
-@router.route("/rooms/{roomId}/threads/{threadId}/comments", "POST", auth=SECRET, status=201)
+@router.route(
+    "/rooms/{roomId}/threads/{threadId}/comments", "POST", auth=SECRET, status=201, idempotent=True
+)
 def create_comment(access: Access, roomId: str, threadId: str) -> dict[str, Any]:
     body = http.json_object(router.request)
     v.only_fields(body, ["userId", "body"])

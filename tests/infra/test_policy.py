@@ -164,6 +164,14 @@ def every_access_pattern(client: Any, services: runtime.Services, gw: Gateway) -
     token = call(client, "POST", "/auth/token", sk, {"userId": "ada", "name": "Ada"})["token"]
     rooms = "/api/v1/rooms"
     call(client, "POST", rooms, sk, {"id": "room-1"})
+    # Idempotent retries (chalicelib/api/idempotency.py), in the data table: the claim (PutItem),
+    # the answer (UpdateItem), a replay (BatchGetItem), and a claim released (DeleteItem) because
+    # its answer, a 409, is not kept.
+    keyed = {**JSON, "Authorization": f"Bearer {sk}"}
+    for key, status in (("policy-1", 201), ("policy-1", 201), ("policy-2", 409)):
+        headers = {**keyed, "Idempotency-Key": key}
+        resp = client.http.post(rooms, headers=headers, body=json.dumps({"id": "room-9"}))
+        assert resp.status_code == status, resp.body
     call(client, "GET", rooms, sk)
     call(client, "PATCH", f"{rooms}/room-1", sk, {"metadata": {"title": "One"}})
     thread = call(
