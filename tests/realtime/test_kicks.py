@@ -136,8 +136,13 @@ def test_revoking_a_pk_closes_only_the_connections_it_opened(
     assert fake.take(via_pk2) == [{"type": "pong"}]
 
 
-def test_disabling_the_environment_closes_all_its_connections(
-    gw: Gateway, env: Env, client: Any, admin: str
+# How an operator stops a whole environment: disable it (for good) or suspend it (until resumed).
+STOPS = {"disable": ("DELETE", "", 204), "suspend": ("POST", "/suspend", 200)}
+
+
+@pytest.mark.parametrize("stop", list(STOPS))
+def test_stopping_the_environment_closes_all_its_connections(
+    gw: Gateway, env: Env, client: Any, admin: str, stop: str
 ) -> None:
     fake = gw.fake
     _, sk2 = new_key(client, admin, env, "secret")
@@ -148,14 +153,17 @@ def test_disabling_the_environment_closes_all_its_connections(
         gw.connect(env, "linus", "room-3", api_key=pk2),
     ]
     other = new_env("Other")
-    theirs = gw.connect(other, "ada", ROOM)
+    theirs = gw.connect(other, "ada", ROOM)  # the same room id, another environment
     fake.clear()
 
-    assert admin_call(client, admin, "DELETE", f"/{env.id}").status_code == 204
+    method, suffix, status = STOPS[stop]
+    assert admin_call(client, admin, method, f"/{env.id}{suffix}").status_code == status
 
     kicked(fake, *mine)
     alive(fake, theirs)
     assert [r for r in connection_rows() if env.id in r[0]] == []
+    assert live_count(env.id, ROOM) == 0
+    assert fake.take(theirs) == []  # nothing of it reaches another environment
     gw.send(theirs, "ping")
     assert fake.take(theirs) == [{"type": "pong"}]
 

@@ -17,16 +17,14 @@ from .conftest import (
     Env,
     Gateway,
     active_user_ids,
-    connection_rows,
     data_items,
     live_count,
     mint,
-    new_env,
     rest,
     rest_error,
     rest_ok,
 )
-from .test_kicks import admin, admin_call, alive, kicked, new_key
+from .test_kicks import admin, admin_call
 
 __all__ = ["admin"]  # the fixture, used by name
 
@@ -45,30 +43,8 @@ def query(env: Env, token: str, room: str = ROOM, api_key: str | None = None) ->
     return {"apiKey": api_key or env.pk, "token": token, "room": room}
 
 
-def test_suspending_closes_every_connection_of_the_environment(
-    gw: Gateway, env: Env, client: Any, admin: str
-) -> None:
-    fake = gw.fake
-    _, sk2 = new_key(client, admin, env, "secret")
-    _, pk2 = new_key(client, admin, env, "publishable")
-    mine = [
-        gw.connect(env, "ada", ROOM),
-        gw.connect(env, "grace", "room-2", token=mint(sk2, "grace")),
-        gw.connect(env, "linus", "room-3", api_key=pk2),
-    ]
-    other = new_env("Other")
-    theirs = gw.connect(other, "ada", ROOM)  # the same room id, another environment
-    fake.clear()
-
-    suspend(client, admin, env)
-
-    kicked(fake, *mine)
-    alive(fake, theirs)
-    assert [r for r in connection_rows() if env.id in r[0]] == []
-    assert live_count(env.id, ROOM) == 0
-    assert fake.take(theirs) == []  # nothing of it reaches another environment
-    gw.send(theirs, "ping")
-    assert fake.take(theirs) == [{"type": "pong"}]
+# Suspending closes every connection of the environment: tests/realtime/test_kicks.py
+# (test_stopping_the_environment_closes_all_its_connections[suspend]).
 
 
 def test_connect_is_refused_with_403_while_suspended_and_nothing_is_written(
