@@ -8,6 +8,8 @@ import json
 import os
 import shutil
 import subprocess
+import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -105,7 +107,9 @@ def test_deploy_creates_tables_and_secrets_then_runs_chalice_and_prints_the_urls
     for name in ("/pulse/prod/key-pepper", "/pulse/prod/signing-secret"):
         assert parameter(name)["Type"] == "SecureString"
         assert len(parameter(name)["Value"]) >= 32
-    [(command, kwargs)] = fake.calls
+    # the code package built first (to add its byte code), then chalice deploy
+    (prebuild, _), (command, kwargs) = fake.calls
+    assert prebuild[1:4] == ["package", "--stage", "prod"]
     assert command[1:] == ["deploy", "--stage", "prod"]
     assert kwargs["cwd"] == project and kwargs["env"]["AWS_DEFAULT_REGION"] == "us-east-1"
     text = "\n".join(lines)
@@ -334,3 +338,40 @@ def test_create_admin_with_stage_uses_its_tables_and_ssm_secrets(
             graph.operators.login("owner@example.com", PASSWORD + "x")
     finally:
         runtime.install(None)
+
+
+def test_the_code_package_chalice_deploy_reuses_gets_its_byte_code(tmp_path: Path) -> None:
+    """chalice deploy reuses the package in .chalice/deployments/ that `chalice package` built
+    for the same app and requirements: that one (and no other) gets its .pyc files, once."""
+    cache = tmp_path / ".chalice" / "deployments"
+    cache.mkdir(parents=True)
+    current, older = cache / "current-python3.11.zip", cache / "older-python3.11.zip"
+    for path, body in ((current, "X = 1\n"), (older, "X = 0\n")):
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("app.py", "import chalicelib.clock\n")
+            z.writestr("chalicelib/clock.py", body)
+    older_bytes = older.read_bytes()
+
+    def fake_package(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        assert command[1:4] == ["package", "--stage", "prod"]
+        shutil.copy(current, Path(command[-1]) / "deployment.zip")
+        return subprocess.CompletedProcess(command, 0)
+
+    stage = load_stage("prod")
+    assert deploy.prebuild_package(stage, "us-east-1", tmp_path, fake_package) == 2
+    tag = sys.implementation.cache_tag
+    assert sorted(zipfile.ZipFile(current).namelist()) == [
+        f"__pycache__/app.{tag}.pyc",
+        "app.py",
+        f"chalicelib/__pycache__/clock.{tag}.pyc",
+        "chalicelib/clock.py",
+    ]
+    assert older.read_bytes() == older_bytes
+    assert deploy.prebuild_package(stage, "us-east-1", tmp_path, fake_package) == 0
+
+
+def test_a_failed_prebuild_leaves_the_deploy_to_chalice(tmp_path: Path) -> None:
+    def failing(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(command, 1)
+
+    assert deploy.prebuild_package(load_stage("prod"), "us-east-1", tmp_path, failing) is None

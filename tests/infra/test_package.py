@@ -5,7 +5,11 @@ environment, memory and timeouts, and point-in-time recovery on the tables."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -200,3 +204,40 @@ def test_package_never_empties_a_directory_that_is_not_an_earlier_package(tmp_pa
     with pytest.raises(deploy.DeployError, match="choose --out"):
         deploy.package("dev", tmp_path, run=never, out=print)
     assert keep.read_text() == "mine"
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_the_code_package_ships_byte_code_python_uses(
+    packaged: dict[str, Path], name: str, tmp_path: Path
+) -> None:
+    """Every module of the package has its .pyc (Lambda's /var/task is read-only: without them
+    each cold start compiles everything), and Python loads them instead of compiling."""
+    code = packaged[name].parent / "deployment.zip"
+    with zipfile.ZipFile(code) as z:
+        names = set(z.namelist())
+        z.extractall(tmp_path)
+    tag = sys.implementation.cache_tag
+    for module in ("app", "chalicelib/config", "chalicelib/services/tokens", "botocore/session"):
+        directory, _, file = module.rpartition("/")
+        pyc = f"{directory}/__pycache__/{file}.{tag}.pyc".lstrip("/")
+        assert f"{module}.py" in names and pyc in names, module
+        header = (tmp_path / pyc).read_bytes()[:8]
+        assert header[:4] == importlib.util.MAGIC_NUMBER
+        assert int.from_bytes(header[4:8], "little") == 0b01  # hash-based, source not checked
+
+    verbose = subprocess.run(
+        [
+            sys.executable,
+            "-v",
+            "-c",
+            f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import app",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        cwd=tmp_path,
+        check=True,
+    ).stderr
+    loaded = f"code object from '{tmp_path}/chalicelib/__pycache__/config.{tag}.pyc'"
+    assert loaded in verbose
+    assert f"code object from '{tmp_path}/chalicelib/config.py'" not in verbose
