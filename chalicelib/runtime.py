@@ -11,6 +11,7 @@ from .realtime.channel import RoomChannel
 from .realtime.sender import ManagementApi
 from .services.collab import CollabService
 from .services.environments import EnvironmentService
+from .services.idempotency import IdempotencyService
 from .services.limits import Limits
 from .services.operators import OperatorService
 from .services.realtime import RealtimeService
@@ -27,6 +28,7 @@ class Services:
     collab: CollabService
     realtime: RealtimeService
     limits: Limits
+    idempotency: IdempotencyService
 
 
 _services: Services | None = None
@@ -49,6 +51,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         collab=CollabService(settings, clock, events=channel),
         realtime=RealtimeService(settings, clock, tokens, channel, limits),
         limits=limits,
+        idempotency=IdempotencyService(settings, clock),
     )
 
 

@@ -20,7 +20,7 @@ from ..config import Settings
 from ..errors import InvalidInput, PulseError
 from ..runtime import services
 from ..services import keyauth
-from ..services.idempotency import REPLAY_SECONDS, IdempotencyService, Replay
+from ..services.idempotency import REPLAY_SECONDS, Replay
 from . import errors
 from .http import bearer, request_id, source_ip
 
@@ -79,7 +79,7 @@ def once(
         key = key_of(request)
         assert key is not None
         graph = services()
-        service = IdempotencyService(graph.settings, graph.clock)
+        service = graph.idempotency
         seconds = replay_for(graph.settings) if replay_for else REPLAY_SECONDS
         # The abuse limits' failure counters ride in the key check's read, as on every route: a
         # refused key is counted, and a caller over a failure limit gets 429, replay or not.

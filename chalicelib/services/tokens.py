@@ -9,7 +9,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from ..auth import apikeys, tokens
 from ..clock import Clock, iso
@@ -185,18 +185,26 @@ class TokenService:
         # secret key, or with a bad signature. A token of a revoked or rotated key, or an expired
         # one, is what every widget holds after a rotation or a long sleep: counting those would
         # lock out a whole office behind one address.
-        guess = minting_key is None or minting_key.kind != "secret"
+        if minting_key is None or minting_key.kind != "secret":
+            self._guessed(gate)
+        if minting_key.status != "active":
+            raise invalid_token()
         try:
-            if guess or minting_key is None or minting_key.status != "active":
-                raise tokens.StaleToken("minting key gone")
             claims = self._verify_signed(token, ref)
-        except tokens.InvalidToken as exc:
-            if gate is not None and (guess or not isinstance(exc, tokens.StaleToken)):
-                gate.failed(key=False)
+        except tokens.StaleToken as exc:
             raise invalid_token() from exc
+        except tokens.InvalidToken:
+            self._guessed(gate)
         return VerifiedConnection(
             env_id=ctx.env_id, publishable_key_id=ctx.key.id, user=claims, extra=ctx.extra[1:]
         )
+
+    @staticmethod
+    def _guessed(gate: Gate | None) -> NoReturn:
+        """Refuse a forged token, counted as a failed attempt of its source (the pk_ was good)."""
+        if gate is not None:
+            gate.failed(key=False)
+        raise invalid_token()
 
     def _verify_signed(self, token: str, ref: tokens.TokenRef) -> tokens.UserClaims:
         """With the current signing secret, else the previous one (during a rotation). Raises
