@@ -1,11 +1,17 @@
 """Byte code for the Lambda package. `chalice package` and `chalice deploy` zip sources only, and
 Lambda's /var/task is read-only, so without this every cold start compiles every module it
 imports: 458 ms instead of 168 ms to import the app, and 349 ms instead of 117 ms for boto3 alone
-(docs/performance.md, section 1)."""
+(docs/performance.md, section 1).
+
+chalice also zips whatever `chalicelib/__pycache__` holds on the machine that packages. Those
+files are timestamp-checked against their source's mtime, which the zip does not keep (chalice
+dates every entry 1980-01-01), so Python rejects each of them at every cold start and compiles
+the source instead. The package therefore keeps no `.pyc` it did not make itself."""
 
 from __future__ import annotations
 
 import compileall
+import importlib.util
 import os
 import py_compile
 import shutil
@@ -16,23 +22,30 @@ from pathlib import Path
 
 TASK_ROOT = "/var/task"  # where Lambda unpacks the package: the paths tracebacks show
 PYC_MODE = 0o644 << 16  # external_attr of an -rw-r--r-- file
+UNCHECKED_HASH = 0b01  # the pyc header's flags: hash-based, source never compared (PEP 552)
+CACHE_DIR = "__pycache__"
 
 
 def precompile(package: Path) -> int:
-    """Add `__pycache__/<module>.<cache tag>.pyc` for every `.py` of the zip that has none, and
-    return how many were added (0 when the package already has them: safe to run twice).
+    """Give every `.py` of the zip an unchecked-hash `__pycache__/<module>.<cache tag>.pyc` of
+    this interpreter and drop every other `__pycache__` entry (stale, timestamp-checked, another
+    Python's, optimized); return how many `.pyc` files were written (0 when the package already
+    had exactly those: safe to run twice).
 
     The byte code is of this interpreter, which is the one chalice targets (it deploys to the
     Lambda runtime of the local Python minor version), and is "unchecked-hash": Python loads it
-    without comparing it with the source, whose timestamps zip and Lambda do not keep. Files that
-    do not compile under this Python (a package's Python 2 examples) are left as sources."""
+    without comparing it with the source, whose timestamps zip and Lambda do not keep. A `.pyc`
+    already in the zip is kept only if it is such a file for the very source beside it. Files
+    that do not compile under this Python (a package's Python 2 examples) are left as sources."""
     with zipfile.ZipFile(package) as source:
         entries = source.infolist()
-        names = {e.filename for e in entries}
+        by_name = {e.filename: e for e in entries}
+        kept = [e for e in entries if not _cached(e.filename) or _current(source, e, by_name)]
+        names = {e.filename for e in kept}
         sources = [
-            e for e in entries if e.filename.endswith(".py") and _pyc_name(e.filename) not in names
+            e for e in kept if e.filename.endswith(".py") and _pyc_name(e.filename) not in names
         ]
-        if not sources:
+        if not sources and len(kept) == len(entries):
             return 0
         with tempfile.TemporaryDirectory(prefix="pulse-bytecode-") as tmp:
             root = Path(tmp) / "src"
@@ -49,7 +62,7 @@ def precompile(package: Path) -> int:
             built = Path(tmp) / "package.zip"
             added = 0
             with zipfile.ZipFile(built, "w", zipfile.ZIP_DEFLATED) as target:
-                for entry in entries:
+                for entry in kept:
                     target.writestr(entry, source.read(entry))
                 for entry in sources:
                     pyc_name = _pyc_name(entry.filename)
@@ -66,10 +79,40 @@ def precompile(package: Path) -> int:
     return added
 
 
+def is_current(pyc: bytes, source: bytes) -> bool:
+    """Whether Python loads `pyc` for `source` without looking at the source's file: this
+    interpreter's magic number, unchecked-hash flags and the source's hash."""
+    return (
+        pyc[:4] == importlib.util.MAGIC_NUMBER
+        and int.from_bytes(pyc[4:8], "little") == UNCHECKED_HASH
+        and pyc[8:16] == importlib.util.source_hash(source)
+    )
+
+
+def _cached(name: str) -> bool:
+    """An entry of a `__pycache__` directory: byte code the import system may pick up."""
+    return CACHE_DIR in name.split("/")[:-1]
+
+
+def _current(
+    archive: zipfile.ZipFile, entry: zipfile.ZipInfo, by_name: dict[str, zipfile.ZipInfo]
+) -> bool:
+    source = by_name.get(_source_name(entry.filename))
+    if source is None or _pyc_name(source.filename) != entry.filename:
+        return False
+    return is_current(archive.read(entry), archive.read(source))
+
+
 def _pyc_name(py_name: str) -> str:
     directory, _, file = py_name.rpartition("/")
-    pyc = f"__pycache__/{file[:-3]}.{sys.implementation.cache_tag}.pyc"
+    pyc = f"{CACHE_DIR}/{file[:-3]}.{sys.implementation.cache_tag}.pyc"
     return f"{directory}/{pyc}" if directory else pyc
+
+
+def _source_name(pyc_name: str) -> str:
+    """`a/__pycache__/b.<tag>.pyc` -> `a/b.py` (the caller checks the tag)."""
+    parent, _, file = ("/" + pyc_name).rpartition(f"/{CACHE_DIR}/")
+    return f"{parent}/{file.split('.', 1)[0]}.py".lstrip("/")
 
 
 def _sibling(package: Path) -> Path:

@@ -280,6 +280,21 @@ def chalice_command() -> str:
     return found
 
 
+def chalice_env(region: str | None) -> dict[str, str]:
+    """The environment chalice runs in: a region (`chalice package` needs one configured though
+    its template names none), and no byte code written. chalice imports the app, and so
+    `chalicelib`, before it hashes `chalicelib/` (its `__pycache__` included) to name the package
+    in .chalice/deployments/: a `.pyc` written by `chalice package` and not by `chalice deploy`,
+    or the other way round, would give `chalice deploy` another name, and a package without the
+    byte code added to the first. What `__pycache__` already holds never reaches Lambda
+    (infra/bytecode.py drops it)."""
+    return {
+        **os.environ,
+        "AWS_DEFAULT_REGION": region or "us-east-1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
 def prebuild_package(
     stage: Stage, region: str, root: Path = ROOT, run: Runner = subprocess.run
 ) -> int | None:
@@ -289,7 +304,7 @@ def prebuild_package(
     matches: `chalice package` builds that same file, which then gets its .pyc files. Best-effort:
     if this fails, `chalice deploy` builds its package itself, only without byte code. Returns
     how many .pyc files were added (0 if the cached package had them), None if it failed."""
-    env = {**os.environ, "AWS_DEFAULT_REGION": region}
+    env = chalice_env(region)
     cache = root / ".chalice" / "deployments"
     with tempfile.TemporaryDirectory(prefix="pulse-prebuild-") as tmp:
         command = [chalice_command(), "package", "--stage", stage.name, tmp]
@@ -312,7 +327,7 @@ def chalice_deploy(
 ) -> tuple[str, str]:
     """`chalice deploy --stage <stage>` (its output goes to the terminal); the REST and
     WebSocket URLs it recorded in .chalice/deployed/<stage>.json."""
-    env = {**os.environ, "AWS_DEFAULT_REGION": region}
+    env = chalice_env(region)
     result = run([chalice_command(), "deploy", "--stage", stage.name], cwd=root, env=env)
     if result.returncode != 0:
         raise DeployError(f"chalice deploy --stage {stage.name} failed (its output is above)")
@@ -420,8 +435,7 @@ def package(
         shutil.rmtree(out_dir)
     # chalice package needs a region configured, though the template names none (it uses
     # ${AWS::Region}).
-    env = {**os.environ}
-    env.setdefault("AWS_DEFAULT_REGION", env.get("AWS_REGION") or "us-east-1")
+    env = chalice_env(os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION"))
     with tempfile.TemporaryDirectory(prefix="pulse-package-") as tmp:
         merge_path = Path(tmp) / "tables.json"
         merge_path.write_text(json.dumps(merge_template(stage, root), indent=2), encoding="utf-8")

@@ -7,10 +7,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -375,3 +376,38 @@ def test_a_failed_prebuild_leaves_the_deploy_to_chalice(tmp_path: Path) -> None:
         return subprocess.CompletedProcess(command, 1)
 
     assert deploy.prebuild_package(load_stage("prod"), "us-east-1", tmp_path, failing) is None
+
+
+def test_make_deploy_on_a_machine_that_writes_byte_code_deploys_only_byte_code_python_uses(
+    aws_account: Aws,
+    ordinary_checkout: Path,
+    package_problems: Callable[[Path], list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`make deploy` from a checkout whose `__pycache__` holds a developer's byte code, with
+    byte-code writing on: the real `chalice package` builds the code package, and the real
+    `chalice deploy` reuses it, then stops at its first AWS call (an endpoint nothing listens
+    on). The package it would upload holds only byte code Python loads."""
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{s.getsockname()[1]}"
+    deploys: list[subprocess.CompletedProcess[str]] = []
+
+    def chalice_without_aws(command: list[str], **kwargs: Any) -> Any:
+        if command[1] != "deploy":
+            return subprocess.run(command, **kwargs)
+        env = {**kwargs.pop("env"), "AWS_ENDPOINT_URL": nowhere, "AWS_MAX_ATTEMPTS": "1"}
+        deploys.append(subprocess.run(command, env=env, capture_output=True, text=True, **kwargs))
+        return deploys[-1]
+
+    lines: list[str] = []
+    with pytest.raises(DeployError, match="chalice deploy --stage prod failed"):
+        deploy.deploy("prod", root=ordinary_checkout, run=chalice_without_aws, out=lines.append)
+
+    assert "code package with byte code" in "\n".join(lines)
+    (chalice,) = deploys
+    assert "Reusing existing deployment package." in chalice.stdout, chalice.stdout
+    assert "Could not connect to the endpoint URL" in chalice.stderr  # went no further
+    (package,) = (ordinary_checkout / ".chalice" / "deployments").glob("*.zip")
+    assert package_problems(package) == []

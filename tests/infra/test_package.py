@@ -5,12 +5,14 @@ environment, memory and timeouts, and point-in-time recovery on the tables."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +33,18 @@ FUNCTIONS = {  # logical id in the template -> chalice's function name in config
 
 
 @pytest.fixture(scope="module")
-def packaged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def packaged(tmp_path_factory: pytest.TempPathFactory, ordinary_checkout: Path) -> dict[str, Path]:
     """Both stages packaged once for the module (the dependencies are built for the first and
-    reused from chalice's cache for the second)."""
+    reused from chalice's cache for the second), from a checkout whose `__pycache__` holds what
+    an operator's machine leaves there, with byte-code writing on as it is there."""
     out = tmp_path_factory.mktemp("package")
     lines: list[str] = []
-    return {name: deploy.package(name, out / name, out=lines.append) for name in STAGES}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+        return {
+            name: deploy.package(name, out / name, root=ordinary_checkout, out=lines.append)
+            for name in STAGES
+        }
 
 
 def template(packaged: dict[str, Path], name: str) -> dict[str, Any]:
@@ -208,36 +216,49 @@ def test_package_never_empties_a_directory_that_is_not_an_earlier_package(tmp_pa
 
 @pytest.mark.parametrize("name", STAGES)
 def test_the_code_package_ships_byte_code_python_uses(
-    packaged: dict[str, Path], name: str, tmp_path: Path
+    packaged: dict[str, Path], name: str, package_problems: Callable[[Path], list[str]]
 ) -> None:
     """Every module of the package has its .pyc (Lambda's /var/task is read-only: without them
-    each cold start compiles everything), and Python loads them instead of compiling."""
-    code = packaged[name].parent / "deployment.zip"
-    with zipfile.ZipFile(code) as z:
-        names = set(z.namelist())
-        z.extractall(tmp_path)
-    tag = sys.implementation.cache_tag
-    for module in ("app", "chalicelib/config", "chalicelib/services/tokens", "botocore/session"):
-        directory, _, file = module.rpartition("/")
-        pyc = f"{directory}/__pycache__/{file}.{tag}.pyc".lstrip("/")
-        assert f"{module}.py" in names and pyc in names, module
-        header = (tmp_path / pyc).read_bytes()[:8]
-        assert header[:4] == importlib.util.MAGIC_NUMBER
-        assert int.from_bytes(header[4:8], "little") == 0b01  # hash-based, source not checked
+    each cold start compiles everything), and the package holds no other byte code: none of the
+    checkout's `__pycache__` (timestamp-checked files Python rejects once zipped, optimized ones,
+    another Python's, byte code of an older source)."""
+    assert package_problems(packaged[name].parent / "deployment.zip") == []
 
+
+@pytest.mark.parametrize("name", STAGES)
+def test_python_loads_every_module_of_the_package_from_its_byte_code(
+    packaged: dict[str, Path], name: str, tmp_path: Path
+) -> None:
+    """Unpacked as Lambda unpacks it (every file dated as its zip entry: 1980), the app imports
+    every module from the package's byte code: none is compiled from source, none rejected."""
+    with zipfile.ZipFile(packaged[name].parent / "deployment.zip") as z:
+        z.extractall(tmp_path)
+        for info in z.infolist():
+            stamp = time.mktime((*info.date_time, 0, 0, -1))
+            os.utime(tmp_path / info.filename, (stamp, stamp))
+    writing = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     verbose = subprocess.run(
         [
             sys.executable,
             "-v",
             "-c",
-            f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import app",
+            f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import app, chalicelib.ids; "
+            "print(hasattr(chalicelib.ids, 'STALE_BYTE_CODE'))",
         ],
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        env=writing,
         cwd=tmp_path,
         check=True,
-    ).stderr
-    loaded = f"code object from '{tmp_path}/chalicelib/__pycache__/config.{tag}.pyc'"
-    assert loaded in verbose
-    assert f"code object from '{tmp_path}/chalicelib/config.py'" not in verbose
+    )
+    assert verbose.stdout.strip() == "False"  # not the byte code of an older ids.py
+    # "code object from '<x.pyc>'" when Python used the byte code, "... from <x.py>" when it
+    # compiled the source
+    loaded = re.findall(rf"code object from '?{re.escape(str(tmp_path))}/([^'\s]+)", verbose.stderr)
+    tag = sys.implementation.cache_tag
+    assert f"chalicelib/__pycache__/config.{tag}.pyc" in loaded
+    assert f"chalicelib/__pycache__/ids.{tag}.pyc" in loaded
+    assert len(loaded) > 100
+    assert [n for n in loaded if not n.endswith(f".{tag}.pyc")] == []
+    assert "bytecode is stale" not in verbose.stderr
+    assert "bad magic number" not in verbose.stderr
