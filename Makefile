@@ -62,15 +62,11 @@ openapi: $(STAMP)
 	$(PY) -m infra openapi > chalicelib/openapi.json.tmp
 	mv chalicelib/openapi.json.tmp chalicelib/openapi.json
 
-## chalice-local: `chalice local` on :8000 against tables at PULSE_DYNAMODB_ENDPOINT (default: the
-## embedded DynamoDB of a running `make dev`, whose secrets it shares)
+## chalice-local: `chalice local` on 127.0.0.1:8010 (PULSE_CHALICE_PORT) beside a running `make dev`:
+## its embedded DynamoDB (PULSE_DYNAMODB_PORT, or PULSE_DYNAMODB_ENDPOINT), secrets and WebSocket
+## gateway; no auto-reload (restart it after changing the code)
 chalice-local: $(STAMP)
-	PULSE_DYNAMODB_ENDPOINT="$${PULSE_DYNAMODB_ENDPOINT:-http://127.0.0.1:8009}" \
-	PULSE_SECRETS_FILE="$${PULSE_SECRETS_FILE:-$${PULSE_DATA_DIR:-.pulse}/secrets.json}" \
-	AWS_DEFAULT_REGION="$${AWS_DEFAULT_REGION:-us-east-1}" \
-	AWS_ACCESS_KEY_ID="$${AWS_ACCESS_KEY_ID:-pulse-local}" \
-	AWS_SECRET_ACCESS_KEY="$${AWS_SECRET_ACCESS_KEY:-pulse-local}" \
-	$(VENV)/bin/chalice local --port $${PULSE_HTTP_PORT:-8000}
+	$(PY) -m infra chalice-local
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -21,6 +21,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "PULSE_WS_MAX_SECONDS (7200), PULSE_DATA_DIR (.pulse), PULSE_EPHEMERAL=1, "
         "PULSE_ADMIN_EMAIL + PULSE_ADMIN_PASSWORD.",
     )
+    commands.add_parser(
+        "chalice-local",
+        help="`chalice local` beside a running `make dev`: its DynamoDB, secrets and gateway",
+        description="Environment: PULSE_CHALICE_PORT (8010), PULSE_DYNAMODB_PORT (8009) or "
+        "PULSE_DYNAMODB_ENDPOINT, PULSE_DATA_DIR (.pulse: the dev stack's secrets.json).",
+    )
     admin = commands.add_parser(
         "create-admin",
         help="create an operator account (password from a prompt or PULSE_ADMIN_PASSWORD)",
@@ -86,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .devstack import run
 
         return run()
+    if args.command == "chalice-local":
+        from .chalicelocal import run as run_chalice_local
+
+        return run_chalice_local()
     if args.command == "create-admin":
         from .admin import create_admin
 
