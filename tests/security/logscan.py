@@ -38,6 +38,7 @@ PASSWORDS = (  # the operator passwords of tests/api, tests/integration, tests/e
     "another long password",
     "e2e-correct-horse-battery",
     "a-long-enough-password",
+    "choose-a-long-password",  # the README's, which tests/e2e/test_walkthrough.py runs
 )
 SECRET_VARIABLES = ("PULSE_KEY_PEPPER", "PULSE_SIGNING_SECRET", "PULSE_PREVIOUS_SIGNING_SECRET")
 KEY = pytest.StashKey["LogScanner"]()
