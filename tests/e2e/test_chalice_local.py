@@ -96,7 +96,7 @@ def read(path: Path) -> str:
 
 
 def chalice_processes(parent: int) -> list[int]:
-    """The processes under `parent` (make) that run chalice."""
+    """The processes under `parent` (make) that run `chalice local`."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -109,10 +109,10 @@ def chalice_processes(parent: int) -> list[int]:
         pid = todo.pop()
         todo += children.get(pid, [])
         try:
-            command = (Path("/proc") / str(pid) / "cmdline").read_bytes()
+            args = (Path("/proc") / str(pid) / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"chalice" in command:
+        if b"local" in args and any(a.endswith(b"chalice") for a in args):  # `chalice local`
             found.append(pid)
     return found
 
