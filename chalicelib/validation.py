@@ -110,6 +110,24 @@ def email(obj: Mapping[str, Any], field: str = "email") -> str:
     return value
 
 
+def operator_email(obj: Mapping[str, Any], field: str = "email") -> str:
+    """An email as `email` takes it, to be set as an operator's: ASCII only. A letter of another
+    script (a Cyrillic U+0430 for the a of admin@), a full-width form or an invisible character
+    would let one address pass for another operator's in the panel and the audit log. Work
+    mailboxes are ASCII; an internationalized domain is accepted in its ASCII (`xn--`) form,
+    which cannot pass for another. Login keeps `email`: older accounts can still log in."""
+    value = email(obj, field)
+    if not value.isascii():
+        raise InvalidInput(
+            field,
+            "must be ASCII: letters of other scripts, full-width forms and invisible characters "
+            "can make an address look like another operator's (write an internationalized "
+            "domain in its xn-- form)",
+            code="EMAIL_NOT_ASCII",
+        )
+    return value
+
+
 ROOM_ID_MAX = 128
 _ROOM_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:")
 METADATA_MAX_KEYS = 20

@@ -39,7 +39,7 @@ def create_admin(
 
     try:
         password = env.get("PULSE_ADMIN_PASSWORD") or _ask_password(prompt)
-        address = validation.email({"email": email})
+        address = validation.operator_email({"email": email})
         install(None)  # settings from the environment as it is now
         graph = services()
         operator = graph.operators.create(None, address, password, cast(Role, role))

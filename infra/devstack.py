@@ -315,7 +315,7 @@ def ensure_admin(email: str, password: str) -> tuple[str, bool]:
     from chalicelib.runtime import services
 
     try:
-        address = validation.email({"PULSE_ADMIN_EMAIL": email}, "PULSE_ADMIN_EMAIL")
+        address = validation.operator_email({"PULSE_ADMIN_EMAIL": email}, "PULSE_ADMIN_EMAIL")
         operator, created = services().operators.ensure_owner(address, password)
     except PulseError as exc:
         raise LocalEnvError(f"cannot create the admin account: {exc.message}") from exc

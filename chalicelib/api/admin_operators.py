@@ -54,7 +54,7 @@ def list_operators(actor: Actor) -> dict[str, Any]:
 def create_operator(actor: Actor) -> dict[str, Any]:
     body = http.json_object(router.request)
     v.only_fields(body, ["email", "password", "role"])
-    email = v.email(body)
+    email = v.operator_email(body)
     password = v.required_text(body, "password", max_len=1024)
     role = v.choice(body, "role", ROLES)
     return out.operator(services().operators.create(actor, email, password, role))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from .. import ids
+from .. import ids, validation
 from ..auth import passwords, sessions
 from ..clock import Clock, iso
 from ..config import Settings
@@ -142,6 +142,8 @@ class OperatorService:
 
     def create(self, actor: Actor | None, email: str, password: str, role: Role) -> Operator:
         """`actor` None: the bootstrap path (create-admin, make dev), audited as `system`."""
+        # Every way an operator email is set comes here: the look-alike rule holds for each.
+        email = validation.operator_email({"email": email})
         check_password(password)
         now = self.clock.now_iso()
         op = Operator(

@@ -198,6 +198,59 @@ def test_create_with_an_invalid_field_is_400_naming_it(client: Any, owner: Login
     assert len(operators(client, owner)) == 1
 
 
+# Addresses that read as an existing operator's (admin@example.com) or as another plain one.
+LOOK_ALIKE_EMAILS = [
+    "\u0430dmin@example.com",  # Cyrillic U+0430 for Latin a, in the local part
+    "admin@ex\u0430mple.com",  # ... in the domain
+    "\u0440\u0430\u0443@example.com",  # all Cyrillic: reads "pay"
+    "\u03bfps@example.com",  # Greek omicron for o
+    "adm\u0131n@example.com",  # Latin, but a dotless i (U+0131)
+    "ad\u200bmin@example.com",  # an invisible zero-width space
+    "admin\u00ad@example.com",  # an invisible soft hyphen
+    "\uff41dmin@example.com",  # full-width a
+    "admin@exam\uff50le.com",  # full-width p in the domain
+    "a\u0301dmin@example.com",  # a combining accent
+]
+
+
+def test_create_with_a_look_alike_email_is_400_naming_email(
+    client: Any, owner: Login, admin: Login
+) -> None:
+    def check(email: str) -> None:
+        resp = create(client, owner, email=email, password=PASSWORD, role="owner")
+        names_field(error(resp, 400, "EMAIL_NOT_ASCII"), "email")
+
+    each(LOOK_ALIKE_EMAILS, check)
+    assert {o["email"] for o in operators(client, owner)} == {owner.email, admin.email}
+    assert audit_actions(client, owner.token, f"{API}/audit").count("operator.created") == 2
+
+
+def test_create_with_an_ascii_email_of_an_internationalized_domain_is_201(
+    client: Any, owner: Login
+) -> None:
+    resp = create(client, owner, email="ops@xn--mller-kva.de", password=PASSWORD, role="viewer")
+
+    assert resp.status_code == 201, resp.body
+    assert login_as(client, "ops@xn--mller-kva.de").role == "viewer"
+
+
+def test_an_operator_stored_before_the_ascii_rule_still_logs_in(
+    client: Any, owner: Login, clock: FrozenClock
+) -> None:
+    from chalicelib import ids
+    from chalicelib.auth import passwords
+    from chalicelib.entities import Operator
+    from chalicelib.repositories import operators as repo
+
+    legacy = "j\u00fcrgen@example.com"
+    now = iso(clock.now())
+    record = Operator(ids.new_id("op"), legacy, "viewer", now, now, None)
+    assert repo.create(record, passwords.hash_password(PASSWORD), None)
+
+    assert login_as(client, legacy).role == "viewer"
+    assert legacy in {o["email"] for o in operators(client, owner)}
+
+
 # --- update --------------------------------------------------------------------------------------
 
 

@@ -228,6 +228,20 @@ def test_email_field_name_is_configurable() -> None:
     assert refused(v.email, {}, "contact").field == "contact"
 
 
+def test_operator_email_is_an_ascii_email() -> None:
+    assert v.operator_email({"email": " Ops@Xn--Mller-Kva.DE "}) == "ops@xn--mller-kva.de"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["\u0430dmin@example.com", "admin@\u0435xample.com", "ad\u200dmin@example.com", "\u00e9@a.io"],
+)
+def test_operator_email_refuses_any_non_ascii_character(value: str) -> None:
+    error = refused(v.operator_email, {"email": value})
+    assert (error.field, error.code) == ("email", "EMAIL_NOT_ASCII")
+    assert v.email({"email": value}) == value  # what login accepts is unchanged
+
+
 def test_metadata_refuses_lone_surrogates_and_unsafe_integers() -> None:
     from chalicelib.errors import InvalidInput
 
