@@ -3,7 +3,7 @@
 Everything it shows comes from the Admin API (/admin/api/...), called by the page itself. The
 files live in chalicelib/static/admin/ (Lambda ships chalicelib/); there is no build step. The
 page is served with a strict Content-Security-Policy (no inline script or style, same-origin
-connections only) and is never frameable."""
+connections and images only) and is never frameable."""
 
 from __future__ import annotations
 
@@ -20,10 +20,21 @@ from .routing import Router
 router = Router(prefix="")
 STATIC = Path(__file__).resolve().parents[1] / "static" / "admin"
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-)
+
+def _csp(img_src: str) -> str:
+    return (
+        f"default-src 'self'; script-src 'self'; style-src 'self'; img-src {img_src}; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    )
+
+
+# End users' avatar URLs point at hosts of their choosing: loading one tells its host when and
+# from where an operator looks. The panel shows initials instead, and its images are its own.
+CONTENT_SECURITY_POLICY = _csp("'self' data:")
+# `/admin?avatars=on`: the page as an operator who opted in to avatars (the panel's "Show
+# avatars", remembered per operator in that browser) loads it; any https: image is allowed then.
+AVATARS_CONTENT_SECURITY_POLICY = _csp("'self' data: https:")
+AVATARS_QUERY = ("avatars", "on")
 PANEL_HEADERS: dict[str, str] = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Frame-Options": "DENY",
@@ -57,9 +68,12 @@ def index_html() -> str:
     return html
 
 
-def _response(body: str, content_type: str, cache: str) -> Response:
+def _response(
+    body: str, content_type: str, cache: str, csp: str = CONTENT_SECURITY_POLICY
+) -> Response:
     headers: dict[str, str | list[str]] = {
         **PANEL_HEADERS,
+        "Content-Security-Policy": csp,
         "Content-Type": content_type,
         "Cache-Control": cache,
     }
@@ -74,8 +88,11 @@ def panel() -> Response:
         # Location keeps any API Gateway stage prefix (`/dev/admin/` -> `/dev/admin`).
         headers: dict[str, str | list[str]] = {"Location": "../admin", "Cache-Control": "no-store"}
         return Response(body="", status_code=308, headers=headers)
+    query: Any = router.request.query_params or {}
+    name, value = AVATARS_QUERY
+    csp = AVATARS_CONTENT_SECURITY_POLICY if query.get(name) == value else CONTENT_SECURITY_POLICY
     # `no-cache`: revalidated each time, so a deploy's new asset hashes are seen at once.
-    return _response(index_html(), "text/html; charset=utf-8", "no-cache")
+    return _response(index_html(), "text/html; charset=utf-8", "no-cache", csp)
 
 
 @router.route("/admin/assets/{name}", "GET", auth="none")

@@ -22,10 +22,14 @@ pytestmark = pytest.mark.e2e
 LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 812}
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
-AVATAR = "https://avatars.pulse.test/ada.png"  # answered by the browser context (no network)
+AVATARS_CSP = CSP.replace("img-src 'self' data:;", "img-src 'self' data: https:;")
+# Avatar hosts, answered by the browser context (no network).
+AVATAR = "https://avatars.pulse.test/ada.png"
+TRACKER = "https://tracker.pulse.test/grace.png?who=grace"
+AVATAR_HOSTS = ("https://avatars.pulse.test/", "https://tracker.pulse.test/")
 
 
 def solid_png(rgb: tuple[int, int, int], size: int = 8) -> bytes:
@@ -67,10 +71,11 @@ def open_page(browser: Browser, stack: Stack) -> Iterator[OpenPage]:
             permissions=["clipboard-read", "clipboard-write"] if clipboard else [],
         )
         context.set_default_timeout(7_000)
-        context.route(
-            "https://avatars.pulse.test/**",
-            lambda route: route.fulfill(body=AVATAR_PNG, content_type="image/png"),
-        )
+        for host in AVATAR_HOSTS:
+            context.route(
+                f"{host}**",
+                lambda route: route.fulfill(body=AVATAR_PNG, content_type="image/png"),
+            )
         contexts.append(context)
         page = context.new_page()
         page.on("console", on_console)
@@ -158,6 +163,14 @@ def test_the_panel_is_served_with_a_strict_csp_and_never_framed(stack: Stack) ->
         missing = requests.get(f"{stack.url}/admin/assets/{name}", timeout=10)
         assert missing.status_code == 404, name
         assert missing.json()["error"]["code"] == "ASSET_NOT_FOUND"
+
+    # The page as an operator who opted in to avatars loads it: https: images allowed.
+    opted = requests.get(stack.url + "/admin?avatars=on", timeout=10)
+    assert opted.status_code == 200 and opted.text == page.text
+    assert opted.headers["Content-Security-Policy"] == AVATARS_CSP
+    for other in ("?avatars=1", "?avatars=ON", "?x=on"):
+        strict = requests.get(f"{stack.url}/admin{other}", timeout=10)
+        assert strict.headers["Content-Security-Policy"] == CSP, other
 
     slash = requests.get(stack.url + "/admin/", timeout=10, allow_redirects=False)
     assert slash.status_code == 308
@@ -349,7 +362,9 @@ def test_operator_creates_copies_rotates_revokes_browses_and_sees_analytics(
     page.get_by_role("link", name="Users").click()
     users = page.get_by_role("table", name="Users")
     expect(users.get_by_role("row")).to_have_count(3)
-    expect(users.get_by_role("row", name=re.compile("Ada Lovelace")).locator("img")).to_be_visible()
+    ada_row = users.get_by_role("row", name=re.compile("Ada Lovelace"))
+    expect(ada_row.locator(".avatar-initials")).to_have_text("AL")  # not her avatar's host
+    expect(ada_row.locator("img")).to_have_count(0)
 
     # Analytics: the counts move after more comments (reload the view).
     page.get_by_role("link", name="Analytics").click()
@@ -576,6 +591,81 @@ def test_environments_search_and_load_more(open_page: OpenPage, stack: Stack, ow
     search.fill("no such environment")
     search.press("Enter")
     expect(page.get_by_text("No environment matches “no such environment”.")).to_be_visible()
+
+
+# --- privacy: end users' avatar hosts -------------------------------------------------------
+
+
+def test_avatars_are_never_loaded_from_their_hosts_unless_the_operator_opts_in(
+    open_page: OpenPage, stack: Stack, owner: str, artifacts: Path
+) -> None:
+    created = stack.create_environment(owner, "Avatar privacy")
+    sk, env_id = secret_of(created), created["environment"]["id"]
+    assert mint(stack, sk, "ada", avatar=AVATAR).status_code == 200
+    assert mint(stack, sk, "grace", name="Grace Hopper", avatar=TRACKER).status_code == 200
+    body = {"email": "looker@example.com", "password": ADMIN_PASSWORD, "role": "viewer"}
+    assert stack.call("POST", "/admin/api/operators", owner, json=body).status_code == 201
+    users_route = f"/admin#/environments/{env_id}/users"
+
+    page = open_page()
+    fetched: list[str] = []  # every request of the page (routed ones included)
+    page.on("request", lambda request: fetched.append(request.url))
+
+    def to_hosts() -> list[str]:
+        return [url for url in fetched if url.startswith(AVATAR_HOSTS)]
+
+    def shows_initials() -> None:
+        users = page.get_by_role("table", name="Users")
+        expect(users.get_by_role("row")).to_have_count(3)
+        for name, letters in (("Ada Lovelace", "AL"), ("Grace Hopper", "GH")):
+            row = users.get_by_role("row", name=re.compile(name))
+            expect(row.locator(".avatar-initials")).to_have_text(letters)
+        expect(users.locator("img")).to_have_count(0)
+
+    # By default: initials, and not one request to either host.
+    log_in(page)
+    page.goto(users_route)
+    shows_initials()
+    expect(page.get_by_role("note").filter(has_text="Avatars are not loaded")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert to_hosts() == []
+    shot(page, artifacts, "users-initials")
+
+    # The operator opts in: the page comes back with https: images allowed, and loads them.
+    page.get_by_role("button", name="Load avatars").click()
+    expect(page).to_have_url(re.compile(r"/admin\?avatars=on#/environments/"))
+    users = page.get_by_role("table", name="Users")
+    expect(users.locator("img")).to_have_count(2)
+    for img in users.locator("img").all():
+        expect(img).to_have_js_property("complete", True)
+    assert sorted(set(to_hosts())) == sorted([AVATAR, TRACKER])
+    shot(page, artifacts, "users-avatars")
+
+    # The choice is this operator's: another one in the same browser sees initials.
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_label("Email")).to_be_visible()
+    expect(page).not_to_have_url(re.compile("avatars"))
+    loaded = len(to_hosts())
+    log_in(page, "looker@example.com")
+    page.goto(users_route)
+    shows_initials()
+    page.wait_for_load_state("networkidle")
+    assert len(to_hosts()) == loaded
+
+    # Back as the owner (remembered), then opting out again: initials, nothing more loaded.
+    page.get_by_role("button", name="Log out").click()
+    log_in(page)
+    expect(page).to_have_url(re.compile(r"/admin\?avatars=on"))
+    page.goto(users_route.replace("/admin#", "/admin?avatars=on#"))
+    page.get_by_role("button", name="Stop loading avatars").click()
+    expect(page).not_to_have_url(re.compile("avatars"))
+    shows_initials()
+    page.wait_for_load_state("networkidle")
+    loaded = len(to_hosts())
+    page.reload()
+    shows_initials()
+    page.wait_for_load_state("networkidle")
+    assert len(to_hosts()) == loaded
 
 
 # --- phone width ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 
 const API_BASE = new URL("../api/", import.meta.url); // .../admin/assets/app.js -> .../admin/api/
 const SESSION_KEY = "pulse.admin.session";
+const AVATARS_KEY = "pulse.admin.avatars."; // + operator id: "on" when that operator opted in
 const ROLES = ["viewer", "admin", "owner"];
 const SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -1529,10 +1530,69 @@ function initials(name) {
   return ((parts[0] || "?")[0] + (parts.length > 1 ? parts[parts.length - 1][0] : "")).toUpperCase();
 }
 
+// End users' avatar URLs point at hosts of their choosing: loading one tells its host when and
+// from where an operator looks. So the panel shows initials, unless this operator opted in (in
+// this browser). The page is then loaded as /admin?avatars=on, whose CSP allows https: images;
+// the default page's CSP allows only the panel's own.
+const AVATARS_PARAM = ["avatars", "on"];
+
+function avatarsWanted() {
+  if (!state.operator) return false;
+  try {
+    return localStorage.getItem(AVATARS_KEY + state.operator.id) === "on";
+  } catch {
+    return false;
+  }
+}
+
+const avatarsAllowed = () => new URLSearchParams(location.search).get(AVATARS_PARAM[0]) === AVATARS_PARAM[1];
+
+/** Load the page whose CSP matches this operator's choice; true when it is being loaded. */
+function syncAvatarPage() {
+  const wanted = avatarsWanted();
+  if (wanted === avatarsAllowed()) return false;
+  const search = wanted ? `?${AVATARS_PARAM.join("=")}` : "";
+  location.replace(`${location.pathname}${search}${location.hash}`);
+  return true;
+}
+
+function setAvatars(on) {
+  try {
+    if (on) localStorage.setItem(AVATARS_KEY + state.operator.id, "on");
+    else localStorage.removeItem(AVATARS_KEY + state.operator.id);
+  } catch {
+    showBanner({ tone: "error", title: "This browser does not let the panel remember the choice." });
+    return;
+  }
+  syncAvatarPage();
+}
+
+function avatarsNote() {
+  const on = avatarsWanted() && avatarsAllowed();
+  return h(
+    "div",
+    { class: "callout callout-info avatars-note", role: "note" },
+    h(
+      "p",
+      {},
+      on
+        ? "Avatars are loaded from the hosts in their URLs, which see when and from where you look."
+        : "Avatars are not loaded: their URLs point at hosts of each user's choosing, which would see when and from where you look. Initials are shown instead.",
+    ),
+    h(
+      "p",
+      {},
+      button(on ? "Stop loading avatars" : "Load avatars", () => setAvatars(!on), { small: true }),
+      h("span", { class: "muted small" }, " Remembered for your account in this browser."),
+    ),
+  );
+}
+
 function avatar(user) {
   const fallback = h("span", { class: "avatar avatar-initials", "aria-hidden": "true" }, initials(user.name));
   if (/^#[0-9a-f]{6}$/i.test(user.color || "")) fallback.style.backgroundColor = user.color;
-  if (user.avatar && /^(https:|data:image\/)/i.test(user.avatar)) {
+  const remote = /^https:/i.test(user.avatar || "");
+  if (user.avatar && (remote ? avatarsWanted() && avatarsAllowed() : /^data:image\//i.test(user.avatar))) {
     const img = h("img", { class: "avatar", src: user.avatar, alt: "", loading: "lazy", referrerpolicy: "no-referrer" });
     if (/^#[0-9a-f]{6}$/i.test(user.color || "")) img.style.borderColor = user.color;
     img.addEventListener("error", () => img.replaceWith(fallback), { once: true });
@@ -1562,7 +1622,12 @@ async function usersTab(env) {
       { label: "Last seen", render: (u) => time(u.lastSeenAt) },
     ],
   });
-  return section("Users", h("p", { class: "muted" }, "Users are created by token minting; they cannot be deleted from here."), list);
+  return section(
+    "Users",
+    h("p", { class: "muted" }, "Users are created by token minting; they cannot be deleted from here."),
+    avatarsNote(),
+    list,
+  );
 }
 
 // --- analytics ----------------------------------------------------------------------------------
@@ -1925,6 +1990,7 @@ async function render({ focus = true, keepBanners = false } = {}) {
   const active = document.activeElement;
   const tabHref = active && active.closest && active.closest(".tabs") ? active.getAttribute("href") : null;
   if (!keepBanners) clearBanners();
+  if (syncAvatarPage()) return; // the page is being replaced by the one this operator wants
   const { parts, params } = parseHash();
   if (!state.token) {
     updateShell(parts);
