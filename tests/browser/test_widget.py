@@ -10,6 +10,7 @@ stack's own /demo page. Every wait is bounded (WAIT_MS)."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import threading
@@ -132,7 +133,9 @@ class WidgetPage:
         self.page = page
         self.sockets: list[str] = []  # the URLs of every WebSocket the page opened
         self.sent: list[tuple[float, dict[str, Any]]] = []
+        self.requests: list[str] = []  # the URL of every HTTP request the page made
         page.on("websocket", self._on_socket)
+        page.on("request", lambda request: self.requests.append(request.url))
 
     def _on_socket(self, ws: WebSocket) -> None:
         self.sockets.append(ws.url)
@@ -170,38 +173,54 @@ class WidgetPage:
 OpenWidget = Callable[..., WidgetPage]
 
 
+Answer = tuple[int, str, str]  # status, content type, body
+
+
 class CustomerSite:
-    """The customer's website: pages with a widget, and the token endpoint their token-url
-    names (it mints through the real POST /auth/token, as a customer backend would)."""
+    """The customer's website: pages with a widget (each sets a `visitor` cookie, as a login
+    would), and the token endpoint their token-url names (it mints through the real POST
+    /auth/token, as a customer backend would), or an endpoint that answers what a test says."""
 
     def __init__(self) -> None:
         self.pages: dict[str, str] = {}  # path -> HTML
         self.minters: dict[str, Callable[[], str]] = {}  # path -> mint a fresh token
+        self.answers: dict[str, Callable[[], Answer]] = {}  # path -> what to answer
         self.token_calls: list[dict[str, Any]] = []
         site = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 path = self.path.split("?")[0]
+                call = {"path": path, "method": self.command, "cookie": self.headers["Cookie"]}
                 if path in site.pages:
-                    self._send(200, "text/html; charset=utf-8", site.pages[path])
+                    cookie = f"visitor={path.strip('/')}; Path=/; SameSite=Lax"
+                    self._send(200, "text/html; charset=utf-8", site.pages[path], cookie)
                 elif path in site.minters:
                     token = site.minters[path]()
-                    site.token_calls.append({"path": path, "method": self.command, "token": token})
+                    site.token_calls.append({**call, "token": token})
                     self._send(200, "application/json", json.dumps({"token": token}))
+                elif path in site.answers:
+                    site.token_calls.append(call)
+                    self._send(*site.answers[path]())
                 else:
                     self._send(404, "text/plain", "not found")
 
             do_POST = do_GET
 
-            def _send(self, status: int, content_type: str, body: str) -> None:
+            def _send(
+                self, status: int, content_type: str, body: str, cookie: str | None = None
+            ) -> None:
                 data = body.encode()
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.send_header("Cache-Control", "no-store")
+                if cookie:
+                    self.send_header("Set-Cookie", cookie)
                 self.end_headers()
-                self.wfile.write(data)
+                # The page may have given up waiting (a token-url that hangs).
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(data)
 
             def log_message(self, format: str, *args: Any) -> None:
                 return None
@@ -209,6 +228,8 @@ class CustomerSite:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        # The same server under another origin (another host name): no CORS headers there.
+        self.other_origin = f"http://localhost:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -232,7 +253,8 @@ def open_widget(
     stack: Stack, env: Env, site: CustomerSite, contexts: Callable[[], BrowserContext]
 ) -> OpenWidget:
     """A customer page (in its own browser context) with a widget. `token_url=True` adds a
-    token-url that mints for `user`; its calls are in `site.token_calls`."""
+    token-url that mints for `user` (a string: that token-url); its calls are in
+    `site.token_calls`. `clock=True` gives the page Playwright's clock (`page.clock`)."""
 
     def open_(
         user: str,
@@ -240,8 +262,9 @@ def open_widget(
         room: str,
         *,
         token: str | None = None,
-        token_url: bool = False,
+        token_url: bool | str = False,
         width: int = 400,
+        clock: bool = False,
     ) -> WidgetPage:
         key = uuid.uuid4().hex[:8]
         attrs = {
@@ -250,11 +273,15 @@ def open_widget(
             "endpoint": stack.ws_url,
             "token": token if token is not None else env.mint(user, name),
         }
-        if token_url:
+        if isinstance(token_url, str):
+            attrs["token-url"] = token_url
+        elif token_url:
             attrs["token-url"] = f"/token/{key}"
             site.minters[f"/token/{key}"] = lambda: env.mint(user, name)
         site.pages[f"/{key}"] = widget_html(stack, attrs, width)
         page = contexts().new_page()
+        if clock:
+            page.clock.install()
         widget_page = WidgetPage(page)
         page.goto(f"{site.url}/{key}")
         return widget_page
@@ -435,6 +462,247 @@ def test_refused_token_is_replaced_through_token_url(
     assert len(calls) == 1 and len(ada.sockets) == 2
     assert "token=not-a-token" in ada.sockets[0]
     assert len(ada.events("pulse:connected")) == 1
+
+
+# --- when the token fails -------------------------------------------------------------------------
+
+
+def notice(page: WidgetPage) -> Any:
+    """The line under the header that tells the visitor what is wrong (and its button)."""
+    return page.page.locator(f"{WIDGET} .notice")
+
+
+def notice_text(page: WidgetPage) -> Any:
+    return page.page.locator(f"{WIDGET} .notice > span")
+
+
+def token_requests(page: WidgetPage, url_part: str) -> list[str]:
+    """The requests the page made to its token-url (whatever became of them: CORS included)."""
+    return [url for url in page.requests if url_part in url]
+
+
+def test_an_expired_token_without_token_url_says_so_and_takes_a_new_token_in_place(
+    open_widget: OpenWidget, stack: Stack, env: Env, artifacts: Path
+) -> None:
+    management = banner_value(stack, "Mgmt API")
+    ada = open_widget("ada", "Ada Lovelace", new_room())
+    ada.wait_connected()
+    ada.call("window.__w = w;")
+    # The page's token expires while the widget is connected; then the connection ends (the
+    # 2-hour cap, a kick, a network change): the widget must not dial with the expired token.
+    ada.call(f"w.setAttribute('token', {json.dumps(expired_copy(env.mint('ada', 'Ada')))});")
+    old = ada.call("return w.connectionId;")
+    response = requests.delete(f"{management}/@connections/{quote(old, safe='')}", timeout=5)
+    assert response.status_code == 204, response.text
+
+    expect(ada.widget).to_have_attribute("data-status", "stopped")
+    expect(notice_text(ada)).to_have_text("Your session has expired. Reload the page to continue.")
+    expect(ada.page.locator(f"{WIDGET} .status")).to_have_text("Not connected")
+    expect(ada.page.get_by_role("button", name="Try again")).to_be_hidden()
+    error = ada.call("return w.lastError;")
+    assert error["code"] == "TOKEN_EXPIRED"
+    assert "token attribute or property" in error["message"] and "token-url" in error["message"]
+    assert [e["detail"] for e in ada.events("pulse:error")] == [error]
+    assert len(ada.sockets) == 1  # the expired token was never sent
+    ada.widget.screenshot(path=str(artifacts / "widget-token-expired.png"))
+
+    # The page hands over a new token through the property: the same element connects with it.
+    fresh = env.mint("ada", "Ada Lovelace")
+    ada.call(f"w.token = {json.dumps(fresh)};")
+    ada.wait_connected()
+    assert ada.call("return w === window.__w && w.token === w.getAttribute('token');")
+    assert f"token={fresh}" in ada.sockets[-1]
+    assert ada.call("return w.lastError;") is None
+    expect(notice(ada)).to_be_hidden()
+
+
+def test_errors_raised_while_starting_reach_a_page_that_listens_late(
+    stack: Stack,
+    env: Env,
+    site: CustomerSite,
+    contexts: Callable[[], BrowserContext],
+    artifacts: Path,
+) -> None:
+    expired = expired_copy(env.mint("ada", "Ada Lovelace"))
+    common = f'api-key="{env.pk}" room="{new_room()}"'
+    # The README's order: the script, the elements, then the page's own script.
+    html = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<link rel="icon" href="data:,"><title>Late listener</title>
+<script src="{stack.url}/sdk/pulse.js"></script></head>
+<body style="margin:0;padding:8px;font-family:sans-serif;width:400px">
+<pulse-widget id="expired" {common} endpoint="{stack.ws_url}" token="{expired}"></pulse-widget>
+<pulse-widget id="tokenless" {common} endpoint="{stack.ws_url}"></pulse-widget>
+<pulse-widget id="no-endpoint" {common} token="{expired}"></pulse-widget>
+<script>
+  window.__late = {{}};
+  for (const w of document.querySelectorAll("pulse-widget")) {{
+    window.__late[w.id] = {{status: w.status, lastError: w.lastError, heard: []}};
+    w.addEventListener("pulse:error", (e) => window.__late[w.id].heard.push(e.detail.code));
+  }}
+</script></body></html>"""
+    key = uuid.uuid4().hex[:8]
+    site.pages[f"/{key}"] = html
+    page = contexts().new_page()
+    page.goto(f"{site.url}/{key}")
+
+    late = page.evaluate("window.__late")
+    expected = {
+        "expired": ("TOKEN_EXPIRED", "Your session has expired. Reload the page to continue."),
+        "tokenless": (
+            "MISSING_TOKEN",
+            "Comments are unavailable: this page has not signed you in.",
+        ),
+        "no-endpoint": (
+            "MISSING_ATTRIBUTE",
+            "Comments are unavailable: this page has not set up the widget fully.",
+        ),
+    }
+    for widget_id, (code, text) in expected.items():
+        seen = late[widget_id]
+        # The error fired before this script ran: the listener heard nothing, the state tells.
+        assert seen["heard"] == [], (widget_id, seen)
+        assert seen["status"] == "stopped", (widget_id, seen)
+        assert seen["lastError"]["code"] == code, (widget_id, seen)
+        assert seen["lastError"]["message"], (widget_id, seen)
+        widget = page.locator(f"#{widget_id}")
+        expect(widget).to_have_attribute("data-status", "stopped")
+        expect(widget.locator(".notice > span")).to_have_text(text)
+    assert "endpoint" in late["no-endpoint"]["lastError"]["message"]
+    page.screenshot(path=str(artifacts / "widget-late-listener.png"), full_page=True)
+
+    # A token set later on the tokenless one connects it.
+    fresh = json.dumps(env.mint("grace", "Grace Hopper"))
+    page.evaluate(f"document.querySelector('#tokenless').setAttribute('token', {fresh})")
+    expect(page.locator("#tokenless")).to_have_attribute("data-status", "connected")
+    assert page.evaluate("document.querySelector('#tokenless').lastError") is None
+
+
+def test_a_failing_token_url_backs_off_stops_and_offers_to_try_again(
+    open_widget: OpenWidget, env: Env, site: CustomerSite, artifacts: Path
+) -> None:
+    def good() -> Answer:
+        return 200, "application/json", json.dumps({"token": env.mint("ada", "Ada")})
+
+    stale = expired_copy(env.mint("ada", "Ada"))
+    kinds: dict[str, tuple[Callable[[], Answer], str, str]] = {
+        # name: (what the token-url answers, where it is, what the visitor reads)
+        "http-500": (
+            lambda: (500, "application/json", '{"error": "down"}'),
+            site.url,
+            "the sign-in service answered with error 500",
+        ),
+        "not-json": (
+            lambda: (200, "text/html", "<html>Please log in</html>"),
+            site.url,
+            "the sign-in service sent an unexpected answer",
+        ),
+        "expired": (
+            lambda: (200, "application/json", json.dumps({"token": stale})),
+            site.url,
+            "the sign-in service sent an expired token",
+        ),
+        "cors": (good, site.other_origin, "the sign-in service could not be reached"),
+    }
+    pages: dict[str, tuple[WidgetPage, str]] = {}
+    for kind, (answer, origin, _) in kinds.items():
+        path = f"/fail/{kind}-{uuid.uuid4().hex[:6]}"
+        site.answers[path] = answer
+        pages[kind] = (
+            open_widget("ada", "Ada", new_room(), token="", token_url=origin + path),
+            path,
+        )
+
+    for kind, (page, _path) in pages.items():
+        expect(page.widget).to_have_attribute("data-status", "stopped", timeout=15_000)
+        errors = [e["detail"] for e in page.events("pulse:error")]
+        assert [e["code"] for e in errors] == ["TOKEN_REFRESH_FAILED"] * 4, (kind, errors)
+        assert [e["attempt"] for e in errors] == [1, 2, 3, 4], (kind, errors)
+        waits = [e["retryInMs"] for e in errors]
+        # Exponential with jitter: 0.5-1 s, 1-2 s, 2-4 s; then it stops.
+        assert 500 <= waits[0] <= 1000 <= waits[1] <= 2000 <= waits[2] <= 4000, (kind, waits)
+        assert waits[3] is None, (kind, waits)
+        assert page.call("return w.lastError;") == errors[-1]
+        assert "Stopped after 4 failures" in errors[-1]["message"], errors[-1]
+        text = kinds[kind][2]
+        expect(notice_text(page)).to_have_text(f"Could not sign you in to comments: {text}.")
+        expect(page.page.get_by_role("button", name="Try again")).to_be_visible()
+        assert page.sockets == [], (kind, page.sockets)
+    pages["http-500"][0].widget.screenshot(path=str(artifacts / "widget-token-url-failed.png"))
+    pages["cors"][0].widget.screenshot(path=str(artifacts / "widget-token-url-cors.png"))
+
+    # Stopped means stopped: no more calls (4 each), each sent with the page's cookies.
+    pages["http-500"][0].page.wait_for_timeout(1_500)
+    for kind, (page, path) in pages.items():
+        calls = [c for c in site.token_calls if c["path"] == path]
+        assert len(calls) == 4, (kind, calls)
+        assert len(token_requests(page, path)) == 4, kind
+        if kind != "cors":  # another origin: the page's cookie is not its cookie
+            visitor = page.page.url.rsplit("/", 1)[-1]
+            assert all(c["cookie"] == f"visitor={visitor}" for c in calls), (kind, calls)
+
+    # The visitor tries again once the backend is fixed: one call, connected.
+    page, path = pages["http-500"]
+    site.answers[path] = good
+    page.page.get_by_role("button", name="Try again").click()
+    page.wait_connected()
+    assert len([c for c in site.token_calls if c["path"] == path]) == 5
+    assert page.call("return w.lastError;") is None
+    expect(notice(page)).to_be_hidden()
+
+    # Or the page hands over a token itself: connected, token-url not called again.
+    page, path = pages["not-json"]
+    page.call(f"w.token = {json.dumps(env.mint('ada', 'Ada'))};")
+    page.wait_connected()
+    assert len([c for c in site.token_calls if c["path"] == path]) == 4
+
+
+def test_a_token_url_that_never_answers_is_given_up_on_after_10_seconds(
+    open_widget: OpenWidget, site: CustomerSite, contexts: Callable[[], BrowserContext]
+) -> None:
+    release = threading.Event()
+
+    def hang() -> Answer:
+        release.wait(30)
+        return 200, "application/json", "{}"
+
+    path = f"/hang/{uuid.uuid4().hex[:6]}"
+    site.answers[path] = hang
+    try:
+        # The page's clock is Playwright's: ten seconds pass when the test says so.
+        ada = open_widget("ada", "Ada", new_room(), token="", token_url=path, clock=True)
+        for attempt in range(1, 5):
+            eventually(ada, lambda n=attempt: len(token_requests(ada, path)) == n, f"try {attempt}")
+            expect(ada.widget).to_have_attribute("data-status", "connecting")
+            ada.page.clock.run_for(10_000 + 4_000)  # the fetch's timeout, then the backoff
+        expect(ada.widget).to_have_attribute("data-status", "stopped")
+        errors = [e["detail"] for e in ada.events("pulse:error")]
+        assert [e["attempt"] for e in errors] == [1, 2, 3, 4]
+        assert all("did not answer within 10 s" in e["message"] for e in errors), errors
+        expect(notice_text(ada)).to_have_text(
+            "Could not sign you in to comments: the sign-in service did not answer."
+        )
+        assert len(token_requests(ada, path)) == 4
+    finally:
+        release.set()
+
+
+def test_a_token_from_token_url_that_is_refused_is_not_minted_again_at_every_retry(
+    open_widget: OpenWidget, stack: Stack, site: CustomerSite
+) -> None:
+    other = Env(stack)  # the backend mints with another environment's key: always refused
+    path = f"/token/other-{uuid.uuid4().hex[:6]}"
+    site.minters[path] = lambda: other.mint("ada", "Ada Lovelace")
+    ada = open_widget("ada", "Ada Lovelace", new_room(), token="not-a-token", token_url=path)
+
+    eventually(ada, lambda: len(ada.sockets) >= 5, "four retries with the fetched token")
+    calls = [c for c in site.token_calls if c["path"] == path]
+    assert len(calls) == 1, calls  # fetched once, after "not-a-token" was refused
+    assert "token=not-a-token" in ada.sockets[0]
+    assert all(f"token={calls[0]['token']}" in url for url in ada.sockets[1:5])
+    expect(ada.widget).to_have_attribute("data-status", "reconnecting")
+    expect(notice_text(ada)).to_have_text("Could not connect. Trying again…")
+    codes = {e["detail"]["code"] for e in ada.events("pulse:error")}
+    assert codes == {"CONNECT_REFUSED"}, codes
 
 
 # --- drops -------------------------------------------------------------------------------------

@@ -5,17 +5,37 @@
  *                 token-url="/pulse-token"></pulse-widget>
  *
  * Attributes: api-key (publishable key), token (a user token from POST /auth/token), room,
- * endpoint (the WebSocket URL, ws:// or wss://), token-url (optional: the widget GETs a fresh
- * {"token"} from it, with credentials, when its token has expired or a connection is refused or
- * dropped abnormally), token-method (optional: GET or POST, default GET).
+ * endpoint (the WebSocket URL, ws:// or wss://), token-url (optional: the widget fetches a fresh
+ * {"token"} from it when its token has expired, or was refused, or a connection dropped
+ * abnormally), token-method (optional: GET or POST, default GET).
+ *
+ * token-url is fetched with credentials (fetch's credentials: "include"): the browser sends the
+ * page's cookies for it, so the customer's backend knows whose token to mint. On another origin
+ * it must answer with Access-Control-Allow-Origin naming the page's origin (not *) and
+ * Access-Control-Allow-Credentials: true. A failed fetch (network, CORS, HTTP error, not JSON
+ * with a "token", an expired token, no answer in 10 s) is retried with exponential backoff and
+ * jitter; after 4 failures in a row the widget stops (status "stopped") and offers "Try again".
+ * A token token-url gave that the server then refuses is not replaced at once: it is retried
+ * until it nears expiry, so a refusal for another reason does not mint at every retry.
  *
  * Events (bubbling, composed CustomEvents): pulse:connected {connectionId, self, others},
- * pulse:disconnected {code, reason}, pulse:error {code, message}, pulse:presence
+ * pulse:disconnected {code, reason}, pulse:error {code, message, ...}, pulse:presence
  * {connectionId, userId, data}, pulse:members {members}, pulse:broadcast
- * {connectionId, userId, event}, pulse:status {status}.
+ * {connectionId, userId, event}, pulse:status {status}. A token-url failure's pulse:error
+ * (TOKEN_REFRESH_FAILED) adds attempt (failures in a row) and retryInMs (null: stopped).
+ *
+ * Status (the status property, the data-status attribute, pulse:status): connecting, connected,
+ * reconnecting, offline (the browser is offline; it reconnects when the network is back), or
+ * stopped: the widget will not try again on its own, and lastError says why (TOKEN_EXPIRED,
+ * MISSING_TOKEN, MISSING_ATTRIBUTE, BAD_ENDPOINT, TOKEN_REFRESH_FAILED). A new token (attribute
+ * or property), a changed attribute or reconnect() starts it again.
  *
  * Methods: updatePresence(data) (at most one send per 100 ms; the latest data wins),
- * broadcast(event), reconnect(). Properties: status, connectionId, self, others (copies).
+ * broadcast(event), reconnect(). Properties: status, lastError (the last pulse:error's detail;
+ * null again once connected), token (the token attribute: setting it hands the widget a new
+ * token, and a widget that is not connected connects with it at once), connectionId, self,
+ * others (copies). Errors raised while the widget starts (a missing or expired token, say) fire
+ * before a page's later scripts add their listeners: read status and lastError to learn them.
  *
  * The protocol is docs/protocol.md. All user text is set with textContent, never as HTML.
  */
@@ -33,6 +53,8 @@
   var PRESENCE_MIN_MS = 100;
   var PRESENCE_MAX_BYTES = 1024;
   var REQUEST_TIMEOUT_MS = 10 * 1000;
+  var TOKEN_ATTEMPTS = 4; // token-url failures in a row before the widget stops and says so
+  var TOKEN_BACKOFF_BASE_MS = 1000; // waits of 0.5-1 s, 1-2 s, 2-4 s between them
   var EXPIRY_SKEW_S = 10; // refresh a token this close to its exp
   var MAX_AVATARS = 5;
   var BODY_MAX = 10000;
@@ -41,7 +63,15 @@
     connected: "Connected",
     reconnecting: "Reconnecting…",
     offline: "Offline",
+    stopped: "Not connected",
   };
+  var SIGN_IN_FAILED = "Could not sign you in to comments: ";
+  // What the page's visitor reads when the widget stops, by the error that stopped it.
+  var STOPPED_TEXT = {
+    TOKEN_EXPIRED: "Your session has expired. Reload the page to continue.",
+    MISSING_TOKEN: "Comments are unavailable: this page has not signed you in.",
+  };
+  var MISCONFIGURED_TEXT = "Comments are unavailable: this page has not set up the widget fully.";
 
   var CSS = [
     ":host{display:block;box-sizing:border-box;width:100%;max-width:100%;min-width:0;",
@@ -140,9 +170,11 @@
     ".empty{color:var(--pulse-muted,#57606a);font-size:13px;text-align:center;padding:12px 0;",
     "margin:0}",
     ".load-more{display:block;margin:10px auto 0}",
-    ".notice{margin:0;padding:6px 12px;font-size:12px;background:#fff8c5;color:#4d2d00;",
+    ".notice{display:flex;align-items:center;justify-content:space-between;gap:4px 8px;",
+    "flex-wrap:wrap;margin:0;padding:6px 12px;font-size:12px;background:#fff8c5;color:#4d2d00;",
     "border-bottom:1px solid #eed888}",
-    ".notice:empty{display:none}",
+    ".notice button{font-size:12px;min-height:24px;padding:2px 10px;background:#fff;",
+    "color:#4d2d00;border-color:#d4a72c}",
     "@media (prefers-color-scheme:dark){:host{--pulse-text:#e6edf3;--pulse-bg:#0d1117;",
     "--pulse-border:#30363d;--pulse-bar:#161b22;--pulse-muted:#8d96a0;--pulse-muted-bg:#161b22;",
     "--pulse-btn:#21262d;--pulse-btn-hover:#30363d;--pulse-card:#0d1117;--pulse-divider:#21262d;",
@@ -197,6 +229,20 @@
     var claims = claimsOf(token);
     if (!claims || typeof claims.exp !== "number") return false; // unknown: let the server say
     return claims.exp - EXPIRY_SKEW_S <= Date.now() / 1000;
+  }
+
+  /** Wait before token-url's next try after `failures` in a row: exponential, with "equal
+   * jitter" (half fixed, half random), so widgets spread out and each wait grows. */
+  function tokenBackoff(failures) {
+    var ceiling = TOKEN_BACKOFF_BASE_MS * Math.pow(2, failures - 1);
+    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+  }
+
+  /** A token-url failure: `message` for the page's developer, `problem` for its visitor. */
+  function tokenProblem(message, problem) {
+    var error = new Error(message);
+    error.problem = problem;
+    return error;
   }
 
   function safeColor(value) {
@@ -306,6 +352,10 @@
     this._status = "offline";
     this._socket = null;
     this._token = null; // a token fetched from token-url; the attribute's otherwise
+    this._fresh = false; // _token is from token-url and no connection has opened with it yet
+    this._tokenFailures = 0; // token-url failures in a row
+    this._tokenProblem = ""; // the last one, as the page's visitor reads it
+    this._lastError = null;
     this._attempt = 0;
     this._everConnected = false;
     this._wantRefresh = false;
@@ -338,6 +388,12 @@
 
   proto.connectedCallback = function () {
     if (this._active) return;
+    // `token` set on the element before this script defined it: an own property hides ours.
+    if (Object.prototype.hasOwnProperty.call(this, "token")) {
+      var early = this.token;
+      delete this.token;
+      this.token = early;
+    }
     this._active = true;
     window.addEventListener("online", this._onOnline);
     window.addEventListener("offline", this._onOffline);
@@ -367,6 +423,7 @@
     if (oldValue === newValue || !this._active) return;
     if (name === "token") {
       this._token = null; // the page gave a new token: use it from now on
+      this._fresh = false;
       this._wantRefresh = false;
       if (this._status !== "connected") this._queueStart();
       return;
@@ -381,6 +438,20 @@
     status: {
       get: function () {
         return this._status;
+      },
+    },
+    lastError: {
+      get: function () {
+        return this._lastError ? Object.assign({}, this._lastError) : null;
+      },
+    },
+    token: {
+      get: function () {
+        return this.getAttribute("token");
+      },
+      set: function (value) {
+        if (value === null || value === undefined || value === "") this.removeAttribute("token");
+        else this.setAttribute("token", String(value));
       },
     },
     connectionId: {
@@ -423,11 +494,12 @@
     return this._send({ type: "broadcast", event: event });
   };
 
-  /** Drop the current socket (if any) and connect again now. */
+  /** Drop the current socket (if any) and connect again now (also after the widget stopped). */
   proto.reconnect = function () {
     if (!this._active) return;
     this._stop(null);
     this._attempt = 0;
+    this._tokenFailures = 0;
     this._start();
   };
 
@@ -453,9 +525,8 @@
       return !config[k];
     });
     if (missing.length) {
-      this._setStatus("offline");
       var names = { apiKey: "api-key", room: "room", endpoint: "endpoint" };
-      this._emitError(
+      this._halt(
         "MISSING_ATTRIBUTE",
         "Set " + missing.map(function (k) {
           return names[k];
@@ -481,25 +552,27 @@
         function (fresh) {
           if (generation !== widget._generation || !widget._active) return;
           widget._token = fresh;
+          widget._fresh = true;
           widget._wantRefresh = false;
+          widget._tokenFailures = 0;
           widget._dial(config, fresh, generation);
         },
         function (error) {
           if (generation !== widget._generation || !widget._active) return;
-          widget._emitError("TOKEN_REFRESH_FAILED", "Could not get a token: " + error.message);
-          widget._retry();
+          widget._tokenFailed(error);
         },
       );
       return;
     }
     if (!token || isExpired(token)) {
-      // Nothing to connect with and nowhere to get a token from: wait for a new token attribute.
-      this._setStatus("offline");
-      this._emitError(
+      // Nothing to connect with and nowhere to get a token from: the page must give one.
+      this._halt(
         token ? "TOKEN_EXPIRED" : "MISSING_TOKEN",
-        token
-          ? "The token has expired; set a fresh token (or a token-url)."
-          : "Set a token (or a token-url) on <pulse-widget>.",
+        (token
+          ? "The token has expired and <pulse-widget> has no token-url. "
+          : "<pulse-widget> has no token and no token-url. ") +
+          "Set a fresh token from your backend (the token attribute or property: the widget " +
+          "connects with it at once), or a token-url the widget can fetch one from.",
       );
       return;
     }
@@ -517,16 +590,118 @@
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify({ room: config.room });
     }
-    var url = new URL(config.tokenUrl, document.baseURI).href;
-    return window.fetch(url, init).then(function (response) {
-      if (!response.ok) throw new Error("token-url answered " + response.status);
-      return response.json().then(function (body) {
-        if (!body || typeof body.token !== "string" || !body.token) {
-          throw new Error('token-url did not answer {"token": "..."}');
-        }
-        return body.token;
-      });
+    var unexpected = "the sign-in service sent an unexpected answer";
+    var url;
+    try {
+      url = new URL(config.tokenUrl, document.baseURI).href;
+    } catch (e) {
+      return Promise.reject(tokenProblem("token-url is not a URL", unexpected));
+    }
+    var controller = typeof AbortController === "function" ? new AbortController() : null;
+    var timer = null;
+    if (controller) {
+      init.signal = controller.signal;
+      timer = setTimeout(function () {
+        controller.abort();
+      }, REQUEST_TIMEOUT_MS);
+    }
+    var timedOut = function () {
+      return !!controller && controller.signal.aborted;
+    };
+    var timeout = function () {
+      return tokenProblem(
+        "token-url did not answer within " + REQUEST_TIMEOUT_MS / 1000 + " s",
+        "the sign-in service did not answer",
+      );
+    };
+    return window
+      .fetch(url, init)
+      .then(
+        function (response) {
+          if (!response.ok) {
+            throw tokenProblem(
+              "token-url answered HTTP " + response.status,
+              "the sign-in service answered with error " + response.status,
+            );
+          }
+          return response.json().then(
+            function (body) {
+              if (!body || typeof body.token !== "string" || !body.token) {
+                throw tokenProblem('token-url did not answer {"token": "..."}', unexpected);
+              }
+              if (isExpired(body.token)) {
+                throw tokenProblem(
+                  "token-url answered an expired token (check the clocks and the token lifetime)",
+                  "the sign-in service sent an expired token",
+                );
+              }
+              return body.token;
+            },
+            function () {
+              throw timedOut() ? timeout() : tokenProblem("token-url did not answer JSON", unexpected);
+            },
+          );
+        },
+        function () {
+          // fetch says no more than "Failed to fetch", whatever the cause.
+          throw timedOut()
+            ? timeout()
+            : tokenProblem(
+                "token-url could not be fetched: a network error, or an answer from another " +
+                  "origin without CORS headers allowing this page with credentials",
+                "the sign-in service could not be reached",
+              );
+        },
+      )
+      .then(
+        function (token) {
+          clearTimeout(timer);
+          return token;
+        },
+        function (error) {
+          clearTimeout(timer);
+          throw error;
+        },
+      );
+  };
+
+  /** token-url failed: try again after a growing wait, or stop after TOKEN_ATTEMPTS in a row. */
+  proto._tokenFailed = function (error) {
+    if (typeof navigator !== "undefined" && navigator.onLine === false) {
+      this._setStatus("offline"); // not token-url's fault: the "online" event starts it again
+      return;
+    }
+    this._tokenFailures += 1;
+    this._tokenProblem = error.problem || "the sign-in service failed";
+    var attempt = this._tokenFailures;
+    var message = "Could not get a token from token-url: " + error.message;
+    if (attempt >= TOKEN_ATTEMPTS) {
+      this._halt(
+        "TOKEN_REFRESH_FAILED",
+        message +
+          ". Stopped after " +
+          attempt +
+          " failures in a row; call reconnect() or set a token to try again.",
+        { attempt: attempt, retryInMs: null },
+      );
+      return;
+    }
+    var delay = tokenBackoff(attempt);
+    this._emitError("TOKEN_REFRESH_FAILED", message + ". Trying again in " + delay + " ms.", {
+      attempt: attempt,
+      retryInMs: delay,
     });
+    this._setStatus(this._everConnected ? "reconnecting" : "connecting");
+    this._schedule(delay);
+  };
+
+  /** Stop trying: status "stopped" with the error that says why (pulse:error, lastError). The
+   * page (a new token or attribute, reconnect()) or the visitor ("Try again") starts it again. */
+  proto._halt = function (code, message, extra) {
+    clearTimeout(this._retryTimer);
+    this._retryTimer = null;
+    this._emitError(code, message, extra);
+    this._setStatus("stopped");
   };
 
   proto._dial = function (config, token, generation) {
@@ -535,8 +710,7 @@
       url = new URL(config.endpoint);
       if (url.protocol !== "ws:" && url.protocol !== "wss:") throw new Error("not ws(s)");
     } catch (e) {
-      this._setStatus("offline");
-      this._emitError("BAD_ENDPOINT", "endpoint must be a ws:// or wss:// URL.");
+      this._halt("BAD_ENDPOINT", "endpoint must be a ws:// or wss:// URL.");
       return;
     }
     url.searchParams.set("apiKey", config.apiKey);
@@ -557,6 +731,7 @@
     socket.onopen = function () {
       if (generation !== widget._generation) return;
       opened = true;
+      widget._fresh = false; // the token was accepted
       widget._send({ type: "join" });
     };
     socket.onmessage = function (event) {
@@ -589,7 +764,11 @@
     this._connectionId = null;
     if (stable) this._attempt = 0;
     // Refused (never opened) or dropped abnormally: the token may be the reason; get a new one.
-    if (!opened || (code !== 1000 && code !== 1001)) this._wantRefresh = true;
+    // Not when token-url just gave it: another would be refused alike (a full room, a bad key),
+    // and each would be minted by the customer's backend. It is replaced once it nears expiry.
+    if ((!opened || (code !== 1000 && code !== 1001)) && !(this._fresh && !opened)) {
+      this._wantRefresh = true;
+    }
     if (wasUp || opened) this._emit("pulse:disconnected", { code: code, reason: reason });
     if (!opened) {
       this._emitError(
@@ -609,6 +788,10 @@
     this._setStatus(
       typeof navigator !== "undefined" && navigator.onLine === false ? "offline" : "reconnecting",
     );
+    this._schedule(delay);
+  };
+
+  proto._schedule = function (delay) {
     var widget = this;
     clearTimeout(this._retryTimer);
     this._retryTimer = setTimeout(function () {
@@ -643,8 +826,12 @@
   };
 
   proto._handleOnline = function () {
-    if (this._active && !this._socket) {
+    // A stop the network may explain (token-url unreachable) ends; one only the page can end
+    // (no token, an expired one) does not.
+    var stuck = this._status === "stopped" && !this._retryable();
+    if (this._active && !this._socket && !stuck) {
       this._attempt = 0;
+      this._tokenFailures = 0;
       clearTimeout(this._retryTimer);
       this._retryTimer = null;
       this._start();
@@ -652,7 +839,12 @@
   };
 
   proto._handleOffline = function () {
-    if (this._status !== "connected") this._setStatus("offline");
+    if (this._status !== "connected" && this._status !== "stopped") this._setStatus("offline");
+  };
+
+  /** Stopped for a reason trying again may fix: the visitor is offered "Try again". */
+  proto._retryable = function () {
+    return !!this._lastError && this._lastError.code === "TOKEN_REFRESH_FAILED";
   };
 
   proto._clearTimers = function () {
@@ -865,6 +1057,7 @@
     for (var i = 0; i < others.length; i++) this._memberIn(others[i]);
     this._joinedAt = Date.now(); // the backoff resets once this connection has proved stable
     this._everConnected = true;
+    this._lastError = null;
     this._setStatus("connected");
     this._startPing();
     this._renderPresence();
@@ -1047,7 +1240,15 @@
       ]),
       this._statusEl,
     ]);
-    this._notice = el("p", { className: "notice", role: "alert" });
+    this._noticeText = el("span");
+    this._retryBtn = el("button", { type: "button", text: "Try again", hidden: true });
+    this._retryBtn.addEventListener("click", function () {
+      widget.reconnect();
+    });
+    this._notice = el("div", { className: "notice", role: "alert", hidden: true }, [
+      this._noticeText,
+      this._retryBtn,
+    ]);
 
     var headingId = nextId("pulse-comments");
     this._countEl = el("span", { className: "sr-only" });
@@ -1554,17 +1755,35 @@
       this._statusEl.textContent = STATUS_TEXT[status] || status;
     }
     if (this._notice) {
-      this._notice.textContent =
-        status === "reconnecting" && this._everConnected
-          ? "Connection lost. Reconnecting…"
-          : status === "offline" && this._everConnected
-            ? "You are offline. The widget reconnects when the network is back."
-            : "";
+      var text = this._noticeFor(status);
+      this._noticeText.textContent = text;
+      this._notice.hidden = !text;
+      this._retryBtn.hidden = !(status === "stopped" && this._retryable());
     }
     if (changed) {
       this._renderThreads();
       this._emit("pulse:status", { status: status });
     }
+  };
+
+  /** The line the page's visitor reads under the header: what is wrong, and what happens next. */
+  proto._noticeFor = function (status) {
+    var code = this._lastError ? this._lastError.code : null;
+    var signIn = code === "TOKEN_REFRESH_FAILED";
+    if (status === "stopped") {
+      if (signIn) return SIGN_IN_FAILED + this._tokenProblem + ".";
+      return STOPPED_TEXT[code] || MISCONFIGURED_TEXT;
+    }
+    if (status === "offline") {
+      return "You are offline. The widget reconnects when the network is back.";
+    }
+    if (status === "connecting" || status === "reconnecting") {
+      if (signIn) return SIGN_IN_FAILED + this._tokenProblem + ". Trying again…";
+      if (status === "reconnecting") {
+        return this._everConnected ? "Connection lost. Reconnecting…" : "Could not connect. Trying again…";
+      }
+    }
+    return "";
   };
 
   proto._emit = function (name, detail) {
@@ -1575,7 +1794,10 @@
     var detail = { code: code || "ERROR", message: message || "" };
     if (extra && extra.requestId) detail.requestId = extra.requestId;
     if (extra && extra.retryAfter !== undefined) detail.retryAfter = extra.retryAfter;
-    this._emit("pulse:error", detail);
+    if (extra && extra.attempt !== undefined) detail.attempt = extra.attempt;
+    if (extra && extra.retryInMs !== undefined) detail.retryInMs = extra.retryInMs;
+    this._lastError = detail; // kept for listeners added later (status + lastError)
+    this._emit("pulse:error", Object.assign({}, detail));
   };
 
   window.customElements.define("pulse-widget", PulseWidget);
