@@ -99,28 +99,49 @@ def connection() -> Connection:
 # frozen dataclass refuses (that turned every cancelled transaction into a 500).
 @dataclass(eq=False)
 class TransactionCancelled(Exception):
-    """A transaction was refused; `reasons` holds one DynamoDB reason code (or None) per item."""
+    """A transaction was refused; `reasons` holds one DynamoDB reason code (or None) per item, in
+    the order PynamoDB sent them (by kind, not as written), and `keys` the (pk, sk) of each."""
 
     reasons: tuple[str | None, ...]
+    keys: tuple[tuple[str, str], ...] = ()
 
     @property
     def conflict(self) -> bool:
         return any(r in ("ConditionalCheckFailed", "TransactionConflict") for r in self.reasons)
+
+    def reason(self, pk: str, sk: str) -> str | None:
+        """The reason given for the item with this key (None: it was not refused)."""
+        for key, reason in zip(self.keys, self.reasons, strict=False):
+            if key == (pk, sk):
+                return reason
+        return None
+
+
+def _sent_keys(tx: TransactWrite) -> tuple[tuple[str, str], ...]:
+    """The (pk, sk) of each item of a transaction, in the order PynamoDB sends them: condition
+    checks, deletes, puts, updates (DynamoDB's cancellation reasons follow that order)."""
+    keys = []
+    for kind in ("_condition_check_items", "_delete_items", "_put_items", "_update_items"):
+        for operation in getattr(tx, kind, ()):
+            item = operation.get("Key") or operation.get("Item") or {}
+            keys.append((item.get("pk", {}).get("S", ""), item.get("sk", {}).get("S", "")))
+    return tuple(keys)
 
 
 @contextmanager
 def transaction(token: str | None = None) -> Iterator[TransactWrite]:
     """All-or-nothing writes across both tables. Raises TransactionCancelled or Unavailable."""
     with unavailable_on_throttle():
+        tx = TransactWrite(connection=connection(), client_request_token=token)
         try:
-            with TransactWrite(connection=connection(), client_request_token=token) as tx:
+            with tx:
                 yield tx
         except TransactWriteError as exc:
             reasons = tuple(r.code if r else None for r in exc.cancellation_reasons)
             if exc.cause_response_code == "TransactionCanceledException" and any(reasons):
                 if THROTTLED_REASONS & set(reasons):
                     raise Unavailable("The database is busy; retry shortly.") from exc
-                raise TransactionCancelled(reasons) from exc
+                raise TransactionCancelled(reasons, _sent_keys(tx)) from exc
             raise
 
 
