@@ -38,9 +38,9 @@ TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
     ),
 }
 INDEX_ACTIONS = ("dynamodb:Query",)
-# The Management API calls of realtime/sender.py: post_to_connection (POST) and
-# delete_connection (DELETE). GET @connections is never called.
-CONNECTION_METHODS = ("POST", "DELETE")
+# The Management API calls of realtime/sender.py: post_to_connection (POST), get_connection
+# (GET: is a socket counted against its user's limits still open?) and delete_connection (DELETE).
+CONNECTION_METHODS = ("POST", "GET", "DELETE")
 LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
 
 

@@ -102,6 +102,25 @@ class ManagementApi:
             by[result].append(c)
         return Delivery(by["ok"], by["gone"], by["failed"])
 
+    def is_gone(self, c: Connection) -> bool:
+        """Whether API Gateway says the socket is closed (GET @connections answers 410). Any
+        other failure counts as open: only a certain answer may free a connection's place."""
+        client = self._client(self.endpoint(c))
+        try:
+            client.get_connection(ConnectionId=c.id)
+            return False
+        except client.exceptions.GoneException:
+            return True
+        except Exception as exc:
+            log.warning("probe failed", extra={"connectionId": c.id, "reason": type(exc).__name__})
+            return False
+
+    def gone_of(self, targets: Iterable[Connection]) -> list[Connection]:
+        """Those of `targets` whose sockets are closed, asked concurrently."""
+        targets = list(targets)
+        answers = list(self._executor().map(self.is_gone, targets))
+        return [c for c, gone in zip(targets, answers, strict=True) if gone]
+
     def close(self, c: Connection) -> None:
         """Disconnect the socket (API Gateway then runs $disconnect). Gone already is fine."""
         client = self._client(self.endpoint(c))

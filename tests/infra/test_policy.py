@@ -65,6 +65,9 @@ def test_policy_names_only_the_stage_resources(name: str) -> None:
     }
     assert by_sid["WebSocketPush"]["Action"] == ["execute-api:ManageConnections"]
     assert all("/api/" in arn for arn in by_sid["WebSocketPush"]["Resource"])
+    # realtime/sender.py posts, closes, and asks whether a socket a user's limit counts is open
+    methods = {arn.split("/")[-3] for arn in by_sid["WebSocketPush"]["Resource"]}
+    assert methods == {"POST", "GET", "DELETE"}
     assert all(s["Effect"] == "Allow" for s in by_sid.values())
     everything = json.dumps(policy_document(stage))
     assert '"*"' not in everything  # no action or resource is a bare wildcard

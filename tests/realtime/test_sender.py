@@ -2,8 +2,8 @@
 on 127.0.0.1: the real boto3 client, signing, HTTP pool and thread pool, over plain http.
 
 The stub speaks the wire protocol: POST /{stage}/@connections/{id} -> 200, or 410 with
-`x-amzn-ErrorType: GoneException` and a JSON message; DELETE -> 204 or 410; any other status a
-test chooses; optionally after a delay."""
+`x-amzn-ErrorType: GoneException` and a JSON message; GET -> 200 with the connection's details,
+or 410; DELETE -> 204 or 410; any other status a test chooses; optionally after a delay."""
 
 from __future__ import annotations
 
@@ -71,9 +71,12 @@ def make_handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
             try:
                 if stub.delay:
                     time.sleep(stub.delay)  # the stub's latency, not a test assertion
-                status = stub.status.get(connection_id, 200 if method == "POST" else 204)
+                status = stub.status.get(connection_id, 204 if method == "DELETE" else 200)
                 if status in ERRORS:
                     self._send(status, ERRORS[status], {"message": f"{ERRORS[status]} here"})
+                elif method == "GET":
+                    details = {"connectedAt": "2026-01-01T00:00:00.000Z", "identity": {}}
+                    self._send(status, None, details)
                 else:
                     self._send(status, None, None)
             finally:
@@ -97,6 +100,9 @@ def make_handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
 
         def do_DELETE(self) -> None:
             self._answer("DELETE")
+
+        def do_GET(self) -> None:
+            self._answer("GET")
 
     return Handler
 
@@ -192,6 +198,17 @@ def test_post_delivers_the_bytes_to_the_connection(stub: Stub, api: ManagementAp
     assert api.post(c, data) == "ok"
 
     assert stub.seen() == [("POST", "api", "L0SM9cOFvHcCIhw=", data)]
+
+
+def test_asking_whether_sockets_are_open_trusts_only_a_410(stub: Stub, api: ManagementApi) -> None:
+    """GET @connections (the per-user limits ask before refusing a connect): only API Gateway's
+    410 frees a place; an error of any other kind leaves the connection counted."""
+    stub.status.update({"gone": 410, "forbidden": 403, "throttled": 429, "broken": 500})
+    targets = [conn(stub, cid) for cid in ("open", "gone", "forbidden", "throttled", "broken")]
+
+    assert [c.id for c in api.gone_of(targets)] == ["gone"]
+    assert api.is_gone(conn(stub, "gone")) and not api.is_gone(conn(stub, "open"))
+    assert {r[2] for r in stub.seen("GET")} == {c.id for c in targets}  # (429/5xx retried)
 
 
 def test_gone_and_failed_are_told_apart(stub: Stub, api: ManagementApi) -> None:
