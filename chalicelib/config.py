@@ -28,6 +28,12 @@ DEFAULT_RATES: dict[str, int] = {
     "PULSE_RATE_MINT_PER_KEY": 20,  # ... per secret key
     "PULSE_RATE_AUTH_FAILURES_PER_SOURCE": 20,  # failed key/token checks per minute, per address
     "PULSE_RATE_AUTH_FAILURES_PER_KEY": 100,  # ... per key id (environment + key id of the key)
+    # One user must not take a room: live WebSocket connections of one user (one token's `sub`)
+    # per room and per environment, and its messages per second across all its connections.
+    # Far above what a person with several tabs and widgets uses (docs/operations.md, "Limits").
+    "PULSE_RATE_USER_CONNECTIONS_PER_ROOM": 10,
+    "PULSE_RATE_USER_CONNECTIONS_PER_ENV": 30,
+    "PULSE_RATE_USER_MESSAGES_PER_SECOND": 50,
 }
 
 # (parameter names, region) -> {name: decrypted value} for the names that exist.
@@ -68,6 +74,11 @@ class Settings:
     rate_mint_per_key: int = DEFAULT_RATES["PULSE_RATE_MINT_PER_KEY"]
     auth_failures_per_source: int = DEFAULT_RATES["PULSE_RATE_AUTH_FAILURES_PER_SOURCE"]
     auth_failures_per_key: int = DEFAULT_RATES["PULSE_RATE_AUTH_FAILURES_PER_KEY"]
+    # Per user (services/user_limits.py): live connections per room and per environment, and
+    # messages per second across the user's connections. 0 turns a limit off.
+    user_connections_per_room: int = DEFAULT_RATES["PULSE_RATE_USER_CONNECTIONS_PER_ROOM"]
+    user_connections_per_env: int = DEFAULT_RATES["PULSE_RATE_USER_CONNECTIONS_PER_ENV"]
+    user_messages_per_second: int = DEFAULT_RATES["PULSE_RATE_USER_MESSAGES_PER_SECOND"]
 
     @property
     def control_table(self) -> str:
@@ -121,6 +132,9 @@ RATE_FIELDS = {
     "PULSE_RATE_MINT_PER_KEY": "rate_mint_per_key",
     "PULSE_RATE_AUTH_FAILURES_PER_SOURCE": "auth_failures_per_source",
     "PULSE_RATE_AUTH_FAILURES_PER_KEY": "auth_failures_per_key",
+    "PULSE_RATE_USER_CONNECTIONS_PER_ROOM": "user_connections_per_room",
+    "PULSE_RATE_USER_CONNECTIONS_PER_ENV": "user_connections_per_env",
+    "PULSE_RATE_USER_MESSAGES_PER_SECOND": "user_messages_per_second",
 }
 
 

@@ -173,3 +173,7 @@ class Connection:
     secret_key_id: str
     connected_at: str
     expires_at: float
+    # An entry of its user's live connections (the per-user limits), and whether the user had
+    # another live connection since (its messages then count against the user's rate too).
+    tracked: bool = False
+    shared: bool = False

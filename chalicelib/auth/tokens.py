@@ -22,6 +22,7 @@ ALGORITHM = "HS256"
 MAX_TOKEN_CHARS = 4096  # API Gateway caps the connect URL near 4096 chars
 LEEWAY_SECONDS = 5
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "iat", "exp", "jti"]
+MAX_SUBJECT_CHARS = 128  # a user id, as POST /auth/token accepts it
 FORBIDDEN_HEADERS = frozenset({"jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "crit"})
 
 
@@ -111,6 +112,19 @@ def peek(token: str) -> TokenRef:
     if not isinstance(aud, str) or ids.raw_part(aud, "env") is None:
         raise InvalidToken("missing or malformed aud")
     return TokenRef(env_id=aud, key_id=kid)
+
+
+def claimed_subject(token: str | None) -> str | None:
+    """The user id an unverified token claims, to read that user's items in the same round trip
+    as the key check; None if it has no plausible one. Trust it only once `verify` agrees."""
+    if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_CHARS:
+        return None
+    try:
+        payload = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    sub = payload.get("sub")
+    return sub if isinstance(sub, str) and 0 < len(sub) <= MAX_SUBJECT_CHARS else None
 
 
 def verify(

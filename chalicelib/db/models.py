@@ -26,6 +26,7 @@ data table (customer data; every pk starts with ENV#<envId>, so isolation holds 
   Connection (by id: $default)     CONN#<connectionId>    CONN
   Connection (room membership)     ENV#<envId>#ROOM#<roomId>   CONN#<connectionId>
   Connection (environment-wide)    ENV#<envId>#CONNS      CONN#<connectionId>
+  A user's live connections        ENV#<envId>#USER#<userId>   CONNS
   Idempotency key (a POST's answer)  ENV#<envId>#IDEM#<key>  IDEM
 
 A room carries a generation (`gen`, new each time the room is created); its threads carry the
@@ -42,6 +43,7 @@ from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
@@ -270,6 +272,22 @@ class ConnectionItem(DataTable):
     # Per-connection message rate: a count within the current one-second window.
     rate_window = NumberAttribute(default=0)
     rate_count = NumberAttribute(default=0)
+    # Set when the connection is an entry of its user's UserConnectionsItem (removing it removes
+    # the entry too), and once the user has another live connection (its messages then count
+    # against the user's rate as well). Absent on rows written before the per-user limits.
+    tracked = BooleanAttribute(null=True)
+    shared = BooleanAttribute(null=True)
+
+
+class UserConnectionsItem(DataTable):
+    """A user's live connections in one environment, for the per-user connection limits
+    (repositories/user_connections.py): `conns` maps each connection id to its room (`r`), its
+    expiry (`x`) and whether it is flagged `shared` (`s`). It changes in the same transactions as
+    the connection rows, so it holds exactly the user's connections; readers skip expired
+    entries, and every connect rewrites it without them, conditioned on `version`."""
+
+    conns = MapAttribute(null=True)  # type: ignore[var-annotated]
+    version = NumberAttribute(default=0)
 
 
 class IdempotencyItem(DataTable):
@@ -386,6 +404,13 @@ def connection_sk(connection_id: str) -> str:
 
 def env_connections_pk(env_id: str) -> str:
     return f"ENV#{env_id}#CONNS"
+
+
+def user_connections_pk(env_id: str, user_id: str) -> str:
+    return f"ENV#{env_id}#USER#{user_id}"
+
+
+USER_CONNECTIONS_SK = "CONNS"
 
 
 def idempotency_pk(env_id: str, key: str) -> str:

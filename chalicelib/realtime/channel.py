@@ -146,6 +146,14 @@ class RoomChannel:
         if found_gone:
             self.drop(found_gone)
 
+    def forget_closed(self, candidates: list[Connection]) -> list[Connection]:
+        """Ask API Gateway which of `candidates` are closed (their `$disconnect` never ran),
+        remove those and tell their rooms: the ones removed."""
+        gone = self.api.gone_of(candidates) if candidates else []
+        if gone:
+            self.drop(gone)
+        return gone
+
     def kick(self, env_id: str, key_ids: set[str] | None) -> int:
         """Close every live connection of the environment opened with one of `key_ids` (a pk_,
         or the sk_ that minted its token); all of them when `key_ids` is None."""

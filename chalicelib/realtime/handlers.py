@@ -10,8 +10,7 @@ from typing import Any
 
 from ..api.errors import status_of
 from ..entities import Connection
-from ..errors import PayloadTooLarge, PulseError, RateLimited, Unauthenticated
-from ..repositories import connections as conn_repo
+from ..errors import PayloadTooLarge, PulseError, Unauthenticated
 from ..runtime import services
 from ..services.realtime import ConnectRequest
 from . import protocol
@@ -91,20 +90,15 @@ def message(event: dict[str, Any]) -> dict[str, Any]:
         message = protocol.decode(event.get("body"))
         request_id = message.get("requestId")  # echoed by the errors below too
         protocol.check(message)
-        now = graph.clock.now()
-        connection, within = conn_repo.hit(
-            connection_id, int(now), graph.settings.ws_messages_per_second
-        )
-        if connection is None or connection.expires_at <= now:
+        received = graph.realtime.receive(connection_id)
+        connection = received.connection
+        if connection is None:
             raise Unauthenticated(
                 "This connection is not registered; reconnect.", code="NOT_CONNECTED"
             )
         reply_to = connection
-        if not within:
-            raise RateLimited(
-                f"At most {graph.settings.ws_messages_per_second} messages per second.",
-                retry_after=1,
-            )
+        if received.refusal is not None:
+            raise received.refusal
         protocol.dispatch(
             protocol.Context(connection, message, graph.realtime.channel, graph.collab)
         )

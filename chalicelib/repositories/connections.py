@@ -1,15 +1,18 @@
 """WebSocket connections in the data table: one transaction writes a connection's three rows
 (by id, in its room, in its environment) together with the room's live count (and the room
-itself when it is new); readers skip rows past their expiry."""
+itself when it is new) and its user's live connections (user_connections.py); readers skip rows
+past their expiry. Every transaction that removes rows removes their user entries too."""
 
 from __future__ import annotations
 
 import json
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
+from pynamodb.transactions import TransactWrite
 
 from ..db.dynamo import (
     TransactionCancelled,
@@ -19,6 +22,7 @@ from ..db.dynamo import (
 )
 from ..db.models import (
     CONNECTION_SK,
+    USER_CONNECTIONS_SK,
     ConnectionItem,
     RoomItem,
     connection_pk,
@@ -27,11 +31,14 @@ from ..db.models import (
     env_pk,
     room_sk,
     threads_pk,
+    user_connections_pk,
 )
 from ..entities import Connection
 from . import stats
+from . import user_connections as users
 from .records import to_record
 from .rooms import RoomState
+from .user_connections import Entry, UserConnections
 
 ROOM_PREFIX = "CONN#"
 
@@ -40,9 +47,26 @@ class RoomFull(Exception):
     """The room's live-connection count is at the cap."""
 
 
+@dataclass(frozen=True)
+class UserWrite:
+    """What a connect changes in its user's live connections: the item as read, the entries to
+    store (the live ones and the new one), and the connections whose rows become `shared`."""
+
+    before: UserConnections
+    entries: dict[str, Entry]
+    flag_shared: tuple[str, ...]
+
+
 def to_connection(item: ConnectionItem) -> Connection:
     presence = json.loads(item.presence) if item.presence else None
-    return to_record(Connection, item, presence=presence, expires_at=float(item.expires_at))
+    return to_record(
+        Connection,
+        item,
+        presence=presence,
+        expires_at=float(item.expires_at),
+        tracked=bool(item.tracked),
+        shared=bool(item.shared),
+    )
 
 
 def _rows(c: Connection) -> list[ConnectionItem]:
@@ -61,6 +85,8 @@ def _rows(c: Connection) -> list[ConnectionItem]:
         "connected_at": c.connected_at,
         "expires_at": c.expires_at,
         "ttl": int(c.expires_at),
+        "tracked": c.tracked or None,
+        "shared": c.shared or None,
     }
     return [
         ConnectionItem(connection_pk(c.id), CONNECTION_SK, **base),
@@ -69,9 +95,18 @@ def _rows(c: Connection) -> list[ConnectionItem]:
     ]
 
 
-def add(c: Connection, room: RoomState | None, *, cap: int, now_iso: str) -> None:
-    """Store the connection; create the room if `room` is None. Raises RoomFull at the cap, and
-    TransactionCancelled when the room changed meanwhile (created or deleted concurrently)."""
+def add(
+    c: Connection,
+    room: RoomState | None,
+    *,
+    cap: int,
+    now_iso: str,
+    user: UserWrite | None = None,
+) -> None:
+    """Store the connection; create the room if `room` is None; with `user`, rewrite the user's
+    live connections and flag its other connections `shared`. Raises RoomFull at the cap, and
+    TransactionCancelled when the room or the user's connections changed meanwhile (a room
+    created or deleted, a connection of the user added or removed concurrently)."""
     room_item = RoomItem(env_pk(c.env_id), room_sk(c.room_id))
     try:
         with transaction() as tx:
@@ -102,8 +137,17 @@ def add(c: Connection, room: RoomState | None, *, cap: int, now_iso: str) -> Non
                 )
             for row in _rows(c):
                 tx.save(row)
+            if user is not None:
+                users.replace(tx, user.before, user.entries)
+                for sibling in user.flag_shared:
+                    tx.update(
+                        ConnectionItem(connection_pk(sibling), CONNECTION_SK),
+                        actions=[ConnectionItem.shared.set(True)],
+                        condition=ConnectionItem.pk.exists(),
+                    )
     except TransactionCancelled as exc:
-        if room is not None and exc.reasons and exc.reasons[-1] == "ConditionalCheckFailed":
+        refused = exc.reason(env_pk(c.env_id), room_sk(c.room_id)) == "ConditionalCheckFailed"
+        if room is not None and refused:
             raise RoomFull() from exc
         raise
 
@@ -184,37 +228,58 @@ def set_presence(c: Connection, presence: dict[str, Any]) -> None:
                 raise
 
 
+CONDITION_FAILED = "ConditionalCheckFailed"
+
+
+def _delete_rows(tx: TransactWrite, c: Connection) -> None:
+    """The three rows; the by-id row conditioned on existing (False from `remove` otherwise)."""
+    rows = _rows(c)
+    tx.delete(rows[0], condition=ConnectionItem.pk.exists())
+    for row in rows[1:]:
+        tx.delete(row)
+
+
 def remove(c: Connection) -> bool:
-    """Delete the three rows and count the room down; False if they were already gone."""
-    try:
-        with transaction() as tx:
-            rows = _rows(c)
-            tx.delete(rows[0], condition=ConnectionItem.pk.exists())
-            for row in rows[1:]:
-                tx.delete(row)
-            tx.update(
-                RoomItem(env_pk(c.env_id), room_sk(c.room_id)),
-                actions=[RoomItem.connections.add(-1)],
-                condition=RoomItem.connections > 0,
-            )
-    except TransactionCancelled as exc:
-        if exc.reasons and exc.reasons[0] == "ConditionalCheckFailed":
-            return False
-        # The room is gone (deleted) or its count is already 0: still remove the rows.
-        with transaction() as tx:
-            for row in _rows(c):
-                tx.delete(row)
+    """Delete the three rows, count the room down and drop the user's entry; False if the rows
+    were already gone. A room that is gone (or already at 0), or a user item that is gone, is
+    left out on a second try: the rows always go."""
+    room, user = True, c.tracked
+    room_key = (env_pk(c.env_id), room_sk(c.room_id))
+    user_key = (user_connections_pk(c.env_id, c.user_id), USER_CONNECTIONS_SK)
+    for _ in range(3):
+        try:
+            with transaction() as tx:
+                _delete_rows(tx, c)
+                if room:
+                    tx.update(
+                        RoomItem(*room_key),
+                        actions=[RoomItem.connections.add(-1)],
+                        condition=RoomItem.connections > 0,
+                    )
+                if user:
+                    users.remove(tx, c.env_id, c.user_id, [c.id])
+            return True
+        except TransactionCancelled as exc:
+            if exc.reason(connection_pk(c.id), CONNECTION_SK) == CONDITION_FAILED:
+                return False
+            room = room and exc.reason(*room_key) != CONDITION_FAILED
+            user = user and exc.reason(*user_key) != CONDITION_FAILED
+    with transaction() as tx:  # still refused (conflicts): the rows at least
+        for row in _rows(c):
+            tx.delete(row)
     return True
 
 
-# A transaction holds at most 100 items: 3 rows per connection and the room's count.
-REMOVE_BATCH = 33
+# A transaction holds at most 100 items: per connection its 3 rows and (at most) its user's item,
+# and the room's count.
+REMOVE_BATCH = 24
 
 
 def remove_many(gone: Sequence[Connection]) -> list[Connection]:
-    """Delete the rows of many connections and count their rooms down: one transaction per room
-    per REMOVE_BATCH connections. Returns those this call removed (each id once). A refused batch
-    (one was already removed, or the room's count is off) is retried one connection at a time."""
+    """Delete the rows of many connections, count their rooms down and drop their users' entries:
+    one transaction per room per REMOVE_BATCH connections. Returns those this call removed (each
+    id once). A refused batch (one was already removed, or the room's count is off) is retried
+    one connection at a time."""
     rooms: dict[tuple[str, str], dict[str, Connection]] = {}
     for c in gone:
         rooms.setdefault((c.env_id, c.room_id), {}).setdefault(c.id, c)
@@ -226,18 +291,21 @@ def remove_many(gone: Sequence[Connection]) -> list[Connection]:
             if len(batch) == 1:
                 removed += [c for c in batch if remove(c)]
                 continue
+            by_user: dict[str, list[str]] = {}
+            for c in batch:
+                if c.tracked:
+                    by_user.setdefault(c.user_id, []).append(c.id)
             try:
                 with transaction() as tx:
                     for c in batch:
-                        rows = _rows(c)
-                        tx.delete(rows[0], condition=ConnectionItem.pk.exists())
-                        for row in rows[1:]:
-                            tx.delete(row)
+                        _delete_rows(tx, c)
                     tx.update(
                         RoomItem(env_pk(env_id), room_sk(room_id)),
                         actions=[RoomItem.connections.add(-len(batch))],
                         condition=RoomItem.connections >= len(batch),
                     )
+                    for user_id, connection_ids in by_user.items():
+                        users.remove(tx, env_id, user_id, connection_ids)
             except TransactionCancelled:
                 removed += [c for c in batch if remove(c)]
             else:

@@ -18,7 +18,8 @@ from ..db.dynamo import connection, is_condition_failure, unavailable_on_throttl
 from ..db.models import RATE_SK, TTL_ATTRIBUTE, ControlTable, RateItem, rate_pk
 from .environments import ExtraRead
 
-FAILURES = "n"  # the attribute of a failed-authentication counter (RateItem.n)
+COUNT = "n"  # the attribute of a one-counter item: a user's messages (RateItem.n)
+FAILURES = COUNT  # ... or the failed authentications of a source address or key id
 
 
 def pk(scope: str, window: int) -> str:

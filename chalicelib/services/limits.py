@@ -1,5 +1,6 @@
 """Abuse limits shared by every container: request rates per environment and per key (the REST
-API v1 and token minting), and failed authentications per source address and per key id.
+API v1 and token minting), WebSocket messages per user, and failed authentications per source
+address and per key id.
 
 Counts live in DynamoDB (repositories/ratelimits.py), in fixed windows: 1 second for request
 rates, 60 seconds for failures. A container also remembers, until its window ends, each counter
@@ -19,6 +20,10 @@ cost nothing).
   (one UpdateItem per counter). Keys refused offline (missing, malformed, wrong checksum or
   kind) cost no DynamoDB call and are not counted: counting them would cost a write where
   refusing costs nothing.
+
+- A user's WebSocket messages are counted across all its connections (one UpdateItem of the
+  user's counter of the second, conditioned like a key's rate), but only for connections of a
+  user who has more than one: a user's only connection is held by the per-connection rate.
 
 Counting never fails a request: if DynamoDB cannot take a count, the request goes on."""
 
@@ -51,6 +56,14 @@ def rate_limited(message: str, retry_after: int) -> RateLimited:
 
 def too_many_failures(message: str, retry_after: int) -> RateLimited:
     return RateLimited(message, retry_after=retry_after, code="TOO_MANY_FAILURES")
+
+
+def user_rate_limited(limit: int, retry_after: int) -> RateLimited:
+    return RateLimited(
+        f"This user is over its limit of {limit} messages per second across its connections.",
+        retry_after=retry_after,
+        code="USER_RATE_LIMITED",
+    )
 
 
 def source_scope(address: str | None) -> str | None:
@@ -151,6 +164,31 @@ class Limits:
             if limit and counts[name] > limit:
                 self._remember(f"{item}/{name}", ends)
                 raise rate_limited(refusal, self._retry_after(ends))
+
+    # --- WebSocket messages per user -----------------------------------------------------------
+
+    def count_user_message(self, env_id: str, user_id: str) -> None:
+        """Count one message of the user's in this second, across its connections; RateLimited
+        (USER_RATE_LIMITED) past the limit. A refused message is not counted."""
+        limit = self.settings.user_messages_per_second
+        if not limit:
+            return
+        now = self.clock.now()
+        window = int(now // REQUEST_WINDOW_SECONDS) * REQUEST_WINDOW_SECONDS
+        ends = window + REQUEST_WINDOW_SECONDS
+        item = repo.pk(f"user:{env_id}:{user_id}", window)
+        if self._known_over(item) is not None:
+            raise user_rate_limited(limit, self._retry_after(ends))
+        try:
+            counted = repo.add_unless_at(
+                item, [repo.COUNT], ends + FAILURE_WINDOW_SECONDS, cap=(repo.COUNT, limit)
+            )
+        except Unavailable:
+            log.warning("message not counted", extra={"envId": env_id})
+            return
+        if counted is None:
+            self._remember(item, ends)
+            raise user_rate_limited(limit, self._retry_after(ends))
 
     # --- failed authentications --------------------------------------------------------------
 

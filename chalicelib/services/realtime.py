@@ -1,28 +1,37 @@
-"""Realtime rooms: who may connect ($connect), the room's live members, and broadcasts.
+"""Realtime rooms: who may connect ($connect), who may send ($default), the room's live members,
+and broadcasts.
 
-$connect budget: one consistent BatchGetItem (pk_ key, environment, minting key, room) and one
-TransactWriteItems (the connection's rows, the room's live count, and the room when new)."""
+$connect budget: one consistent BatchGetItem (pk_ key, environment, minting key, room, the user's
+live connections) and one TransactWriteItems (the connection's rows, the room's live count, the
+room when new, the user's live connections). $default: one UpdateItem (the connection's rate,
+returning it), and one more for the user's rate when the user has several connections."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import ids
+from ..auth.tokens import claimed_subject
 from ..clock import Clock, iso
 from ..config import Settings
 from ..db.dynamo import TransactionCancelled
 from ..entities import Connection
-from ..errors import Conflict, Forbidden, InvalidInput
+from ..errors import Conflict, Forbidden, InvalidInput, PulseError, RateLimited
 from ..realtime.channel import RoomChannel
 from ..repositories import connections as conn_repo
 from ..repositories import rooms as rooms_repo
+from ..repositories import user_connections as user_repo
+from ..repositories.environments import ExtraRead
+from ..repositories.rooms import RoomState
+from ..repositories.user_connections import UserConnections
 from ..validation import is_room_id
+from . import user_limits
 from .access import Access, load
 from .collab import room_not_found
 from .limits import Limits
-from .tokens import TokenService
+from .tokens import TokenService, invalid_token
 
 log = logging.getLogger("pulse.realtime")
 
@@ -39,6 +48,21 @@ class ConnectRequest:
     token: str | None
     room_id: str | None
     source_ip: str | None = None  # requestContext.identity.sourceIp (failed-attempt limits)
+
+
+# A connection API Gateway said is open is not asked about again for this long by this container
+# (each ask is one call: a user retrying at its limit must not multiply them).
+PROBE_MEMORY_SECONDS = 30
+PROBE_MEMORY_MAX = 10_000
+
+
+@dataclass(frozen=True)
+class Received:
+    """A `$default` message's sender: its connection (None: not registered, or expired) and
+    why the message is refused (None: it may be handled)."""
+
+    connection: Connection | None
+    refusal: PulseError | None = None
 
 
 def room_full(cap: int) -> Forbidden:
@@ -63,11 +87,13 @@ class RealtimeService:
         self.tokens = tokens
         self.channel = channel
         self.limits = limits
+        self._open_until: dict[str, float] = {}  # connection id -> found open; not asked till
 
     def connect(self, request: ConnectRequest) -> Connection:
         """Raises Unauthenticated (401), InvalidInput (400), Forbidden (ROOM_FULL,
-        ENVIRONMENT_SUSPENDED) or RateLimited (429: too many failed attempts); on any refusal
-        nothing is written but the failure counters."""
+        ENVIRONMENT_SUSPENDED) or RateLimited (429: too many failed attempts, or the user's
+        connection limits); on any refusal nothing is written but the failure counters (and
+        the removal of the user's connections API Gateway says are closed)."""
         # The credentials' offline checks come first, so a bad key is a 401 whatever the room.
         from . import keyauth
 
@@ -77,9 +103,10 @@ class RealtimeService:
             raise InvalidInput("room", "must be 1-128 characters of letters, digits and -_.:")
         assert room_id is not None
         gate = self.limits.gate(request.source_ip) if self.limits is not None else None
-        verified = self.tokens.verify_connection(
-            request.api_key, request.token, [rooms_repo.room_read(parsed.env_id, room_id)], gate
-        )
+        # The user's live connections ride in the key check's read, under the user id the token
+        # claims; the claim is trusted once the token verified.
+        reads = self._reads(parsed.env_id, room_id, claimed_subject(request.token))
+        verified = self.tokens.verify_connection(request.api_key, request.token, reads, gate)
         now = self.clock.now()
         claims = verified.user
         connection = Connection(
@@ -98,11 +125,29 @@ class RealtimeService:
             connected_at=iso(now),
             expires_at=now + CONNECTION_TTL_SECONDS,
         )
-        room = verified.extra[0]
+        room: RoomState | None = verified.extra[0]
+        user: UserConnections | None = verified.extra[1] if len(verified.extra) > 1 else None
+        if user_limits.tracking(self.settings) and (user is None or user.user_id != claims.user_id):
+            raise invalid_token()  # a token we signed always names the user read above
+        probed = False
         for _ in range(3):
+            write = None
+            if user is not None:
+                admitted = user_limits.admit(self.settings, user, connection, now)
+                if isinstance(admitted, user_limits.Over):
+                    if probed or not self._forget_closed(connection, admitted.counted):
+                        raise admitted.error
+                    probed = True  # some had closed without a $disconnect: count again
+                    room, user = self._reread(connection, user is not None)
+                    continue
+                connection, write = admitted.connection, admitted.write
             try:
                 conn_repo.add(
-                    connection, room, cap=self.settings.room_connection_cap, now_iso=iso(now)
+                    connection,
+                    room,
+                    cap=self.settings.room_connection_cap,
+                    now_iso=iso(now),
+                    user=write,
                 )
                 return connection
             except conn_repo.RoomFull:
@@ -111,14 +156,71 @@ class RealtimeService:
                 if live >= self.settings.room_connection_cap:
                     raise room_full(self.settings.room_connection_cap) from None
             except TransactionCancelled:
-                pass  # the room was created or deleted meanwhile: read it again
-            (room,) = load(
-                self.settings,
-                self.clock,
-                Access.member(verified.env_id),
-                [rooms_repo.room_read(verified.env_id, room_id)],
-            )
+                pass  # the room, or the user's connections, changed meanwhile: read them again
+            room, user = self._reread(connection, user is not None)
         raise Conflict("The room kept changing; try connecting again.", code="CONCURRENT_CHANGE")
+
+    def _reads(self, env_id: str, room_id: str, user_id: str | None) -> list[ExtraRead]:
+        """What $connect reads besides the credentials: the room, and the user's live
+        connections when the per-user limits count them."""
+        reads = [rooms_repo.room_read(env_id, room_id)]
+        if user_id is not None and user_limits.tracking(self.settings):
+            reads.append(user_repo.read(env_id, user_id))
+        return reads
+
+    def _reread(
+        self, c: Connection, with_user: bool
+    ) -> tuple[RoomState | None, UserConnections | None]:
+        reads = self._reads(c.env_id, c.room_id, c.user_id if with_user else None)
+        room, *user = load(self.settings, self.clock, Access.member(c.env_id), reads)
+        return room, (user[0] if user else None)
+
+    def _forget_closed(self, c: Connection, counted: tuple[tuple[str, str], ...]) -> bool:
+        """Ask API Gateway whether the user's connections that fill its limit are open; remove
+        the closed ones (their $disconnect never ran). True if any was removed. Connections
+        found open are not asked about again for PROBE_MEMORY_SECONDS."""
+        now = self.clock.now()
+        unknown = [(cid, rid) for cid, rid in counted if self._open_until.get(cid, 0) <= now]
+        if not unknown:
+            return False
+        # Only the id and where it is matter to ask and to remove: asked through this connect's
+        # endpoint (any domain of the API reaches its connections).
+        stubs = [replace(c, id=cid, room_id=rid, tracked=True) for cid, rid in unknown]
+        gone = {g.id for g in self.channel.forget_closed(stubs)}
+        if len(self._open_until) >= PROBE_MEMORY_MAX:
+            self._open_until = {k: v for k, v in self._open_until.items() if v > now}
+            if len(self._open_until) >= PROBE_MEMORY_MAX:
+                self._open_until.clear()
+        for cid, _ in unknown:
+            if cid not in gone:
+                self._open_until[cid] = now + PROBE_MEMORY_SECONDS
+        return bool(gone)
+
+    def receive(self, connection_id: str) -> Received:
+        """Count a `$default` message against its connection's rate (the one UpdateItem that
+        also reads the connection) and, for a user with several connections, its user's."""
+        now = self.clock.now()
+        per_connection = self.settings.ws_messages_per_second
+        connection, within = conn_repo.hit(connection_id, int(now), per_connection)
+        if connection is None or connection.expires_at <= now:
+            return Received(None)
+        if not within:
+            message = f"At most {per_connection} messages per second."
+            return Received(connection, RateLimited(message, retry_after=1))
+        if self.limits is not None and self._counts_per_user(connection):
+            try:
+                self.limits.count_user_message(connection.env_id, connection.user_id)
+            except RateLimited as exc:
+                return Received(connection, exc)
+        return Received(connection)
+
+    def _counts_per_user(self, c: Connection) -> bool:
+        """A user's only connection is held by the per-connection rate, if that is the lower;
+        a connection that is not in its user's item (limits off when it connected) is counted."""
+        limit = self.settings.user_messages_per_second
+        if not limit:
+            return False
+        return c.shared or not c.tracked or limit < self.settings.ws_messages_per_second
 
     def disconnect(self, connection_id: str) -> None:
         """Best-effort (API Gateway may never call it): drop the rows, tell the room."""

@@ -44,7 +44,7 @@ JSON_CT = {"Content-Type": "application/json"}
 
 @dataclass
 class FakeApi:
-    """Stands in for chalicelib.realtime.sender.ManagementApi (same three methods).
+    """Stands in for chalicelib.realtime.sender.ManagementApi (same four methods).
 
     Connection ids in `gone` answer 410 (and never receive), those in `failed` answer an error;
     a closed connection is gone from then on, as on API Gateway."""
@@ -55,6 +55,7 @@ class FakeApi:
     attempts: list[str] = field(default_factory=list)  # every post, in order, by connection id
     endpoints: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (domain, stage)
     closed: list[str] = field(default_factory=list)
+    probed: list[str] = field(default_factory=list)  # asked whether still open (GET)
 
     def post(self, c: Connection, data: bytes) -> str:
         assert isinstance(data, bytes)
@@ -76,6 +77,12 @@ class FakeApi:
     def close(self, c: Connection) -> None:
         self.closed.append(c.id)
         self.gone.add(c.id)
+
+    def gone_of(self, targets: Iterable[Connection]) -> list[Connection]:
+        """GET @connections for each: those in `gone` answer 410."""
+        targets = list(targets)
+        self.probed += [c.id for c in targets]
+        return [c for c in targets if c.id in self.gone]
 
     def take(self, connection_id: str) -> list[dict[str, Any]]:
         """The frames delivered to a connection since the last take (and forget them)."""

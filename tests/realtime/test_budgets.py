@@ -4,10 +4,15 @@ Every DynamoDB call a handler makes is recorded, in order, and must be exactly t
 
 | Operation                                  | DynamoDB calls, in order                          |
 |--------------------------------------------|---------------------------------------------------|
-| $connect, new room                         | BatchGetItem (pk_, env, minting sk_, room, and    |
-|                                            | the caller's two failure counters)                |
-|                                            | + TransactWriteItems (3 rows, room, STATS.rooms)  |
-| $connect, existing room                    | BatchGetItem + TransactWriteItems (3 rows, +1)    |
+| $connect, new room                         | BatchGetItem (pk_, env, minting sk_, room, the    |
+|                                            | user's live connections, and the caller's two     |
+|                                            | failure counters)                                 |
+|                                            | + TransactWriteItems (3 rows, room, STATS.rooms,  |
+|                                            | the user's live connections)                      |
+| $connect, existing room                    | BatchGetItem + TransactWriteItems (3 rows, +1,    |
+|                                            | the user's live connections)                      |
+| $connect, the user's second connection     | BatchGetItem + TransactWriteItems (as above + the |
+|                                            | first connection flagged `shared`)                |
 | $connect refused offline (bad or missing   | nothing                                           |
 | pk_, sk_, garbage/missing token, bad room) |                                                   |
 | $connect refused after the read: forged    | BatchGetItem + UpdateItem of the source's failure |
@@ -19,6 +24,7 @@ Every DynamoDB call a handler makes is recorded, in order, and must be exactly t
 | $default, new second ("rate")              | UpdateItem (condition fails) + UpdateItem         |
 | $default from an unknown connection        | UpdateItem + UpdateItem (both conditional, no-op) |
 | $default over the rate                     | UpdateItem                                        |
+| $default of a user with two connections    | rate + UpdateItem (the user's count this second)  |
 | ping                                       | rate                                              |
 | join                                       | rate + Query (members)                            |
 | presence.update                            | rate + UpdateItem (presence) + Query              |
@@ -96,9 +102,10 @@ def test_connect_is_one_consistent_read_and_one_transaction(
         (f"ENV#{env.id}", "ENV"),
         (f"ENV#{env.id}", f"KEY#{env.sk_id}"),
         (f"ENV#{env.id}", f"ROOM#{ROOM}"),
+        (f"ENV#{env.id}#USER#ada", "CONNS"),  # the user's live connections (per-user limits)
     }
     items = calls[1].params["TransactItems"]
-    expected = 5 if room_state == "new room" else 4  # 3 rows + room (+ STATS when new)
+    expected = 6 if room_state == "new room" else 5  # 3 rows + room (+ STATS when new) + user
     assert len(items) == expected
 
 

@@ -53,7 +53,7 @@ def test_gone_connections_of_a_broadcast_cost_one_transaction_and_one_read(
 
     # rate + the room's members + the three removals + the survivors, once
     assert ops(calls) == ["UpdateItem", "Query", "TransactWriteItems", "Query"]
-    assert len(calls[2].params["TransactItems"]) == 3 * 3 + 1
+    assert len(calls[2].params["TransactItems"]) == 3 * 3 + 1 + 3  # rows, room, 3 users' items
     for user in gone:
         assert connection_rows(ids[user]) == []
     assert live_count(env.id, ROOM) == 3
@@ -99,9 +99,10 @@ def test_batches_are_per_room_and_at_most_remove_batch(
     with dynamo_calls.record() as calls:
         channel.drop(gone)
 
-    # room-1: 2 + 2 + 1 (the last alone); room-2: 1; then each room's survivors once
+    # room-1: 2 + 2 + 1 (the last alone); room-2: 1; then each room's survivors once. Each
+    # batch: 3 rows per connection, the room's count, and each user's live connections.
     writes = [c for c in calls if c.operation == "TransactWriteItems"]
-    assert [len(c.params["TransactItems"]) for c in writes] == [7, 7, 4, 4]
+    assert [len(c.params["TransactItems"]) for c in writes] == [9, 9, 5, 5]
     assert ops(calls).count("Query") == 2
     assert live_count(env.id, ROOM) == 1 and live_count(env.id, "room-2") == 1
     assert active_user_ids(client, env, ROOM) == [first["ada"]]
