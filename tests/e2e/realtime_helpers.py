@@ -181,6 +181,18 @@ async def refused_status(url: str) -> int:
     raise AssertionError(f"the handshake was accepted: {url[:120]}...")
 
 
+async def refusal(url: str) -> tuple[int, dict[str, Any]]:
+    """The HTTP status and the JSON body of a refused handshake (the handler's error shape)."""
+    try:
+        ws = await connect(url, open_timeout=WAIT, close_timeout=2, ping_interval=None)
+    except InvalidStatus as exc:
+        body = json.loads(exc.response.body or b"{}")
+        assert isinstance(body, dict), body
+        return exc.response.status_code, body
+    await ws.close()
+    raise AssertionError(f"the handshake was accepted: {url[:120]}...")
+
+
 async def in_thread(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Blocking HTTP off the event loop, so sockets keep being read meanwhile."""
     return await asyncio.to_thread(call, *args, **kwargs)

@@ -29,6 +29,7 @@ from .realtime_helpers import (
     Clients,
     gather,
     in_thread,
+    refusal,
     refused_status,
     run,
     ws_url,
@@ -699,6 +700,77 @@ def test_bad_credentials_and_rooms_are_refused_at_connect(rt: Realtime) -> None:
             assert response.status_code == 404, response.text
             assert (await in_thread(other.api, "GET", f"/rooms/{room}")).status_code == 404
             await a.quiet()
+
+    run(main)
+
+
+# --- 5b. one user cannot take a room ------------------------------------------------------------
+
+USER_ROOM_LIMIT = 10  # PULSE_RATE_USER_CONNECTIONS_PER_ROOM of the dev stage
+
+
+def stale_entry(rt: Realtime, env: Env, room: str, user_id: str, real_id: str) -> str:
+    """A socket of the user that ended without a $disconnect: a copy of `real_id`'s rows under a
+    made-up id (copy_connection), entered in the user's live connections as a connect would."""
+    fake_id = copy_connection(rt, env, room, real_id)
+    db = boto3.client(
+        "dynamodb",
+        endpoint_url=rt.dynamodb_url,
+        region_name="us-east-1",
+        aws_access_key_id="pulse-local",
+        aws_secret_access_key="pulse-local",
+    )
+    try:
+        entry = {"r": {"S": room}, "x": {"N": str(time.time() + 3600)}, "s": {"BOOL": True}}
+        db.update_item(
+            TableName=f"{TABLE_PREFIX}data",
+            Key={"pk": {"S": f"ENV#{env.id}#USER#{user_id}"}, "sk": {"S": "CONNS"}},
+            UpdateExpression="SET conns.#c = :e ADD version :one",
+            ExpressionAttributeNames={"#c": fake_id},
+            ExpressionAttributeValues={":e": {"M": entry}, ":one": {"N": "1"}},
+        )
+    finally:
+        db.close()
+    return fake_id
+
+
+def test_one_user_cannot_take_a_room(rt: Realtime) -> None:
+    """One token could open every place of a room. Now the user stops at its own limit (429
+    with the code in the body), the others still get in, a closed socket gives its place back,
+    and one that ended without a $disconnect is asked about (GET @connections) and removed."""
+    env = rt.env("One user")
+    room = new_room()
+    tok_m, tok_b, tok_c = (env.token(u, u.title()) for u in ("mallory", "bob", "carol"))
+
+    async def main() -> None:
+        async with Clients(rt.stack.ws_url) as clients:
+            b = await clients.enter("B", env.pk, tok_b, room)
+            first = await clients.enter("M0", env.pk, tok_m, room)
+            mine = [first] + [
+                await clients.open(f"M{n}", env.pk, tok_m, room) for n in range(1, USER_ROOM_LIMIT)
+            ]
+
+            status, body = await refusal(env.url(tok_m, room))
+            assert status == 429, body
+            assert body["error"]["code"] == "TOO_MANY_ROOM_CONNECTIONS", body
+            c = await clients.enter("C", env.pk, tok_c, room)  # everyone else still gets in
+
+            await mine[-1].close()  # its $disconnect removes it: user.left once it is done
+            for client in (b, c):
+                await client.expect("user.left", userId="mallory")
+            mine[-1] = await clients.open("M-again", env.pk, tok_m, room)
+            assert (await refusal(env.url(tok_m, room)))[0] == 429
+
+            await mine[-1].close()
+            for client in (b, c):
+                await client.expect("user.left", userId="mallory")
+            fake_id = await in_thread(stale_entry, rt, env, room, "mallory", first.id)
+            assert (await in_thread(env.active_ids, room)) >= {fake_id}
+            await clients.open("M-after-stale", env.pk, tok_m, room)
+            for client in (b, c):
+                await client.expect("user.left", connectionId=fake_id, userId="mallory")
+            assert fake_id not in await in_thread(env.active_ids, room)
+            assert (await refusal(env.url(tok_m, room)))[0] == 429
 
     run(main)
 
