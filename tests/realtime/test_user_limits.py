@@ -375,17 +375,19 @@ def test_a_users_only_connection_costs_no_extra_call_and_a_second_one_costs_one(
 # --- settings ------------------------------------------------------------------------------------
 
 
-def test_limits_set_to_zero_are_off_and_read_nothing(
+def test_each_limit_set_to_zero_is_off_on_its_own(
     gw: Gateway, env: Env, dynamo_calls: DynamoCalls
 ) -> None:
-    limits(gw)  # every per-user limit 0
+    limits(gw, user_connections_per_room=0, user_connections_per_env=3)
     token = mint(env.sk, "mallory")
-    sockets = [gw.connect(env, token=token) for _ in range(4)]
+    sockets = [gw.connect(env, token=token) for _ in range(3)]  # no limit in the room
 
+    refused(gw, env, token, ROOM, "TOO_MANY_CONNECTIONS")  # but one in the environment
+
+    limits(gw)  # every per-user limit 0: nothing is read, written or refused
     with dynamo_calls.record() as calls:
         gw.connect(env, token=token)
-    keys = json.dumps(calls[0].params)
-    assert "#USER#" not in keys
-    assert user_item(env.id, "mallory") is None
+    assert "#USER#" not in json.dumps(calls[0].params)
+    assert len(entries(env.id, "mallory")) == 3  # the new connection is not entered
     second_start(gw)
     assert all(gw.ask(c, "ping") == {"type": "pong"} for c in sockets for _ in range(3))
