@@ -34,6 +34,11 @@ DEFAULT_RATES: dict[str, int] = {
     "PULSE_RATE_USER_CONNECTIONS_PER_ROOM": 10,
     "PULSE_RATE_USER_CONNECTIONS_PER_ENV": 30,
     "PULSE_RATE_USER_MESSAGES_PER_SECOND": 50,
+    # Operator logins from devices that never logged in (services/login_throttle.py): failed
+    # logins per source address across all emails before backoff, and attempts per account an
+    # hour. A device that logged in before is throttled on its own, not by these.
+    "PULSE_RATE_LOGIN_FAILURES_PER_SOURCE": 10,
+    "PULSE_RATE_LOGIN_ATTEMPTS_PER_ACCOUNT": 30,
 }
 
 # (parameter names, region) -> {name: decrypted value} for the names that exist.
@@ -79,6 +84,10 @@ class Settings:
     user_connections_per_room: int = DEFAULT_RATES["PULSE_RATE_USER_CONNECTIONS_PER_ROOM"]
     user_connections_per_env: int = DEFAULT_RATES["PULSE_RATE_USER_CONNECTIONS_PER_ENV"]
     user_messages_per_second: int = DEFAULT_RATES["PULSE_RATE_USER_MESSAGES_PER_SECOND"]
+    # Operator logins from unrecognised devices: failures per source address before backoff,
+    # and attempts per account per hour (services/login_throttle.py). 0 turns one off.
+    login_failures_per_source: int = DEFAULT_RATES["PULSE_RATE_LOGIN_FAILURES_PER_SOURCE"]
+    login_attempts_per_account: int = DEFAULT_RATES["PULSE_RATE_LOGIN_ATTEMPTS_PER_ACCOUNT"]
 
     @property
     def control_table(self) -> str:
@@ -135,6 +144,8 @@ RATE_FIELDS = {
     "PULSE_RATE_USER_CONNECTIONS_PER_ROOM": "user_connections_per_room",
     "PULSE_RATE_USER_CONNECTIONS_PER_ENV": "user_connections_per_env",
     "PULSE_RATE_USER_MESSAGES_PER_SECOND": "user_messages_per_second",
+    "PULSE_RATE_LOGIN_FAILURES_PER_SOURCE": "login_failures_per_source",
+    "PULSE_RATE_LOGIN_ATTEMPTS_PER_ACCOUNT": "login_attempts_per_account",
 }
 
 

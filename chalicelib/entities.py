@@ -84,6 +84,8 @@ class Session:
     token: str = field(repr=False)
     expires_at: str
     operator: Operator
+    # The device cookie a successful login sets (services/login_throttle.py), if any.
+    device: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

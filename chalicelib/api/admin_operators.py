@@ -4,31 +4,57 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalice.app import Response
+
 from .. import validation as v
 from ..entities import ROLES, Actor
 from ..errors import InvalidInput
 from ..runtime import services
 from . import http
 from . import serializers as out
+from .errors import JSON_HEADERS
 from .routing import Router
 
 router = Router(prefix="/admin/api")
+# Recognises a browser that logged in before (services/login_throttle.py): such a browser is
+# throttled on its own, so nobody without the password can lock its operator out.
+DEVICE_COOKIE = "pulse_device"
+DEVICE_COOKIE_SECONDS = 365 * 24 * 3600
 
 
 @router.route("/login", "POST", auth="none")
-def login() -> dict[str, Any]:
+def login() -> Response:
     body = http.json_object(router.request)
     v.only_fields(body, ["email", "password"])
     email = v.email(body)
     # As when a password is set: text without control characters or lone surrogates (argon2
     # cannot encode those: a 500 before), so no stored password is refused here.
     password = v.required_text(body, "password", max_len=1024)
-    session = services().operators.login(email, password)
-    return {
+    request = router.request
+    session = services().operators.login(
+        email,
+        password,
+        source_ip=http.source_ip(request),
+        device_cookie=http.cookie(request, DEVICE_COOKIE),
+    )
+    body = {
         "token": session.token,
         "expiresAt": session.expires_at,
         "operator": out.operator(session.operator),
     }
+    headers: dict[str, str | list[str]] = dict(JSON_HEADERS)
+    if session.device is not None:
+        headers["Set-Cookie"] = device_cookie(session.device)
+    return Response(body=body, status_code=200, headers=headers)
+
+
+def device_cookie(value: str) -> str:
+    """The browser keeps it a year and sends it back to the login (its path defaults to the
+    login's directory, which carries the stage prefix on AWS); scripts never see it."""
+    return (
+        f"{DEVICE_COOKIE}={value}; Max-Age={DEVICE_COOKIE_SECONDS}; Secure; HttpOnly; "
+        "SameSite=Strict"
+    )
 
 
 @router.route("/logout", "POST", status=204)

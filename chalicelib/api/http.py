@@ -36,6 +36,18 @@ def source_ip(request: Request) -> str | None:
     return str(address) if address else None
 
 
+def cookie(request: Request, name: str) -> str | None:
+    """The value of one cookie of the request's Cookie header(s); None when absent. A malformed
+    header is no error: cookies are hints here, never credentials."""
+    headers: Any = request.headers or {}
+    raw = str(headers.get("cookie") or "")
+    for part in raw.split(";"):
+        key, eq, value = part.strip().partition("=")
+        if eq and key == name:
+            return value.strip().strip('"') or None
+    return None
+
+
 def bearer(request: Request) -> str | None:
     headers: Any = request.headers or {}
     header = str(headers.get("authorization") or "")

@@ -10,7 +10,9 @@ control table                      pk                     sk
   Operator                         OP#<operatorId>        OP
   Session (hash of the token)      OP#<operatorId>        SESSION#<sha256>
   Email claim (uniqueness)         EMAIL#<email>          EMAIL
-  Login throttle                   LOGIN#<email>          LOGIN
+  Login throttle of a device       LOGIN#<email>          DEVICE#<deviceId>
+  Login attempts of an account     LOGIN#<email>          HOUR#<epoch hour start>
+  Login throttle of a source       LOGINSRC#<address>     LOGIN
   Operators meta (owner count)     OPERATORS              META
   Rate counter (one window)        RL#<scope>#<window>    RL
   gsi1: ENVS/<envId> lists environments, OPERATORS/<email> lists operators.
@@ -164,6 +166,10 @@ class EmailClaimItem(ControlTable):
 
 
 class LoginThrottleItem(ControlTable):
+    """Failed logins of one scope (a source address, or one operator's device): the count, the
+    lock it earned, and the one password check running. `ttl` is when the failures are forgotten
+    (readers treat an item past it as fresh)."""
+
     failures = NumberAttribute(default=0)
     locked_until = NumberAttribute(default=0)
     # A password check of this email is running until then: one at a time, so concurrent
@@ -349,6 +355,18 @@ def login_pk(email: str) -> str:
 
 
 LOGIN_SK = "LOGIN"
+
+
+def login_source_pk(source: str) -> str:
+    return f"LOGINSRC#{source}"
+
+
+def login_device_sk(device_id: str) -> str:
+    return f"DEVICE#{device_id}"
+
+
+def login_hour_sk(window: int) -> str:
+    return f"HOUR#{window}"
 
 
 def rate_pk(scope: str, window: int) -> str:

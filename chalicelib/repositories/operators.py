@@ -1,41 +1,40 @@
-"""Operators, their email claims, sessions and login throttles in the control table.
+"""Operators, their email claims and sessions in the control table (login throttles:
+login_throttles.py).
 
 Invariants live in conditions: an email belongs to one operator (a claim item written in the
 same transaction), and the owner count never drops to zero (a counter item conditioned > 1)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import PynamoDBException
 from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
 
 from ..db.dynamo import (
     TransactionCancelled,
     batch_get,
-    is_condition_failure,
     transaction,
     unavailable_on_throttle,
 )
 from ..db.models import (
     EMAIL_SK,
-    LOGIN_SK,
     OPERATOR_SK,
     OPERATORS_GSI,
     OPERATORS_META,
     AuditItem,
     EmailClaimItem,
-    LoginThrottleItem,
     OperatorItem,
     OperatorsMetaItem,
     SessionItem,
     email_pk,
-    login_pk,
     operator_pk,
     session_sk,
 )
 from ..entities import Operator, Page
+from .environments import ExtraRead
 from .pages import GSI1_KEY, query_page
 from .records import to_record
 
@@ -50,8 +49,7 @@ class OperatorRecord:
 @dataclass(frozen=True)
 class LoginState:
     operator_id: str | None
-    failures: int
-    locked_until: float
+    extra: list[Any]  # the caller's extra reads, converted, in order
 
 
 class LastOwner(Exception):
@@ -86,65 +84,27 @@ def get_with_session(
     return (_record(op) if op else None), float(session.expires_at), int(session.session_epoch)
 
 
-def login_state(email: str) -> LoginState:
-    claim, throttle = batch_get(
-        [
-            (EmailClaimItem, email_pk(email), EMAIL_SK),
-            (LoginThrottleItem, login_pk(email), LOGIN_SK),
-        ]
+def login_state(email: str, extra_reads: Sequence[ExtraRead] = ()) -> LoginState:
+    """The email's claim (which operator it is, if any) and the login's throttles, in one
+    consistent BatchGetItem."""
+    claim, *extra = batch_get(
+        [(EmailClaimItem, email_pk(email), EMAIL_SK), *(r[0] for r in extra_reads)]
     )
     return LoginState(
         operator_id=claim.operator_id if claim else None,
-        failures=int(throttle.failures) if throttle else 0,
-        locked_until=float(throttle.locked_until) if throttle else 0.0,
+        extra=[convert(item) for (_, convert), item in zip(extra_reads, extra, strict=True)],
     )
-
-
-def begin_check(email: str, *, now: float, until: float, expire_at: float) -> int | None:
-    """Reserve the email's one running password check, unless one is running or a lock holds
-    (both checked in the write, so concurrent attempts cannot all pass a read taken before the
-    first failure was counted). The failures counted so far, or None when refused."""
-    item = LoginThrottleItem(login_pk(email), LOGIN_SK)
-    free = LoginThrottleItem.checking_until.does_not_exist() | (
-        LoginThrottleItem.checking_until <= now
-    )
-    unlocked = LoginThrottleItem.locked_until.does_not_exist() | (
-        LoginThrottleItem.locked_until <= now
-    )
-    try:
-        with unavailable_on_throttle():
-            item.update(
-                actions=[
-                    LoginThrottleItem.checking_until.set(until),
-                    LoginThrottleItem.ttl.set(expire_at),
-                ],
-                condition=free & unlocked,
-            )
-    except PynamoDBException as exc:
-        if is_condition_failure(exc):
-            return None
-        raise
-    return int(item.failures or 0)
-
-
-def record_failure(email: str, *, locked_until: float, expire_at: float) -> None:
-    """Count a failure, set the lock, and end the running check."""
-    item = LoginThrottleItem(login_pk(email), LOGIN_SK)
-    with unavailable_on_throttle():
-        item.update(
-            actions=[
-                LoginThrottleItem.failures.add(1),
-                LoginThrottleItem.locked_until.set(locked_until),
-                LoginThrottleItem.ttl.set(expire_at),
-                LoginThrottleItem.checking_until.remove(),
-            ]
-        )
 
 
 def start_session(
-    record: OperatorRecord, token_hash: str, *, now_iso: str, expires_at: float, email: str
+    record: OperatorRecord,
+    token_hash: str,
+    *,
+    now_iso: str,
+    expires_at: float,
+    release: Callable[[TransactWrite], None],
 ) -> None:
-    """Store the session, stamp the login and clear the email's failure count, together."""
+    """Store the session, stamp the login and `release` the login's throttles, together."""
     op = record.operator
     with transaction() as tx:
         tx.save(
@@ -163,7 +123,7 @@ def start_session(
             actions=[OperatorItem.last_login_at.set(now_iso)],
             condition=OperatorItem.pk.exists(),
         )
-        tx.delete(LoginThrottleItem(login_pk(email), LOGIN_SK))
+        release(tx)
 
 
 def end_session(operator_id: str, token_hash: str) -> None:

@@ -1,8 +1,8 @@
-"""Operator accounts: login with backoff, opaque sessions, and owner-managed accounts."""
+"""Operator accounts: login (throttled by services/login_throttle.py), opaque sessions, and
+owner-managed accounts."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 from .. import ids, validation
@@ -11,15 +11,11 @@ from ..clock import Clock, iso
 from ..config import Settings
 from ..db.dynamo import TransactionCancelled
 from ..entities import Actor, AuditEvent, Operator, Page, Role, Session
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, Unavailable
 from ..repositories import audit as audit_repo
 from ..repositories import operators as repo
 from ..repositories.operators import LastOwner, OperatorRecord
-
-FREE_FAILURES = 5  # failures before backoff starts
-MAX_LOCK_SECONDS = 15 * 60
-THROTTLE_MEMORY_SECONDS = 24 * 3600
-CHECK_SECONDS = 10  # a password check crashed half way frees its email after this
+from .login_throttle import LoginThrottle
 
 
 def invalid_credentials() -> Unauthenticated:
@@ -55,62 +51,57 @@ def check_password(password: str, field: str = "password") -> None:
         )
 
 
-def too_many_attempts(retry_after: int) -> RateLimited:
-    return RateLimited(
-        "Too many failed logins for this account; wait before trying again.",
-        retry_after=retry_after,
-        code="TOO_MANY_ATTEMPTS",
-    )
-
-
-def lock_seconds(failures: int) -> int:
-    """0 for the first FREE_FAILURES, then 1, 2, 4, ... seconds up to 15 minutes."""
-    if failures < FREE_FAILURES:
-        return 0
-    return int(min(MAX_LOCK_SECONDS, 2 ** (failures - FREE_FAILURES)))
-
-
 class OperatorService:
     def __init__(self, settings: Settings, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
+        self.throttle = LoginThrottle(settings, clock)
 
     # --- sessions ------------------------------------------------------------------------
 
-    def login(self, email: str, password: str) -> Session:
-        now = self.clock.now()
-        state = repo.login_state(email)
-        if state.locked_until > now:
-            raise too_many_attempts(math.ceil(state.locked_until - now))
-        # One check at a time per email, and only if no lock started since the read above.
-        counted = repo.begin_check(
-            email, now=now, until=now + CHECK_SECONDS, expire_at=now + THROTTLE_MEMORY_SECONDS
-        )
-        if counted is None:
-            raise too_many_attempts(1)
-        record = repo.get(state.operator_id) if state.operator_id else None
-        # Same work whether or not the email exists: no user enumeration by timing.
-        stored = record.password_hash if record else passwords.dummy_hash()
-        ok = passwords.verify_password(stored, password) and record is not None
-        if not ok or record is None:
-            failures = counted + 1
-            repo.record_failure(
-                email,
-                locked_until=now + lock_seconds(failures),
-                expire_at=now + THROTTLE_MEMORY_SECONDS,
+    def login(
+        self,
+        email: str,
+        password: str,
+        *,
+        source_ip: str | None = None,
+        device_cookie: str | None = None,
+    ) -> Session:
+        """Raises Unauthenticated (the same for an unknown email and a wrong password) or
+        RateLimited (429: a throttle refused; no password was checked). The session carries the
+        device cookie to set: the browser is recognised at its next login."""
+        attempt = self.throttle.attempt(email, source_ip, device_cookie)
+        now = attempt.now
+        state = repo.login_state(email, attempt.reads())
+        attempt.admit(state.extra)
+        attempt.reserve()
+        try:
+            record = repo.get(state.operator_id) if state.operator_id else None
+            # Same work whether or not the email exists: no user enumeration by timing.
+            stored = record.password_hash if record else passwords.dummy_hash()
+            ok = passwords.verify_password(stored, password) and record is not None
+            if not ok or record is None:
+                attempt.failed()
+                raise invalid_credentials()
+            token = sessions.generate(record.operator.id)
+            expires_at = now + self.settings.session_ttl_seconds
+            repo.start_session(
+                record,
+                sessions.digest(self.settings.key_pepper, token),
+                now_iso=iso(now),
+                expires_at=expires_at,
+                release=attempt.release,
             )
-            raise invalid_credentials()
-        token = sessions.generate(record.operator.id)
-        expires_at = now + self.settings.session_ttl_seconds
-        repo.start_session(
-            record,
-            sessions.digest(self.settings.key_pepper, token),
-            now_iso=iso(now),
-            expires_at=expires_at,
-            email=email,
-        )
+        except Unavailable:
+            attempt.abandon()
+            raise
         operator = replace(record.operator, last_login_at=iso(now))
-        return Session(token=token, expires_at=iso(expires_at), operator=operator)
+        return Session(
+            token=token,
+            expires_at=iso(expires_at),
+            operator=operator,
+            device=attempt.cookie(self.settings.key_pepper),
+        )
 
     def authenticate(self, token: str | None) -> Actor:
         operator_id = sessions.operator_of(token or "")

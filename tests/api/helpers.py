@@ -61,6 +61,34 @@ def login(client: Any, email: str, password: str = PASSWORD) -> Any:
     return call(client, "POST", f"{API}/login", body={"email": email, "password": password})
 
 
+def login_from(
+    client: Any,
+    email: str,
+    password: str = PASSWORD,
+    *,
+    source: str,
+    device: str | None = None,
+) -> Any:
+    """A login from `source` (API Gateway's sourceIp), with a device cookie if given."""
+    converter = client.http._local_gateway.event_converter
+    before = converter.LOCAL_SOURCE_IP
+    converter.LOCAL_SOURCE_IP = source
+    try:
+        headers = {"Cookie": f"other=1; pulse_device={device}"} if device else None
+        body = {"email": email, "password": password}
+        return call(client, "POST", f"{API}/login", body=body, headers=headers)
+    finally:
+        converter.LOCAL_SOURCE_IP = before
+
+
+def device_of(resp: Any) -> str:
+    """The device cookie a successful login set."""
+    assert resp.status_code == 200, resp.body
+    name, _, rest = resp.headers["Set-Cookie"].partition("=")
+    assert name == "pulse_device"
+    return rest.split(";")[0]
+
+
 def login_as(client: Any, email: str, password: str = PASSWORD) -> Login:
     resp = login(client, email, password)
     assert resp.status_code == 200, resp.body

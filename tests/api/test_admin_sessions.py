@@ -1,15 +1,33 @@
-"""Admin API sessions: login, logout, me, backoff after failed logins, expiry, and the events
-that end older sessions (password change, role change, deletion)."""
+"""Admin API sessions: login, logout, me, the throttling of failed logins (per address, per
+recognised browser, per account), expiry, and the events that end older sessions (password
+change, role change, deletion)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
+
+from chalicelib import runtime
+from chalicelib.auth import passwords
 from chalicelib.clock import FrozenClock, iso
 from chalicelib.config import Settings
 
-from .helpers import API, PASSWORD, Login, call, each, error, login, login_as, names_field
+from .helpers import (
+    API,
+    PASSWORD,
+    Login,
+    call,
+    device_of,
+    each,
+    error,
+    login,
+    login_as,
+    login_from,
+    names_field,
+)
 
 OPERATOR_FIELDS = {"id", "email", "role", "createdAt", "updatedAt", "lastLoginAt"}
 WRONG = "not the right password"
@@ -89,86 +107,243 @@ def test_login_with_an_invalid_field_is_400_naming_it(client: Any, owner: Login)
     each(INVALID_LOGINS, check)
 
 
-def test_login_with_an_invalid_body_counts_no_failure(client: Any, owner: Login) -> None:
-    for _ in range(8):
+def test_login_with_an_invalid_body_counts_no_failure(
+    client: Any, owner: Login, throttled: runtime.Services
+) -> None:
+    for _ in range(FREE + 3):
         error(call(client, "POST", f"{API}/login", body={"email": owner.email}), 400)
 
     assert login(client, owner.email).status_code == 200
 
 
-# --- backoff -----------------------------------------------------------------------------------
+# --- login throttling (services/login_throttle.py) ---------------------------------------------
+
+OFFICE = "127.0.0.1"  # where chalice's test Client says every request comes from
+ELSEWHERE = "203.0.113.77"
+FREE = 5  # failures per address before backoff, in these tests
 
 
-def fail_logins(client: Any, email: str, times: int) -> None:
+@pytest.fixture
+def throttled(services: runtime.Services, clock: FrozenClock) -> runtime.Services:
+    """The login throttles on (FREE failures per address, 30 attempts per account an hour),
+    at the start of an hour so no test crosses into the next."""
+    clock.current = int(clock.now()) // 3600 * 3600 + 0.25
+    settings = dataclasses.replace(
+        services.settings, login_failures_per_source=FREE, login_attempts_per_account=30
+    )
+    graph = runtime.build(settings, clock)
+    runtime.install(graph)
+    return graph
+
+
+@pytest.fixture
+def password_checks(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The passwords actually checked against a hash (argon2 runs)."""
+    checked: list[str] = []
+    original = passwords.verify_password
+
+    def counting(stored_hash: str, password: str) -> bool:
+        checked.append(password)
+        return original(stored_hash, password)
+
+    monkeypatch.setattr(passwords, "verify_password", counting)
+    yield checked
+
+
+def attempt(
+    client: Any,
+    email: str,
+    password: str = PASSWORD,
+    *,
+    source: str = OFFICE,
+    device: str | None = None,
+) -> Any:
+    return login_from(client, email, password, source=source, device=device)
+
+
+def fail_logins(
+    client: Any, email: str, times: int, *, source: str = OFFICE, device: str | None = None
+) -> None:
     for _ in range(times):
-        error(login(client, email, WRONG), 401, "INVALID_CREDENTIALS")
+        error(
+            attempt(client, email, WRONG, source=source, device=device), 401, "INVALID_CREDENTIALS"
+        )
 
 
-def test_repeated_failures_back_off_with_429_and_retry_after(client: Any, owner: Login) -> None:
-    fail_logins(client, owner.email, 5)
+def test_a_login_sets_a_device_cookie_only_the_browser_keeps(
+    client: Any, owner: Login, throttled: runtime.Services
+) -> None:
+    resp = attempt(client, owner.email)
 
-    resp = login(client, owner.email, WRONG)
+    cookie = resp.headers["Set-Cookie"]
+    attributes = {a.strip().split("=")[0] for a in cookie.split(";")[1:]}
+    assert attributes == {"Max-Age", "Secure", "HttpOnly", "SameSite"}
+    assert "SameSite=Strict" in cookie and f"Max-Age={365 * 24 * 3600}" in cookie
+    assert device_of(resp) not in resp.body.decode()  # not in the body: scripts never see it
+    again = attempt(client, owner.email, device=device_of(resp))
+    assert device_of(again) == device_of(resp)  # the same device, refreshed
 
-    error(resp, 429, "TOO_MANY_ATTEMPTS")
+
+def test_failures_from_one_address_back_off_with_429_and_retry_after(
+    client: Any, owner: Login, throttled: runtime.Services
+) -> None:
+    fail_logins(client, owner.email, FREE)
+
+    resp = attempt(client, owner.email, WRONG)
+
+    error(resp, 429, "TOO_MANY_FAILURES")
     assert resp.headers["Retry-After"] == "1"
+    assert "address" in resp.json_body["error"]["message"]
 
 
-def test_backoff_refuses_even_the_right_password_while_locked(client: Any, owner: Login) -> None:
-    fail_logins(client, owner.email, 5)
+def test_a_browser_that_never_logged_in_is_refused_at_a_locked_address_even_with_the_password(
+    client: Any, owner: Login, throttled: runtime.Services
+) -> None:
+    fail_logins(client, owner.email, FREE)
 
-    error(login(client, owner.email), 429, "TOO_MANY_ATTEMPTS")
+    error(attempt(client, owner.email), 429, "TOO_MANY_FAILURES")
+    assert attempt(client, owner.email, source=ELSEWHERE).status_code == 200
 
 
 def test_backoff_lifts_after_retry_after_and_grows_with_each_failure(
-    client: Any, owner: Login, clock: FrozenClock
+    client: Any, owner: Login, clock: FrozenClock, throttled: runtime.Services
 ) -> None:
-    fail_logins(client, owner.email, 5)
+    fail_logins(client, owner.email, FREE)
     clock.advance(1)
-    fail_logins(client, owner.email, 1)  # the 6th failure locks for 2 seconds
+    fail_logins(client, owner.email, 1)  # the next failure locks for 2 seconds
 
-    locked = login(client, owner.email)
-    error(locked, 429, "TOO_MANY_ATTEMPTS")
+    locked = attempt(client, owner.email)
+    error(locked, 429, "TOO_MANY_FAILURES")
     assert locked.headers["Retry-After"] == "2"
 
     clock.advance(1)
-    error(login(client, owner.email), 429, "TOO_MANY_ATTEMPTS")
+    error(attempt(client, owner.email), 429, "TOO_MANY_FAILURES")
     clock.advance(1)
-    assert login(client, owner.email).status_code == 200
+    assert attempt(client, owner.email).status_code == 200
 
 
-def test_a_successful_login_resets_the_failure_count(
-    client: Any, owner: Login, clock: FrozenClock
+def test_failures_across_emails_from_one_address_count_together(
+    client: Any, owner: Login, admin: Login, throttled: runtime.Services
 ) -> None:
-    fail_logins(client, owner.email, 5)
-    clock.advance(1)
-    assert login(client, owner.email).status_code == 200
+    """Guesses spread over many emails (known or not) from one address are one count."""
+    for n in range(FREE):
+        email = (owner.email, admin.email, f"nobody{n}@example.com")[n % 3]
+        fail_logins(client, email, 1)
 
-    # Counted from zero again: four more failures are still free, and a fifth only then locks.
-    fail_logins(client, owner.email, 5)
-    error(login(client, owner.email), 429, "TOO_MANY_ATTEMPTS")
-
-
-def test_backoff_applies_to_unknown_emails_the_same_way(client: Any, owner: Login) -> None:
-    fail_logins(client, "nobody@example.com", 5)
-
-    resp = login(client, "nobody@example.com", WRONG)
-
-    error(resp, 429, "TOO_MANY_ATTEMPTS")
-    assert resp.headers["Retry-After"] == "1"
+    for email in (owner.email, admin.email, "nobody@example.com"):
+        error(attempt(client, email), 429, "TOO_MANY_FAILURES")
+    assert attempt(client, admin.email, source=ELSEWHERE).status_code == 200
 
 
-def test_backoff_of_one_email_does_not_lock_out_another(
-    client: Any, owner: Login, admin: Login
+def test_a_success_does_not_reset_its_addresss_count(
+    client: Any, owner: Login, admin: Login, throttled: runtime.Services
 ) -> None:
-    fail_logins(client, admin.email, 5)
+    """Else whoever holds one account could clear its address's count between guesses at the
+    others."""
+    fail_logins(client, owner.email, FREE - 1)
+    assert attempt(client, admin.email).status_code == 200
 
-    error(login(client, admin.email), 429, "TOO_MANY_ATTEMPTS")
-    assert login(client, owner.email).status_code == 200
+    fail_logins(client, owner.email, 1)
+    error(attempt(client, owner.email), 429, "TOO_MANY_FAILURES")
 
 
-def test_backoff_does_not_end_existing_sessions(client: Any, owner: Login) -> None:
-    fail_logins(client, owner.email, 5)
-    error(login(client, owner.email, WRONG), 429, "TOO_MANY_ATTEMPTS")
+def test_an_addresss_failures_are_forgotten_an_hour_after_the_last(
+    client: Any, owner: Login, clock: FrozenClock, throttled: runtime.Services
+) -> None:
+    fail_logins(client, owner.email, FREE - 1)
+    clock.advance(3600 - 1)
+    fail_logins(client, owner.email, 1)
+    error(attempt(client, owner.email), 429, "TOO_MANY_FAILURES")
+
+    clock.advance(3600 + 1)
+    fail_logins(client, owner.email, FREE - 1)  # counted from zero again
+    assert attempt(client, owner.email).status_code == 200
+
+
+def test_a_recognised_browser_logs_in_while_its_address_is_locked(
+    client: Any, owner: Login, throttled: runtime.Services
+) -> None:
+    device = device_of(attempt(client, owner.email))
+    fail_logins(client, owner.email, FREE)  # someone else behind the same address
+    for _ in range(3):
+        error(attempt(client, owner.email, WRONG), 429, "TOO_MANY_FAILURES")
+    error(attempt(client, owner.email), 429, "TOO_MANY_FAILURES")
+
+    assert attempt(client, owner.email, device=device).status_code == 200
+
+
+def test_a_device_cookie_is_recognised_only_for_its_own_email(
+    client: Any, owner: Login, admin: Login, throttled: runtime.Services
+) -> None:
+    device = device_of(attempt(client, owner.email))
+    fail_logins(client, admin.email, FREE)
+
+    error(attempt(client, admin.email, device=device), 429, "TOO_MANY_FAILURES")
+    tampered = device[:-1] + ("0" if device[-1] != "0" else "1")
+    error(attempt(client, owner.email, device=tampered), 429, "TOO_MANY_FAILURES")
+    assert attempt(client, owner.email, device=device).status_code == 200
+
+
+def test_a_recognised_browsers_failures_lock_it_alone(
+    client: Any, owner: Login, throttled: runtime.Services
+) -> None:
+    """Wrong passwords from a recognised browser count against that browser, not its address."""
+    device = device_of(attempt(client, owner.email, source=ELSEWHERE))
+    fail_logins(client, owner.email, 5, device=device)
+
+    fail_logins(client, owner.email, FREE - 1)  # the address is still below its limit
+    assert attempt(client, owner.email).status_code == 200
+
+
+def test_a_locked_recognised_browser_counts_as_unrecognised(
+    client: Any, owner: Login, clock: FrozenClock, throttled: runtime.Services
+) -> None:
+    """Past 5 failures a recognised browser is locked (1, 2, 4 s ...); meanwhile the rules of an
+    unrecognised one apply to it: here, its address is locked too."""
+    device = device_of(attempt(client, owner.email, source=ELSEWHERE))
+    fail_logins(client, owner.email, 5, device=device)
+    fail_logins(client, owner.email, FREE)  # the address, by unrecognised attempts
+
+    error(attempt(client, owner.email, device=device), 429, "TOO_MANY_FAILURES")
+    clock.advance(1)  # both locks pass
+    assert attempt(client, owner.email, device=device).status_code == 200
+
+
+def test_a_recognised_browsers_success_resets_its_own_count(
+    client: Any, owner: Login, throttled: runtime.Services, password_checks: list[str]
+) -> None:
+    device = device_of(attempt(client, owner.email, source=ELSEWHERE))
+    fail_logins(client, owner.email, 4, device=device)
+    assert attempt(client, owner.email, device=device).status_code == 200
+
+    fail_logins(client, owner.email, 4, device=device)  # counted from zero: still free
+    password_checks.clear()
+    assert attempt(client, owner.email, device=device).status_code == 200
+    assert password_checks == [PASSWORD]
+
+
+def test_attempts_per_account_an_hour_are_capped_across_addresses(
+    throttled: runtime.Services, client: Any, owner: Login, clock: FrozenClock
+) -> None:
+    """Many addresses guessing at one account: at most 30 unrecognised attempts an hour."""
+    # The owner fixture's login was attempt 1 of the hour; this is attempt 2.
+    device = device_of(attempt(client, owner.email, source=OFFICE))
+    for n in range(28):
+        fail_logins(client, owner.email, 1, source=f"192.0.2.{n + 1}")
+
+    capped = attempt(client, owner.email, source="192.0.2.200")
+    error(capped, 429, "TOO_MANY_ATTEMPTS")
+    assert int(capped.headers["Retry-After"]) == 3600
+    assert attempt(client, owner.email, device=device).status_code == 200  # recognised
+    clock.advance(3600)
+    assert attempt(client, owner.email, source="192.0.2.200").status_code == 200
+
+
+def test_throttling_does_not_end_existing_sessions(
+    client: Any, owner: Login, throttled: runtime.Services
+) -> None:
+    fail_logins(client, owner.email, FREE)
+    error(attempt(client, owner.email, WRONG), 429, "TOO_MANY_FAILURES")
 
     assert me(client, owner.token).status_code == 200
 

@@ -4,12 +4,15 @@ and that a refused write leaves nothing half-written."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+
+from chalicelib.services.login_throttle import LoginThrottle
 
 from .helpers import (
     API,
@@ -349,6 +352,10 @@ def test_every_response_carries_a_request_id_and_security_headers(
 def test_429_and_500_carry_the_headers_too(
     client: Any, owner: Login, services: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The suite runs with every limit out of reach: 5 failed logins per address here.
+    limited_settings = dataclasses.replace(services.settings, login_failures_per_source=5)
+    throttle = LoginThrottle(limited_settings, services.clock)
+    monkeypatch.setattr(services.operators, "throttle", throttle)
     for _ in range(5):
         login(client, owner.email, "wrong password!!")
     limited = login(client, owner.email, "wrong password!!")

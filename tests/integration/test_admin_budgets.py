@@ -94,12 +94,16 @@ BEFORE: dict[str, tuple[str, str]] = {
     "resume environment": ("POST", E + "/suspend"),
 }
 
-# POST /admin/api/login: the email claim and the throttle in one read; one conditional UpdateItem
-# reserving the email's one running password check; the operator; then one transaction
-# (session, lastLoginAt, throttle reset) or, on a wrong password, one UpdateItem (the failure).
+# POST /admin/api/login: the email claim and the throttles in one read; one conditional write
+# reserving the one running password check (of the address, and the account's hourly attempt:
+# a transaction of two; of a recognised browser: one UpdateItem); the operator; then one
+# transaction (session, lastLoginAt, the throttle released) or, on a wrong password, one
+# UpdateItem (the failure).
 LOGIN_BUDGETS: dict[str, list[str]] = {
-    "right password": [READ, "UpdateItem", READ, TX],
-    "wrong password": [READ, "UpdateItem", READ, "UpdateItem"],
+    "right password": [READ, TX, READ, TX],
+    "wrong password": [READ, TX, READ, "UpdateItem"],
+    "right password, recognised browser": [READ, "UpdateItem", READ, TX],
+    "wrong password, recognised browser": [READ, "UpdateItem", READ, "UpdateItem"],
 }
 
 
@@ -113,11 +117,10 @@ class World:
     values: dict[str, str]
 
 
-def login(client: Any, email: str, password: str = PASSWORD) -> Any:
+def login(client: Any, email: str, password: str = PASSWORD, cookie: str | None = None) -> Any:
     body = json.dumps({"email": email, "password": password})
-    return client.http.post(
-        "/admin/api/login", headers={"Content-Type": "application/json"}, body=body
-    )
+    headers = {"Content-Type": "application/json", **({"Cookie": cookie} if cookie else {})}
+    return client.http.post("/admin/api/login", headers=headers, body=body)
 
 
 def call(client: Any, token: str, method: str, path: str, body: Any = None) -> Any:
@@ -220,14 +223,24 @@ def test_login_budget(
     case: str, client: Any, services: runtime.Services, dynamo_calls: DynamoCalls
 ) -> None:
     services.operators.create(None, "login@example.com", PASSWORD, "admin")
-    password = PASSWORD if case == "right password" else "not the password at all"
+    right = case.startswith("right password")
+    password = PASSWORD if right else "not the password at all"
+    cookie = None
+    if case.endswith("recognised browser"):
+        cookie = login(client, "login@example.com").headers["Set-Cookie"].split(";")[0]
 
     with dynamo_calls.record() as calls:
-        resp = login(client, "login@example.com", password)
+        resp = login(client, "login@example.com", password, cookie)
 
-    assert resp.status_code == (200 if case == "right password" else 401), resp.body
+    assert resp.status_code == (200 if right else 401), resp.body
     assert ops(calls) == LOGIN_BUDGETS[case]
     assert_consistent_reads(calls)
+    first = {
+        k["sk"]["S"].split("#")[0]
+        for r in calls[0].params["RequestItems"].values()
+        for k in r["Keys"]
+    }
+    assert first == ({"EMAIL", "LOGIN", "HOUR", "DEVICE"} if cookie else {"EMAIL", "LOGIN", "HOUR"})
 
 
 def test_browsing_threads_costs_one_comment_query_per_thread_on_the_page(

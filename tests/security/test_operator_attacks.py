@@ -9,6 +9,7 @@ suite until it has a row, and a row without a route fails too."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import pkgutil
 import threading
@@ -20,9 +21,10 @@ from api.helpers import (
     API,
     Login,
     call,
+    device_of,
     each,
     error,
-    login,
+    login_from,
 )
 from integration.conftest import DynamoCalls
 
@@ -31,10 +33,11 @@ from chalicelib import ids, runtime
 from chalicelib.api.routing import Router, RouteSpec
 from chalicelib.auth import passwords, sessions
 from chalicelib.clock import FrozenClock
+from chalicelib.config import DEFAULT_RATES
 from chalicelib.entities import ROLES
 from chalicelib.errors import PulseError
 from chalicelib.repositories import operators as operators_repo
-from chalicelib.services import operators as operator_service
+from chalicelib.services import login_throttle
 
 from .conftest import fill, table_items
 
@@ -44,7 +47,7 @@ ADMIN_ROUTE_ROLES: dict[tuple[str, str], str | None] = {
 }
 # Routes that take no operator session, and why each may.
 PUBLIC_ROUTES = {
-    ("POST", "/admin/api/login"): "the login itself (throttled per email)",
+    ("POST", "/admin/api/login"): "the login itself (throttled per address, browser, account)",
     ("POST", "/auth/token"): "checks its own sk_ (keyauth) in the view",
     ("GET", "/api/v1/openapi.json"): "the public contract",
     ("GET", "/admin"): "the Admin Panel's static page (it calls the API with a session)",
@@ -138,28 +141,37 @@ def test_a_refused_role_costs_only_the_session_read_and_changes_nothing(
     assert table_items() == before
 
 
-# --- brute force -------------------------------------------------------------------------------
+# --- brute force and lockout (services/login_throttle.py) ---------------------------------------
+
+OWNER_OFFICE = "198.51.100.10"
+ATTACKER = "203.0.113.66"
+HOUR = 3600
 
 
-def fail(client: Any, email: str, times: int) -> None:
+@pytest.fixture
+def shipped(services: runtime.Services, clock: FrozenClock) -> runtime.Services:
+    """The login throttles at the defaults a stage ships with (the suite otherwise runs with
+    every limit out of reach), at the start of an hour."""
+    clock.current = int(clock.now()) // HOUR * HOUR + 0.25
+    wanted = {
+        "login_failures_per_source": DEFAULT_RATES["PULSE_RATE_LOGIN_FAILURES_PER_SOURCE"],
+        "login_attempts_per_account": DEFAULT_RATES["PULSE_RATE_LOGIN_ATTEMPTS_PER_ACCOUNT"],
+    }
+    settings = dataclasses.replace(
+        services.settings, **{k: v for k, v in wanted.items() if hasattr(services.settings, k)}
+    )
+    graph = runtime.build(settings, clock)
+    runtime.install(graph)
+    return graph
+
+
+def guess(client: Any, email: str, source: str = ATTACKER, device: str | None = None) -> Any:
+    return login_from(client, email, WRONG, source=source, device=device)
+
+
+def fail(client: Any, email: str, times: int, source: str = ATTACKER) -> None:
     for _ in range(times):
-        error(login(client, email, WRONG), 401, "INVALID_CREDENTIALS")
-
-
-def test_changing_the_case_or_spacing_of_the_email_does_not_reset_the_count(
-    client: Any, owner: Login
-) -> None:
-    variants = [
-        "Owner@Example.com",
-        " owner@example.com",
-        "OWNER@EXAMPLE.COM ",
-        "owner@EXAMPLE.com",
-    ]
-    for email in [*variants, owner.email]:
-        fail(client, email, 1)
-
-    for email in [owner.email, *variants]:
-        error(login(client, email, owner.password), 429, "TOO_MANY_ATTEMPTS")
+        error(guess(client, email, source), 401, "INVALID_CREDENTIALS")
 
 
 @pytest.fixture
@@ -176,44 +188,139 @@ def password_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return checked
 
 
-def test_while_locked_no_password_is_checked_and_known_and_unknown_emails_look_alike(
-    client: Any, owner: Login, password_checks: list[str]
+def test_an_attackers_flood_against_an_email_does_not_lock_its_operator_out(
+    shipped: runtime.Services, client: Any, owner: Login, clock: FrozenClock
 ) -> None:
-    """A locked account is no password oracle and no argon2 amplifier, and the lock itself does
-    not tell which emails exist."""
-    unknown = "nobody@example.com"
-    fail(client, owner.email, operator_service.FREE_FAILURES)
-    fail(client, unknown, operator_service.FREE_FAILURES)
+    """The report: knowing the only owner's email, four requests an hour kept the owner locked
+    out for good. Now an attacker without the password locks out only itself: for a day of
+    floods (and the patient four an hour), the owner logs in from its usual browser wherever it
+    is, even behind the attacker's address, and from a new browser anywhere else."""
+    usual = device_of(login_from(client, owner.email, source=OWNER_OFFICE))
+    checked_per_hour = []
+    for hour in range(24):
+        clock.current = shipped.clock.now() // HOUR * HOUR + 0.25  # the top of the hour
+        burst = [guess(client, owner.email) for _ in range(20 if hour == 0 else 4)]
+        assert {r.status_code for r in burst} <= {401, 429}
+        checked_per_hour.append(sum(r.status_code == 401 for r in burst))
+
+        for source, device in (
+            (OWNER_OFFICE, usual),
+            (ATTACKER, usual),  # the same office or cafe as the attacker
+            (f"198.51.100.{100 + hour}", None),  # a new browser on another network
+        ):
+            resp = login_from(client, owner.email, source=source, device=device)
+            assert resp.status_code == 200, (hour, source, device is not None, resp.body)
+        clock.advance(HOUR)
+
+    # The attacker itself stays slow: its address's free failures, then locks.
+    free = shipped.settings.login_failures_per_source
+    assert checked_per_hour[0] == free and max(checked_per_hour) <= free
+
+
+def test_a_flood_from_many_addresses_caps_the_account_but_not_a_known_browser(
+    shipped: runtime.Services, client: Any, owner: Login, password_checks: list[str]
+) -> None:
+    """Guessing at one account from many addresses stays slow (30 attempts an hour from
+    unrecognised browsers); the operator's usual browser is not held by that cap."""
+    usual = device_of(login_from(client, owner.email, source=OWNER_OFFICE))
     password_checks.clear()
+    outcomes = [guess(client, owner.email, f"192.0.2.{n}").status_code for n in range(1, 61)]
 
-    locked = [
-        login(client, email, pw)
-        for email in (owner.email, unknown)
-        for pw in (WRONG, owner.password)
-    ]
-
-    assert password_checks == []
-    assert {(r.status_code, r.body, r.headers["Retry-After"]) for r in locked} == {
-        (locked[0].status_code, locked[0].body, "1")
-    }
-    error(locked[0], 429, "TOO_MANY_ATTEMPTS")
+    assert outcomes.count(401) == len(password_checks) <= 30
+    assert outcomes.count(429) >= 30
+    error(login_from(client, owner.email, source="192.0.2.250"), 429, "TOO_MANY_ATTEMPTS")
+    assert login_from(client, owner.email, source="192.0.2.250", device=usual).status_code == 200
 
 
-def test_the_lock_grows_to_its_cap_and_stays_there(
+def test_guesses_spread_over_many_emails_from_one_address_are_throttled(
+    shipped: runtime.Services,
+    client: Any,
+    owner: Login,
+    admin: Login,
+    clock: FrozenClock,
+    password_checks: list[str],
+) -> None:
+    """The report: one address could guess at any number of emails, one or two each, and no
+    per-email lock ever started. Now the address's failures count across emails: an attacker
+    that waits out every Retry-After for an hour gets a handful of checks, not a hundred."""
+    password_checks.clear()
+    start = clock.now()
+    emails = [owner.email, admin.email] + [f"user{n}@example.com" for n in range(98)]
+    statuses = []
+    for email in emails:
+        resp = guess(client, email)
+        statuses.append(resp.status_code)
+        if resp.status_code == 429:
+            error(resp, 429, "TOO_MANY_FAILURES")
+            clock.advance(int(resp.headers["Retry-After"]))
+        if clock.now() - start > HOUR:
+            break
+
+    free = DEFAULT_RATES["PULSE_RATE_LOGIN_FAILURES_PER_SOURCE"]
+    assert statuses[:free] == [401] * free and statuses[free] == 429
+    assert len(password_checks) <= free + 14  # then one per lock: 1, 2, 4 s ... up to 15 min
+    assert login_from(client, admin.email, source=OWNER_OFFICE).status_code == 200
+
+
+def test_changing_the_case_or_spacing_of_the_email_does_not_escape_the_account_cap(
     client: Any, owner: Login, clock: FrozenClock
 ) -> None:
+    """The account's hourly count and its device cookies are keyed by the normalized email."""
+    clock.current = int(clock.now()) // HOUR * HOUR + 0.25  # the hour of the owner's login
+    variants = ["Owner@Example.com", " owner@example.com", "OWNER@EXAMPLE.COM ", owner.email]
+    # The owner fixture's login and the one below are 2 attempts of the hour; then the variants.
+    cap = 2 + len(variants)
+    settings = dataclasses.replace(runtime.services().settings, login_attempts_per_account=cap)
+    runtime.install(runtime.build(settings, clock))
+    usual = device_of(login_from(client, variants[0], source=OWNER_OFFICE))
+    for n, email in enumerate(variants):
+        error(guess(client, email, f"192.0.2.{n + 1}"), 401, "INVALID_CREDENTIALS")
+
+    for email in variants:
+        error(login_from(client, email, source="192.0.2.99"), 429, "TOO_MANY_ATTEMPTS")
+        assert login_from(client, email, source="192.0.2.99", device=usual).status_code == 200
+
+
+def test_while_refused_no_password_is_checked_and_known_and_unknown_emails_look_alike(
+    shipped: runtime.Services, client: Any, owner: Login, password_checks: list[str]
+) -> None:
+    """A refused attempt is no password oracle and no argon2 amplifier, and a refusal does not
+    tell which emails exist: by an address's lock, or by an account's hourly cap."""
+    unknown = "nobody@example.com"
+    free = shipped.settings.login_failures_per_source
+    fail(client, unknown, free)  # the attacker's address is locked
+    for n in range(shipped.settings.login_attempts_per_account):  # both accounts are capped
+        for email in (owner.email, unknown):
+            guess(client, email, f"10.0.{n}.1")
+    password_checks.clear()
+
+    by_address = [guess(client, e, ATTACKER) for e in (owner.email, unknown)]
+    by_address += [login_from(client, e, source=ATTACKER) for e in (owner.email, unknown)]
+    by_account = [guess(client, e, "10.9.9.9") for e in (owner.email, unknown)]
+    by_account += [login_from(client, e, source="10.9.9.9") for e in (owner.email, unknown)]
+
+    assert password_checks == []
+    for refused, code in ((by_address, "TOO_MANY_FAILURES"), (by_account, "TOO_MANY_ATTEMPTS")):
+        error(refused[0], 429, code)
+        answers = {(r.status_code, r.body, r.headers["Retry-After"]) for r in refused}
+        assert len(answers) == 1, answers
+
+
+def test_an_addresss_lock_grows_to_its_cap_and_stays_there(
+    shipped: runtime.Services, client: Any, owner: Login, clock: FrozenClock
+) -> None:
     """A patient attacker gets at most one guess per 15 minutes once the lock has grown."""
-    fail(client, owner.email, operator_service.FREE_FAILURES)
+    fail(client, owner.email, shipped.settings.login_failures_per_source)
     retry_after = 0
     for _ in range(15):  # 2**10 s > 15 min: the cap is reached well within
-        resp = login(client, owner.email, WRONG)
+        resp = guess(client, owner.email)
         if resp.status_code == 429:
             retry_after = int(resp.headers["Retry-After"])
             clock.advance(retry_after)
-        error(login(client, owner.email, WRONG), 401, "INVALID_CREDENTIALS")
+        error(guess(client, owner.email), 401, "INVALID_CREDENTIALS")
 
-    assert retry_after == operator_service.MAX_LOCK_SECONDS
-    error(login(client, owner.email, owner.password), 429, "TOO_MANY_ATTEMPTS")
+    assert retry_after == login_throttle.MAX_LOCK_SECONDS
+    error(login_from(client, owner.email, source=ATTACKER), 429, "TOO_MANY_FAILURES")
 
 
 def test_concurrent_guesses_get_one_password_check_at_a_time(
@@ -223,27 +330,28 @@ def test_concurrent_guesses_get_one_password_check_at_a_time(
     atomic_moto: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A burst of guesses (one Lambda each) that all read the throttle before any failure is
-    counted: the lock check in the write lets one of them test a password, not all of them."""
-    guesses = 3 * operator_service.FREE_FAILURES
+    """A burst of guesses from one address (one Lambda each) that all read the throttles before
+    any failure is counted: the conditions of the reservation let one of them test a password,
+    not all of them."""
+    guesses = 15
     barrier = threading.Barrier(guesses, timeout=30)
     read = operators_repo.login_state
 
-    def read_together(email: str) -> Any:
-        state = read(email)
+    def read_together(*args: Any) -> Any:
+        state = read(*args)
         barrier.wait()
         return state
 
     monkeypatch.setattr(operators_repo, "login_state", read_together)
     outcomes: list[str] = []
 
-    def guess(i: int) -> None:
+    def guess_at(i: int) -> None:
         try:
-            services.operators.login(owner.email, f"guess number {i:04d}")
+            services.operators.login(owner.email, f"guess number {i:04d}", source_ip=ATTACKER)
         except PulseError as exc:
             outcomes.append(exc.code)
 
-    threads = [threading.Thread(target=guess, args=(i,)) for i in range(guesses)]
+    threads = [threading.Thread(target=guess_at, args=(i,)) for i in range(guesses)]
     for t in threads:
         t.start()
     for t in threads:
