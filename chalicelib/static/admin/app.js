@@ -156,7 +156,9 @@ function clearSession() {
 const can = (role) =>
   Boolean(state.operator) && ROLES.indexOf(state.operator.role) >= ROLES.indexOf(role);
 
-async function api(method, path, { body, query } = {}) {
+// Only the login sends and keeps cookies: its `pulse_device` cookie (HttpOnly, set by the server)
+// recognises this browser at its next login, which then no flood of wrong passwords can block.
+async function api(method, path, { body, query, withCookies = false } = {}) {
   const url = new URL(path, API_BASE);
   for (const [name, value] of Object.entries(query || {})) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(name, value);
@@ -175,7 +177,7 @@ async function api(method, path, { body, query } = {}) {
       headers,
       body: payload,
       cache: "no-store",
-      credentials: "omit",
+      credentials: withCookies ? "same-origin" : "omit",
     });
   } catch {
     throw new ApiError(0, {
@@ -785,6 +787,7 @@ function loginView() {
           try {
             const session = await api("POST", "login", {
               body: { email: email.value.trim(), password: password.value },
+              withCookies: true,
             });
             saveSession(session.token, session.operator);
             password.value = "";
