@@ -351,7 +351,7 @@ ANALYTICS = "auth, environment, STATS: 1 read"
 OPS: list[Op] = [
     Op(TOKENS_WS, "mint, first-time user", mint_first, 2, "user + counters + key use: 1 tx"),
     Op(TOKENS_WS, "mint, returning user (< 60 s)", mint_again, 1, "no write due"),
-    Op(TOKENS_WS, "$connect, new room", connect_new_room, 2, "3 rows + room + STATS: 1 tx"),
+    Op(TOKENS_WS, "$connect, new room", connect_new_room, 2, "3 rows + room + STATS + user: 1 tx"),
     Op(TOKENS_WS, "$connect, existing room", connect_existing_room, 2, ""),
     Op(TOKENS_WS, "$default ping (rate window open)", ws_message({"type": "ping"}), 1, "rate"),
     Op(
