@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
@@ -137,7 +138,44 @@ BODY_MAX = 10_000
 MAX_SAFE_INTEGER = 2**53 - 1
 
 
+# --- ids that become URL path segments ------------------------------------------------------
+# Every id a client names (room, user) ends up as one segment of a URL path: `/rooms/{roomId}`.
+# URL parsers resolve dot segments (WHATWG: `.`, `..`, and any of them spelled with `%2e`) and
+# browsers read `\` as `/`, and percent-encoding does not help: encodeURIComponent("..") is
+# "..". So a new id may not be one of those, contain a separator, or start with PATH_ESCAPE
+# (a segment starting with it is read as an escaped id: api/paths.py). Ids stored before this
+# rule stay addressable through that escape.
+PATH_ESCAPE = "~"
+_DOT = re.compile(r"(?:\.|%2e){1,2}", re.IGNORECASE)
+_SEPARATORS = ("/", "\\")
+
+
+def is_dot_segment(value: str) -> bool:
+    """`.` or `..` in any spelling a URL parser resolves (`%2e`, `.%2E`, `%2e%2e`, ...)."""
+    return _DOT.fullmatch(value) is not None
+
+
+def path_segment_problem(value: str) -> str | None:
+    """Why `value` cannot be an id placed as one URL path segment, or None if it can."""
+    if is_dot_segment(value):
+        return "must not be a dot segment (`.`, `..` or one spelled with %2e)"
+    if any(sep in value for sep in _SEPARATORS):
+        return "must not contain `/` or `\\`"
+    if value.startswith(PATH_ESCAPE):
+        return f"must not start with `{PATH_ESCAPE}`"
+    return None
+
+
+def new_id(value: str, field: str) -> str:
+    """A client-chosen id for something new: one that stays one URL path segment."""
+    problem = path_segment_problem(value)
+    if problem is not None:
+        raise InvalidInput(field, problem)
+    return value
+
+
 def is_room_id(value: object) -> bool:
+    """The shape of a room id (stored ones included: a lookup, not a creation)."""
     return (
         isinstance(value, str)
         and 0 < len(value) <= ROOM_ID_MAX
@@ -146,13 +184,20 @@ def is_room_id(value: object) -> bool:
 
 
 def room_id(value: object, field: str = "id") -> str:
+    """A new room's id (POST /api/v1/rooms, a `$connect` that may create the room)."""
     if value is None:
         raise InvalidInput(field, "is required", code="MISSING_FIELD")
     if not isinstance(value, str):
         raise InvalidInput(field, "must be a string")
     if not is_room_id(value):
         raise InvalidInput(field, f"must be 1-{ROOM_ID_MAX} characters of letters, digits and -_.:")
-    return value
+    return new_id(value, field)
+
+
+def user_id(obj: Mapping[str, Any], field: str, *, max_len: int) -> str:
+    """A user id a client names (a mint's `userId`, a comment's author): text that stays one
+    URL path segment (`/api/v1/users/{userId}`)."""
+    return new_id(required_text(obj, field, max_len=max_len), field)
 
 
 def metadata(

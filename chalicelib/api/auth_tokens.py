@@ -26,7 +26,7 @@ def mint_token() -> dict[str, Any]:
     body = http.json_object(request)
     v.only_fields(body, ["userId", "name", "avatar"])
     mint = MintRequest(
-        user_id=v.required_text(body, "userId", max_len=FIELD_MAX),
+        user_id=v.user_id(body, "userId", max_len=FIELD_MAX),
         name=v.required_text(body, "name", max_len=FIELD_MAX),
         avatar=v.http_url(body, "avatar"),
     )

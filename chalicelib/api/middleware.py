@@ -1,5 +1,6 @@
-"""HTTP middleware: body-size limit, one error shape for Chalice's own errors, security headers,
-and one access-log line per request (method, route, status, time; never headers or bodies)."""
+"""HTTP middleware: exact paths (api/paths.py), body-size limit, one error shape for Chalice's
+own errors, security headers, and one access-log line per request (method, route, status, time;
+never headers or bodies)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from collections.abc import Callable
 
 from chalice.app import Request, Response
 
-from ..errors import PayloadTooLarge
-from . import errors
+from ..errors import PayloadTooLarge, PulseError
+from . import errors, paths
 from .http import MAX_BODY_BYTES, request_id
 
 log = logging.getLogger("pulse.access")
@@ -26,12 +27,13 @@ def http_middleware(request: Request, get_response: Callable[[Request], Response
     started = time.perf_counter()
     rid = request_id(request)
     try:
+        context = request.context or {}
+        paths.check_shape(str(context.get("path") or ""), context.get("resourcePath"))
         if len(request.raw_body or b"") > MAX_BODY_BYTES:
-            response = errors.to_response(
-                PayloadTooLarge(f"Request bodies are limited to {MAX_BODY_BYTES // 1024} KB.")
-            )
-        else:
-            response = errors.reshape_chalice_error(get_response(request))
+            raise PayloadTooLarge(f"Request bodies are limited to {MAX_BODY_BYTES // 1024} KB.")
+        response = errors.reshape_chalice_error(get_response(request))
+    except PulseError as exc:
+        response = errors.to_response(exc)
     except Exception:
         response = errors.unexpected(rid)
     response.headers = {**SECURITY_HEADERS, **(response.headers or {}), "X-Request-Id": rid}

@@ -7,7 +7,6 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import unquote
 
 from chalice.app import Blueprint, Request, Response
 
@@ -15,7 +14,7 @@ from ..entities import Role
 from ..errors import Forbidden, PulseError
 from ..runtime import services
 from ..services.access import Access
-from . import errors, idempotency
+from . import errors, idempotency, paths
 from .http import bearer, request_id, source_ip
 
 Auth = Literal["none", "operator", "secret_key"]
@@ -73,9 +72,10 @@ class Router:
             @functools.wraps(view)
             def handler(**raw_params: str) -> Response:
                 request = self.request
-                # API Gateway REST APIs and chalice local hand path parameters over still
-                # percent-encoded (`doc%3A1`); decode exactly once here.
-                params = {name: unquote(value) for name, value in raw_params.items()}
+                try:
+                    params = {name: paths.parameter(name, raw) for name, raw in raw_params.items()}
+                except PulseError as exc:
+                    return errors.to_response(exc)
                 if idempotent:
                     where = template.format(**params)
                     return idempotency.once(

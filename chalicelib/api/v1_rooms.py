@@ -88,7 +88,7 @@ def create_thread(access: Access, roomId: str) -> dict[str, Any]:
     body = http.json_object(router.request)
     v.only_fields(body, ["comment", "metadata"])
     first = v.nested(body, "comment", ["userId", "body"])
-    user_id = v.required_text(first, "comment.userId", max_len=USER_ID_MAX)
+    user_id = v.user_id(first, "comment.userId", max_len=USER_ID_MAX)
     text = v.comment_body(first, "comment.body")
     thread = services().collab.create_thread(access, roomId, user_id, text, v.metadata(body))
     return out.thread(thread)
@@ -132,7 +132,7 @@ def list_comments(access: Access, roomId: str, threadId: str) -> dict[str, Any]:
 def create_comment(access: Access, roomId: str, threadId: str) -> dict[str, Any]:
     body = http.json_object(router.request)
     v.only_fields(body, ["userId", "body"])
-    user_id = v.required_text(body, "userId", max_len=USER_ID_MAX)
+    user_id = v.user_id(body, "userId", max_len=USER_ID_MAX)
     text = v.comment_body(body)
     return out.comment(services().collab.create_comment(access, roomId, threadId, user_id, text))
 

@@ -26,7 +26,7 @@ from ..repositories import user_connections as user_repo
 from ..repositories.environments import ExtraRead
 from ..repositories.rooms import RoomState
 from ..repositories.user_connections import UserConnections
-from ..validation import is_room_id
+from ..validation import is_room_id, new_id
 from . import user_limits
 from .access import Access, load
 from .collab import room_not_found
@@ -102,6 +102,7 @@ class RealtimeService:
         if not is_room_id(room_id):
             raise InvalidInput("room", "must be 1-128 characters of letters, digits and -_.:")
         assert room_id is not None
+        new_id(room_id, "room")  # a connection may create the room: the rule of new ids
         gate = self.limits.gate(request.source_ip) if self.limits is not None else None
         # The user's live connections ride in the key check's read, under the user id the token
         # claims; the claim is trusted once the token verified.

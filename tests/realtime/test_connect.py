@@ -284,8 +284,8 @@ def test_missing_query_string_is_401(gw: Gateway, env: Env) -> None:
 
 @pytest.mark.parametrize(
     "room",
-    [None, "", "bad room", "room/1", "x" * 129, "rööm", "room\n"],
-    ids=["missing", "empty", "space", "slash", "too long", "non-ascii", "newline"],
+    [None, "", "bad room", "room/1", "x" * 129, "rööm", "room\n", ".", ".."],
+    ids=["missing", "empty", "space", "slash", "too long", "non-ascii", "newline", "dot", "dots"],
 )
 def test_bad_room_is_400_and_nothing_written(gw: Gateway, env: Env, room: str | None) -> None:
     query = {"apiKey": env.pk, "token": mint(env.sk, "eve")}

@@ -253,3 +253,30 @@ def test_metadata_refuses_lone_surrogates_and_unsafe_integers() -> None:
         else:
             raise AssertionError(f"accepted {bad!r}")
     assert v.metadata({"metadata": {"a": 2**53 - 1, "b": 1.5}}) == {"a": 2**53 - 1, "b": 1.5}
+
+
+# --- ids that are path segments -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [".", "..", "%2e", "%2E", ".%2e", "%2e.", "%2E%2e", ".%2E"])
+def test_every_spelling_of_a_dot_segment_is_one(value: str) -> None:
+    assert v.is_dot_segment(value)
+    assert refused(v.new_id, value, "userId").field == "userId"
+
+
+@pytest.mark.parametrize("value", ["...", ".a", "a.", "%2e%2e%2e", "%2f", "%", "a%2eb", "~"])
+def test_other_dots_and_percents_are_no_dot_segment(value: str) -> None:
+    assert not v.is_dot_segment(value)
+
+
+@pytest.mark.parametrize("value", ["a/b", "a\\b", "~a", "~"])
+def test_a_new_id_has_no_separator_and_no_leading_escape(value: str) -> None:
+    err = refused(v.new_id, value, "userId")
+
+    assert err.field == "userId" and "userId" in err.message
+
+
+def test_a_room_id_that_is_a_dot_segment_is_well_formed_but_not_new() -> None:
+    assert v.is_room_id("..")  # a lookup of a stored room
+    assert refused(v.room_id, "..", "id").field == "id"
+    assert v.room_id("...", "id") == "..."
