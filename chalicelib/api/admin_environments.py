@@ -52,7 +52,10 @@ def rename_environment(actor: Actor, envId: str) -> dict[str, Any]:
 
 @router.route("/environments/{envId}", "DELETE", role="admin", status=204)
 def disable_environment(actor: Actor, envId: str) -> None:
-    services().environments.disable(actor, envId)
+    body = http.json_object(router.request, required=False)
+    v.only_fields(body, ["confirmName"])
+    confirm_name = v.required_text(body, "confirmName", max_len=NAME_MAX)
+    services().environments.disable(actor, envId, confirm_name)
 
 
 @router.route("/environments/{envId}/suspend", "POST", role="admin")

@@ -12,7 +12,7 @@ from ..auth import apikeys
 from ..clock import Clock
 from ..config import Settings
 from ..entities import Actor, ApiKey, AuditEvent, Environment, Page
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, InvalidInput, NotFound
 from ..repositories import audit as audit_repo
 from ..repositories import environments as repo
 from ..repositories.environments import MAX_ACTIVE_KEYS, EnvState, NewKey
@@ -143,8 +143,17 @@ class EnvironmentService:
             raise environment_disabled()
         return replace(state.environment, name=name, updated_at=now)
 
-    def disable(self, actor: Actor, env_id: str) -> None:
+    def disable(self, actor: Actor, env_id: str, confirm_name: str) -> None:
+        """Disable for good (every key revoked), only when the request names the environment:
+        a request that reached this by accident (a mistyped id, a resolved `..`) changes
+        nothing. The name is the one just read: no extra call."""
         state = self._state(env_id)
+        if confirm_name != state.environment.name:
+            raise InvalidInput(
+                "confirmName",
+                "is not this environment's name; send its name, exactly, to disable it",
+                code="CONFIRM_NAME_MISMATCH",
+            )
         if state.environment.status != "active":
             raise environment_disabled()
         now = self.clock.now_iso()

@@ -349,7 +349,7 @@ def test_get_malformed_environment_id_is_404(client: Any, owner: Login) -> None:
 
 ENV_ROUTES: list[tuple[str, str, Any]] = [
     ("PATCH", "", {"name": "x"}),
-    ("DELETE", "", None),
+    ("DELETE", "", {"confirmName": "x"}),
     ("POST", "/suspend", None),
     ("POST", "/resume", None),
     ("GET", "/keys", None),
@@ -421,8 +421,45 @@ def test_rename_without_a_name_is_400(client: Any, owner: Login) -> None:
 # --- disable -------------------------------------------------------------------------------------
 
 
-def disable(client: Any, token: str, env_id: str) -> Any:
-    return call(client, "DELETE", f"{ENVS}/{env_id}", token=token)
+def disable(client: Any, token: str, env_id: str, confirm_name: str | None = None) -> Any:
+    """DELETE the environment, naming it (its current name unless `confirm_name` is given)."""
+    if confirm_name is None:
+        confirm_name = call(client, "GET", f"{ENVS}/{env_id}", token=token).json_body["name"]
+    body = {"confirmName": confirm_name}
+    return call(client, "DELETE", f"{ENVS}/{env_id}", token=token, body=body)
+
+
+def test_disable_needs_the_environment_named_in_confirmname(client: Any, owner: Login) -> None:
+    """A request that reaches the DELETE by accident (a mistyped id, a `..` a browser resolved)
+    disables nothing: it must name the environment, as the panel's confirmation does."""
+    created = create_environment(client, owner.token, "Production EU")
+    env_id = created["environment"]["id"]
+    path = f"{ENVS}/{env_id}"
+
+    def check(case: tuple[Any, str, str]) -> None:
+        body, code, field = case
+        names_field(
+            error(call(client, "DELETE", path, token=owner.token, body=body), 400, code), field
+        )
+
+    each(
+        [
+            (None, "MISSING_FIELD", "confirmName"),
+            ({}, "MISSING_FIELD", "confirmName"),
+            ({"confirmName": None}, "MISSING_FIELD", "confirmName"),
+            ({"confirmName": 5}, "INVALID_INPUT", "confirmName"),
+            ({"confirmName": "Production"}, "CONFIRM_NAME_MISMATCH", "confirmName"),
+            ({"confirmName": "production eu"}, "CONFIRM_NAME_MISMATCH", "confirmName"),
+            ({"confirmName": env_id}, "CONFIRM_NAME_MISMATCH", "confirmName"),
+            ({"confirmName": "Production EU", "force": True}, "UNKNOWN_FIELD", "force"),
+        ],
+        check,
+    )
+    assert call(client, "GET", path, token=owner.token).json_body["status"] == "active"
+    assert mint(client, secret_of(created)).status_code == 200
+    assert "environment.disabled" not in audit_actions(client, owner.token, f"{path}/audit")
+
+    assert disable(client, owner.token, env_id, "Production EU").status_code == 204
 
 
 def test_disable_is_204_with_no_body(client: Any, owner: Login) -> None:
@@ -501,7 +538,7 @@ def test_changes_to_a_disabled_environment_are_409(client: Any, owner: Login) ->
             ("POST", "/keys", {"kind": "secret"}),
             ("POST", "/keys/rotate", None),
             ("PATCH", "", {"name": "Renamed"}),
-            ("DELETE", "", None),
+            ("DELETE", "", {"confirmName": before["name"]}),
             ("POST", "/suspend", None),
             ("POST", "/resume", None),
         ],

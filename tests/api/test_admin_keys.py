@@ -443,7 +443,7 @@ def test_revoked_and_unknown_keys_get_the_identical_401(
     sk = secret_of(env)
     revoke(client, owner.token, env, env["keys"][1]["id"])
     other = create_environment(client, owner.token, "Other")
-    call(client, "DELETE", env_path(other), token=owner.token)
+    call(client, "DELETE", env_path(other), token=owner.token, body={"confirmName": "Other"})
 
     revoked = mint(client, sk)
     disabled = mint(client, secret_of(other))

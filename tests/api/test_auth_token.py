@@ -371,7 +371,7 @@ def test_unknown_revoked_rotated_disabled_and_malformed_keys_get_one_identical_a
     revoked, rotated, disabled, live = (create_env(services, n) for n in "ABCD")
     services.environments.revoke(ACTOR, revoked.id, revoked.sk_id)
     services.environments.rotate(ACTOR, rotated.id)
-    services.environments.disable(ACTOR, disabled.id)
+    services.environments.disable(ACTOR, disabled.id, services.environments.get(disabled.id).name)
     unknown = apikeys.generate("secret", ids.new_id("env"), ids.new_id("key"))
     # The live key's real env and key ids with another secret: the stored hash must not match.
     forged = apikeys.generate("secret", live.id, live.sk_id)
@@ -409,7 +409,7 @@ def test_a_secret_key_of_a_disabled_environment_stops_at_once(
     client: Any, services: runtime.Services, env: Env
 ) -> None:
     mint_ok(client, env.sk)
-    services.environments.disable(ACTOR, env.id)
+    services.environments.disable(ACTOR, env.id, services.environments.get(env.id).name)
 
     error_of(post_token(client, env.sk), 401, "INVALID_API_KEY")
 
@@ -521,7 +521,7 @@ def test_disabling_the_environment_ends_its_tokens(
     client: Any, services: runtime.Services, env: Env
 ) -> None:
     token = mint_ok(client, env.sk)["token"]
-    services.environments.disable(ACTOR, env.id)
+    services.environments.disable(ACTOR, env.id, services.environments.get(env.id).name)
 
     refused_connection(services, env.pk, token, "INVALID_API_KEY")
 

@@ -314,16 +314,17 @@ def test_every_response_carries_a_request_id_and_security_headers(
 ) -> None:
     env = create_environment(client, owner.token)
     env_id = env["environment"]["id"]
+    named = {"confirmName": env["environment"]["name"]}
     requests: list[tuple[int, Callable[[], Any]]] = [
         (200, lambda: call(client, "GET", ENVS, token=owner.token)),
         (201, lambda: call(client, "POST", ENVS, token=owner.token, body={"name": "y"})),
-        (204, lambda: call(client, "DELETE", f"{ENVS}/{env_id}", token=owner.token)),
+        (204, lambda: call(client, "DELETE", f"{ENVS}/{env_id}", token=owner.token, body=named)),
         (400, lambda: call(client, "POST", ENVS, token=owner.token, raw="{")),
         (401, lambda: call(client, "GET", ENVS)),
         (403, lambda: call(client, "POST", ENVS, token=viewer.token, body={"name": "z"})),
         (404, lambda: call(client, "GET", f"{ENVS}/env_0000000000000000", token=owner.token)),
         (405, lambda: call(client, "PUT", ENVS, token=owner.token)),
-        (409, lambda: call(client, "DELETE", f"{ENVS}/{env_id}", token=owner.token)),
+        (409, lambda: call(client, "DELETE", f"{ENVS}/{env_id}", token=owner.token, body=named)),
         (413, lambda: call(client, "POST", ENVS, token=owner.token, raw=b"x" * (MAX_BODY + 1))),
         (
             415,
@@ -419,7 +420,13 @@ def refused_writes(w: World) -> list[tuple[str, str, str, Any, int]]:
         ("create-env-too-large", "POST", ENVS, b"x" * (MAX_BODY + 1), 413),
         ("rename-wrong-type", "PATCH", env, {"name": 5}, 400),
         ("rename-unknown-env", "PATCH", f"{ENVS}/env_0000000000000000", {"name": "x"}, 404),
-        ("disable-unknown-env", "DELETE", f"{ENVS}/env_0000000000000000", None, 404),
+        (
+            "disable-unknown-env",
+            "DELETE",
+            f"{ENVS}/env_0000000000000000",
+            {"confirmName": "x"},
+            404,
+        ),
         ("key-bad-kind", "POST", f"{env}/keys", {"kind": "root"}, 400),
         ("key-long-name", "POST", f"{env}/keys", {"kind": "secret", "name": "x" * 101}, 400),
         ("rotate-unknown-field", "POST", f"{env}/keys/rotate", {"a": 1}, 400),

@@ -321,7 +321,11 @@ def test_a_disabled_environment_is_neither_suspended_nor_resumed(client: Any, ad
     held = create_environment(client, admin.token, "Held")["environment"]["id"]
     ok(suspend(client, admin.token, held))
     for env_id in (plain, held):  # a suspended environment can still be disabled
-        assert call(client, "DELETE", f"{ENVS}/{env_id}", token=admin.token).status_code == 204
+        named = {"confirmName": get_env(client, admin.token, env_id)["name"]}
+        assert (
+            call(client, "DELETE", f"{ENVS}/{env_id}", token=admin.token, body=named).status_code
+            == 204
+        )
 
     def check(case: tuple[str, Callable[..., Any]]) -> None:
         env_id, action = case

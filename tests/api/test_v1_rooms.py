@@ -182,7 +182,7 @@ def test_every_v1_route_of_a_disabled_environment_is_401(
     client: Any, services: runtime.Services, tenant: Tenant
 ) -> None:
     make_room(client, tenant.sk, "room-1")
-    services.environments.disable(SYSTEM, tenant.id)
+    services.environments.disable(SYSTEM, tenant.id, services.environments.get(tenant.id).name)
 
     bodies = invalid_key_bodies(client, tenant.sk)
 

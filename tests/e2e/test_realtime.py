@@ -455,7 +455,12 @@ def test_disabling_the_environment_closes_its_sockets_in_every_room(rt: Realtime
         async with Clients(rt.stack.ws_url) as clients:
             a = await clients.enter("A", env.pk, toks[0], rooms[0])
             b = await clients.enter("B", env.pk, toks[1], rooms[1])
-            disabled = await in_thread(rt.admin_call, "DELETE", f"/admin/api/environments/{env.id}")
+            disabled = await in_thread(
+                rt.admin_call,
+                "DELETE",
+                f"/admin/api/environments/{env.id}",
+                json={"confirmName": "Disable"},
+            )
             assert disabled.status_code == 204, disabled.text
             assert await gather(a.closed(), b.closed()) == [1000, 1000]
             assert await gather(a.leftovers(), b.leftovers()) == [[], []]

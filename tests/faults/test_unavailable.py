@@ -80,6 +80,13 @@ def _fresh_env(method: str, suffix: str, body: Any = None) -> Callable[[World], 
     return build
 
 
+def _disable_env(w: World) -> Req:
+    """`disable` of an environment of its own, naming it."""
+    env_id, _, _ = w.environment()
+    body = {"confirmName": w.graph.environments.get(env_id).name}
+    return Req("DELETE", f"{ADMIN}/environments/{env_id}", body, w.owner_token)
+
+
 def _suspended_env(w: World) -> Req:
     """`resume` on an environment of its own, suspended first."""
     env_id, _, _ = w.environment()
@@ -209,7 +216,7 @@ CASES: dict[str, Case] = {
     "rename environment": Case(
         ("PATCH", "/environments/{envId}"), 200, _fresh_env("PATCH", "", {"name": "Renamed"})
     ),
-    "disable environment": Case(("DELETE", "/environments/{envId}"), 204, _fresh_env("DELETE", "")),
+    "disable environment": Case(("DELETE", "/environments/{envId}"), 204, _disable_env),
     "suspend environment": Case(
         ("POST", "/environments/{envId}/suspend"), 200, _fresh_env("POST", "/suspend")
     ),

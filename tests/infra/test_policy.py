@@ -205,7 +205,7 @@ def every_access_pattern(client: Any, services: runtime.Services, gw: Gateway) -
     call(client, "DELETE", f"{rooms}/room-1", sk)  # purges its threads: BatchWriteItem
     gw.connect(Env(env_id, pk, sk, "", ""), token=token, room="room-2")
     call(client, "GET", f"{env}/analytics", op)
-    call(client, "DELETE", env, op)  # disables it and kicks its sockets
+    call(client, "DELETE", env, op, {"confirmName": "Acme Inc"})  # disables it, kicks its sockets
     call(client, "POST", f"{admin}/logout", op)
 
 

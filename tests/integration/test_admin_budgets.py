@@ -84,6 +84,7 @@ BUDGETS: dict[str, tuple[str, str, list[str]]] = {
 BODIES: dict[str, Any] = {
     "create environment": {"name": "New"},
     "rename environment": {"name": "Renamed"},
+    "disable environment": {"confirmName": "Acme"},
     "create key": {"kind": "secret"},
     "create operator": {"email": "new@example.com", "password": PASSWORD, "role": "viewer"},
     "change an operator's role": {"role": "admin"},

@@ -191,7 +191,7 @@ def _prepare(case: str, gw: Gateway, env: Env) -> Query:
         graph.environments.revoke(OWNER, env.id, env.pk_id)
         return q()
     if case == "disabled environment":
-        graph.environments.disable(OWNER, env.id)
+        graph.environments.disable(OWNER, env.id, graph.environments.get(env.id).name)
         return q()
     if case == "missing token":
         return q(tok=None)

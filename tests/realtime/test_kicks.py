@@ -136,8 +136,12 @@ def test_revoking_a_pk_closes_only_the_connections_it_opened(
     assert fake.take(via_pk2) == [{"type": "pong"}]
 
 
-# How an operator stops a whole environment: disable it (for good) or suspend it (until resumed).
-STOPS = {"disable": ("DELETE", "", 204), "suspend": ("POST", "/suspend", 200)}
+# How an operator stops a whole environment: disable it (for good, naming it: new_env's "Acme")
+# or suspend it (until resumed).
+STOPS = {
+    "disable": ("DELETE", "", {"confirmName": "Acme"}, 204),
+    "suspend": ("POST", "/suspend", None, 200),
+}
 
 
 @pytest.mark.parametrize("stop", list(STOPS))
@@ -156,8 +160,8 @@ def test_stopping_the_environment_closes_all_its_connections(
     theirs = gw.connect(other, "ada", ROOM)  # the same room id, another environment
     fake.clear()
 
-    method, suffix, status = STOPS[stop]
-    assert admin_call(client, admin, method, f"/{env.id}{suffix}").status_code == status
+    method, suffix, body, status = STOPS[stop]
+    assert admin_call(client, admin, method, f"/{env.id}{suffix}", body).status_code == status
 
     kicked(fake, *mine)
     alive(fake, theirs)

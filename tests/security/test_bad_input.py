@@ -288,6 +288,7 @@ ADMIN_BODIES: Table = {
     ),
     ("POST", "/admin/api/environments"): ({"name": "Staging"}, [Field("name", "string")]),
     ("PATCH", ENV): ({"name": "Renamed"}, [Field("name", "string")]),
+    ("DELETE", ENV): ({"confirmName": "Existing"}, [Field("confirmName", "string")]),
     ("POST", f"{ENV}/keys"): (
         {"kind": "secret", "name": "Backend"},
         [Field("kind", "string"), Field("name", "string", nullable=True)],
@@ -306,13 +307,14 @@ ADMIN_BODIES: Table = {
     ),
 }
 READS_NO_BODY = {("POST", "/admin/api/logout")}
+DELETES_WITH_A_BODY = {("DELETE", ENV)}  # disabling names the environment: {"confirmName"}
 
 
 def test_the_admin_table_covers_every_admin_route_that_takes_a_body() -> None:
     specs = admin_operators.router.specs + admin_environments.router.specs
     writes = {(s.method, s.path) for s in specs if s.method in ("POST", "PATCH")}
 
-    assert writes == set(ADMIN_BODIES) | READS_NO_BODY
+    assert writes | DELETES_WITH_A_BODY == set(ADMIN_BODIES) | READS_NO_BODY
 
 
 def test_every_admin_body_refuses_every_bad_input_naming_the_field(

@@ -91,7 +91,7 @@ def build_world() -> World:
     (new_sk,) = [k.key for k in new_keys if k.kind == "secret"]
     assert new_sk is not None
     tokens[rotated.id] = mint(new_sk)  # a live token: only the old pk_ is wrong
-    graph.environments.disable(OWNER, disabled.id)
+    graph.environments.disable(OWNER, disabled.id, graph.environments.get(disabled.id).name)
     return World(live, other, revoked, rotated, disabled, tokens)
 
 

@@ -1183,7 +1183,7 @@ async function settingsTab(env) {
             });
             if (!ok) return;
             try {
-              await api("DELETE", `environments/${enc(env.id)}`);
+              await api("DELETE", `environments/${enc(env.id)}`, { body: { confirmName: env.name } });
               flash(`Environment “${env.name}” disabled.`);
               render();
             } catch (err) {
