@@ -434,6 +434,36 @@ def test_two_widgets_see_each_other_presence_and_comments(
     expect(ada.widget).to_have_attribute("data-members", "0")
 
 
+# --- rooms ------------------------------------------------------------------------------------
+
+
+def test_a_room_a_url_cannot_carry_is_refused_before_dialling(
+    open_widget: OpenWidget, site: CustomerSite
+) -> None:
+    """`.` and `..` are refused as new room ids (at $connect too): the widget says so at once
+    instead of dialling a refused connection again and again, and fetches no token for it. A
+    room of dots that is no dot segment travels as the socket URL's query value, as any room."""
+    for room in ("..", "."):
+        page = open_widget("ada", "Ada Lovelace", room, token_url=True)
+        eventually(page, lambda p=page: bool(p.events("pulse:error")), "pulse:error")
+        (error,) = page.events("pulse:error")
+        assert error["detail"]["code"] == "INVALID_ROOM", error
+        assert '"."' in error["detail"]["message"]
+        expect(page.widget).to_have_attribute("data-status", "offline")
+        page.page.wait_for_timeout(300)  # time enough for a dial or a token fetch to show
+        assert page.sockets == []
+        key = page.page.url.rsplit("/", 1)[1]
+        assert [c for c in site.token_calls if c["path"].endswith(key)] == []
+
+    room = f"...{uuid.uuid4().hex[:6]}.."
+    dots = open_widget("ada", "Ada Lovelace", room)
+    dots.wait_connected()
+    (url,) = dots.sockets
+    assert url.startswith(dots.widget.get_attribute("endpoint") or "?")
+    assert f"&room={quote(room, safe='')}" in url
+    assert dots.events("pulse:error") == []
+
+
 # --- tokens ------------------------------------------------------------------------------------
 
 

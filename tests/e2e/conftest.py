@@ -62,6 +62,7 @@ class Stack:
     url: str
     log_path: Path
     ws_url: str = ""  # the WebSocket gateway, ws://127.0.0.1:<port>
+    dynamodb_url: str = ""  # its embedded DynamoDB, http://127.0.0.1:<port>
     session: requests.Session = field(default_factory=requests.Session)
 
     def log(self) -> str:
@@ -139,6 +140,7 @@ def stacks(log_dir: Path) -> Iterator[StartStack]:
             url=f"http://127.0.0.1:{ports[0]}",
             log_path=log_path,
             ws_url=f"ws://127.0.0.1:{ports[2]}",
+            dynamodb_url=f"http://127.0.0.1:{ports[1]}",
         )
         started.append(stack)
         stack.wait_ready()

@@ -47,7 +47,65 @@ function h(tag, props, ...children) {
 
 let uidCounter = 0;
 const uid = (prefix) => `${prefix}-${++uidCounter}`;
-const enc = encodeURIComponent;
+const enc = encodeURIComponent; // query values only: ids in paths go through pathOf below
+
+// --- URLs: one helper for every path that carries an id ------------------------------------------
+// URL parsers resolve `.` and `..` segments (also spelled %2e), and encodeURIComponent("..") is
+// "..": a room named `..` would climb a level. So every id becomes one segment here: percent-
+// encoded, or, if a parser could resolve it (or it starts with the escape's `~`), `~` + the
+// base64url of its UTF-8, which the server decodes (docs/architecture.md, "Ids in paths").
+const ESCAPE = "~";
+
+function escapeId(value) {
+  let binary = "";
+  for (const byte of new TextEncoder().encode(value)) binary += String.fromCharCode(byte);
+  return ESCAPE + btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function unescapeId(segment) {
+  const base64 = segment.slice(ESCAPE.length).replace(/-/g, "+").replace(/_/g, "/");
+  const binary = atob(base64 + "=".repeat((4 - (base64.length % 4)) % 4));
+  return new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
+}
+
+/** One path segment that names `id` and nothing else. */
+function segment(id) {
+  const value = String(id);
+  if (!value) throw new TypeError("an empty id cannot be a path segment");
+  const dots = /^(?:\.|%2e){1,2}$/i.test(value);
+  return dots || value.startsWith(ESCAPE) ? escapeId(value) : encodeURIComponent(value);
+}
+
+/** The id a segment names (the inverse of segment(), for the panel's own #/ routes). */
+function idOf(part) {
+  if (part.startsWith(ESCAPE)) {
+    try {
+      return unescapeId(part);
+    } catch {
+      return part;
+    }
+  }
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+/** pathOf`a/${x}/b` -> the literal parts as written, every value exactly one segment. */
+function pathOf(strings, ids) {
+  return ids.reduce((text, id, i) => text + segment(id) + strings[i + 1], strings[0]);
+}
+
+/** An Admin API path (relative to /admin/api/): the only thing api() accepts. */
+class ApiPath {
+  constructor(text) {
+    this.text = text;
+  }
+}
+const apiPath = (strings, ...ids) => new ApiPath(pathOf(strings, ids));
+/** A #/ route of the panel itself. */
+const hashPath = (strings, ...ids) => `#/${pathOf(strings, ids)}`;
 const $ = (selector, root = document) => root.querySelector(selector);
 
 function announce(message) {
@@ -159,7 +217,9 @@ const can = (role) =>
 // Only the login sends and keeps cookies: its `pulse_device` cookie (HttpOnly, set by the server)
 // recognises this browser at its next login, which then no flood of wrong passwords can block.
 async function api(method, path, { body, query, withCookies = false } = {}) {
-  const url = new URL(path, API_BASE);
+  if (!(path instanceof ApiPath)) throw new TypeError("api() takes an apiPath`...`");
+  const url = new URL(path.text, API_BASE);
+  if (url.pathname !== API_BASE.pathname + path.text) throw new TypeError(`${path.text} changes its path`);
   for (const [name, value] of Object.entries(query || {})) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(name, value);
   }
@@ -201,7 +261,7 @@ async function api(method, path, { body, query, withCookies = false } = {}) {
     const retry = response.headers.get("Retry-After");
     if (retry && !error.suggestion) error.suggestion = `Try again in ${retry} s.`;
     const err = new ApiError(response.status, error);
-    if (response.status === 401 && state.token && path !== "login") sessionEnded(err);
+    if (response.status === 401 && state.token && path.text !== "login") sessionEnded(err);
     throw err;
   }
   return data;
@@ -785,7 +845,7 @@ function loginView() {
         clearBanners();
         await busy(submit, async () => {
           try {
-            const session = await api("POST", "login", {
+            const session = await api("POST", apiPath`login`, {
               body: { email: email.value.trim(), password: password.value },
               withCookies: true,
             });
@@ -825,7 +885,7 @@ function loginView() {
 
 async function logout() {
   try {
-    if (state.token) await api("POST", "logout");
+    if (state.token) await api("POST", apiPath`logout`);
   } catch (err) {
     if (!(err instanceof ApiError && err.status === 401)) reportError(err);
   }
@@ -856,9 +916,9 @@ async function environmentsView(params) {
       caption: "Environments",
       empty: query ? `No environment matches “${query}”.` : "No environments yet.",
       rowKey: (e) => e.id,
-      load: (cursor) => api("GET", "environments", { query: { q: query, cursor, limit: 20 } }),
+      load: (cursor) => api("GET", apiPath`environments`, { query: { q: query, cursor, limit: 20 } }),
       columns: [
-        { label: "Name", header: true, render: (e) => h("a", { href: `#/environments/${enc(e.id)}` }, e.name) },
+        { label: "Name", header: true, render: (e) => h("a", { href: hashPath`environments/${e.id}` }, e.name) },
         { label: "Status", render: (e) => statusBadge(envState(e)) },
         { label: "ID", render: (e) => mono(e.id) },
         { label: "Created", render: (e) => time(e.createdAt) },
@@ -885,7 +945,7 @@ function createEnvironment() {
     intro: "A publishable key and a secret key are created with it.",
     fields: [{ name: "name", label: "Name", required: true, maxlength: 100, placeholder: "Production" }],
     onSubmit: async (values, dialog) => {
-      const created = await api("POST", "environments", { body: { name: values.name.trim() } });
+      const created = await api("POST", apiPath`environments`, { body: { name: values.name.trim() } });
       dialog.close("done");
       const env = created.environment;
       keysOnceDialog({
@@ -893,7 +953,7 @@ function createEnvironment() {
         keys: created.keys,
         intro: "Its keys are ready. Your backend mints user tokens with the secret key; your frontend's widget connects with the publishable key.",
         onClose: () => {
-          location.hash = `#/environments/${enc(env.id)}`;
+          location.hash = hashPath`environments/${env.id}`;
         },
       });
     },
@@ -910,8 +970,8 @@ const ENV_TABS = [
 ];
 
 async function environmentView(envId, tab, rest, params) {
-  const env = await api("GET", `environments/${enc(envId)}`);
-  const base = `#/environments/${enc(env.id)}`;
+  const env = await api("GET", apiPath`environments/${envId}`);
+  const base = hashPath`environments/${env.id}`;
   const tabs = h(
     "nav",
     { class: "tabs", "aria-label": "Environment sections" },
@@ -992,7 +1052,7 @@ function keyConsequences(key) {
 async function keysTab(env, _rest, params) {
   const q = params.get("q") || "";
   const editable = can("admin") && env.status === "active";
-  const base = `#/environments/${enc(env.id)}/keys`;
+  const base = hashPath`environments/${env.id}/keys`;
   let activeCount = 0;
   const loadList = async (query) => {
     const list = await pagedTable({
@@ -1000,7 +1060,7 @@ async function keysTab(env, _rest, params) {
       empty: query ? `No key matches “${query}”.` : "No keys.",
       rowKey: (k) => k.id,
       load: async (cursor) => {
-        const page = await api("GET", `environments/${enc(env.id)}/keys`, { query: { q: query, cursor, limit: 50 } });
+        const page = await api("GET", apiPath`environments/${env.id}/keys`, { query: { q: query, cursor, limit: 50 } });
         activeCount += page.data.filter((k) => k.status === "active").length;
         return page;
       },
@@ -1073,7 +1133,7 @@ function createKey(env) {
     onSubmit: async (values, dialog) => {
       const body = { kind: values.kind };
       if (values.name.trim()) body.name = values.name.trim();
-      const key = await api("POST", `environments/${enc(env.id)}/keys`, { body });
+      const key = await api("POST", apiPath`environments/${env.id}/keys`, { body });
       dialog.close("done");
       keysOnceDialog({ title: `Key “${key.name}” created`, keys: [key], onClose: () => render() });
     },
@@ -1093,7 +1153,7 @@ async function rotateKeys(env, activeCount) {
   });
   if (!ok) return;
   try {
-    const result = await api("POST", `environments/${enc(env.id)}/keys/rotate`);
+    const result = await api("POST", apiPath`environments/${env.id}/keys/rotate`);
     keysOnceDialog({
       title: "Keys rotated",
       keys: result.keys,
@@ -1114,7 +1174,7 @@ async function revokeKey(env, key) {
   });
   if (!ok) return;
   try {
-    await api("POST", `environments/${enc(env.id)}/keys/${enc(key.id)}/revoke`);
+    await api("POST", apiPath`environments/${env.id}/keys/${key.id}/revoke`);
     flash(`Key “${key.name}” (${key.preview}) revoked.`);
     render();
   } catch (err) {
@@ -1140,7 +1200,7 @@ async function settingsTab(env) {
         clearBanners(errors);
         await busy(save, async () => {
           try {
-            const updated = await api("PATCH", `environments/${enc(env.id)}`, { body: { name: input.value.trim() } });
+            const updated = await api("PATCH", apiPath`environments/${env.id}`, { body: { name: input.value.trim() } });
             flash(`Environment renamed to “${updated.name}”.`);
             render();
           } catch (err) {
@@ -1183,7 +1243,7 @@ async function settingsTab(env) {
             });
             if (!ok) return;
             try {
-              await api("DELETE", `environments/${enc(env.id)}`, { body: { confirmName: env.name } });
+              await api("DELETE", apiPath`environments/${env.id}`, { body: { confirmName: env.name } });
               flash(`Environment “${env.name}” disabled.`);
               render();
             } catch (err) {
@@ -1223,7 +1283,7 @@ function suspension(env) {
         });
     if (!ok) return;
     try {
-      await api("POST", `environments/${enc(env.id)}/${suspended ? "resume" : "suspend"}`);
+      await api("POST", suspended ? apiPath`environments/${env.id}/resume` : apiPath`environments/${env.id}/suspend`);
       flash(`Environment “${env.name}” ${suspended ? "resumed" : "suspended"}.`);
       render();
     } catch (err) {
@@ -1257,15 +1317,14 @@ async function browseTab(env, rest, params) {
   const [roomId, threadId] = rest;
   if (threadId !== undefined) return commentsView(env, roomId, threadId);
   if (roomId !== undefined) return threadsView(env, roomId, params);
-  const base = `#/environments/${enc(env.id)}/browse`;
   const deletable = can("admin");
   const list = await pagedTable({
     caption: "Rooms",
     empty: "No rooms yet. Rooms appear when your backend creates them or a widget joins one.",
     rowKey: (r) => r.id,
-    load: (cursor) => api("GET", `environments/${enc(env.id)}/rooms`, { query: { cursor, limit: 25 } }),
+    load: (cursor) => api("GET", apiPath`environments/${env.id}/rooms`, { query: { cursor, limit: 25 } }),
     columns: [
-      { label: "Room", header: true, render: (r) => h("a", { href: `${base}/${enc(r.id)}` }, r.id) },
+      { label: "Room", header: true, render: (r) => h("a", { href: hashPath`environments/${env.id}/browse/${r.id}` }, r.id) },
       { label: "Metadata", render: (r) => metadataText(r.metadata) },
       { label: "Created", render: (r) => time(r.createdAt) },
       { label: "Updated", render: (r) => time(r.updatedAt) },
@@ -1280,7 +1339,7 @@ async function browseTab(env, rest, params) {
                 title: `Delete room “${r.id}”?`,
                 intro: "The room, all of its threads and all of their comments are deleted. This cannot be undone.",
                 consequences: ["Widgets in this room are disconnected; its comments disappear for everyone."],
-                path: `environments/${enc(env.id)}/rooms/${enc(r.id)}`,
+                path: apiPath`environments/${env.id}/rooms/${r.id}`,
                 done: `Room “${r.id}” deleted.`,
               }),
             { kind: "danger-outline", small: true, "aria-label": `Delete room ${r.id}` },
@@ -1305,8 +1364,8 @@ async function deleteThing({ title, intro, consequences, path, done, then }) {
 }
 
 async function threadsView(env, roomId, params) {
-  const base = `#/environments/${enc(env.id)}/browse`;
-  const roomBase = `${base}/${enc(roomId)}`;
+  const base = hashPath`environments/${env.id}/browse`;
+  const roomBase = hashPath`environments/${env.id}/browse/${roomId}`;
   const filter = params.get("resolved") || "";
   const deletable = can("admin");
   const selectId = uid("filter");
@@ -1326,7 +1385,7 @@ async function threadsView(env, roomId, params) {
   select.value = filter;
   const list = h("ol", { class: "cards", "aria-label": `Threads in room ${roomId}` });
   const load = (cursor) =>
-    api("GET", `environments/${enc(env.id)}/rooms/${enc(roomId)}/threads`, {
+    api("GET", apiPath`environments/${env.id}/rooms/${roomId}/threads`, {
       query: { cursor, limit: 20, resolved: filter },
     });
   const addThreads = (threads) => {
@@ -1339,7 +1398,7 @@ async function threadsView(env, roomId, params) {
           h(
             "div",
             { class: "thread-head" },
-            h("h3", {}, h("a", { href: `${roomBase}/${enc(t.id)}` }, first ? excerpt(first.body, 80) : t.id)),
+            h("h3", {}, h("a", { href: hashPath`environments/${env.id}/browse/${roomId}/${t.id}` }, first ? excerpt(first.body, 80) : t.id)),
             t.resolved ? badge("resolved", "ok") : badge("open", "info"),
           ),
           h(
@@ -1355,7 +1414,7 @@ async function threadsView(env, roomId, params) {
           h(
             "div",
             { class: "card-actions" },
-            h("a", { class: "btn btn-secondary btn-small", href: `${roomBase}/${enc(t.id)}` }, "View comments"),
+            h("a", { class: "btn btn-secondary btn-small", href: hashPath`environments/${env.id}/browse/${roomId}/${t.id}` }, "View comments"),
             deletable
               ? button(
                   "Delete thread",
@@ -1364,7 +1423,7 @@ async function threadsView(env, roomId, params) {
                       title: "Delete this thread?",
                       intro: `Thread ${t.id} and its ${t.commentCount} comment${t.commentCount === 1 ? "" : "s"} are deleted. This cannot be undone.`,
                       consequences: ["The thread disappears from every widget in the room, live."],
-                      path: `environments/${enc(env.id)}/rooms/${enc(roomId)}/threads/${enc(t.id)}`,
+                      path: apiPath`environments/${env.id}/rooms/${roomId}/threads/${t.id}`,
                       done: "Thread deleted.",
                     }),
                   { kind: "danger-outline", small: true, "aria-label": `Delete thread ${t.id}` },
@@ -1416,9 +1475,9 @@ function excerpt(text, max) {
 }
 
 async function commentsView(env, roomId, threadId) {
-  const base = `#/environments/${enc(env.id)}/browse`;
-  const roomBase = `${base}/${enc(roomId)}`;
-  const threadPath = `environments/${enc(env.id)}/rooms/${enc(roomId)}/threads/${enc(threadId)}`;
+  const base = hashPath`environments/${env.id}/browse`;
+  const roomBase = hashPath`environments/${env.id}/browse/${roomId}`;
+  const threadPath = apiPath`environments/${env.id}/rooms/${roomId}/threads/${threadId}`;
   const thread = await api("GET", threadPath);
   const deletable = can("admin");
   const list = h("ol", { class: "comments", "aria-label": "Comments" });
@@ -1448,7 +1507,7 @@ async function commentsView(env, roomId, threadId) {
                       title: "Delete this comment?",
                       intro: `The comment by ${c.userId} is deleted. This cannot be undone.`,
                       consequences: ["It disappears from every widget in the room, live."],
-                      path: `${threadPath}/comments/${enc(c.id)}`,
+                      path: apiPath`environments/${env.id}/rooms/${roomId}/threads/${threadId}/comments/${c.id}`,
                       done: "Comment deleted.",
                     }),
                   { kind: "danger-outline", small: true, "aria-label": `Delete comment by ${c.userId}` },
@@ -1459,7 +1518,7 @@ async function commentsView(env, roomId, threadId) {
       );
     }
   };
-  const load = (cursor) => api("GET", `${threadPath}/comments`, { query: { cursor, limit: 50 } });
+  const load = (cursor) => api("GET", apiPath`environments/${env.id}/rooms/${roomId}/threads/${threadId}/comments`, { query: { cursor, limit: 50 } });
   const page = await load(null);
   addComments(page.data);
   let cursor = page.nextCursor;
@@ -1615,7 +1674,7 @@ async function usersTab(env) {
     caption: "Users",
     empty: "No users yet. A user appears the first time your backend mints a token for them.",
     rowKey: (u) => u.id,
-    load: (cursor) => api("GET", `environments/${enc(env.id)}/users`, { query: { cursor, limit: 25 } }),
+    load: (cursor) => api("GET", apiPath`environments/${env.id}/users`, { query: { cursor, limit: 25 } }),
     columns: [
       { label: "Avatar", className: "col-avatar", render: (u) => avatar(u) },
       { label: "Name", header: true, render: (u) => u.name },
@@ -1736,7 +1795,7 @@ function barChart({ title, series, unit, tone }) {
 }
 
 async function analyticsTab(env) {
-  const data = await api("GET", `environments/${enc(env.id)}/analytics`);
+  const data = await api("GET", apiPath`environments/${env.id}/analytics`);
   const stat = (label, value, key) =>
     h("div", { class: "stat card", "data-stat": key }, h("dt", {}, label), h("dd", {}, value.toLocaleString()));
   const daily = data.daily || [];
@@ -1797,7 +1856,7 @@ function auditTable(path, caption) {
 }
 
 async function auditTab(env) {
-  return section("Audit log", h("p", { class: "muted" }, "Every change to this environment, newest first."), await auditTable(`environments/${enc(env.id)}/audit`, "Audit log"));
+  return section("Audit log", h("p", { class: "muted" }, "Every change to this environment, newest first."), await auditTable(apiPath`environments/${env.id}/audit`, "Audit log"));
 }
 
 // --- operators (owner) --------------------------------------------------------------------------
@@ -1833,12 +1892,12 @@ async function operatorsView(sub) {
     meta: h("p", { class: "muted" }, "Viewers can read everything; admins also manage environments and keys; owners also manage operators."),
   });
   if (sub === "audit") {
-    return h("div", {}, head, tabs, section("Operators audit log", await auditTable("audit", "Operators audit log")));
+    return h("div", {}, head, tabs, section("Operators audit log", await auditTable(apiPath`audit`, "Operators audit log")));
   }
   const list = await pagedTable({
     caption: "Operators",
     rowKey: (o) => o.id,
-    load: (cursor) => api("GET", "operators", { query: { cursor, limit: 50 } }),
+    load: (cursor) => api("GET", apiPath`operators`, { query: { cursor, limit: 50 } }),
     columns: [
       { label: "Email", header: true, render: (o) => [o.email, o.id === state.operator.id ? h("span", { class: "muted small" }, " (you)") : null] },
       { label: "Role", render: (o) => roleControl(o) },
@@ -1859,7 +1918,7 @@ async function operatorsView(sub) {
               });
               if (!ok) return;
               try {
-                await api("DELETE", `operators/${enc(o.id)}`);
+                await api("DELETE", apiPath`operators/${o.id}`);
                 flash(`Operator ${o.email} deleted.`);
                 if (o.id === state.operator.id) {
                   clearSession();
@@ -1890,7 +1949,7 @@ function roleControl(operator) {
     const role = select.value;
     select.disabled = true;
     try {
-      const updated = await api("PATCH", `operators/${enc(operator.id)}`, { body: { role } });
+      const updated = await api("PATCH", apiPath`operators/${operator.id}`, { body: { role } });
       operator.role = updated.role;
       notify(`${operator.email} is now ${updated.role}.`);
       if (operator.id === state.operator.id) {
@@ -1936,7 +1995,7 @@ function createOperator() {
       },
     ],
     onSubmit: async (values, dialog) => {
-      const created = await api("POST", "operators", { body: { email: values.email.trim(), password: values.password, role: values.role } });
+      const created = await api("POST", apiPath`operators`, { body: { email: values.email.trim(), password: values.password, role: values.role } });
       dialog.close("done");
       flash(`Operator ${created.email} added as ${created.role}.`);
       render();
@@ -1969,13 +2028,7 @@ function parseHash() {
   const parts = path
     .split("/")
     .filter(Boolean)
-    .map((p) => {
-      try {
-        return decodeURIComponent(p);
-      } catch {
-        return p;
-      }
-    });
+    .map(idOf);
   return { parts, params: new URLSearchParams(query) };
 }
 
@@ -2047,7 +2100,7 @@ async function boot() {
   window.addEventListener("hashchange", () => render());
   if (state.token) {
     try {
-      const me = await api("GET", "me");
+      const me = await api("GET", apiPath`me`);
       saveSession(state.token, me.operator);
     } catch (err) {
       if (!err.handled) {

@@ -263,6 +263,25 @@
     return luminance > 0.4 ? "#1f2328" : "#ffffff";
   }
 
+  // Every URL the widget requests is built by urlWith: ids (the room) only ever travel as query
+  // values, never as path segments, so no id can change a path (a room named ".." cannot climb).
+  function urlWith(address, base, query) {
+    var url = base ? new URL(address, base) : new URL(address);
+    Object.keys(query || {}).forEach(function (name) {
+      url.searchParams.set(name, query[name]);
+    });
+    return url;
+  }
+
+  // The server's rule for a room id (chalicelib/validation.py): refused here before dialling, so
+  // a page learns why instead of seeing its connection refused again and again.
+  var ROOM_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+  function roomProblem(room) {
+    if (!ROOM_ID.test(room)) return "room must be 1-128 letters, digits and -_.:";
+    if (room === "." || room === "..") return 'room must not be "." or ".."';
+    return null;
+  }
+
   function safeImageUrl(value) {
     if (typeof value !== "string" || !value) return null;
     try {
@@ -534,6 +553,11 @@
       );
       return;
     }
+    var badRoom = roomProblem(config.room);
+    if (badRoom) {
+      this._halt("INVALID_ROOM", badRoom + ".");
+      return;
+    }
     if (typeof navigator !== "undefined" && navigator.onLine === false) {
       this._setStatus("offline"); // the "online" event starts it
       return;
@@ -593,7 +617,7 @@
     var unexpected = "the sign-in service sent an unexpected answer";
     var url;
     try {
-      url = new URL(config.tokenUrl, document.baseURI).href;
+      url = urlWith(config.tokenUrl, document.baseURI).href;
     } catch (e) {
       return Promise.reject(tokenProblem("token-url is not a URL", unexpected));
     }
@@ -707,15 +731,12 @@
   proto._dial = function (config, token, generation) {
     var url;
     try {
-      url = new URL(config.endpoint);
+      url = urlWith(config.endpoint, null, { apiKey: config.apiKey, token: token, room: config.room });
       if (url.protocol !== "ws:" && url.protocol !== "wss:") throw new Error("not ws(s)");
     } catch (e) {
       this._halt("BAD_ENDPOINT", "endpoint must be a ws:// or wss:// URL.");
       return;
     }
-    url.searchParams.set("apiKey", config.apiKey);
-    url.searchParams.set("token", token);
-    url.searchParams.set("room", config.room);
     var socket;
     try {
       socket = new WebSocket(url.href);
