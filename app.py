@@ -33,7 +33,7 @@ for router in (
     admin_panel.router,
     sdk.router,
 ):
-    app.register_blueprint(router.blueprint, url_prefix=router.prefix)
+    app.register_blueprint(router.sealed(), url_prefix=router.prefix)
 
 
 # WebSocket routes: kept here (blueprint-declared ones have had deploy bugs); logic in chalicelib.

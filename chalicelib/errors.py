@@ -32,6 +32,19 @@ class MalformedJson(PulseError):
     code = "MALFORMED_JSON"
 
 
+class MethodNotAllowed(PulseError):
+    """The path exists, but not with this method; `allowed` are the ones it takes."""
+
+    code = "METHOD_NOT_ALLOWED"
+
+    def __init__(self, method: str, allowed: list[str]) -> None:
+        super().__init__(
+            f"{method} is not allowed here; this path takes {', '.join(allowed)}.",
+            suggestion="See the Allow header for this path's methods.",
+        )
+        self.allowed = allowed
+
+
 class PayloadTooLarge(PulseError):
     code = "PAYLOAD_TOO_LARGE"
 

@@ -80,7 +80,7 @@ def _response(
     return Response(body=body, status_code=200, headers=headers)
 
 
-@router.route("/admin", "GET", auth="none")
+@router.route("/admin", "GET", auth="none", head=True)
 def panel() -> Response:
     context = router.request.context or {}
     if str(context.get("path") or "").endswith("/"):
@@ -95,7 +95,7 @@ def panel() -> Response:
     return _response(index_html(), "text/html; charset=utf-8", "no-cache", csp)
 
 
-@router.route("/admin/assets/{name}", "GET", auth="none")
+@router.route("/admin/assets/{name}", "GET", auth="none", head=True)
 def panel_asset(name: str) -> Response:
     if name not in ASSETS:
         raise NotFound("No such Admin Panel asset.", code="ASSET_NOT_FOUND")

@@ -18,6 +18,7 @@ STATUS: dict[type[errors.PulseError], int] = {
     errors.Unauthenticated: 401,
     errors.Forbidden: 403,
     errors.NotFound: 404,
+    errors.MethodNotAllowed: 405,
     errors.Conflict: 409,
     errors.PayloadTooLarge: 413,
     errors.Unprocessable: 422,
@@ -65,6 +66,8 @@ def to_response(exc: errors.PulseError) -> Response:
     headers: dict[str, str | list[str]] = dict(JSON_HEADERS)
     if isinstance(exc, (errors.RateLimited, errors.Unavailable, errors.InUse)):
         headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, errors.MethodNotAllowed):
+        headers["Allow"] = ", ".join(exc.allowed)
     extra: dict[str, Any] = {}
     if isinstance(exc, errors.InvalidInput) and exc.field:
         extra["field"] = exc.field

@@ -10,9 +10,10 @@ from collections.abc import Callable
 
 from chalice.app import Request, Response
 
-from ..errors import PayloadTooLarge, PulseError
+from ..errors import MethodNotAllowed, PayloadTooLarge, PulseError
 from . import errors, paths
 from .http import MAX_BODY_BYTES, request_id
+from .routing import METHODS, declared_methods
 
 log = logging.getLogger("pulse.access")
 
@@ -29,6 +30,8 @@ def http_middleware(request: Request, get_response: Callable[[Request], Response
     try:
         context = request.context or {}
         paths.check_shape(str(context.get("path") or ""), context.get("resourcePath"))
+        if request.method not in METHODS:  # Chalice's own 405 would list every method as allowed
+            raise MethodNotAllowed(request.method, declared_methods(context.get("resourcePath")))
         if len(request.raw_body or b"") > MAX_BODY_BYTES:
             raise PayloadTooLarge(f"Request bodies are limited to {MAX_BODY_BYTES // 1024} KB.")
         response = errors.reshape_chalice_error(get_response(request))

@@ -1,5 +1,6 @@
 """Route registration: every REST view is wrapped so that it authenticates as declared and its
-errors pass through api/errors.py. The registry of admin routes and roles lives here too."""
+errors pass through api/errors.py; every path answers every method (405 for those it does not
+take). The registry of admin routes and roles lives here too."""
 
 from __future__ import annotations
 
@@ -11,13 +12,22 @@ from typing import Any, Literal
 from chalice.app import Blueprint, Request, Response
 
 from ..entities import Role
-from ..errors import Forbidden, PulseError
+from ..errors import Forbidden, MethodNotAllowed, PulseError
 from ..runtime import services
 from ..services.access import Access
 from . import errors, idempotency, paths
 from .http import bearer, request_id, source_ip
 
 Auth = Literal["none", "operator", "secret_key"]
+# The methods API Gateway (edge) lets through. Each path declares all of them: API Gateway answers
+# a method that a resource does not declare itself, with 403 "Missing Authentication Token".
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_DECLARED: dict[str, list[str]] = {}  # path template -> the methods its routes take
+
+
+def declared_methods(template: str | None) -> list[str]:
+    """The methods the routes of a path take (what its Allow header lists)."""
+    return list(_DECLARED.get(template or "", []))
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,7 @@ class Router:
     prefix: str
     blueprint: Blueprint = field(init=False)
     specs: list[RouteSpec] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (method, path) answered 405
 
     def __post_init__(self) -> None:
         self.blueprint = Blueprint(__name__ + self.prefix.replace("/", "."))
@@ -56,18 +67,23 @@ class Router:
         status: int = 200,
         idempotent: bool = False,
         replay_for: idempotency.ReplayFor | None = None,
+        head: bool = False,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """`auth="operator"` passes the authenticated Actor as the view's first argument;
         `auth="secret_key"` passes an Access whose key passed the offline checks (the service
         verifies it in the same read as the data it loads). `idempotent` routes (a secret key's
         POSTs) honour an `Idempotency-Key` header (api/idempotency.py), replaying answers for 24
-        hours or `replay_for(settings)` seconds."""
+        hours or `replay_for(settings)` seconds. `head` (a GET of a static file) answers HEAD
+        as GET, without the body."""
+        methods = [method, "HEAD"] if head else [method]
+        assert not head or method == "GET", "HEAD answers as a GET"
 
         def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
             template = self.prefix + path
-            self.specs.append(
-                RouteSpec(method, template, auth, role if auth == "operator" else None, idempotent)
-            )
+            _DECLARED.setdefault(template, []).extend(methods)
+            least = role if auth == "operator" else None
+            for each in methods:
+                self.specs.append(RouteSpec(each, template, auth, least, idempotent))
 
             @functools.wraps(view)
             def handler(**raw_params: str) -> Response:
@@ -81,7 +97,10 @@ class Router:
                     return idempotency.once(
                         request, where, replay_for, lambda: respond(request, params)
                     )
-                return respond(request, params)
+                response = respond(request, params)
+                if request.method == "HEAD":
+                    response.body = ""  # as GET, headers included; never a body
+                return response
 
             def respond(request: Request, params: dict[str, str]) -> Response:
                 try:
@@ -108,7 +127,28 @@ class Router:
                     return Response(body="", status_code=204, headers={"Cache-Control": "no-store"})
                 return Response(body=result, status_code=status, headers=dict(errors.JSON_HEADERS))
 
-            self.blueprint.route(path, methods=[method])(handler)
+            self.blueprint.route(path, methods=methods)(handler)
             return view
 
         return decorate
+
+    def sealed(self) -> Blueprint:
+        """The blueprint to register, once every route is declared: each path also takes the
+        methods none of its routes does, answering them 405 METHOD_NOT_ALLOWED with Allow."""
+        taken: dict[str, list[str]] = {}
+        for spec in self.specs:
+            taken.setdefault(spec.path, []).append(spec.method)
+        for template, allowed in taken.items():
+            others = [m for m in METHODS if m not in allowed and (m, template) not in self.refused]
+            if others:
+                self.refused += [(m, template) for m in others]
+                view = self._refusal(allowed)
+                view.__name__ = "refuse_" + "".join(c if c.isalnum() else "_" for c in template)
+                self.blueprint.route(template[len(self.prefix) :], methods=others)(view)
+        return self.blueprint
+
+    def _refusal(self, allowed: list[str]) -> Callable[..., Response]:
+        def refuse(**raw_params: str) -> Response:
+            return errors.to_response(MethodNotAllowed(self.request.method, allowed))
+
+        return refuse

@@ -1,6 +1,6 @@
-"""`GET /sdk/pulse.js`: the `<pulse-widget>` SDK, public. A dependency-free script shipped as is
-(no build step) from chalicelib/static/sdk/, so it deploys with the Lambda package. Any site may
-load it, hence `Access-Control-Allow-Origin: *` (it carries no credentials and no secrets)."""
+"""`GET /sdk/pulse.js` (and `HEAD`): the `<pulse-widget>` SDK, public. A dependency-free script
+shipped as is (no build step) from chalicelib/static/sdk/, so it deploys with the Lambda package.
+Any site may load it, hence `Access-Control-Allow-Origin: *` (no credentials, no secrets)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,6 @@ def script() -> str:
     return SCRIPT_PATH.read_text(encoding="utf-8")
 
 
-@router.route("/pulse.js", "GET", auth="none")
+@router.route("/pulse.js", "GET", auth="none", head=True)
 def pulse_js() -> Response:
     return Response(body=script(), status_code=200, headers=dict(HEADERS))

@@ -24,6 +24,6 @@ def document() -> str:
     return SPEC_PATH.read_text(encoding="utf-8")
 
 
-@router.route("/openapi.json", "GET", auth="none")
+@router.route("/openapi.json", "GET", auth="none", head=True)
 def openapi_document() -> Response:
     return Response(body=document(), status_code=200, headers=dict(HEADERS))

@@ -30,7 +30,7 @@ from integration.conftest import DynamoCalls
 
 import chalicelib.api
 from chalicelib import ids, runtime
-from chalicelib.api.routing import Router, RouteSpec
+from chalicelib.api.routing import METHODS, Router, RouteSpec
 from chalicelib.auth import passwords, sessions
 from chalicelib.clock import FrozenClock
 from chalicelib.config import DEFAULT_RATES
@@ -54,13 +54,36 @@ PUBLIC_ROUTES = {
     ("GET", "/admin/assets/{name}"): "the Admin Panel's static assets",
     ("GET", "/sdk/pulse.js"): "the public widget script",
 }
+# HEAD of each static file answers as its GET, without the body.
+PUBLIC_ROUTES.update(
+    {
+        ("HEAD", path): f"{why}, HEAD"
+        for (method, path), why in list(PUBLIC_ROUTES.items())
+        if method == "GET"
+    }
+)
 WRONG = "not the right password at all"
 
 
-def app_routes() -> set[tuple[str, str]]:
+def every_app_route() -> set[tuple[str, str]]:
     from app import app
 
     return {(method, path) for path, methods in app.routes.items() for method in methods}
+
+
+def refusals() -> set[tuple[str, str]]:
+    """What the Routers answer 405 (each path takes every method API Gateway lets through)."""
+    refused: set[tuple[str, str]] = set()
+    for info in pkgutil.iter_modules(chalicelib.api.__path__):
+        router = getattr(importlib.import_module(f"chalicelib.api.{info.name}"), "router", None)
+        if isinstance(router, Router):
+            refused |= set(router.refused)
+    return refused
+
+
+def app_routes() -> set[tuple[str, str]]:
+    """The routes that run a view (not a 405)."""
+    return every_app_route() - refusals()
 
 
 def all_specs() -> list[RouteSpec]:
@@ -83,6 +106,17 @@ def test_every_route_of_the_app_is_registered_through_the_router() -> None:
 
     assert len(specs) == len(set(specs))
     assert set(specs) == app_routes()
+    assert set(specs).isdisjoint(refusals())
+    assert set(specs) | refusals() == every_app_route()
+
+
+def test_every_path_takes_every_method_and_refuses_the_undeclared_ones() -> None:
+    """API Gateway answers a method a resource lacks itself (403 Missing Authentication Token):
+    each path declares them all, and what no route takes is a 405 in the error shape."""
+    paths = {path for _, path in every_app_route()}
+    for path in paths:
+        methods = {m for m, p in every_app_route() if p == path}
+        assert methods == set(METHODS), path
 
 
 def test_the_role_table_has_exactly_the_admin_routes_the_app_serves() -> None:
