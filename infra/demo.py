@@ -10,7 +10,7 @@ were) and its keys are kept in `{PULSE_DATA_DIR}/demo.json` (mode 0600), so the 
 restart. If an operator rotates or revokes its keys, the demo rotates them again (it never saw the
 new secret key); if the environment is disabled or gone, a new one is made.
 `chalice local`'s server only serves app routes: DemoRequestHandler answers `/demo` itself and
-hands everything else to Chalice's handler."""
+hands everything else to the dev stack's handler (infra/localhttp.py)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from chalice.local import ChaliceRequestHandler
+from .localhttp import LocalRequestHandler
 
 log = logging.getLogger("pulse.demo")
 
@@ -191,8 +191,8 @@ def is_demo_path(path: str) -> bool:
     return path == "/demo" or path.startswith("/demo/")
 
 
-class DemoRequestHandler(ChaliceRequestHandler):
-    """Chalice's local request handler, plus `/demo` and `/demo/token`."""
+class DemoRequestHandler(LocalRequestHandler):
+    """The dev stack's request handler (infra/localhttp.py), plus `/demo` and `/demo/token`."""
 
     def __init__(
         self,
