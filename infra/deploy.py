@@ -31,7 +31,7 @@ from chalicelib.config import (
     SIGNING_PARAMETER,
 )
 
-from . import bytecode
+from . import bytecode, gateway_responses
 from .policy import policy_json
 from .stages import ROOT, Stage, StageError, load_stage
 
@@ -335,13 +335,26 @@ def chalice_deploy(
 
 
 def deployed_urls(stage: Stage, root: Path = ROOT) -> tuple[str, str]:
+    rest, websocket = _deployed(
+        stage, root, ("rest_api", "rest_api_url"), ("websocket_api", "websocket_api_url")
+    )
+    return rest, websocket
+
+
+def deployed_rest_api_id(stage: Stage, root: Path = ROOT) -> str:
+    (rest_api_id,) = _deployed(stage, root, ("rest_api", "rest_api_id"))
+    return rest_api_id
+
+
+def _deployed(stage: Stage, root: Path, *fields: tuple[str, str]) -> list[str]:
+    """Values chalice deploy recorded in .chalice/deployed/<stage>.json: (resource, field)."""
     path = root / DEPLOYED_DIR / f"{stage.name}.json"
     try:
         resources = json.loads(path.read_text(encoding="utf-8"))["resources"]
         by_name = {r["name"]: r for r in resources}
-        return by_name["rest_api"]["rest_api_url"], by_name["websocket_api"]["websocket_api_url"]
+        return [str(by_name[resource][name]) for resource, name in fields]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise DeployError(f"cannot read the deployed URLs from {path}: {exc!r}") from None
+        raise DeployError(f"cannot read the deployed API from {path}: {exc!r}") from None
 
 
 def check_policy_file(stage: Stage) -> None:
@@ -388,6 +401,9 @@ def deploy(
     else:
         out(f"    code package with byte code (+{compiled} .pyc files: faster cold starts)")
     rest_url, websocket_url = chalice_deploy(stage, aws.region, root, run)
+    rest_api_id = deployed_rest_api_id(stage, root)
+    shaped = gateway_responses.put(aws.client("apigateway"), rest_api_id, stage.api_gateway_stage)
+    out(f"    API Gateway's own answers in the error shape: {', '.join(shaped)}")
 
     out("")
     out(f"Pulse {stage.name} is deployed.")
@@ -457,6 +473,10 @@ def package(
             f"chalice package --stage {stage.name} failed: {detail[-1] if detail else '?'}"
         )
     template = out_dir / "sam.json"
+    # API Gateway's own answers (no route, throttled, ...) in the error shape, in the API's body.
+    packaged = json.loads(template.read_text(encoding="utf-8"))
+    gateway_responses.add_to_template(packaged)
+    template.write_text(json.dumps(packaged, indent=2) + "\n", encoding="utf-8")
     shown = _relative(template)
     code = out_dir / "deployment.zip"
     compiled = bytecode.precompile(code) if code.is_file() else 0

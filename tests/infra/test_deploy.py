@@ -21,7 +21,7 @@ import pytest
 from chalicelib import runtime
 from chalicelib.config import Settings
 from chalicelib.errors import Unauthenticated
-from infra import deploy
+from infra import deploy, gateway_responses
 from infra.__main__ import main
 from infra.deploy import Aws, DeployError
 from infra.stages import LOCAL_ONLY_VARIABLES, load_stage
@@ -51,12 +51,14 @@ def aws_account(aws: None) -> Iterator[Aws]:
 
 
 class FakeChalice:
-    """Records the command and writes .chalice/deployed/<stage>.json as chalice deploy does."""
+    """Records the command and writes .chalice/deployed/<stage>.json as chalice deploy does,
+    with a REST API (in moto) of one method, as chalice deploy imports it."""
 
     def __init__(self, root: Path, returncode: int = 0) -> None:
         self.root = root
         self.returncode = returncode
         self.calls: list[tuple[list[str], dict[str, Any]]] = []
+        self.rest_api_id = ""
 
     def __call__(self, command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
         self.calls.append((command, kwargs))
@@ -64,9 +66,16 @@ class FakeChalice:
             stage = command[command.index("--stage") + 1]
             deployed = self.root / ".chalice" / "deployed"
             deployed.mkdir(parents=True, exist_ok=True)
+            if not self.rest_api_id:
+                self.rest_api_id = rest_api_with_a_method()
             resources = [
                 {"name": "api_handler", "resource_type": "lambda_function", "lambda_arn": "x"},
-                {"name": "rest_api", "resource_type": "rest_api", "rest_api_url": REST_URL},
+                {
+                    "name": "rest_api",
+                    "resource_type": "rest_api",
+                    "rest_api_id": self.rest_api_id,
+                    "rest_api_url": REST_URL,
+                },
                 {
                     "name": "websocket_api",
                     "resource_type": "websocket_api",
@@ -77,6 +86,17 @@ class FakeChalice:
                 json.dumps({"resources": resources, "schema_version": "2.0"})
             )
         return subprocess.CompletedProcess(command, self.returncode)
+
+
+def rest_api_with_a_method() -> str:
+    apigateway = boto3.client("apigateway", region_name="us-east-1")
+    api_id: str = apigateway.create_rest_api(name="pulse")["id"]
+    root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
+    apigateway.put_method(
+        restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE"
+    )
+    apigateway.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK")
+    return api_id
 
 
 def parameter(name: str) -> dict[str, Any]:
@@ -119,6 +139,34 @@ def test_deploy_creates_tables_and_secrets_then_runs_chalice_and_prints_the_urls
     assert "python -m infra create-admin --stage prod --email" in text
     for name in ("/pulse/prod/key-pepper", "/pulse/prod/signing-secret"):
         assert parameter(name)["Value"] not in text
+
+
+def test_deploy_shapes_api_gateway_s_own_answers_and_deploys_them(
+    aws_account: Aws, project: Path
+) -> None:
+    """After chalice deploy (whose import leaves them out): every gateway response put, then the
+    stage deployed again so they take effect."""
+    fake, lines = FakeChalice(project), []
+
+    assert run_deploy(project, fake, lines) == 0
+
+    apigateway = boto3.client("apigateway", region_name="us-east-1")
+    put = {
+        r["responseType"]: r
+        for r in apigateway.get_gateway_responses(restApiId=fake.rest_api_id)["items"]
+    }
+    assert set(put) == set(gateway_responses.RESPONSES)
+    for kind, response in gateway_responses.RESPONSES.items():
+        assert put[kind]["responseTemplates"] == {"application/json": response.template()}
+        assert put[kind]["responseParameters"] == response.parameters()
+        assert put[kind].get("statusCode") == (str(response.status) if response.status else None)
+    assert put["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == "404"
+    assert put["THROTTLED"]["statusCode"] == "429"
+    (deployment,) = apigateway.get_deployments(restApiId=fake.rest_api_id)["items"]
+    (stage,) = apigateway.get_stages(restApiId=fake.rest_api_id)["item"]
+    assert stage["stageName"] == load_stage("prod").api_gateway_stage
+    assert stage["deploymentId"] == deployment["id"]
+    assert "API Gateway's own answers in the error shape" in "\n".join(lines)
 
 
 def test_deploying_again_changes_no_table_and_no_secret(aws_account: Aws, project: Path) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from cfnlint.api import lint_file
 
-from infra import deploy
+from infra import deploy, gateway_responses
 from infra.stages import Stage, load_stage, read_config, stage_names
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,6 +163,46 @@ def test_the_tables_are_merged_in_with_the_stage_prefix_and_point_in_time_recove
         assert tables[logical]["DeletionPolicy"] == "Retain"
 
 
+@pytest.mark.parametrize("name", STAGES)
+def test_api_gateway_s_own_answers_are_in_the_error_shape(
+    packaged: dict[str, Path], name: str
+) -> None:
+    """Gateway responses in the REST API's OpenAPI body, deployed with it: a path no route
+    matches is a 404 (not 403 "Missing Authentication Token"), API Gateway's throttle a 429 with
+    Retry-After, and each body the documented error shape."""
+    body = template(packaged, name)["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    responses = body["x-amazon-apigateway-gateway-responses"]
+
+    assert responses == gateway_responses.openapi_extension()
+    expected = {
+        "MISSING_AUTHENTICATION_TOKEN": ("404", "NOT_FOUND"),
+        "THROTTLED": ("429", "RATE_LIMITED"),
+        "REQUEST_TOO_LARGE": ("413", "PAYLOAD_TOO_LARGE"),
+    }
+    for kind, (status, code) in expected.items():
+        assert responses[kind]["statusCode"] == status
+        assert rendered(responses[kind])["error"]["code"] == code
+    assert (
+        responses["THROTTLED"]["responseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"
+    )
+    for kind in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        assert "statusCode" not in responses[kind]  # API Gateway's own status stays
+        assert rendered(responses[kind])["error"]["code"] == "ACCESS_DENIED"
+    for entry in responses.values():
+        assert set(rendered(entry)["error"]) == {"code", "message", "requestId"}
+        assert entry["responseParameters"]["gatewayresponse.header.Cache-Control"] == "'no-store'"
+
+
+def rendered(entry: dict[str, Any]) -> dict[str, Any]:
+    """The body API Gateway sends, $context filled in as it would."""
+    text = entry["responseTemplates"]["application/json"]
+    text = text.replace("$context.error.responseType", "ACCESS_DENIED")
+    text = text.replace("$context.requestId", "c0ffee00-0000-4000-8000-000000000000")
+    assert "$" not in text, text
+    result: dict[str, Any] = json.loads(text)
+    return result
+
+
 def test_the_code_package_holds_the_app_and_nothing_of_the_dev_tools(
     packaged: dict[str, Path],
 ) -> None:
@@ -183,6 +223,8 @@ def test_package_prints_the_next_steps(tmp_path: Path) -> None:
         (Path(command[-1])).mkdir(parents=True)
         merge = json.loads(Path(command[command.index("--merge-template") + 1]).read_text())
         assert merge["Parameters"]["TablePrefix"]["Default"] == "pulse-prod-"
+        api = {"RestAPI": {"Properties": {"DefinitionBody": {}}}}
+        (Path(command[-1]) / "sam.json").write_text(json.dumps({"Resources": api}))
         return type("Done", (), {"returncode": 0, "stdout": "", "stderr": ""})()
 
     deploy.package("prod", tmp_path / "out", run=fake_chalice, out=lines.append)
