@@ -449,7 +449,9 @@ def test_a_room_a_url_cannot_carry_is_refused_before_dialling(
         (error,) = page.events("pulse:error")
         assert error["detail"]["code"] == "INVALID_ROOM", error
         assert '"."' in error["detail"]["message"]
-        expect(page.widget).to_have_attribute("data-status", "offline")
+        expect(page.widget).to_have_attribute(
+            "data-status", "stopped"
+        )  # it will not retry on its own
         page.page.wait_for_timeout(300)  # time enough for a dial or a token fetch to show
         assert page.sockets == []
         key = page.page.url.rsplit("/", 1)[1]
