@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from typing import Any
 
-from .errors import InvalidInput
+from . import jsontext
+from .errors import InvalidInput, PulseError
 
 MAX_CURSOR_CHARS = 1024
 
@@ -19,7 +19,7 @@ def _tag(secret: bytes, scope: str, payload: bytes) -> str:
 
 
 def encode(secret: bytes, scope: str, key: dict[str, Any]) -> str:
-    payload = json.dumps(key, separators=(",", ":"), sort_keys=True).encode()
+    payload = jsontext.dumps(key, sort_keys=True).encode()
     body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
     return f"{body}.{_tag(secret, scope, payload)}"
 
@@ -37,7 +37,10 @@ def decode(secret: bytes, scope: str, cursor: str) -> dict[str, Any]:
         raise bad from exc
     if not hmac.compare_digest(_tag(secret, scope, payload), tag):
         raise bad
-    key = json.loads(payload)
+    try:
+        key = jsontext.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, PulseError) as exc:
+        raise bad from exc
     if not isinstance(key, dict):
         raise bad
     return key

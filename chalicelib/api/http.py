@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 from chalice.app import Request
 
+from .. import jsontext
 from ..errors import InvalidInput, MalformedJson, PayloadTooLarge
 from ..validation import within_depth
 
@@ -57,10 +57,6 @@ def bearer(request: Request) -> str | None:
     return credential.strip() or None
 
 
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def json_object(request: Request, *, required: bool = True) -> dict[str, Any]:
     """The body as a JSON object. Empty bodies are `{}` unless `required`."""
     raw = request.raw_body or b""
@@ -72,10 +68,13 @@ def json_object(request: Request, *, required: bool = True) -> dict[str, Any]:
         if required:
             raise MalformedJson("The request needs a JSON object body.", code="MISSING_BODY")
         return {}
+    malformed = "The body is not valid UTF-8 JSON."
     try:
-        value = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: nesting
-        raise MalformedJson("The body is not valid UTF-8 JSON.") from exc
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedJson(malformed) from exc
+    # A number JSON cannot carry (NaN, 1e999, a 5000-digit integer) is a 400 naming its field.
+    value = jsontext.loads(text, whole="body", malformed=malformed)
     if not isinstance(value, dict):
         raise InvalidInput("body", "must be a JSON object")
     within_depth(value)

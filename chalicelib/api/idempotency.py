@@ -16,6 +16,7 @@ from typing import Any
 
 from chalice.app import Request, Response
 
+from .. import jsontext
 from ..config import Settings
 from ..errors import InvalidInput, PulseError
 from ..runtime import services
@@ -58,9 +59,9 @@ def fingerprint(request: Request, path: str) -> str:
     if isinstance(raw, str):
         raw = raw.encode()
     try:
-        body = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        body = raw
+        body = jsontext.dumps(jsontext.loads(raw.decode("utf-8")), sort_keys=True).encode()
+    except (UnicodeDecodeError, PulseError):
+        body = raw  # not JSON the route accepts (it answers 400): byte for byte
     query = sorted((request.query_params or {}).items())
     digest = hashlib.sha256(f"{request.method} {path}\n{json.dumps(query)}\n".encode())
     digest.update(body)
@@ -97,7 +98,7 @@ def once(
         service.release(started)
     else:
         body = response.body
-        text = "" if body in ("", None) else json.dumps(body, separators=(",", ":"))
+        text = "" if body in ("", None) else jsontext.dumps(body)
         service.answer(started, status, text)
     return response
 
@@ -107,5 +108,5 @@ def replayed(replay: Replay) -> Response:
         dict(errors.JSON_HEADERS) if replay.body else {"Cache-Control": "no-store"}
     )
     headers[REPLAYED] = "true"
-    body = json.loads(replay.body) if replay.body else ""
+    body = jsontext.loads(replay.body) if replay.body else ""
     return Response(body=body, status_code=replay.status, headers=headers)

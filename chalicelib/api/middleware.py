@@ -1,6 +1,6 @@
 """HTTP middleware: exact paths (api/paths.py), body-size limit, one error shape for Chalice's
-own errors, security headers, and one access-log line per request (method, route, status, time;
-never headers or bodies)."""
+own errors, every JSON body written by the one encoder (never NaN or Infinity), security headers,
+and one access-log line per request (method, route, status, time; never headers or bodies)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from chalice.app import Request, Response
 
+from .. import jsontext
 from ..errors import MethodNotAllowed, PayloadTooLarge, PulseError
 from . import errors, paths
 from .http import MAX_BODY_BYTES, request_id
@@ -39,6 +40,7 @@ def http_middleware(request: Request, get_response: Callable[[Request], Response
         response = errors.to_response(exc)
     except Exception:
         response = errors.unexpected(rid)
+    response = _encoded(response, rid)
     response.headers = {**SECURITY_HEADERS, **(response.headers or {}), "X-Request-Id": rid}
     log.info(
         "request",
@@ -50,4 +52,18 @@ def http_middleware(request: Request, get_response: Callable[[Request], Response
             "ms": round((time.perf_counter() - started) * 1000, 1),
         },
     )
+    return response
+
+
+def _encoded(response: Response, rid: str) -> Response:
+    """The body as JSON text from the one encoder (Chalice's own would write NaN and Infinity).
+    A body that is not JSON becomes a logged 500: never a half-written answer."""
+    if isinstance(response.body, str | bytes):
+        return response
+    try:
+        text = jsontext.dumps(response.body)
+    except (ValueError, TypeError):
+        response = errors.unexpected(rid)
+        text = jsontext.dumps(response.body)
+    response.body = text
     return response

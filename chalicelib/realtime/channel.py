@@ -4,11 +4,11 @@ services publish to, so REST and WebSocket writes reach sockets the same way."""
 
 from __future__ import annotations
 
-import json
 import logging
 from contextvars import ContextVar
 from typing import Any
 
+from .. import jsontext
 from ..api import serializers as out
 from ..clock import Clock
 from ..entities import Comment, Connection, Thread
@@ -23,7 +23,7 @@ origin: ContextVar[tuple[Connection, str | None] | None] = ContextVar("origin", 
 
 
 def encode(message: dict[str, Any]) -> bytes:
-    return json.dumps(message, separators=(",", ":"), default=str).encode()
+    return jsontext.dumps(message).encode()
 
 
 def event_message(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:

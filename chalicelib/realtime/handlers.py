@@ -3,11 +3,11 @@ registers, `$default` runs the protocol, `$disconnect` cleans up. app.py wires t
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
 
+from .. import jsontext
 from ..api.errors import status_of
 from ..entities import Connection
 from ..errors import PayloadTooLarge, PulseError, Unauthenticated
@@ -56,7 +56,7 @@ def connect(event: dict[str, Any]) -> dict[str, Any]:
         # API Gateway shows the client only the status; the body helps local and log readers.
         log.info("connect refused", extra={"code": exc.code, "status": status_of(exc)})
         body = {"error": {"code": exc.code, "message": exc.message}}
-        return {"statusCode": status_of(exc), "body": json.dumps(body)}
+        return {"statusCode": status_of(exc), "body": jsontext.dumps(body)}
     except Exception:
         log.exception("connect failed", extra={"requestId": ctx.get("requestId")})
         return {"statusCode": 500}
@@ -87,9 +87,9 @@ def message(event: dict[str, Any]) -> dict[str, Any]:
     request_id = None
     try:
         _check_size(event.get("body"))
-        message = protocol.decode(event.get("body"))
+        message, problem = protocol.decode(event.get("body"))
         request_id = message.get("requestId")  # echoed by the errors below too
-        protocol.check(message)
+        protocol.check(message, problem)
         received = graph.realtime.receive(connection_id)
         connection = received.connection
         if connection is None:

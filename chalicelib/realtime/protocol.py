@@ -3,16 +3,16 @@ answer. Every failure is an `error` message to the sender; the connection stays 
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .. import jsontext
 from .. import validation as v
 from ..api import serializers as out
 from ..entities import Connection
-from ..errors import InvalidInput, MalformedJson, PulseError, RateLimited, Unavailable
+from ..errors import InvalidInput, PulseError, RateLimited, Unavailable
 from ..repositories import connections as conn_repo
 from ..services.access import Access
 from ..services.collab import CollabService
@@ -56,31 +56,37 @@ def handles(message_type: str, *fields: str) -> Callable[[Handler], Handler]:
 
 
 def parse(body: str | None) -> dict[str, Any]:
-    message = decode(body)
-    check(message)
+    message, problem = decode(body)
+    check(message, problem)
     return message
 
 
-def decode(body: str | None) -> dict[str, Any]:
-    """The frame as a JSON object whose requestId, if any, is valid (so errors can echo it)."""
+def decode(body: str | None) -> tuple[dict[str, Any], PulseError | None]:
+    """The frame as a JSON object whose requestId, if any, is valid (so errors can echo it), and
+    the error a number in it that JSON cannot carry makes (check() raises it, with that echo)."""
+    problem: PulseError | None = None
     try:
-        message = json.loads(body or "", parse_constant=_refuse_constant)
-    except (ValueError, RecursionError) as exc:
-        raise MalformedJson("The frame is not valid JSON.") from exc
+        message = jsontext.loads(
+            body or "", whole="message", malformed="The frame is not valid JSON."
+        )
+    except jsontext.BadNumber as exc:
+        message, problem = exc.document, exc
     if not isinstance(message, dict):
-        raise InvalidInput("message", "must be a JSON object")
+        raise problem or InvalidInput("message", "must be a JSON object")
     request_id = message.get("requestId")
     if request_id is not None and (
         not isinstance(request_id, str) or not 0 < len(request_id) <= MAX_REQUEST_ID
     ):
         message.pop("requestId")
         raise InvalidInput("requestId", f"must be a string of 1-{MAX_REQUEST_ID} characters")
-    return message
+    return message, problem
 
 
-def check(message: dict[str, Any]) -> None:
-    """Nested at most as deep as a REST body, a known `type` and only its fields (after
-    decode, so that these errors echo the message's requestId)."""
+def check(message: dict[str, Any], problem: PulseError | None = None) -> None:
+    """No number JSON cannot carry, nested at most as deep as a REST body, a known `type` and only
+    its fields (after decode, so that these errors echo the message's requestId)."""
+    if problem is not None:
+        raise problem
     v.within_depth(message)  # as a REST body: `broadcast` events and presence are any JSON
     message_type = message.get("type")
     if not isinstance(message_type, str):
@@ -88,10 +94,6 @@ def check(message: dict[str, Any]) -> None:
     if message_type not in HANDLERS:
         raise InvalidInput("type", f"unknown message type {message_type!r}", code="UNKNOWN_TYPE")
     v.only_fields(message, ("type", "requestId", *HANDLERS[message_type][0]))
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(name)
 
 
 def error_message(exc: PulseError, request_id: Any = None) -> dict[str, Any]:
@@ -146,7 +148,7 @@ def presence_update(ctx: Context) -> None:
     data = ctx.message.get("data")
     if not isinstance(data, dict):
         raise InvalidInput("data", "must be an object")
-    if len(json.dumps(data, separators=(",", ":")).encode()) > MAX_PRESENCE_BYTES:
+    if len(jsontext.dumps(data)) > MAX_PRESENCE_BYTES:
         raise InvalidInput(
             "data", f"must be at most {MAX_PRESENCE_BYTES} bytes as JSON", code="PRESENCE_TOO_LARGE"
         )

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from .. import ids
+from .. import ids, jsontext
 from ..db.dynamo import unavailable_on_throttle
 from ..db.models import OPERATORS_AUDIT_PK, AuditItem, audit_sk, env_pk
 from ..entities import Actor, AuditEvent, Page
@@ -38,13 +37,15 @@ def new_item(
         action=action,
         target_type=target_type,
         target_id=target_id,
-        details=json.dumps(details, sort_keys=True) if details else None,
+        details=jsontext.dumps(details, sort_keys=True) if details else None,
         created_at=now_iso,
     )
 
 
 def to_event(item: AuditItem) -> AuditEvent:
-    return to_record(AuditEvent, item, details=json.loads(item.details) if item.details else {})
+    return to_record(
+        AuditEvent, item, details=jsontext.stored(item.details) if item.details else {}
+    )
 
 
 def list_events(

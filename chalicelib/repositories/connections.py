@@ -5,7 +5,6 @@ past their expiry. Every transaction that removes rows removes their user entrie
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from typing import Any
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.transactions import TransactWrite
 
+from .. import jsontext
 from ..db.dynamo import (
     TransactionCancelled,
     is_condition_failure,
@@ -58,15 +58,26 @@ class UserWrite:
 
 
 def to_connection(item: ConnectionItem) -> Connection:
-    presence = json.loads(item.presence) if item.presence else None
     return to_record(
         Connection,
         item,
-        presence=presence,
+        presence=_presence(item.presence),
         expires_at=float(item.expires_at),
         tracked=bool(item.tracked),
         shared=bool(item.shared),
     )
+
+
+def _presence(text: str | None) -> dict[str, Any] | None:
+    """Stored presence; None for none, and for a row written before non-finite numbers were
+    refused (its `Infinity` is not JSON; such rows expire with their connection)."""
+    if not text:
+        return None
+    try:
+        value = jsontext.stored(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _rows(c: Connection) -> list[ConnectionItem]:
@@ -220,7 +231,7 @@ def set_presence(c: Connection, presence: dict[str, Any]) -> None:
     with unavailable_on_throttle():
         try:
             item.update(
-                actions=[ConnectionItem.presence.set(json.dumps(presence, separators=(",", ":")))],
+                actions=[ConnectionItem.presence.set(jsontext.dumps(presence))],
                 condition=ConnectionItem.pk.exists(),
             )
         except PynamoDBException as exc:

@@ -8,7 +8,6 @@ purge that died is finished by the next DELETE of the room."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
 
+from .. import jsontext
 from ..db.dynamo import (
     TransactionCancelled,
     is_condition_failure,
@@ -63,7 +63,7 @@ class ThreadState:
 
 
 def to_room_state(item: RoomItem) -> RoomState:
-    room = to_record(Room, item, metadata=json.loads(item.metadata))
+    room = to_record(Room, item, metadata=jsontext.stored(item.metadata))
     return RoomState(room, item.gen, int(item.thread_count or 0), int(item.comment_count or 0))
 
 
@@ -71,7 +71,7 @@ def to_thread_state(item: ThreadItem) -> ThreadState:
     thread = to_record(
         Thread,
         item,
-        metadata=json.loads(item.metadata),
+        metadata=jsontext.stored(item.metadata),
         resolved=bool(item.resolved),
         comment_count=int(item.comment_count or 0),
     )
@@ -104,7 +104,7 @@ def comment_read(env_id: str, thread_id: str, comment_id: str) -> ExtraRead:
 
 
 def _dump(metadata: dict[str, Any]) -> str:
-    return json.dumps(metadata, separators=(",", ":"), sort_keys=True)
+    return jsontext.dumps(metadata, sort_keys=True)
 
 
 def _run(

@@ -41,13 +41,26 @@ JSON_CT = {"Content-Type": "application/json"}
 
 # --- the Management API fake --------------------------------------------------------------------
 
+MAX_POST_BYTES = 128 * 1024  # API Gateway's limit on a message posted to a connection
+
+
+def _not_json(name: str) -> Any:
+    raise AssertionError(f"a frame holds {name}, which is not JSON")
+
+
+def strict_json(data: bytes) -> Any:
+    """The frame as a browser's JSON.parse reads it: NaN and Infinity fail."""
+    return json.loads(data, parse_constant=_not_json)
+
 
 @dataclass
 class FakeApi:
     """Stands in for chalicelib.realtime.sender.ManagementApi (same four methods).
 
     Connection ids in `gone` answer 410 (and never receive), those in `failed` answer an error;
-    a closed connection is gone from then on, as on API Gateway."""
+    a closed connection is gone from then on, as on API Gateway. As API Gateway, it refuses a
+    post over 128 KB (recorded in `too_large`; the post fails), and a frame that is not JSON (a
+    browser's JSON.parse would throw on it: NaN, Infinity) fails the test."""
 
     gone: set[str] = field(default_factory=set)
     failed: set[str] = field(default_factory=set)
@@ -56,6 +69,8 @@ class FakeApi:
     endpoints: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (domain, stage)
     closed: list[str] = field(default_factory=list)
     probed: list[str] = field(default_factory=list)  # asked whether still open (GET)
+    too_large: list[tuple[str, int]] = field(default_factory=list)  # (connection id, bytes)
+    largest: int = 0  # the largest frame delivered
 
     def post(self, c: Connection, data: bytes) -> str:
         assert isinstance(data, bytes)
@@ -65,7 +80,11 @@ class FakeApi:
             return "gone"
         if c.id in self.failed:
             return "failed"
-        self.frames.setdefault(c.id, []).append(json.loads(data))
+        if len(data) > MAX_POST_BYTES:  # API Gateway: 413 PayloadTooLargeException
+            self.too_large.append((c.id, len(data)))
+            return "failed"
+        self.largest = max(self.largest, len(data))
+        self.frames.setdefault(c.id, []).append(strict_json(data))
         return "ok"
 
     def post_many(self, targets: Iterable[Connection], data: bytes) -> Delivery:

@@ -356,7 +356,7 @@ BAD_FRAMES: list[tuple[str | None, str, str | None]] = [
     ("", "MALFORMED_JSON", None),
     (None, "MALFORMED_JSON", None),
     ('{"type": "ping"', "MALFORMED_JSON", None),
-    ('{"type": "broadcast", "event": NaN}', "MALFORMED_JSON", None),
+    ('{"type": "broadcast", "event": NaN}', "INVALID_INPUT", "event"),  # not JSON: refused
     ("[1, 2]", "INVALID_INPUT", "message"),
     ('"ping"', "INVALID_INPUT", "message"),
     ("null", "INVALID_INPUT", "message"),
