@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
@@ -14,6 +15,17 @@ ROLES: tuple[Role, ...] = ("viewer", "admin", "owner")  # ascending power
 class Page(Generic[T]):
     data: list[T]
     next_cursor: str | None
+    # The cursor that continues right after data[i] (i = -1: from where this page starts), so
+    # that an adapter can send fewer items than were read (an answer must fit a size limit).
+    after: Callable[[int], str] | None = field(default=None, repr=False, compare=False)
+
+    def first(self, n: int) -> Page[T]:
+        """The first n items, and the cursor that continues after them."""
+        if n >= len(self.data):
+            return self
+        if self.after is None:
+            raise ValueError("this page has no cursors to continue from")
+        return Page(self.data[:n], self.after(n - 1), self.after)
 
 
 @dataclass(frozen=True)

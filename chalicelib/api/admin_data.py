@@ -38,12 +38,14 @@ def delete_room(actor: Actor, envId: str, roomId: str) -> None:
 def list_threads(actor: Actor, envId: str, roomId: str) -> dict[str, Any]:
     resolved = http.flag(router.request, "resolved")
     page = services().collab.browse_threads(Access.operator(envId), roomId, resolved, *_page_args())
-    return out.page(page, out.thread)
+    return out.page(page, out.thread, shrink=out.thread_within)
 
 
 @router.route("/rooms/{roomId}/threads/{threadId}", "GET")
 def get_thread(actor: Actor, envId: str, roomId: str, threadId: str) -> dict[str, Any]:
-    return out.thread(services().collab.get_thread(Access.operator(envId), roomId, threadId))
+    return out.thread_fitting(
+        services().collab.get_thread(Access.operator(envId), roomId, threadId)
+    )
 
 
 @router.route("/rooms/{roomId}/threads/{threadId}", "DELETE", role="admin", status=204)

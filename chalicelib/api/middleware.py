@@ -1,6 +1,7 @@
 """HTTP middleware: exact paths (api/paths.py), body-size limit, one error shape for Chalice's
-own errors, every JSON body written by the one encoder (never NaN or Infinity), security headers,
-and one access-log line per request (method, route, status, time; never headers or bodies)."""
+own errors, every JSON body written by the one encoder (never NaN or Infinity; never past the
+response size cap), security headers, and one access-log line per request (method, route,
+status, time; never headers or bodies)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from chalice.app import Request, Response
 
 from .. import jsontext
 from ..errors import MethodNotAllowed, PayloadTooLarge, PulseError
-from . import errors, paths
+from . import errors, paths, sizing
 from .http import MAX_BODY_BYTES, request_id
 from .routing import METHODS, declared_methods
 
@@ -57,7 +58,8 @@ def http_middleware(request: Request, get_response: Callable[[Request], Response
 
 def _encoded(response: Response, rid: str) -> Response:
     """The body as JSON text from the one encoder (Chalice's own would write NaN and Infinity).
-    A body that is not JSON becomes a logged 500: never a half-written answer."""
+    A body that is not JSON, or over the cap (Lambda refuses responses over 6 MB; lists are
+    already fitted to a smaller budget), becomes a logged 500: never a half-written answer."""
     if isinstance(response.body, str | bytes):
         return response
     try:
@@ -65,5 +67,10 @@ def _encoded(response: Response, rid: str) -> Response:
     except (ValueError, TypeError):
         response = errors.unexpected(rid)
         text = jsontext.dumps(response.body)
+    else:
+        if len(text) > sizing.RESPONSE_MAX_BYTES:
+            log.error("response too large", extra={"requestId": rid, "bytes": len(text)})
+            response = errors.unexpected(rid)
+            text = jsontext.dumps(response.body)
     response.body = text
     return response

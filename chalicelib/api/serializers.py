@@ -4,6 +4,7 @@ by construction (a key's `key` right after creation, a session's token at login)
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from ..entities import (
@@ -18,12 +19,21 @@ from ..entities import (
     Thread,
     User,
 )
+from . import sizing
 
 T = TypeVar("T")
 
 
-def page(p: Page[T], item: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
-    return {"data": [item(x) for x in p.data], "nextCursor": p.next_cursor}
+def page(
+    p: Page[T],
+    item: Callable[[T], dict[str, Any]],
+    *,
+    shrink: Callable[[T, int], dict[str, Any] | None] | None = None,
+) -> dict[str, Any]:
+    """A list answer: the page's items that fit the REST budget (sizing.PAGE_BUDGET_BYTES; the
+    first always goes), and the cursor that continues after the last of them."""
+    data, next_cursor = sizing.fit(p, item, sizing.PAGE_BUDGET_BYTES, strict=False, shrink=shrink)
+    return {"data": data, "nextCursor": next_cursor}
 
 
 def environment(e: Environment) -> dict[str, Any]:
@@ -127,6 +137,27 @@ def thread(t: Thread) -> dict[str, Any]:
         out["comments"] = [comment(c) for c in t.comments.data]
         out["commentsNextCursor"] = t.comments.next_cursor
     return out
+
+
+def thread_within(t: Thread, budget: int) -> dict[str, Any] | None:
+    """The thread with as many of its embedded comments as fit `budget` bytes (its
+    commentsNextCursor continues after them); None if it does not fit even without comments."""
+    full = thread(t)
+    if sizing.size(full) <= budget:
+        return full
+    if t.comments is None:
+        return None
+    shell = thread(replace(t, comments=Page([], sizing.CURSOR_PLACEHOLDER)))
+    room = budget - sizing.size(shell) + 2  # the shell's own `[]` is the array measured below
+    if room < 2:
+        return None
+    shown = sizing.fitting([comment(c) for c in t.comments.data], room)
+    return thread(replace(t, comments=t.comments.first(shown)))
+
+
+def thread_fitting(t: Thread, budget: int = sizing.PAGE_BUDGET_BYTES) -> dict[str, Any]:
+    """thread_within(t, budget), or the whole thread when even its shell is over (REST)."""
+    return thread_within(t, budget) or thread(t)
 
 
 def analytics(a: Analytics) -> dict[str, Any]:

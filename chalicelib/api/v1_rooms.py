@@ -59,8 +59,8 @@ def delete_room(access: Access, roomId: str) -> None:
 
 @router.route("/rooms/{roomId}/active_users", "GET", auth=SECRET)
 def active_users(access: Access, roomId: str) -> dict[str, Any]:
-    members = services().realtime.active_users(access, roomId)
-    return {"data": [member(c) for c in members]}
+    cursor = http.query(router.request, "cursor")
+    return out.page(services().realtime.active_users(access, roomId, cursor), member)
 
 
 @router.route("/rooms/{roomId}/broadcast", "POST", auth=SECRET, status=202, idempotent=True)
@@ -96,7 +96,7 @@ def create_thread(access: Access, roomId: str) -> dict[str, Any]:
 
 @router.route("/rooms/{roomId}/threads/{threadId}", "GET", auth=SECRET)
 def get_thread(access: Access, roomId: str, threadId: str) -> dict[str, Any]:
-    return out.thread(services().collab.get_thread(access, roomId, threadId))
+    return out.thread_fitting(services().collab.get_thread(access, roomId, threadId))
 
 
 @router.route("/rooms/{roomId}/threads/{threadId}", "PATCH", auth=SECRET)

@@ -58,10 +58,9 @@ def list_events(
             pk, AuditItem.sk.startswith("AUDIT#"), scan_index_forward=False, **kwargs
         )
 
-    items, next_cursor = query_page(
-        query, limit=limit, cursor=cursor, scope=f"audit:{pk}", secret=secret
+    return query_page(query, limit=limit, cursor=cursor, scope=f"audit:{pk}", secret=secret).page(
+        to_event
     )
-    return Page([to_event(i) for i in items], next_cursor)
 
 
 def record(item: AuditItem) -> None:

@@ -132,7 +132,7 @@ def list_environments(
             ENVS_GSI, filter_condition=condition, scan_index_forward=False, **kwargs
         )
 
-    items, next_cursor = query_page(
+    return query_page(
         query,
         limit=limit,
         cursor=cursor,
@@ -140,8 +140,7 @@ def list_environments(
         secret=secret,
         key_attrs=GSI1_KEY,
         filtered=bool(needle),
-    )
-    return Page([to_environment(i) for i in items], next_cursor)
+    ).page(to_environment)
 
 
 def list_keys(
@@ -169,7 +168,7 @@ def list_keys(
             **kwargs,
         )
 
-    items, next_cursor = query_page(
+    return query_page(
         query,
         limit=limit,
         cursor=cursor,
@@ -177,8 +176,7 @@ def list_keys(
         secret=secret,
         key_attrs=BASE_KEY,
         filtered=bool(needle),
-    )
-    return Page([to_key(i) for i in items], next_cursor)
+    ).page(to_key)
 
 
 def _key_item(new: NewKey) -> ApiKeyItem:

@@ -135,10 +135,9 @@ def list_operators(*, limit: int, cursor: str | None, secret: bytes) -> Page[Ope
     def query(**kwargs: Any) -> Any:
         return OperatorItem.gsi1.query(OPERATORS_GSI, **kwargs)
 
-    items, next_cursor = query_page(
+    return query_page(
         query, limit=limit, cursor=cursor, scope="operators", secret=secret, key_attrs=GSI1_KEY
-    )
-    return Page([to_operator(i) for i in items], next_cursor)
+    ).page(to_operator)
 
 
 def _meta() -> OperatorsMetaItem:

@@ -38,7 +38,7 @@ from ..db.models import (
 from ..entities import Comment, Page, Room, Thread
 from . import stats
 from .environments import ExtraRead
-from .pages import query_page
+from .pages import BASE_KEY, QueryPage, query_page
 from .records import to_record
 from .stats import Change
 
@@ -133,10 +133,9 @@ def list_rooms(env_id: str, *, limit: int, cursor: str | None, secret: bytes) ->
     def query(**kwargs: Any) -> Any:
         return RoomItem.query(env_pk(env_id), RoomItem.sk.startswith("ROOM#"), **kwargs)
 
-    items, next_cursor = query_page(
+    return query_page(
         query, limit=limit, cursor=cursor, scope=f"rooms:{env_id}", secret=secret
-    )
-    return Page([to_room_state(i).room for i in items], next_cursor)
+    ).page(lambda i: to_room_state(i).room)
 
 
 def create_room(env_id: str, room: Room, gen: str) -> bool:
@@ -237,10 +236,9 @@ def list_threads(
         )
 
     scope = f"threads:{env_id}:{room.room.id}:{room.gen}:{resolved}"
-    items, next_cursor = query_page(
+    return query_page(
         query, limit=limit, cursor=cursor, scope=scope, secret=secret, filtered=True
-    )
-    return Page([to_thread_state(i).thread for i in items], next_cursor)
+    ).page(lambda i: to_thread_state(i).thread)
 
 
 def _comment_item(env_id: str, c: Comment) -> CommentItem:
@@ -367,10 +365,29 @@ def list_comments(
             comments_pk(env_id, thread_id), CommentItem.sk.startswith("COMMENT#"), **kwargs
         )
 
-    items, next_cursor = query_page(
-        query, limit=limit, cursor=cursor, scope=f"comments:{env_id}:{thread_id}", secret=secret
-    )
-    return Page([to_comment(i) for i in items], next_cursor)
+    return query_page(
+        query, limit=limit, cursor=cursor, scope=_comments_scope(env_id, thread_id), secret=secret
+    ).page(to_comment)
+
+
+def first_comments(
+    env_id: str, thread_id: str, comments: list[Comment], secret: bytes
+) -> Page[Comment]:
+    """A new thread's comments as the first page of its comments list (no more to come), with
+    the cursors that continue after any of them, as a page read from the list has."""
+    keys = [_CommentKey(comments_pk(env_id, thread_id), comment_sk(c.id)) for c in comments]
+    read = QueryPage(keys, None, None, _comments_scope(env_id, thread_id), secret, BASE_KEY)
+    return Page(list(comments), None, read.after)
+
+
+@dataclass(frozen=True)
+class _CommentKey:
+    pk: str
+    sk: str
+
+
+def _comments_scope(env_id: str, thread_id: str) -> str:
+    return f"comments:{env_id}:{thread_id}"
 
 
 def create_comment(

@@ -70,10 +70,9 @@ def list_users(env_id: str, *, limit: int, cursor: str | None, secret: bytes) ->
     def query(**kwargs: Any) -> Any:
         return UserItem.query(env_pk(env_id), UserItem.sk.startswith("USER#"), **kwargs)
 
-    items, next_cursor = query_page(
+    return query_page(
         query, limit=limit, cursor=cursor, scope=f"users:{env_id}", secret=secret
-    )
-    return Page([to_user(i) for i in items], next_cursor)
+    ).page(to_user)
 
 
 def _upsert(w: SeenWrite, condition: Any = None) -> Change:

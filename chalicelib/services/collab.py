@@ -139,7 +139,7 @@ class CollabService:
             updated_at=now,
             created_by=user_id,
             comment_count=1,
-            comments=Page([comment], None),
+            comments=repo.first_comments(access.env_id, thread_id, [comment], self._secret),
         )
         if not repo.create_thread(access.env_id, room, thread, comment, now[:10]):
             raise room_not_found()  # deleted (or re-created) between the read and the write
@@ -201,7 +201,7 @@ class CollabService:
             )
             for t in page.data
         ]
-        return Page(threads, page.next_cursor)
+        return Page(threads, page.next_cursor, page.after)
 
     # --- comments ----------------------------------------------------------------------------
 

@@ -12,12 +12,12 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .. import ids
+from .. import cursors, ids
 from ..auth.tokens import claimed_subject
 from ..clock import Clock, iso
 from ..config import Settings
 from ..db.dynamo import TransactionCancelled
-from ..entities import Connection
+from ..entities import Connection, Page
 from ..errors import Conflict, Forbidden, InvalidInput, PulseError, RateLimited
 from ..realtime.channel import RoomChannel
 from ..repositories import connections as conn_repo
@@ -229,9 +229,24 @@ class RealtimeService:
         if connection is not None:
             self.channel.drop([connection])
 
-    def active_users(self, access: Access, room_id: str) -> list[Connection]:
+    def active_users(
+        self, access: Access, room_id: str, cursor: str | None = None
+    ) -> Page[Connection]:
+        """The room's live connections in id order, from after the one a cursor names. All of
+        them are read (one Query, as a room holds at most its cap); the page's cursors let the
+        adapter send as many as fit its answer and continue from there."""
         self._room(access, room_id)
-        return self.channel.members(access.env_id, room_id)
+        scope = f"active_users:{access.env_id}:{room_id}"
+        secret = self.settings.signing_secret
+        start = str(cursors.decode(secret, scope, cursor).get("after", "")) if cursor else ""
+        members = [m for m in self.channel.members(access.env_id, room_id) if m.id > start]
+        members.sort(key=lambda m: m.id)
+
+        def after(index: int) -> str:
+            key = {"after": members[index].id} if index >= 0 else {"after": start}
+            return cursors.encode(secret, scope, key)
+
+        return Page(members, None, after)
 
     def broadcast(self, access: Access, room_id: str, event: Any) -> None:
         """A server-originated `broadcast` to everyone in the room (connectionId/userId null)."""

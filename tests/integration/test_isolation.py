@@ -504,6 +504,8 @@ class Req:
             return ("threads", p["roomId"], *([q["resolved"]] if "resolved" in q else []))
         if tail == "comments":
             return ("comments", p["roomId"], p["threadId"])
+        if tail == "active_users":  # paged by size (no sockets here: no cursor of A's own)
+            return ("active_users", p["roomId"])
         return None
 
     def with_values(self, swap: Callable[[str], str]) -> Req:
@@ -884,7 +886,7 @@ def test_a_credentials_never_reach_b(client: Any, services: runtime.Services) ->
     assert_untouched(client, world, before, writer=world.a)
 
 
-LISTS = ("rooms", "users", "threads", "comments")
+LISTS = ("rooms", "users", "threads", "comments", "active_users")
 SWEEP_EXTRA = (
     ("text", "hello"),
     ("metadata", {"k": "v"}),
