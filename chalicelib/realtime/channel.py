@@ -1,6 +1,11 @@
 """Room fan-out: serialize an event once, push it to the room's live connections, and clean up
 the ones API Gateway says are gone (telling the room `user.left`). It is the EventSink the
-services publish to, so REST and WebSocket writes reach sockets the same way."""
+services publish to, so REST and WebSocket writes reach sockets the same way.
+
+No frame over API Gateway's 128 KB is ever posted (the post would fail and the client never
+learn): a thread in an event sheds embedded comments to fit, a broadcast too large is refused
+before anything is read, and a reply or event that still cannot fit goes out as an `error`
+(REPLY_TOO_LARGE) the client can act on."""
 
 from __future__ import annotations
 
@@ -10,8 +15,10 @@ from typing import Any
 
 from .. import jsontext
 from ..api import serializers as out
+from ..api import sizing
 from ..clock import Clock
 from ..entities import Comment, Connection, Thread
+from ..errors import PayloadTooLarge
 from ..repositories import connections as conn_repo
 from .sender import ManagementApi
 
@@ -22,20 +29,59 @@ log = logging.getLogger("pulse.channel")
 origin: ContextVar[tuple[Connection, str | None] | None] = ContextVar("origin", default=None)
 
 
+# Room kept in an event's frame for the sender's requestId (1-64 characters, escaped).
+REQUEST_ID_RESERVE = 1024
+
+
 def encode(message: dict[str, Any]) -> bytes:
     return jsontext.dumps(message).encode()
 
 
+def too_large(message: dict[str, Any], size: int) -> dict[str, Any]:
+    """The `error` a client gets instead of a frame that cannot be posted."""
+    error = {
+        "type": "error",
+        "code": "REPLY_TOO_LARGE",
+        "message": f"A {str(message.get('type'))[:64]} message of {size} bytes could not be "
+        f"sent: a WebSocket message is at most {sizing.FRAME_MAX_BYTES} bytes. List again "
+        "(threads.list, comments.list) to see the current state.",
+    }
+    if isinstance(message.get("requestId"), str):
+        error["requestId"] = message["requestId"]
+    return error
+
+
 def event_message(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The event's frame. A thread sheds embedded comments until the frame fits (its
+    commentsNextCursor continues with them: comments.list)."""
     body: dict[str, Any] = {"type": event_type}
+    threads: dict[str, Thread] = {}
     for key, value in payload.items():
         if isinstance(value, Thread):
-            body[key] = out.thread(value)
+            threads[key] = value
+            body[key] = None
         elif isinstance(value, Comment):
             body[key] = out.comment(value)
         else:
             body[key] = value
+    for key, thread in threads.items():
+        budget = sizing.FRAME_MAX_BYTES - sizing.size(body) - REQUEST_ID_RESERVE
+        body[key] = out.thread_within(thread, budget) or out.thread(thread)
     return body
+
+
+class FrameTooLarge(PayloadTooLarge):
+    """A message for the room is over what API Gateway posts to a connection."""
+
+    code = "EVENT_TOO_LARGE"
+
+    def __init__(self, message: dict[str, Any], size: int) -> None:
+        super().__init__(
+            f"This {str(message.get('type'))[:64]} message would be {size} bytes as JSON; a "
+            f"WebSocket message is at most {sizing.FRAME_MAX_BYTES} bytes.",
+            suggestion="Send less: a broadcast event must fit with its envelope in 128 KB.",
+        )
+        self.size = size
 
 
 def member(c: Connection) -> dict[str, Any]:
@@ -71,7 +117,12 @@ class RoomChannel:
                 self._ack(source[0], message, source[1])
             members = self.members(env_id, room_id)
             mine = source[0].id if source is not None else None
-            self.send(env_id, room_id, message, exclude=mine, members=members)
+            try:
+                self.send(env_id, room_id, message, exclude=mine, members=members)
+            except FrameTooLarge as exc:  # the others are told, to list again
+                log.error("event too large to send", extra={"roomId": room_id, "type": event_type})
+                notice = too_large(message, exc.size)
+                self.send(env_id, room_id, notice, exclude=mine, members=members)
             if event_type == "room.deleted" and members:
                 for c in members:
                     self.api.close(c)
@@ -88,16 +139,33 @@ class RoomChannel:
         exclude: str | None = None,
         members: list[Connection] | None = None,
     ) -> None:
+        """Raises FrameTooLarge, before anything is read, for a message no connection could be
+        sent."""
+        data = self.frame(message)
         targets = [
             c
             for c in (members if members is not None else self.members(env_id, room_id))
             if c.id != exclude
         ]
-        self._deliver(env_id, room_id, targets, message)
+        self._deliver(targets, data)
+
+    @staticmethod
+    def frame(message: dict[str, Any]) -> bytes:
+        """The message as a frame; FrameTooLarge past API Gateway's limit."""
+        data = encode(message)
+        if len(data) > sizing.FRAME_MAX_BYTES:
+            raise FrameTooLarge(message, len(data))
+        return data
 
     def to(self, c: Connection, message: dict[str, Any]) -> bool:
-        """One frame to one connection; False (and cleaned up) when it is gone."""
-        result = self.api.post(c, encode(message))
+        """One frame to one connection; False (and cleaned up) when it is gone. A message too
+        large to post goes as a REPLY_TOO_LARGE `error` (with its requestId) instead."""
+        try:
+            data = self.frame(message)
+        except FrameTooLarge as exc:
+            log.error("reply too large to send", extra={"type": str(message.get("type"))[:64]})
+            data = encode(too_large(message, exc.size))
+        result = self.api.post(c, data)
         if result == "gone":
             self._forget([c])
         return result == "ok"
@@ -105,12 +173,10 @@ class RoomChannel:
     def _ack(self, c: Connection, message: dict[str, Any], request_id: str | None) -> None:
         self.to(c, {**message, "requestId": request_id} if request_id else message)
 
-    def _deliver(
-        self, env_id: str, room_id: str, targets: list[Connection], message: dict[str, Any]
-    ) -> None:
+    def _deliver(self, targets: list[Connection], data: bytes) -> None:
         if not targets:
             return
-        delivery = self.api.post_many(targets, encode(message))
+        delivery = self.api.post_many(targets, data)
         if delivery.gone:
             self._forget(delivery.gone)
 

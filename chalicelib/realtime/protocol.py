@@ -1,5 +1,7 @@
 """The WebSocket protocol (docs/protocol.md): parse a client frame, dispatch on its `type`, and
-answer. Every failure is an `error` message to the sender; the connection stays up."""
+answer. Every failure is an `error` message to the sender; the connection stays up. Every reply
+fits one WebSocket message (128 KB): lists are cut to fit and the cursor continues, and the
+members of a big room come in several frames."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Any
 from .. import jsontext
 from .. import validation as v
 from ..api import serializers as out
+from ..api import sizing
 from ..entities import Connection
 from ..errors import InvalidInput, PulseError, RateLimited, Unavailable
 from ..repositories import connections as conn_repo
@@ -23,6 +26,9 @@ log = logging.getLogger("pulse.protocol")
 MAX_PRESENCE_BYTES = 1024
 MAX_REQUEST_ID = 64
 THREADS_PAGE = 20
+COMMENTS_PAGE = 100  # as many as a thread embeds
+# An error names a field, and may quote it: a client's 60 KB key must not make it unsendable.
+ERROR_TEXT_MAX = 1000
 
 
 @dataclass(frozen=True)
@@ -37,10 +43,19 @@ class Context:
         return Access.member(self.connection.env_id)
 
     def reply(self, body: dict[str, Any]) -> None:
+        self.channel.to(self.connection, self._echo(body))
+
+    def budget(self, envelope: dict[str, Any], list_field: str) -> int:
+        """Bytes left in one message for the JSON array `list_field` of `envelope` (as replied,
+        with the requestId and, in a `nextCursor` field, the longest cursor)."""
+        empty = {**envelope, list_field: []}
+        if "nextCursor" in empty:
+            empty["nextCursor"] = sizing.CURSOR_PLACEHOLDER
+        return sizing.FRAME_MAX_BYTES - sizing.size(self._echo(empty)) + 2
+
+    def _echo(self, body: dict[str, Any]) -> dict[str, Any]:
         request_id = self.message.get("requestId")
-        self.channel.to(
-            self.connection, {**body, **({"requestId": request_id} if request_id else {})}
-        )
+        return {**body, **({"requestId": request_id} if request_id else {})}
 
 
 Handler = Callable[[Context], None]
@@ -97,14 +112,21 @@ def check(message: dict[str, Any], problem: PulseError | None = None) -> None:
 
 
 def error_message(exc: PulseError, request_id: Any = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"type": "error", "code": exc.code, "message": exc.message}
+    error: dict[str, Any] = {"type": "error", "code": exc.code, "message": _cut(exc.message)}
     if isinstance(exc, InvalidInput) and exc.field:
-        error["field"] = exc.field
+        error["field"] = _cut(exc.field)
     if isinstance(exc, (RateLimited, Unavailable)):
         error["retryAfter"] = exc.retry_after
+    if isinstance(exc, sizing.ItemTooLarge):
+        error["itemId"] = exc.item_id
+        error["nextCursor"] = exc.next_cursor
     if request_id is not None:
         error["requestId"] = request_id
     return error
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= ERROR_TEXT_MAX else text[: ERROR_TEXT_MAX - 1] + "…"
 
 
 def dispatch(ctx: Context) -> None:
@@ -126,17 +148,27 @@ def ping(ctx: Context) -> None:
 
 @handles("join")
 def join(ctx: Context) -> None:
+    """`room.joined` with the others that fit one message; in a big room it says `more: true`
+    and `room.members` frames follow with the rest, the last with `more: false`."""
     me = ctx.connection
     members = ctx.channel.members(me.env_id, me.room_id)
     others = [{**member(m), "presence": m.presence} for m in members if m.id != me.id]
-    ctx.reply(
-        {
-            "type": "room.joined",
-            "connectionId": me.id,
-            "self": {k: val for k, val in member(me).items() if k != "connectionId"},
-            "others": others,
-        }
-    )
+    joined = {
+        "type": "room.joined",
+        "connectionId": me.id,
+        "self": {k: val for k, val in member(me).items() if k != "connectionId"},
+        "others": [],
+        "more": True,
+    }
+    rest = {"type": "room.members", "others": [], "more": False}  # false: the longest
+    budget = min(ctx.budget(joined, "others"), ctx.budget(rest, "others"))
+    runs = sizing.chunks(others, budget)
+    joined["others"] = runs[0]
+    if len(runs) == 1:
+        del joined["more"]  # one frame, as it always was
+    ctx.reply(joined)
+    for n, run in enumerate(runs[1:], start=2):
+        ctx.reply({**rest, "others": run, "more": n < len(runs)})
     # Presence lives on the room row (set_presence), not on the by-id row `me` was read from.
     presence = next((m.presence for m in members if m.id == me.id), me.presence)
     joined = {"type": "user.joined", **member(me), "presence": presence}
@@ -194,13 +226,29 @@ def threads_list(ctx: Context) -> None:
         ctx.collab.browse_threads if v.boolean(ctx.message, "comments") else ctx.collab.list_threads
     )
     page = listing(ctx.access, ctx.connection.room_id, resolved, THREADS_PAGE, cursor)
-    ctx.reply(
-        {
-            "type": "threads.listed",
-            "data": [out.thread(t) for t in page.data],
-            "nextCursor": page.next_cursor,
-        }
+    listed: dict[str, Any] = {"type": "threads.listed", "data": [], "nextCursor": None}
+    data, next_cursor = sizing.fit(
+        page, out.thread, ctx.budget(listed, "data"), strict=True, shrink=out.thread_within
     )
+    ctx.reply({**listed, "data": data, "nextCursor": next_cursor})
+
+
+@handles("comments.list", "threadId", "cursor")
+def comments_list(ctx: Context) -> None:
+    """A thread's comments, oldest first: what follows a thread's embedded ones
+    (`commentsNextCursor`), or all of them from the start."""
+    thread_id = _thread_id(ctx)
+    cursor = v.text(ctx.message, "cursor", max_len=1024, required=False)
+    room_id = ctx.connection.room_id
+    page = ctx.collab.list_comments(ctx.access, room_id, thread_id, COMMENTS_PAGE, cursor)
+    listed: dict[str, Any] = {
+        "type": "comments.listed",
+        "threadId": thread_id,
+        "data": [],
+        "nextCursor": None,
+    }
+    data, next_cursor = sizing.fit(page, out.comment, ctx.budget(listed, "data"), strict=True)
+    ctx.reply({**listed, "data": data, "nextCursor": next_cursor})
 
 
 @handles("thread.create", "body", "metadata")

@@ -352,6 +352,7 @@ WS_MESSAGES: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "presence.update": lambda ids: {"data": {"cursor": [1, 2]}},
     "broadcast": lambda ids: {"event": {"kind": "wave"}},
     "threads.list": lambda ids: {"resolved": False, "comments": True},
+    "comments.list": lambda ids: {"threadId": ids["thread"]},
     "thread.create": lambda ids: {"body": "Hello", "metadata": {"k": "v"}},
     "comment.create": lambda ids: {"threadId": ids["thread"], "body": "Reply"},
     "thread.resolve": lambda ids: {"threadId": ids["thread"], "resolved": True},
@@ -433,7 +434,7 @@ def test_every_message_type_refuses_every_bad_input_naming_the_field(
             if not errors:
                 nulls_taken.append(f"{message_type} {name}")
     gw.fake.clear()
-    assert sorted(nulls_taken) == ["broadcast event", "threads.list cursor"]
+    assert sorted(nulls_taken) == ["broadcast event", "comments.list cursor", "threads.list cursor"]
 
     # The positive control: each valid message gets no error (comment.delete last: it ends the
     # thread).
