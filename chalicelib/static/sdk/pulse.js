@@ -37,6 +37,11 @@
  * others (copies). Errors raised while the widget starts (a missing or expired token, say) fire
  * before a page's later scripts add their listeners: read status and lastError to learn them.
  *
+ * The widget lists every thread of the room, page after page (each page one WebSocket message),
+ * and loads up to 100 comments per thread ("Show more" for the rest). A list that fails says so,
+ * with a "Try again" button; a thread or comment too large to send is skipped with a notice.
+ * In a big room, pulse:connected fires once every member has arrived (room.members frames).
+ *
  * The protocol is docs/protocol.md. All user text is set with textContent, never as HTML.
  */
 (function () {
@@ -58,6 +63,8 @@
   var EXPIRY_SKEW_S = 10; // refresh a token this close to its exp
   var MAX_AVATARS = 5;
   var BODY_MAX = 10000;
+  var COMMENTS_SHOWN = 100; // a thread loads its comments up to this many (then "Show more")
+  var BACKGROUND_MS = 100; // between the pages the widget lists by itself (20 messages/s max)
   var STATUS_TEXT = {
     connecting: "Connecting…",
     connected: "Connected",
@@ -390,8 +397,12 @@
     this._members = new Map(); // connectionId -> member (others only)
     this._users = new Map(); // userId -> {name, avatar, color}: comment authors
     this._threads = new Map(); // threadId -> thread (with .comments, oldest first)
-    this._threadsCursor = null;
+    this._threadsCursor = null; // the page being listed (every page is listed, one by one)
     this._threadsLoaded = false;
+    this._listError = null; // why listing stopped: shown with a "Try again" button
+    this._joining = false; // room.joined said more: room.members frames follow
+    this._commentLoads = new Map(); // threadId -> requestId of its comments.list in flight
+    this._commentQueue = []; // threadIds whose comments are to be listed, one at a time
     this._filter = "open";
     this._pending = new Map(); // requestId -> {onDone, onError, timer}
     this._requestSeq = 0;
@@ -979,6 +990,9 @@
       case "room.joined":
         this._joined(m);
         break;
+      case "room.members":
+        this._moreMembers(m);
+        break;
       case "pong":
         clearTimeout(this._pongTimer);
         this._pongTimer = null;
@@ -1005,6 +1019,9 @@
         break;
       case "threads.listed":
         this._threadsListed(m);
+        break;
+      case "comments.listed":
+        this._commentsListed(m);
         break;
       case "thread.created":
       case "thread.updated":
@@ -1039,6 +1056,10 @@
           return;
         }
         this._emitError(m.code, m.message, m);
+        // An event too large to send (no requestId: not an answer): list again to catch up.
+        if (m.code === "REPLY_TOO_LARGE" && !m.requestId && this._threadsLoaded) {
+          this._loadThreads(null);
+        }
         break;
       default:
         break;
@@ -1085,6 +1106,30 @@
     this._renderThreads();
     this._loadThreads(null);
     if (this._presence !== null) this._flushPresence();
+    this._joining = m.more === true;
+    if (!this._joining) {
+      this._joinedAll();
+      return;
+    }
+    // A big room's members come in room.joined, then room.members frames (the last says
+    // more: false). Should one never come, carry on with who is known.
+    var widget = this;
+    var generation = this._generation;
+    setTimeout(function () {
+      if (widget._joining && generation === widget._generation) widget._joinedAll();
+    }, REQUEST_TIMEOUT_MS);
+  };
+
+  proto._moreMembers = function (m) {
+    if (!this._joining) return;
+    var others = Array.isArray(m.others) ? m.others : [];
+    for (var i = 0; i < others.length; i++) this._memberIn(others[i]);
+    this._renderPresence();
+    if (m.more !== true) this._joinedAll();
+  };
+
+  proto._joinedAll = function () {
+    this._joining = false;
     this._emit("pulse:connected", {
       connectionId: this._connectionId,
       self: this.self,
@@ -1135,39 +1180,68 @@
 
   // --- threads state -------------------------------------------------------------------------
 
-  /** The first page (cursor null: on every (re)connect) or the next one. Threads come with
-   * their first comments (`comments: true`). */
+  /** List the room's threads: the first page (cursor null, on every (re)connect), then every
+   * next one until nextCursor is null. Threads come with their first comments
+   * (`comments: true`); the server sends as many as fit one message. */
   proto._loadThreads = function (cursor) {
     var message = { type: "threads.list", comments: true };
     if (cursor) message.cursor = cursor;
     var widget = this;
-    this._loadingMore = !!cursor;
-    // Live thread events that arrive while the first page is on its way are kept over it.
-    this._liveDuringLoad = cursor ? null : new Map();
+    this._loadingMore = true;
+    this._listError = null;
+    this._threadsCursor = cursor || null;
+    // Live thread events that arrive while the pages are on their way are kept over them.
+    if (!cursor) {
+      this._liveDuringLoad = new Map();
+      this._listFresh = true; // the first answer replaces what the widget holds
+      this._commentQueue = [];
+      this._pumping = false; // a pump timer of a previous connection never fires
+    }
     this._listRequestId = this._request(
       message,
       function () {
         widget._loadingMore = false;
       },
       function (error) {
-        widget._loadingMore = false;
-        widget._liveDuringLoad = null;
-        widget._renderThreads();
-        if (error.code === "TIMEOUT") widget._listRequestId = null; // a late answer is ignored
+        widget._listFailed(error, cursor || null);
       },
     );
     this._renderThreads();
   };
 
+  proto._listFailed = function (error, cursor) {
+    this._loadingMore = false;
+    if (error.code === "ITEM_TOO_LARGE" && "nextCursor" in error) {
+      // One thread cannot be sent at all: skip it, say so, and go on with the rest.
+      this._notice.textContent = "A thread is too large to show here; it was skipped.";
+      this._listPage([], error.nextCursor || null);
+      return;
+    }
+    if (error.code === "RATE_LIMITED" || error.code === "SERVICE_UNAVAILABLE") {
+      var widget = this;
+      this._later((error.retryAfter || 1) * 1000, function () {
+        widget._loadThreads(cursor);
+      });
+      return;
+    }
+    this._liveDuringLoad = null;
+    this._listError = { message: error.message || error.code, cursor: cursor };
+    if (error.code === "TIMEOUT") this._listRequestId = null; // a late answer is ignored
+    this._renderThreads();
+  };
+
   proto._threadsListed = function (m) {
     if (m.requestId !== this._listRequestId) return; // an older request's answer
-    var data = Array.isArray(m.data) ? m.data : [];
-    var live = this._liveDuringLoad;
-    if (live) {
+    this._listPage(Array.isArray(m.data) ? m.data : [], m.nextCursor || null);
+  };
+
+  proto._listPage = function (data, nextCursor) {
+    if (this._listFresh) {
       this._threads = new Map(); // the whole picture again: nothing stale is kept
-      this._liveDuringLoad = null;
+      this._listFresh = false;
     }
     for (var i = 0; i < data.length; i++) this._upsertThread(data[i]);
+    var live = this._liveDuringLoad;
     if (live) {
       var widget = this;
       live.forEach(function (thread, id) {
@@ -1175,9 +1249,95 @@
         else if (!widget._threads.has(id)) widget._upsertThread(thread);
       });
     }
-    this._threadsCursor = m.nextCursor || null;
     this._threadsLoaded = true;
     this._loadingMore = false;
+    for (var j = 0; j < data.length; j++) this._queueComments(data[j].id);
+    if (nextCursor) {
+      var self = this;
+      this._loadingMore = true;
+      this._later(BACKGROUND_MS, function () {
+        self._loadThreads(nextCursor);
+      });
+    } else {
+      this._threadsCursor = null;
+      this._liveDuringLoad = null;
+    }
+    this._renderThreads();
+  };
+
+  /** `fn` after `ms`, unless the widget has reconnected (or stopped) meanwhile. */
+  proto._later = function (ms, fn) {
+    var widget = this;
+    var generation = this._generation;
+    setTimeout(function () {
+      if (generation === widget._generation && widget._socket) fn();
+    }, ms);
+  };
+
+  proto._queueComments = function (threadId) {
+    var thread = this._threads.get(threadId);
+    if (!thread || !thread.commentsNextCursor || thread.comments.length >= COMMENTS_SHOWN) return;
+    if (this._commentQueue.indexOf(threadId) < 0) this._commentQueue.push(threadId);
+    this._pumpComments();
+  };
+
+  proto._pumpComments = function () {
+    if (this._commentLoads.size || !this._commentQueue.length || this._pumping) return;
+    var widget = this;
+    this._pumping = true;
+    this._later(BACKGROUND_MS, function () {
+      widget._pumping = false;
+      var threadId = widget._commentQueue.shift();
+      if (threadId) widget._loadComments(threadId);
+      widget._pumpComments();
+    });
+  };
+
+  /** The rest of a thread's first comments (a thread sheds comments to fit one message; its
+   * commentsNextCursor goes on with them), up to COMMENTS_SHOWN; `more` past that. */
+  proto._loadComments = function (threadId, more) {
+    var thread = this._threads.get(threadId);
+    if (!thread || !thread.commentsNextCursor || this._commentLoads.has(threadId)) return;
+    if (!more && thread.comments.length >= COMMENTS_SHOWN) return;
+    var widget = this;
+    var requestId = this._request(
+      { type: "comments.list", threadId: threadId, cursor: thread.commentsNextCursor },
+      function () {
+        widget._commentLoads.delete(threadId);
+        widget._pumpComments();
+      },
+      function (error) {
+        widget._commentLoads.delete(threadId);
+        var known = widget._threads.get(threadId);
+        if (known && error.code === "ITEM_TOO_LARGE" && "nextCursor" in error) {
+          known.commentsNextCursor = error.nextCursor || null; // skip the one that cannot come
+          widget._notice.textContent = "A comment is too large to show here; it was skipped.";
+          widget._queueComments(threadId);
+        } else if (error.code === "RATE_LIMITED" || error.code === "SERVICE_UNAVAILABLE") {
+          widget._later((error.retryAfter || 1) * 1000, function () {
+            widget._queueComments(threadId);
+          });
+        } // otherwise "Show more" stays, to try again
+        widget._pumpComments();
+        widget._renderThreads();
+      },
+    );
+    this._commentLoads.set(threadId, requestId);
+  };
+
+  proto._commentsListed = function (m) {
+    var thread = this._threads.get(m.threadId);
+    if (!thread || this._commentLoads.get(m.threadId) !== m.requestId) return;
+    var comments = thread.comments.slice();
+    var data = Array.isArray(m.data) ? m.data : [];
+    for (var i = 0; i < data.length; i++) {
+      var c = data[i];
+      if (!comments.some(function (x) { return x.id === c.id; })) comments.push(c);
+    }
+    thread.comments = comments.sort(byCreated);
+    thread.commentsNextCursor = m.nextCursor || null;
+    this._commentLoads.delete(m.threadId);
+    this._queueComments(m.threadId);
     this._renderThreads();
   };
 
@@ -1306,10 +1466,10 @@
     this._moreBtn = el("button", {
       type: "button",
       className: "load-more",
-      text: "Load older threads",
+      text: "Try again",
     });
     this._moreBtn.addEventListener("click", function () {
-      if (widget._threadsCursor) widget._loadThreads(widget._threadsCursor);
+      if (widget._listError) widget._loadThreads(widget._listError.cursor);
     });
 
     var panel = el("section", { className: "panel", "aria-labelledby": headingId, part: "panel" }, [
@@ -1520,7 +1680,9 @@
     reconcile(this._threadList, nodes);
     var connected = this._status === "connected";
     var empty = "";
-    if (!visible.length) {
+    if (connected && this._listError) {
+      empty = "Comments could not be loaded: " + this._listError.message;
+    } else if (!visible.length) {
       if (!connected) empty = "Comments appear once connected.";
       else if (!this._threadsLoaded) empty = "Loading comments…";
       else if (this._filter === "resolved") empty = "No resolved threads.";
@@ -1528,7 +1690,7 @@
     }
     this._emptyEl.textContent = empty;
     this._emptyEl.hidden = !empty;
-    this._moreBtn.hidden = !this._threadsCursor;
+    this._moreBtn.hidden = !(connected && this._listError);
     this._moreBtn.disabled = !connected || !!this._loadingMore;
     this._compose.sync();
     this._threadEls.forEach(function (node) {
@@ -1558,7 +1720,13 @@
     var stateEl = el("span", { className: "thread-state" });
     var head = el("div", { className: "thread-head" }, [stateEl, resolveBtn]);
     var list = el("ol", { className: "comments" });
-    var more = el("p", { className: "more-comments" });
+    var moreText = el("span");
+    var moreBtn = el("button", { type: "button", className: "link", text: "Show more" });
+    moreBtn.addEventListener("click", function () {
+      widget._loadComments(threadId, true);
+      widget._renderThreads();
+    });
+    var more = el("p", { className: "more-comments" }, [moreText, moreBtn]);
     var reply = this._composer({
       label: "Reply",
       placeholder: "Reply…",
@@ -1579,6 +1747,8 @@
     node._resolveBtn = resolveBtn;
     node._list = list;
     node._more = more;
+    node._moreText = moreText;
+    node._moreBtn = moreBtn;
     node._reply = reply;
     node._commentEls = new Map();
     return node;
@@ -1617,7 +1787,10 @@
     });
     reconcile(node._list, items);
     var hidden = (t.commentCount || 0) - t.comments.length;
-    node._more.textContent = hidden > 0 ? hidden + " more comments not shown" : "";
+    var loading = this._commentLoads.has(t.id);
+    node._moreText.textContent =
+      hidden > 0 ? (loading ? "Loading comments…" : hidden + " more comments not shown") : "";
+    node._moreBtn.hidden = !(hidden > 0 && t.commentsNextCursor && !loading);
     node._more.hidden = hidden <= 0;
   };
 
