@@ -179,11 +179,11 @@ def create_tables_command() -> int:
 
     from chalicelib.config import ConfigError, Settings
 
-    from . import localenv
+    from . import toolenv
     from .tables import create_tables
 
     env = os.environ
-    localenv.default_aws(env)
+    toolenv.default_aws(env)
     # Table names, region and endpoint only: this command never hashes keys or signs tokens, so
     # it runs where the app's secrets are not configured.
     placeholders = {"PULSE_KEY_PEPPER": "-" * 32, "PULSE_SIGNING_SECRET": "-" * 32}

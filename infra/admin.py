@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, MutableMapping
 from typing import cast
 
-from . import localenv
+from . import toolenv
 
 ROLES = ("owner", "admin", "viewer")
 
@@ -25,8 +25,8 @@ def create_admin(
 ) -> int:
     """Exit code 0 on success; 1 with a one-line reason for anything the operator can fix."""
     env = os.environ if env is None else env
-    localenv.default_aws(env)
-    localenv.use_local_secrets_file(env)
+    toolenv.default_aws(env)
+    toolenv.use_local_secrets_file(env)
 
     from botocore.exceptions import BotoCoreError, ClientError
     from pynamodb.exceptions import PynamoDBException

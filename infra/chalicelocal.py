@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from . import localenv
+from . import localenv, toolenv
 from .localenv import LocalEnvError
 
 HOST = "127.0.0.1"
@@ -43,17 +43,17 @@ def prepare(env: MutableMapping[str, str]) -> Launch:
         dynamodb = localenv.port(env, "PULSE_DYNAMODB_PORT", localenv.DEFAULT_DYNAMODB_PORT)
         env["PULSE_DYNAMODB_ENDPOINT"] = f"http://{HOST}:{dynamodb}"
     endpoint = env["PULSE_DYNAMODB_ENDPOINT"]
-    local = localenv.is_local_endpoint(endpoint)
+    local = toolenv.is_local_endpoint(endpoint)
     if local:
         env["PULSE_WS_MANAGEMENT_SCHEME"] = "http"
-        localenv.use_local_secrets_file(env)
-        if not localenv.has_secrets(env):
+        toolenv.use_local_secrets_file(env)
+        if not toolenv.has_secrets(env):
             raise LocalEnvError(
-                f"no secrets: {localenv.data_dir(env) / localenv.SECRETS_FILE} does not exist. "
+                f"no secrets: {toolenv.data_dir(env) / toolenv.SECRETS_FILE} does not exist. "
                 "Start `make dev` first (without PULSE_EPHEMERAL, whose secrets stay in memory), "
                 "with the same PULSE_DATA_DIR"
             )
-    localenv.default_aws(env)
+    toolenv.default_aws(env)
     _check_free(port)
     if local:
         _check_listening(endpoint)

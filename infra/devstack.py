@@ -17,7 +17,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from . import localenv
+from . import localenv, toolenv
 from .localenv import LocalEnvError
 from .snapshot import SnapshotError, Snapshotter
 
@@ -97,7 +97,7 @@ def prepare_environment(env: MutableMapping[str, str]) -> Plan:
         http_port=localenv.port(env, "PULSE_HTTP_PORT", localenv.DEFAULT_HTTP_PORT),
         dynamodb_port=localenv.port(env, "PULSE_DYNAMODB_PORT", localenv.DEFAULT_DYNAMODB_PORT),
         ephemeral=ephemeral,
-        data_dir=localenv.data_dir(env),
+        data_dir=toolenv.data_dir(env),
         admin_email=env.get("PULSE_ADMIN_EMAIL") or None,
         admin_password=env.get("PULSE_ADMIN_PASSWORD") or None,
         ws_port=localenv.port(env, "PULSE_WS_PORT", DEFAULT_PORT),
@@ -112,8 +112,8 @@ def prepare_environment(env: MutableMapping[str, str]) -> Plan:
     env["PULSE_WS_MANAGEMENT_SCHEME"] = "http"
     for name, value in chalice_stage_environment(CHALICE_STAGE).items():
         env.setdefault(name, value)
-    localenv.default_aws(env)
-    if not localenv.has_secrets(env):
+    toolenv.default_aws(env)
+    if not toolenv.has_secrets(env):
         if ephemeral:
             generated = localenv.new_secrets()
             env["PULSE_KEY_PEPPER"] = generated["keyPepper"]
