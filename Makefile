@@ -1,4 +1,6 @@
 # Pulse developer commands. `make dev` and `make test` do all set-up on a fresh machine.
+# The local stack is `python -m devstack` (devstack/, never shipped); deploy tooling is
+# `python -m infra` (infra/).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -16,7 +18,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 ## dev: start the local stack (embedded DynamoDB + HTTP API on 127.0.0.1:8000) in the foreground
 dev: $(STAMP)
-	$(PY) -m infra dev
+	$(PY) -m devstack
 
 ## test: run the whole test suite
 test: $(STAMP)
@@ -66,7 +68,7 @@ openapi: $(STAMP)
 ## its embedded DynamoDB (PULSE_DYNAMODB_PORT, or PULSE_DYNAMODB_ENDPOINT), secrets and WebSocket
 ## gateway; no auto-reload (restart it after changing the code)
 chalice-local: $(STAMP)
-	$(PY) -m infra chalice-local
+	$(PY) -m devstack chalice-local
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

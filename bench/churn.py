@@ -1,6 +1,6 @@
 """Benchmark 6: churn on the local stack.
 
-Starts the real local stack as bench/e2e_load.py does (`python -m infra dev`, ephemeral, on free
+Starts the real local stack as bench/e2e_load.py does (`python -m devstack`, ephemeral, on free
 ports), makes an environment through the admin API, then runs N concurrent workers for a bounded
 time. Each worker repeats sessions: mint a token (POST /auth/token with the environment's sk_,
 for a user drawn from a shared pool, so the same user is sometimes minted by two workers at

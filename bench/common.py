@@ -228,7 +228,7 @@ def ws_event(
 
 
 class _Sink:
-    """The gateway side of infra.wsmanagement: every connection exists and takes every frame."""
+    """The gateway side of devstack.wsmanagement: every connection exists and takes every frame."""
 
     stage = DOMAIN_STAGE
 
@@ -248,11 +248,11 @@ class _Sink:
 
 @contextlib.contextmanager
 def management_api() -> Iterator[str]:
-    """infra.wsmanagement's server (API Gateway's @connections wire protocol) in a thread,
+    """devstack.wsmanagement's server (API Gateway's @connections wire protocol) in a thread,
     accepting every push; yields the `domainName` that points pushes at it."""
     import threading
 
-    from infra.wsmanagement import ManagementServer
+    from devstack.wsmanagement import ManagementServer
 
     server = ManagementServer((HOST, 0), _Sink(), 128 * 1024)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})

@@ -1,6 +1,6 @@
 """Benchmark 5: end to end on the local stack.
 
-Starts the real local stack (`python -m infra dev`, ephemeral, on free ports: embedded DynamoDB,
+Starts the real local stack (`python -m devstack`, ephemeral, on free ports: embedded DynamoDB,
 the Chalice app over HTTP, the WebSocket gateway and its Management API), makes an environment
 through the admin API, mints a token per user with POST /auth/token, and connects R rooms x U
 clients with `websockets`. Each client joins, then sends `broadcast` messages carrying its
@@ -79,7 +79,7 @@ class Stack:
 
 @contextlib.contextmanager
 def local_stack(settings: dict[str, str]) -> Iterator[Stack]:
-    """`python -m infra dev` on free ports, ephemeral; stopped (SIGINT, bounded) on exit."""
+    """`python -m devstack` on free ports, ephemeral; stopped (SIGINT, bounded) on exit."""
     ports = [free_port() for _ in range(4)]
     with tempfile.TemporaryDirectory(prefix="pulse-bench-") as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PULSE_", "AWS_"))}
@@ -100,7 +100,7 @@ def local_stack(settings: dict[str, str]) -> Iterator[Stack]:
         log_path = Path(tmp) / "stack.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "infra", "dev"],
+                [sys.executable, "-m", "devstack"],
                 cwd=ROOT,
                 env=env,
                 stdout=log,

@@ -8,7 +8,7 @@ connections that answered 410 (`RoomChannel.drop`: delete their rows, tell the r
 
 Around it, each in its own process so they take no GIL from the code measured:
 - DynamoDB: moto's server (`python -m moto.server`) on a free port;
-- the Management API: `infra.wsmanagement.ManagementServer` (API Gateway's wire protocol) with
+- the Management API: `devstack.wsmanagement.ManagementServer` (API Gateway's wire protocol) with
   a stub behind it that sleeps a set latency per request and answers 410 GoneException for a
   chosen set of connection ids.
 
@@ -63,7 +63,7 @@ class Post:
 
 def stub_main(pipe: Pipe, port: int, latency: float) -> None:
     """Serve the Management API on `port` until told to stop; commands come over `pipe`."""
-    from infra.wsmanagement import GONE, OK, ConnectionInfo, ManagementServer, Outcome
+    from devstack.wsmanagement import GONE, OK, ConnectionInfo, ManagementServer, Outcome
 
     class Stub:
         stage = STAGE

@@ -3,7 +3,7 @@
 moto backs a transaction up by deep-copying the whole table once per item of the transaction
 (moto 5.2.5, `DynamoDBBackend.transact_write_items`): about 0.15 s per copy of a 3,300-item table
 on this machine, so a 4-item transaction costs 0.6 s there and the cost grows with the table.
-DynamoDB itself does nothing of the kind. `infra/moto_fixes.py` (which the dev stack uses too)
+DynamoDB itself does nothing of the kind. `devstack/moto_fixes.py` (which the dev stack uses too)
 backs up only the items the transaction names. Used by bench/fanout.py, whose rooms hold up to
 3,000 connection rows."""
 
@@ -13,7 +13,7 @@ import sys
 
 from moto.server import main
 
-from infra.moto_fixes import install_item_rollback as install
+from devstack.moto_fixes import install_item_rollback as install
 
 __all__ = ["install"]
 

@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> None:
     from chalicelib.realtime import handlers
     from chalicelib.services import keyauth
     from chalicelib.services.tokens import MintRequest
-    from infra.moto_fixes import install_item_rollback
+    from devstack.moto_fixes import install_item_rollback
     from infra.tables import create_tables
 
     install_item_rollback()  # moto copies the whole table per transaction item otherwise

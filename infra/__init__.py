@@ -1,1 +1,1 @@
-"""What stands in for and sets up AWS: table template, table creation, create-admin, local stack."""
+"""Deploy tooling: tables and their template, IAM policy, secrets, create-admin, deploy, package."""

@@ -1,4 +1,4 @@
-"""`python -m infra`: the local stack, tables, template, admin accounts, and deploying to AWS."""
+"""`python -m infra`: deploy tooling - tables, template, policy, secrets, admin accounts, deploy."""
 
 from __future__ import annotations
 
@@ -11,22 +11,12 @@ from pathlib import Path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m infra",
+        description=__doc__,
+        epilog="The local stack (make dev) and chalice-local: python -m devstack --help.",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser(
-        "dev",
-        help="run the local stack (embedded DynamoDB + HTTP and WebSocket APIs) in the foreground",
-        description="Environment: PULSE_HTTP_PORT (8000), PULSE_DYNAMODB_PORT (8009), "
-        "PULSE_WS_PORT (8001), PULSE_WS_MANAGEMENT_PORT (8002), PULSE_WS_IDLE_SECONDS (600), "
-        "PULSE_WS_MAX_SECONDS (7200), PULSE_DATA_DIR (.pulse), PULSE_EPHEMERAL=1, "
-        "PULSE_ADMIN_EMAIL + PULSE_ADMIN_PASSWORD.",
-    )
-    commands.add_parser(
-        "chalice-local",
-        help="`chalice local` beside a running `make dev`: its DynamoDB, secrets and gateway",
-        description="Environment: PULSE_CHALICE_PORT (8010), PULSE_DYNAMODB_PORT (8009) or "
-        "PULSE_DYNAMODB_ENDPOINT, PULSE_DATA_DIR (.pulse: the dev stack's secrets.json).",
-    )
     admin = commands.add_parser(
         "create-admin",
         help="create an operator account (password from a prompt or PULSE_ADMIN_PASSWORD)",
@@ -88,14 +78,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    if args.command == "dev":
-        from .devstack import run
-
-        return run()
-    if args.command == "chalice-local":
-        from .chalicelocal import run as run_chalice_local
-
-        return run_chalice_local()
     if args.command == "create-admin":
         from .admin import create_admin
 

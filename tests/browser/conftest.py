@@ -30,7 +30,7 @@ ARTIFACTS = Path("test-artifacts")
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """One ephemeral `python -m infra dev` per test module (stopped when the module ends);
+    """One ephemeral `python -m devstack` per test module (stopped when the module ends);
     PULSE_ADMIN_EMAIL / PULSE_ADMIN_PASSWORD are ADMIN_EMAIL / ADMIN_PASSWORD (an owner)."""
     tmp = tmp_path_factory.mktemp("browser-stack")
     with stacks(tmp) as start:

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 
 LEGACY = ["..", "."]  # refused as new ids now; stored ones stay
 TRICKY = ["...", "a.b:c", "-_-", "x..y"]
-DATA_TABLE = "pulse-dev-data"  # the dev stage's prefix, which `python -m infra dev` runs
+DATA_TABLE = "pulse-dev-data"  # the dev stage's prefix, which `python -m devstack` runs
 
 
 @pytest.fixture

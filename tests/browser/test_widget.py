@@ -1,4 +1,4 @@
-"""`<pulse-widget>` in real headless Chromium against the real local stack (`python -m infra dev`).
+"""`<pulse-widget>` in real headless Chromium against the real local stack (`python -m devstack`).
 
 The widget is loaded as a customer's page would load it: a page on another origin (a small HTTP
 server of this module, on another loopback port: Chromium's Local Network Access refuses loopback

@@ -1,4 +1,4 @@
-"""Schemathesis against the real local stack (`python -m infra dev`, real HTTP): every operation
+"""Schemathesis against the real local stack (`python -m devstack`, real HTTP): every operation
 of the contract (chalicelib/openapi.json, which GET /api/v1/openapi.json serves), with its
 examples, boundary cases and generated requests, valid and invalid. No answer may be a 5xx; every
 answer must have a status the contract lists for the operation, with a content type, headers and

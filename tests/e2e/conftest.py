@@ -1,4 +1,4 @@
-"""The real local stack (`python -m infra dev`) as a subprocess on free ports, and a small HTTP
+"""The real local stack (`python -m devstack`) as a subprocess on free ports, and a small HTTP
 client for it. Every process started here is stopped in a `finally`."""
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def stack_environment(data_dir: Path, ports: list[int], **extra: str) -> dict[st
 
 @dataclass
 class Stack:
-    """One running `python -m infra dev`."""
+    """One running `python -m devstack`."""
 
     process: subprocess.Popen[bytes]
     url: str
@@ -129,7 +129,7 @@ def stacks(log_dir: Path) -> Iterator[StartStack]:
         log_path = log_dir / f"stack-{len(started)}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "infra", "dev"],
+                [sys.executable, "-m", "devstack"],
                 cwd=ROOT,
                 env=stack_environment(data_dir, ports, **extra),
                 stdout=log,

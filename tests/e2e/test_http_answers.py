@@ -1,4 +1,4 @@
-"""Every answer of the local stack (`python -m infra dev`) over real HTTP is the documented
+"""Every answer of the local stack (`python -m devstack`) over real HTTP is the documented
 `{"error": {"code", "message"}}` with the right status, including the ones no Pulse route makes:
 an unknown path (404, not chalice local's 403 "Missing Authentication Token"), a method a path
 does not take or no route knows (405 with Allow, not http.server's HTML 501), an oversized URL
@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from chalicelib.auth import apikeys
-from infra.localhttp import MAX_URL
+from devstack.localhttp import MAX_URL
 
 from .conftest import Stack, StartStack
 

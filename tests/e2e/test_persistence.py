@@ -1,4 +1,4 @@
-"""Local data across restarts of `python -m infra dev`: kept under PULSE_DATA_DIR by default,
+"""Local data across restarts of `python -m devstack`: kept under PULSE_DATA_DIR by default,
 nothing kept (or written) with PULSE_EPHEMERAL=1."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Realtime rooms end to end: the real local stack (`python -m infra dev`: embedded DynamoDB, the
+"""Realtime rooms end to end: the real local stack (`python -m devstack`: embedded DynamoDB, the
 Chalice app over HTTP, the WebSocket gateway and its Management API), driven by real WebSocket
 clients (`websockets`) and real HTTP (`requests`). One stack for the module; each test makes its
 own environment through the admin API."""

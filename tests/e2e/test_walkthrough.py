@@ -1,4 +1,4 @@
-"""The issue's walkthrough against `python -m infra dev` over real HTTP: log in, create an
+"""The issue's walkthrough against `python -m devstack` over real HTTP: log in, create an
 environment, mint with its sk_, rotate (the old sk_ fails on the very next call), revoke a key.
 And the README's own walkthrough, its shell block run as it is (taken from README.md), then its
 WebSocket command, against a real local stack: the README cannot rot."""

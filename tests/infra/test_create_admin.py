@@ -14,8 +14,6 @@ from chalicelib.config import Settings
 from chalicelib.errors import Unauthenticated
 from infra.__main__ import main
 from infra.admin import create_admin
-from infra.devstack import ensure_admin
-from infra.localenv import LocalEnvError
 from infra.tables import create_tables
 
 PASSWORD = "a-long-enough-password"
@@ -122,13 +120,6 @@ def test_look_alike_email_fails_with_a_message_and_creates_nothing(
         assert err.startswith("error: email: must be ASCII"), err
         assert "Traceback" not in err
         assert login_role(look_alike, PASSWORD) is None
-
-
-def test_make_dev_refuses_a_look_alike_admin_email(tables: Settings) -> None:
-    with pytest.raises(LocalEnvError, match="PULSE_ADMIN_EMAIL: must be ASCII"):
-        ensure_admin("\u0430dmin@example.com", PASSWORD)
-    runtime.install(None)
-    assert login_role("\u0430dmin@example.com", PASSWORD) is None
 
 
 def test_missing_tables_fail_with_a_hint(

@@ -33,7 +33,7 @@ SHAPES = {
     "an operator session": re.compile(r"(?<![0-9A-Za-z])pso_[0-9A-Za-z]{48}(?![0-9A-Za-z])"),
     "a user token (JWT)": re.compile(r"eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{16,}"),
 }
-PASSWORDS = (  # the operator passwords of tests/api, tests/integration, tests/e2e, tests/infra
+PASSWORDS = (  # the operator passwords of tests/ api, integration, e2e, infra and devstack
     "correct horse battery staple",
     "another long password",
     "e2e-correct-horse-battery",

@@ -10,9 +10,9 @@ from pathlib import Path
 import boto3
 import pytest
 
-from infra.devstack import prepare_environment
-from infra.embedded_dynamodb import EmbeddedDynamoDB
-from infra.localenv import LocalEnvError, load_or_create_secrets
+from devstack.embedded_dynamodb import EmbeddedDynamoDB
+from devstack.localenv import LocalEnvError, load_or_create_secrets
+from devstack.stack import prepare_environment
 
 
 def shell(data_dir: Path, **extra: str) -> dict[str, str]:

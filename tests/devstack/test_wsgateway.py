@@ -23,9 +23,9 @@ from botocore.config import Config
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from infra.devstack import DevStack, prepare_environment, ws_lines
-from infra.localenv import LocalEnvError
-from infra.wsgateway import Limits, WebSocketGateway, new_connection_id
+from devstack.localenv import LocalEnvError
+from devstack.stack import DevStack, prepare_environment, ws_lines
+from devstack.wsgateway import Limits, WebSocketGateway, new_connection_id
 
 WAIT = 10.0  # the most any single wait may take; a passing run takes a fraction of it
 Event = dict[str, Any]
@@ -257,7 +257,7 @@ def test_a_connect_handler_that_raises_refuses_with_500(
 
     app.connect_response = explode
     with (
-        caplog.at_level(logging.ERROR, logger="infra.wsgateway"),
+        caplog.at_level(logging.ERROR, logger="devstack.wsgateway"),
         pytest.raises(InvalidStatus) as refused,
     ):
         open_socket(gw)
@@ -358,7 +358,7 @@ def test_a_failing_default_handler_is_logged_and_the_gateway_goes_on(
             raise RuntimeError("handler bug")
 
     app.on_message = on_message
-    with caplog.at_level(logging.ERROR, logger="infra.wsgateway"):
+    with caplog.at_level(logging.ERROR, logger="devstack.wsgateway"):
         with open_socket(gw) as ws:
             ws.send("boom")
             ws.send("after")

@@ -91,7 +91,7 @@ class IdempotentTransactions:
     """WSGI middleware in front of moto: a TransactWriteItems whose ClientRequestToken succeeded
     in the last 10 minutes gets that success again, unapplied; with other parameters, DynamoDB's
     IdempotentParameterMismatchException. Must sit behind something that applies one request at
-    a time (infra/snapshot.py's WriteWatcher), so a retry never overtakes its original."""
+    a time (devstack/snapshot.py's WriteWatcher), so a retry never overtakes its original."""
 
     def __init__(self, app: Any, clock: Callable[[], float] = time.monotonic) -> None:
         self.app = app

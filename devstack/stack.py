@@ -1,4 +1,4 @@
-"""`python -m infra dev`: the local stack in the foreground - embedded DynamoDB (moto), the tables,
+"""`python -m devstack`: the local stack in the foreground - embedded DynamoDB (moto), the tables,
 snapshot persistence under PULSE_DATA_DIR, the Chalice app over HTTP and the WebSocket gateway -
 until Ctrl-C."""
 
@@ -17,7 +17,9 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from . import localenv, toolenv
+from infra import toolenv
+
+from . import localenv
 from .localenv import LocalEnvError
 from .snapshot import SnapshotError, Snapshotter
 
@@ -162,7 +164,7 @@ class DevStack:
         self.http_thread: threading.Thread | None = None
         self.ws: WebSocketGateway | None = None
         self.ws_missing: list[str] = []  # app.py's WebSocket handlers not defined (yet)
-        self.demo: Any = None  # infra.demo.Demo: /demo and /demo/token (dev only)
+        self.demo: Any = None  # devstack.demo.Demo: /demo and /demo/token (dev only)
         self.snapshotter: Snapshotter | None = None
         self.table_names: list[str] = []
         self.region = ""
@@ -173,10 +175,10 @@ class DevStack:
         from botocore.config import Config as BotoConfig
 
         from chalicelib.config import ConfigError, get_settings, reset_settings
+        from infra.tables import create_tables
 
         from .embedded_dynamodb import EmbeddedDynamoDB
         from .snapshot import dump_tables, read_snapshot, restore, write_snapshot
-        from .tables import create_tables
 
         report = Report()
         reset_settings()
@@ -244,7 +246,7 @@ class DevStack:
             ) from exc
         # serve_forever of the socket server itself: LocalDevServer's would print its own banner.
         server = self.http.server
-        # Chalice's handler, plus the dev-only widget demo under /demo (infra/demo.py).
+        # Chalice's handler, plus the dev-only widget demo under /demo (devstack/demo.py).
         from .demo import Demo, DemoRequestHandler
 
         self.demo = Demo(

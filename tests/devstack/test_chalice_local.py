@@ -1,4 +1,4 @@
-"""`make chalice-local`'s set-up (infra/chalicelocal.py): its own port, the dev stack's DynamoDB,
+"""`make chalice-local`'s set-up (devstack/chalicelocal.py): its own port, the dev stack's DynamoDB,
 secrets and plain-http Management API, no auto-reload; what it cannot start with is one
 `error:` line naming the fix. tests/e2e/test_chalice_local.py runs it beside a real stack."""
 
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.__main__ import main
-from infra.chalicelocal import DEFAULT_PORT, prepare
-from infra.localenv import LocalEnvError, load_or_create_secrets
+from devstack.__main__ import main
+from devstack.chalicelocal import DEFAULT_PORT, prepare
+from devstack.localenv import LocalEnvError, load_or_create_secrets
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import secrets
 from collections.abc import MutableMapping
 from pathlib import Path
 
-from .toolenv import SECRETS_FILE
+from infra.toolenv import SECRETS_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HTTP_PORT = 8000

@@ -2,7 +2,7 @@
 
 Each socket's opening handshake, data frames and close become API Gateway-shaped `$connect`,
 `$default` and `$disconnect` events for the three handlers it is given (app.py's `ws_connect`,
-`ws_message`, `ws_disconnect`), and `infra.wsmanagement` serves the Management API
+`ws_message`, `ws_disconnect`), and `devstack.wsmanagement` serves the Management API
 (`/{stage}/@connections/{id}`) that the app pushes through, with boto3, as in production.
 
 API Gateway's behaviour that the app depends on, reproduced here:

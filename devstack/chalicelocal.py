@@ -1,4 +1,4 @@
-"""`python -m infra chalice-local` (`make chalice-local`): `chalice local` beside a running
+"""`python -m devstack chalice-local` (`make chalice-local`): `chalice local` beside a running
 `make dev`, on its own port, against the dev stack's embedded DynamoDB, secrets and WebSocket
 gateway."""
 
@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from . import localenv, toolenv
+from infra import toolenv
+
+from . import localenv
 from .localenv import LocalEnvError
 
 HOST = "127.0.0.1"

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from infra.snapshot import (
+from devstack.snapshot import (
     SnapshotError,
     Snapshotter,
     WriteWatcher,

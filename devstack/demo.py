@@ -10,7 +10,7 @@ were) and its keys are kept in `{PULSE_DATA_DIR}/demo.json` (mode 0600), so the 
 restart. If an operator rotates or revokes its keys, the demo rotates them again (it never saw the
 new secret key); if the environment is disabled or gone, a new one is made.
 `chalice local`'s server only serves app routes: DemoRequestHandler answers `/demo` itself and
-hands everything else to the dev stack's handler (infra/localhttp.py)."""
+hands everything else to the dev stack's handler (devstack/localhttp.py)."""
 
 from __future__ import annotations
 
@@ -192,7 +192,7 @@ def is_demo_path(path: str) -> bool:
 
 
 class DemoRequestHandler(LocalRequestHandler):
-    """The dev stack's request handler (infra/localhttp.py), plus `/demo` and `/demo/token`."""
+    """The dev stack's request handler (devstack/localhttp.py), plus `/demo` and `/demo/token`."""
 
     def __init__(
         self,

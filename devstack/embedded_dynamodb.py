@@ -21,7 +21,7 @@ from .snapshot import WriteWatcher
 class EmbeddedDynamoDB(ThreadedMotoServer):
     """ThreadedMotoServer with these changes: its WSGI app applies one request at a time and calls
     `on_write` after each DynamoDB write; transactions roll back item by item and honour their
-    ClientRequestToken as DynamoDB does (infra/moto_fixes.py); and a failure to bind (port in
+    ClientRequestToken as DynamoDB does (devstack/moto_fixes.py); and a failure to bind (port in
     use) is raised by start() instead of leaving start() waiting forever."""
 
     def __init__(
