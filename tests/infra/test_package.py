@@ -210,7 +210,9 @@ def test_the_code_package_holds_the_app_and_nothing_of_the_dev_tools(
         names = archive.namelist()
     assert "app.py" in names
     assert "chalicelib/config.py" in names
-    assert not [n for n in names if n.split("/")[0] in {"infra", "tests", "bench", ".pulse"}]
+    assert not [
+        n for n in names if n.split("/")[0] in {"infra", "devstack", "tests", "bench", ".pulse"}
+    ]
     assert not [n for n in names if n.startswith("moto/") or n.startswith("chalice/cli/")]
 
 
