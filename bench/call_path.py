@@ -103,7 +103,7 @@ class Frames:
         return "ok"
 
     def post_many(self, targets: Any, data: bytes) -> Any:
-        from chalicelib.realtime.sender import Delivery
+        from chalicelib.sockets.sender import Delivery
 
         ok = [c for c in targets if self.post(c, data) == "ok"]
         return Delivery(ok, [], [])

@@ -104,12 +104,10 @@ def setup(world: World) -> None:
 
 def token(world: World, user: str) -> str:
     from chalicelib import runtime
-    from chalicelib.services import keyauth
-    from chalicelib.services.tokens import MintRequest
 
-    graph = runtime.services()
-    request = MintRequest(user_id=user, name=user.title(), avatar=None)
-    return graph.tokens.mint(world.sk, keyauth.parse(world.sk, "secret"), request).token
+    from .common import mint
+
+    return mint(runtime.services(), world.sk, user, user.title())
 
 
 def connect_event(world: World, room: str) -> dict[str, Any]:

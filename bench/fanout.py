@@ -42,7 +42,7 @@ from multiprocessing.connection import Connection as Pipe
 from typing import Any
 
 from .calls import DynamoCalls, installed
-from .common import dynamodb_server, free_port, machine, use_bench_environ
+from .common import dynamodb_server, free_port, machine, mint, secret_key, use_bench_environ
 
 STAGE = "bench"
 READY_SECONDS = 30
@@ -229,12 +229,9 @@ def bench(
     from chalicelib import runtime
     from chalicelib.config import Settings
     from chalicelib.entities import Actor
-    from chalicelib.realtime.sender import POOL_SIZE
     from chalicelib.repositories import connections as conn_repo
-    from chalicelib.services import keyauth
-    from chalicelib.services.access import Access
     from chalicelib.services.realtime import ConnectRequest, new_connection_id
-    from chalicelib.services.tokens import MintRequest
+    from chalicelib.sockets.sender import POOL_SIZE
     from infra.tables import create_tables
 
     settings = Settings.from_env(os.environ)
@@ -248,14 +245,8 @@ def bench(
     owner = Actor(id="op_0Q5cZkT8operator", email="bench@example.com", role="owner")
     environment, (pk, sk) = graph.environments.create(owner, "fan-out bench")
     assert pk.key is not None and sk.key is not None
-    access = Access.secret_key(sk.key)
-    parsed = keyauth.parse(sk.key, "secret")
-    tokens = [
-        graph.tokens.mint(
-            sk.key, parsed, MintRequest(user_id=f"u{i}", name=f"User {i}", avatar=None)
-        ).token
-        for i in range(20)
-    ]
+    access = secret_key(graph, sk.key, "rest")
+    tokens = [mint(graph, sk.key, f"u{i}", f"User {i}") for i in range(20)]
     domain = f"127.0.0.1:{stub.port}"
 
     def connect(room: str, count: int) -> list[str]:

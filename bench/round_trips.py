@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .calls import Call, DynamoCalls, installed
-from .common import machine, management_api, table, use_bench_environ, ws_event
+from .common import machine, management_api, mint, table, use_bench_environ, ws_event
 
 PASSWORD = "correct horse battery staple"
 Thunk = Callable[[], Any]
@@ -65,11 +65,7 @@ class Harness:
         return made
 
     def token(self, env: Env, user: str) -> str:
-        from chalicelib.services import keyauth
-        from chalicelib.services.tokens import MintRequest
-
-        request = MintRequest(user_id=user, name=user.title(), avatar=None)
-        return str(self.graph.tokens.mint(env.sk, keyauth.parse(env.sk, "secret"), request).token)
+        return mint(self.graph, env.sk, user, user.title())
 
     # --- requests ---
 

@@ -13,7 +13,7 @@ import json
 import time
 from typing import Any
 
-from bench.common import machine, table, use_bench_environ
+from bench.common import machine, mint, table, use_bench_environ
 
 FRAME_LIMIT = 128 * 1024
 EMOJI = "\U0001f600"
@@ -30,7 +30,7 @@ class Recorder:
         return "ok"
 
     def post_many(self, targets: Any, data: bytes) -> Any:
-        from chalicelib.realtime.sender import Delivery
+        from chalicelib.sockets.sender import Delivery
 
         targets = list(targets)
         for c in targets:
@@ -69,8 +69,6 @@ def run(args: argparse.Namespace) -> None:
     from chalicelib.config import Settings
     from chalicelib.entities import Actor
     from chalicelib.realtime import handlers
-    from chalicelib.services import keyauth
-    from chalicelib.services.tokens import MintRequest
     from devstack.moto_fixes import install_item_rollback
     from infra.tables import create_tables
 
@@ -96,9 +94,7 @@ def run(args: argparse.Namespace) -> None:
             return env.id, str(pk.key), str(sk.key)
 
         def connect(pk: str, sk: str, room: str, user: str, avatar: str | None = None) -> str:
-            token = graph.tokens.mint(
-                sk, keyauth.parse(sk, "secret"), MintRequest(user, user.title(), avatar)
-            ).token
+            token = mint(graph, sk, user, user.title(), avatar)
             cid = f"C{next(ids):06d}="
             q = {"apiKey": pk, "token": token, "room": room}
             assert (

@@ -1,5 +1,5 @@
 """The container's one botocore session: every AWS client (DynamoDB through PynamoDB, the
-Management API in realtime/sender.py) is built from it, so endpoint data, credentials and
+Management API in sockets/sender.py) is built from it, so endpoint data, credentials and
 service models are loaded once per container, and boto3 is never imported."""
 
 from __future__ import annotations

@@ -191,3 +191,13 @@ class Connection:
     # another live connection since (its messages then count against the user's rate too).
     tracked: bool = False
     shared: bool = False
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a socket is reached before its connection is known (a message's reply): API
+    Gateway's connection id, and the domain and stage the message came through."""
+
+    id: str
+    domain_name: str
+    stage: str

@@ -114,3 +114,27 @@ def environment_suspended() -> Forbidden:
         code="ENVIRONMENT_SUSPENDED",
         suggestion="Every request and connection of it is refused until an operator resumes it.",
     )
+
+
+# The one status table, for every transport: HTTP answers (api/errors.py) and the WebSocket
+# handshake's refusals (realtime/handlers.py). A subclass takes its nearest ancestor's status.
+STATUS: dict[type[PulseError], int] = {
+    InvalidInput: 400,
+    MalformedJson: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    MethodNotAllowed: 405,
+    Conflict: 409,
+    PayloadTooLarge: 413,
+    Unprocessable: 422,
+    RateLimited: 429,
+    Unavailable: 503,
+}
+
+
+def status_of(exc: PulseError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from .clock import Clock
 from .config import Settings, get_settings, reset_settings
-from .realtime.channel import RoomChannel
-from .realtime.sender import ManagementApi
+from .services.authority import Authority
+from .services.channel import RoomChannel, Sender
 from .services.collab import CollabService
 from .services.environments import EnvironmentService
 from .services.idempotency import IdempotencyService
@@ -34,12 +34,17 @@ class Services:
 _services: Services | None = None
 
 
-def build(settings: Settings, clock: Clock | None = None) -> Services:
+def build(settings: Settings, clock: Clock | None = None, sender: Sender | None = None) -> Services:
+    """The graph: every service built once, each given what it uses. `sender` replaces the
+    Management API client (tests hand in a fake that records frames)."""
     from .db import dynamo
+    from .sockets.sender import ManagementApi
 
     dynamo.bind(settings)
     clock = clock or Clock()
-    channel = RoomChannel(ManagementApi(settings.ws_management_scheme, settings.region), clock)
+    sender = sender or ManagementApi(settings.ws_management_scheme, settings.region)
+    channel = RoomChannel(sender, clock)
+    authority = Authority(settings, clock)
     tokens = TokenService(settings, clock)
     limits = Limits(settings, clock)
     return Services(
@@ -48,8 +53,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Services:
         environments=EnvironmentService(settings, clock, on_keys_dead=channel.kick),
         operators=OperatorService(settings, clock),
         tokens=tokens,
-        collab=CollabService(settings, clock, events=channel),
-        realtime=RealtimeService(settings, clock, tokens, channel, limits),
+        collab=CollabService(settings, clock, authority, events=channel),
+        realtime=RealtimeService(settings, clock, authority, tokens, channel, limits),
         limits=limits,
         idempotency=IdempotencyService(settings, clock),
     )

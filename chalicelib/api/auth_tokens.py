@@ -6,10 +6,10 @@ from typing import Any
 
 from .. import validation as v
 from ..runtime import services
-from ..services import keyauth
+from ..services.callers import SecretKeyCaller
 from ..services.tokens import MintRequest
 from . import http
-from .routing import Router
+from .routing import Router, SecretKey
 
 router = Router(prefix="/auth")
 FIELD_MAX = 128
@@ -17,20 +17,19 @@ FIELD_MAX = 128
 
 # A replayed answer holds a live token: it is kept no longer than the token lives.
 @router.route(
-    "/token", "POST", auth="none", idempotent=True, replay_for=lambda s: s.token_ttl_seconds
+    "/token",
+    "POST",
+    auth=SecretKey(limit="mint"),
+    idempotent=True,
+    replay_for=lambda s: s.token_ttl_seconds,
 )
-def mint_token() -> dict[str, Any]:
-    request = router.request
-    raw_key = http.bearer(request)
-    parsed = keyauth.parse(raw_key, "secret")  # refuses pk_ and malformed keys with no read
-    body = http.json_object(request)
+def mint_token(caller: SecretKeyCaller) -> dict[str, Any]:
+    body = http.json_object(router.request)
     v.only_fields(body, ["userId", "name", "avatar"])
     mint = MintRequest(
         user_id=v.user_id(body, "userId", max_len=FIELD_MAX),
         name=v.required_text(body, "name", max_len=FIELD_MAX),
         avatar=v.http_url(body, "avatar"),
     )
-    assert raw_key is not None
-    graph = services()
-    minted = graph.tokens.mint(raw_key, parsed, mint, graph.limits.gate(http.source_ip(request)))
+    minted = services().tokens.mint(caller, mint)
     return {"token": minted.token, "expiresAt": minted.expires_at}

@@ -1,5 +1,6 @@
-"""The one place that maps errors to HTTP: domain errors to status codes and the single JSON
-error shape `{"error": {"code", "message", "suggestion"?}}`; anything else to a logged 500."""
+"""The one place that turns errors into HTTP answers: domain errors (with their status from the
+one table in chalicelib/errors.py) in the single JSON error shape `{"error": {"code", "message",
+"suggestion"?}}`; anything else to a logged 500."""
 
 from __future__ import annotations
 
@@ -11,20 +12,6 @@ from chalice.app import Response
 from .. import errors
 
 log = logging.getLogger("pulse.api")
-
-STATUS: dict[type[errors.PulseError], int] = {
-    errors.InvalidInput: 400,
-    errors.MalformedJson: 400,
-    errors.Unauthenticated: 401,
-    errors.Forbidden: 403,
-    errors.NotFound: 404,
-    errors.MethodNotAllowed: 405,
-    errors.Conflict: 409,
-    errors.PayloadTooLarge: 413,
-    errors.Unprocessable: 422,
-    errors.RateLimited: 429,
-    errors.Unavailable: 503,
-}
 
 # Chalice answers some requests itself (405, 415, ...) in its own shape; we reshape them.
 CHALICE_CODES = {
@@ -55,13 +42,6 @@ def body(code: str, message: str, suggestion: str | None = None, **extra: Any) -
     return {"error": error}
 
 
-def status_of(exc: errors.PulseError) -> int:
-    for cls in type(exc).__mro__:
-        if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
-    return 400
-
-
 def to_response(exc: errors.PulseError) -> Response:
     headers: dict[str, str | list[str]] = dict(JSON_HEADERS)
     if isinstance(exc, (errors.RateLimited, errors.Unavailable, errors.InUse)):
@@ -73,7 +53,7 @@ def to_response(exc: errors.PulseError) -> Response:
         extra["field"] = exc.field
     return Response(
         body=body(exc.code, exc.message, exc.suggestion, **extra),
-        status_code=status_of(exc),
+        status_code=errors.status_of(exc),
         headers=headers,
     )
 

@@ -20,7 +20,7 @@ from .. import jsontext
 from ..config import Settings
 from ..errors import InvalidInput, PulseError
 from ..runtime import services
-from ..services import keyauth
+from ..services.callers import SecretKeyCaller
 from ..services.idempotency import REPLAY_SECONDS, Replay
 from . import errors
 from .http import bearer, request_id, source_ip
@@ -76,16 +76,16 @@ def once(
     if HEADER.lower() not in (request.headers or {}):
         return respond()
     try:
-        keyauth.parse(bearer(request), "secret")  # credentials first, as every route
+        gate = services().limits.gate(source_ip(request), None)  # the route counts its own rate
+        caller = SecretKeyCaller.of(bearer(request), gate)  # credentials first, as every route
         key = key_of(request)
         assert key is not None
         graph = services()
-        service = graph.idempotency
         seconds = replay_for(graph.settings) if replay_for else REPLAY_SECONDS
         # The abuse limits' failure counters ride in the key check's read, as on every route: a
         # refused key is counted, and a caller over a failure limit gets 429, replay or not.
-        gate = graph.limits.gate(source_ip(request))
-        started = service.begin(bearer(request), key, fingerprint(request, path), seconds, gate)
+        service = graph.idempotency
+        started = service.begin(caller, key, fingerprint(request, path), seconds)
     except PulseError as exc:
         return errors.to_response(exc)
     except Exception:

@@ -14,11 +14,23 @@ from chalice.app import Blueprint, Request, Response
 from ..entities import Role
 from ..errors import Forbidden, MethodNotAllowed, PulseError
 from ..runtime import services
-from ..services.access import Access
+from ..services.callers import SecretKeyCaller
+from ..services.limits import Scope
 from . import errors, idempotency, paths
 from .http import bearer, request_id, source_ip
 
-Auth = Literal["none", "operator", "secret_key"]
+
+@dataclass(frozen=True)
+class SecretKey:
+    """A route for a customer backend's secret key, and the abuse limits it passes: failed
+    authentications, then `limit`'s request rates (services/limits.py). A secret-key route cannot
+    be declared without its limit."""
+
+    limit: Scope
+
+
+Auth = Literal["none", "operator"] | SecretKey
+AuthKind = Literal["none", "operator", "secret_key"]
 # The methods API Gateway (edge) lets through. Each path declares all of them: API Gateway answers
 # a method that a resource does not declare itself, with 403 "Missing Authentication Token".
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -34,9 +46,10 @@ def declared_methods(template: str | None) -> list[str]:
 class RouteSpec:
     method: str
     path: str
-    auth: Auth
+    auth: AuthKind
     role: Role | None
     idempotent: bool = False
+    limit: Scope | None = None  # the request rates a secret-key route counts against
 
 
 @dataclass
@@ -70,8 +83,9 @@ class Router:
         head: bool = False,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """`auth="operator"` passes the authenticated Actor as the view's first argument;
-        `auth="secret_key"` passes an Access whose key passed the offline checks (the service
-        verifies it in the same read as the data it loads). `idempotent` routes (a secret key's
+        `auth=SecretKey(limit)` passes a SecretKeyCaller whose key passed the offline checks and
+        whose Gate carries the route's limits (the service verifies the key in the same read as
+        the data it loads, and counts the request). `idempotent` routes (a secret key's
         POSTs) honour an `Idempotency-Key` header (api/idempotency.py), replaying answers for 24
         hours or `replay_for(settings)` seconds. `head` (a GET of a static file) answers HEAD
         as GET, without the body."""
@@ -82,8 +96,10 @@ class Router:
             template = self.prefix + path
             _DECLARED.setdefault(template, []).extend(methods)
             least = role if auth == "operator" else None
+            kind: AuthKind = "secret_key" if isinstance(auth, SecretKey) else auth
+            limit = auth.limit if isinstance(auth, SecretKey) else None
             for each in methods:
-                self.specs.append(RouteSpec(each, template, auth, least, idempotent))
+                self.specs.append(RouteSpec(each, template, kind, least, idempotent, limit))
 
             @functools.wraps(view)
             def handler(**raw_params: str) -> Response:
@@ -112,9 +128,8 @@ class Router:
                                 code="ROLE_REQUIRED",
                             )
                         result = view(actor, **params)
-                    elif auth == "secret_key":
-                        gate = services().limits.gate(source_ip(request))
-                        result = view(Access.secret_key(bearer(request), gate), **params)
+                    elif isinstance(auth, SecretKey):
+                        result = view(secret_key_caller(request, auth.limit), **params)
                     else:
                         result = view(**params)
                 except PulseError as exc:
@@ -152,3 +167,9 @@ class Router:
             return errors.to_response(MethodNotAllowed(self.request.method, allowed))
 
         return refuse
+
+
+def secret_key_caller(request: Request, limit: Scope) -> SecretKeyCaller:
+    """The request's secret key, refused offline when missing, malformed or a pk_ (no read), with
+    the limits its route declared."""
+    return SecretKeyCaller.of(bearer(request), services().limits.gate(source_ip(request), limit))

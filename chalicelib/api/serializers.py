@@ -12,6 +12,7 @@ from ..entities import (
     ApiKey,
     AuditEvent,
     Comment,
+    Connection,
     Environment,
     Operator,
     Page,
@@ -169,4 +170,15 @@ def analytics(a: Analytics) -> dict[str, Any]:
         "daily": [
             {"date": d.date, "comments": d.comments, "activeUsers": d.active_users} for d in a.daily
         ],
+    }
+
+
+def member(c: Connection) -> dict[str, Any]:
+    """A live connection as the room's other members see it."""
+    return {
+        "connectionId": c.id,
+        "userId": c.user_id,
+        "name": c.name,
+        "avatar": c.avatar,
+        "color": c.color,
     }

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from .. import validation as v
 from ..errors import InvalidInput
-from ..realtime.channel import member
 from ..runtime import services
-from ..services.access import Access
+from ..services.callers import SecretKeyCaller
 from . import http
 from . import serializers as out
-from .routing import Router
+from .routing import Router, SecretKey
 
 router = Router(prefix="/api/v1")
-SECRET: Literal["secret_key"] = "secret_key"
+SECRET = SecretKey(limit="rest")  # every route here: a secret key, the REST API's rates
 USER_ID_MAX = 128
 
 
@@ -26,12 +25,12 @@ def _page_args() -> tuple[int, str | None]:
 
 
 @router.route("/rooms", "GET", auth=SECRET)
-def list_rooms(access: Access) -> dict[str, Any]:
+def list_rooms(access: SecretKeyCaller) -> dict[str, Any]:
     return out.page(services().collab.list_rooms(access, *_page_args()), out.room)
 
 
 @router.route("/rooms", "POST", auth=SECRET, status=201, idempotent=True)
-def create_room(access: Access) -> dict[str, Any]:
+def create_room(access: SecretKeyCaller) -> dict[str, Any]:
     body = http.json_object(router.request)
     v.only_fields(body, ["id", "metadata"])
     room_id, metadata = v.room_id(body.get("id")), v.metadata(body)
@@ -39,12 +38,12 @@ def create_room(access: Access) -> dict[str, Any]:
 
 
 @router.route("/rooms/{roomId}", "GET", auth=SECRET)
-def get_room(access: Access, roomId: str) -> dict[str, Any]:
+def get_room(access: SecretKeyCaller, roomId: str) -> dict[str, Any]:
     return out.room(services().collab.get_room(access, roomId))
 
 
 @router.route("/rooms/{roomId}", "PATCH", auth=SECRET)
-def update_room(access: Access, roomId: str) -> dict[str, Any]:
+def update_room(access: SecretKeyCaller, roomId: str) -> dict[str, Any]:
     body = http.json_object(router.request)
     v.only_fields(body, ["metadata"])
     metadata = v.metadata(body, required=True)
@@ -53,18 +52,18 @@ def update_room(access: Access, roomId: str) -> dict[str, Any]:
 
 
 @router.route("/rooms/{roomId}", "DELETE", auth=SECRET, status=204)
-def delete_room(access: Access, roomId: str) -> None:
+def delete_room(access: SecretKeyCaller, roomId: str) -> None:
     services().collab.delete_room(access, roomId)
 
 
 @router.route("/rooms/{roomId}/active_users", "GET", auth=SECRET)
-def active_users(access: Access, roomId: str) -> dict[str, Any]:
+def active_users(access: SecretKeyCaller, roomId: str) -> dict[str, Any]:
     cursor = http.query(router.request, "cursor")
-    return out.page(services().realtime.active_users(access, roomId, cursor), member)
+    return out.page(services().realtime.active_users(access, roomId, cursor), out.member)
 
 
 @router.route("/rooms/{roomId}/broadcast", "POST", auth=SECRET, status=202, idempotent=True)
-def broadcast(access: Access, roomId: str) -> dict[str, Any]:
+def broadcast(access: SecretKeyCaller, roomId: str) -> dict[str, Any]:
     body = http.json_object(router.request)
     v.only_fields(body, ["event"])
     if "event" not in body:
@@ -77,14 +76,14 @@ def broadcast(access: Access, roomId: str) -> dict[str, Any]:
 
 
 @router.route("/rooms/{roomId}/threads", "GET", auth=SECRET)
-def list_threads(access: Access, roomId: str) -> dict[str, Any]:
+def list_threads(access: SecretKeyCaller, roomId: str) -> dict[str, Any]:
     resolved = http.flag(router.request, "resolved")
     page = services().collab.list_threads(access, roomId, resolved, *_page_args())
     return out.page(page, out.thread)
 
 
 @router.route("/rooms/{roomId}/threads", "POST", auth=SECRET, status=201, idempotent=True)
-def create_thread(access: Access, roomId: str) -> dict[str, Any]:
+def create_thread(access: SecretKeyCaller, roomId: str) -> dict[str, Any]:
     body = http.json_object(router.request)
     v.only_fields(body, ["comment", "metadata"])
     first = v.nested(body, "comment", ["userId", "body"])
@@ -95,12 +94,12 @@ def create_thread(access: Access, roomId: str) -> dict[str, Any]:
 
 
 @router.route("/rooms/{roomId}/threads/{threadId}", "GET", auth=SECRET)
-def get_thread(access: Access, roomId: str, threadId: str) -> dict[str, Any]:
+def get_thread(access: SecretKeyCaller, roomId: str, threadId: str) -> dict[str, Any]:
     return out.thread_fitting(services().collab.get_thread(access, roomId, threadId))
 
 
 @router.route("/rooms/{roomId}/threads/{threadId}", "PATCH", auth=SECRET)
-def update_thread(access: Access, roomId: str, threadId: str) -> dict[str, Any]:
+def update_thread(access: SecretKeyCaller, roomId: str, threadId: str) -> dict[str, Any]:
     body = http.json_object(router.request)
     v.only_fields(body, ["resolved", "metadata"])
     resolved, metadata = v.boolean(body, "resolved"), v.metadata(body)
@@ -113,7 +112,7 @@ def update_thread(access: Access, roomId: str, threadId: str) -> dict[str, Any]:
 
 
 @router.route("/rooms/{roomId}/threads/{threadId}", "DELETE", auth=SECRET, status=204)
-def delete_thread(access: Access, roomId: str, threadId: str) -> None:
+def delete_thread(access: SecretKeyCaller, roomId: str, threadId: str) -> None:
     services().collab.delete_thread(access, roomId, threadId)
 
 
@@ -121,7 +120,7 @@ def delete_thread(access: Access, roomId: str, threadId: str) -> None:
 
 
 @router.route("/rooms/{roomId}/threads/{threadId}/comments", "GET", auth=SECRET)
-def list_comments(access: Access, roomId: str, threadId: str) -> dict[str, Any]:
+def list_comments(access: SecretKeyCaller, roomId: str, threadId: str) -> dict[str, Any]:
     page = services().collab.list_comments(access, roomId, threadId, *_page_args())
     return out.page(page, out.comment)
 
@@ -129,7 +128,7 @@ def list_comments(access: Access, roomId: str, threadId: str) -> dict[str, Any]:
 @router.route(
     "/rooms/{roomId}/threads/{threadId}/comments", "POST", auth=SECRET, status=201, idempotent=True
 )
-def create_comment(access: Access, roomId: str, threadId: str) -> dict[str, Any]:
+def create_comment(access: SecretKeyCaller, roomId: str, threadId: str) -> dict[str, Any]:
     body = http.json_object(router.request)
     v.only_fields(body, ["userId", "body"])
     user_id = v.user_id(body, "userId", max_len=USER_ID_MAX)
@@ -138,7 +137,9 @@ def create_comment(access: Access, roomId: str, threadId: str) -> dict[str, Any]
 
 
 @router.route("/rooms/{roomId}/threads/{threadId}/comments/{commentId}", "PATCH", auth=SECRET)
-def update_comment(access: Access, roomId: str, threadId: str, commentId: str) -> dict[str, Any]:
+def update_comment(
+    access: SecretKeyCaller, roomId: str, threadId: str, commentId: str
+) -> dict[str, Any]:
     body = http.json_object(router.request)
     v.only_fields(body, ["body"])
     text = v.comment_body(body)
@@ -149,7 +150,7 @@ def update_comment(access: Access, roomId: str, threadId: str, commentId: str) -
 @router.route(
     "/rooms/{roomId}/threads/{threadId}/comments/{commentId}", "DELETE", auth=SECRET, status=204
 )
-def delete_comment(access: Access, roomId: str, threadId: str, commentId: str) -> None:
+def delete_comment(access: SecretKeyCaller, roomId: str, threadId: str, commentId: str) -> None:
     services().collab.delete_comment(access, roomId, threadId, commentId)
 
 
@@ -157,10 +158,10 @@ def delete_comment(access: Access, roomId: str, threadId: str, commentId: str) -
 
 
 @router.route("/users", "GET", auth=SECRET)
-def list_users(access: Access) -> dict[str, Any]:
+def list_users(access: SecretKeyCaller) -> dict[str, Any]:
     return out.page(services().collab.list_users(access, *_page_args()), out.user)
 
 
 @router.route("/users/{userId}", "GET", auth=SECRET)
-def get_user(access: Access, userId: str) -> dict[str, Any]:
+def get_user(access: SecretKeyCaller, userId: str) -> dict[str, Any]:
     return out.user(services().collab.get_user(access, userId))

@@ -51,15 +51,29 @@ class SharedSessionConnection(Connection):
     def _make_api_call(self, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
         """Every PynamoDB call passes here: DynamoDB being unavailable (throttled, failing, timed
         out or unreachable once botocore's own retries are spent) becomes Unavailable (503 +
-        Retry-After) whichever read or write hit it, lazily iterated queries included."""
+        Retry-After) whichever read or write hit it, lazily iterated queries included. A refused
+        transaction keeps the keys of the items it sent, in the order sent: DynamoDB's
+        cancellation reasons come in that order (see TransactionCancelled)."""
         try:
             return super()._make_api_call(operation_name, operation_kwargs)
         except ClientError as exc:
             if is_unavailable(exc):
                 raise Unavailable("The database is busy; retry shortly.") from exc
+            if operation_name == "TransactWriteItems":
+                exc.sent_keys = _sent_keys(operation_kwargs)  # type: ignore[attr-defined]
             raise
         except BotoCoreError as exc:  # timeouts, connection errors
             raise Unavailable("The database could not be reached; retry shortly.") from exc
+
+
+def _sent_keys(request: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The (pk, sk) of each item of a TransactWriteItems request, in the request's order."""
+    keys = []
+    for entry in request.get("TransactItems", ()):
+        (operation,) = entry.values()  # {"Put": {...}} or {"Update": ...}, one each
+        item = operation.get("Key") or operation.get("Item") or {}
+        keys.append((item.get("pk", {}).get("S", ""), item.get("sk", {}).get("S", "")))
+    return tuple(keys)
 
 
 def bind(settings: Settings) -> None:
@@ -99,49 +113,44 @@ def connection() -> Connection:
 # frozen dataclass refuses (that turned every cancelled transaction into a 500).
 @dataclass(eq=False)
 class TransactionCancelled(Exception):
-    """A transaction was refused; `reasons` holds one DynamoDB reason code (or None) per item, in
-    the order PynamoDB sent them (by kind, not as written), and `keys` the (pk, sk) of each."""
+    """A transaction was refused: DynamoDB's reason code for each item it refused, by the item's
+    (pk, sk). Reasons are matched to the items of the request as sent (PynamoDB groups items by
+    kind, so the order they were written in says nothing)."""
 
-    reasons: tuple[str | None, ...]
-    keys: tuple[tuple[str, str], ...] = ()
+    refusals: dict[tuple[str, str], str]
 
     @property
     def conflict(self) -> bool:
         return any(r in ("ConditionalCheckFailed", "TransactionConflict") for r in self.reasons)
 
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return tuple(self.refusals.values())
+
     def reason(self, pk: str, sk: str) -> str | None:
         """The reason given for the item with this key (None: it was not refused)."""
-        for key, reason in zip(self.keys, self.reasons, strict=False):
-            if key == (pk, sk):
-                return reason
-        return None
-
-
-def _sent_keys(tx: TransactWrite) -> tuple[tuple[str, str], ...]:
-    """The (pk, sk) of each item of a transaction, in the order PynamoDB sends them: condition
-    checks, deletes, puts, updates (DynamoDB's cancellation reasons follow that order)."""
-    keys = []
-    for kind in ("_condition_check_items", "_delete_items", "_put_items", "_update_items"):
-        for operation in getattr(tx, kind, ()):
-            item = operation.get("Key") or operation.get("Item") or {}
-            keys.append((item.get("pk", {}).get("S", ""), item.get("sk", {}).get("S", "")))
-    return tuple(keys)
+        return self.refusals.get((pk, sk))
 
 
 @contextmanager
 def transaction(token: str | None = None) -> Iterator[TransactWrite]:
     """All-or-nothing writes across both tables. Raises TransactionCancelled or Unavailable."""
     with unavailable_on_throttle():
-        tx = TransactWrite(connection=connection(), client_request_token=token)
         try:
-            with tx:
+            with TransactWrite(connection=connection(), client_request_token=token) as tx:
                 yield tx
         except TransactWriteError as exc:
-            reasons = tuple(r.code if r else None for r in exc.cancellation_reasons)
+            reasons = [r.code if r else None for r in exc.cancellation_reasons]
             if exc.cause_response_code == "TransactionCanceledException" and any(reasons):
                 if THROTTLED_REASONS & set(reasons):
                     raise Unavailable("The database is busy; retry shortly.") from exc
-                raise TransactionCancelled(reasons, _sent_keys(tx)) from exc
+                keys = getattr(exc.cause, "sent_keys", ())
+                refusals = {
+                    key: reason
+                    for key, reason in zip(keys, reasons, strict=True)
+                    if reason not in (None, "None")
+                }
+                raise TransactionCancelled(refusals) from exc
             raise
 
 

@@ -8,9 +8,8 @@ import time
 from typing import Any
 
 from .. import jsontext
-from ..api.errors import status_of
-from ..entities import Connection
-from ..errors import PayloadTooLarge, PulseError, Unauthenticated
+from ..entities import Connection, Endpoint
+from ..errors import PayloadTooLarge, PulseError, Unauthenticated, status_of
 from ..runtime import services
 from ..services.realtime import ConnectRequest
 from . import protocol
@@ -68,21 +67,8 @@ def message(event: dict[str, Any]) -> dict[str, Any]:
     graph = services()
     connection_id = str(ctx.get("connectionId"))
     # Until the connection row is read, replies go to the endpoint this event came through.
-    reply_to = Connection(
-        id=connection_id,
-        env_id="",
-        room_id="",
-        user_id="",
-        name="",
-        avatar=None,
-        color="",
-        presence=None,
-        domain_name=str(ctx.get("domainName")),
-        stage=str(ctx.get("stage")),
-        publishable_key_id="",
-        secret_key_id="",
-        connected_at="",
-        expires_at=0,
+    reply_to: Connection | Endpoint = Endpoint(
+        connection_id, str(ctx.get("domainName")), str(ctx.get("stage"))
     )
     request_id = None
     try:
@@ -99,16 +85,14 @@ def message(event: dict[str, Any]) -> dict[str, Any]:
         reply_to = connection
         if received.refusal is not None:
             raise received.refusal
-        protocol.dispatch(
-            protocol.Context(connection, message, graph.realtime.channel, graph.collab)
-        )
+        protocol.dispatch(protocol.Context.of(connection, message, graph.realtime, graph.collab))
     except PulseError as exc:
-        graph.realtime.channel.to(reply_to, protocol.error_message(exc, request_id))
+        graph.realtime.reply(reply_to, protocol.error_message(exc, request_id))
     except Exception:
         rid = str(ctx.get("requestId") or time.time())
         log.exception("message failed", extra={"requestId": rid})
         internal = PulseError("Something went wrong on our side.", code="INTERNAL_ERROR")
-        graph.realtime.channel.to(reply_to, protocol.error_message(internal, request_id))
+        graph.realtime.reply(reply_to, protocol.error_message(internal, request_id))
     return {"statusCode": 200}
 
 

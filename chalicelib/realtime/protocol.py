@@ -1,7 +1,11 @@
 """The WebSocket protocol (docs/protocol.md): parse a client frame, dispatch on its `type`, and
 answer. Every failure is an `error` message to the sender; the connection stays up. Every reply
 fits one WebSocket message (128 KB): lists are cut to fit and the cursor continues, and the
-members of a big room come in several frames."""
+members of a big room come in several frames.
+
+A handler answers with `ctx.reply`. A write's acknowledgement is the sender's own copy of the
+event it caused: the service publishes it with the member as its origin (`ctx.member`), and the
+room channel sends that copy first, with the message's requestId."""
 
 from __future__ import annotations
 
@@ -16,10 +20,9 @@ from ..api import serializers as out
 from ..api import sizing
 from ..entities import Connection
 from ..errors import InvalidInput, PulseError, RateLimited, Unavailable
-from ..repositories import connections as conn_repo
-from ..services.access import Access
+from ..services.callers import MemberCaller
 from ..services.collab import CollabService
-from .channel import RoomChannel, member, origin
+from ..services.realtime import RealtimeService
 
 log = logging.getLogger("pulse.protocol")
 
@@ -33,17 +36,27 @@ ERROR_TEXT_MAX = 1000
 
 @dataclass(frozen=True)
 class Context:
-    connection: Connection
+    member: MemberCaller
     message: dict[str, Any]
-    channel: RoomChannel
+    realtime: RealtimeService
     collab: CollabService
 
+    @classmethod
+    def of(
+        cls,
+        connection: Connection,
+        message: dict[str, Any],
+        realtime: RealtimeService,
+        collab: CollabService,
+    ) -> Context:
+        return cls(MemberCaller(connection, message.get("requestId")), message, realtime, collab)
+
     @property
-    def access(self) -> Access:
-        return Access.member(self.connection.env_id)
+    def connection(self) -> Connection:
+        return self.member.connection
 
     def reply(self, body: dict[str, Any]) -> None:
-        self.channel.to(self.connection, self._echo(body))
+        self.realtime.reply(self.connection, self._echo(body))
 
     def budget(self, envelope: dict[str, Any], list_field: str) -> int:
         """Bytes left in one message for the JSON array `list_field` of `envelope` (as replied,
@@ -131,11 +144,7 @@ def _cut(text: str) -> str:
 
 def dispatch(ctx: Context) -> None:
     _, handler = HANDLERS[ctx.message["type"]]
-    token = origin.set((ctx.connection, ctx.message.get("requestId")))
-    try:
-        handler(ctx)
-    finally:
-        origin.reset(token)
+    handler(ctx)
 
 
 # --- presence and signals -----------------------------------------------------------------------
@@ -151,12 +160,12 @@ def join(ctx: Context) -> None:
     """`room.joined` with the others that fit one message; in a big room it says `more: true`
     and `room.members` frames follow with the rest, the last with `more: false`."""
     me = ctx.connection
-    members = ctx.channel.members(me.env_id, me.room_id)
-    others = [{**member(m), "presence": m.presence} for m in members if m.id != me.id]
+    members = ctx.realtime.members(ctx.member)
+    others = [{**out.member(m), "presence": m.presence} for m in members if m.id != me.id]
     joined = {
         "type": "room.joined",
         "connectionId": me.id,
-        "self": {k: val for k, val in member(me).items() if k != "connectionId"},
+        "self": {k: val for k, val in out.member(me).items() if k != "connectionId"},
         "others": [],
         "more": True,
     }
@@ -171,8 +180,8 @@ def join(ctx: Context) -> None:
         ctx.reply({**rest, "others": run, "more": n < len(runs)})
     # Presence lives on the room row (set_presence), not on the by-id row `me` was read from.
     presence = next((m.presence for m in members if m.id == me.id), me.presence)
-    joined = {"type": "user.joined", **member(me), "presence": presence}
-    ctx.channel.send(me.env_id, me.room_id, joined, exclude=me.id, members=members)
+    joined = {"type": "user.joined", **out.member(me), "presence": presence}
+    ctx.realtime.to_others(ctx.member, joined, members)
 
 
 @handles("presence.update", "data")
@@ -184,15 +193,7 @@ def presence_update(ctx: Context) -> None:
         raise InvalidInput(
             "data", f"must be at most {MAX_PRESENCE_BYTES} bytes as JSON", code="PRESENCE_TOO_LARGE"
         )
-    me = ctx.connection
-    conn_repo.set_presence(me, data)
-    message = {
-        "type": "presence.updated",
-        "connectionId": me.id,
-        "userId": me.user_id,
-        "data": data,
-    }
-    ctx.channel.send(me.env_id, me.room_id, message, exclude=me.id)
+    ctx.realtime.set_presence(ctx.member, data)
 
 
 @handles("broadcast", "event")
@@ -206,7 +207,7 @@ def broadcast(ctx: Context) -> None:
         "userId": me.user_id,
         "event": ctx.message["event"],
     }
-    ctx.channel.send(me.env_id, me.room_id, message, exclude=me.id)
+    ctx.realtime.to_others(ctx.member, message)
 
 
 # --- threads and comments (the same rules as the REST API) -----------------------------------
@@ -225,7 +226,7 @@ def threads_list(ctx: Context) -> None:
     listing = (
         ctx.collab.browse_threads if v.boolean(ctx.message, "comments") else ctx.collab.list_threads
     )
-    page = listing(ctx.access, ctx.connection.room_id, resolved, THREADS_PAGE, cursor)
+    page = listing(ctx.member, ctx.connection.room_id, resolved, THREADS_PAGE, cursor)
     listed: dict[str, Any] = {"type": "threads.listed", "data": [], "nextCursor": None}
     data, next_cursor = sizing.fit(
         page, out.thread, ctx.budget(listed, "data"), strict=True, shrink=out.thread_within
@@ -240,7 +241,7 @@ def comments_list(ctx: Context) -> None:
     thread_id = _thread_id(ctx)
     cursor = v.text(ctx.message, "cursor", max_len=1024, required=False)
     room_id = ctx.connection.room_id
-    page = ctx.collab.list_comments(ctx.access, room_id, thread_id, COMMENTS_PAGE, cursor)
+    page = ctx.collab.list_comments(ctx.member, room_id, thread_id, COMMENTS_PAGE, cursor)
     listed: dict[str, Any] = {
         "type": "comments.listed",
         "threadId": thread_id,
@@ -255,14 +256,14 @@ def comments_list(ctx: Context) -> None:
 def thread_create(ctx: Context) -> None:
     body, metadata = v.comment_body(ctx.message), v.metadata(ctx.message)
     me = ctx.connection
-    ctx.collab.create_thread(ctx.access, me.room_id, me.user_id, body, metadata)
+    ctx.collab.create_thread(ctx.member, me.room_id, me.user_id, body, metadata)
 
 
 @handles("comment.create", "threadId", "body")
 def comment_create(ctx: Context) -> None:
     thread_id, body = _thread_id(ctx), v.comment_body(ctx.message)
     me = ctx.connection
-    ctx.collab.create_comment(ctx.access, me.room_id, thread_id, me.user_id, body)
+    ctx.collab.create_comment(ctx.member, me.room_id, thread_id, me.user_id, body)
 
 
 @handles("comment.update", "threadId", "commentId", "body")
@@ -271,7 +272,7 @@ def comment_update(ctx: Context) -> None:
     comment_id = v.required_text(ctx.message, "commentId", max_len=64)
     me = ctx.connection
     ctx.collab.update_comment(
-        ctx.access, me.room_id, thread_id, comment_id, body, author=me.user_id
+        ctx.member, me.room_id, thread_id, comment_id, body, author=me.user_id
     )
 
 
@@ -280,7 +281,7 @@ def comment_delete(ctx: Context) -> None:
     thread_id = _thread_id(ctx)
     comment_id = v.required_text(ctx.message, "commentId", max_len=64)
     me = ctx.connection
-    ctx.collab.delete_comment(ctx.access, me.room_id, thread_id, comment_id, author=me.user_id)
+    ctx.collab.delete_comment(ctx.member, me.room_id, thread_id, comment_id, author=me.user_id)
 
 
 @handles("thread.resolve", "threadId", "resolved")
@@ -289,4 +290,4 @@ def thread_resolve(ctx: Context) -> None:
     if resolved is None:
         raise InvalidInput("resolved", "is required (true or false)", code="MISSING_FIELD")
     me = ctx.connection
-    ctx.collab.update_thread(ctx.access, me.room_id, thread_id, resolved=resolved, metadata=None)
+    ctx.collab.update_thread(ctx.member, me.room_id, thread_id, resolved=resolved, metadata=None)

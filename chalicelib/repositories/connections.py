@@ -47,6 +47,10 @@ class RoomFull(Exception):
     """The room's live-connection count is at the cap."""
 
 
+class Changed(Exception):
+    """The room, or the user's live connections, changed since they were read: read again."""
+
+
 @dataclass(frozen=True)
 class UserWrite:
     """What a connect changes in its user's live connections: the item as read, the entries to
@@ -116,7 +120,7 @@ def add(
 ) -> None:
     """Store the connection; create the room if `room` is None; with `user`, rewrite the user's
     live connections and flag its other connections `shared`. Raises RoomFull at the cap, and
-    TransactionCancelled when the room or the user's connections changed meanwhile (a room
+    Changed when the room or the user's connections changed meanwhile (a room
     created or deleted, a connection of the user added or removed concurrently)."""
     room_item = RoomItem(env_pk(c.env_id), room_sk(c.room_id))
     try:
@@ -160,7 +164,7 @@ def add(
         refused = exc.reason(env_pk(c.env_id), room_sk(c.room_id)) == "ConditionalCheckFailed"
         if room is not None and refused:
             raise RoomFull() from exc
-        raise
+        raise Changed() from exc
 
 
 def get(connection_id: str) -> Connection | None:

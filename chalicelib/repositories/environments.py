@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from ..db.dynamo import TransactionCancelled, batch_get, transaction, unavailable_on_throttle
+from .. import ids
+from ..db.dynamo import TransactionCancelled, transaction, unavailable_on_throttle
 from ..db.models import (
     ENV_SK,
     ENVS_GSI,
@@ -21,9 +20,9 @@ from ..db.models import (
 )
 from ..entities import ApiKey, Environment, Page
 from .pages import BASE_KEY, GSI1_KEY, query_page
+from .reads import Read, absent, fetch
 from .records import to_record
 
-ReadKey = tuple[type[Model], str, str]
 MAX_ACTIVE_KEYS = 20  # keeps every key transaction far below DynamoDB's 100-item limit
 
 
@@ -56,66 +55,47 @@ def to_key(item: ApiKeyItem) -> ApiKey:
     return to_record(ApiKey, item)
 
 
-def environment_key(env_id: str) -> ReadKey:
-    """The BatchGetItem key of an environment (for callers that read it with other items)."""
-    return (EnvironmentItem, env_pk(env_id), ENV_SK)
+def environment_read(env_id: str) -> Read[EnvState | None]:
+    """The environment (None when absent, or when `env_id` is no environment id)."""
 
+    def convert(item: EnvironmentItem | None) -> EnvState | None:
+        return to_state(item) if item else None
 
-def api_key_key(env_id: str, key_id: str) -> ReadKey:
-    return (ApiKeyItem, env_pk(env_id), key_sk(key_id))
-
-
-# A read another repository adds to an authentication BatchGetItem: its key and a converter
-# from the stored item (or None when absent) to a domain record.
-ExtraRead = tuple[ReadKey, Callable[[Any], Any]]
+    if not ids.raw_part(env_id, "env"):
+        return absent(convert)
+    return Read((EnvironmentItem, env_pk(env_id), ENV_SK), convert)
 
 
 @dataclass(frozen=True)
-class KeyRead:
-    key: ApiKey | None
-    digest: str | None
-    env_active: bool
-    env_suspended: bool
-    extra: list[Any]
+class StoredKey:
+    """An API key as stored: the record and the digest a presented key must match."""
+
+    key: ApiKey
+    digest: str
 
 
-def read_key(env_id: str, key_id: str, extra_reads: Sequence[ExtraRead] = ()) -> KeyRead:
-    """The key, its environment's status and the extra reads: one consistent BatchGetItem."""
-    key_item, env_item, *extra = batch_get(
-        [api_key_key(env_id, key_id), environment_key(env_id), *(r[0] for r in extra_reads)]
-    )
-    return KeyRead(
-        key=to_key(key_item) if key_item else None,
-        digest=key_item.secret_hash if key_item else None,
-        env_active=env_item is not None and env_item.status == "active",
-        env_suspended=env_item is not None and env_item.suspended_at is not None,
-        extra=[convert(item) for (_, convert), item in zip(extra_reads, extra, strict=True)],
-    )
+def stored_key_read(env_id: str, key_id: str) -> Read[StoredKey | None]:
+    def convert(item: ApiKeyItem | None) -> StoredKey | None:
+        return StoredKey(to_key(item), item.secret_hash) if item else None
+
+    return Read((ApiKeyItem, env_pk(env_id), key_sk(key_id)), convert)
 
 
-def key_read(env_id: str, key_id: str) -> ExtraRead:
-    """Read another key of the environment (a token's minting key) in the same BatchGetItem."""
-    return api_key_key(env_id, key_id), lambda item: to_key(item) if item else None
-
-
-def read_environment(
-    env_id: str, extra_reads: Sequence[ExtraRead] = ()
-) -> tuple[EnvState | None, list[Any]]:
-    """The environment and the extra reads, in one consistent BatchGetItem."""
-    env_item, *extra = batch_get([environment_key(env_id), *(r[0] for r in extra_reads)])
-    converted = [convert(item) for (_, convert), item in zip(extra_reads, extra, strict=True)]
-    return (to_state(env_item) if env_item else None), converted
+def key_read(env_id: str, key_id: str) -> Read[ApiKey | None]:
+    """Another key of the environment (a token's minting key)."""
+    return Read((ApiKeyItem, env_pk(env_id), key_sk(key_id)), lambda i: to_key(i) if i else None)
 
 
 def get(env_id: str) -> EnvState | None:
-    (item,) = batch_get([environment_key(env_id)])
-    return to_state(item) if item else None
+    read = environment_read(env_id)
+    return fetch([read])[read]
 
 
 def get_with_key(env_id: str, key_id: str) -> tuple[EnvState | None, ApiKey | None]:
     """The environment and one of its keys, in one consistent BatchGetItem."""
-    env_item, key_item = batch_get([environment_key(env_id), api_key_key(env_id, key_id)])
-    return (to_state(env_item) if env_item else None, to_key(key_item) if key_item else None)
+    env, key = environment_read(env_id), key_read(env_id, key_id)
+    got = fetch([env, key])
+    return got[env], got[key]
 
 
 def list_environments(

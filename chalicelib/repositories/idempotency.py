@@ -9,7 +9,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from ..db.dynamo import is_condition_failure
 from ..db.models import IDEMPOTENCY_SK, IdempotencyItem, idempotency_pk
-from .environments import ExtraRead
+from .reads import Read
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class IdempotencyRecord:
     body: str | None
 
 
-def record_read(env_id: str, key: str, now: float) -> ExtraRead:
+def record_read(env_id: str, key: str, now: float) -> Read[IdempotencyRecord | None]:
     """The key's record, None when absent or expired (DynamoDB's TTL deletes lazily)."""
 
     def convert(item: IdempotencyItem | None) -> IdempotencyRecord | None:
@@ -35,7 +35,7 @@ def record_read(env_id: str, key: str, now: float) -> ExtraRead:
             body=item.body,
         )
 
-    return (IdempotencyItem, idempotency_pk(env_id, key), IDEMPOTENCY_SK), convert
+    return Read((IdempotencyItem, idempotency_pk(env_id, key), IDEMPOTENCY_SK), convert)
 
 
 def claim(

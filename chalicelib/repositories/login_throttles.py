@@ -25,7 +25,7 @@ from ..db.models import (
     login_pk,
     login_source_pk,
 )
-from .environments import ExtraRead
+from .reads import Read
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class HourCount:
     ends: int
 
 
-def _throttle(pk: str, sk: str, now: float) -> ExtraRead:
+def _throttle(pk: str, sk: str, now: float) -> Read[Throttle]:
     def convert(item: LoginThrottleItem | None) -> Throttle:
         if item is None:
             return Throttle(pk, sk, 0, None, 0.0, 0.0)
@@ -70,24 +70,24 @@ def _throttle(pk: str, sk: str, now: float) -> ExtraRead:
             forget_at=forget_at,
         )
 
-    return (LoginThrottleItem, pk, sk), convert
+    return Read((LoginThrottleItem, pk, sk), convert)
 
 
-def source_read(source: str, now: float) -> ExtraRead:
+def source_read(source: str, now: float) -> Read[Throttle]:
     return _throttle(login_source_pk(source), LOGIN_SK, now)
 
 
-def device_read(email: str, device_id: str, now: float) -> ExtraRead:
+def device_read(email: str, device_id: str, now: float) -> Read[Throttle]:
     return _throttle(login_pk(email), login_device_sk(device_id), now)
 
 
-def hour_read(email: str, window: int, ends: int) -> ExtraRead:
+def hour_read(email: str, window: int, ends: int) -> Read[HourCount]:
     pk, sk = login_pk(email), login_hour_sk(window)
 
     def convert(item: RateItem | None) -> HourCount:
         return HourCount(pk, sk, int(item.n or 0) if item else 0, ends)
 
-    return (RateItem, pk, sk), convert
+    return Read((RateItem, pk, sk), convert)
 
 
 Reserved = Literal["ok", "busy", "capped"]
@@ -170,16 +170,26 @@ def end_check(t: Throttle) -> None:
         )
 
 
-def release(tx: TransactWrite, t: Throttle, *, forget: bool, keep_until: float) -> None:
-    """In a login's session transaction: end the throttle's check, and forget its failures
-    (`forget`) or keep them until they would have been forgotten anyway."""
-    if forget:
+@dataclass(frozen=True)
+class Release:
+    """What a successful login does to the throttle that admitted it, in its session's
+    transaction: end the check, and forget the failures (`forget`) or keep them until
+    `keep_until`, when they would have been forgotten anyway."""
+
+    throttle: Throttle
+    forget: bool
+    keep_until: float
+
+
+def release_in(tx: TransactWrite, release: Release) -> None:
+    t = release.throttle
+    if release.forget:
         tx.delete(t.item())
         return
     tx.update(
         t.item(),
         actions=[
             LoginThrottleItem.checking_until.remove(),
-            LoginThrottleItem.ttl.set(keep_until),
+            LoginThrottleItem.ttl.set(release.keep_until),
         ],
     )

@@ -6,12 +6,10 @@ same transaction), and the owner count never drops to zero (a counter item condi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
 
 from ..db.dynamo import (
     TransactionCancelled,
@@ -34,8 +32,9 @@ from ..db.models import (
     session_sk,
 )
 from ..entities import Operator, Page
-from .environments import ExtraRead
+from .login_throttles import Release, release_in
 from .pages import GSI1_KEY, query_page
+from .reads import Read
 from .records import to_record
 
 
@@ -46,14 +45,12 @@ class OperatorRecord:
     session_epoch: int
 
 
-@dataclass(frozen=True)
-class LoginState:
-    operator_id: str | None
-    extra: list[Any]  # the caller's extra reads, converted, in order
-
-
 class LastOwner(Exception):
     """The change would leave no owner."""
+
+
+class Changed(Exception):
+    """The operator changed since it was read (its role, password or sessions)."""
 
 
 def to_operator(item: OperatorItem) -> Operator:
@@ -84,16 +81,13 @@ def get_with_session(
     return (_record(op) if op else None), float(session.expires_at), int(session.session_epoch)
 
 
-def login_state(email: str, extra_reads: Sequence[ExtraRead] = ()) -> LoginState:
-    """The email's claim (which operator it is, if any) and the login's throttles, in one
-    consistent BatchGetItem."""
-    claim, *extra = batch_get(
-        [(EmailClaimItem, email_pk(email), EMAIL_SK), *(r[0] for r in extra_reads)]
-    )
-    return LoginState(
-        operator_id=claim.operator_id if claim else None,
-        extra=[convert(item) for (_, convert), item in zip(extra_reads, extra, strict=True)],
-    )
+def claim_read(email: str) -> Read[str | None]:
+    """Which operator an email belongs to (None: no operator has it)."""
+
+    def convert(item: EmailClaimItem | None) -> str | None:
+        return item.operator_id if item else None
+
+    return Read((EmailClaimItem, email_pk(email), EMAIL_SK), convert)
 
 
 def start_session(
@@ -102,9 +96,9 @@ def start_session(
     *,
     now_iso: str,
     expires_at: float,
-    release: Callable[[TransactWrite], None],
+    release: Release | None,
 ) -> None:
-    """Store the session, stamp the login and `release` the login's throttles, together."""
+    """Store the session, stamp the login and `release` the login's throttle, together."""
     op = record.operator
     with transaction() as tx:
         tx.save(
@@ -123,7 +117,8 @@ def start_session(
             actions=[OperatorItem.last_login_at.set(now_iso)],
             condition=OperatorItem.pk.exists(),
         )
-        release(tx)
+        if release is not None:
+            release_in(tx, release)
 
 
 def end_session(operator_id: str, token_hash: str) -> None:
@@ -215,10 +210,9 @@ def update(
                 tx.update(_meta(), actions=[OperatorsMetaItem.owners.add(1)])
             tx.save(audit)
     except TransactionCancelled as exc:
-        # PynamoDB sends deletes, then puts, then updates: the owners counter is the last item.
-        if demotes_owner and exc.reasons[-1] == "ConditionalCheckFailed":
+        if demotes_owner and exc.reason(*OPERATORS_META) == "ConditionalCheckFailed":
             raise LastOwner() from exc
-        raise
+        raise Changed() from exc
 
 
 def delete(before: OperatorRecord, audit: AuditItem) -> None:
@@ -239,7 +233,6 @@ def delete(before: OperatorRecord, audit: AuditItem) -> None:
                 )
             tx.save(audit)
     except TransactionCancelled as exc:
-        # PynamoDB sends deletes, then puts, then updates: the owners counter is the last item.
-        if op.role == "owner" and exc.reasons[-1] == "ConditionalCheckFailed":
+        if op.role == "owner" and exc.reason(*OPERATORS_META) == "ConditionalCheckFailed":
             raise LastOwner() from exc
-        raise
+        raise Changed() from exc

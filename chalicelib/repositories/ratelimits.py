@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from ..db.dynamo import connection, is_condition_failure, unavailable_on_throttle
 from ..db.models import RATE_SK, TTL_ATTRIBUTE, ControlTable, RateItem, rate_pk
-from .environments import ExtraRead
+from .reads import Read
 
 COUNT = "n"  # the attribute of a one-counter item: a user's messages (RateItem.n)
 FAILURES = COUNT  # ... or the failed authentications of a source address or key id
@@ -73,6 +73,6 @@ def _add(
     return {name: int(attributes.get(name, {}).get("N", "0")) for name in names}
 
 
-def counter_read(key: str) -> ExtraRead:
+def counter_read(key: str) -> Read[int]:
     """A failed-authentication counter, for an authentication BatchGetItem (0 when absent)."""
-    return (RateItem, key, RATE_SK), lambda item: int(item.n or 0) if item else 0
+    return Read((RateItem, key, RATE_SK), lambda item: int(item.n or 0) if item else 0)

@@ -15,7 +15,7 @@ from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
 
-from .. import jsontext
+from .. import ids, jsontext
 from ..db.dynamo import (
     TransactionCancelled,
     is_condition_failure,
@@ -36,9 +36,10 @@ from ..db.models import (
     threads_pk,
 )
 from ..entities import Comment, Page, Room, Thread
+from ..validation import is_room_id
 from . import stats
-from .environments import ExtraRead
 from .pages import BASE_KEY, QueryPage, query_page
+from .reads import Read, absent
 from .records import to_record
 from .stats import Change
 
@@ -82,25 +83,48 @@ def to_comment(item: CommentItem) -> Comment:
     return to_record(Comment, item)
 
 
-def room_read(env_id: str, room_id: str) -> ExtraRead:
-    key = (RoomItem, env_pk(env_id), room_sk(room_id))
-    return key, lambda item: to_room_state(item) if item else None
+def room_read(env_id: str, room_id: str) -> Read[RoomState | None]:
+    convert = _room_or_none
+    if not is_room_id(room_id):
+        return absent(convert)
+    return Read((RoomItem, env_pk(env_id), room_sk(room_id)), convert)
 
 
-def purge_read(env_id: str, room_id: str) -> ExtraRead:
+def purge_read(env_id: str, room_id: str) -> Read[set[str]]:
     """The generations of the room whose threads a purge has not finished (an empty set)."""
-    key = (RoomPurgeItem, env_pk(env_id), purge_sk(room_id))
-    return key, lambda item: set(item.gens or ()) if item else set()
+
+    def convert(item: RoomPurgeItem | None) -> set[str]:
+        return set(item.gens or ()) if item else set()
+
+    if not is_room_id(room_id):
+        return absent(convert)
+    return Read((RoomPurgeItem, env_pk(env_id), purge_sk(room_id)), convert)
 
 
-def thread_read(env_id: str, room_id: str, thread_id: str) -> ExtraRead:
-    key = (ThreadItem, threads_pk(env_id, room_id), thread_sk(thread_id))
-    return key, lambda item: to_thread_state(item) if item else None
+def thread_read(env_id: str, room_id: str, thread_id: str) -> Read[ThreadState | None]:
+    convert = _thread_or_none
+    if not is_room_id(room_id) or not ids.raw_part(thread_id, "th"):
+        return absent(convert)
+    return Read((ThreadItem, threads_pk(env_id, room_id), thread_sk(thread_id)), convert)
 
 
-def comment_read(env_id: str, thread_id: str, comment_id: str) -> ExtraRead:
-    key = (CommentItem, comments_pk(env_id, thread_id), comment_sk(comment_id))
-    return key, lambda item: to_comment(item) if item else None
+def comment_read(env_id: str, thread_id: str, comment_id: str) -> Read[Comment | None]:
+    convert = _comment_or_none
+    if not ids.raw_part(thread_id, "th") or not ids.raw_part(comment_id, "cm"):
+        return absent(convert)
+    return Read((CommentItem, comments_pk(env_id, thread_id), comment_sk(comment_id)), convert)
+
+
+def _room_or_none(item: RoomItem | None) -> RoomState | None:
+    return to_room_state(item) if item else None
+
+
+def _thread_or_none(item: ThreadItem | None) -> ThreadState | None:
+    return to_thread_state(item) if item else None
+
+
+def _comment_or_none(item: CommentItem | None) -> Comment | None:
+    return to_comment(item) if item else None
 
 
 def _dump(metadata: dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from pynamodb.transactions import TransactWrite
 
 from ..db.models import USER_CONNECTIONS_SK, UserConnectionsItem, user_connections_pk
-from .environments import ExtraRead
+from .reads import Read
 
 # The item outlives its newest entry by a day (TTL is lazy anyway): a late removal of an entry
 # finds the item still there.
@@ -53,10 +53,10 @@ def to_state(env_id: str, user_id: str, item: UserConnectionsItem | None) -> Use
     return UserConnections(env_id, user_id, int(item.version or 0), entries)
 
 
-def read(env_id: str, user_id: str) -> ExtraRead:
+def read(env_id: str, user_id: str) -> Read[UserConnections]:
     """The user's item, for $connect's BatchGetItem (an empty state when absent)."""
     key = (UserConnectionsItem, user_connections_pk(env_id, user_id), USER_CONNECTIONS_SK)
-    return key, lambda item: to_state(env_id, user_id, item)
+    return Read(key, lambda item: to_state(env_id, user_id, item))
 
 
 def replace(tx: TransactWrite, before: UserConnections, entries: Mapping[str, Entry]) -> None:

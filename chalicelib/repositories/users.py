@@ -26,8 +26,8 @@ from ..db.models import (
 )
 from ..entities import Page, User
 from . import stats
-from .environments import ExtraRead
 from .pages import query_page
+from .reads import Read, absent
 from .records import to_record
 from .stats import Change
 
@@ -53,13 +53,18 @@ class SeenWrite:
     touch: KeyTouch | None
 
 
-def user_read(env_id: str, user_id: str) -> ExtraRead:
+USER_ID_MAX = 128  # the longest userId POST /auth/token accepts: no longer one is stored
+
+
+def user_read(env_id: str, user_id: str) -> Read[User | None]:
     """Read the user in the same BatchGetItem that authenticates the key."""
-    return (
-        UserItem,
-        env_pk(env_id),
-        user_sk(user_id),
-    ), lambda item: to_user(item) if item else None
+
+    def convert(item: UserItem | None) -> User | None:
+        return to_user(item) if item else None
+
+    if not 0 < len(user_id) <= USER_ID_MAX:
+        return absent(convert)
+    return Read((UserItem, env_pk(env_id), user_sk(user_id)), convert)
 
 
 def to_user(item: UserItem) -> User:
@@ -116,10 +121,9 @@ def _plan(w: SeenWrite) -> list[Change]:
     return ops
 
 
-def _only_last_failed(reasons: tuple[str | None, ...]) -> bool:
-    """Whether the last item (the key touch, when there is one) is the only one refused."""
-    failed = [i for i, r in enumerate(reasons) if r not in (None, "None")]
-    return failed == [len(reasons) - 1]
+def _only_touch_failed(exc: TransactionCancelled, touch: KeyTouch) -> bool:
+    """Whether the key's lastUsedAt touch is the only item the transaction refused."""
+    return set(exc.refusals) == {(env_pk(touch.env_id), key_sk(touch.key_id))}
 
 
 def _run(ops: list[Change]) -> None:
@@ -144,7 +148,7 @@ def record_seen(w: SeenWrite) -> None:
     try:
         _run(ops)
     except TransactionCancelled as exc:
-        if w.touch is not None and _only_last_failed(exc.reasons):
+        if w.touch is not None and _only_touch_failed(exc, w.touch):
             record_seen(replace(w, touch=None))
         elif w.is_new or w.first_today or w.profile_due:
             _run([_upsert(w)])

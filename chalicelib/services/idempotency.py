@@ -17,7 +17,7 @@ from ..config import Settings
 from ..errors import InUse, Unprocessable
 from ..repositories import idempotency as repo
 from . import keyauth
-from .limits import Gate
+from .callers import SecretKeyCaller
 
 log = logging.getLogger("pulse.idempotency")
 
@@ -67,23 +67,17 @@ class IdempotencyService:
         self.clock = clock
 
     def begin(
-        self,
-        raw_key: str | None,
-        key: str,
-        fingerprint: str,
-        replay_seconds: int,
-        gate: Gate | None = None,
+        self, caller: SecretKeyCaller, key: str, fingerprint: str, replay_seconds: int
     ) -> Replay | Claim:
         """Authenticate the secret key and look the idempotency key up: its answer (same
-        request), 422 (another request), 409 (still running), or a claim to run this one. With a
-        `gate`, the caller's failed-authentication limits apply to that same read."""
-        parsed = keyauth.parse(raw_key, "secret")
-        assert raw_key is not None
+        request), 422 (another request), 409 (still running), or a claim to run this one. The
+        caller's failed-authentication limits (its Gate) apply to that same read."""
         now = self.clock.now()
+        record_read = repo.record_read(caller.env_id, key, now)
         ctx = keyauth.authenticate(
-            self.settings, raw_key, parsed, [repo.record_read(parsed.env_id, key, now)], gate
+            self.settings, caller.raw, caller.parsed, [record_read], caller.gate
         )
-        record: repo.IdempotencyRecord | None = ctx.extra[0]
+        record = ctx.got[record_read]
         if record is not None:
             if record.fingerprint != fingerprint:
                 raise reused()

@@ -12,7 +12,7 @@ from ..config import Settings
 from ..entities import ApiKey
 from ..errors import Unauthenticated, environment_suspended, invalid_api_key
 from ..repositories import environments as env_repo
-from ..repositories.environments import ExtraRead
+from ..repositories.reads import Fetched, Read, fetch
 from .limits import Gate
 
 
@@ -20,7 +20,7 @@ from .limits import Gate
 class KeyContext:
     key: ApiKey
     env_id: str
-    extra: list[Any]  # the caller's extra reads, converted, in order (None where absent)
+    got: Fetched  # the caller's reads, answered in the same BatchGetItem
 
 
 def secret_key_required() -> Unauthenticated:
@@ -61,35 +61,34 @@ def authenticate(
     settings: Settings,
     raw: str,
     parsed: apikeys.ParsedKey,
-    extra_reads: Sequence[ExtraRead] = (),
-    gate: Gate | None = None,
+    reads: Sequence[Read[Any]],
+    gate: Gate,
 ) -> KeyContext:
     """Identical refusal for unknown, revoked, wrong-hash and disabled-environment keys.
 
-    With a `gate`, the caller's failed-authentication counters are read in the same
-    BatchGetItem: a source over its limit gets 429 before the key is checked, a wrong key is
-    counted (a revoked one is not: it is no guess), and a wrong key whose key id is over its
-    limit gets 429 instead of 401."""
-    guards = gate.failure_reads(parsed.env_id, parsed.key_id) if gate else []
-    read = env_repo.read_key(parsed.env_id, parsed.key_id, [*guards, *extra_reads])
-    if gate:
-        gate.check_failures(read.extra[: len(guards)])
-    key = read.key
+    The caller's failed-authentication counters are read in the same BatchGetItem: a source over
+    its limit gets 429 before the key is checked, a wrong key is counted (a revoked one is not:
+    it is no guess), and a wrong key whose key id is over its limit gets 429 instead of 401."""
+    guards = gate.failure_reads(parsed.env_id, parsed.key_id)
+    stored = env_repo.stored_key_read(parsed.env_id, parsed.key_id)
+    environment = env_repo.environment_read(parsed.env_id)
+    got = fetch([stored, environment, *guards, *reads])
+    gate.check_failures(got)
+    found, state = got[stored], got[environment]
     genuine = (
-        key is not None
-        and read.digest is not None
-        and key.kind == parsed.kind
-        and apikeys.matches(settings.key_pepper, raw, read.digest)
+        found is not None
+        and found.key.kind == parsed.kind
+        and apikeys.matches(settings.key_pepper, raw, found.digest)
     )
-    if not genuine:  # someone guessing: counted
-        if gate:
-            gate.failed(key=True)
+    if not genuine or found is None:  # someone guessing: counted
+        gate.failed(key=True)
         raise invalid_api_key()
-    assert key is not None
-    if not read.env_active or key.status != "active":
+    key = found.key
+    env = state.environment if state is not None else None
+    if env is None or env.status != "active" or key.status != "active":
         # A real key that was revoked or rotated (or its environment disabled): what every
         # deployed widget sends until its page is updated. Not a guess, so not counted.
         raise invalid_api_key()
-    if read.env_suspended:  # told only to a caller whose key is good
+    if env.suspended_at is not None:  # told only to a caller whose key is good
         raise environment_suspended()
-    return KeyContext(key=key, env_id=parsed.env_id, extra=read.extra[len(guards) :])
+    return KeyContext(key=key, env_id=parsed.env_id, got=got)

@@ -39,7 +39,7 @@ from ..clock import Clock
 from ..config import Settings
 from ..errors import RateLimited, Unavailable
 from ..repositories import ratelimits as repo
-from ..repositories.environments import ExtraRead
+from ..repositories.reads import Fetched, Read
 
 log = logging.getLogger("pulse.limits")
 
@@ -99,8 +99,10 @@ class Limits:
         self.clock = clock
         self._over: dict[str, int] = {}  # counter (+ attribute) -> end of its window
 
-    def gate(self, source_ip: str | None) -> Gate:
-        return Gate(self, source_scope(source_ip))
+    def gate(self, source_ip: str | None, scope: Scope | None) -> Gate:
+        """The limits a request from `source_ip` passes: failed authentications, then `scope`'s
+        request rates (None: failures only)."""
+        return Gate(self, source_scope(source_ip), scope)
 
     # --- memory of counters over their limit -------------------------------------------------
 
@@ -222,32 +224,35 @@ class Limits:
 
 @dataclass(eq=False)
 class Gate:
-    """One request's way through the limits: where it comes from, the failure counters of the key
-    it presents, and whether its rate was counted (a service that re-reads after a concurrent
-    change counts its request once)."""
+    """One request's way through the limits, declared where its route is (`scope`): where it
+    comes from, the failure counters of the key it presents, and whether its rate was counted
+    (a service that re-reads after a concurrent change counts its request once). A caller that
+    holds a secret key always holds a Gate: the limits cannot be left out."""
 
     limits: Limits
     source: str | None
+    scope: Scope | None  # None: a WebSocket $connect (failures only; its rate is per socket)
     counted: bool = False
-    _counters: list[_Counter] = field(default_factory=list)
+    _counters: list[tuple[_Counter, Read[int]]] = field(default_factory=list)
     _key_over: _Counter | None = None  # the key id's counter, at its limit: wrong keys get 429
 
-    def failure_reads(self, env_id: str, key_id: str) -> list[ExtraRead]:
+    def failure_reads(self, env_id: str, key_id: str) -> list[Read[int]]:
         """The failure counters to read with the key (refused at once if the source is known
         over its limit)."""
         limits = self.limits
-        self._counters = limits.failure_counters(self.source, env_id, key_id)
+        counters = limits.failure_counters(self.source, env_id, key_id)
         self._key_over = None
-        for c in self._counters:
+        for c in counters:
             if not c.per_key and limits._known_over(c.key) is not None:
                 raise too_many_failures(c.refusal, limits._retry_after(c.ends))
-        return [repo.counter_read(c.key) for c in self._counters]
+        self._counters = [(c, repo.counter_read(c.key)) for c in counters]
+        return [read for _, read in self._counters]
 
-    def check_failures(self, counts: list[int]) -> None:
+    def check_failures(self, got: Fetched) -> None:
         """After the read, before the key is checked: refuse a source at its failure limit. A key
         id at its limit is only noted: `failed` refuses its wrong keys, its right key passes."""
-        for c, count in zip(self._counters, counts, strict=True):
-            if count < c.limit:
+        for c, read in self._counters:
+            if got[read] < c.limit:
                 continue
             if c.per_key:
                 self._key_over = c
@@ -259,7 +264,7 @@ class Gate:
         """Count a failed authentication: against the source, and against the key id when the
         key itself failed (a bad token with a good key is the token's fault, not the key's).
         A wrong key whose key id is at its limit is then refused with 429 (not counted again)."""
-        for c in self._counters:
+        for c, _ in self._counters:
             if c.per_key and (not key or c is self._key_over):
                 continue
             try:
@@ -274,8 +279,9 @@ class Gate:
             over = self._key_over
             raise too_many_failures(over.refusal, self.limits._retry_after(over.ends))
 
-    def count(self, scope: Scope, env_id: str, key_id: str) -> None:
-        if self.counted:
+    def count(self, env_id: str, key_id: str) -> None:
+        """Count the request against its scope's rates, once."""
+        if self.counted or self.scope is None:
             return
         self.counted = True
-        self.limits.count(scope, env_id, key_id)
+        self.limits.count(self.scope, env_id, key_id)

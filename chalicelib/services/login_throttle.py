@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..auth import devices
@@ -27,8 +27,8 @@ from ..clock import Clock
 from ..config import Settings
 from ..errors import RateLimited
 from ..repositories import login_throttles as repo
-from ..repositories.environments import ExtraRead
-from ..repositories.login_throttles import HourCount, Throttle
+from ..repositories.login_throttles import HourCount, Release, Throttle
+from ..repositories.reads import Fetched, Read
 from .limits import source_scope
 
 log = logging.getLogger("pulse.login")
@@ -82,37 +82,36 @@ class Attempt:
     device: Throttle | None = None  # set when the device is recognised and not locked
     address: Throttle | None = None
     hour: HourCount | None = None
-    _reads: list[str] = field(default_factory=list)
+    _device_read: Read[Throttle] | None = None
+    _address_read: Read[Throttle] | None = None
+    _hour_read: Read[HourCount] | None = None
 
-    def reads(self) -> list[ExtraRead]:
+    def reads(self) -> list[Read[Any]]:
         """What the login's first BatchGetItem reads besides the email claim."""
-        s, reads = self.settings, []
-        self._reads = []
+        s = self.settings
         if self.device_id is not None:
-            self._reads.append("device")
-            reads.append(repo.device_read(self.email, self.device_id, self.now))
+            self._device_read = repo.device_read(self.email, self.device_id, self.now)
         if s.login_failures_per_source:
-            self._reads.append("address")
-            reads.append(repo.source_read(self.source, self.now))
+            self._address_read = repo.source_read(self.source, self.now)
         if s.login_attempts_per_account:
             window = int(self.now // HOUR_SECONDS) * HOUR_SECONDS
-            self._reads.append("hour")
-            reads.append(repo.hour_read(self.email, window, window + HOUR_SECONDS))
-        return reads
+            self._hour_read = repo.hour_read(self.email, window, window + HOUR_SECONDS)
+        wanted = (self._device_read, self._address_read, self._hour_read)
+        return [r for r in wanted if r is not None]
 
-    def admit(self, read: list[object]) -> None:
+    def admit(self, got: Fetched) -> None:
         """Decide from the read which throttles apply; RateLimited when one refuses."""
-        found = dict(zip(self._reads, read, strict=True))
-        device = found.get("device")
-        if isinstance(device, Throttle) and device.locked_until <= self.now:
+        device = got[self._device_read] if self._device_read is not None else None
+        if device is not None and device.locked_until <= self.now:
             self.device = device  # recognised: nothing else applies
             return
-        address, hour = found.get("address"), found.get("hour")
-        if isinstance(address, Throttle):
+        address = got[self._address_read] if self._address_read is not None else None
+        hour = got[self._hour_read] if self._hour_read is not None else None
+        if address is not None:
             if address.locked_until > self.now:
                 raise too_many_failures(self._until(address.locked_until))
             self.address = address
-        if isinstance(hour, HourCount):
+        if hour is not None:
             if hour.attempts >= self.settings.login_attempts_per_account:
                 raise self._capped(hour)
             self.hour = hour
@@ -162,14 +161,16 @@ class Attempt:
         except Exception:
             log.warning("login check not released", extra={"scope": t.pk.split("#")[0]})
 
-    def release(self, tx: Any) -> None:
-        """In the session transaction: a device's failures are forgotten; an address's only
-        end their check (a success from an address does not clear its guesses)."""
+    def release(self) -> Release | None:
+        """What the session transaction does to the throttle that admitted the login: a
+        device's failures are forgotten; an address's only end their check (a success from an
+        address does not clear its guesses)."""
         if self.device is not None:
-            repo.release(tx, self.device, forget=True, keep_until=0)
-        elif self.address is not None:
+            return Release(self.device, forget=True, keep_until=0)
+        if self.address is not None:
             keep = max(self.address.forget_at, self.now + CHECK_SECONDS + 60)
-            repo.release(tx, self.address, forget=False, keep_until=keep)
+            return Release(self.address, forget=False, keep_until=keep)
+        return None
 
     def cookie(self, pepper: bytes) -> str:
         """The device cookie the successful login sets (the same device id if recognised)."""

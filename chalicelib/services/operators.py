@@ -9,12 +9,12 @@ from .. import ids, validation
 from ..auth import passwords, sessions
 from ..clock import Clock, iso
 from ..config import Settings
-from ..db.dynamo import TransactionCancelled
 from ..entities import Actor, AuditEvent, Operator, Page, Role, Session
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, Unavailable
 from ..repositories import audit as audit_repo
 from ..repositories import operators as repo
-from ..repositories.operators import LastOwner, OperatorRecord
+from ..repositories.operators import Changed, LastOwner, OperatorRecord
+from ..repositories.reads import fetch
 from .login_throttle import LoginThrottle
 
 
@@ -72,11 +72,13 @@ class OperatorService:
         device cookie to set: the browser is recognised at its next login."""
         attempt = self.throttle.attempt(email, source_ip, device_cookie)
         now = attempt.now
-        state = repo.login_state(email, attempt.reads())
-        attempt.admit(state.extra)
+        claim = repo.claim_read(email)
+        got = fetch([claim, *attempt.reads()])
+        attempt.admit(got)
         attempt.reserve()
         try:
-            record = repo.get(state.operator_id) if state.operator_id else None
+            operator_id = got[claim]
+            record = repo.get(operator_id) if operator_id else None
             # Same work whether or not the email exists: no user enumeration by timing.
             stored = record.password_hash if record else passwords.dummy_hash()
             ok = passwords.verify_password(stored, password) and record is not None
@@ -90,7 +92,7 @@ class OperatorService:
                 sessions.digest(self.settings.key_pepper, token),
                 now_iso=iso(now),
                 expires_at=expires_at,
-                release=attempt.release,
+                release=attempt.release(),
             )
         except Unavailable:
             attempt.abandon()
@@ -192,7 +194,7 @@ class OperatorService:
             )
         except LastOwner as exc:
             raise last_owner() from exc
-        except TransactionCancelled as exc:
+        except Changed as exc:
             raise Conflict("The operator changed meanwhile; retry.", code="CONFLICT") from exc
         return replace(before.operator, role=role or before.operator.role, updated_at=now)
 
@@ -213,7 +215,7 @@ class OperatorService:
             repo.delete(before, audit)
         except LastOwner as exc:
             raise last_owner() from exc
-        except TransactionCancelled as exc:
+        except Changed as exc:
             raise Conflict("The operator changed meanwhile; retry.", code="CONFLICT") from exc
 
     def audit(self, limit: int, cursor: str | None) -> Page[AuditEvent]:
@@ -224,9 +226,10 @@ class OperatorService:
 
     def ensure_owner(self, email: str, password: str) -> tuple[Operator, bool]:
         """Create the owner if the email is free: (operator, created). Used by create-admin."""
-        state = repo.login_state(email)
-        if state.operator_id:
-            record = repo.get(state.operator_id)
+        claim = repo.claim_read(email)
+        operator_id = fetch([claim])[claim]
+        if operator_id:
+            record = repo.get(operator_id)
             if record is not None:
                 return record.operator, False
         return self.create(None, email, password, "owner"), True

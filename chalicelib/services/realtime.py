@@ -16,19 +16,19 @@ from .. import cursors, ids
 from ..auth.tokens import claimed_subject
 from ..clock import Clock, iso
 from ..config import Settings
-from ..db.dynamo import TransactionCancelled
-from ..entities import Connection, Page
+from ..entities import Connection, Endpoint, Page
 from ..errors import Conflict, Forbidden, InvalidInput, PulseError, RateLimited
-from ..realtime.channel import RoomChannel
 from ..repositories import connections as conn_repo
 from ..repositories import rooms as rooms_repo
 from ..repositories import user_connections as user_repo
-from ..repositories.environments import ExtraRead
+from ..repositories.reads import Fetched, Read
 from ..repositories.rooms import RoomState
 from ..repositories.user_connections import UserConnections
 from ..validation import is_room_id, new_id
-from . import user_limits
-from .access import Access, load
+from . import keyauth, user_limits
+from .authority import Authority
+from .callers import Caller, MemberCaller
+from .channel import RoomChannel
 from .collab import room_not_found
 from .limits import Limits
 from .tokens import TokenService, invalid_token
@@ -78,12 +78,14 @@ class RealtimeService:
         self,
         settings: Settings,
         clock: Clock,
+        authority: Authority,
         tokens: TokenService,
         channel: RoomChannel,
-        limits: Limits | None = None,
+        limits: Limits,
     ) -> None:
         self.settings = settings
         self.clock = clock
+        self.authority = authority
         self.tokens = tokens
         self.channel = channel
         self.limits = limits
@@ -95,19 +97,17 @@ class RealtimeService:
         connection limits); on any refusal nothing is written but the failure counters (and
         the removal of the user's connections API Gateway says are closed)."""
         # The credentials' offline checks come first, so a bad key is a 401 whatever the room.
-        from . import keyauth
-
         parsed = keyauth.parse(request.api_key, "publishable")
         room_id = request.room_id
         if not is_room_id(room_id):
             raise InvalidInput("room", "must be 1-128 characters of letters, digits and -_.:")
         assert room_id is not None
         new_id(room_id, "room")  # a connection may create the room: the rule of new ids
-        gate = self.limits.gate(request.source_ip) if self.limits is not None else None
+        gate = self.limits.gate(request.source_ip, None)  # failures; a socket's rate is its own
         # The user's live connections ride in the key check's read, under the user id the token
         # claims; the claim is trusted once the token verified.
-        reads = self._reads(parsed.env_id, room_id, claimed_subject(request.token))
-        verified = self.tokens.verify_connection(request.api_key, request.token, reads, gate)
+        reads = _ConnectReads(parsed.env_id, room_id, claimed_subject(request.token), self.settings)
+        verified = self.tokens.verify_connection(request.api_key, request.token, gate, reads.all())
         now = self.clock.now()
         claims = verified.user
         connection = Connection(
@@ -126,8 +126,7 @@ class RealtimeService:
             connected_at=iso(now),
             expires_at=now + CONNECTION_TTL_SECONDS,
         )
-        room: RoomState | None = verified.extra[0]
-        user: UserConnections | None = verified.extra[1] if len(verified.extra) > 1 else None
+        room, user = reads.answers(verified.got)
         if user_limits.tracking(self.settings) and (user is None or user.user_id != claims.user_id):
             raise invalid_token()  # a token we signed always names the user read above
         probed = False
@@ -156,25 +155,16 @@ class RealtimeService:
                 live = conn_repo.recount(connection.env_id, room_id, now)
                 if live >= self.settings.room_connection_cap:
                     raise room_full(self.settings.room_connection_cap) from None
-            except TransactionCancelled:
+            except conn_repo.Changed:
                 pass  # the room, or the user's connections, changed meanwhile: read them again
             room, user = self._reread(connection, user is not None)
         raise Conflict("The room kept changing; try connecting again.", code="CONCURRENT_CHANGE")
 
-    def _reads(self, env_id: str, room_id: str, user_id: str | None) -> list[ExtraRead]:
-        """What $connect reads besides the credentials: the room, and the user's live
-        connections when the per-user limits count them."""
-        reads = [rooms_repo.room_read(env_id, room_id)]
-        if user_id is not None and user_limits.tracking(self.settings):
-            reads.append(user_repo.read(env_id, user_id))
-        return reads
-
     def _reread(
         self, c: Connection, with_user: bool
     ) -> tuple[RoomState | None, UserConnections | None]:
-        reads = self._reads(c.env_id, c.room_id, c.user_id if with_user else None)
-        room, *user = load(self.settings, self.clock, Access.member(c.env_id), reads)
-        return room, (user[0] if user else None)
+        reads = _ConnectReads(c.env_id, c.room_id, c.user_id if with_user else None, self.settings)
+        return reads.answers(self.authority.load(MemberCaller(c), *reads.all()))
 
     def _forget_closed(self, c: Connection, counted: tuple[tuple[str, str], ...]) -> bool:
         """Ask API Gateway whether the user's connections that fill its limit are open; remove
@@ -230,16 +220,16 @@ class RealtimeService:
             self.channel.drop([connection])
 
     def active_users(
-        self, access: Access, room_id: str, cursor: str | None = None
+        self, caller: Caller, room_id: str, cursor: str | None = None
     ) -> Page[Connection]:
         """The room's live connections in id order, from after the one a cursor names. All of
         them are read (one Query, as a room holds at most its cap); the page's cursors let the
         adapter send as many as fit its answer and continue from there."""
-        self._room(access, room_id)
-        scope = f"active_users:{access.env_id}:{room_id}"
+        self._room(caller, room_id)
+        scope = f"active_users:{caller.env_id}:{room_id}"
         secret = self.settings.signing_secret
         start = str(cursors.decode(secret, scope, cursor).get("after", "")) if cursor else ""
-        members = [m for m in self.channel.members(access.env_id, room_id) if m.id > start]
+        members = [m for m in self.channel.members(caller.env_id, room_id) if m.id > start]
         members.sort(key=lambda m: m.id)
 
         def after(index: int) -> str:
@@ -248,24 +238,66 @@ class RealtimeService:
 
         return Page(members, None, after)
 
-    def broadcast(self, access: Access, room_id: str, event: Any) -> None:
+    def broadcast(self, caller: Caller, room_id: str, event: Any) -> None:
         """A server-originated `broadcast` to everyone in the room (connectionId/userId null)."""
-        self._room(access, room_id)
-        self.channel.send(
-            access.env_id,
-            room_id,
-            {"type": "broadcast", "connectionId": None, "userId": None, "event": event},
-        )
+        self._room(caller, room_id)
+        frame = {"type": "broadcast", "connectionId": None, "userId": None, "event": event}
+        self.channel.send(caller.env_id, room_id, frame)
 
-    def _room(self, access: Access, room_id: str) -> None:
-        if not is_room_id(room_id):
-            load(self.settings, self.clock, access, [])
+    # --- what a member's socket does (the protocol's one way to its room) ----------------------
+
+    def reply(self, to: Connection | Endpoint, frame: dict[str, Any]) -> bool:
+        """One frame to one socket: a message's answer (the sender's, even before its
+        connection is known). False when the socket is gone."""
+        return self.channel.to(to, frame)
+
+    def members(self, member: MemberCaller) -> list[Connection]:
+        """The live connections of the member's room, the member's own included."""
+        c = member.connection
+        return self.channel.members(c.env_id, c.room_id)
+
+    def to_others(
+        self,
+        member: MemberCaller,
+        frame: dict[str, Any],
+        members: list[Connection] | None = None,
+    ) -> None:
+        """A frame to everyone else in the member's room (`members`: as already read)."""
+        c = member.connection
+        self.channel.send(c.env_id, c.room_id, frame, exclude=c.id, members=members)
+
+    def set_presence(self, member: MemberCaller, data: dict[str, Any]) -> None:
+        """Keep the member's presence (new joiners read it) and tell the others."""
+        c = member.connection
+        conn_repo.set_presence(c, data)
+        frame = {
+            "type": "presence.updated",
+            "connectionId": c.id,
+            "userId": c.user_id,
+            "data": data,
+        }
+        self.to_others(member, frame)
+
+    def _room(self, caller: Caller, room_id: str) -> None:
+        room = rooms_repo.room_read(caller.env_id, room_id)
+        if self.authority.load(caller, room)[room] is None:
             raise room_not_found()
-        (room,) = load(
-            self.settings, self.clock, access, [rooms_repo.room_read(access.env_id, room_id)]
-        )
-        if room is None:
-            raise room_not_found()
+
+
+class _ConnectReads:
+    """What $connect reads besides the credentials: the room, and the user's live connections
+    when the per-user limits count them (under the user id its token claims)."""
+
+    def __init__(self, env_id: str, room_id: str, user_id: str | None, settings: Settings) -> None:
+        self.room = rooms_repo.room_read(env_id, room_id)
+        tracked = user_id is not None and user_limits.tracking(settings)
+        self.user = user_repo.read(env_id, user_id) if tracked and user_id is not None else None
+
+    def all(self) -> list[Read[Any]]:
+        return [self.room] if self.user is None else [self.room, self.user]
+
+    def answers(self, got: Fetched) -> tuple[RoomState | None, UserConnections | None]:
+        return got[self.room], (got[self.user] if self.user is not None else None)
 
 
 def new_connection_id() -> str:

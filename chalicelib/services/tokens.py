@@ -11,15 +11,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from ..auth import apikeys, tokens
+from ..auth import tokens
 from ..clock import Clock, iso
 from ..config import Settings
 from ..entities import ApiKey, MintedToken, User
 from ..errors import Unauthenticated
 from ..repositories import environments as env_repo
 from ..repositories import users as users_repo
-from ..repositories.environments import ExtraRead
+from ..repositories.reads import Fetched, Read
 from . import keyauth
+from .callers import SecretKeyCaller
 from .limits import Gate
 
 log = logging.getLogger("pulse.tokens")
@@ -62,7 +63,7 @@ class VerifiedConnection:
     env_id: str
     publishable_key_id: str
     user: tokens.UserClaims
-    extra: list[Any]
+    got: Fetched  # the caller's reads, answered in the key check's BatchGetItem
 
 
 def invalid_token() -> Unauthenticated:
@@ -78,25 +79,16 @@ class TokenService:
         self.settings = settings
         self.clock = clock
 
-    def mint(
-        self,
-        raw_key: str,
-        parsed: apikeys.ParsedKey,
-        request: MintRequest,
-        gate: Gate | None = None,
-    ) -> MintedToken:
-        """`parsed` is keyauth.parse(raw_key, "secret"): the handler refuses bad keys before
-        it reads the body. With a `gate`, the abuse limits apply (failures, mint rate)."""
+    def mint(self, caller: SecretKeyCaller, request: MintRequest) -> MintedToken:
+        """The caller's key passed its offline checks before the body was read; here it is
+        verified with the user's record, in one read, and counted against the mint limits its
+        route declared (caller.gate)."""
+        user_read = users_repo.user_read(caller.env_id, request.user_id)
         ctx = keyauth.authenticate(
-            self.settings,
-            raw_key,
-            parsed,
-            [users_repo.user_read(parsed.env_id, request.user_id)],
-            gate,
+            self.settings, caller.raw, caller.parsed, [user_read], caller.gate
         )
-        if gate is not None:
-            gate.count("mint", ctx.env_id, ctx.key.id)
-        existing: User | None = ctx.extra[0]
+        caller.gate.count(ctx.env_id, ctx.key.id)
+        existing = ctx.got[user_read]
         now = self.clock.now()
         now_iso, today = iso(now), iso(now)[:10]
         user = User(
@@ -155,15 +147,11 @@ class TokenService:
             log.warning("could not record key use", extra={"keyId": key.id})
 
     def verify_connection(
-        self,
-        raw_pk: str | None,
-        token: str | None,
-        extra_reads: Sequence[ExtraRead] = (),
-        gate: Gate | None = None,
+        self, raw_pk: str | None, token: str | None, gate: Gate, reads: Sequence[Read[Any]] = ()
     ) -> VerifiedConnection:
         """For `$connect`: an active pk_, a token that verifies, the token's environment is the
         pk_'s, and the key that minted it still active. One consistent BatchGetItem in all (with
-        the caller's failure counters, given a `gate`; a token refused after it is counted)."""
+        the caller's failure counters; a token refused after it is counted)."""
         parsed = keyauth.parse(raw_pk, "publishable")
         if not token:
             raise invalid_token()
@@ -173,14 +161,9 @@ class TokenService:
             raise invalid_token() from exc
         if ref.env_id != parsed.env_id:
             raise invalid_token()
-        ctx = keyauth.authenticate(
-            self.settings,
-            raw_pk or "",
-            parsed,
-            [env_repo.key_read(ref.env_id, ref.key_id), *extra_reads],
-            gate,
-        )
-        minting_key: ApiKey | None = ctx.extra[0]
+        minting = env_repo.key_read(ref.env_id, ref.key_id)
+        ctx = keyauth.authenticate(self.settings, raw_pk or "", parsed, [minting, *reads], gate)
+        minting_key = ctx.got[minting]
         # Only what looks like guessing counts against the caller's failure limits: a token of no
         # secret key, or with a bad signature. A token of a revoked or rotated key, or an expired
         # one, is what every widget holds after a rotation or a long sleep: counting those would
@@ -196,14 +179,13 @@ class TokenService:
         except tokens.InvalidToken:
             self._guessed(gate)
         return VerifiedConnection(
-            env_id=ctx.env_id, publishable_key_id=ctx.key.id, user=claims, extra=ctx.extra[1:]
+            env_id=ctx.env_id, publishable_key_id=ctx.key.id, user=claims, got=ctx.got
         )
 
     @staticmethod
-    def _guessed(gate: Gate | None) -> NoReturn:
+    def _guessed(gate: Gate) -> NoReturn:
         """Refuse a forged token, counted as a failed attempt of its source (the pk_ was good)."""
-        if gate is not None:
-            gate.failed(key=False)
+        gate.failed(key=False)
         raise invalid_token()
 
     def _verify_signed(self, token: str, ref: tokens.TokenRef) -> tokens.UserClaims:

@@ -12,6 +12,7 @@ from typing import Any
 
 import jwt
 import pytest
+from callers import connect_gate
 
 from chalicelib import ids, runtime
 from chalicelib.auth import apikeys, tokens
@@ -103,7 +104,7 @@ def refused_connection(
     services: runtime.Services, pk: str | None, token: str | None, code: str
 ) -> None:
     with pytest.raises(Unauthenticated) as caught:
-        services.tokens.verify_connection(pk, token)
+        services.tokens.verify_connection(pk, token, connect_gate())
     assert caught.value.code == code
 
 
@@ -179,7 +180,7 @@ def test_token_verifies_for_the_environments_publishable_key(
 ) -> None:
     token = mint_ok(client, env.sk, {**USER, "avatar": "https://example.com/a.png"})["token"]
 
-    verified = services.tokens.verify_connection(env.pk, token)
+    verified = services.tokens.verify_connection(env.pk, token, connect_gate())
 
     assert verified.env_id == env.id
     assert verified.publishable_key_id == env.pk_id
@@ -495,12 +496,15 @@ def test_revoking_the_minting_key_ends_its_tokens_but_not_another_keys(
     assert second.key is not None
     old_token = mint_ok(client, env.sk)["token"]
     new_token = mint_ok(client, second.key)["token"]
-    services.tokens.verify_connection(env.pk, old_token)
+    services.tokens.verify_connection(env.pk, old_token, connect_gate())
 
     services.environments.revoke(ACTOR, env.id, env.sk_id)
 
     refused_connection(services, env.pk, old_token, "INVALID_TOKEN")
-    assert services.tokens.verify_connection(env.pk, new_token).user.key_id == second.id
+    assert (
+        services.tokens.verify_connection(env.pk, new_token, connect_gate()).user.key_id
+        == second.id
+    )
 
 
 def test_rotation_ends_old_tokens_and_keys_and_new_ones_work(
@@ -514,7 +518,10 @@ def test_rotation_ends_old_tokens_and_keys_and_new_ones_work(
 
     refused_connection(services, new_pk.key, old_token, "INVALID_TOKEN")
     refused_connection(services, env.pk, new_token, "INVALID_API_KEY")
-    assert services.tokens.verify_connection(new_pk.key, new_token).user.key_id == new_sk.id
+    assert (
+        services.tokens.verify_connection(new_pk.key, new_token, connect_gate()).user.key_id
+        == new_sk.id
+    )
 
 
 def test_disabling_the_environment_ends_its_tokens(
@@ -560,7 +567,7 @@ def test_an_expired_token_is_refused_by_the_injected_clock(
 ) -> None:
     token = mint_ok(client, env.sk)["token"]
     clock.advance(899)
-    services.tokens.verify_connection(env.pk, token)
+    services.tokens.verify_connection(env.pk, token, connect_gate())
 
     clock.advance(1 + tokens.LEEWAY_SECONDS)
 
@@ -591,7 +598,9 @@ def test_the_sign_helper_makes_tokens_that_verify(
 ) -> None:
     token = _sign(settings, aud=env.id, kid=env.sk_id, signer=(env.id, env.sk_id))
 
-    assert services.tokens.verify_connection(env.pk, token).user.user_id == "mallory"
+    assert (
+        services.tokens.verify_connection(env.pk, token, connect_gate()).user.user_id == "mallory"
+    )
 
 
 def test_a_kid_of_another_environment_is_not_resolved(

@@ -12,13 +12,12 @@ import pkgutil
 from typing import Any
 
 import pytest
+from callers import operator, secret_key
 
 import chalicelib.api
 from chalicelib import runtime
 from chalicelib.api.routing import Router
 from chalicelib.entities import Actor
-from chalicelib.services import keyauth
-from chalicelib.services.access import Access
 from chalicelib.services.tokens import MintRequest
 
 from .helpers import (
@@ -58,12 +57,12 @@ def tenant(services: runtime.Services) -> Tenant:
 
 def legacy_room(services: runtime.Services, tenant: Tenant, room_id: str) -> None:
     """A room stored before the rule (the services take any id: the API checks new ones)."""
-    services.collab.create_room(Access.operator(tenant.id), room_id, {"legacy": True})
+    services.collab.create_room(operator(tenant.id), room_id, {"legacy": True})
 
 
 def legacy_user(services: runtime.Services, tenant: Tenant, user_id: str) -> None:
-    parsed = keyauth.parse(tenant.sk, "secret")
-    services.tokens.mint(tenant.sk, parsed, MintRequest(user_id=user_id, name="Old", avatar=None))
+    request = MintRequest(user_id=user_id, name="Old", avatar=None)
+    services.tokens.mint(secret_key(tenant.sk, "mint"), request)
 
 
 # --- new ids are refused ------------------------------------------------------------------------

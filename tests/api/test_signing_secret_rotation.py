@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+from callers import connect_gate
 
 from chalicelib import runtime
 from chalicelib.clock import FrozenClock
@@ -53,10 +54,10 @@ def test_a_token_of_the_previous_secret_verifies_during_the_rotation(
 
     graph = rebuild(settings, clock, signing_secret=NEW, previous_signing_secret=OLD)
 
-    assert graph.tokens.verify_connection(pk, old_token).user.user_id == "user-1"
+    assert graph.tokens.verify_connection(pk, old_token, connect_gate()).user.user_id == "user-1"
     new_token = mint(client, sk)
     assert new_token != old_token
-    assert graph.tokens.verify_connection(pk, new_token).user.user_id == "user-1"
+    assert graph.tokens.verify_connection(pk, new_token, connect_gate()).user.user_id == "user-1"
 
 
 def test_new_tokens_are_signed_with_the_new_secret_only(
@@ -69,7 +70,7 @@ def test_new_tokens_are_signed_with_the_new_secret_only(
     graph = rebuild(settings, clock, signing_secret=OLD)  # a container still on the old secret
 
     with pytest.raises(Unauthenticated):
-        graph.tokens.verify_connection(pk, new_token)
+        graph.tokens.verify_connection(pk, new_token, connect_gate())
 
 
 def test_dropping_the_previous_secret_ends_its_tokens(
@@ -81,7 +82,7 @@ def test_dropping_the_previous_secret_ends_its_tokens(
     graph = rebuild(settings, clock, signing_secret=NEW, previous_signing_secret=None)
 
     with pytest.raises(Unauthenticated) as caught:
-        graph.tokens.verify_connection(pk, old_token)
+        graph.tokens.verify_connection(pk, old_token, connect_gate())
     assert caught.value.code == "INVALID_TOKEN"
 
 
@@ -95,4 +96,4 @@ def test_the_previous_secret_does_not_extend_a_token_past_its_expiry(
     graph = rebuild(settings, clock, signing_secret=NEW, previous_signing_secret=OLD)
 
     with pytest.raises(Unauthenticated):
-        graph.tokens.verify_connection(pk, old_token)
+        graph.tokens.verify_connection(pk, old_token, connect_gate())

@@ -7,10 +7,10 @@ import json
 from typing import Any
 
 import pytest
+from callers import secret_key
 
 from chalicelib import runtime
 from chalicelib.clock import FrozenClock, iso
-from chalicelib.services.access import Access
 
 from .helpers import (
     V1,
@@ -111,7 +111,7 @@ def test_paging_through_150_comments_returns_each_once_in_order(
     client: Any, services: runtime.Services, tenant: Tenant, thread: dict[str, Any]
 ) -> None:
     # Written through the service (the REST create is tested above); read through REST.
-    key = Access.secret_key(tenant.sk)
+    key = secret_key(tenant.sk)
     created = [thread["comments"][0]["id"]]
     created += [
         services.collab.create_comment(key, ROOM, thread["id"], "u", f"c{n}").id for n in range(149)

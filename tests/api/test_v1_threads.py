@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from callers import secret_key
 
 from chalicelib import runtime
 from chalicelib.clock import FrozenClock, iso
 from chalicelib.db.models import CommentItem, comments_pk
-from chalicelib.services.access import Access
 
 from .helpers import (
     Tenant,
@@ -262,7 +262,7 @@ def test_get_embeds_100_comments_and_a_cursor_for_the_rest(
     client: Any, services: runtime.Services, tenant: Tenant
 ) -> None:
     thread = make_thread(client, tenant.sk, ROOM, "c0")
-    key = Access.secret_key(tenant.sk)  # the service directly: 103 REST creates only add time
+    key = secret_key(tenant.sk)  # the service directly: 103 REST creates only add time
     for n in range(1, 104):
         services.collab.create_comment(key, ROOM, thread["id"], "u", f"c{n}")
 

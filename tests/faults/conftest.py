@@ -17,13 +17,14 @@ from typing import Any
 import boto3
 import pytest
 from api.helpers import PASSWORD, login_as
+from callers import operator
 from realtime.conftest import env, fake, gw  # noqa: F401 (WebSocket fixtures, shared)
 
 from chalicelib import runtime
 from chalicelib.auth import apikeys
 from chalicelib.db.models import TTL_ATTRIBUTE
 from chalicelib.entities import Actor
-from chalicelib.services.access import Access
+from chalicelib.services.callers import OperatorCaller
 
 from .injector import Faults, installed
 
@@ -52,8 +53,8 @@ class World:
     _shared: tuple[str, str, str] | None = None
 
     @property
-    def access(self) -> Access:
-        return Access.operator(self.env_id)
+    def access(self) -> OperatorCaller:
+        return operator(self.env_id)
 
     @property
     def sk_id(self) -> str:

@@ -22,7 +22,7 @@ import pytest
 from realtime.conftest import Env, Gateway, connection_rows, rest, rest_ok
 
 from chalicelib.entities import Connection
-from chalicelib.realtime.sender import ManagementApi
+from chalicelib.sockets.sender import ManagementApi
 
 ERROR_TYPES = {
     410: "GoneException",

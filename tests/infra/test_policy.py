@@ -65,7 +65,7 @@ def test_policy_names_only_the_stage_resources(name: str) -> None:
     }
     assert by_sid["WebSocketPush"]["Action"] == ["execute-api:ManageConnections"]
     assert all("/api/" in arn for arn in by_sid["WebSocketPush"]["Resource"])
-    # realtime/sender.py posts, closes, and asks whether a socket a user's limit counts is open
+    # sockets/sender.py posts, closes, and asks whether a socket a user's limit counts is open
     methods = {arn.split("/")[-3] for arn in by_sid["WebSocketPush"]["Resource"]}
     assert methods == {"POST", "GET", "DELETE"}
     assert all(s["Effect"] == "Allow" for s in by_sid.values())

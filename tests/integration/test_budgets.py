@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from callers import connect_gate
 
 from chalicelib import runtime
 from chalicelib.clock import FrozenClock
@@ -230,7 +231,7 @@ def test_verify_connection_budget(
     token = mint(client, env)
 
     with dynamo_calls.record() as calls:
-        services.tokens.verify_connection(env.pk, token)
+        services.tokens.verify_connection(env.pk, token, connect_gate())
 
     assert_budget(calls, *OTHER_BUDGETS["verify_connection ($connect)"])
     control = services.settings.control_table
@@ -263,7 +264,7 @@ def test_verify_connection_refusals_before_the_read_cost_nothing(
     }[case]
 
     with dynamo_calls.record() as calls, pytest.raises(Unauthenticated):
-        services.tokens.verify_connection(pk, tok)
+        services.tokens.verify_connection(pk, tok, connect_gate())
 
     assert calls == []
 

@@ -16,11 +16,11 @@ from typing import Any
 
 import boto3
 import pytest
+from callers import operator, secret_key
 
 from chalicelib import runtime
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.repositories import rooms as rooms_repo
-from chalicelib.services.access import Access
 
 from .conftest import Env
 
@@ -112,7 +112,7 @@ def recount(services: runtime.Services, env_id: str) -> Recount:
 def assert_exact(services: runtime.Services, env_id: str) -> Recount:
     """The counters the API reports equal the recount, and every stored count is right."""
     found = recount(services, env_id)
-    a = services.collab.analytics(Access.operator(env_id))
+    a = services.collab.analytics(operator(env_id))
     assert (a.rooms, a.threads, a.comments) == found.stats == found.counted
     assert found.room_mismatches == {}
     assert found.thread_mismatches == {}
@@ -176,7 +176,7 @@ def env(make_env: Callable[..., Env]) -> Env:
 def test_comments_racing_a_thread_delete_leave_exact_counters(
     round_: int, atomic_moto: None, services: runtime.Services, env: Env
 ) -> None:
-    collab, key = services.collab, Access.secret_key(env.sk)
+    collab, key = services.collab, secret_key(env.sk)
     collab.create_room(key, "room", None)
     doomed = collab.create_thread(key, "room", "u", "doomed", None)
     kept = collab.create_thread(key, "room", "u", "kept", None)
@@ -205,7 +205,7 @@ def test_comments_racing_a_thread_delete_leave_exact_counters(
 def test_threads_and_comments_racing_a_room_delete_leave_exact_counters(
     round_: int, atomic_moto: None, services: runtime.Services, env: Env
 ) -> None:
-    collab, key = services.collab, Access.secret_key(env.sk)
+    collab, key = services.collab, secret_key(env.sk)
     collab.create_room(key, "doomed", None)
     collab.create_room(key, "kept", None)
     existing = [collab.create_thread(key, "doomed", "u", "t", None) for _ in range(2)]
@@ -233,7 +233,7 @@ def test_threads_and_comments_racing_a_room_delete_leave_exact_counters(
 def test_deleting_comments_at_once_down_to_none_deletes_the_thread_once(
     atomic_moto: None, services: runtime.Services, env: Env
 ) -> None:
-    collab, key = services.collab, Access.secret_key(env.sk)
+    collab, key = services.collab, secret_key(env.sk)
     collab.create_room(key, "room", None)
     thread = collab.create_thread(key, "room", "u", "c0", None)
     ids = [thread.comments.data[0].id] if thread.comments else []
@@ -279,7 +279,7 @@ def before_first(
 def test_a_comment_written_while_its_thread_is_deleted_is_subtracted_too(
     monkeypatch: pytest.MonkeyPatch, services: runtime.Services, env: Env
 ) -> None:
-    collab, key = services.collab, Access.secret_key(env.sk)
+    collab, key = services.collab, secret_key(env.sk)
     collab.create_room(key, "room", None)
     thread = collab.create_thread(key, "room", "u", "first", None)
     meanwhile = lambda: collab.create_comment(key, "room", thread.id, "u", "late")  # noqa: E731
@@ -294,7 +294,7 @@ def test_a_comment_written_while_its_thread_is_deleted_is_subtracted_too(
 def test_threads_and_comments_written_while_their_room_is_deleted_are_subtracted_too(
     monkeypatch: pytest.MonkeyPatch, services: runtime.Services, env: Env
 ) -> None:
-    collab, key = services.collab, Access.secret_key(env.sk)
+    collab, key = services.collab, secret_key(env.sk)
     collab.create_room(key, "room", None)
     thread = collab.create_thread(key, "room", "u", "first", None)
 
@@ -313,7 +313,7 @@ def test_threads_and_comments_written_while_their_room_is_deleted_are_subtracted
 def test_a_reply_written_while_the_last_comment_is_deleted_keeps_the_thread(
     monkeypatch: pytest.MonkeyPatch, services: runtime.Services, env: Env
 ) -> None:
-    collab, key = services.collab, Access.secret_key(env.sk)
+    collab, key = services.collab, secret_key(env.sk)
     collab.create_room(key, "room", None)
     thread = collab.create_thread(key, "room", "u", "first", None)
     assert thread.comments is not None
@@ -333,7 +333,7 @@ def test_a_reply_written_while_the_last_comment_is_deleted_keeps_the_thread(
 def test_two_comments_deleted_at_once_take_the_thread_along(
     monkeypatch: pytest.MonkeyPatch, services: runtime.Services, env: Env
 ) -> None:
-    collab, key = services.collab, Access.secret_key(env.sk)
+    collab, key = services.collab, secret_key(env.sk)
     collab.create_room(key, "room", None)
     thread = collab.create_thread(key, "room", "u", "first", None)
     assert thread.comments is not None
@@ -353,7 +353,7 @@ def test_two_comments_deleted_at_once_take_the_thread_along(
 def test_a_comment_on_a_thread_deleted_meanwhile_is_refused_and_leaves_nothing(
     monkeypatch: pytest.MonkeyPatch, services: runtime.Services, env: Env
 ) -> None:
-    collab, key = services.collab, Access.secret_key(env.sk)
+    collab, key = services.collab, secret_key(env.sk)
     collab.create_room(key, "room", None)
     thread = collab.create_thread(key, "room", "u", "first", None)
     meanwhile = lambda: collab.delete_thread(key, "room", thread.id)  # noqa: E731
@@ -370,7 +370,7 @@ def test_a_comment_on_a_thread_deleted_meanwhile_is_refused_and_leaves_nothing(
 def test_a_thread_in_a_room_deleted_meanwhile_is_refused_and_leaves_nothing(
     monkeypatch: pytest.MonkeyPatch, services: runtime.Services, env: Env
 ) -> None:
-    collab, key = services.collab, Access.secret_key(env.sk)
+    collab, key = services.collab, secret_key(env.sk)
     collab.create_room(key, "room", None)
     meanwhile = lambda: collab.delete_room(key, "room")  # noqa: E731
     attempts = before_first(monkeypatch, "create_thread", meanwhile)
@@ -386,7 +386,7 @@ def test_a_thread_in_a_room_deleted_meanwhile_is_refused_and_leaves_nothing(
 def test_a_thread_in_a_room_deleted_and_created_again_meanwhile_is_refused(
     monkeypatch: pytest.MonkeyPatch, services: runtime.Services, env: Env
 ) -> None:
-    collab, key = services.collab, Access.secret_key(env.sk)
+    collab, key = services.collab, secret_key(env.sk)
     collab.create_room(key, "room", None)
 
     def meanwhile() -> None:
@@ -407,7 +407,7 @@ def test_leftovers_of_a_purge_that_never_ran_stay_invisible_and_uncounted(
 ) -> None:
     """The purge after a delete is best-effort: if it dies, the old threads and comments stay
     stored but are never shown, counted or writable, even when the room is created again."""
-    collab, key = services.collab, Access.secret_key(env.sk)
+    collab, key = services.collab, secret_key(env.sk)
     collab.create_room(key, "room", None)
     old = collab.create_thread(key, "room", "u", "old", None)
     assert old.comments is not None
@@ -457,8 +457,8 @@ def test_a_random_sequence_of_creates_and_deletes_keeps_counters_exact(
     services: runtime.Services, make_env: Callable[..., Env]
 ) -> None:
     env, bystander = make_env("Random"), make_env("Bystander")
-    collab, key = services.collab, Access.secret_key(env.sk)
-    other_key = Access.secret_key(bystander.sk)
+    collab, key = services.collab, secret_key(env.sk)
+    other_key = secret_key(bystander.sk)
     collab.create_room(other_key, "r0", None)
     collab.create_thread(other_key, "r0", "u", "untouched", None)
 
@@ -577,7 +577,7 @@ def test_a_new_user_whose_key_touch_lost_the_race_is_still_counted(
     users_repo.record_seen(first)
     users_repo.record_seen(second)
 
-    access = Access.operator(env.id)
+    access = operator(env.id)
     stats = services.collab.analytics(access)
     listed = services.collab.list_users(access, 100, None)
     assert sorted(u.id for u in listed.data) == ["alice", "bob"]

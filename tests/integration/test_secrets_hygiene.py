@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 import jwt
 import pytest
+from callers import connect_gate
 
 from chalicelib import runtime
 from chalicelib.auth import apikeys, sessions, tokens
@@ -146,7 +147,7 @@ def run_flow(client: Any, services: runtime.Services) -> tuple[Flow, dict[str, A
         )
         assert resp.status_code == 200
         flow.jwts.append(resp.json_body["token"])
-    services.tokens.verify_connection(pk0, flow.jwts[0])
+    services.tokens.verify_connection(pk0, flow.jwts[0], connect_gate())
 
     resp = flow.call(client, "rotate", "POST", f"{base}/keys/rotate", session)
     assert resp.status_code == 201
@@ -161,7 +162,7 @@ def run_flow(client: Any, services: runtime.Services) -> tuple[Flow, dict[str, A
     resp = flow.call(client, "mint", "POST", "/auth/token", sk2, {"userId": "u2", "name": "Bo"})
     assert resp.status_code == 200
     flow.jwts.append(resp.json_body["token"])
-    services.tokens.verify_connection(pk2, flow.jwts[-1])
+    services.tokens.verify_connection(pk2, flow.jwts[-1], connect_gate())
 
     resp = flow.call(client, "create pk", "POST", f"{base}/keys", session, {"kind": "publishable"})
     assert resp.status_code == 201

@@ -5,7 +5,7 @@ items the request names (room, thread, comment, user). After it, a list adds one
 one UpdateItem or TransactWriteItems. Two kinds of call come on top, each named in the table:
 
 - fan-out: services publish thread/comment events to the room's live WebSocket connections
-  (chalicelib/realtime/channel.py); finding them is one consistent Query of the room's
+  (chalicelib/services/channel.py); finding them is one consistent Query of the room's
   `CONN#` rows, made after the write has committed (with none live, nothing is sent);
 - purge: a room or thread delete commits in one transaction (the parent and the counters), then
   deletes the children best-effort: a Query of the room's threads (room delete), and per thread

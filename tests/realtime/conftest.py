@@ -22,15 +22,14 @@ from typing import Any
 
 import boto3
 import pytest
+from callers import operator, secret_key
 from integration.conftest import DynamoCalls, dynamo_calls  # noqa: F401 (a fixture)
 
 from chalicelib import runtime
 from chalicelib.clock import FrozenClock
 from chalicelib.entities import Actor, Connection
-from chalicelib.realtime.sender import Delivery
-from chalicelib.services import keyauth
-from chalicelib.services.access import Access
 from chalicelib.services.tokens import MintRequest
+from chalicelib.sockets.sender import Delivery
 
 OWNER = Actor(id="op_0Q5cZkT8operator", email="owner@example.com", role="owner")
 DOMAIN = "abc123.execute-api.us-east-1.amazonaws.com"
@@ -55,7 +54,7 @@ def strict_json(data: bytes) -> Any:
 
 @dataclass
 class FakeApi:
-    """Stands in for chalicelib.realtime.sender.ManagementApi (same four methods).
+    """Stands in for chalicelib.sockets.sender.ManagementApi (same four methods).
 
     Connection ids in `gone` answer 410 (and never receive), those in `failed` answer an error;
     a closed connection is gone from then on, as on API Gateway. As API Gateway, it refuses a
@@ -139,7 +138,7 @@ def mint(sk: str, user_id: str = "ada", name: str | None = None, avatar: str | N
     """A user token, minted as POST /auth/token would (through the token service)."""
     graph = runtime.services()
     request = MintRequest(user_id=user_id, name=name or user_id.title(), avatar=avatar)
-    return graph.tokens.mint(sk, keyauth.parse(sk, "secret"), request).token
+    return graph.tokens.mint(secret_key(sk, "mint"), request).token
 
 
 # --- the gateway: API Gateway-shaped events into app.py's handlers -------------------------------
@@ -351,7 +350,7 @@ def live_count(env_id: str, room_id: str) -> int | None:
 
 
 def rooms_total(env_id: str) -> int:
-    return runtime.services().collab.analytics(Access.operator(env_id)).rooms
+    return runtime.services().collab.analytics(operator(env_id)).rooms
 
 
 def set_expiry(connection_id: str, expires_at: float) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 
 from chalicelib import runtime
-from chalicelib.realtime.channel import encode
+from chalicelib.services.channel import encode
 
 from .conftest import MAX_POST_BYTES, Env, Gateway, mint, rest_ok
 

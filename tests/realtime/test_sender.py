@@ -1,4 +1,4 @@
-"""ManagementApi (chalicelib/realtime/sender.py) against a stub of the API Gateway Management API
+"""ManagementApi (chalicelib/sockets/sender.py) against a stub of the API Gateway Management API
 on 127.0.0.1: the real boto3 client, signing, HTTP pool and thread pool, over plain http.
 
 The stub speaks the wire protocol: POST /{stage}/@connections/{id} -> 200, or 410 with
@@ -21,7 +21,7 @@ from urllib.parse import unquote
 import pytest
 
 from chalicelib.entities import Connection
-from chalicelib.realtime.sender import POOL_SIZE, ManagementApi
+from chalicelib.sockets.sender import POOL_SIZE, ManagementApi
 
 ERRORS = {
     410: "GoneException",

@@ -36,8 +36,8 @@ from chalicelib.clock import FrozenClock
 from chalicelib.config import DEFAULT_RATES
 from chalicelib.entities import ROLES
 from chalicelib.errors import PulseError
-from chalicelib.repositories import operators as operators_repo
 from chalicelib.services import login_throttle
+from chalicelib.services import operators as operators_service
 
 from .conftest import fill, table_items
 
@@ -48,7 +48,6 @@ ADMIN_ROUTE_ROLES: dict[tuple[str, str], str | None] = {
 # Routes that take no operator session, and why each may.
 PUBLIC_ROUTES = {
     ("POST", "/admin/api/login"): "the login itself (throttled per address, browser, account)",
-    ("POST", "/auth/token"): "checks its own sk_ (keyauth) in the view",
     ("GET", "/api/v1/openapi.json"): "the public contract",
     ("GET", "/admin"): "the Admin Panel's static page (it calls the API with a session)",
     ("GET", "/admin/assets/{name}"): "the Admin Panel's static assets",
@@ -369,14 +368,14 @@ def test_concurrent_guesses_get_one_password_check_at_a_time(
     not all of them."""
     guesses = 15
     barrier = threading.Barrier(guesses, timeout=30)
-    read = operators_repo.login_state
+    read = operators_service.fetch  # the login's one read: the claim and the throttles
 
     def read_together(*args: Any) -> Any:
         state = read(*args)
         barrier.wait()
         return state
 
-    monkeypatch.setattr(operators_repo, "login_state", read_together)
+    monkeypatch.setattr(operators_service, "fetch", read_together)
     outcomes: list[str] = []
 
     def guess_at(i: int) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import aws
-from ..entities import Connection
+from ..entities import Connection, Endpoint
 
 log = logging.getLogger("pulse.sender")
 
@@ -50,7 +50,7 @@ class ManagementApi:
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
 
-    def endpoint(self, c: Connection) -> str:
+    def endpoint(self, c: Connection | Endpoint) -> str:
         return f"{self.scheme}://{c.domain_name}/{c.stage}"
 
     def _client(self, endpoint: str) -> Any:
@@ -79,7 +79,7 @@ class ManagementApi:
                 self._pool = ThreadPoolExecutor(self.pool_size, thread_name_prefix="pulse-push")
             return self._pool
 
-    def post(self, c: Connection, data: bytes) -> str:
+    def post(self, c: Connection | Endpoint, data: bytes) -> str:
         """'ok', 'gone' (410: the socket is closed) or 'failed' (logged, never raised)."""
         client = self._client(self.endpoint(c))
         try:

@@ -1,6 +1,7 @@
 """Room fan-out: serialize an event once, push it to the room's live connections, and clean up
 the ones API Gateway says are gone (telling the room `user.left`). It is the EventSink the
-services publish to, so REST and WebSocket writes reach sockets the same way.
+services publish to, so REST and WebSocket writes reach sockets the same way, and the one way
+anything reaches a socket (the protocol's replies go through RealtimeService to it).
 
 No frame over API Gateway's 128 KB is ever posted (the post would fail and the client never
 learn): a thread in an event sheds embedded comments to fit, a broadcast too large is refused
@@ -10,24 +11,19 @@ before anything is read, and a reply or event that still cannot fit goes out as 
 from __future__ import annotations
 
 import logging
-from contextvars import ContextVar
-from typing import Any
+from typing import Any, Protocol
 
 from .. import jsontext
 from ..api import serializers as out
 from ..api import sizing
 from ..clock import Clock
-from ..entities import Comment, Connection, Thread
+from ..entities import Comment, Connection, Endpoint, Thread
 from ..errors import PayloadTooLarge
 from ..repositories import connections as conn_repo
-from .sender import ManagementApi
+from ..sockets.sender import Delivery
+from .callers import MemberCaller
 
 log = logging.getLogger("pulse.channel")
-
-# The connection and requestId of the WebSocket message being handled, if any: its own copy of
-# the resulting event echoes the requestId (it is the sender's acknowledgement).
-origin: ContextVar[tuple[Connection, str | None] | None] = ContextVar("origin", default=None)
-
 
 # Room kept in an event's frame for the sender's requestId (1-64 characters, escaped).
 REQUEST_ID_RESERVE = 1024
@@ -84,39 +80,49 @@ class FrameTooLarge(PayloadTooLarge):
         self.size = size
 
 
-def member(c: Connection) -> dict[str, Any]:
-    return {
-        "connectionId": c.id,
-        "userId": c.user_id,
-        "name": c.name,
-        "avatar": c.avatar,
-        "color": c.color,
-    }
+class Sender(Protocol):
+    """What reaches sockets: API Gateway's Management API (sockets/sender.py), or a test's fake."""
+
+    def post(self, c: Connection | Endpoint, data: bytes) -> str:
+        """ "ok", "gone" (410) or "failed"."""
+
+    def post_many(self, targets: list[Connection], data: bytes) -> Delivery: ...
+
+    def gone_of(self, targets: list[Connection]) -> list[Connection]: ...
+
+    def close(self, c: Connection) -> None: ...
 
 
 class RoomChannel:
-    def __init__(self, api: ManagementApi, clock: Clock) -> None:
+    def __init__(self, api: Sender, clock: Clock) -> None:
         self.api = api
         self.clock = clock
 
     def members(self, env_id: str, room_id: str) -> list[Connection]:
         return conn_repo.room_members(env_id, room_id, self.clock.now())
 
-    def publish(self, env_id: str, room_id: str, event_type: str, payload: dict[str, Any]) -> None:
+    def publish(
+        self,
+        env_id: str,
+        room_id: str,
+        event_type: str,
+        payload: dict[str, Any],
+        origin: MemberCaller | None = None,
+    ) -> None:
         """EventSink: every live connection of the room gets the event, the sender included.
         `room.deleted` then closes them: the room they were in no longer exists.
 
-        Never raises: the change it announces is committed. The sender of a WebSocket message
-        gets its copy first (its acknowledgement, so it never retries a write that happened),
-        whatever becomes of the rest; if the room's connections cannot be read, or the fan-out
-        dies half way, the others see the change when they next list (docs/protocol.md)."""
+        Never raises: the change it announces is committed. The member whose message made the
+        change (`origin`) gets its copy first, echoing its requestId: its acknowledgement, so it
+        never retries a write that happened, whatever becomes of the rest. If the room's
+        connections cannot be read, or the fan-out dies half way, the others see the change when
+        they next list (docs/protocol.md)."""
         message = event_message(event_type, payload)
-        source = origin.get()
         try:
-            if source is not None:
-                self._ack(source[0], message, source[1])
+            if origin is not None:
+                self._ack(origin, message)
             members = self.members(env_id, room_id)
-            mine = source[0].id if source is not None else None
+            mine = origin.connection.id if origin is not None else None
             try:
                 self.send(env_id, room_id, message, exclude=mine, members=members)
             except FrameTooLarge as exc:  # the others are told, to list again
@@ -157,21 +163,22 @@ class RoomChannel:
             raise FrameTooLarge(message, len(data))
         return data
 
-    def to(self, c: Connection, message: dict[str, Any]) -> bool:
-        """One frame to one connection; False (and cleaned up) when it is gone. A message too
-        large to post goes as a REPLY_TOO_LARGE `error` (with its requestId) instead."""
+    def to(self, c: Connection | Endpoint, message: dict[str, Any]) -> bool:
+        """One frame to one socket; False (and a known connection cleaned up) when it is gone. A
+        message too large to post goes as a REPLY_TOO_LARGE `error` (with its requestId)."""
         try:
             data = self.frame(message)
         except FrameTooLarge as exc:
             log.error("reply too large to send", extra={"type": str(message.get("type"))[:64]})
             data = encode(too_large(message, exc.size))
         result = self.api.post(c, data)
-        if result == "gone":
+        if result == "gone" and isinstance(c, Connection):
             self._forget([c])
         return result == "ok"
 
-    def _ack(self, c: Connection, message: dict[str, Any], request_id: str | None) -> None:
-        self.to(c, {**message, "requestId": request_id} if request_id else message)
+    def _ack(self, origin: MemberCaller, message: dict[str, Any]) -> None:
+        request_id = origin.request_id
+        self.to(origin.connection, {**message, "requestId": request_id} if request_id else message)
 
     def _deliver(self, targets: list[Connection], data: bytes) -> None:
         if not targets:

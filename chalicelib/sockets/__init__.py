@@ -1,0 +1,1 @@
+"""Outbound to WebSocket clients: API Gateway's Management API (post, close, ask)."""
