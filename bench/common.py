@@ -274,7 +274,8 @@ def secret_key(graph: Any, raw: str, scope: str) -> Any:
 
     off = {f: 0 for f in ("rate_rest_per_env", "rate_rest_per_key", "rate_mint_per_env")}
     settings = dataclasses.replace(graph.settings, rate_mint_per_key=0, **off)
-    return SecretKeyCaller.of(raw, Limits(settings, graph.clock).gate(None, scope))
+    limits = Limits(settings, graph.clock, graph.limits.counters)
+    return SecretKeyCaller.of(raw, limits.gate(None, scope))
 
 
 def mint(graph: Any, raw_key: str, user_id: str, name: str, avatar: str | None = None) -> str:

@@ -12,7 +12,9 @@ from .services.channel import RoomChannel, Sender
 from .services.collab import CollabService
 from .services.environments import EnvironmentService
 from .services.idempotency import IdempotencyService
+from .services.keyauth import KeyCheck
 from .services.limits import Limits
+from .services.login_throttle import LoginThrottle
 from .services.operators import OperatorService
 from .services.realtime import RealtimeService
 from .services.tokens import TokenService
@@ -35,28 +37,57 @@ _services: Services | None = None
 
 
 def build(settings: Settings, clock: Clock | None = None, sender: Sender | None = None) -> Services:
-    """The graph: every service built once, each given what it uses. `sender` replaces the
-    Management API client (tests hand in a fake that records frames)."""
+    """The graph: every store and service built once, each service given what it uses. `sender`
+    replaces the Management API client (tests hand in a fake that records frames)."""
     from .db import dynamo
+    from .repositories import (
+        audit,
+        connections,
+        environments,
+        idempotency,
+        login_throttles,
+        operators,
+        ratelimits,
+        rooms,
+        stats,
+        user_connections,
+        users,
+    )
     from .sockets.sender import ManagementApi
 
     dynamo.bind(settings)
     clock = clock or Clock()
     sender = sender or ManagementApi(settings.ws_management_scheme, settings.region)
-    channel = RoomChannel(sender, clock)
-    authority = Authority(settings, clock)
-    tokens = TokenService(settings, clock)
-    limits = Limits(settings, clock)
+    channel = RoomChannel(sender, clock, connections)
+    keys = KeyCheck(settings, environments)
+    authority = Authority(settings, clock, keys, environments)
+    tokens = TokenService(settings, clock, keys, users=users, environments=environments)
+    limits = Limits(settings, clock, ratelimits)
+    throttle = LoginThrottle(settings, clock, login_throttles)
     return Services(
         settings=settings,
         clock=clock,
-        environments=EnvironmentService(settings, clock, on_keys_dead=channel.kick),
-        operators=OperatorService(settings, clock),
+        environments=EnvironmentService(
+            settings, clock, environments=environments, audit=audit, on_keys_dead=channel.kick
+        ),
+        operators=OperatorService(settings, clock, throttle, operators=operators, audit=audit),
         tokens=tokens,
-        collab=CollabService(settings, clock, authority, events=channel),
-        realtime=RealtimeService(settings, clock, authority, tokens, channel, limits),
+        collab=CollabService(
+            settings, clock, authority, channel, rooms=rooms, users=users, stats=stats
+        ),
+        realtime=RealtimeService(
+            settings,
+            clock,
+            authority,
+            tokens,
+            channel,
+            limits,
+            connections=connections,
+            rooms=rooms,
+            user_connections=user_connections,
+        ),
         limits=limits,
-        idempotency=IdempotencyService(settings, clock),
+        idempotency=IdempotencyService(settings, clock, keys, idempotency),
     )
 
 

@@ -26,7 +26,7 @@ def _limits_off() -> Limits:
         auth_failures_per_source=0,
         auth_failures_per_key=0,
     )
-    return Limits(off, graph.clock)
+    return Limits(off, graph.clock, graph.limits.counters)
 
 
 def secret_key(raw: str, limit: Scope = "rest") -> SecretKeyCaller:

@@ -16,7 +16,7 @@ def partition(env_id: str | None) -> str:
     return env_pk(env_id) if env_id else OPERATORS_AUDIT_PK
 
 
-def new_item(
+def new_event(
     actor: Actor,
     action: str,
     *,
@@ -25,20 +25,34 @@ def new_item(
     target_id: str,
     now_iso: str,
     details: dict[str, object] | None = None,
-) -> AuditItem:
-    event_id = ids.new_id("evt")
-    return AuditItem(
-        partition(env_id),
-        audit_sk(event_id),
-        id=event_id,
+) -> AuditEvent:
+    """An event to store with the change it records (in that change's transaction)."""
+    return AuditEvent(
+        id=ids.new_id("evt"),
         env_id=env_id,
         actor_id=actor.id,
         actor_email=actor.email,
         action=action,
         target_type=target_type,
         target_id=target_id,
-        details=jsontext.dumps(details, sort_keys=True) if details else None,
+        details=details or {},
         created_at=now_iso,
+    )
+
+
+def to_item(e: AuditEvent) -> AuditItem:
+    return AuditItem(
+        partition(e.env_id),
+        audit_sk(e.id),
+        id=e.id,
+        env_id=e.env_id,
+        actor_id=e.actor_id,
+        actor_email=e.actor_email,
+        action=e.action,
+        target_type=e.target_type,
+        target_id=e.target_id,
+        details=jsontext.dumps(e.details, sort_keys=True) if e.details else None,
+        created_at=e.created_at,
     )
 
 
@@ -63,7 +77,7 @@ def list_events(
     )
 
 
-def record(item: AuditItem) -> None:
+def record(event: AuditEvent) -> None:
     """Store one event on its own (for changes whose own write is not a transaction here)."""
     with unavailable_on_throttle():
-        item.save()
+        to_item(event).save()

@@ -13,12 +13,12 @@ from ..db.models import (
     ENV_SK,
     ENVS_GSI,
     ApiKeyItem,
-    AuditItem,
     EnvironmentItem,
     env_pk,
     key_sk,
 )
-from ..entities import ApiKey, Environment, Page
+from ..entities import ApiKey, AuditEvent, Environment, Page
+from .audit import to_item
 from .pages import BASE_KEY, GSI1_KEY, query_page
 from .reads import Read, absent, fetch
 from .records import to_record
@@ -177,7 +177,7 @@ def _key_item(new: NewKey) -> ApiKeyItem:
     )
 
 
-def create(environment: Environment, keys: list[NewKey], audit: AuditItem) -> None:
+def create(environment: Environment, keys: list[NewKey], audit: AuditEvent) -> None:
     env = environment
     item = EnvironmentItem(
         env_pk(env.id),
@@ -198,10 +198,10 @@ def create(environment: Environment, keys: list[NewKey], audit: AuditItem) -> No
         tx.save(item, condition=EnvironmentItem.pk.does_not_exist())
         for new in keys:
             tx.save(_key_item(new), condition=ApiKeyItem.pk.does_not_exist())
-        tx.save(audit)
+        tx.save(to_item(audit))
 
 
-def rename(env_id: str, name: str, now_iso: str, audit: AuditItem) -> bool:
+def rename(env_id: str, name: str, now_iso: str, audit: AuditEvent) -> bool:
     """False when the environment is missing or disabled."""
     try:
         with transaction() as tx:
@@ -214,13 +214,13 @@ def rename(env_id: str, name: str, now_iso: str, audit: AuditItem) -> bool:
                 ],
                 condition=EnvironmentItem.status == "active",
             )
-            tx.save(audit)
+            tx.save(to_item(audit))
     except TransactionCancelled:
         return False
     return True
 
 
-def disable(state: EnvState, now_iso: str, audit: AuditItem) -> bool:
+def disable(state: EnvState, now_iso: str, audit: AuditEvent) -> bool:
     """Disable the environment and revoke its active keys in one transaction; False on a race."""
     env_id = state.environment.id
     try:
@@ -239,13 +239,13 @@ def disable(state: EnvState, now_iso: str, audit: AuditItem) -> bool:
             )
             for key_id in state.active_key_ids:
                 _revoke_in(tx, env_id, key_id, now_iso)
-            tx.save(audit)
+            tx.save(to_item(audit))
     except TransactionCancelled:
         return False
     return True
 
 
-def set_suspended(env_id: str, suspended: bool, now_iso: str, audit: AuditItem) -> bool:
+def set_suspended(env_id: str, suspended: bool, now_iso: str, audit: AuditEvent) -> bool:
     """Suspend (`suspended`) or resume the environment, with its audit event, in one transaction
     conditioned on it being active and not already in that state; False otherwise (missing,
     disabled, or already suspended/resumed, by a racing request too). Keys are untouched."""
@@ -261,7 +261,7 @@ def set_suspended(env_id: str, suspended: bool, now_iso: str, audit: AuditItem) 
                 condition=(EnvironmentItem.status == "active")
                 & (suspended_at.does_not_exist() if suspended else suspended_at.exists()),
             )
-            tx.save(audit)
+            tx.save(to_item(audit))
     except TransactionCancelled:
         return False
     return True
@@ -275,7 +275,7 @@ def _revoke_in(tx: TransactWrite, env_id: str, key_id: str, now_iso: str) -> Non
     )
 
 
-def add_key(state: EnvState, new: NewKey, audit: AuditItem) -> bool:
+def add_key(state: EnvState, new: NewKey, audit: AuditEvent) -> bool:
     """Add one active key; False if the environment changed (disabled, or keys moved) meanwhile."""
     env_id = state.environment.id
     try:
@@ -290,13 +290,13 @@ def add_key(state: EnvState, new: NewKey, audit: AuditItem) -> bool:
                 & (EnvironmentItem.key_version == state.key_version),
             )
             tx.save(_key_item(new), condition=ApiKeyItem.pk.does_not_exist())
-            tx.save(audit)
+            tx.save(to_item(audit))
     except TransactionCancelled:
         return False
     return True
 
 
-def rotate(state: EnvState, new_keys: list[NewKey], now_iso: str, audit: AuditItem) -> bool:
+def rotate(state: EnvState, new_keys: list[NewKey], now_iso: str, audit: AuditEvent) -> bool:
     """Swap every active key for the new pair in one transaction, conditioned on the version the
     caller read. Two racing rotations: exactly one commits; the other gets False."""
     env_id = state.environment.id
@@ -316,13 +316,13 @@ def rotate(state: EnvState, new_keys: list[NewKey], now_iso: str, audit: AuditIt
                 tx.save(_key_item(new), condition=ApiKeyItem.pk.does_not_exist())
             for key_id in state.active_key_ids:
                 _revoke_in(tx, env_id, key_id, now_iso)
-            tx.save(audit)
+            tx.save(to_item(audit))
     except TransactionCancelled:
         return False
     return True
 
 
-def revoke(state: EnvState, key_id: str, now_iso: str, audit: AuditItem) -> bool:
+def revoke(state: EnvState, key_id: str, now_iso: str, audit: AuditEvent) -> bool:
     env_id = state.environment.id
     try:
         with transaction() as tx:
@@ -335,7 +335,7 @@ def revoke(state: EnvState, key_id: str, now_iso: str, audit: AuditItem) -> bool
                 ],
                 condition=EnvironmentItem.key_version == state.key_version,
             )
-            tx.save(audit)
+            tx.save(to_item(audit))
     except TransactionCancelled:
         return False
     return True

@@ -22,7 +22,6 @@ from ..db.models import (
     OPERATOR_SK,
     OPERATORS_GSI,
     OPERATORS_META,
-    AuditItem,
     EmailClaimItem,
     OperatorItem,
     OperatorsMetaItem,
@@ -31,7 +30,8 @@ from ..db.models import (
     operator_pk,
     session_sk,
 )
-from ..entities import Operator, Page
+from ..entities import AuditEvent, Operator, Page
+from .audit import to_item
 from .login_throttles import Release, release_in
 from .pages import GSI1_KEY, query_page
 from .reads import Read
@@ -139,7 +139,7 @@ def _meta() -> OperatorsMetaItem:
     return OperatorsMetaItem(*OPERATORS_META)
 
 
-def create(op: Operator, password_hash: str, audit: AuditItem | None) -> bool:
+def create(op: Operator, password_hash: str, audit: AuditEvent | None) -> bool:
     """False when the email is taken."""
     try:
         with transaction() as tx:
@@ -166,7 +166,7 @@ def create(op: Operator, password_hash: str, audit: AuditItem | None) -> bool:
             if op.role == "owner":
                 tx.update(_meta(), actions=[OperatorsMetaItem.owners.add(1)])
             if audit is not None:
-                tx.save(audit)
+                tx.save(to_item(audit))
     except TransactionCancelled:
         return False
     return True
@@ -178,7 +178,7 @@ def update(
     role: str | None,
     password_hash: str | None,
     now_iso: str,
-    audit: AuditItem,
+    audit: AuditEvent,
 ) -> None:
     """Change role and/or password; both end the operator's other sessions (epoch bump).
     Raises LastOwner when demoting the only owner."""
@@ -208,14 +208,14 @@ def update(
                 )
             if promotes:
                 tx.update(_meta(), actions=[OperatorsMetaItem.owners.add(1)])
-            tx.save(audit)
+            tx.save(to_item(audit))
     except TransactionCancelled as exc:
         if demotes_owner and exc.reason(*OPERATORS_META) == "ConditionalCheckFailed":
             raise LastOwner() from exc
         raise Changed() from exc
 
 
-def delete(before: OperatorRecord, audit: AuditItem) -> None:
+def delete(before: OperatorRecord, audit: AuditEvent) -> None:
     """Remove the operator and its email claim (its sessions die with it: no operator item)."""
     op = before.operator
     try:
@@ -231,7 +231,7 @@ def delete(before: OperatorRecord, audit: AuditItem) -> None:
                     actions=[OperatorsMetaItem.owners.add(-1)],
                     condition=OperatorsMetaItem.owners > 1,
                 )
-            tx.save(audit)
+            tx.save(to_item(audit))
     except TransactionCancelled as exc:
         if op.role == "owner" and exc.reason(*OPERATORS_META) == "ConditionalCheckFailed":
             raise LastOwner() from exc

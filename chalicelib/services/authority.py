@@ -14,20 +14,24 @@ from ..clock import Clock, iso
 from ..config import Settings
 from ..entities import ApiKey
 from ..errors import Unauthenticated, environment_suspended
-from ..repositories import environments as env_repo
 from ..repositories.reads import Fetched, Read, fetch
-from . import keyauth
 from .callers import Caller, MemberCaller, SecretKeyCaller
 from .environments import environment_not_found
+from .keyauth import KeyCheck
+from .ports import EnvironmentStore
 
 log = logging.getLogger("pulse.access")
 LAST_USED_WINDOW_SECONDS = 60
 
 
 class Authority:
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self, settings: Settings, clock: Clock, keys: KeyCheck, environments: EnvironmentStore
+    ) -> None:
         self.settings = settings
         self.clock = clock
+        self.keys = keys
+        self.environments = environments
 
     def load(self, caller: Caller, *reads: Read[Any]) -> Fetched:
         """Authenticate `caller` and answer `reads`, in one consistent BatchGetItem.
@@ -35,11 +39,11 @@ class Authority:
         A secret key is verified (and counted against its route's rate limits); an operator's
         environment must exist; a member's must still be active and not suspended."""
         if isinstance(caller, SecretKeyCaller):
-            ctx = keyauth.authenticate(self.settings, caller.raw, caller.parsed, reads, caller.gate)
+            ctx = self.keys.authenticate(caller.raw, caller.parsed, reads, caller.gate)
             caller.gate.count(ctx.env_id, ctx.key.id)
             self.touch_if_due(ctx.key)
             return ctx.got
-        environment = env_repo.environment_read(caller.env_id)
+        environment = self.environments.environment_read(caller.env_id)
         if not environment.can_exist:  # no environment can have this id: nothing to read
             raise environment_not_found()
         got = fetch([environment, *reads])
@@ -60,6 +64,6 @@ class Authority:
         if key.last_used_at is not None and key.last_used_at >= cutoff:
             return
         try:
-            env_repo.touch_last_used(key.env_id, key.id, iso(now), cutoff)
+            self.environments.touch_last_used(key.env_id, key.id, iso(now), cutoff)
         except Exception as exc:  # a lost race (condition) or a throttle: both harmless here
             log.info("key use not recorded", extra={"keyId": key.id, "reason": type(exc).__name__})

@@ -19,9 +19,9 @@ from ..api import sizing
 from ..clock import Clock
 from ..entities import Comment, Connection, Endpoint, Thread
 from ..errors import PayloadTooLarge
-from ..repositories import connections as conn_repo
 from ..sockets.sender import Delivery
 from .callers import MemberCaller
+from .ports import ConnectionStore
 
 log = logging.getLogger("pulse.channel")
 
@@ -94,12 +94,13 @@ class Sender(Protocol):
 
 
 class RoomChannel:
-    def __init__(self, api: Sender, clock: Clock) -> None:
+    def __init__(self, api: Sender, clock: Clock, connections: ConnectionStore) -> None:
+        self.connections = connections
         self.api = api
         self.clock = clock
 
     def members(self, env_id: str, room_id: str) -> list[Connection]:
-        return conn_repo.room_members(env_id, room_id, self.clock.now())
+        return self.connections.room_members(env_id, room_id, self.clock.now())
 
     def publish(
         self,
@@ -201,7 +202,7 @@ class RoomChannel:
         One found gone while announcing is dropped (and announced) in turn; each row is removed
         once, so this ends."""
         rooms: dict[tuple[str, str], list[Connection]] = {}
-        for c in conn_repo.remove_many(gone):
+        for c in self.connections.remove_many(gone):
             rooms.setdefault((c.env_id, c.room_id), []).append(c)
         found_gone: list[Connection] = []
         for (env_id, room_id), left in rooms.items():
@@ -233,7 +234,7 @@ class RoomChannel:
         now = self.clock.now()
         doomed = [
             c
-            for c in conn_repo.environment_connections(env_id, now)
+            for c in self.connections.environment_connections(env_id, now)
             if key_ids is None or c.publishable_key_id in key_ids or c.secret_key_id in key_ids
         ]
         for c in doomed:

@@ -15,13 +15,11 @@ from ..clock import Clock
 from ..config import Settings
 from ..entities import Analytics, Comment, Metadata, Page, Room, Thread, User
 from ..errors import Conflict, Forbidden, NotFound
-from ..repositories import rooms as repo
-from ..repositories import stats as stats_repo
-from ..repositories import users as users_repo
 from ..repositories.rooms import RoomState, ThreadState
 from .authority import Authority
 from .callers import Caller, MemberCaller
 from .events import EventSink
+from .ports import RoomStore, StatsStore, UserStore
 
 log = logging.getLogger("pulse.collab")
 
@@ -56,24 +54,35 @@ def busy() -> Conflict:
 
 class CollabService:
     def __init__(
-        self, settings: Settings, clock: Clock, authority: Authority, events: EventSink
+        self,
+        settings: Settings,
+        clock: Clock,
+        authority: Authority,
+        events: EventSink,
+        *,
+        rooms: RoomStore,
+        users: UserStore,
+        stats: StatsStore,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.authority = authority
         self.events = events
+        self.rooms = rooms
+        self.users = users
+        self.stats = stats
 
     # --- rooms -------------------------------------------------------------------------------
 
     def list_rooms(self, caller: Caller, limit: int, cursor: str | None) -> Page[Room]:
         self.authority.load(caller)
-        return repo.list_rooms(caller.env_id, limit=limit, cursor=cursor, secret=self._secret)
+        return self.rooms.list_rooms(caller.env_id, limit=limit, cursor=cursor, secret=self._secret)
 
     def create_room(self, caller: Caller, room_id: str, metadata: Metadata | None) -> Room:
         self.authority.load(caller)
         now = self.clock.now_iso()
         room = Room(id=room_id, metadata=metadata or {}, created_at=now, updated_at=now)
-        if not repo.create_room(caller.env_id, room, secrets.token_hex(8)):
+        if not self.rooms.create_room(caller.env_id, room, secrets.token_hex(8)):
             raise Conflict("A room with this id exists.", code="ROOM_EXISTS")
         return room
 
@@ -82,7 +91,7 @@ class CollabService:
 
     def update_room(self, caller: Caller, room_id: str, metadata: Metadata) -> Room:
         self._room(caller, room_id)
-        state = repo.update_room(caller.env_id, room_id, metadata, self.clock.now_iso())
+        state = self.rooms.update_room(caller.env_id, room_id, metadata, self.clock.now_iso())
         if state is None:
             raise room_not_found()
         return state.room
@@ -97,14 +106,14 @@ class CollabService:
                 if not pending:
                     raise room_not_found()
                 self._publish(caller, room_id, "room.deleted", roomId=room_id)
-                repo.purge_room(caller.env_id, room_id, pending)
+                self.rooms.purge_room(caller.env_id, room_id, pending)
                 return
-            if repo.delete_room(caller.env_id, state):
+            if self.rooms.delete_room(caller.env_id, state):
                 self._publish(caller, room_id, "room.deleted", roomId=room_id)
                 if state.thread_count:
                     pending = pending | {state.gen}
                 if pending:
-                    repo.purge_room(caller.env_id, room_id, pending)
+                    self.rooms.purge_room(caller.env_id, room_id, pending)
                 return
         raise busy()
 
@@ -114,7 +123,7 @@ class CollabService:
         self, caller: Caller, room_id: str, resolved: bool | None, limit: int, cursor: str | None
     ) -> Page[Thread]:
         room = self._room(caller, room_id)
-        return repo.list_threads(
+        return self.rooms.list_threads(
             caller.env_id, room, resolved, limit=limit, cursor=cursor, secret=self._secret
         )
 
@@ -142,16 +151,16 @@ class CollabService:
             updated_at=now,
             created_by=user_id,
             comment_count=1,
-            comments=repo.first_comments(caller.env_id, thread_id, [comment], self._secret),
+            comments=self.rooms.first_comments(caller.env_id, thread_id, [comment], self._secret),
         )
-        if not repo.create_thread(caller.env_id, room, thread, comment, now[:10]):
+        if not self.rooms.create_thread(caller.env_id, room, thread, comment, now[:10]):
             raise room_not_found()  # deleted (or re-created) between the read and the write
         self._publish(caller, room_id, "thread.created", thread=thread)
         return thread
 
     def get_thread(self, caller: Caller, room_id: str, thread_id: str) -> Thread:
         _, state = self._thread(caller, room_id, thread_id)
-        comments = repo.list_comments(
+        comments = self.rooms.list_comments(
             caller.env_id, thread_id, limit=THREAD_COMMENTS_PAGE, cursor=None, secret=self._secret
         )
         return replace(state.thread, comments=comments)
@@ -166,7 +175,7 @@ class CollabService:
         metadata: Metadata | None,
     ) -> Thread:
         _, state = self._thread(caller, room_id, thread_id)
-        updated = repo.update_thread(
+        updated = self.rooms.update_thread(
             caller.env_id,
             state,
             resolved=resolved,
@@ -181,7 +190,7 @@ class CollabService:
     def delete_thread(self, caller: Caller, room_id: str, thread_id: str) -> None:
         for _ in range(RETRIES):
             room, state = self._thread(caller, room_id, thread_id)
-            if repo.delete_thread(caller.env_id, room, state):
+            if self.rooms.delete_thread(caller.env_id, room, state):
                 self._publish(caller, room_id, "thread.deleted", threadId=thread_id, roomId=room_id)
                 return
         raise busy()
@@ -194,7 +203,7 @@ class CollabService:
         threads = [
             replace(
                 t,
-                comments=repo.list_comments(
+                comments=self.rooms.list_comments(
                     caller.env_id,
                     t.id,
                     limit=THREAD_COMMENTS_PAGE,
@@ -212,7 +221,7 @@ class CollabService:
         self, caller: Caller, room_id: str, thread_id: str, limit: int, cursor: str | None
     ) -> Page[Comment]:
         self._thread(caller, room_id, thread_id)
-        return repo.list_comments(
+        return self.rooms.list_comments(
             caller.env_id, thread_id, limit=limit, cursor=cursor, secret=self._secret
         )
 
@@ -231,7 +240,7 @@ class CollabService:
                 created_at=now,
                 edited_at=None,
             )
-            if repo.create_comment(caller.env_id, room, state, comment, now[:10]):
+            if self.rooms.create_comment(caller.env_id, room, state, comment, now[:10]):
                 self._publish(caller, room_id, "comment.created", comment=comment)
                 return comment
         raise busy()
@@ -248,7 +257,7 @@ class CollabService:
     ) -> Comment:
         """`author` set: only that user's comment may change (the widget edits its own)."""
         _, _, comment = self._comment(caller, room_id, thread_id, comment_id, author)
-        updated = repo.update_comment(caller.env_id, comment, body, self.clock.now_iso())
+        updated = self.rooms.update_comment(caller.env_id, comment, body, self.clock.now_iso())
         if updated is None:
             raise comment_not_found()
         self._publish(caller, room_id, "comment.updated", comment=updated)
@@ -267,12 +276,12 @@ class CollabService:
         for _ in range(RETRIES):
             room, state, comment = self._comment(caller, room_id, thread_id, comment_id, author)
             if state.thread.comment_count <= 1:
-                if repo.delete_thread(caller.env_id, room, state):
+                if self.rooms.delete_thread(caller.env_id, room, state):
                     self._publish(
                         caller, room_id, "thread.deleted", threadId=thread_id, roomId=room_id
                     )
                     return
-            elif repo.delete_comment(caller.env_id, room, state, comment):
+            elif self.rooms.delete_comment(caller.env_id, room, state, comment):
                 self._publish(
                     caller,
                     room_id,
@@ -288,10 +297,10 @@ class CollabService:
 
     def list_users(self, caller: Caller, limit: int, cursor: str | None) -> Page[User]:
         self.authority.load(caller)
-        return users_repo.list_users(caller.env_id, limit=limit, cursor=cursor, secret=self._secret)
+        return self.users.list_users(caller.env_id, limit=limit, cursor=cursor, secret=self._secret)
 
     def get_user(self, caller: Caller, user_id: str) -> User:
-        user = users_repo.user_read(caller.env_id, user_id)
+        user = self.users.user_read(caller.env_id, user_id)
         found = self.authority.load(caller, user)[user]
         if found is None:
             raise user_not_found()
@@ -299,7 +308,7 @@ class CollabService:
 
     def analytics(self, caller: Caller) -> Analytics:
         self.authority.load(caller)
-        return stats_repo.analytics(caller.env_id, self.clock.today(), ANALYTICS_DAYS)
+        return self.stats.analytics(caller.env_id, self.clock.today(), ANALYTICS_DAYS)
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -308,7 +317,7 @@ class CollabService:
         return self.settings.signing_secret
 
     def _room(self, caller: Caller, room_id: str) -> RoomState:
-        room = repo.room_read(caller.env_id, room_id)
+        room = self.rooms.room_read(caller.env_id, room_id)
         found = self.authority.load(caller, room)[room]
         if found is None:
             raise room_not_found()
@@ -317,8 +326,8 @@ class CollabService:
     def _room_and_purge(self, caller: Caller, room_id: str) -> tuple[RoomState | None, set[str]]:
         """The room (None if there is none) and the generations it still has to purge."""
         room, purge = (
-            repo.room_read(caller.env_id, room_id),
-            repo.purge_read(caller.env_id, room_id),
+            self.rooms.room_read(caller.env_id, room_id),
+            self.rooms.purge_read(caller.env_id, room_id),
         )
         got = self.authority.load(caller, room, purge)
         return got[room], got[purge]
@@ -327,7 +336,10 @@ class CollabService:
         self, caller: Caller, room_id: str, thread_id: str
     ) -> tuple[RoomState, ThreadState]:
         env_id = caller.env_id
-        room, thread = repo.room_read(env_id, room_id), repo.thread_read(env_id, room_id, thread_id)
+        room, thread = (
+            self.rooms.room_read(env_id, room_id),
+            self.rooms.thread_read(env_id, room_id, thread_id),
+        )
         got = self.authority.load(caller, room, thread)
         return self._parents(got[room], got[thread])
 
@@ -335,8 +347,11 @@ class CollabService:
         self, caller: Caller, room_id: str, thread_id: str, comment_id: str, author: str | None
     ) -> tuple[RoomState, ThreadState, Comment]:
         env_id = caller.env_id
-        room, thread = repo.room_read(env_id, room_id), repo.thread_read(env_id, room_id, thread_id)
-        comment = repo.comment_read(env_id, thread_id, comment_id)
+        room, thread = (
+            self.rooms.room_read(env_id, room_id),
+            self.rooms.thread_read(env_id, room_id, thread_id),
+        )
+        comment = self.rooms.comment_read(env_id, thread_id, comment_id)
         got = self.authority.load(caller, room, thread, comment)
         parents = self._parents(got[room], got[thread])
         found = got[comment]

@@ -13,9 +13,8 @@ from ..clock import Clock
 from ..config import Settings
 from ..entities import Actor, ApiKey, AuditEvent, Environment, Page
 from ..errors import Conflict, InvalidInput, NotFound
-from ..repositories import audit as audit_repo
-from ..repositories import environments as repo
 from ..repositories.environments import MAX_ACTIVE_KEYS, EnvState, NewKey
+from .ports import AuditStore, EnvironmentStore
 
 log = logging.getLogger("pulse.environments")
 
@@ -75,8 +74,16 @@ KeysDead = Callable[[str, "set[str] | None"], object]
 
 class EnvironmentService:
     def __init__(
-        self, settings: Settings, clock: Clock, on_keys_dead: KeysDead | None = None
+        self,
+        settings: Settings,
+        clock: Clock,
+        *,
+        environments: EnvironmentStore,
+        audit: AuditStore,
+        on_keys_dead: KeysDead | None = None,
     ) -> None:
+        self.repo = environments
+        self.audit_log = audit
         self.settings = settings
         self.clock = clock
         # Told which keys just stopped (None: all of an environment's), so live WebSocket
@@ -105,7 +112,7 @@ class EnvironmentService:
             disabled_at=None,
         )
         pair = self._new_pair(env.id, actor, now, names=DEFAULT_KEY_NAMES)
-        audit = audit_repo.new_item(
+        audit = self.audit_log.new_event(
             actor,
             "environment.created",
             env_id=env.id,
@@ -114,11 +121,11 @@ class EnvironmentService:
             now_iso=now,
             details={"name": name},
         )
-        repo.create(env, pair, audit)
+        self.repo.create(env, pair, audit)
         return env, [k.key for k in pair]
 
     def list_environments(self, q: str | None, limit: int, cursor: str | None) -> Page[Environment]:
-        return repo.list_environments(
+        return self.repo.list_environments(
             q, limit=limit, cursor=cursor, secret=self.settings.signing_secret
         )
 
@@ -130,7 +137,7 @@ class EnvironmentService:
         if state.environment.status != "active":
             raise environment_disabled()
         now = self.clock.now_iso()
-        audit = audit_repo.new_item(
+        audit = self.audit_log.new_event(
             actor,
             "environment.renamed",
             env_id=env_id,
@@ -139,7 +146,7 @@ class EnvironmentService:
             now_iso=now,
             details={"from": state.environment.name, "to": name},
         )
-        if not repo.rename(env_id, name, now, audit):
+        if not self.repo.rename(env_id, name, now, audit):
             raise environment_disabled()
         return replace(state.environment, name=name, updated_at=now)
 
@@ -157,7 +164,7 @@ class EnvironmentService:
         if state.environment.status != "active":
             raise environment_disabled()
         now = self.clock.now_iso()
-        audit = audit_repo.new_item(
+        audit = self.audit_log.new_event(
             actor,
             "environment.disabled",
             env_id=env_id,
@@ -166,7 +173,7 @@ class EnvironmentService:
             now_iso=now,
             details={"revokedKeys": sorted(state.active_key_ids)},
         )
-        if not repo.disable(state, now, audit):
+        if not self.repo.disable(state, now, audit):
             raise keys_changed()
         self._keys_dead(env_id, None)
 
@@ -186,7 +193,7 @@ class EnvironmentService:
         state = self._state(env_id)
         self._check_can_suspend(state, suspended)
         now = self.clock.now_iso()
-        audit = audit_repo.new_item(
+        audit = self.audit_log.new_event(
             actor,
             "environment.suspended" if suspended else "environment.resumed",
             env_id=env_id,
@@ -194,7 +201,7 @@ class EnvironmentService:
             target_id=env_id,
             now_iso=now,
         )
-        if not repo.set_suspended(env_id, suspended, now, audit):
+        if not self.repo.set_suspended(env_id, suspended, now, audit):
             # A racing request changed it since the read: say what it is now.
             self._check_can_suspend(self._state(env_id), suspended)
             raise Conflict(
@@ -218,7 +225,7 @@ class EnvironmentService:
 
     def list_keys(self, env_id: str, q: str | None, limit: int, cursor: str | None) -> Page[ApiKey]:
         self._state(env_id)
-        return repo.list_keys(
+        return self.repo.list_keys(
             env_id, q, limit=limit, cursor=cursor, secret=self.settings.signing_secret
         )
 
@@ -236,7 +243,7 @@ class EnvironmentService:
         new = new_key(
             self.settings, env_id, kind, name or DEFAULT_KEY_NAMES[kind], actor.email, now
         )
-        audit = audit_repo.new_item(
+        audit = self.audit_log.new_event(
             actor,
             "key.created",
             env_id=env_id,
@@ -245,7 +252,7 @@ class EnvironmentService:
             now_iso=now,
             details={"kind": kind, "name": new.key.name},
         )
-        if not repo.add_key(state, new, audit):
+        if not self.repo.add_key(state, new, audit):
             raise keys_changed()
         return new.key
 
@@ -255,7 +262,7 @@ class EnvironmentService:
         now = self.clock.now_iso()
         pair = self._new_pair(env_id, actor, now, names=DEFAULT_KEY_NAMES)
         revoked = sorted(state.active_key_ids)
-        audit = audit_repo.new_item(
+        audit = self.audit_log.new_event(
             actor,
             "keys.rotated",
             env_id=env_id,
@@ -264,7 +271,7 @@ class EnvironmentService:
             now_iso=now,
             details={"created": [k.key.id for k in pair], "revoked": revoked},
         )
-        if not repo.rotate(state, pair, now, audit):
+        if not self.repo.rotate(state, pair, now, audit):
             raise keys_changed()
         self._keys_dead(env_id, set(revoked))
         return [k.key for k in pair], revoked
@@ -272,7 +279,7 @@ class EnvironmentService:
     def revoke(self, actor: Actor, env_id: str, key_id: str) -> ApiKey:
         key: ApiKey | None = None
         if ids.raw_part(env_id, "env") and ids.raw_part(key_id, "key"):
-            state, key = repo.get_with_key(env_id, key_id)
+            state, key = self.repo.get_with_key(env_id, key_id)
         else:
             state = self._state(env_id)  # 404 for a malformed env id; a malformed key id: below
         if state is None:
@@ -282,7 +289,7 @@ class EnvironmentService:
         if key.status != "active":
             raise Conflict("The key is already revoked.", code="KEY_ALREADY_REVOKED")
         now = self.clock.now_iso()
-        audit = audit_repo.new_item(
+        audit = self.audit_log.new_event(
             actor,
             "key.revoked",
             env_id=env_id,
@@ -291,14 +298,14 @@ class EnvironmentService:
             now_iso=now,
             details={"kind": key.kind, "name": key.name},
         )
-        if not repo.revoke(state, key_id, now, audit):
+        if not self.repo.revoke(state, key_id, now, audit):
             raise keys_changed()
         self._keys_dead(env_id, {key_id})
         return replace(key, status="revoked", revoked_at=now)
 
     def audit(self, env_id: str, limit: int, cursor: str | None) -> Page[AuditEvent]:
         self._state(env_id)
-        return audit_repo.list_events(
+        return self.audit_log.list_events(
             env_id, limit=limit, cursor=cursor, secret=self.settings.signing_secret
         )
 
@@ -306,8 +313,8 @@ class EnvironmentService:
         self, actor: Actor, env_id: str, action: str, target_type: str, target_id: str
     ) -> None:
         """Audit an operator's change to the environment's data (room/thread/comment deletes)."""
-        audit_repo.record(
-            audit_repo.new_item(
+        self.audit_log.record(
+            self.audit_log.new_event(
                 actor,
                 action,
                 env_id=env_id,
@@ -320,7 +327,7 @@ class EnvironmentService:
     # --- helpers -------------------------------------------------------------------------
 
     def _state(self, env_id: str) -> EnvState:
-        state = repo.get(env_id) if ids.raw_part(env_id, "env") else None
+        state = self.repo.get(env_id) if ids.raw_part(env_id, "env") else None
         if state is None:
             raise environment_not_found()
         return state

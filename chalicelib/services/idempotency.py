@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from ..clock import Clock
 from ..config import Settings
 from ..errors import InUse, Unprocessable
-from ..repositories import idempotency as repo
 from . import keyauth
 from .callers import SecretKeyCaller
+from .ports import IdempotencyStore
 
 log = logging.getLogger("pulse.idempotency")
 
@@ -62,9 +62,13 @@ class Claim:
 
 
 class IdempotencyService:
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self, settings: Settings, clock: Clock, keys: keyauth.KeyCheck, records: IdempotencyStore
+    ) -> None:
         self.settings = settings
         self.clock = clock
+        self.keys = keys
+        self.records = records
 
     def begin(
         self, caller: SecretKeyCaller, key: str, fingerprint: str, replay_seconds: int
@@ -73,10 +77,8 @@ class IdempotencyService:
         request), 422 (another request), 409 (still running), or a claim to run this one. The
         caller's failed-authentication limits (its Gate) apply to that same read."""
         now = self.clock.now()
-        record_read = repo.record_read(caller.env_id, key, now)
-        ctx = keyauth.authenticate(
-            self.settings, caller.raw, caller.parsed, [record_read], caller.gate
-        )
+        record_read = self.records.record_read(caller.env_id, key, now)
+        ctx = self.keys.authenticate(caller.raw, caller.parsed, [record_read], caller.gate)
         record = ctx.got[record_read]
         if record is not None:
             if record.fingerprint != fingerprint:
@@ -86,7 +88,7 @@ class IdempotencyService:
             if record.lock_until is not None and record.lock_until > now:
                 raise in_use()
         owner = secrets.token_urlsafe(12)
-        claimed = repo.claim(
+        claimed = self.records.claim(
             ctx.env_id,
             key,
             fingerprint=fingerprint,
@@ -105,7 +107,7 @@ class IdempotencyService:
         """Keep the answer for replays. Best-effort: the request's own answer stands either way;
         if this fails, the key stays claimed until its lock passes, and then runs again."""
         try:
-            if not repo.complete(claim.env_id, claim.key, claim.owner, status, body):
+            if not self.records.complete(claim.env_id, claim.key, claim.owner, status, body):
                 log.warning("idempotency claim lost before its answer was stored")
         except Exception:
             log.exception("idempotent answer not stored")
@@ -114,6 +116,6 @@ class IdempotencyService:
         """Free the key (a 5xx, 409 or 429 is not replayed: the request may simply be retried).
         Best-effort: if this fails, the key frees itself when its lock passes."""
         try:
-            repo.release(claim.env_id, claim.key, claim.owner)
+            self.records.release(claim.env_id, claim.key, claim.owner)
         except Exception:
             log.exception("idempotency claim not released")

@@ -11,9 +11,9 @@ from ..auth import apikeys
 from ..config import Settings
 from ..entities import ApiKey
 from ..errors import Unauthenticated, environment_suspended, invalid_api_key
-from ..repositories import environments as env_repo
 from ..repositories.reads import Fetched, Read, fetch
 from .limits import Gate
+from .ports import EnvironmentStore
 
 
 @dataclass(frozen=True)
@@ -57,38 +57,46 @@ def parse(raw: str | None, kind: apikeys.KeyKind) -> apikeys.ParsedKey:
     return parsed
 
 
-def authenticate(
-    settings: Settings,
-    raw: str,
-    parsed: apikeys.ParsedKey,
-    reads: Sequence[Read[Any]],
-    gate: Gate,
-) -> KeyContext:
-    """Identical refusal for unknown, revoked, wrong-hash and disabled-environment keys.
+class KeyCheck:
+    """Verifies a presented key in the one consistent BatchGetItem its request makes."""
 
-    The caller's failed-authentication counters are read in the same BatchGetItem: a source over
-    its limit gets 429 before the key is checked, a wrong key is counted (a revoked one is not:
-    it is no guess), and a wrong key whose key id is over its limit gets 429 instead of 401."""
-    guards = gate.failure_reads(parsed.env_id, parsed.key_id)
-    stored = env_repo.stored_key_read(parsed.env_id, parsed.key_id)
-    environment = env_repo.environment_read(parsed.env_id)
-    got = fetch([stored, environment, *guards, *reads])
-    gate.check_failures(got)
-    found, state = got[stored], got[environment]
-    genuine = (
-        found is not None
-        and found.key.kind == parsed.kind
-        and apikeys.matches(settings.key_pepper, raw, found.digest)
-    )
-    if not genuine or found is None:  # someone guessing: counted
-        gate.failed(key=True)
-        raise invalid_api_key()
-    key = found.key
-    env = state.environment if state is not None else None
-    if env is None or env.status != "active" or key.status != "active":
-        # A real key that was revoked or rotated (or its environment disabled): what every
-        # deployed widget sends until its page is updated. Not a guess, so not counted.
-        raise invalid_api_key()
-    if env.suspended_at is not None:  # told only to a caller whose key is good
-        raise environment_suspended()
-    return KeyContext(key=key, env_id=parsed.env_id, got=got)
+    def __init__(self, settings: Settings, environments: EnvironmentStore) -> None:
+        self.settings = settings
+        self.environments = environments
+
+    def authenticate(
+        self,
+        raw: str,
+        parsed: apikeys.ParsedKey,
+        reads: Sequence[Read[Any]],
+        gate: Gate,
+    ) -> KeyContext:
+        """Identical refusal for unknown, revoked, wrong-hash and disabled-environment keys.
+
+        The caller's failed-authentication counters are read in the same BatchGetItem: a source
+        over its limit gets 429 before the key is checked, a wrong key is counted (a revoked one
+        is not: it is no guess), and a wrong key whose key id is over its limit gets 429 instead
+        of 401."""
+        guards = gate.failure_reads(parsed.env_id, parsed.key_id)
+        stored = self.environments.stored_key_read(parsed.env_id, parsed.key_id)
+        environment = self.environments.environment_read(parsed.env_id)
+        got = fetch([stored, environment, *guards, *reads])
+        gate.check_failures(got)
+        found, state = got[stored], got[environment]
+        genuine = (
+            found is not None
+            and found.key.kind == parsed.kind
+            and apikeys.matches(self.settings.key_pepper, raw, found.digest)
+        )
+        if not genuine or found is None:  # someone guessing: counted
+            gate.failed(key=True)
+            raise invalid_api_key()
+        key = found.key
+        env = state.environment if state is not None else None
+        if env is None or env.status != "active" or key.status != "active":
+            # A real key that was revoked or rotated (or its environment disabled): what every
+            # deployed widget sends until its page is updated. Not a guess, so not counted.
+            raise invalid_api_key()
+        if env.suspended_at is not None:  # told only to a caller whose key is good
+            raise environment_suspended()
+        return KeyContext(key=key, env_id=parsed.env_id, got=got)

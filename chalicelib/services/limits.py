@@ -40,6 +40,7 @@ from ..config import Settings
 from ..errors import RateLimited, Unavailable
 from ..repositories import ratelimits as repo
 from ..repositories.reads import Fetched, Read
+from .ports import CounterStore
 
 log = logging.getLogger("pulse.limits")
 
@@ -94,9 +95,10 @@ class _Counter:
 class Limits:
     """The per-container side of the limits: settings, clock, and the counters known over."""
 
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(self, settings: Settings, clock: Clock, counters: CounterStore) -> None:
         self.settings = settings
         self.clock = clock
+        self.counters = counters
         self._over: dict[str, int] = {}  # counter (+ attribute) -> end of its window
 
     def gate(self, source_ip: str | None, scope: Scope | None) -> Gate:
@@ -154,9 +156,11 @@ class Limits:
         expires = ends + FAILURE_WINDOW_SECONDS
         try:
             if key_limit:
-                counted = repo.add_unless_at(item, names, expires, cap=(names[1], key_limit))
+                counted = self.counters.add_unless_at(
+                    item, names, expires, cap=(names[1], key_limit)
+                )
             else:
-                counted = repo.add(item, names, expires)
+                counted = self.counters.add(item, names, expires)
         except Unavailable:
             log.warning("request not counted", extra={"envId": env_id, "scope": scope})
             return
@@ -182,7 +186,7 @@ class Limits:
         if self._known_over(item) is not None:
             raise user_rate_limited(limit, self._retry_after(ends))
         try:
-            counted = repo.add_unless_at(
+            counted = self.counters.add_unless_at(
                 item, [repo.COUNT], ends + FAILURE_WINDOW_SECONDS, cap=(repo.COUNT, limit)
             )
         except Unavailable:
@@ -245,7 +249,7 @@ class Gate:
         for c in counters:
             if not c.per_key and limits._known_over(c.key) is not None:
                 raise too_many_failures(c.refusal, limits._retry_after(c.ends))
-        self._counters = [(c, repo.counter_read(c.key)) for c in counters]
+        self._counters = [(c, limits.counters.counter_read(c.key)) for c in counters]
         return [read for _, read in self._counters]
 
     def check_failures(self, got: Fetched) -> None:
@@ -269,7 +273,7 @@ class Gate:
                 continue
             try:
                 expires = c.ends + FAILURE_WINDOW_SECONDS
-                count = repo.add(c.key, [repo.FAILURES], expires)[repo.FAILURES]
+                count = self.limits.counters.add(c.key, [repo.FAILURES], expires)[repo.FAILURES]
             except Unavailable:
                 log.warning("failure not counted")
                 continue

@@ -26,10 +26,10 @@ from ..auth import devices
 from ..clock import Clock
 from ..config import Settings
 from ..errors import RateLimited
-from ..repositories import login_throttles as repo
 from ..repositories.login_throttles import HourCount, Release, Throttle
 from ..repositories.reads import Fetched, Read
 from .limits import source_scope
+from .ports import LoginThrottleStore
 
 log = logging.getLogger("pulse.login")
 
@@ -75,6 +75,7 @@ class Attempt:
     failed or released in the session transaction."""
 
     settings: Settings
+    store: LoginThrottleStore
     now: float
     email: str
     source: str
@@ -90,12 +91,12 @@ class Attempt:
         """What the login's first BatchGetItem reads besides the email claim."""
         s = self.settings
         if self.device_id is not None:
-            self._device_read = repo.device_read(self.email, self.device_id, self.now)
+            self._device_read = self.store.device_read(self.email, self.device_id, self.now)
         if s.login_failures_per_source:
-            self._address_read = repo.source_read(self.source, self.now)
+            self._address_read = self.store.source_read(self.source, self.now)
         if s.login_attempts_per_account:
             window = int(self.now // HOUR_SECONDS) * HOUR_SECONDS
-            self._hour_read = repo.hour_read(self.email, window, window + HOUR_SECONDS)
+            self._hour_read = self.store.hour_read(self.email, window, window + HOUR_SECONDS)
         wanted = (self._device_read, self._address_read, self._hour_read)
         return [r for r in wanted if r is not None]
 
@@ -122,7 +123,7 @@ class Attempt:
         throttles = [t for t in (self.device, self.address) if t is not None]
         if not throttles and self.hour is None:
             return
-        outcome = repo.reserve(
+        outcome = self.store.reserve(
             throttles,
             self.hour,
             self.settings.login_attempts_per_account,
@@ -144,7 +145,7 @@ class Attempt:
             free = self.settings.login_failures_per_source
         else:
             return
-        repo.record_failure(
+        self.store.record_failure(
             t,
             locked_until=self.now + lock_seconds(t.failures + 1, free),
             forget_at=self.now + memory,
@@ -157,7 +158,7 @@ class Attempt:
         if t is None:
             return
         try:
-            repo.end_check(t)
+            self.store.end_check(t)
         except Exception:
             log.warning("login check not released", extra={"scope": t.pk.split("#")[0]})
 
@@ -188,15 +189,17 @@ class Attempt:
 
 
 class LoginThrottle:
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(self, settings: Settings, clock: Clock, store: LoginThrottleStore) -> None:
         self.settings = settings
         self.clock = clock
+        self.store = store
 
     def attempt(self, email: str, source_ip: str | None, device_cookie: str | None) -> Attempt:
         """Start an attempt: the device cookie is checked here, with no I/O."""
         device_id = devices.device_of(self.settings.key_pepper, email, device_cookie)
         return Attempt(
             settings=self.settings,
+            store=self.store,
             now=self.clock.now(),
             email=email,
             source=source_scope(source_ip) or UNKNOWN_SOURCE,

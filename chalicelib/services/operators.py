@@ -11,11 +11,10 @@ from ..clock import Clock, iso
 from ..config import Settings
 from ..entities import Actor, AuditEvent, Operator, Page, Role, Session
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, Unavailable
-from ..repositories import audit as audit_repo
-from ..repositories import operators as repo
 from ..repositories.operators import Changed, LastOwner, OperatorRecord
 from ..repositories.reads import fetch
 from .login_throttle import LoginThrottle
+from .ports import AuditStore, OperatorStore
 
 
 def invalid_credentials() -> Unauthenticated:
@@ -52,10 +51,20 @@ def check_password(password: str, field: str = "password") -> None:
 
 
 class OperatorService:
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        throttle: LoginThrottle,
+        *,
+        operators: OperatorStore,
+        audit: AuditStore,
+    ) -> None:
         self.settings = settings
         self.clock = clock
-        self.throttle = LoginThrottle(settings, clock)
+        self.throttle = throttle
+        self.operators = operators
+        self.audit_log = audit
 
     # --- sessions ------------------------------------------------------------------------
 
@@ -72,13 +81,13 @@ class OperatorService:
         device cookie to set: the browser is recognised at its next login."""
         attempt = self.throttle.attempt(email, source_ip, device_cookie)
         now = attempt.now
-        claim = repo.claim_read(email)
+        claim = self.operators.claim_read(email)
         got = fetch([claim, *attempt.reads()])
         attempt.admit(got)
         attempt.reserve()
         try:
             operator_id = got[claim]
-            record = repo.get(operator_id) if operator_id else None
+            record = self.operators.get(operator_id) if operator_id else None
             # Same work whether or not the email exists: no user enumeration by timing.
             stored = record.password_hash if record else passwords.dummy_hash()
             ok = passwords.verify_password(stored, password) and record is not None
@@ -87,7 +96,7 @@ class OperatorService:
                 raise invalid_credentials()
             token = sessions.generate(record.operator.id)
             expires_at = now + self.settings.session_ttl_seconds
-            repo.start_session(
+            self.operators.start_session(
                 record,
                 sessions.digest(self.settings.key_pepper, token),
                 now_iso=iso(now),
@@ -109,7 +118,7 @@ class OperatorService:
         operator_id = sessions.operator_of(token or "")
         if operator_id is None or token is None:
             raise invalid_session()
-        record, expires_at, epoch = repo.get_with_session(
+        record, expires_at, epoch = self.operators.get_with_session(
             operator_id, sessions.digest(self.settings.key_pepper, token)
         )
         if (
@@ -123,7 +132,7 @@ class OperatorService:
         return Actor(id=op.id, email=op.email, role=op.role)
 
     def logout(self, actor: Actor, token: str) -> None:
-        repo.end_session(actor.id, sessions.digest(self.settings.key_pepper, token))
+        self.operators.end_session(actor.id, sessions.digest(self.settings.key_pepper, token))
 
     def me(self, actor: Actor) -> Operator:
         return self._record(actor.id).operator
@@ -131,7 +140,9 @@ class OperatorService:
     # --- accounts (owner only; the API layer checks the role) ----------------------------
 
     def list_operators(self, limit: int, cursor: str | None) -> Page[Operator]:
-        return repo.list_operators(limit=limit, cursor=cursor, secret=self.settings.signing_secret)
+        return self.operators.list_operators(
+            limit=limit, cursor=cursor, secret=self.settings.signing_secret
+        )
 
     def create(self, actor: Actor | None, email: str, password: str, role: Role) -> Operator:
         """`actor` None: the bootstrap path (create-admin, make dev), audited as `system`."""
@@ -148,7 +159,7 @@ class OperatorService:
             last_login_at=None,
         )
         who = actor or Actor(id="system", email="system", role="owner")
-        audit = audit_repo.new_item(
+        audit = self.audit_log.new_event(
             who,
             "operator.created",
             env_id=None,
@@ -157,7 +168,7 @@ class OperatorService:
             now_iso=now,
             details={"email": email, "role": role},
         )
-        if not repo.create(op, passwords.hash_password(password), audit):
+        if not self.operators.create(op, passwords.hash_password(password), audit):
             raise Conflict("An operator with this email exists.", code="EMAIL_TAKEN")
         return op
 
@@ -175,7 +186,7 @@ class OperatorService:
             details["role"] = {"from": before.operator.role, "to": role}
         if password is not None:
             details["passwordChanged"] = True
-        audit = audit_repo.new_item(
+        audit = self.audit_log.new_event(
             actor,
             "operator.updated",
             env_id=None,
@@ -185,7 +196,7 @@ class OperatorService:
             details=details,
         )
         try:
-            repo.update(
+            self.operators.update(
                 before,
                 role=role,
                 password_hash=passwords.hash_password(password) if password else None,
@@ -202,7 +213,7 @@ class OperatorService:
         if operator_id == actor.id:
             raise Forbidden("You cannot delete your own account.", code="CANNOT_DELETE_SELF")
         before = self._record(operator_id)
-        audit = audit_repo.new_item(
+        audit = self.audit_log.new_event(
             actor,
             "operator.deleted",
             env_id=None,
@@ -212,7 +223,7 @@ class OperatorService:
             details={"email": before.operator.email},
         )
         try:
-            repo.delete(before, audit)
+            self.operators.delete(before, audit)
         except LastOwner as exc:
             raise last_owner() from exc
         except Changed as exc:
@@ -220,22 +231,22 @@ class OperatorService:
 
     def audit(self, limit: int, cursor: str | None) -> Page[AuditEvent]:
         """Events about operator accounts (environment events live with each environment)."""
-        return audit_repo.list_events(
+        return self.audit_log.list_events(
             None, limit=limit, cursor=cursor, secret=self.settings.signing_secret
         )
 
     def ensure_owner(self, email: str, password: str) -> tuple[Operator, bool]:
         """Create the owner if the email is free: (operator, created). Used by create-admin."""
-        claim = repo.claim_read(email)
+        claim = self.operators.claim_read(email)
         operator_id = fetch([claim])[claim]
         if operator_id:
-            record = repo.get(operator_id)
+            record = self.operators.get(operator_id)
             if record is not None:
                 return record.operator, False
         return self.create(None, email, password, "owner"), True
 
     def _record(self, operator_id: str) -> OperatorRecord:
-        record = repo.get(operator_id) if ids.raw_part(operator_id, "op") else None
+        record = self.operators.get(operator_id) if ids.raw_part(operator_id, "op") else None
         if record is None:
             raise operator_not_found()
         return record

@@ -18,9 +18,7 @@ from ..clock import Clock, iso
 from ..config import Settings
 from ..entities import Connection, Endpoint, Page
 from ..errors import Conflict, Forbidden, InvalidInput, PulseError, RateLimited
-from ..repositories import connections as conn_repo
-from ..repositories import rooms as rooms_repo
-from ..repositories import user_connections as user_repo
+from ..repositories.connections import Changed, RoomFull
 from ..repositories.reads import Fetched, Read
 from ..repositories.rooms import RoomState
 from ..repositories.user_connections import UserConnections
@@ -31,6 +29,7 @@ from .callers import Caller, MemberCaller
 from .channel import RoomChannel
 from .collab import room_not_found
 from .limits import Limits
+from .ports import ConnectionStore, RoomStore, UserConnectionStore
 from .tokens import TokenService, invalid_token
 
 log = logging.getLogger("pulse.realtime")
@@ -82,7 +81,14 @@ class RealtimeService:
         tokens: TokenService,
         channel: RoomChannel,
         limits: Limits,
+        *,
+        connections: ConnectionStore,
+        rooms: RoomStore,
+        user_connections: UserConnectionStore,
     ) -> None:
+        self.connections = connections
+        self.rooms = rooms
+        self.user_connections = user_connections
         self.settings = settings
         self.clock = clock
         self.authority = authority
@@ -106,7 +112,7 @@ class RealtimeService:
         gate = self.limits.gate(request.source_ip, None)  # failures; a socket's rate is its own
         # The user's live connections ride in the key check's read, under the user id the token
         # claims; the claim is trusted once the token verified.
-        reads = _ConnectReads(parsed.env_id, room_id, claimed_subject(request.token), self.settings)
+        reads = self._connect_reads(parsed.env_id, room_id, claimed_subject(request.token))
         verified = self.tokens.verify_connection(request.api_key, request.token, gate, reads.all())
         now = self.clock.now()
         claims = verified.user
@@ -142,7 +148,7 @@ class RealtimeService:
                     continue
                 connection, write = admitted.connection, admitted.write
             try:
-                conn_repo.add(
+                self.connections.add(
                     connection,
                     room,
                     cap=self.settings.room_connection_cap,
@@ -150,12 +156,12 @@ class RealtimeService:
                     user=write,
                 )
                 return connection
-            except conn_repo.RoomFull:
+            except RoomFull:
                 # The count may include connections whose $disconnect never ran: recount once.
-                live = conn_repo.recount(connection.env_id, room_id, now)
+                live = self.connections.recount(connection.env_id, room_id, now)
                 if live >= self.settings.room_connection_cap:
                     raise room_full(self.settings.room_connection_cap) from None
-            except conn_repo.Changed:
+            except Changed:
                 pass  # the room, or the user's connections, changed meanwhile: read them again
             room, user = self._reread(connection, user is not None)
         raise Conflict("The room kept changing; try connecting again.", code="CONCURRENT_CHANGE")
@@ -163,8 +169,14 @@ class RealtimeService:
     def _reread(
         self, c: Connection, with_user: bool
     ) -> tuple[RoomState | None, UserConnections | None]:
-        reads = _ConnectReads(c.env_id, c.room_id, c.user_id if with_user else None, self.settings)
+        reads = self._connect_reads(c.env_id, c.room_id, c.user_id if with_user else None)
         return reads.answers(self.authority.load(MemberCaller(c), *reads.all()))
+
+    def _connect_reads(self, env_id: str, room_id: str, user_id: str | None) -> _ConnectReads:
+        room = self.rooms.room_read(env_id, room_id)
+        if user_id is None or not user_limits.tracking(self.settings):
+            return _ConnectReads(room, None)
+        return _ConnectReads(room, self.user_connections.read(env_id, user_id))
 
     def _forget_closed(self, c: Connection, counted: tuple[tuple[str, str], ...]) -> bool:
         """Ask API Gateway whether the user's connections that fill its limit are open; remove
@@ -192,7 +204,7 @@ class RealtimeService:
         also reads the connection) and, for a user with several connections, its user's."""
         now = self.clock.now()
         per_connection = self.settings.ws_messages_per_second
-        connection, within = conn_repo.hit(connection_id, int(now), per_connection)
+        connection, within = self.connections.hit(connection_id, int(now), per_connection)
         if connection is None or connection.expires_at <= now:
             return Received(None)
         if not within:
@@ -215,7 +227,7 @@ class RealtimeService:
 
     def disconnect(self, connection_id: str) -> None:
         """Best-effort (API Gateway may never call it): drop the rows, tell the room."""
-        connection = conn_repo.get(connection_id)
+        connection = self.connections.get(connection_id)
         if connection is not None:
             self.channel.drop([connection])
 
@@ -269,7 +281,7 @@ class RealtimeService:
     def set_presence(self, member: MemberCaller, data: dict[str, Any]) -> None:
         """Keep the member's presence (new joiners read it) and tell the others."""
         c = member.connection
-        conn_repo.set_presence(c, data)
+        self.connections.set_presence(c, data)
         frame = {
             "type": "presence.updated",
             "connectionId": c.id,
@@ -279,7 +291,7 @@ class RealtimeService:
         self.to_others(member, frame)
 
     def _room(self, caller: Caller, room_id: str) -> None:
-        room = rooms_repo.room_read(caller.env_id, room_id)
+        room = self.rooms.room_read(caller.env_id, room_id)
         if self.authority.load(caller, room)[room] is None:
             raise room_not_found()
 
@@ -288,10 +300,9 @@ class _ConnectReads:
     """What $connect reads besides the credentials: the room, and the user's live connections
     when the per-user limits count them (under the user id its token claims)."""
 
-    def __init__(self, env_id: str, room_id: str, user_id: str | None, settings: Settings) -> None:
-        self.room = rooms_repo.room_read(env_id, room_id)
-        tracked = user_id is not None and user_limits.tracking(settings)
-        self.user = user_repo.read(env_id, user_id) if tracked and user_id is not None else None
+    def __init__(self, room: Read[RoomState | None], user: Read[UserConnections] | None) -> None:
+        self.room = room
+        self.user = user
 
     def all(self) -> list[Read[Any]]:
         return [self.room] if self.user is None else [self.room, self.user]

@@ -16,12 +16,12 @@ from ..clock import Clock, iso
 from ..config import Settings
 from ..entities import ApiKey, MintedToken, User
 from ..errors import Unauthenticated
-from ..repositories import environments as env_repo
-from ..repositories import users as users_repo
 from ..repositories.reads import Fetched, Read
+from ..repositories.users import KeyTouch, SeenWrite
 from . import keyauth
 from .callers import SecretKeyCaller
 from .limits import Gate
+from .ports import EnvironmentStore, UserStore
 
 log = logging.getLogger("pulse.tokens")
 
@@ -75,18 +75,27 @@ def invalid_token() -> Unauthenticated:
 
 
 class TokenService:
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        keys: keyauth.KeyCheck,
+        *,
+        users: UserStore,
+        environments: EnvironmentStore,
+    ) -> None:
         self.settings = settings
         self.clock = clock
+        self.keys = keys
+        self.users = users
+        self.environments = environments
 
     def mint(self, caller: SecretKeyCaller, request: MintRequest) -> MintedToken:
         """The caller's key passed its offline checks before the body was read; here it is
         verified with the user's record, in one read, and counted against the mint limits its
         route declared (caller.gate)."""
-        user_read = users_repo.user_read(caller.env_id, request.user_id)
-        ctx = keyauth.authenticate(
-            self.settings, caller.raw, caller.parsed, [user_read], caller.gate
-        )
+        user_read = self.users.user_read(caller.env_id, request.user_id)
+        ctx = self.keys.authenticate(caller.raw, caller.parsed, [user_read], caller.gate)
         caller.gate.count(ctx.env_id, ctx.key.id)
         existing = ctx.got[user_read]
         now = self.clock.now()
@@ -119,7 +128,7 @@ class TokenService:
     ) -> None:
         touch = None
         if key.last_used_at is None or key.last_used_at < iso(now - LAST_USED_WINDOW_SECONDS):
-            touch = users_repo.KeyTouch(
+            touch = KeyTouch(
                 env_id=key.env_id,
                 key_id=key.id,
                 now_iso=iso(now),
@@ -129,7 +138,7 @@ class TokenService:
             (existing.name, existing.avatar) != (user.name, user.avatar)
             or existing.last_seen_at < iso(now - LAST_SEEN_WINDOW_SECONDS)
         )
-        write = users_repo.SeenWrite(
+        write = SeenWrite(
             env_id=key.env_id,
             user=user,
             is_new=existing is None,
@@ -139,7 +148,7 @@ class TokenService:
             touch=touch,
         )
         try:
-            users_repo.record_seen(write)
+            self.users.record_seen(write)
         except Exception:
             if write.is_new or write.first_today or write.profile_due:
                 raise
@@ -161,8 +170,8 @@ class TokenService:
             raise invalid_token() from exc
         if ref.env_id != parsed.env_id:
             raise invalid_token()
-        minting = env_repo.key_read(ref.env_id, ref.key_id)
-        ctx = keyauth.authenticate(self.settings, raw_pk or "", parsed, [minting, *reads], gate)
+        minting = self.environments.key_read(ref.env_id, ref.key_id)
+        ctx = self.keys.authenticate(raw_pk or "", parsed, [minting, *reads], gate)
         minting_key = ctx.got[minting]
         # Only what looks like guessing counts against the caller's failure limits: a token of no
         # secret key, or with a bad signature. A token of a revoked or rotated key, or an expired

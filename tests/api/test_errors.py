@@ -355,7 +355,7 @@ def test_429_and_500_carry_the_headers_too(
 ) -> None:
     # The suite runs with every limit out of reach: 5 failed logins per address here.
     limited_settings = dataclasses.replace(services.settings, login_failures_per_source=5)
-    throttle = LoginThrottle(limited_settings, services.clock)
+    throttle = LoginThrottle(limited_settings, services.clock, services.operators.throttle.store)
     monkeypatch.setattr(services.operators, "throttle", throttle)
     for _ in range(5):
         login(client, owner.email, "wrong password!!")

@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 from security.conftest import table_items
 
-from chalicelib import ids
+from chalicelib import ids, runtime
 from chalicelib.auth import apikeys
 from chalicelib.clock import FrozenClock, iso
-from chalicelib.services import environments as env_service
 
 from .helpers import (
     API,
@@ -364,19 +363,24 @@ def test_without_a_session_it_is_401(client: Any, world: World) -> None:
 
 
 def test_a_suspend_that_loses_a_race_is_409_and_writes_nothing(
-    client: Any, admin: Login, world: World, monkeypatch: pytest.MonkeyPatch
+    client: Any,
+    admin: Login,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    services: runtime.Services,
 ) -> None:
     """Two suspends read the environment before either commits: the transaction's condition
     lets exactly one through; the other is told what the environment is now."""
-    stale = env_service.repo.get(world.env_id)
+    store = services.environments.repo
+    stale = store.get(world.env_id)
     ok(suspend(client, admin.token, world.env_id))
-    real_get = env_service.repo.get
+    real_get = store.get
     reads = iter([stale])  # the first read is the stale one; the one after the refusal is not
 
     def get(env_id: str) -> Any:
         return next(reads, None) or real_get(env_id)
 
-    monkeypatch.setattr(env_service.repo, "get", get)
+    monkeypatch.setattr(store, "get", get)
 
     error(suspend(client, admin.token, world.env_id), 409, "ENVIRONMENT_ALREADY_SUSPENDED")
 

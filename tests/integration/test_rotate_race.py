@@ -65,7 +65,7 @@ def new_key(services: runtime.Services, env_id: str, kind: apikeys.KeyKind) -> N
 
 
 def audit(services: runtime.Services, env_id: str, action: str) -> Any:
-    return audit_repo.new_item(
+    return audit_repo.new_event(
         OWNER,
         action,
         env_id=env_id,

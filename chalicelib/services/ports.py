@@ -1,0 +1,267 @@
+"""What the services need of storage: one narrow interface per repository, listing exactly the
+calls services make. The repository modules implement them (a module satisfies a Protocol); the
+composition root (runtime.py) hands each service its stores, and tests may hand in fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from ..entities import (
+    Actor,
+    Analytics,
+    ApiKey,
+    AuditEvent,
+    Comment,
+    Connection,
+    Environment,
+    Operator,
+    Page,
+    Room,
+    Thread,
+    User,
+)
+from ..repositories.connections import UserWrite
+from ..repositories.environments import EnvState, NewKey, StoredKey
+from ..repositories.idempotency import IdempotencyRecord
+from ..repositories.login_throttles import HourCount, Release, Reserved, Throttle
+from ..repositories.operators import OperatorRecord
+from ..repositories.reads import Read
+from ..repositories.rooms import RoomState, ThreadState
+from ..repositories.user_connections import UserConnections
+from ..repositories.users import SeenWrite
+
+
+class RoomStore(Protocol):
+    """Rooms, threads and comments (repositories/rooms.py)."""
+
+    def room_read(self, env_id: str, room_id: str) -> Read[RoomState | None]: ...
+    def purge_read(self, env_id: str, room_id: str) -> Read[set[str]]: ...
+    def thread_read(
+        self, env_id: str, room_id: str, thread_id: str
+    ) -> Read[ThreadState | None]: ...
+    def comment_read(
+        self, env_id: str, thread_id: str, comment_id: str
+    ) -> Read[Comment | None]: ...
+    def list_rooms(
+        self, env_id: str, *, limit: int, cursor: str | None, secret: bytes
+    ) -> Page[Room]: ...
+    def create_room(self, env_id: str, room: Room, gen: str) -> bool: ...
+    def update_room(
+        self, env_id: str, room_id: str, metadata: dict[str, Any], now_iso: str
+    ) -> RoomState | None: ...
+    def delete_room(self, env_id: str, state: RoomState) -> bool: ...
+    def purge_room(self, env_id: str, room_id: str, gens: set[str]) -> bool: ...
+    def list_threads(
+        self,
+        env_id: str,
+        room: RoomState,
+        resolved: bool | None,
+        *,
+        limit: int,
+        cursor: str | None,
+        secret: bytes,
+    ) -> Page[Thread]: ...
+    def create_thread(
+        self, env_id: str, room: RoomState, thread: Thread, first: Comment, today: str
+    ) -> bool: ...
+    def update_thread(
+        self,
+        env_id: str,
+        state: ThreadState,
+        *,
+        resolved: bool | None,
+        metadata: dict[str, Any] | None,
+        now_iso: str,
+    ) -> ThreadState | None: ...
+    def delete_thread(self, env_id: str, room: RoomState, state: ThreadState) -> bool: ...
+    def list_comments(
+        self, env_id: str, thread_id: str, *, limit: int, cursor: str | None, secret: bytes
+    ) -> Page[Comment]: ...
+    def first_comments(
+        self, env_id: str, thread_id: str, comments: list[Comment], secret: bytes
+    ) -> Page[Comment]: ...
+    def create_comment(
+        self, env_id: str, room: RoomState, state: ThreadState, comment: Comment, today: str
+    ) -> bool: ...
+    def update_comment(
+        self, env_id: str, comment: Comment, body: str, now_iso: str
+    ) -> Comment | None: ...
+    def delete_comment(
+        self, env_id: str, room: RoomState, state: ThreadState, comment: Comment
+    ) -> bool: ...
+
+
+class StatsStore(Protocol):
+    """Counters (repositories/stats.py)."""
+
+    def analytics(self, env_id: str, today: str, days: int) -> Analytics: ...
+
+
+class UserStore(Protocol):
+    """Users of an environment (repositories/users.py)."""
+
+    def user_read(self, env_id: str, user_id: str) -> Read[User | None]: ...
+    def list_users(
+        self, env_id: str, *, limit: int, cursor: str | None, secret: bytes
+    ) -> Page[User]: ...
+    def record_seen(self, w: SeenWrite) -> None: ...
+
+
+class EnvironmentStore(Protocol):
+    """Environments and their keys (repositories/environments.py)."""
+
+    def environment_read(self, env_id: str) -> Read[EnvState | None]: ...
+    def stored_key_read(self, env_id: str, key_id: str) -> Read[StoredKey | None]: ...
+    def key_read(self, env_id: str, key_id: str) -> Read[ApiKey | None]: ...
+    def get(self, env_id: str) -> EnvState | None: ...
+    def get_with_key(self, env_id: str, key_id: str) -> tuple[EnvState | None, ApiKey | None]: ...
+    def list_environments(
+        self, q: str | None, *, limit: int, cursor: str | None, secret: bytes
+    ) -> Page[Environment]: ...
+    def list_keys(
+        self, env_id: str, q: str | None, *, limit: int, cursor: str | None, secret: bytes
+    ) -> Page[ApiKey]: ...
+    def create(self, environment: Environment, keys: list[NewKey], audit: AuditEvent) -> None: ...
+    def rename(self, env_id: str, name: str, now_iso: str, audit: AuditEvent) -> bool: ...
+    def disable(self, state: EnvState, now_iso: str, audit: AuditEvent) -> bool: ...
+    def set_suspended(
+        self, env_id: str, suspended: bool, now_iso: str, audit: AuditEvent
+    ) -> bool: ...
+    def add_key(self, state: EnvState, new: NewKey, audit: AuditEvent) -> bool: ...
+    def rotate(
+        self, state: EnvState, new_keys: list[NewKey], now_iso: str, audit: AuditEvent
+    ) -> bool: ...
+    def revoke(self, state: EnvState, key_id: str, now_iso: str, audit: AuditEvent) -> bool: ...
+    def touch_last_used(self, env_id: str, key_id: str, now_iso: str, cutoff_iso: str) -> None: ...
+
+
+class AuditStore(Protocol):
+    """Audit events (repositories/audit.py)."""
+
+    def new_event(
+        self,
+        actor: Actor,
+        action: str,
+        *,
+        env_id: str | None,
+        target_type: str,
+        target_id: str,
+        now_iso: str,
+        details: dict[str, object] | None = None,
+    ) -> AuditEvent: ...
+    def list_events(
+        self, env_id: str | None, *, limit: int, cursor: str | None, secret: bytes
+    ) -> Page[AuditEvent]: ...
+    def record(self, event: AuditEvent) -> None: ...
+
+
+class ConnectionStore(Protocol):
+    """Live WebSocket connections (repositories/connections.py)."""
+
+    def add(
+        self,
+        c: Connection,
+        room: RoomState | None,
+        *,
+        cap: int,
+        now_iso: str,
+        user: UserWrite | None = None,
+    ) -> None: ...
+    def get(self, connection_id: str) -> Connection | None: ...
+    def hit(
+        self, connection_id: str, window: int, limit: int
+    ) -> tuple[Connection | None, bool]: ...
+    def room_members(self, env_id: str, room_id: str, now: float) -> list[Connection]: ...
+    def environment_connections(self, env_id: str, now: float) -> list[Connection]: ...
+    def set_presence(self, c: Connection, presence: dict[str, Any]) -> None: ...
+    def remove_many(self, gone: Sequence[Connection]) -> list[Connection]: ...
+    def recount(self, env_id: str, room_id: str, now: float) -> int: ...
+
+
+class UserConnectionStore(Protocol):
+    """Each user's live connections (repositories/user_connections.py)."""
+
+    def read(self, env_id: str, user_id: str) -> Read[UserConnections]: ...
+
+
+class IdempotencyStore(Protocol):
+    """Idempotency-Key records (repositories/idempotency.py)."""
+
+    def record_read(self, env_id: str, key: str, now: float) -> Read[IdempotencyRecord | None]: ...
+    def claim(
+        self,
+        env_id: str,
+        key: str,
+        *,
+        fingerprint: str,
+        owner: str,
+        now: float,
+        lock_until: float,
+        expires_at: float,
+    ) -> bool: ...
+    def complete(self, env_id: str, key: str, owner: str, status: int, body: str) -> bool: ...
+    def release(self, env_id: str, key: str, owner: str) -> None: ...
+
+
+class CounterStore(Protocol):
+    """Abuse-limit counters (repositories/ratelimits.py)."""
+
+    def add(self, key: str, names: Sequence[str], expires_at: int) -> dict[str, int]: ...
+    def add_unless_at(
+        self, key: str, names: Sequence[str], expires_at: int, cap: tuple[str, int]
+    ) -> dict[str, int] | None: ...
+    def counter_read(self, key: str) -> Read[int]: ...
+
+
+class LoginThrottleStore(Protocol):
+    """Operator login throttles (repositories/login_throttles.py)."""
+
+    def source_read(self, source: str, now: float) -> Read[Throttle]: ...
+    def device_read(self, email: str, device_id: str, now: float) -> Read[Throttle]: ...
+    def hour_read(self, email: str, window: int, ends: int) -> Read[HourCount]: ...
+    def reserve(
+        self,
+        throttles: Sequence[Throttle],
+        hour: HourCount | None,
+        cap: int,
+        *,
+        now: float,
+        until: float,
+    ) -> Reserved: ...
+    def record_failure(self, t: Throttle, *, locked_until: float, forget_at: float) -> None: ...
+    def end_check(self, t: Throttle) -> None: ...
+
+
+class OperatorStore(Protocol):
+    """Operators and their sessions (repositories/operators.py)."""
+
+    def get(self, operator_id: str) -> OperatorRecord | None: ...
+    def get_with_session(
+        self, operator_id: str, token_hash: str
+    ) -> tuple[OperatorRecord | None, float | None, int | None]: ...
+    def claim_read(self, email: str) -> Read[str | None]: ...
+    def start_session(
+        self,
+        record: OperatorRecord,
+        token_hash: str,
+        *,
+        now_iso: str,
+        expires_at: float,
+        release: Release | None,
+    ) -> None: ...
+    def end_session(self, operator_id: str, token_hash: str) -> None: ...
+    def list_operators(
+        self, *, limit: int, cursor: str | None, secret: bytes
+    ) -> Page[Operator]: ...
+    def create(self, op: Operator, password_hash: str, audit: AuditEvent | None) -> bool: ...
+    def update(
+        self,
+        before: OperatorRecord,
+        *,
+        role: str | None,
+        password_hash: str | None,
+        now_iso: str,
+        audit: AuditEvent,
+    ) -> None: ...
+    def delete(self, before: OperatorRecord, audit: AuditEvent) -> None: ...
