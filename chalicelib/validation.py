@@ -253,6 +253,13 @@ def boolean(obj: Mapping[str, Any], field: str) -> bool | None:
     return value
 
 
+def any_value(obj: Mapping[str, Any], field: str) -> Any:
+    """A required field of any JSON value (`null` included), relayed as is."""
+    if field not in obj:
+        raise InvalidInput(field, "is required (any JSON value)", code="MISSING_FIELD")
+    return obj[field]
+
+
 def nested(obj: Mapping[str, Any], field: str, allowed: Iterable[str]) -> dict[str, Any]:
     """A required sub-object, re-keyed `field.name` so that its errors name the full path."""
     value = obj.get(field)

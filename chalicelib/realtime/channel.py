@@ -20,6 +20,7 @@ from ..clock import Clock
 from ..entities import Comment, Connection, Thread
 from ..errors import PayloadTooLarge
 from ..repositories import connections as conn_repo
+from ..wire import rooms
 from .sender import ManagementApi
 
 log = logging.getLogger("pulse.channel")
@@ -84,14 +85,7 @@ class FrameTooLarge(PayloadTooLarge):
         self.size = size
 
 
-def member(c: Connection) -> dict[str, Any]:
-    return {
-        "connectionId": c.id,
-        "userId": c.user_id,
-        "name": c.name,
-        "avatar": c.avatar,
-        "color": c.color,
-    }
+member = rooms.member  # one live connection as clients see it (declared in wire/rooms.py)
 
 
 class RoomChannel:
