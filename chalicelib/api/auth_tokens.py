@@ -2,35 +2,47 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from .. import validation as v
+from ..entities import MintedToken
 from ..runtime import services
 from ..services import keyauth
 from ..services.tokens import MintRequest
+from ..wire import tokens
 from . import http
 from .routing import Router
 
-router = Router(prefix="/auth")
-FIELD_MAX = 128
+router = Router(prefix="/auth", contract="customer", tag="Auth")
+FIELD_MAX = tokens.FIELD_MAX
 
 
-# A replayed answer holds a live token: it is kept no longer than the token lives.
+# A replayed answer holds a live token: it is kept no longer than the token lives. The key is
+# checked here, before the body is read (a key error wins over a body error), so the view parses
+# its body itself, with the declared model.
 @router.route(
-    "/token", "POST", auth="none", idempotent=True, replay_for=lambda s: s.token_ttl_seconds
+    "/token",
+    "POST",
+    auth="none",
+    idempotent=True,
+    replay_for=lambda s: s.token_ttl_seconds,
+    body=tokens.MintRequest,
+    parse_body=False,
+    secured_by="secret_key",
+    answer=tokens.MINTED,
 )
-def mint_token() -> dict[str, Any]:
+def mint_token() -> MintedToken:
+    """Mint a user token
+
+    Mints a short-lived token (an HS256 JWT, 15 minutes by default) for one of your users, for
+    the widget to connect with. Call it from your backend, never from a browser. It also records
+    the user (`GET /api/v1/users`): the latest `name` and `avatar` win. With an
+    `Idempotency-Key`, a retry gets the same token, for as long as that token lives.
+
+    Returns: The token and when it expires.
+    """
     request = router.request
     raw_key = http.bearer(request)
     parsed = keyauth.parse(raw_key, "secret")  # refuses pk_ and malformed keys with no read
-    body = http.json_object(request)
-    v.only_fields(body, ["userId", "name", "avatar"])
-    mint = MintRequest(
-        user_id=v.user_id(body, "userId", max_len=FIELD_MAX),
-        name=v.required_text(body, "name", max_len=FIELD_MAX),
-        avatar=v.http_url(body, "avatar"),
-    )
+    body = tokens.MintRequest.parse(http.json_object(request))
+    mint = MintRequest(user_id=body.user_id, name=body.name, avatar=body.avatar)
     assert raw_key is not None
     graph = services()
-    minted = graph.tokens.mint(raw_key, parsed, mint, graph.limits.gate(http.source_ip(request)))
-    return {"token": minted.token, "expiresAt": minted.expires_at}
+    return graph.tokens.mint(raw_key, parsed, mint, graph.limits.gate(http.source_ip(request)))

@@ -1,11 +1,12 @@
-"""Route registration: every REST view is wrapped so that it authenticates as declared and its
+"""Route registration: every REST view is wrapped so that it authenticates as declared, reads
+its body through the declared wire model, answers through the declared wire shape, and its
 errors pass through api/errors.py; every path answers every method (405 for those it does not
-take). The registry of admin routes and roles lives here too."""
+take). The registry of routes (what the OpenAPI documents are generated from) lives here too."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -15,14 +16,18 @@ from ..entities import Role
 from ..errors import Forbidden, MethodNotAllowed, PulseError
 from ..runtime import services
 from ..services.access import Access
+from ..wire.fields import Body
+from ..wire.params import Param
+from ..wire.shapes import Shape
 from . import errors, idempotency, paths
-from .http import bearer, request_id, source_ip
+from .http import bearer, json_object, request_id, source_ip
 
 Auth = Literal["none", "operator", "secret_key"]
 # The methods API Gateway (edge) lets through. Each path declares all of them: API Gateway answers
 # a method that a resource does not declare itself, with 403 "Missing Authentication Token".
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _DECLARED: dict[str, list[str]] = {}  # path template -> the methods its routes take
+Contract = Literal["customer", "admin"]
 
 
 def declared_methods(template: str | None) -> list[str]:
@@ -37,19 +42,39 @@ class RouteSpec:
     auth: Auth
     role: Role | None
     idempotent: bool = False
+    # What the contract says of it (infra/openapi.py): the view (its docstring is the
+    # operation's summary, description and `Returns:` the success), the body model and
+    # answer shape, the query parameters it reads, the error codes of its own beyond those of
+    # its auth, body, path and idempotency, and its tag.
+    view: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
+    status: int = 200
+    body: type[Body] | None = None
+    answer: Shape | None = field(default=None, compare=False)
+    query: tuple[Param, ...] = field(default=(), compare=False)
+    raises: tuple[str, ...] = ()
+    tag: str | None = None
+    operation_id: str | None = None
+    secured_by: Auth | None = None  # the credentials it needs, whoever checks them (None: public)
+
+
+ROUTERS: list[Router] = []  # every Router made, in order: the contract's registry
 
 
 @dataclass
 class Router:
-    """A Chalice Blueprint plus the list of what each of its routes requires."""
+    """A Chalice Blueprint plus the list of what each of its routes requires. `contract` names
+    the OpenAPI document its routes belong to (None: static files, in no document)."""
 
     prefix: str
+    contract: Contract | None = None
+    tag: str | None = None  # its routes' tag in the document, unless one says otherwise
     blueprint: Blueprint = field(init=False)
     specs: list[RouteSpec] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (method, path) answered 405
 
     def __post_init__(self) -> None:
         self.blueprint = Blueprint(__name__ + self.prefix.replace("/", "."))
+        ROUTERS.append(self)
 
     @property
     def request(self) -> Request:
@@ -68,13 +93,28 @@ class Router:
         idempotent: bool = False,
         replay_for: idempotency.ReplayFor | None = None,
         head: bool = False,
+        body: type[Body] | None = None,
+        parse_body: bool = True,
+        secured_by: Auth | None = None,
+        answer: Shape | None = None,
+        query: Sequence[Param] = (),
+        raises: Sequence[str] = (),
+        tag: str | None = None,
+        operation_id: str | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """`auth="operator"` passes the authenticated Actor as the view's first argument;
         `auth="secret_key"` passes an Access whose key passed the offline checks (the service
         verifies it in the same read as the data it loads). `idempotent` routes (a secret key's
         POSTs) honour an `Idempotency-Key` header (api/idempotency.py), replaying answers for 24
         hours or `replay_for(settings)` seconds. `head` (a GET of a static file) answers HEAD
-        as GET, without the body."""
+        as GET, without the body.
+
+        `body` (a wire model): the request body, parsed after authentication, is the view's
+        `body` argument (`parse_body=False`: the view parses it itself, with that model, after
+        checks of its own). `answer` (a wire shape): what the view returns is sent through it.
+        `secured_by`: the credentials an `auth="none"` view checks itself (not public).
+        `query`, `raises`, `tag` and `operation_id` only document the route (infra/openapi.py);
+        `raises` are the error codes of its own, beyond those its auth, body and path give."""
         methods = [method, "HEAD"] if head else [method]
         assert not head or method == "GET", "HEAD answers as a GET"
 
@@ -83,7 +123,24 @@ class Router:
             _DECLARED.setdefault(template, []).extend(methods)
             least = role if auth == "operator" else None
             for each in methods:
-                self.specs.append(RouteSpec(each, template, auth, least, idempotent))
+                spec = RouteSpec(
+                    each,
+                    template,
+                    auth,
+                    least,
+                    idempotent,
+                    view=view,
+                    status=status,
+                    body=body,
+                    answer=answer,
+                    query=tuple(query),
+                    raises=tuple(raises),
+                    tag=tag or self.tag,
+                    operation_id=operation_id,
+                    secured_by=auth if auth != "none" else secured_by,
+                )
+                self.specs.append(spec)
+            call = view if body is None or not parse_body else self._with_body(view, body)
 
             @functools.wraps(view)
             def handler(**raw_params: str) -> Response:
@@ -111,12 +168,14 @@ class Router:
                                 f"This needs the {role} role; you are {actor.role}.",
                                 code="ROLE_REQUIRED",
                             )
-                        result = view(actor, **params)
+                        result = call(actor, **params)
                     elif auth == "secret_key":
                         gate = services().limits.gate(source_ip(request))
-                        result = view(Access.secret_key(bearer(request), gate), **params)
+                        result = call(Access.secret_key(bearer(request), gate), **params)
                     else:
-                        result = view(**params)
+                        result = call(**params)
+                    if answer is not None and not isinstance(result, Response) and status != 204:
+                        result = answer.dump(result)
                 except PulseError as exc:
                     return errors.to_response(exc)
                 except Exception:
@@ -131,6 +190,16 @@ class Router:
             return view
 
         return decorate
+
+    def _with_body(self, view: Callable[..., Any], model: type[Body]) -> Callable[..., Any]:
+        """The view, given its parsed body: read once authentication has passed (a caller
+        without credentials learns nothing of the body's rules)."""
+
+        def call(*args: Any, **params: Any) -> Any:
+            raw = json_object(self.request, required=not model.optional)
+            return view(*args, body=model.parse(raw), **params)
+
+        return call
 
     def sealed(self) -> Blueprint:
         """The blueprint to register, once every route is declared: each path also takes the
