@@ -26,7 +26,7 @@ def document() -> str:
     return SPEC_PATH.read_text(encoding="utf-8")
 
 
-@router.route("/openapi.json", "GET", head=True, answer=documents.ADMIN, operation_id="getOpenApi")
+@router.route("/openapi.json", "GET", answer=documents.ADMIN, operation_id="getOpenApi")
 def openapi_document(actor: Actor) -> Response:
     """This API description
 
