@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from chalice.app import Blueprint, Request, Response
 
+from .. import codes
 from ..entities import Role
 from ..errors import Forbidden, MethodNotAllowed, PulseError
 from ..runtime import services
@@ -166,7 +167,7 @@ class Router:
                         if role is not None and not actor.can(role):
                             raise Forbidden(
                                 f"This needs the {role} role; you are {actor.role}.",
-                                code="ROLE_REQUIRED",
+                                code=codes.ROLE_REQUIRED,
                             )
                         result = call(actor, **params)
                     elif auth == "secret_key":

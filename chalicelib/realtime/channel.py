@@ -13,7 +13,7 @@ import logging
 from contextvars import ContextVar
 from typing import Any
 
-from .. import jsontext
+from .. import codes, jsontext
 from ..api import serializers as out
 from ..api import sizing
 from ..clock import Clock
@@ -42,7 +42,7 @@ def too_large(message: dict[str, Any], size: int) -> dict[str, Any]:
     """The `error` a client gets instead of a frame that cannot be posted."""
     error = {
         "type": "error",
-        "code": "REPLY_TOO_LARGE",
+        "code": codes.REPLY_TOO_LARGE,
         "message": f"A {str(message.get('type'))[:64]} message of {size} bytes could not be "
         f"sent: a WebSocket message is at most {sizing.FRAME_MAX_BYTES} bytes. List again "
         "(threads.list, comments.list) to see the current state.",
@@ -74,7 +74,7 @@ def event_message(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
 class FrameTooLarge(PayloadTooLarge):
     """A message for the room is over what API Gateway posts to a connection."""
 
-    code = "EVENT_TOO_LARGE"
+    code = codes.EVENT_TOO_LARGE
 
     def __init__(self, message: dict[str, Any], size: int) -> None:
         super().__init__(

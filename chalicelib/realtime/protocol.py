@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .. import jsontext
+from .. import codes, jsontext
 from .. import validation as v
 from ..api import serializers as out
 from ..api import sizing
@@ -105,9 +105,11 @@ def check(message: dict[str, Any], problem: PulseError | None = None) -> None:
     v.within_depth(message)  # as a REST body: `broadcast` events and presence are any JSON
     message_type = message.get("type")
     if not isinstance(message_type, str):
-        raise InvalidInput("type", "is required (a string)", code="MISSING_FIELD")
+        raise InvalidInput("type", "is required (a string)", code=codes.MISSING_FIELD)
     if message_type not in HANDLERS:
-        raise InvalidInput("type", f"unknown message type {message_type!r}", code="UNKNOWN_TYPE")
+        raise InvalidInput(
+            "type", f"unknown message type {message_type!r}", code=codes.UNKNOWN_TYPE
+        )
     v.only_fields(message, ("type", "requestId", *HANDLERS[message_type][0]))
 
 
@@ -182,7 +184,9 @@ def presence_update(ctx: Context) -> None:
         raise InvalidInput("data", "must be an object")
     if len(jsontext.dumps(data)) > MAX_PRESENCE_BYTES:
         raise InvalidInput(
-            "data", f"must be at most {MAX_PRESENCE_BYTES} bytes as JSON", code="PRESENCE_TOO_LARGE"
+            "data",
+            f"must be at most {MAX_PRESENCE_BYTES} bytes as JSON",
+            code=codes.PRESENCE_TOO_LARGE,
         )
     me = ctx.connection
     conn_repo.set_presence(me, data)
@@ -198,7 +202,7 @@ def presence_update(ctx: Context) -> None:
 @handles("broadcast", "event")
 def broadcast(ctx: Context) -> None:
     if "event" not in ctx.message:
-        raise InvalidInput("event", "is required", code="MISSING_FIELD")
+        raise InvalidInput("event", "is required", code=codes.MISSING_FIELD)
     me = ctx.connection
     message = {
         "type": "broadcast",
@@ -287,6 +291,6 @@ def comment_delete(ctx: Context) -> None:
 def thread_resolve(ctx: Context) -> None:
     thread_id, resolved = _thread_id(ctx), v.boolean(ctx.message, "resolved")
     if resolved is None:
-        raise InvalidInput("resolved", "is required (true or false)", code="MISSING_FIELD")
+        raise InvalidInput("resolved", "is required (true or false)", code=codes.MISSING_FIELD)
     me = ctx.connection
     ctx.collab.update_thread(ctx.access, me.room_id, thread_id, resolved=resolved, metadata=None)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import ids
+from .. import codes, ids
 from ..auth import apikeys
 from ..clock import Clock, iso
 from ..config import Settings
@@ -67,7 +67,7 @@ def load(settings: Settings, clock: Clock, access: Access, reads: Sequence[Extra
     if state is None:
         raise environment_not_found()
     if access.require_active and state.environment.status != "active":
-        raise Unauthenticated("The environment is disabled.", code="ENVIRONMENT_DISABLED")
+        raise Unauthenticated("The environment is disabled.", code=codes.ENVIRONMENT_DISABLED)
     if access.require_active and state.environment.suspended_at is not None:
         raise environment_suspended()
     return extra
