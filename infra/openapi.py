@@ -382,8 +382,9 @@ def body_schema(model: type[Body]) -> dict[str, Any]:
 
 
 def codes_of(spec: RouteSpec) -> list[str]:
-    """Every code the route can answer: its credentials', its parameters', its body's, its
-    idempotency's and its own (`raises`), and what any route can (429 at the gateway, 500)."""
+    """Every code the route can answer: its credentials', its path's, its own (`raises`), its
+    query's, its idempotency's and its body's, and what any route can (429 at the gateway,
+    500); in that order, as each answer lists them."""
     found: list[str] = []
     if spec.secured_by == "secret_key":
         found += [c.MISSING_API_KEY, c.INVALID_API_KEY, c.SECRET_KEY_REQUIRED]
@@ -394,13 +395,13 @@ def codes_of(spec: RouteSpec) -> list[str]:
             found.append(c.ROLE_REQUIRED)
     for name in path_names(spec.path):
         found += PATH[name].codes
+    found += spec.raises
     for param in spec.query:
         found += param.codes
     if spec.idempotent:
         found += [*IDEMPOTENCY_KEY.codes, c.IDEMPOTENCY_KEY_IN_USE, c.IDEMPOTENCY_KEY_REUSED]
     if spec.body is not None and spec.method != "HEAD":
         found += [*spec.body.codes(), c.PAYLOAD_TOO_LARGE, c.UNSUPPORTED_MEDIA_TYPE]
-    found += spec.raises
     found += [c.RATE_LIMITED, c.INTERNAL_ERROR]
     if spec.secured_by is not None or spec.body is not None:  # it reads the database
         found.append(c.SERVICE_UNAVAILABLE)

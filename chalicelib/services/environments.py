@@ -19,8 +19,6 @@ from ..repositories.environments import MAX_ACTIVE_KEYS, EnvState, NewKey
 
 log = logging.getLogger("pulse.environments")
 
-NAME_MAX = 100
-KEY_NAME_MAX = 100
 DEFAULT_KEY_NAMES = {"publishable": "Publishable key", "secret": "Secret key"}
 
 

@@ -248,7 +248,7 @@ def schema_of(hint: Any, attr: str) -> Any:
             return {"type": [base["type"], "null"]}
         return {"oneOf": [base, {"type": "null"}]}
     for alias, named in _ALIASES:
-        if hint is alias:
+        if hint == alias:  # equal, not identical: get_type_hints rebuilds generic aliases
             return named
     if hint is str and attr.endswith("_at"):
         return TIMESTAMP
