@@ -241,3 +241,72 @@ def test_the_spec_is_served_to_any_operator_and_no_one_else(
         refused = call(client, "GET", DOCUMENT, token=token)
         assert refused.status_code == 401
         assert refused.json_body["error"]["code"] == "INVALID_SESSION"
+
+
+# --- the answers ---------------------------------------------------------------------------------
+
+
+def test_every_admin_answer_has_the_shape_its_schema_says(
+    client: Any, owner: Login, spec: dict[str, Any]
+) -> None:
+    """The schemas are derived from the entities: each answer, as sent, must match its own."""
+    registry: Registry[Any] = Registry().with_resource(
+        "urn:pulse", DRAFT202012.create_resource(spec)
+    )
+    checked: list[str] = []
+
+    def answer(method: str, template: str, values: dict[str, str], body: Any = None) -> Any:
+        path = template.format(**values)
+        resp = call(client, method, path, token=owner.token, body=body)
+        assert resp.status_code < 300, (method, path, resp.body)
+        response = _resolve(
+            spec, spec["paths"][template][method.lower()]["responses"][str(resp.status_code)]
+        )
+        if "content" in response:
+            schema = _rebase(response["content"]["application/json"]["schema"])
+            validator = Draft202012Validator(
+                schema, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
+            )
+            assert [e.message for e in validator.iter_errors(resp.json_body)] == [], (method, path)
+        checked.append(f"{method} {template}")
+        return resp.json_body if resp.body else None
+
+    api = "/admin/api"
+    env = f"{api}/environments/{{envId}}"
+    created = answer("POST", f"{api}/environments", {}, {"name": "Answers"})
+    ids = {"envId": created["environment"]["id"], "roomId": "doc%3A1", "userId": "user-1"}
+    (sk,) = [k["key"] for k in created["keys"] if k["kind"] == "secret"]
+    v1 = {"Authorization": f"Bearer {sk}", "Content-Type": "application/json"}
+    minted = client.http.post(
+        "/auth/token", headers=v1, body=json.dumps({"userId": "user-1", "name": "Ada"})
+    )
+    assert minted.status_code == 200
+    client.http.post("/api/v1/rooms", headers=v1, body=json.dumps({"id": "doc:1"}))
+    first = {"comment": {"userId": "user-1", "body": "First"}}
+    thread = client.http.post("/api/v1/rooms/doc%3A1/threads", headers=v1, body=json.dumps(first))
+    ids["threadId"] = thread.json_body["id"]
+    ids["commentId"] = thread.json_body["comments"][0]["id"]
+
+    for method, template, _ in operations(spec):
+        if method == "GET":
+            answer(method, template, ids)
+    key = answer("POST", f"{env}/keys", ids, {"kind": "publishable", "name": "CI"})
+    answer("POST", f"{env}/keys/{{keyId}}/revoke", {**ids, "keyId": key["id"]})
+    answer("POST", f"{env}/keys/rotate", ids)
+    answer("PATCH", env, ids, {"name": "Answers 2"})
+    answer("POST", f"{env}/suspend", ids)
+    answer("POST", f"{env}/resume", ids)
+    made = answer(
+        "POST",
+        f"{api}/operators",
+        {},
+        {"email": "grace@example.com", "password": "a long passphrase", "role": "viewer"},
+    )
+    answer(
+        "PATCH", f"{api}/operators/{{operatorId}}", {"operatorId": made["id"]}, {"role": "admin"}
+    )
+    answer(
+        "POST", f"{api}/login", {}, {"email": "grace@example.com", "password": "a long passphrase"}
+    )
+
+    assert len(checked) >= 20
