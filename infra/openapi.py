@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib import codes as c
-from chalicelib.api.routing import ROUTERS, RouteSpec
+from chalicelib.api.routing import ROUTERS, Declared, RouteSpec
 from chalicelib.wire.fields import Body, camel
 from chalicelib.wire.params import IDEMPOTENCY_KEY, PATH, Param
 from chalicelib.wire.schemas import Named
@@ -140,7 +140,7 @@ class Words:
 def words_of(spec: RouteSpec) -> Words:
     """A view's docstring: its first line is the summary, a paragraph `Returns: ...` describes
     the success, the paragraphs between are the description (lines joined: Markdown)."""
-    doc = inspect.cleandoc(spec.view.__doc__ or "") if spec.view else ""
+    doc = inspect.cleandoc(declared(spec).view.__doc__ or "")
     paragraphs = [" ".join(p.split("\n")) for p in doc.split("\n\n") if p.strip()]
     if not paragraphs:
         raise ValueError(f"{spec.method} {spec.path}: its view needs a docstring")
@@ -164,7 +164,7 @@ class Generator:
 
     def build(self, specs: list[RouteSpec]) -> dict[str, Any]:
         tag_order = [t["name"] for t in self.header.tags]
-        ordered = sorted(specs, key=lambda s: tag_order.index(s.tag or ""))
+        ordered = sorted(specs, key=lambda s: tag_order.index(declared(s).tag or ""))
         paths: dict[str, Any] = {}
         for spec in ordered:
             item = paths.setdefault(spec.path, {})
@@ -195,21 +195,22 @@ class Generator:
         if spec.role is not None and spec.role != ROLES_BELOW_ALL:
             needs = f"Needs the `{spec.role}` role."
             description = f"{description}\n\n{needs}" if description else needs
-        op: dict[str, Any] = {"operationId": operation_id(spec), "tags": [spec.tag or ""]}
+        op: dict[str, Any] = {"operationId": operation_id(spec), "tags": [declared(spec).tag or ""]}
         op["summary"] = summary
         if description:
             op["description"] = description
-        if spec.secured_by is None:
+        if declared(spec).secured_by is None:
             op["security"] = []
         if spec.role is not None:
             op["x-minimum-role"] = spec.role
-        parameters = [self.param(p) for p in spec.query]
+        parameters = [self.param(p) for p in declared(spec).query]
         if spec.idempotent:
             parameters.append(self.param(IDEMPOTENCY_KEY))
         if parameters:
             op["parameters"] = parameters
-        if spec.body is not None and spec.method != "HEAD":
-            op["requestBody"] = self.request_body(spec.body)
+        body = declared(spec).body
+        if body is not None and spec.method != "HEAD":
+            op["requestBody"] = self.request_body(body)
         op["responses"] = self.answers(spec, words.returns)
         return op
 
@@ -225,7 +226,7 @@ class Generator:
         return {"required": not model.optional, "content": {"application/json": media}}
 
     def answers(self, spec: RouteSpec, returns: str | None) -> dict[str, Any]:
-        out: dict[str, Any] = {str(spec.status): self.success(spec, returns)}
+        out: dict[str, Any] = {str(declared(spec).status): self.success(spec, returns)}
         by_status: dict[int, list[str]] = {}
         for code in codes_of(spec):
             status = CODES[code].status
@@ -236,7 +237,7 @@ class Generator:
         return dict(sorted(out.items()))
 
     def success(self, spec: RouteSpec, returns: str | None) -> dict[str, Any]:
-        if spec.status == 204:
+        if declared(spec).status == 204:
             return self.shared_response(
                 "NoContent",
                 {
@@ -244,7 +245,7 @@ class Generator:
                     "headers": {"X-Request-Id": self.header_ref("X-Request-Id")},
                 },
             )
-        shape = spec.answer
+        shape = declared(spec).answer
         headers: dict[str, Any] = {"X-Request-Id": self.header_ref("X-Request-Id")}
         if spec.idempotent:
             headers["Idempotent-Replayed"] = self.header_ref("Idempotent-Replayed")
@@ -386,26 +387,34 @@ def codes_of(spec: RouteSpec) -> list[str]:
     query's, its idempotency's and its body's, and what any route can (429 at the gateway,
     500); in that order, as each answer lists them."""
     found: list[str] = []
-    if spec.secured_by == "secret_key":
+    if declared(spec).secured_by == "secret_key":
         found += [c.MISSING_API_KEY, c.INVALID_API_KEY, c.SECRET_KEY_REQUIRED]
         found += [c.ENVIRONMENT_SUSPENDED, c.TOO_MANY_FAILURES]
-    elif spec.secured_by == "operator":
+    elif declared(spec).secured_by == "operator":
         found.append(c.INVALID_SESSION)
         if spec.role is not None and spec.role != ROLES_BELOW_ALL:
             found.append(c.ROLE_REQUIRED)
     for name in path_names(spec.path):
         found += PATH[name].codes
-    found += spec.raises
-    for param in spec.query:
+    found += declared(spec).raises
+    for param in declared(spec).query:
         found += param.codes
     if spec.idempotent:
         found += [*IDEMPOTENCY_KEY.codes, c.IDEMPOTENCY_KEY_IN_USE, c.IDEMPOTENCY_KEY_REUSED]
-    if spec.body is not None and spec.method != "HEAD":
-        found += [*spec.body.codes(), c.PAYLOAD_TOO_LARGE, c.UNSUPPORTED_MEDIA_TYPE]
+    body = declared(spec).body
+    if body is not None and spec.method != "HEAD":
+        found += [*body.codes(), c.PAYLOAD_TOO_LARGE, c.UNSUPPORTED_MEDIA_TYPE]
     found += [c.RATE_LIMITED, c.INTERNAL_ERROR]
-    if spec.secured_by is not None or spec.body is not None:  # it reads the database
+    if (
+        declared(spec).secured_by is not None or declared(spec).body is not None
+    ):  # it reads the database
         found.append(c.SERVICE_UNAVAILABLE)
     return list(dict.fromkeys(found))
+
+
+def declared(spec: RouteSpec) -> Declared:
+    assert spec.doc is not None, spec
+    return spec.doc
 
 
 def path_names(path: str) -> list[str]:
@@ -413,7 +422,7 @@ def path_names(path: str) -> list[str]:
 
 
 def operation_id(spec: RouteSpec) -> str:
-    name = spec.operation_id or camel(spec.view.__name__ if spec.view else "")
+    name = declared(spec).operation_id or camel(declared(spec).view.__name__)
     if spec.method == "HEAD":
         return "head" + name[3:] if name.startswith("get") else "head" + name[:1].upper() + name[1:]
     return name

@@ -36,6 +36,44 @@ def declared_methods(template: str | None) -> list[str]:
     return list(_DECLARED.get(template or "", []))
 
 
+class Declared:
+    """What the contract says of a route (infra/openapi.py; nothing here runs on a request): the
+    view (its docstring is the operation's summary, description and, after `Returns:`, its
+    success), its status, body model and answer shape, the query parameters it reads, the error
+    codes of its own beyond those of its auth, path, body and idempotency, its tag, and the
+    credentials it needs, whoever checks them (None: public). A plain class: every field of a
+    dataclass costs import time on each cold start."""
+
+    __slots__ = (
+        "answer",
+        "body",
+        "operation_id",
+        "query",
+        "raises",
+        "secured_by",
+        "status",
+        "tag",
+        "view",
+    )
+
+    def __init__(
+        self,
+        view: Callable[..., Any],
+        *,
+        status: int,
+        body: type[Body] | None,
+        answer: Shape | None,
+        query: tuple[Param, ...],
+        raises: tuple[str, ...],
+        tag: str | None,
+        operation_id: str | None,
+        secured_by: Auth | None,
+    ) -> None:
+        self.view, self.status, self.body, self.answer = view, status, body, answer
+        self.query, self.raises, self.tag = query, raises, tag
+        self.operation_id, self.secured_by = operation_id, secured_by
+
+
 @dataclass(frozen=True)
 class RouteSpec:
     method: str
@@ -43,19 +81,7 @@ class RouteSpec:
     auth: Auth
     role: Role | None
     idempotent: bool = False
-    # What the contract says of it (infra/openapi.py): the view (its docstring is the
-    # operation's summary, description and `Returns:` the success), the body model and
-    # answer shape, the query parameters it reads, the error codes of its own beyond those of
-    # its auth, body, path and idempotency, and its tag.
-    view: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
-    status: int = 200
-    body: type[Body] | None = None
-    answer: Shape | None = field(default=None, compare=False)
-    query: tuple[Param, ...] = field(default=(), compare=False)
-    raises: tuple[str, ...] = ()
-    tag: str | None = None
-    operation_id: str | None = None
-    secured_by: Auth | None = None  # the credentials it needs, whoever checks them (None: public)
+    doc: Declared | None = field(default=None, compare=False, repr=False)
 
 
 ROUTERS: list[Router] = []  # every Router made, in order: the contract's registry
@@ -123,24 +149,19 @@ class Router:
             template = self.prefix + path
             _DECLARED.setdefault(template, []).extend(methods)
             least = role if auth == "operator" else None
+            doc = Declared(
+                view,
+                status=status,
+                body=body,
+                answer=answer,
+                query=tuple(query),
+                raises=tuple(raises),
+                tag=tag or self.tag,
+                operation_id=operation_id,
+                secured_by=auth if auth != "none" else secured_by,
+            )
             for each in methods:
-                spec = RouteSpec(
-                    each,
-                    template,
-                    auth,
-                    least,
-                    idempotent,
-                    view=view,
-                    status=status,
-                    body=body,
-                    answer=answer,
-                    query=tuple(query),
-                    raises=tuple(raises),
-                    tag=tag or self.tag,
-                    operation_id=operation_id,
-                    secured_by=auth if auth != "none" else secured_by,
-                )
-                self.specs.append(spec)
+                self.specs.append(RouteSpec(each, template, auth, least, idempotent, doc))
             call = view if body is None or not parse_body else self._with_body(view, body)
 
             @functools.wraps(view)

@@ -77,21 +77,32 @@ class Record(Shape):
     ) -> None:
         self.entity, self.name = entity, name
         self.description, self.examples = description, examples
-        skip, keep = set(exclude), None if only is None else set(only)
-        attrs = [
-            f.name
-            for f in dataclasses.fields(entity)
-            if f.name not in skip and (keep is None or f.name in keep)
-        ]
-        renamed, inner, omitted = rename or {}, nested or {}, set(omit_none)
-        # (JSON key, attribute, nested shape, left out when None)
-        self.plan = tuple((renamed.get(a, camel(a)), a, inner.get(a), a in omitted) for a in attrs)
+        self.exclude, self.only = tuple(exclude), only if only is None else tuple(only)
+        self.rename, self.nested, self.omit_none = rename or {}, nested or {}, tuple(omit_none)
         self.extra = tuple((extra or {}).items())
-        self.schemas, self.describe = dict(schemas or {}), dict(describe or {})
+        self.schemas, self.describe = schemas or {}, describe or {}
+        # Worked out on first use: a cold start pays only for the shapes its request sends.
+        self._plan: tuple[tuple[str, str, Shape | None, bool], ...] | None = None
+
+    @property
+    def plan(self) -> tuple[tuple[str, str, Shape | None, bool], ...]:
+        """(JSON key, attribute, nested shape, left out when None) of each field sent."""
+        if self._plan is None:
+            self._plan = tuple(
+                (
+                    self.rename.get(f.name, camel(f.name)),
+                    f.name,
+                    self.nested.get(f.name),
+                    f.name in self.omit_none,
+                )
+                for f in dataclasses.fields(self.entity)
+                if f.name not in self.exclude and (self.only is None or f.name in self.only)
+            )
+        return self._plan
 
     def dump(self, value: Any) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for key, attr, shape, omit_none in self.plan:
+        for key, attr, shape, omit_none in self._plan or self.plan:
             item = getattr(value, attr)
             if item is None:
                 if not omit_none:
