@@ -4,12 +4,14 @@ analytics."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..auth.apikeys import KeyKind
 from ..entities import Analytics, ApiKey, AuditEvent, DailyStats, Environment
 from .fields import Body, choice, text
 from .shapes import Extra, Many, Obj, PageOf, Record, Value
+
+if TYPE_CHECKING:  # a type only: wire/ imports no auth, service or storage module
+    from ..auth.apikeys import KeyKind
 
 NAME_MAX = 100
 KEY_NAME_MAX = 100
