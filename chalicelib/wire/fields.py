@@ -124,7 +124,9 @@ def text(
         return v.text(body, name, max_len=max_len, required=required, strip=strip)
 
     if schema is None:
-        schema = {"type": "string", "minLength": 1, "maxLength": max_len}
+        # An optional text field takes `null` as absent (validation.text).
+        kind: Any = "string" if required else ["string", "null"]
+        schema = {"type": kind, "minLength": 1, "maxLength": max_len}
         if not strip:
             schema["pattern"] = NO_CONTROL_CHARS
     return Spec(read, schema, required=required, description=description, examples=examples)
