@@ -9,14 +9,15 @@ from pathlib import Path
 from chalice.app import Response
 
 from ..entities import Actor
-from ..wire import documents
 from .routing import Router
+from .v1_openapi import document_answer
 
 router = Router(prefix="/admin/api", contract="admin", tag="Contract")
 SPEC_PATH = Path(__file__).resolve().parents[1] / "admin-openapi.json"
+PRIVATE_CACHE = "private, max-age=300"  # it needs a session: no shared cache keeps it
 HEADERS: dict[str, str | list[str]] = {
     "Content-Type": "application/json",
-    "Cache-Control": documents.PRIVATE_CACHE,  # it needs a session: no shared cache keeps it
+    "Cache-Control": PRIVATE_CACHE,
 }
 
 
@@ -26,7 +27,9 @@ def document() -> str:
     return SPEC_PATH.read_text(encoding="utf-8")
 
 
-@router.route("/openapi.json", "GET", answer=documents.ADMIN, operation_id="getOpenApi")
+@router.route(
+    "/openapi.json", "GET", answer=document_answer(PRIVATE_CACHE), operation_id="getOpenApi"
+)
 def openapi_document(actor: Actor) -> Response:
     """This API description
 
