@@ -24,11 +24,12 @@ dev: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
-## check: lint, format check and type check
+## check: lint, format check, type check and the layer contracts (import-linter, pyproject.toml)
 check: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP)
 	$(PY) -m ruff format .
@@ -58,11 +59,11 @@ package: $(STAMP)
 secrets: $(STAMP)
 	$(PY) -m infra secrets --stage $(STAGE)
 
-## openapi: regenerate chalicelib/openapi.json (served at GET /api/v1/openapi.json) from
-## docs/openapi.yaml
+## openapi: regenerate the OpenAPI documents from the code (infra/openapi.py): the customer API's
+## (chalicelib/openapi.json, served at GET /api/v1/openapi.json; docs/openapi.yaml) and the Admin
+## API's (chalicelib/admin-openapi.json, served at GET /admin/api/openapi.json; docs/admin-openapi.yaml)
 openapi: $(STAMP)
-	$(PY) -m infra openapi > chalicelib/openapi.json.tmp
-	mv chalicelib/openapi.json.tmp chalicelib/openapi.json
+	$(PY) -m infra openapi --write
 
 ## chalice-local: `chalice local` on 127.0.0.1:8010 (PULSE_CHALICE_PORT) beside a running `make dev`:
 ## its embedded DynamoDB (PULSE_DYNAMODB_PORT, or PULSE_DYNAMODB_ENDPOINT), secrets and WebSocket

@@ -7,6 +7,7 @@ from chalice.app import Chalice, WebsocketEvent
 from chalicelib.api import (
     admin_data,
     admin_environments,
+    admin_openapi,
     admin_operators,
     admin_panel,
     auth_tokens,
@@ -30,6 +31,7 @@ for router in (
     auth_tokens.router,
     v1_rooms.router,
     v1_openapi.router,
+    admin_openapi.router,
     admin_panel.router,
     sdk.router,
 ):

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 from typing import Any
 
-from . import jsontext
+from . import codes, jsontext
 from .errors import InvalidInput, PulseError
 
 MAX_CURSOR_CHARS = 1024
@@ -26,7 +26,7 @@ def encode(secret: bytes, scope: str, key: dict[str, Any]) -> str:
 
 def decode(secret: bytes, scope: str, cursor: str) -> dict[str, Any]:
     """The key a cursor holds; InvalidInput if it is malformed, tampered, or from another list."""
-    bad = InvalidInput("cursor", "is not a cursor from this list", code="INVALID_CURSOR")
+    bad = InvalidInput("cursor", "is not a cursor from this list", code=codes.INVALID_CURSOR)
     # Non-ASCII text would make hmac.compare_digest raise TypeError (a 500), not refuse.
     if len(cursor) > MAX_CURSOR_CHARS or not cursor.isascii() or cursor.count(".") != 1:
         raise bad

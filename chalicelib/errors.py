@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from . import codes
+
 
 class PulseError(Exception):
     """Base of every error a client may see. `code` is stable; `message` is for humans."""
 
-    code = "ERROR"
+    code = codes.ERROR
 
     def __init__(
         self, message: str, *, code: str | None = None, suggestion: str | None = None
@@ -21,7 +23,7 @@ class PulseError(Exception):
 class InvalidInput(PulseError):
     """A request field is missing, malformed or out of range (names the field)."""
 
-    code = "INVALID_INPUT"
+    code = codes.INVALID_INPUT
 
     def __init__(self, field: str, message: str, *, code: str | None = None) -> None:
         super().__init__(f"{field}: {message}" if field else message, code=code)
@@ -29,13 +31,13 @@ class InvalidInput(PulseError):
 
 
 class MalformedJson(PulseError):
-    code = "MALFORMED_JSON"
+    code = codes.MALFORMED_JSON
 
 
 class MethodNotAllowed(PulseError):
     """The path exists, but not with this method; `allowed` are the ones it takes."""
 
-    code = "METHOD_NOT_ALLOWED"
+    code = codes.METHOD_NOT_ALLOWED
 
     def __init__(self, method: str, allowed: list[str]) -> None:
         super().__init__(
@@ -46,23 +48,23 @@ class MethodNotAllowed(PulseError):
 
 
 class PayloadTooLarge(PulseError):
-    code = "PAYLOAD_TOO_LARGE"
+    code = codes.PAYLOAD_TOO_LARGE
 
 
 class Unauthenticated(PulseError):
-    code = "UNAUTHENTICATED"
+    code = codes.UNAUTHENTICATED
 
 
 class Forbidden(PulseError):
-    code = "FORBIDDEN"
+    code = codes.FORBIDDEN
 
 
 class NotFound(PulseError):
-    code = "NOT_FOUND"
+    code = codes.NOT_FOUND
 
 
 class Conflict(PulseError):
-    code = "CONFLICT"
+    code = codes.CONFLICT
 
 
 class InUse(Conflict):
@@ -77,11 +79,11 @@ class InUse(Conflict):
 class Unprocessable(PulseError):
     """Well-formed, but not applicable as sent (an Idempotency-Key reused for another request)."""
 
-    code = "UNPROCESSABLE"
+    code = codes.UNPROCESSABLE
 
 
 class RateLimited(PulseError):
-    code = "RATE_LIMITED"
+    code = codes.RATE_LIMITED
 
     def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
         super().__init__(message, code=code)
@@ -91,7 +93,7 @@ class RateLimited(PulseError):
 class Unavailable(PulseError):
     """A dependency (DynamoDB) is throttling or failing; safe to retry later."""
 
-    code = "SERVICE_UNAVAILABLE"
+    code = codes.SERVICE_UNAVAILABLE
 
     def __init__(self, message: str, *, retry_after: int = 1) -> None:
         super().__init__(message)
@@ -102,7 +104,7 @@ def invalid_api_key() -> Unauthenticated:
     """One answer for malformed, unknown, revoked, or disabled-environment keys (no oracle)."""
     return Unauthenticated(
         "The API key is invalid or no longer active.",
-        code="INVALID_API_KEY",
+        code=codes.INVALID_API_KEY,
         suggestion="Check the key in the Admin Panel; rotated and revoked keys stop at once.",
     )
 
@@ -111,7 +113,7 @@ def environment_suspended() -> Forbidden:
     """For a caller whose credentials are good, of an environment an operator suspended."""
     return Forbidden(
         "This environment is suspended by its operators.",
-        code="ENVIRONMENT_SUSPENDED",
+        code=codes.ENVIRONMENT_SUSPENDED,
         suggestion="Every request and connection of it is refused until an operator resumes it.",
     )
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from . import codes
 from .errors import InvalidInput
 
 E = TypeVar("E", bound=str)
@@ -32,13 +33,15 @@ def within_depth(obj: Mapping[str, Any]) -> None:
     itself included; the error names the top-level field that goes deeper."""
     for name, value in obj.items():
         if _depth(value, 1) > MAX_JSON_DEPTH:
-            raise InvalidInput(name, f"nests deeper than {MAX_JSON_DEPTH} levels", code="TOO_DEEP")
+            raise InvalidInput(
+                name, f"nests deeper than {MAX_JSON_DEPTH} levels", code=codes.TOO_DEEP
+            )
 
 
 def only_fields(obj: Mapping[str, Any], allowed: Iterable[str]) -> None:
     unknown = sorted(set(obj) - set(allowed))
     if unknown:
-        raise InvalidInput(unknown[0], "unknown field", code="UNKNOWN_FIELD")
+        raise InvalidInput(unknown[0], "unknown field", code=codes.UNKNOWN_FIELD)
 
 
 def _has_control_chars(text: str) -> bool:
@@ -59,7 +62,7 @@ def text(
     value = obj.get(field)
     if value is None:
         if required:
-            raise InvalidInput(field, "is required", code="MISSING_FIELD")
+            raise InvalidInput(field, "is required", code=codes.MISSING_FIELD)
         return None
     if not isinstance(value, str):
         raise InvalidInput(field, "must be a string")
@@ -83,7 +86,7 @@ def required_text(obj: Mapping[str, Any], field: str, *, max_len: int, strip: bo
 def choice(obj: Mapping[str, Any], field: str, options: tuple[E, ...]) -> E:
     value = obj.get(field)
     if value is None:
-        raise InvalidInput(field, "is required", code="MISSING_FIELD")
+        raise InvalidInput(field, "is required", code=codes.MISSING_FIELD)
     for option in options:
         if value == option:
             return option
@@ -124,7 +127,7 @@ def operator_email(obj: Mapping[str, Any], field: str = "email") -> str:
             "must be ASCII: letters of other scripts, full-width forms and invisible characters "
             "can make an address look like another operator's (write an internationalized "
             "domain in its xn-- form)",
-            code="EMAIL_NOT_ASCII",
+            code=codes.EMAIL_NOT_ASCII,
         )
     return value
 
@@ -186,7 +189,7 @@ def is_room_id(value: object) -> bool:
 def room_id(value: object, field: str = "id") -> str:
     """A new room's id (POST /api/v1/rooms, a `$connect` that may create the room)."""
     if value is None:
-        raise InvalidInput(field, "is required", code="MISSING_FIELD")
+        raise InvalidInput(field, "is required", code=codes.MISSING_FIELD)
     if not isinstance(value, str):
         raise InvalidInput(field, "must be a string")
     if not is_room_id(value):
@@ -206,7 +209,7 @@ def metadata(
     """A flat object of at most 20 keys whose values are strings (<= 256), numbers or booleans."""
     if field not in obj:
         if required:
-            raise InvalidInput(field, "is required", code="MISSING_FIELD")
+            raise InvalidInput(field, "is required", code=codes.MISSING_FIELD)
         return None
     value = obj[field]
     if not isinstance(value, dict):
@@ -253,11 +256,18 @@ def boolean(obj: Mapping[str, Any], field: str) -> bool | None:
     return value
 
 
+def any_value(obj: Mapping[str, Any], field: str) -> Any:
+    """A required field of any JSON value (`null` included), relayed as is."""
+    if field not in obj:
+        raise InvalidInput(field, "is required (any JSON value)", code=codes.MISSING_FIELD)
+    return obj[field]
+
+
 def nested(obj: Mapping[str, Any], field: str, allowed: Iterable[str]) -> dict[str, Any]:
     """A required sub-object, re-keyed `field.name` so that its errors name the full path."""
     value = obj.get(field)
     if value is None:
-        raise InvalidInput(field, "is required", code="MISSING_FIELD")
+        raise InvalidInput(field, "is required", code=codes.MISSING_FIELD)
     if not isinstance(value, dict):
         raise InvalidInput(field, "must be an object")
     flat = {f"{field}.{k}": v for k, v in value.items()}

@@ -72,9 +72,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--restart", action="store_true", help="restart the functions so they read the secrets"
     )
     secrets.add_argument("--yes", action="store_true", help="confirm --rotate key-pepper")
-    commands.add_parser(
+    openapi = commands.add_parser(
         "openapi",
-        help="print docs/openapi.yaml as JSON (chalicelib/openapi.json, which Lambda serves)",
+        help="print the customer API's OpenAPI document, generated from the code, as JSON "
+        "(chalicelib/openapi.json, which Lambda serves)",
+    )
+    openapi.add_argument("--admin", action="store_true", help="the Admin API's document instead")
+    openapi.add_argument("--yaml", action="store_true", help="as YAML (docs/), not JSON")
+    openapi.add_argument(
+        "--write",
+        action="store_true",
+        help="write every document instead: chalicelib/*.json and docs/*.yaml",
     )
     args = parser.parse_args(argv)
 
@@ -98,8 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(template_json())
         return 0
     if args.command == "openapi":
-        sys.stdout.write(openapi_json())
-        return 0
+        return openapi_command(args)
     parser.error(f"unknown command {args.command}")
     return 2
 
@@ -146,13 +153,23 @@ def template_json() -> str:
     return json.dumps(cloudformation_template(), indent=2, sort_keys=True) + "\n"
 
 
-def openapi_json() -> str:
-    """docs/openapi.yaml as the committed chalicelib/openapi.json, byte for byte."""
-    import yaml
+def openapi_json(contract: str = "customer") -> str:
+    """A document as the committed chalicelib/ JSON, byte for byte: generated from the code."""
+    from . import openapi
 
-    root = Path(__file__).resolve().parents[1]
-    spec = yaml.safe_load((root / "docs" / "openapi.yaml").read_text(encoding="utf-8"))
-    return json.dumps(spec, indent=2, ensure_ascii=False) + "\n"
+    return openapi.as_json(openapi.document(contract))
+
+
+def openapi_command(args: argparse.Namespace) -> int:
+    from . import openapi
+
+    if args.write:
+        for path in openapi.write_all():
+            print(f"wrote {path.relative_to(openapi.ROOT)}", file=sys.stderr)
+        return 0
+    spec = openapi.document("admin" if args.admin else "customer")
+    sys.stdout.write(openapi.as_yaml(spec) if args.yaml else openapi.as_json(spec))
+    return 0
 
 
 def create_tables_command() -> int:

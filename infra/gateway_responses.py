@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib import codes
+
 EXTENSION = "x-amazon-apigateway-gateway-responses"
 HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
@@ -46,16 +48,16 @@ RESPONSES: dict[str, GatewayResponse] = {
     # Also a method a path does not declare; Pulse's paths declare every method API Gateway lets
     # through (chalicelib/api/routing.py), so this is an unknown path: 404, not 403.
     "MISSING_AUTHENTICATION_TOKEN": GatewayResponse(
-        404, "NOT_FOUND", "No route matches this path."
+        404, codes.NOT_FOUND, "No route matches this path."
     ),
     "THROTTLED": GatewayResponse(
-        429, "RATE_LIMITED", "Too many requests reached the API at once; retry shortly.", 1
+        429, codes.RATE_LIMITED, "Too many requests reached the API at once; retry shortly.", 1
     ),
     "REQUEST_TOO_LARGE": GatewayResponse(
-        413, "PAYLOAD_TOO_LARGE", "The request is larger than the API accepts."
+        413, codes.PAYLOAD_TOO_LARGE, "The request is larger than the API accepts."
     ),
     "INTEGRATION_TIMEOUT": GatewayResponse(
-        504, "GATEWAY_TIMEOUT", "The request took too long to answer; retry it."
+        504, codes.GATEWAY_TIMEOUT, "The request took too long to answer; retry it."
     ),
     # Anything else API Gateway answers itself keeps its status; the code names its type.
     "DEFAULT_4XX": GatewayResponse(

@@ -2,80 +2,133 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from ..entities import Actor
+from .. import codes
+from ..entities import Actor, Analytics, Comment, Page, Room, Thread, User
 from ..runtime import services
 from ..services.callers import OperatorCaller
+from ..wire import environments, params, rooms, threads, users
 from . import http
-from . import serializers as out
 from .routing import Router
 
-router = Router(prefix="/admin/api/environments/{envId}")
+router = Router(prefix="/admin/api/environments/{envId}", contract="admin", tag="Data")
 
 
 def _page_args() -> tuple[int, str | None]:
     return http.limit(router.request), http.query(router.request, "cursor")
 
 
-@router.route("/analytics", "GET")
-def analytics(actor: Actor, envId: str) -> dict[str, Any]:
-    return out.analytics(services().collab.analytics(OperatorCaller(actor, envId)))
+@router.route("/analytics", "GET", answer=environments.ANALYTICS, tag="Analytics")
+def analytics(actor: Actor, envId: str) -> Analytics:
+    """An environment's analytics
+
+    Its rooms, threads, comments and users, and the comments and active users of each of the
+    last days.
+
+    Returns: The counts.
+    """
+    return services().collab.analytics(OperatorCaller(actor, envId))
 
 
-@router.route("/rooms", "GET")
-def list_rooms(actor: Actor, envId: str) -> dict[str, Any]:
-    return out.page(
-        services().collab.list_rooms(OperatorCaller(actor, envId), *_page_args()), out.room
-    )
+@router.route("/rooms", "GET", answer=rooms.ROOMS, query=params.PAGE)
+def list_rooms(actor: Actor, envId: str) -> Page[Room]:
+    """List an environment's rooms
+
+    Returns: A page of rooms, in id order.
+    """
+    return services().collab.list_rooms(OperatorCaller(actor, envId), *_page_args())
 
 
-@router.route("/rooms/{roomId}", "DELETE", role="admin", status=204)
+@router.route(
+    "/rooms/{roomId}", "DELETE", role="admin", status=204, raises=[codes.CONCURRENT_CHANGE]
+)
 def delete_room(actor: Actor, envId: str, roomId: str) -> None:
+    """Delete a room
+
+    With its threads and comments; its live connections are closed. Recorded in the
+    environment's audit log.
+    """
     services().collab.delete_room(OperatorCaller(actor, envId), roomId)
     services().environments.record(actor, envId, "room.deleted", "room", roomId)
 
 
-@router.route("/rooms/{roomId}/threads", "GET")
-def list_threads(actor: Actor, envId: str, roomId: str) -> dict[str, Any]:
+@router.route(
+    "/rooms/{roomId}/threads",
+    "GET",
+    answer=threads.THREADS_WITH_COMMENTS,
+    query=[params.RESOLVED, *params.PAGE],
+)
+def list_threads(actor: Actor, envId: str, roomId: str) -> Page[Thread]:
+    """List a room's threads, with their first comments
+
+    Newest first; each with its first comments (as many as fit).
+
+    Returns: A page of threads.
+    """
     resolved = http.flag(router.request, "resolved")
-    page = services().collab.browse_threads(
+    return services().collab.browse_threads(
         OperatorCaller(actor, envId), roomId, resolved, *_page_args()
     )
-    return out.page(page, out.thread, shrink=out.thread_within)
 
 
-@router.route("/rooms/{roomId}/threads/{threadId}", "GET")
-def get_thread(actor: Actor, envId: str, roomId: str, threadId: str) -> dict[str, Any]:
-    return out.thread_fitting(
-        services().collab.get_thread(OperatorCaller(actor, envId), roomId, threadId)
-    )
+@router.route("/rooms/{roomId}/threads/{threadId}", "GET", answer=threads.THREAD_WITH_COMMENTS)
+def get_thread(actor: Actor, envId: str, roomId: str, threadId: str) -> Thread:
+    """Get a thread with its comments
+
+    Returns: The thread, with its first comments.
+    """
+    return services().collab.get_thread(OperatorCaller(actor, envId), roomId, threadId)
 
 
-@router.route("/rooms/{roomId}/threads/{threadId}", "DELETE", role="admin", status=204)
+@router.route(
+    "/rooms/{roomId}/threads/{threadId}",
+    "DELETE",
+    role="admin",
+    status=204,
+    raises=[codes.CONCURRENT_CHANGE],
+)
 def delete_thread(actor: Actor, envId: str, roomId: str, threadId: str) -> None:
+    """Delete a thread
+
+    With its comments. Recorded in the environment's audit log.
+    """
     services().collab.delete_thread(OperatorCaller(actor, envId), roomId, threadId)
     services().environments.record(actor, envId, "thread.deleted", "thread", threadId)
 
 
-@router.route("/rooms/{roomId}/threads/{threadId}/comments", "GET")
-def list_comments(actor: Actor, envId: str, roomId: str, threadId: str) -> dict[str, Any]:
-    page = services().collab.list_comments(
+@router.route(
+    "/rooms/{roomId}/threads/{threadId}/comments", "GET", answer=threads.COMMENTS, query=params.PAGE
+)
+def list_comments(actor: Actor, envId: str, roomId: str, threadId: str) -> Page[Comment]:
+    """List a thread's comments
+
+    Returns: A page of comments, oldest first.
+    """
+    return services().collab.list_comments(
         OperatorCaller(actor, envId), roomId, threadId, *_page_args()
     )
-    return out.page(page, out.comment)
 
 
 @router.route(
-    "/rooms/{roomId}/threads/{threadId}/comments/{commentId}", "DELETE", role="admin", status=204
+    "/rooms/{roomId}/threads/{threadId}/comments/{commentId}",
+    "DELETE",
+    role="admin",
+    status=204,
+    raises=[codes.CONCURRENT_CHANGE],
 )
 def delete_comment(actor: Actor, envId: str, roomId: str, threadId: str, commentId: str) -> None:
+    """Delete a comment
+
+    Deleting the only comment of a thread deletes the thread. Recorded in the environment's
+    audit log.
+    """
     services().collab.delete_comment(OperatorCaller(actor, envId), roomId, threadId, commentId)
     services().environments.record(actor, envId, "comment.deleted", "comment", commentId)
 
 
-@router.route("/users", "GET")
-def list_users(actor: Actor, envId: str) -> dict[str, Any]:
-    return out.page(
-        services().collab.list_users(OperatorCaller(actor, envId), *_page_args()), out.user
-    )
+@router.route("/users", "GET", answer=users.USERS, query=params.PAGE)
+def list_users(actor: Actor, envId: str) -> Page[User]:
+    """List an environment's users
+
+    Returns: A page of users, in id order.
+    """
+    return services().collab.list_users(OperatorCaller(actor, envId), *_page_args())

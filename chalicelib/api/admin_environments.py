@@ -4,105 +4,229 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import validation as v
-from ..auth.apikeys import KeyKind
-from ..entities import Actor
+from .. import codes
+from ..entities import Actor, ApiKey, AuditEvent, Environment, Page
 from ..runtime import services
-from ..services.environments import KEY_NAME_MAX, NAME_MAX
+from ..wire import environments as wire
+from ..wire import params
 from . import http
-from . import serializers as out
 from .routing import Router
 
-router = Router(prefix="/admin/api")
-KEY_KINDS: tuple[KeyKind, ...] = ("publishable", "secret")
+router = Router(prefix="/admin/api", contract="admin", tag="Environments")
+KEY_KINDS = wire.KEY_KINDS
+DISABLED = codes.ENVIRONMENT_DISABLED
 
 
-def _name(body: dict[str, Any]) -> str:
-    return v.required_text(body, "name", max_len=NAME_MAX, strip=True)
+@router.route(
+    "/environments",
+    "GET",
+    answer=wire.ENVIRONMENTS,
+    query=[params.SEARCH, *params.PAGE],
+)
+def list_environments(actor: Actor) -> Page[Environment]:
+    """List environments
 
+    Newest first; `q` keeps those whose name or id contains it.
 
-@router.route("/environments", "GET")
-def list_environments(actor: Actor) -> dict[str, Any]:
+    Returns: A page of environments.
+    """
     req = router.request
-    page = services().environments.list_environments(
+    return services().environments.list_environments(
         http.search(req), http.limit(req), http.query(req, "cursor")
     )
-    return out.page(page, out.environment)
 
 
-@router.route("/environments", "POST", role="admin", status=201)
-def create_environment(actor: Actor) -> dict[str, Any]:
-    body = http.json_object(router.request)
-    v.only_fields(body, ["name"])
-    env, keys = services().environments.create(actor, _name(body))
-    return {"environment": out.environment(env), "keys": [out.api_key(k) for k in keys]}
+@router.route(
+    "/environments",
+    "POST",
+    role="admin",
+    status=201,
+    body=wire.CreateEnvironmentRequest,
+    answer=wire.CREATED_ENVIRONMENT,
+)
+def create_environment(actor: Actor, body: wire.CreateEnvironmentRequest) -> dict[str, Any]:
+    """Create an environment
+
+    A new environment with a publishable and a secret key. Their full keys are in this answer
+    only: store the secret key now.
+
+    Returns: The environment and its keys.
+    """
+    env, keys = services().environments.create(actor, body.name)
+    return {"environment": env, "keys": keys}
 
 
-@router.route("/environments/{envId}", "GET")
-def get_environment(actor: Actor, envId: str) -> dict[str, Any]:
-    return out.environment(services().environments.get(envId))
+@router.route("/environments/{envId}", "GET", answer=wire.ENVIRONMENT)
+def get_environment(actor: Actor, envId: str) -> Environment:
+    """Get an environment
+
+    Returns: The environment.
+    """
+    return services().environments.get(envId)
 
 
-@router.route("/environments/{envId}", "PATCH", role="admin")
-def rename_environment(actor: Actor, envId: str) -> dict[str, Any]:
-    body = http.json_object(router.request)
-    v.only_fields(body, ["name"])
-    return out.environment(services().environments.rename(actor, envId, _name(body)))
+@router.route(
+    "/environments/{envId}",
+    "PATCH",
+    role="admin",
+    body=wire.RenameEnvironmentRequest,
+    answer=wire.ENVIRONMENT,
+    raises=[DISABLED],
+)
+def rename_environment(
+    actor: Actor, envId: str, body: wire.RenameEnvironmentRequest
+) -> Environment:
+    """Rename an environment
+
+    Returns: The renamed environment.
+    """
+    return services().environments.rename(actor, envId, body.name)
 
 
-@router.route("/environments/{envId}", "DELETE", role="admin", status=204)
-def disable_environment(actor: Actor, envId: str) -> None:
-    body = http.json_object(router.request, required=False)
-    v.only_fields(body, ["confirmName"])
-    confirm_name = v.required_text(body, "confirmName", max_len=NAME_MAX)
-    services().environments.disable(actor, envId, confirm_name)
+@router.route(
+    "/environments/{envId}",
+    "DELETE",
+    role="admin",
+    status=204,
+    body=wire.DisableEnvironmentRequest,
+    raises=[codes.CONFIRM_NAME_MISMATCH, DISABLED, codes.KEYS_CHANGED],
+)
+def disable_environment(actor: Actor, envId: str, body: wire.DisableEnvironmentRequest) -> None:
+    """Disable an environment
+
+    For good: every key is revoked, every request and connection with them fails at once, and
+    its data stays readable here. `confirmName` must be its current name (else 400
+    `CONFIRM_NAME_MISMATCH` and nothing changes).
+    """
+    services().environments.disable(actor, envId, body.confirm_name)
 
 
-@router.route("/environments/{envId}/suspend", "POST", role="admin")
-def suspend_environment(actor: Actor, envId: str) -> dict[str, Any]:
-    v.only_fields(http.json_object(router.request, required=False), [])
-    return out.environment(services().environments.suspend(actor, envId))
+@router.route(
+    "/environments/{envId}/suspend",
+    "POST",
+    role="admin",
+    body=wire.NoBody,
+    answer=wire.ENVIRONMENT,
+    raises=[DISABLED, codes.ENVIRONMENT_ALREADY_SUSPENDED, codes.ENVIRONMENT_CHANGED],
+)
+def suspend_environment(actor: Actor, envId: str, body: wire.NoBody) -> Environment:
+    """Suspend an environment
+
+    Refuses every request and connection made with its keys (403 `ENVIRONMENT_SUSPENDED`) and
+    closes its live connections, until it is resumed. Its keys stay as they are.
+
+    Returns: The suspended environment.
+    """
+    return services().environments.suspend(actor, envId)
 
 
-@router.route("/environments/{envId}/resume", "POST", role="admin")
-def resume_environment(actor: Actor, envId: str) -> dict[str, Any]:
-    v.only_fields(http.json_object(router.request, required=False), [])
-    return out.environment(services().environments.resume(actor, envId))
+@router.route(
+    "/environments/{envId}/resume",
+    "POST",
+    role="admin",
+    body=wire.NoBody,
+    answer=wire.ENVIRONMENT,
+    raises=[DISABLED, codes.ENVIRONMENT_NOT_SUSPENDED, codes.ENVIRONMENT_CHANGED],
+)
+def resume_environment(actor: Actor, envId: str, body: wire.NoBody) -> Environment:
+    """Resume a suspended environment
+
+    Returns: The environment, active again.
+    """
+    return services().environments.resume(actor, envId)
 
 
-@router.route("/environments/{envId}/keys", "GET")
-def list_keys(actor: Actor, envId: str) -> dict[str, Any]:
+@router.route(
+    "/environments/{envId}/keys",
+    "GET",
+    answer=wire.API_KEYS,
+    query=[params.SEARCH, *params.PAGE],
+    tag="Keys",
+)
+def list_keys(actor: Actor, envId: str) -> Page[ApiKey]:
+    """List an environment's keys
+
+    Newest first, revoked ones included, never their full key; `q` keeps those whose name,
+    kind, status, id or preview contains it.
+
+    Returns: A page of keys.
+    """
     req = router.request
-    page = services().environments.list_keys(
+    return services().environments.list_keys(
         envId, http.search(req), http.limit(req), http.query(req, "cursor")
     )
-    return out.page(page, out.api_key)
 
 
-@router.route("/environments/{envId}/keys", "POST", role="admin", status=201)
-def create_key(actor: Actor, envId: str) -> dict[str, Any]:
-    body = http.json_object(router.request)
-    v.only_fields(body, ["kind", "name"])
-    kind = v.choice(body, "kind", KEY_KINDS)
-    name = v.text(body, "name", max_len=KEY_NAME_MAX, strip=True, required=False)
-    return out.api_key(services().environments.create_key(actor, envId, kind, name))
+@router.route(
+    "/environments/{envId}/keys",
+    "POST",
+    role="admin",
+    status=201,
+    body=wire.CreateKeyRequest,
+    answer=wire.API_KEY,
+    raises=[DISABLED, codes.TOO_MANY_KEYS, codes.KEYS_CHANGED],
+    tag="Keys",
+)
+def create_key(actor: Actor, envId: str, body: wire.CreateKeyRequest) -> ApiKey:
+    """Create a key
+
+    One more key of the environment, beside the others. Its full `key` is in this answer only.
+
+    Returns: The new key, with its `key`.
+    """
+    return services().environments.create_key(actor, envId, body.kind, body.name)
 
 
-@router.route("/environments/{envId}/keys/rotate", "POST", role="admin", status=201)
-def rotate_keys(actor: Actor, envId: str) -> dict[str, Any]:
-    v.only_fields(http.json_object(router.request, required=False), [])
+@router.route(
+    "/environments/{envId}/keys/rotate",
+    "POST",
+    role="admin",
+    status=201,
+    body=wire.NoBody,
+    answer=wire.ROTATED_KEYS,
+    raises=[DISABLED, codes.KEYS_CHANGED],
+    tag="Keys",
+)
+def rotate_keys(actor: Actor, envId: str, body: wire.NoBody) -> dict[str, Any]:
+    """Rotate the keys
+
+    A new publishable and secret key replace every active key, which stop working (with the
+    tokens they minted) on the very next call. Their full keys are in this answer only.
+
+    Returns: The new keys and the ids of the revoked ones.
+    """
     keys, revoked = services().environments.rotate(actor, envId)
-    return {"keys": [out.api_key(k) for k in keys], "revoked": revoked}
+    return {"keys": keys, "revoked": revoked}
 
 
-@router.route("/environments/{envId}/keys/{keyId}/revoke", "POST", role="admin")
-def revoke_key(actor: Actor, envId: str, keyId: str) -> dict[str, Any]:
-    v.only_fields(http.json_object(router.request, required=False), [])
-    return out.api_key(services().environments.revoke(actor, envId, keyId))
+@router.route(
+    "/environments/{envId}/keys/{keyId}/revoke",
+    "POST",
+    role="admin",
+    body=wire.NoBody,
+    answer=wire.API_KEY,
+    raises=[codes.KEY_ALREADY_REVOKED, codes.KEYS_CHANGED],
+    tag="Keys",
+)
+def revoke_key(actor: Actor, envId: str, keyId: str, body: wire.NoBody) -> ApiKey:
+    """Revoke a key
+
+    It fails on the very next call, as do the tokens it minted.
+
+    Returns: The revoked key.
+    """
+    return services().environments.revoke(actor, envId, keyId)
 
 
-@router.route("/environments/{envId}/audit", "GET")
-def environment_audit(actor: Actor, envId: str) -> dict[str, Any]:
+@router.route(
+    "/environments/{envId}/audit", "GET", answer=wire.AUDIT_EVENTS, query=params.PAGE, tag="Audit"
+)
+def environment_audit(actor: Actor, envId: str) -> Page[AuditEvent]:
+    """An environment's audit log
+
+    What operators did to it and its keys and data, newest first.
+
+    Returns: A page of audit events.
+    """
     req = router.request
-    page = services().environments.audit(envId, http.limit(req), http.query(req, "cursor"))
-    return out.page(page, out.audit_event)
+    return services().environments.audit(envId, http.limit(req), http.query(req, "cursor"))

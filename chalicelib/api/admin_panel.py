@@ -14,6 +14,7 @@ from typing import Any
 
 from chalice.app import Response
 
+from .. import codes
 from ..errors import NotFound
 from .routing import Router
 
@@ -98,7 +99,7 @@ def panel() -> Response:
 @router.route("/admin/assets/{name}", "GET", auth="none", head=True)
 def panel_asset(name: str) -> Response:
     if name not in ASSETS:
-        raise NotFound("No such Admin Panel asset.", code="ASSET_NOT_FOUND")
+        raise NotFound("No such Admin Panel asset.", code=codes.ASSET_NOT_FOUND)
     text, version = asset(name)
     query: Any = router.request.query_params or {}
     cache = IMMUTABLE if query.get("v") == version else SHORT

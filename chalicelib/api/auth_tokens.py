@@ -2,34 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from .. import validation as v
+from ..entities import MintedToken
 from ..runtime import services
 from ..services.callers import SecretKeyCaller
 from ..services.tokens import MintRequest
-from . import http
+from ..wire import tokens
 from .routing import Router, SecretKey
 
-router = Router(prefix="/auth")
-FIELD_MAX = 128
+router = Router(prefix="/auth", contract="customer", tag="Auth")
+FIELD_MAX = tokens.FIELD_MAX
 
 
-# A replayed answer holds a live token: it is kept no longer than the token lives.
+# A replayed answer holds a live token: it is kept no longer than the token lives. The key's
+# offline checks come before the body is read (a key error wins over a body error).
 @router.route(
     "/token",
     "POST",
     auth=SecretKey(limit="mint"),
     idempotent=True,
     replay_for=lambda s: s.token_ttl_seconds,
+    body=tokens.MintRequest,
+    answer=tokens.MINTED,
 )
-def mint_token(caller: SecretKeyCaller) -> dict[str, Any]:
-    body = http.json_object(router.request)
-    v.only_fields(body, ["userId", "name", "avatar"])
-    mint = MintRequest(
-        user_id=v.user_id(body, "userId", max_len=FIELD_MAX),
-        name=v.required_text(body, "name", max_len=FIELD_MAX),
-        avatar=v.http_url(body, "avatar"),
-    )
-    minted = services().tokens.mint(caller, mint)
-    return {"token": minted.token, "expiresAt": minted.expires_at}
+def mint_token(caller: SecretKeyCaller, body: tokens.MintRequest) -> MintedToken:
+    """Mint a user token
+
+    Mints a short-lived token (an HS256 JWT, 15 minutes by default) for one of your users, for
+    the widget to connect with. Call it from your backend, never from a browser. It also records
+    the user (`GET /api/v1/users`): the latest `name` and `avatar` win. With an
+    `Idempotency-Key`, a retry gets the same token, for as long as that token lives.
+
+    Returns: The token and when it expires.
+    """
+    mint = MintRequest(user_id=body.user_id, name=body.name, avatar=body.avatar)
+    return services().tokens.mint(caller, mint)

@@ -9,23 +9,23 @@ from typing import Any
 
 from chalice.app import Response
 
-from .. import errors
+from .. import codes, errors
 
 log = logging.getLogger("pulse.api")
 
 # Chalice answers some requests itself (405, 415, ...) in its own shape; we reshape them.
 CHALICE_CODES = {
-    "MethodNotAllowedError": "METHOD_NOT_ALLOWED",
-    "UnsupportedMediaType": "UNSUPPORTED_MEDIA_TYPE",
-    "BadRequestError": "BAD_REQUEST",
-    "BadRequest": "BAD_REQUEST",
-    "NotFoundError": "NOT_FOUND",
-    "InternalServerError": "INTERNAL_ERROR",
+    "MethodNotAllowedError": codes.METHOD_NOT_ALLOWED,
+    "UnsupportedMediaType": codes.UNSUPPORTED_MEDIA_TYPE,
+    "BadRequestError": codes.BAD_REQUEST,
+    "BadRequest": codes.BAD_REQUEST,
+    "NotFoundError": codes.NOT_FOUND,
+    "InternalServerError": codes.INTERNAL_ERROR,
 }
 
 SUGGESTIONS = {
-    "UNSUPPORTED_MEDIA_TYPE": "Send a JSON body with `Content-Type: application/json`.",
-    "METHOD_NOT_ALLOWED": "See the Allow header for this path's methods.",
+    codes.UNSUPPORTED_MEDIA_TYPE: "Send a JSON body with `Content-Type: application/json`.",
+    codes.METHOD_NOT_ALLOWED: "See the Allow header for this path's methods.",
 }
 
 JSON_HEADERS: dict[str, str | list[str]] = {
@@ -63,7 +63,7 @@ def unexpected(request_id: str) -> Response:
     log.exception("unhandled error", extra={"requestId": request_id})
     return Response(
         body=body(
-            "INTERNAL_ERROR",
+            codes.INTERNAL_ERROR,
             "Something went wrong on our side.",
             f"Retry later; if it persists, report request id {request_id}.",
             requestId=request_id,
@@ -77,7 +77,7 @@ def reshape_chalice_error(response: Response) -> Response:
     """Give Chalice's own error responses our shape."""
     raw = response.body
     if response.status_code >= 400 and isinstance(raw, dict) and set(raw) == {"Code", "Message"}:
-        code = CHALICE_CODES.get(str(raw["Code"]), "ERROR")
+        code = CHALICE_CODES.get(str(raw["Code"]), codes.ERROR)
         response.body = body(code, str(raw["Message"]), SUGGESTIONS.get(code))
         response.headers = {**JSON_HEADERS, **(response.headers or {})}
     return response

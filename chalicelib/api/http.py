@@ -7,7 +7,7 @@ from typing import Any
 
 from chalice.app import Request
 
-from .. import jsontext
+from .. import codes, jsontext
 from ..errors import InvalidInput, MalformedJson, PayloadTooLarge
 from ..validation import within_depth
 
@@ -66,7 +66,7 @@ def json_object(request: Request, *, required: bool = True) -> dict[str, Any]:
         raise PayloadTooLarge(f"Request bodies are limited to {MAX_BODY_BYTES // 1024} KB.")
     if not raw.strip():
         if required:
-            raise MalformedJson("The request needs a JSON object body.", code="MISSING_BODY")
+            raise MalformedJson("The request needs a JSON object body.", code=codes.MISSING_BODY)
         return {}
     malformed = "The body is not valid UTF-8 JSON."
     try:

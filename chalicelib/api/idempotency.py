@@ -16,7 +16,7 @@ from typing import Any
 
 from chalice.app import Request, Response
 
-from .. import jsontext
+from .. import codes, jsontext
 from ..config import Settings
 from ..errors import InvalidInput, PulseError
 from ..runtime import services
@@ -47,7 +47,7 @@ def key_of(request: Request) -> str | None:
         raise InvalidInput(
             HEADER,
             f"must be 1-{MAX_LENGTH} printable ASCII characters (a UUID is a good key)",
-            code="INVALID_IDEMPOTENCY_KEY",
+            code=codes.INVALID_IDEMPOTENCY_KEY,
         )
     return str(value)
 

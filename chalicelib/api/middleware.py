@@ -13,7 +13,8 @@ from chalice.app import Request, Response
 
 from .. import jsontext
 from ..errors import MethodNotAllowed, PayloadTooLarge, PulseError
-from . import errors, paths, sizing
+from ..wire import sizing
+from . import errors, paths
 from .http import MAX_BODY_BYTES, request_id
 from .routing import METHODS, declared_methods
 

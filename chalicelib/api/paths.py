@@ -8,6 +8,7 @@ import base64
 import binascii
 from urllib.parse import unquote
 
+from .. import codes
 from ..errors import InvalidInput, NotFound
 from ..validation import PATH_ESCAPE, is_dot_segment
 
@@ -63,6 +64,6 @@ def check_shape(path: str, resource: str | None) -> None:
     if trailing or "//" in path.rstrip("/"):
         raise NotFound(
             "No route matches this path.",
-            code="NOT_FOUND",
+            code=codes.NOT_FOUND,
             suggestion="Paths take no trailing slash and no empty segment.",
         )

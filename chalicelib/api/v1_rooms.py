@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import validation as v
-from ..errors import InvalidInput
+from .. import codes
+from ..entities import Comment, Page, Room, Thread, User
 from ..runtime import services
 from ..services.callers import SecretKeyCaller
+from ..wire import params, rooms, threads, users
 from . import http
-from . import serializers as out
 from .routing import Router, SecretKey
 
-router = Router(prefix="/api/v1")
+router = Router(prefix="/api/v1", contract="customer")
 SECRET = SecretKey(limit="rest")  # every route here: a secret key, the REST API's rates
-USER_ID_MAX = 128
+USER_ID_MAX = threads.USER_ID_MAX
 
 
 def _page_args() -> tuple[int, str | None]:
@@ -24,144 +24,332 @@ def _page_args() -> tuple[int, str | None]:
 # --- rooms -------------------------------------------------------------------------------------
 
 
-@router.route("/rooms", "GET", auth=SECRET)
-def list_rooms(access: SecretKeyCaller) -> dict[str, Any]:
-    return out.page(services().collab.list_rooms(access, *_page_args()), out.room)
+@router.route("/rooms", "GET", auth=SECRET, answer=rooms.ROOMS, query=params.PAGE, tag="Rooms")
+def list_rooms(access: SecretKeyCaller) -> Page[Room]:
+    """List rooms
+
+    The environment's rooms, in id order.
+
+    Returns: A page of rooms.
+    """
+    return services().collab.list_rooms(access, *_page_args())
 
 
-@router.route("/rooms", "POST", auth=SECRET, status=201, idempotent=True)
-def create_room(access: SecretKeyCaller) -> dict[str, Any]:
-    body = http.json_object(router.request)
-    v.only_fields(body, ["id", "metadata"])
-    room_id, metadata = v.room_id(body.get("id")), v.metadata(body)
-    return out.room(services().collab.create_room(access, room_id, metadata))
+@router.route(
+    "/rooms",
+    "POST",
+    auth=SECRET,
+    status=201,
+    idempotent=True,
+    body=rooms.CreateRoomRequest,
+    answer=rooms.ROOM,
+    raises=[codes.ROOM_EXISTS],
+    tag="Rooms",
+)
+def create_room(access: SecretKeyCaller, body: rooms.CreateRoomRequest) -> Room:
+    """Create a room
+
+    Creates a room with your id. A room also comes into being when a widget first connects to
+    it, so creating rooms beforehand is optional.
+
+    Returns: The new room.
+    """
+    return services().collab.create_room(access, body.id, body.metadata)
 
 
-@router.route("/rooms/{roomId}", "GET", auth=SECRET)
-def get_room(access: SecretKeyCaller, roomId: str) -> dict[str, Any]:
-    return out.room(services().collab.get_room(access, roomId))
+@router.route("/rooms/{roomId}", "GET", auth=SECRET, answer=rooms.ROOM, tag="Rooms")
+def get_room(access: SecretKeyCaller, roomId: str) -> Room:
+    """Get a room
+
+    Returns: The room.
+    """
+    return services().collab.get_room(access, roomId)
 
 
-@router.route("/rooms/{roomId}", "PATCH", auth=SECRET)
-def update_room(access: SecretKeyCaller, roomId: str) -> dict[str, Any]:
-    body = http.json_object(router.request)
-    v.only_fields(body, ["metadata"])
-    metadata = v.metadata(body, required=True)
-    assert metadata is not None
-    return out.room(services().collab.update_room(access, roomId, metadata))
+@router.route(
+    "/rooms/{roomId}",
+    "PATCH",
+    auth=SECRET,
+    body=rooms.UpdateRoomRequest,
+    answer=rooms.ROOM,
+    tag="Rooms",
+)
+def update_room(access: SecretKeyCaller, roomId: str, body: rooms.UpdateRoomRequest) -> Room:
+    """Replace a room's metadata
+
+    `metadata` replaces the room's metadata as a whole (`{}` clears it).
+
+    Returns: The updated room.
+    """
+    return services().collab.update_room(access, roomId, body.metadata)
 
 
-@router.route("/rooms/{roomId}", "DELETE", auth=SECRET, status=204)
+@router.route(
+    "/rooms/{roomId}",
+    "DELETE",
+    auth=SECRET,
+    status=204,
+    raises=[codes.CONCURRENT_CHANGE],
+    tag="Rooms",
+)
 def delete_room(access: SecretKeyCaller, roomId: str) -> None:
+    """Delete a room
+
+    Deletes the room with its threads and comments, and closes the room's live connections.
+    The id may be used again: a new room with it starts empty.
+    """
     services().collab.delete_room(access, roomId)
 
 
-@router.route("/rooms/{roomId}/active_users", "GET", auth=SECRET)
-def active_users(access: SecretKeyCaller, roomId: str) -> dict[str, Any]:
+@router.route(
+    "/rooms/{roomId}/active_users",
+    "GET",
+    auth=SECRET,
+    answer=rooms.MEMBERS,
+    query=[params.CURSOR],
+    tag="Realtime",
+    operation_id="listActiveUsers",
+)
+def active_users(access: SecretKeyCaller, roomId: str) -> Page[Any]:
+    """Who is connected to a room
+
+    The room's live WebSocket connections, one entry per connection (a user with two tabs open
+    appears twice), in connection id order. A room holds at most 100 connections by default,
+    which one answer holds; a page stops at about 1 MB (a room with a raised cap), and
+    `nextCursor` continues after it.
+
+    Returns: The room's connections.
+    """
     cursor = http.query(router.request, "cursor")
-    return out.page(services().realtime.active_users(access, roomId, cursor), out.member)
+    return services().realtime.active_users(access, roomId, cursor)
 
 
-@router.route("/rooms/{roomId}/broadcast", "POST", auth=SECRET, status=202, idempotent=True)
-def broadcast(access: SecretKeyCaller, roomId: str) -> dict[str, Any]:
-    body = http.json_object(router.request)
-    v.only_fields(body, ["event"])
-    if "event" not in body:
-        raise InvalidInput("event", "is required (any JSON value)", code="MISSING_FIELD")
-    services().realtime.broadcast(access, roomId, body["event"])
-    return {"status": "accepted"}
+@router.route(
+    "/rooms/{roomId}/broadcast",
+    "POST",
+    auth=SECRET,
+    status=202,
+    idempotent=True,
+    body=rooms.BroadcastRequest,
+    answer=rooms.ACCEPTED,
+    raises=[codes.EVENT_TOO_LARGE],
+    tag="Realtime",
+    operation_id="broadcastToRoom",
+)
+def broadcast(access: SecretKeyCaller, roomId: str, body: rooms.BroadcastRequest) -> None:
+    """Send an event to everyone in a room
+
+    Every live connection of the room gets `{"type": "broadcast", "connectionId": null,
+    "userId": null, "event": ...}`. Nothing is stored. That message must fit API Gateway's
+    128 KB as JSON (non-ASCII text counts as `\\uXXXX` escapes, 6 bytes a character): a larger
+    one is refused with 413 `EVENT_TOO_LARGE` and sent to nobody.
+
+    Returns: Accepted and sent to the room's connections.
+    """
+    services().realtime.broadcast(access, roomId, body.event)
 
 
 # --- threads -----------------------------------------------------------------------------------
 
 
-@router.route("/rooms/{roomId}/threads", "GET", auth=SECRET)
-def list_threads(access: SecretKeyCaller, roomId: str) -> dict[str, Any]:
+@router.route(
+    "/rooms/{roomId}/threads",
+    "GET",
+    auth=SECRET,
+    answer=threads.THREADS,
+    query=[params.RESOLVED, *params.PAGE],
+    tag="Threads",
+)
+def list_threads(access: SecretKeyCaller, roomId: str) -> Page[Thread]:
+    """List a room's threads
+
+    Newest first, without their comments.
+
+    Returns: A page of threads.
+    """
     resolved = http.flag(router.request, "resolved")
-    page = services().collab.list_threads(access, roomId, resolved, *_page_args())
-    return out.page(page, out.thread)
+    return services().collab.list_threads(access, roomId, resolved, *_page_args())
 
 
-@router.route("/rooms/{roomId}/threads", "POST", auth=SECRET, status=201, idempotent=True)
-def create_thread(access: SecretKeyCaller, roomId: str) -> dict[str, Any]:
-    body = http.json_object(router.request)
-    v.only_fields(body, ["comment", "metadata"])
-    first = v.nested(body, "comment", ["userId", "body"])
-    user_id = v.user_id(first, "comment.userId", max_len=USER_ID_MAX)
-    text = v.comment_body(first, "comment.body")
-    thread = services().collab.create_thread(access, roomId, user_id, text, v.metadata(body))
-    return out.thread(thread)
+@router.route(
+    "/rooms/{roomId}/threads",
+    "POST",
+    auth=SECRET,
+    status=201,
+    idempotent=True,
+    body=threads.CreateThreadRequest,
+    answer=threads.THREAD_WITH_COMMENTS,
+    tag="Threads",
+)
+def create_thread(
+    access: SecretKeyCaller, roomId: str, body: threads.CreateThreadRequest
+) -> Thread:
+    """Start a thread
+
+    Creates a thread with its first comment.
+
+    Returns: The new thread, with its first comment.
+    """
+    first = body.comment
+    return services().collab.create_thread(access, roomId, first.user_id, first.body, body.metadata)
 
 
-@router.route("/rooms/{roomId}/threads/{threadId}", "GET", auth=SECRET)
-def get_thread(access: SecretKeyCaller, roomId: str, threadId: str) -> dict[str, Any]:
-    return out.thread_fitting(services().collab.get_thread(access, roomId, threadId))
+@router.route(
+    "/rooms/{roomId}/threads/{threadId}",
+    "GET",
+    auth=SECRET,
+    answer=threads.THREAD_WITH_COMMENTS,
+    tag="Threads",
+)
+def get_thread(access: SecretKeyCaller, roomId: str, threadId: str) -> Thread:
+    """Get a thread with its comments
+
+    The thread with its first comments, oldest first: up to 100, and no more than fit about
+    1 MB. When it has more, `commentsNextCursor` reads on through `GET .../comments?cursor=`.
+
+    Returns: The thread.
+    """
+    return services().collab.get_thread(access, roomId, threadId)
 
 
-@router.route("/rooms/{roomId}/threads/{threadId}", "PATCH", auth=SECRET)
-def update_thread(access: SecretKeyCaller, roomId: str, threadId: str) -> dict[str, Any]:
-    body = http.json_object(router.request)
-    v.only_fields(body, ["resolved", "metadata"])
-    resolved, metadata = v.boolean(body, "resolved"), v.metadata(body)
-    if resolved is None and metadata is None:
-        raise InvalidInput("body", "send resolved and/or metadata", code="NOTHING_TO_UPDATE")
-    thread = services().collab.update_thread(
-        access, roomId, threadId, resolved=resolved, metadata=metadata
+@router.route(
+    "/rooms/{roomId}/threads/{threadId}",
+    "PATCH",
+    auth=SECRET,
+    body=threads.UpdateThreadRequest,
+    answer=threads.THREAD,
+    tag="Threads",
+)
+def update_thread(
+    access: SecretKeyCaller, roomId: str, threadId: str, body: threads.UpdateThreadRequest
+) -> Thread:
+    """Resolve, reopen or re-label a thread
+
+    Send `resolved`, `metadata` (which replaces the thread's metadata) or both.
+
+    Returns: The updated thread (without its comments).
+    """
+    return services().collab.update_thread(
+        access, roomId, threadId, resolved=body.resolved, metadata=body.metadata
     )
-    return out.thread(thread)
 
 
-@router.route("/rooms/{roomId}/threads/{threadId}", "DELETE", auth=SECRET, status=204)
+@router.route(
+    "/rooms/{roomId}/threads/{threadId}",
+    "DELETE",
+    auth=SECRET,
+    status=204,
+    raises=[codes.CONCURRENT_CHANGE],
+    tag="Threads",
+)
 def delete_thread(access: SecretKeyCaller, roomId: str, threadId: str) -> None:
+    """Delete a thread
+
+    Deletes the thread and its comments.
+    """
     services().collab.delete_thread(access, roomId, threadId)
 
 
 # --- comments ----------------------------------------------------------------------------------
 
 
-@router.route("/rooms/{roomId}/threads/{threadId}/comments", "GET", auth=SECRET)
-def list_comments(access: SecretKeyCaller, roomId: str, threadId: str) -> dict[str, Any]:
-    page = services().collab.list_comments(access, roomId, threadId, *_page_args())
-    return out.page(page, out.comment)
-
-
 @router.route(
-    "/rooms/{roomId}/threads/{threadId}/comments", "POST", auth=SECRET, status=201, idempotent=True
+    "/rooms/{roomId}/threads/{threadId}/comments",
+    "GET",
+    auth=SECRET,
+    answer=threads.COMMENTS,
+    query=params.PAGE,
+    tag="Comments",
 )
-def create_comment(access: SecretKeyCaller, roomId: str, threadId: str) -> dict[str, Any]:
-    body = http.json_object(router.request)
-    v.only_fields(body, ["userId", "body"])
-    user_id = v.user_id(body, "userId", max_len=USER_ID_MAX)
-    text = v.comment_body(body)
-    return out.comment(services().collab.create_comment(access, roomId, threadId, user_id, text))
+def list_comments(access: SecretKeyCaller, roomId: str, threadId: str) -> Page[Comment]:
+    """List a thread's comments
 
+    Oldest first.
 
-@router.route("/rooms/{roomId}/threads/{threadId}/comments/{commentId}", "PATCH", auth=SECRET)
-def update_comment(
-    access: SecretKeyCaller, roomId: str, threadId: str, commentId: str
-) -> dict[str, Any]:
-    body = http.json_object(router.request)
-    v.only_fields(body, ["body"])
-    text = v.comment_body(body)
-    comment = services().collab.update_comment(access, roomId, threadId, commentId, text)
-    return out.comment(comment)
+    Returns: A page of comments.
+    """
+    return services().collab.list_comments(access, roomId, threadId, *_page_args())
 
 
 @router.route(
-    "/rooms/{roomId}/threads/{threadId}/comments/{commentId}", "DELETE", auth=SECRET, status=204
+    "/rooms/{roomId}/threads/{threadId}/comments",
+    "POST",
+    auth=SECRET,
+    status=201,
+    idempotent=True,
+    body=threads.CreateCommentRequest,
+    answer=threads.COMMENT,
+    raises=[codes.CONCURRENT_CHANGE],
+    tag="Comments",
+)
+def create_comment(
+    access: SecretKeyCaller, roomId: str, threadId: str, body: threads.CreateCommentRequest
+) -> Comment:
+    """Reply in a thread
+
+    Returns: The new comment.
+    """
+    return services().collab.create_comment(access, roomId, threadId, body.user_id, body.body)
+
+
+@router.route(
+    "/rooms/{roomId}/threads/{threadId}/comments/{commentId}",
+    "PATCH",
+    auth=SECRET,
+    body=threads.UpdateCommentRequest,
+    answer=threads.COMMENT,
+    tag="Comments",
+)
+def update_comment(
+    access: SecretKeyCaller,
+    roomId: str,
+    threadId: str,
+    commentId: str,
+    body: threads.UpdateCommentRequest,
+) -> Comment:
+    """Edit a comment
+
+    Replaces the comment's body and sets `editedAt`.
+
+    Returns: The edited comment.
+    """
+    return services().collab.update_comment(access, roomId, threadId, commentId, body.body)
+
+
+@router.route(
+    "/rooms/{roomId}/threads/{threadId}/comments/{commentId}",
+    "DELETE",
+    auth=SECRET,
+    status=204,
+    raises=[codes.CONCURRENT_CHANGE],
+    tag="Comments",
 )
 def delete_comment(access: SecretKeyCaller, roomId: str, threadId: str, commentId: str) -> None:
+    """Delete a comment
+
+    Deleting the only comment of a thread deletes the thread.
+    """
     services().collab.delete_comment(access, roomId, threadId, commentId)
 
 
 # --- users -------------------------------------------------------------------------------------
 
 
-@router.route("/users", "GET", auth=SECRET)
-def list_users(access: SecretKeyCaller) -> dict[str, Any]:
-    return out.page(services().collab.list_users(access, *_page_args()), out.user)
+@router.route("/users", "GET", auth=SECRET, answer=users.USERS, query=params.PAGE, tag="Users")
+def list_users(access: SecretKeyCaller) -> Page[User]:
+    """List users
+
+    Everyone a token was minted for in this environment, in id order.
+
+    Returns: A page of users.
+    """
+    return services().collab.list_users(access, *_page_args())
 
 
-@router.route("/users/{userId}", "GET", auth=SECRET)
-def get_user(access: SecretKeyCaller, userId: str) -> dict[str, Any]:
-    return out.user(services().collab.get_user(access, userId))
+@router.route("/users/{userId}", "GET", auth=SECRET, answer=users.USER, tag="Users")
+def get_user(access: SecretKeyCaller, userId: str) -> User:
+    """Get a user
+
+    Returns: The user.
+    """
+    return services().collab.get_user(access, userId)

@@ -7,7 +7,7 @@ import logging
 import time
 from typing import Any
 
-from .. import jsontext
+from .. import codes, jsontext
 from ..entities import Connection, Endpoint
 from ..errors import PayloadTooLarge, PulseError, Unauthenticated, status_of
 from ..runtime import services
@@ -29,7 +29,7 @@ def _check_size(body: str | None) -> None:
         and len(body.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES
     ):
         raise PayloadTooLarge(
-            f"Messages are limited to {MAX_FRAME_BYTES // 1024} KB.", code="FRAME_TOO_LARGE"
+            f"Messages are limited to {MAX_FRAME_BYTES // 1024} KB.", code=codes.FRAME_TOO_LARGE
         )
 
 
@@ -80,7 +80,7 @@ def message(event: dict[str, Any]) -> dict[str, Any]:
         connection = received.connection
         if connection is None:
             raise Unauthenticated(
-                "This connection is not registered; reconnect.", code="NOT_CONNECTED"
+                "This connection is not registered; reconnect.", code=codes.NOT_CONNECTED
             )
         reply_to = connection
         if received.refusal is not None:
@@ -91,7 +91,7 @@ def message(event: dict[str, Any]) -> dict[str, Any]:
     except Exception:
         rid = str(ctx.get("requestId") or time.time())
         log.exception("message failed", extra={"requestId": rid})
-        internal = PulseError("Something went wrong on our side.", code="INTERNAL_ERROR")
+        internal = PulseError("Something went wrong on our side.", code=codes.INTERNAL_ERROR)
         graph.realtime.reply(reply_to, protocol.error_message(internal, request_id))
     return {"statusCode": 200}
 

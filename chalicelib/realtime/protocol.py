@@ -14,15 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .. import jsontext
+from .. import codes, jsontext
 from .. import validation as v
-from ..api import serializers as out
-from ..api import sizing
 from ..entities import Connection
 from ..errors import InvalidInput, PulseError, RateLimited, Unavailable
 from ..services.callers import MemberCaller
 from ..services.collab import CollabService
 from ..services.realtime import RealtimeService
+from ..wire import sizing
+from ..wire.rooms import member
+from ..wire.threads import COMMENT, THREAD, thread_within
 
 log = logging.getLogger("pulse.protocol")
 
@@ -118,9 +119,11 @@ def check(message: dict[str, Any], problem: PulseError | None = None) -> None:
     v.within_depth(message)  # as a REST body: `broadcast` events and presence are any JSON
     message_type = message.get("type")
     if not isinstance(message_type, str):
-        raise InvalidInput("type", "is required (a string)", code="MISSING_FIELD")
+        raise InvalidInput("type", "is required (a string)", code=codes.MISSING_FIELD)
     if message_type not in HANDLERS:
-        raise InvalidInput("type", f"unknown message type {message_type!r}", code="UNKNOWN_TYPE")
+        raise InvalidInput(
+            "type", f"unknown message type {message_type!r}", code=codes.UNKNOWN_TYPE
+        )
     v.only_fields(message, ("type", "requestId", *HANDLERS[message_type][0]))
 
 
@@ -161,11 +164,11 @@ def join(ctx: Context) -> None:
     and `room.members` frames follow with the rest, the last with `more: false`."""
     me = ctx.connection
     members = ctx.realtime.members(ctx.member)
-    others = [{**out.member(m), "presence": m.presence} for m in members if m.id != me.id]
+    others = [{**member(m), "presence": m.presence} for m in members if m.id != me.id]
     joined = {
         "type": "room.joined",
         "connectionId": me.id,
-        "self": {k: val for k, val in out.member(me).items() if k != "connectionId"},
+        "self": {k: val for k, val in member(me).items() if k != "connectionId"},
         "others": [],
         "more": True,
     }
@@ -180,7 +183,7 @@ def join(ctx: Context) -> None:
         ctx.reply({**rest, "others": run, "more": n < len(runs)})
     # Presence lives on the room row (set_presence), not on the by-id row `me` was read from.
     presence = next((m.presence for m in members if m.id == me.id), me.presence)
-    joined = {"type": "user.joined", **out.member(me), "presence": presence}
+    joined = {"type": "user.joined", **member(me), "presence": presence}
     ctx.realtime.to_others(ctx.member, joined, members)
 
 
@@ -191,7 +194,9 @@ def presence_update(ctx: Context) -> None:
         raise InvalidInput("data", "must be an object")
     if len(jsontext.dumps(data)) > MAX_PRESENCE_BYTES:
         raise InvalidInput(
-            "data", f"must be at most {MAX_PRESENCE_BYTES} bytes as JSON", code="PRESENCE_TOO_LARGE"
+            "data",
+            f"must be at most {MAX_PRESENCE_BYTES} bytes as JSON",
+            code=codes.PRESENCE_TOO_LARGE,
         )
     ctx.realtime.set_presence(ctx.member, data)
 
@@ -199,7 +204,7 @@ def presence_update(ctx: Context) -> None:
 @handles("broadcast", "event")
 def broadcast(ctx: Context) -> None:
     if "event" not in ctx.message:
-        raise InvalidInput("event", "is required", code="MISSING_FIELD")
+        raise InvalidInput("event", "is required", code=codes.MISSING_FIELD)
     me = ctx.connection
     message = {
         "type": "broadcast",
@@ -229,7 +234,7 @@ def threads_list(ctx: Context) -> None:
     page = listing(ctx.member, ctx.connection.room_id, resolved, THREADS_PAGE, cursor)
     listed: dict[str, Any] = {"type": "threads.listed", "data": [], "nextCursor": None}
     data, next_cursor = sizing.fit(
-        page, out.thread, ctx.budget(listed, "data"), strict=True, shrink=out.thread_within
+        page, THREAD.dump, ctx.budget(listed, "data"), strict=True, shrink=thread_within
     )
     ctx.reply({**listed, "data": data, "nextCursor": next_cursor})
 
@@ -248,7 +253,7 @@ def comments_list(ctx: Context) -> None:
         "data": [],
         "nextCursor": None,
     }
-    data, next_cursor = sizing.fit(page, out.comment, ctx.budget(listed, "data"), strict=True)
+    data, next_cursor = sizing.fit(page, COMMENT.dump, ctx.budget(listed, "data"), strict=True)
     ctx.reply({**listed, "data": data, "nextCursor": next_cursor})
 
 
@@ -288,6 +293,6 @@ def comment_delete(ctx: Context) -> None:
 def thread_resolve(ctx: Context) -> None:
     thread_id, resolved = _thread_id(ctx), v.boolean(ctx.message, "resolved")
     if resolved is None:
-        raise InvalidInput("resolved", "is required (true or false)", code="MISSING_FIELD")
+        raise InvalidInput("resolved", "is required (true or false)", code=codes.MISSING_FIELD)
     me = ctx.connection
     ctx.collab.update_thread(ctx.member, me.room_id, thread_id, resolved=resolved, metadata=None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from .. import codes
 from ..clock import Clock, iso
 from ..config import Settings
 from ..entities import ApiKey
@@ -52,7 +53,9 @@ class Authority:
             raise environment_not_found()
         if isinstance(caller, MemberCaller):
             if state.environment.status != "active":
-                raise Unauthenticated("The environment is disabled.", code="ENVIRONMENT_DISABLED")
+                raise Unauthenticated(
+                    "The environment is disabled.", code=codes.ENVIRONMENT_DISABLED
+                )
             if state.environment.suspended_at is not None:
                 raise environment_suspended()
         return got

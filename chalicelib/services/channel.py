@@ -13,13 +13,13 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-from .. import jsontext
-from ..api import serializers as out
-from ..api import sizing
+from .. import codes, jsontext
 from ..clock import Clock
 from ..entities import Comment, Connection, Endpoint, Thread
 from ..errors import PayloadTooLarge
 from ..sockets.sender import Delivery
+from ..wire import sizing
+from ..wire.threads import COMMENT, THREAD, thread_within
 from .callers import MemberCaller
 from .ports import ConnectionStore
 
@@ -37,7 +37,7 @@ def too_large(message: dict[str, Any], size: int) -> dict[str, Any]:
     """The `error` a client gets instead of a frame that cannot be posted."""
     error = {
         "type": "error",
-        "code": "REPLY_TOO_LARGE",
+        "code": codes.REPLY_TOO_LARGE,
         "message": f"A {str(message.get('type'))[:64]} message of {size} bytes could not be "
         f"sent: a WebSocket message is at most {sizing.FRAME_MAX_BYTES} bytes. List again "
         "(threads.list, comments.list) to see the current state.",
@@ -57,19 +57,19 @@ def event_message(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
             threads[key] = value
             body[key] = None
         elif isinstance(value, Comment):
-            body[key] = out.comment(value)
+            body[key] = COMMENT.dump(value)
         else:
             body[key] = value
     for key, thread in threads.items():
         budget = sizing.FRAME_MAX_BYTES - sizing.size(body) - REQUEST_ID_RESERVE
-        body[key] = out.thread_within(thread, budget) or out.thread(thread)
+        body[key] = thread_within(thread, budget) or THREAD.dump(thread)
     return body
 
 
 class FrameTooLarge(PayloadTooLarge):
     """A message for the room is over what API Gateway posts to a connection."""
 
-    code = "EVENT_TOO_LARGE"
+    code = codes.EVENT_TOO_LARGE
 
     def __init__(self, message: dict[str, Any], size: int) -> None:
         super().__init__(

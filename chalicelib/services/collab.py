@@ -10,7 +10,7 @@ import secrets
 from dataclasses import replace
 from typing import Any
 
-from .. import ids
+from .. import codes, ids
 from ..clock import Clock
 from ..config import Settings
 from ..entities import Analytics, Comment, Metadata, Page, Room, Thread, User
@@ -29,25 +29,25 @@ RETRIES = 3  # re-reads after a concurrent change to the same thread or room
 
 
 def room_not_found() -> NotFound:
-    return NotFound("No room with this id.", code="ROOM_NOT_FOUND")
+    return NotFound("No room with this id.", code=codes.ROOM_NOT_FOUND)
 
 
 def thread_not_found() -> NotFound:
-    return NotFound("No thread with this id in this room.", code="THREAD_NOT_FOUND")
+    return NotFound("No thread with this id in this room.", code=codes.THREAD_NOT_FOUND)
 
 
 def comment_not_found() -> NotFound:
-    return NotFound("No comment with this id in this thread.", code="COMMENT_NOT_FOUND")
+    return NotFound("No comment with this id in this thread.", code=codes.COMMENT_NOT_FOUND)
 
 
 def user_not_found() -> NotFound:
-    return NotFound("No user with this id.", code="USER_NOT_FOUND")
+    return NotFound("No user with this id.", code=codes.USER_NOT_FOUND)
 
 
 def busy() -> Conflict:
     return Conflict(
         "The item kept changing while this request ran; nothing was changed.",
-        code="CONCURRENT_CHANGE",
+        code=codes.CONCURRENT_CHANGE,
         suggestion="Retry the request.",
     )
 
@@ -83,7 +83,7 @@ class CollabService:
         now = self.clock.now_iso()
         room = Room(id=room_id, metadata=metadata or {}, created_at=now, updated_at=now)
         if not self.rooms.create_room(caller.env_id, room, secrets.token_hex(8)):
-            raise Conflict("A room with this id exists.", code="ROOM_EXISTS")
+            raise Conflict("A room with this id exists.", code=codes.ROOM_EXISTS)
         return room
 
     def get_room(self, caller: Caller, room_id: str) -> Room:
@@ -358,7 +358,7 @@ class CollabService:
         if found is None or found.room_id != room_id:
             raise comment_not_found()
         if author is not None and found.user_id != author:
-            raise Forbidden("You can only change your own comments.", code="NOT_COMMENT_AUTHOR")
+            raise Forbidden("You can only change your own comments.", code=codes.NOT_COMMENT_AUTHOR)
         return (*parents, found)
 
     @staticmethod

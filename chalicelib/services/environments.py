@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 
-from .. import ids
+from .. import codes, ids
 from ..auth import apikeys
 from ..clock import Clock
 from ..config import Settings
@@ -18,31 +18,31 @@ from .ports import AuditStore, EnvironmentStore
 
 log = logging.getLogger("pulse.environments")
 
-NAME_MAX = 100
-KEY_NAME_MAX = 100
 DEFAULT_KEY_NAMES = {"publishable": "Publishable key", "secret": "Secret key"}
 
 
 def environment_not_found() -> NotFound:
-    return NotFound("No environment with this id.", code="ENVIRONMENT_NOT_FOUND")
+    return NotFound("No environment with this id.", code=codes.ENVIRONMENT_NOT_FOUND)
 
 
 def environment_disabled(consequence: str = "its keys cannot change") -> Conflict:
-    return Conflict(f"The environment is disabled; {consequence}.", code="ENVIRONMENT_DISABLED")
+    return Conflict(f"The environment is disabled; {consequence}.", code=codes.ENVIRONMENT_DISABLED)
 
 
 def already_suspended() -> Conflict:
-    return Conflict("The environment is already suspended.", code="ENVIRONMENT_ALREADY_SUSPENDED")
+    return Conflict(
+        "The environment is already suspended.", code=codes.ENVIRONMENT_ALREADY_SUSPENDED
+    )
 
 
 def not_suspended() -> Conflict:
-    return Conflict("The environment is not suspended.", code="ENVIRONMENT_NOT_SUSPENDED")
+    return Conflict("The environment is not suspended.", code=codes.ENVIRONMENT_NOT_SUSPENDED)
 
 
 def keys_changed() -> Conflict:
     return Conflict(
         "The environment's keys changed while this request ran; nothing was changed.",
-        code="KEYS_CHANGED",
+        code=codes.KEYS_CHANGED,
         suggestion="Reload the keys and retry.",
     )
 
@@ -159,7 +159,7 @@ class EnvironmentService:
             raise InvalidInput(
                 "confirmName",
                 "is not this environment's name; send its name, exactly, to disable it",
-                code="CONFIRM_NAME_MISMATCH",
+                code=codes.CONFIRM_NAME_MISMATCH,
             )
         if state.environment.status != "active":
             raise environment_disabled()
@@ -206,7 +206,7 @@ class EnvironmentService:
             self._check_can_suspend(self._state(env_id), suspended)
             raise Conflict(
                 "The environment changed while this request ran; nothing was changed.",
-                code="ENVIRONMENT_CHANGED",
+                code=codes.ENVIRONMENT_CHANGED,
                 suggestion="Reload the environment and retry.",
             )
         return replace(state.environment, suspended_at=now if suspended else None, updated_at=now)
@@ -236,7 +236,7 @@ class EnvironmentService:
         if len(state.active_key_ids) >= MAX_ACTIVE_KEYS:
             raise Conflict(
                 f"An environment can have at most {MAX_ACTIVE_KEYS} active keys.",
-                code="TOO_MANY_KEYS",
+                code=codes.TOO_MANY_KEYS,
                 suggestion="Revoke keys you no longer use.",
             )
         now = self.clock.now_iso()
@@ -285,9 +285,9 @@ class EnvironmentService:
         if state is None:
             raise environment_not_found()
         if key is None:
-            raise NotFound("No key with this id in this environment.", code="KEY_NOT_FOUND")
+            raise NotFound("No key with this id in this environment.", code=codes.KEY_NOT_FOUND)
         if key.status != "active":
-            raise Conflict("The key is already revoked.", code="KEY_ALREADY_REVOKED")
+            raise Conflict("The key is already revoked.", code=codes.KEY_ALREADY_REVOKED)
         now = self.clock.now_iso()
         audit = self.audit_log.new_event(
             actor,

@@ -12,6 +12,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
+from .. import codes
 from ..clock import Clock
 from ..config import Settings
 from ..errors import InUse, Unprocessable
@@ -30,7 +31,7 @@ LOCK_SECONDS = 30
 def reused() -> Unprocessable:
     return Unprocessable(
         "This Idempotency-Key was used for a different request.",
-        code="IDEMPOTENCY_KEY_REUSED",
+        code=codes.IDEMPOTENCY_KEY_REUSED,
         suggestion="Use a new key for each distinct request (a UUID), the same key only for "
         "retries of the same request.",
     )
@@ -40,7 +41,7 @@ def in_use() -> InUse:
     return InUse(
         "A request with this Idempotency-Key is still running.",
         retry_after=1,
-        code="IDEMPOTENCY_KEY_IN_USE",
+        code=codes.IDEMPOTENCY_KEY_IN_USE,
     )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .. import codes
 from ..auth import apikeys
 from ..config import Settings
 from ..entities import ApiKey
@@ -26,7 +27,7 @@ class KeyContext:
 def secret_key_required() -> Unauthenticated:
     return Unauthenticated(
         "This endpoint needs a secret key (sk_...); a publishable key was sent.",
-        code="SECRET_KEY_REQUIRED",
+        code=codes.SECRET_KEY_REQUIRED,
         suggestion="Call this endpoint from your backend with the environment's sk_ key. "
         "Publishable keys (pk_...) belong in the browser widget only.",
     )
@@ -35,7 +36,7 @@ def secret_key_required() -> Unauthenticated:
 def publishable_key_required() -> Unauthenticated:
     return Unauthenticated(
         "This endpoint needs a publishable key (pk_...).",
-        code="PUBLISHABLE_KEY_REQUIRED",
+        code=codes.PUBLISHABLE_KEY_REQUIRED,
         suggestion="Never send a secret key from a browser; use the environment's pk_ key.",
     )
 
@@ -45,7 +46,7 @@ def parse(raw: str | None, kind: apikeys.KeyKind) -> apikeys.ParsedKey:
     if not raw:
         raise Unauthenticated(
             "Missing API key.",
-            code="MISSING_API_KEY",
+            code=codes.MISSING_API_KEY,
             suggestion="Send it as `Authorization: Bearer sk_...`.",
         )
     claimed = apikeys.kind_of_prefix(raw)

@@ -35,6 +35,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .. import codes
 from ..clock import Clock
 from ..config import Settings
 from ..errors import RateLimited, Unavailable
@@ -52,18 +53,18 @@ SCOPE_NAMES = {"rest": "API requests", "mint": "token mints"}
 
 
 def rate_limited(message: str, retry_after: int) -> RateLimited:
-    return RateLimited(message, retry_after=retry_after, code="RATE_LIMITED")
+    return RateLimited(message, retry_after=retry_after, code=codes.RATE_LIMITED)
 
 
 def too_many_failures(message: str, retry_after: int) -> RateLimited:
-    return RateLimited(message, retry_after=retry_after, code="TOO_MANY_FAILURES")
+    return RateLimited(message, retry_after=retry_after, code=codes.TOO_MANY_FAILURES)
 
 
 def user_rate_limited(limit: int, retry_after: int) -> RateLimited:
     return RateLimited(
         f"This user is over its limit of {limit} messages per second across its connections.",
         retry_after=retry_after,
-        code="USER_RATE_LIMITED",
+        code=codes.USER_RATE_LIMITED,
     )
 
 

@@ -22,6 +22,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from .. import codes
 from ..auth import devices
 from ..clock import Clock
 from ..config import Settings
@@ -53,7 +54,7 @@ def too_many_attempts(retry_after: int, message: str | None = None) -> RateLimit
     return RateLimited(
         message or "Too many login attempts for this account; wait before trying again.",
         retry_after=retry_after,
-        code="TOO_MANY_ATTEMPTS",
+        code=codes.TOO_MANY_ATTEMPTS,
     )
 
 
@@ -61,7 +62,7 @@ def too_many_failures(retry_after: int) -> RateLimited:
     return RateLimited(
         "Too many failed logins from this address; wait before trying again.",
         retry_after=retry_after,
-        code="TOO_MANY_FAILURES",
+        code=codes.TOO_MANY_FAILURES,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .. import ids, validation
+from .. import codes, ids, validation
 from ..auth import passwords, sessions
 from ..clock import Clock, iso
 from ..config import Settings
@@ -18,25 +18,25 @@ from .ports import AuditStore, OperatorStore
 
 
 def invalid_credentials() -> Unauthenticated:
-    return Unauthenticated("Email or password is incorrect.", code="INVALID_CREDENTIALS")
+    return Unauthenticated("Email or password is incorrect.", code=codes.INVALID_CREDENTIALS)
 
 
 def invalid_session() -> Unauthenticated:
     return Unauthenticated(
         "Missing, expired or revoked session.",
-        code="INVALID_SESSION",
+        code=codes.INVALID_SESSION,
         suggestion="Log in again with POST /admin/api/login.",
     )
 
 
 def operator_not_found() -> NotFound:
-    return NotFound("No operator with this id.", code="OPERATOR_NOT_FOUND")
+    return NotFound("No operator with this id.", code=codes.OPERATOR_NOT_FOUND)
 
 
 def last_owner() -> Conflict:
     return Conflict(
         "This would leave no owner.",
-        code="LAST_OWNER",
+        code=codes.LAST_OWNER,
         suggestion="Make another operator owner first.",
     )
 
@@ -46,7 +46,7 @@ def check_password(password: str, field: str = "password") -> None:
         raise InvalidInput(
             field,
             f"must be {passwords.MIN_LENGTH}-{passwords.MAX_LENGTH} characters",
-            code="WEAK_PASSWORD",
+            code=codes.WEAK_PASSWORD,
         )
 
 
@@ -169,7 +169,7 @@ class OperatorService:
             details={"email": email, "role": role},
         )
         if not self.operators.create(op, passwords.hash_password(password), audit):
-            raise Conflict("An operator with this email exists.", code="EMAIL_TAKEN")
+            raise Conflict("An operator with this email exists.", code=codes.EMAIL_TAKEN)
         return op
 
     def update(
@@ -206,12 +206,12 @@ class OperatorService:
         except LastOwner as exc:
             raise last_owner() from exc
         except Changed as exc:
-            raise Conflict("The operator changed meanwhile; retry.", code="CONFLICT") from exc
+            raise Conflict("The operator changed meanwhile; retry.", code=codes.CONFLICT) from exc
         return replace(before.operator, role=role or before.operator.role, updated_at=now)
 
     def delete(self, actor: Actor, operator_id: str) -> None:
         if operator_id == actor.id:
-            raise Forbidden("You cannot delete your own account.", code="CANNOT_DELETE_SELF")
+            raise Forbidden("You cannot delete your own account.", code=codes.CANNOT_DELETE_SELF)
         before = self._record(operator_id)
         audit = self.audit_log.new_event(
             actor,
@@ -227,7 +227,7 @@ class OperatorService:
         except LastOwner as exc:
             raise last_owner() from exc
         except Changed as exc:
-            raise Conflict("The operator changed meanwhile; retry.", code="CONFLICT") from exc
+            raise Conflict("The operator changed meanwhile; retry.", code=codes.CONFLICT) from exc
 
     def audit(self, limit: int, cursor: str | None) -> Page[AuditEvent]:
         """Events about operator accounts (environment events live with each environment)."""

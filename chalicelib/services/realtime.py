@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .. import cursors, ids
+from .. import codes, cursors, ids
 from ..auth.tokens import claimed_subject
 from ..clock import Clock, iso
 from ..config import Settings
@@ -67,7 +67,7 @@ class Received:
 def room_full(cap: int) -> Forbidden:
     return Forbidden(
         f"The room has reached its limit of {cap} live connections.",
-        code="ROOM_FULL",
+        code=codes.ROOM_FULL,
         suggestion="Try again later or split users across rooms.",
     )
 
@@ -164,7 +164,9 @@ class RealtimeService:
             except Changed:
                 pass  # the room, or the user's connections, changed meanwhile: read them again
             room, user = self._reread(connection, user is not None)
-        raise Conflict("The room kept changing; try connecting again.", code="CONCURRENT_CHANGE")
+        raise Conflict(
+            "The room kept changing; try connecting again.", code=codes.CONCURRENT_CHANGE
+        )
 
     def _reread(
         self, c: Connection, with_user: bool

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from .. import codes
 from ..auth import tokens
 from ..clock import Clock, iso
 from ..config import Settings
@@ -69,7 +70,7 @@ class VerifiedConnection:
 def invalid_token() -> Unauthenticated:
     return Unauthenticated(
         "The token is invalid or expired.",
-        code="INVALID_TOKEN",
+        code=codes.INVALID_TOKEN,
         suggestion="Mint a fresh token with POST /auth/token from your backend.",
     )
 

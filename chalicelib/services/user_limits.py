@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from .. import codes
 from ..config import Settings
 from ..entities import Connection
 from ..errors import RateLimited
@@ -28,7 +29,7 @@ def too_many_in_room(limit: int) -> RateLimited:
     return RateLimited(
         f"This user already has {limit} live connections in this room, the most one user may hold.",
         retry_after=RETRY_AFTER_SECONDS,
-        code="TOO_MANY_ROOM_CONNECTIONS",
+        code=codes.TOO_MANY_ROOM_CONNECTIONS,
     )
 
 
@@ -37,7 +38,7 @@ def too_many_in_environment(limit: int) -> RateLimited:
         f"This user already has {limit} live connections in this environment, the most one "
         "user may hold.",
         retry_after=RETRY_AFTER_SECONDS,
-        code="TOO_MANY_CONNECTIONS",
+        code=codes.TOO_MANY_CONNECTIONS,
     )
 
 

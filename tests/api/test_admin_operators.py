@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.api import admin_environments, admin_operators
+from chalicelib.api import admin_environments, admin_openapi, admin_operators
 from chalicelib.clock import FrozenClock, iso
 from chalicelib.entities import ROLES, Actor
 
@@ -494,6 +494,7 @@ ROUTE_ROLES: dict[tuple[str, str], str | None] = {
     ("POST", "/admin/api/environments/{envId}/keys/rotate"): "admin",
     ("POST", "/admin/api/environments/{envId}/keys/{keyId}/revoke"): "admin",
     ("GET", "/admin/api/environments/{envId}/audit"): "viewer",
+    ("GET", "/admin/api/openapi.json"): "viewer",
 }
 # Ids that exist nowhere, so a permitted call answers 400/404 and changes nothing.
 PLACEHOLDERS = {
@@ -511,15 +512,18 @@ def concrete(path: str) -> str:
     return path
 
 
+ROUTERS = (admin_environments.router, admin_operators.router, admin_openapi.router)
+
+
 def registered_routes() -> dict[tuple[str, str], Any]:
-    specs = admin_environments.router.specs + admin_operators.router.specs
+    specs = [s for router in ROUTERS for s in router.specs]
     return {(s.method, s.path): s for s in specs}
 
 
 def test_role_table_covers_exactly_the_registered_admin_routes() -> None:
     registered = registered_routes()
 
-    assert len(registered) == len(admin_environments.router.specs + admin_operators.router.specs)
+    assert len(registered) == len([s for router in ROUTERS for s in router.specs])
     assert set(ROUTE_ROLES) == set(registered)
 
 

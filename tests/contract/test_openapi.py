@@ -1,6 +1,7 @@
-"""The OpenAPI contract (docs/openapi.yaml): a valid OpenAPI 3.1 document, the same routes as the
-app (both ways), served as is at GET /api/v1/openapi.json, and its JSON copy in chalicelib/ (what
-Lambda ships) never drifting from the YAML."""
+"""The OpenAPI contract (docs/openapi.yaml, generated from the code by infra/openapi.py): a valid
+OpenAPI 3.1 document, the same routes as the app (both ways), served as is at GET
+/api/v1/openapi.json, and neither its JSON in chalicelib/ (what Lambda ships) nor its YAML
+drifting from the code."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from infra import openapi
 from infra.__main__ import main, openapi_json
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,10 +71,16 @@ def test_the_spec_is_a_valid_openapi_3_1_document(spec: dict[str, Any]) -> None:
 def test_the_committed_json_is_the_yaml(spec: dict[str, Any]) -> None:
     committed = JSON_PATH.read_text(encoding="utf-8") if JSON_PATH.exists() else ""
     assert committed == openapi_json(), (
-        "chalicelib/openapi.json (served at GET /api/v1/openapi.json) is not docs/openapi.yaml: "
-        "run `make openapi`"
+        "chalicelib/openapi.json (served at GET /api/v1/openapi.json) is not what the code "
+        "declares: run `make openapi`"
     )
     assert json.loads(committed) == spec
+
+
+def test_the_committed_yaml_is_the_code(spec: dict[str, Any]) -> None:
+    assert YAML_PATH.read_text(encoding="utf-8") == openapi.as_yaml(spec), (
+        "docs/openapi.yaml is not what the code declares: run `make openapi`"
+    )
 
 
 def test_the_openapi_command_prints_the_json(capsys: pytest.CaptureFixture[str]) -> None:

@@ -295,7 +295,7 @@ def test_an_error_naming_a_huge_field_still_reaches_its_sender(gw: Gateway, env:
 def test_active_users_pages_by_size_and_the_cursor_continues(
     gw: Gateway, env: Env, client: Any, monkeypatch: Any
 ) -> None:
-    from chalicelib.api import sizing
+    from chalicelib.wire import sizing
 
     conns = sorted(gw.connect(env, f"user-{n}", ROOM) for n in range(12))
     monkeypatch.setattr(sizing, "PAGE_BUDGET_BYTES", 500)  # about 3 members of ~150 bytes

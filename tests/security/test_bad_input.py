@@ -5,8 +5,8 @@ nothing is stored: both tables are the same before and after.
 
 Where the cases come from, so that a new field or endpoint is covered the day it appears:
 - REST v1 and `/auth/token`: the request body schemas of the contract (chalicelib/openapi.json);
-- the Admin API (not in the contract): `ADMIN_BODIES`, checked against every admin route that
-  takes a body;
+- the Admin API: `ADMIN_BODIES`, checked against every admin route that takes a body and
+  against its contract (chalicelib/admin-openapi.json);
 - WebSocket: `protocol.HANDLERS` (every message type and its fields), with `WS_FIELDS` saying
   what each field holds.
 
@@ -315,6 +315,16 @@ def test_the_admin_table_covers_every_admin_route_that_takes_a_body() -> None:
     writes = {(s.method, s.path) for s in specs if s.method in ("POST", "PATCH")}
 
     assert writes | DELETES_WITH_A_BODY == set(ADMIN_BODIES) | READS_NO_BODY
+
+
+def test_the_admin_table_names_the_fields_of_the_admin_contract() -> None:
+    spec = json.loads((Path(__file__).parents[2] / "chalicelib" / "admin-openapi.json").read_text())
+    for (method, path), (_, fields) in ADMIN_BODIES.items():
+        body = spec["paths"][path][method.lower()]["requestBody"]["content"]["application/json"]
+        schema = spec["components"]["schemas"][body["schema"]["$ref"].rsplit("/", 1)[-1]]
+        types = {name: prop.get("type") for name, prop in schema["properties"].items()}
+        listed = {f.path: ["string", "null"] if f.nullable else f.kind for f in fields}
+        assert types == listed, (method, path)
 
 
 def test_every_admin_body_refuses_every_bad_input_naming_the_field(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .. import jsontext
+from .. import codes, jsontext
 from ..cursors import MAX_CURSOR_CHARS
 from ..entities import Page
 from ..errors import PayloadTooLarge
@@ -36,7 +36,7 @@ class ItemTooLarge(PayloadTooLarge):
     """One item of a list is too large to be sent by itself. `next_cursor` continues after it,
     so a client can go on with the rest of the list."""
 
-    code = "ITEM_TOO_LARGE"
+    code = codes.ITEM_TOO_LARGE
 
     def __init__(
         self, item_id: str | None, item_bytes: int, limit: int, next_cursor: str | None

@@ -1,0 +1,171 @@
+"""Threads and comments on the wire: the bodies that start, answer, edit and resolve them, and
+a thread as answered, with as many of its comments as fit the answer."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from ..entities import Comment, Page, Thread
+from . import sizing
+from .fields import Body, boolean, comment_body, metadata, nested, user_id
+from .schemas import COMMENT_ID, CURSOR, ROOM_ID, THREAD_ID
+from .shapes import OMIT, Extra, PageOf, Record, Shape
+
+USER_ID_MAX = 128
+
+
+class CreateCommentRequest(Body):
+    user_id: str = user_id(max_len=USER_ID_MAX)
+    body: str = comment_body()
+
+    example = {"userId": "user-43", "body": "Tuesday works for me."}
+
+
+class UpdateCommentRequest(Body):
+    body: str = comment_body()
+
+    example = {"body": "Tuesday works for me, after 10:00."}
+
+
+class CreateThreadRequest(Body):
+    comment: CreateCommentRequest = nested(CreateCommentRequest)
+    metadata: dict[str, Any] | None = metadata()
+
+    example = {
+        "comment": {"userId": "user-42", "body": "Should we move the launch to Tuesday?"},
+        "metadata": {"anchor": "paragraph-3"},
+    }
+
+
+class UpdateThreadRequest(Body):
+    resolved: bool | None = boolean()
+    metadata: dict[str, Any] | None = metadata()
+
+    at_least_one = ("resolved", "metadata")
+    example = {"resolved": True}
+
+
+COMMENT = Record(
+    Comment,
+    "Comment",
+    schemas={
+        "id": COMMENT_ID,
+        "thread_id": THREAD_ID,
+        "room_id": ROOM_ID,
+    },
+    describe={"edited_at": "When the body was last edited; `null` if never."},
+    examples=[
+        {
+            "id": "cm_0Q9cZk1aB2cD3eF5",
+            "threadId": "th_0Q9cZk1aB2cD3eF4",
+            "roomId": "doc:42",
+            "userId": "user-42",
+            "body": "Should we move the launch to Tuesday?",
+            "createdAt": "2026-11-25T04:48:22.123Z",
+            "editedAt": None,
+        }
+    ],
+)
+COMMENTS = PageOf(COMMENT)
+
+
+def _comments(t: Thread) -> Any:
+    return OMIT if t.comments is None else [COMMENT.dump(c) for c in t.comments.data]
+
+
+def _comments_cursor(t: Thread) -> Any:
+    return OMIT if t.comments is None else t.comments.next_cursor
+
+
+THREAD = Record(
+    Thread,
+    "Thread",
+    exclude=("comments",),
+    schemas={
+        "id": THREAD_ID,
+        "room_id": ROOM_ID,
+        "comment_count": {"type": "integer", "minimum": 0},
+    },
+    describe={
+        "updated_at": "The last change to the thread or one of its comments.",
+        "created_by": "The `userId` of the thread's first comment.",
+    },
+    extra={
+        # Where the thread is answered with its comments (create, get one, browse).
+        "comments": Extra(
+            _comments,
+            {
+                "type": "array",
+                "description": "The first comments, oldest first (up to 100).",
+                "maxItems": 100,
+                "items": COMMENT,
+            },
+            required=False,
+        ),
+        "commentsNextCursor": Extra(
+            _comments_cursor,
+            {
+                "description": "Where `comments` stops short, the `cursor` for `GET .../comments`.",
+                "$ref": CURSOR,
+            },
+            required=False,
+        ),
+    },
+)
+THREADS = PageOf(THREAD)
+
+
+def thread_within(t: Thread, budget: int) -> dict[str, Any] | None:
+    """The thread with as many of its embedded comments as fit `budget` bytes (its
+    commentsNextCursor continues after them); None if it does not fit even without comments."""
+    full = THREAD.dump(t)
+    if sizing.size(full) <= budget:
+        return full
+    if t.comments is None:
+        return None
+    shell = THREAD.dump(replace(t, comments=Page([], sizing.CURSOR_PLACEHOLDER)))
+    room = budget - sizing.size(shell) + 2  # the shell's own `[]` is the array measured below
+    if room < 2:
+        return None
+    shown = sizing.fitting([COMMENT.dump(c) for c in t.comments.data], room)
+    return THREAD.dump(replace(t, comments=t.comments.first(shown)))
+
+
+def thread_fitting(t: Thread, budget: int = sizing.PAGE_BUDGET_BYTES) -> dict[str, Any]:
+    """thread_within(t, budget), or the whole thread when even its shell is over (REST)."""
+    return thread_within(t, budget) or THREAD.dump(t)
+
+
+class _WithComments(Shape):
+    """A thread with its first comments, cut to fit one REST answer (1 MiB)."""
+
+    name = "ThreadWithComments"
+    description = "A thread with its first comments."
+    examples = [
+        {
+            "id": "th_0Q9cZk1aB2cD3eF4",
+            "roomId": "doc:42",
+            "resolved": False,
+            "metadata": {},
+            "createdAt": "2026-11-25T04:48:22.123Z",
+            "updatedAt": "2026-11-25T04:48:22.123Z",
+            "createdBy": "user-42",
+            "commentCount": 1,
+            "comments": [COMMENT.examples[0]],
+            "commentsNextCursor": None,
+        }
+    ]
+
+    def dump(self, value: Thread) -> dict[str, Any]:
+        return thread_fitting(value)
+
+    def schema(self) -> dict[str, Any]:
+        return self._documented(
+            {"allOf": [THREAD, {"required": ["comments", "commentsNextCursor"]}]}
+        )
+
+
+THREAD_WITH_COMMENTS = _WithComments()
+# The Admin API's browser lists threads with their first comments, each cut to fit.
+THREADS_WITH_COMMENTS = PageOf(THREAD, shrink=thread_within)
