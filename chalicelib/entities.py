@@ -111,6 +111,15 @@ class User:
 
 
 @dataclass(frozen=True)
+class TokensRevoked:
+    """What POST /users/{userId}/revoke-tokens did."""
+
+    user_id: str
+    revoked_at: str  # tokens minted for the user until then no longer connect
+    closed_connections: int  # the user's sockets it closed
+
+
+@dataclass(frozen=True)
 class MintedToken:
     token: str = field(repr=False)
     expires_at: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import codes
-from ..entities import Comment, Page, Room, Thread, User
+from ..entities import Comment, Page, Room, Thread, TokensRevoked, User
 from ..runtime import services
 from ..services.callers import SecretKeyCaller
 from ..wire import params, rooms, threads, users
@@ -353,3 +353,26 @@ def get_user(access: SecretKeyCaller, userId: str) -> User:
     Returns: The user.
     """
     return services().collab.get_user(access, userId)
+
+
+@router.route(
+    "/users/{userId}/revoke-tokens",
+    "POST",
+    auth=SECRET,
+    idempotent=True,
+    answer=users.TOKENS_REVOKED,
+    raises=[codes.USER_NOT_FOUND],
+    tag="Users",
+)
+def revoke_tokens(access: SecretKeyCaller, userId: str) -> TokensRevoked:
+    """Revoke a user's tokens
+
+    Every token minted for the user until now stops working: the user's open sockets in this
+    environment get an `error` frame with code `TOKEN_REVOKED` and are closed, and a
+    connection attempt with one of those tokens is refused (401 `TOKEN_REVOKED`). Tokens minted
+    afterwards work. It takes no body. Use it when someone leaves a team or loses a device; to
+    change what a user may do in a room, change the room's access instead.
+
+    Returns: When the tokens were revoked and how many sockets were closed.
+    """
+    return services().realtime.revoke_tokens(access, userId)

@@ -54,6 +54,7 @@ class UserClaims:
     issued_at: int
     expires_at: int
     token_id: str
+    generation: int = 0  # the user's token generation at mint (repositories/users.Revocation)
 
 
 def signing_key(server_secret: bytes, env_id: str, key_id: str) -> bytes:
@@ -74,9 +75,10 @@ def mint(
     color: str,
     now: int,
     ttl_seconds: int,
+    generation: int = 0,
 ) -> tuple[str, int]:
     expires_at = now + ttl_seconds
-    claims = {
+    claims: dict[str, Any] = {
         "iss": issuer,
         "aud": env_id,
         "sub": user_id,
@@ -87,6 +89,8 @@ def mint(
         "exp": expires_at,
         "jti": uuid.uuid4().hex,
     }
+    if generation:
+        claims["gen"] = generation  # absent: minted before the user's first revocation
     token = jwt.encode(
         claims, signing_key(server_secret, env_id, key_id), ALGORITHM, headers={"kid": key_id}
     )
@@ -157,6 +161,9 @@ def verify(
         raise InvalidToken("missing profile claims")
     if avatar is not None and not isinstance(avatar, str):
         raise InvalidToken("bad avatar claim")
+    generation = claims.get("gen", 0)
+    if type(generation) is not int or generation < 0:
+        raise InvalidToken("bad gen claim")
     return UserClaims(
         env_id=ref.env_id,
         key_id=ref.key_id,
@@ -167,4 +174,5 @@ def verify(
         issued_at=int(claims["iat"]),
         expires_at=int(claims["exp"]),
         token_id=str(claims["jti"]),
+        generation=generation,
     )

@@ -201,6 +201,10 @@ class UserItem(DataTable):
     color = UnicodeAttribute()
     first_seen_at = UnicodeAttribute()
     last_seen_at = UnicodeAttribute()
+    # Bumped by POST /users/{id}/revoke-tokens: a token carries the generation it was minted at,
+    # and only the current one connects (repositories/users.py).
+    token_generation = NumberAttribute(null=True)
+    tokens_revoked_at = UnicodeAttribute(null=True)
 
 
 class StatsItem(DataTable):

@@ -39,6 +39,7 @@ from . import user_connections as users
 from .records import to_record
 from .rooms import RoomState
 from .user_connections import Entry, UserConnections
+from .users import Revocation, generation_unchanged, user_key
 
 ROOM_PREFIX = "CONN#"
 
@@ -117,11 +118,14 @@ def add(
     cap: int,
     now_iso: str,
     user: UserWrite | None = None,
+    revocation: Revocation | None = None,
 ) -> None:
     """Store the connection; create the room if `room` is None; with `user`, rewrite the user's
-    live connections and flag its other connections `shared`. Raises RoomFull at the cap, and
-    Changed when the room or the user's connections changed meanwhile (a room
-    created or deleted, a connection of the user added or removed concurrently)."""
+    live connections and flag its other connections `shared`; with `revocation`, only if the
+    user's tokens were not revoked since it was read. Raises RoomFull at the cap, and
+    Changed when the room, the user's connections or its tokens changed meanwhile (a room
+    created or deleted, a connection of the user added or removed concurrently, a revocation:
+    whose sweep of the user's sockets may have run before this connection existed)."""
     room_item = RoomItem(env_pk(c.env_id), room_sk(c.room_id))
     try:
         with transaction() as tx:
@@ -152,6 +156,11 @@ def add(
                 )
             for row in _rows(c):
                 tx.save(row)
+            if revocation is not None:
+                item = user_key(revocation.env_id, revocation.user_id)
+                tx.condition_check(
+                    type(item), item.pk, item.sk, condition=generation_unchanged(revocation)
+                )
             if user is not None:
                 users.replace(tx, user.before, user.entries)
                 for sibling in user.flag_shared:
@@ -214,6 +223,21 @@ def room_members(env_id: str, room_id: str, now: float) -> list[Connection]:
             threads_pk(env_id, room_id),
             ConnectionItem.sk.startswith(ROOM_PREFIX),
             filter_condition=ConnectionItem.expires_at > now,
+            consistent_read=True,
+        )
+        return [to_connection(i) for i in items]
+
+
+def user_connections_in(env_id: str, user_id: str, now: float) -> list[Connection]:
+    """A user's live connections in an environment, whatever the limits tracked (consistent
+    Query of the environment's rows, filtered: read capacity grows with the environment's live
+    connections, the answer only with the user's)."""
+    with unavailable_on_throttle():
+        items = ConnectionItem.query(
+            env_connections_pk(env_id),
+            ConnectionItem.sk.startswith(ROOM_PREFIX),
+            filter_condition=(ConnectionItem.expires_at > now)
+            & (ConnectionItem.user_id == user_id),
             consistent_read=True,
         )
         return [to_connection(i) for i in items]

@@ -67,6 +67,63 @@ def user_read(env_id: str, user_id: str) -> Read[User | None]:
     return Read((UserItem, env_pk(env_id), user_sk(user_id)), convert)
 
 
+@dataclass(frozen=True)
+class Revocation:
+    """Where a user's tokens stand: only a token minted at `generation` is valid (0 until the
+    first revocation; a token without the claim was minted at 0)."""
+
+    env_id: str
+    user_id: str
+    generation: int
+    revoked_at: str | None
+
+
+def revocation_read(env_id: str, user_id: str) -> Read[Revocation]:
+    """The user's token generation, read from the user's item (in the same BatchGetItem as the
+    key check; with user_read in one batch, the item is fetched once)."""
+
+    def convert(item: UserItem | None) -> Revocation:
+        if item is None:
+            return Revocation(env_id, user_id, 0, None)
+        return Revocation(env_id, user_id, int(item.token_generation or 0), item.tokens_revoked_at)
+
+    if not 0 < len(user_id) <= USER_ID_MAX:
+        return absent(convert)
+    return Read((UserItem, env_pk(env_id), user_sk(user_id)), convert)
+
+
+def generation_unchanged(r: Revocation) -> Any:
+    """The condition a write makes on the user's item: no revocation since `r` was read (an
+    absent item has generation 0)."""
+    if r.generation == 0:
+        return UserItem.token_generation.does_not_exist() | (UserItem.token_generation == 0)
+    return UserItem.token_generation == r.generation
+
+
+def user_key(env_id: str, user_id: str) -> UserItem:
+    return UserItem(env_pk(env_id), user_sk(user_id))
+
+
+def revoke_tokens(env_id: str, user_id: str, now_iso: str) -> Revocation | None:
+    """Move the user to the next token generation (every token minted until now dies); one
+    UpdateItem. None if the user does not exist."""
+    item = user_key(env_id, user_id)
+    try:
+        with unavailable_on_throttle():
+            item.update(
+                actions=[
+                    UserItem.token_generation.add(1),
+                    UserItem.tokens_revoked_at.set(now_iso),
+                ],
+                condition=UserItem.pk.exists(),
+            )
+    except PynamoDBException as exc:
+        if is_condition_failure(exc):
+            return None
+        raise
+    return Revocation(env_id, user_id, int(item.token_generation or 0), now_iso)
+
+
 def to_user(item: UserItem) -> User:
     return to_record(User, item)
 

@@ -237,6 +237,13 @@ class RoomChannel:
             for c in self.connections.environment_connections(env_id, now)
             if key_ids is None or c.publishable_key_id in key_ids or c.secret_key_id in key_ids
         ]
+        return self.hang_up(doomed)
+
+    def hang_up(self, doomed: list[Connection], why: dict[str, Any] | None = None) -> int:
+        """Close `doomed`, each told `why` first (a frame it receives before its socket closes),
+        and tell their rooms they left: how many."""
+        if why is not None and doomed:
+            self.api.post_many(doomed, encode(why))  # a gone one is closed and dropped anyway
         for c in doomed:
             self.api.close(c)
         # API Gateway runs $disconnect for each; remove the rows now too, in case it doesn't.

@@ -13,21 +13,22 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import codes, cursors, ids
-from ..auth.tokens import claimed_subject
+from ..auth.tokens import UserClaims, claimed_subject
 from ..clock import Clock, iso
 from ..config import Settings
-from ..entities import Connection, Endpoint, Page
+from ..entities import Connection, Endpoint, Page, TokensRevoked
 from ..errors import Conflict, Forbidden, InvalidInput, PulseError, RateLimited
 from ..repositories.connections import Changed, RoomFull
 from ..repositories.reads import Fetched, Read
 from ..repositories.rooms import RoomState
 from ..repositories.user_connections import UserConnections
+from ..repositories.users import Revocation
 from ..validation import is_room_id, new_id
 from . import keyauth, user_limits
 from .authority import Authority
 from .callers import Caller, MemberCaller
 from .channel import RoomChannel
-from .collab import room_not_found
+from .collab import room_not_found, user_not_found
 from .limits import Limits
 from .ports import ConnectionStore, RoomStore, UserConnectionStore
 from .tokens import TokenService, invalid_token
@@ -133,6 +134,7 @@ class RealtimeService:
             expires_at=now + CONNECTION_TTL_SECONDS,
         )
         room, user = reads.answers(verified.got)
+        revocation = verified.revocation
         if user_limits.tracking(self.settings) and (user is None or user.user_id != claims.user_id):
             raise invalid_token()  # a token we signed always names the user read above
         probed = False
@@ -144,7 +146,7 @@ class RealtimeService:
                     if probed or not self._forget_closed(connection, admitted.counted):
                         raise admitted.error
                     probed = True  # some had closed without a $disconnect: count again
-                    room, user = self._reread(connection, user is not None)
+                    room, user, revocation = self._reread(connection, user is not None, claims)
                     continue
                 connection, write = admitted.connection, admitted.write
             try:
@@ -154,6 +156,7 @@ class RealtimeService:
                     cap=self.settings.room_connection_cap,
                     now_iso=iso(now),
                     user=write,
+                    revocation=revocation,
                 )
                 return connection
             except RoomFull:
@@ -163,16 +166,22 @@ class RealtimeService:
                     raise room_full(self.settings.room_connection_cap) from None
             except Changed:
                 pass  # the room, or the user's connections, changed meanwhile: read them again
-            room, user = self._reread(connection, user is not None)
+            room, user, revocation = self._reread(connection, user is not None, claims)
         raise Conflict(
             "The room kept changing; try connecting again.", code=codes.CONCURRENT_CHANGE
         )
 
     def _reread(
-        self, c: Connection, with_user: bool
-    ) -> tuple[RoomState | None, UserConnections | None]:
+        self, c: Connection, with_user: bool, claims: UserClaims
+    ) -> tuple[RoomState | None, UserConnections | None, Revocation]:
+        """What a connect reads again after a lost race, with the user's tokens: a revocation
+        may be what it lost to."""
         reads = self._connect_reads(c.env_id, c.room_id, c.user_id if with_user else None)
-        return reads.answers(self.authority.load(MemberCaller(c), *reads.all()))
+        revoked = self.tokens.revocation_read(c.env_id, c.user_id)
+        got = self.authority.load(MemberCaller(c), *reads.all(), revoked)
+        revocation = self.tokens.unrevoked(claims, got[revoked])
+        room, user = reads.answers(got)
+        return room, user, revocation
 
     def _connect_reads(self, env_id: str, room_id: str, user_id: str | None) -> _ConnectReads:
         room = self.rooms.room_read(env_id, room_id)
@@ -232,6 +241,24 @@ class RealtimeService:
         connection = self.connections.get(connection_id)
         if connection is not None:
             self.channel.drop([connection])
+
+    def revoke_tokens(self, caller: Caller, user_id: str) -> TokensRevoked:
+        """Every token minted for the user until now stops connecting (401 TOKEN_REVOKED), and
+        the user's open sockets in the environment are told (an `error` TOKEN_REVOKED) and
+        closed. A connect racing it either commits first, and is found and closed here, or
+        loses its transaction's condition on the user's token generation and is refused."""
+        self.authority.load(caller)
+        revocation = self.tokens.revoke(caller.env_id, user_id)
+        if revocation is None:
+            raise user_not_found()
+        doomed = self.connections.user_connections_in(caller.env_id, user_id, self.clock.now())
+        why = {
+            "type": "error",
+            "code": codes.TOKEN_REVOKED,
+            "message": "Your session was revoked: this connection is closed.",
+        }
+        closed = self.channel.hang_up(doomed, why)
+        return TokensRevoked(user_id, revocation.revoked_at or "", closed)
 
     def active_users(
         self, caller: Caller, room_id: str, cursor: str | None = None

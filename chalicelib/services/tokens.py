@@ -18,7 +18,7 @@ from ..config import Settings
 from ..entities import ApiKey, MintedToken, User
 from ..errors import Unauthenticated
 from ..repositories.reads import Fetched, Read
-from ..repositories.users import KeyTouch, SeenWrite
+from ..repositories.users import KeyTouch, Revocation, SeenWrite
 from . import keyauth
 from .callers import SecretKeyCaller
 from .limits import Gate
@@ -65,6 +65,15 @@ class VerifiedConnection:
     publishable_key_id: str
     user: tokens.UserClaims
     got: Fetched  # the caller's reads, answered in the key check's BatchGetItem
+    revocation: Revocation  # the user's tokens as read: its connection is written only if unmoved
+
+
+def token_revoked() -> Unauthenticated:
+    return Unauthenticated(
+        "The token was revoked: every token minted for this user before its revocation is.",
+        code=codes.TOKEN_REVOKED,
+        suggestion="Mint a fresh token with POST /auth/token from your backend.",
+    )
 
 
 def invalid_token() -> Unauthenticated:
@@ -96,7 +105,9 @@ class TokenService:
         verified with the user's record, in one read, and counted against the mint limits its
         route declared (caller.gate)."""
         user_read = self.users.user_read(caller.env_id, request.user_id)
-        ctx = self.keys.authenticate(caller.raw, caller.parsed, [user_read], caller.gate)
+        revocation = self.users.revocation_read(caller.env_id, request.user_id)  # the same item
+        reads: list[Read[Any]] = [user_read, revocation]
+        ctx = self.keys.authenticate(caller.raw, caller.parsed, reads, caller.gate)
         caller.gate.count(ctx.env_id, ctx.key.id)
         existing = ctx.got[user_read]
         now = self.clock.now()
@@ -121,6 +132,7 @@ class TokenService:
             color=user.color,
             now=int(now),
             ttl_seconds=self.settings.token_ttl_seconds,
+            generation=ctx.got[revocation].generation,
         )
         return MintedToken(token=token, expires_at=iso(expires_at), user=user)
 
@@ -172,7 +184,9 @@ class TokenService:
         if ref.env_id != parsed.env_id:
             raise invalid_token()
         minting = self.environments.key_read(ref.env_id, ref.key_id)
-        ctx = self.keys.authenticate(raw_pk or "", parsed, [minting, *reads], gate)
+        # Under the user id the token claims; compared only once the token verified.
+        revoked = self.users.revocation_read(ref.env_id, tokens.claimed_subject(token) or "")
+        ctx = self.keys.authenticate(raw_pk or "", parsed, [minting, revoked, *reads], gate)
         minting_key = ctx.got[minting]
         # Only what looks like guessing counts against the caller's failure limits: a token of no
         # secret key, or with a bad signature. A token of a revoked or rotated key, or an expired
@@ -189,8 +203,26 @@ class TokenService:
         except tokens.InvalidToken:
             self._guessed(gate)
         return VerifiedConnection(
-            env_id=ctx.env_id, publishable_key_id=ctx.key.id, user=claims, got=ctx.got
+            env_id=ctx.env_id,
+            publishable_key_id=ctx.key.id,
+            user=claims,
+            got=ctx.got,
+            revocation=self.unrevoked(claims, ctx.got[revoked]),
         )
+
+    def revoke(self, env_id: str, user_id: str) -> Revocation | None:
+        """End every token minted for the user until now (None: no such user)."""
+        return self.users.revoke_tokens(env_id, user_id, iso(self.clock.now()))
+
+    def revocation_read(self, env_id: str, user_id: str) -> Read[Revocation]:
+        return self.users.revocation_read(env_id, user_id)
+
+    @staticmethod
+    def unrevoked(claims: tokens.UserClaims, revocation: Revocation) -> Revocation:
+        """`revocation` if the token is of the user's current generation; else TOKEN_REVOKED."""
+        if claims.generation != revocation.generation:
+            raise token_revoked()
+        return revocation
 
     @staticmethod
     def _guessed(gate: Gate) -> NoReturn:

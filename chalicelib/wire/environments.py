@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..entities import Analytics, ApiKey, AuditEvent, DailyStats, Environment
 from .fields import Body, choice, text
+from .fields import NoBody as NoBody  # the admin routes' action bodies
 from .shapes import Extra, Many, Obj, PageOf, Record, Value
 
 if TYPE_CHECKING:  # a type only: wire/ imports no auth, service or storage module
@@ -54,12 +55,6 @@ class CreateKeyRequest(Body):
     )
 
     example = {"kind": "secret", "name": "CI"}
-
-
-class NoBody(Body):
-    """Nothing, `{}`, or no body at all."""
-
-    optional = True
 
 
 ENVIRONMENT = Record(

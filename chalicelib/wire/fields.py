@@ -248,3 +248,9 @@ def if_sent(spec: Any) -> Any:
     spec.read, spec.required = read, False
     spec.codes = tuple(c for c in spec.codes if c != codes.MISSING_FIELD)
     return spec
+
+
+class NoBody(Body):
+    """Nothing, `{}`, or no body at all."""
+
+    optional = True

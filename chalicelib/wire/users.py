@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..entities import User
-from .schemas import COLOR, USER_ID
+from ..entities import TokensRevoked, User
+from .schemas import COLOR, TIMESTAMP, USER_ID
 from .shapes import PageOf, Record
 
 USER = Record(
@@ -23,3 +23,15 @@ USER = Record(
     ],
 )
 USERS = PageOf(USER)
+TOKENS_REVOKED = Record(
+    TokensRevoked,
+    "TokensRevoked",
+    schemas={"user_id": USER_ID, "revoked_at": TIMESTAMP},
+    describe={
+        "revoked_at": "Tokens minted for the user until then no longer connect; later ones do.",
+        "closed_connections": "The user's open sockets in the environment that were closed.",
+    },
+    examples=[
+        {"userId": "user-42", "revokedAt": "2026-11-25T05:12:00.000Z", "closedConnections": 2}
+    ],
+)

@@ -60,6 +60,7 @@ VALID_BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/api/v1/rooms/{roomId}/threads/{threadId}"): {"resolved": True},
     ("POST", "/api/v1/rooms/{roomId}/threads/{threadId}/comments"): {"userId": "u", "body": "b"},
     ("PATCH", "/api/v1/rooms/{roomId}/threads/{threadId}/comments/{commentId}"): {"body": "b"},
+    ("POST", "/api/v1/users/{userId}/revoke-tokens"): None,  # an action: no body
 }
 
 

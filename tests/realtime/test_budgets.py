@@ -103,10 +103,14 @@ def test_connect_is_one_consistent_read_and_one_transaction(
         (f"ENV#{env.id}", f"KEY#{env.sk_id}"),
         (f"ENV#{env.id}", f"ROOM#{ROOM}"),
         (f"ENV#{env.id}#USER#ada", "CONNS"),  # the user's live connections (per-user limits)
+        (f"ENV#{env.id}", "USER#ada"),  # the user's token generation (revoke-tokens)
     }
     items = calls[1].params["TransactItems"]
-    expected = 6 if room_state == "new room" else 5  # 3 rows + room (+ STATS when new) + user
+    # 3 rows + room (+ STATS when new) + user's connections + a check of its token generation
+    expected = 7 if room_state == "new room" else 6
     assert len(items) == expected
+    checks = [i["ConditionCheck"]["Key"] for i in items if "ConditionCheck" in i]
+    assert checks == [{"pk": {"S": f"ENV#{env.id}"}, "sk": {"S": "USER#ada"}}]
 
 
 def _refusal(case: str, gw: Gateway, env: Env) -> dict[str, str]:
