@@ -446,6 +446,33 @@ def test_revoking_the_sk_that_minted_a_token_kicks_only_that_user(rt: Realtime) 
     run(main)
 
 
+def test_revoking_a_users_tokens_tells_and_closes_its_sockets(rt: Realtime) -> None:
+    env = rt.env("Revoke user")
+    rooms = [new_room(), new_room()]
+    old, bob = env.token("alice", "Alice"), env.token("bob", "Bob")
+
+    async def main() -> None:
+        async with Clients(rt.stack.ws_url) as clients:
+            a1 = await clients.enter("A1", env.pk, old, rooms[0])
+            a2 = await clients.enter("A2", env.pk, old, rooms[1])
+            b = await clients.enter("B", env.pk, bob, rooms[0])
+            revoked = await in_thread(env.api, "POST", "/users/alice/revoke-tokens")
+            assert revoked.status_code == 200, revoked.text
+            assert revoked.json()["closedConnections"] == 2
+            for client in (a1, a2):
+                error = await client.expect("error", code="TOKEN_REVOKED")
+                assert "revoked" in error["message"]
+                assert await client.closed() == 1000
+            await b.expect("user.left", connectionId=a1.id, userId="alice")
+            await b.quiet()  # Bob's socket is untouched
+            status, body = await refusal(env.url(old, rooms[0]))
+            assert (status, body["error"]["code"]) == (401, "TOKEN_REVOKED")
+            fresh = await in_thread(env.token, "alice", "Alice")
+            await clients.enter("A3", env.pk, fresh, rooms[0])  # B gets its user.joined
+
+    run(main)
+
+
 def test_disabling_the_environment_closes_its_sockets_in_every_room(rt: Realtime) -> None:
     env = rt.env("Disable")
     rooms = [new_room(), new_room()]

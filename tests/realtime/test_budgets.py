@@ -5,10 +5,11 @@ Every DynamoDB call a handler makes is recorded, in order, and must be exactly t
 | Operation                                  | DynamoDB calls, in order                          |
 |--------------------------------------------|---------------------------------------------------|
 | $connect, new room                         | BatchGetItem (pk_, env, minting sk_, room, the    |
-|                                            | user's live connections, and the caller's two     |
-|                                            | failure counters)                                 |
+|                                            | user's live connections, the user (its token      |
+|                                            | generation), the caller's two failure counters)   |
 |                                            | + TransactWriteItems (3 rows, room, STATS.rooms,  |
-|                                            | the user's live connections)                      |
+|                                            | the user's live connections, a check that the     |
+|                                            | user's tokens were not revoked meanwhile)         |
 | $connect, existing room                    | BatchGetItem + TransactWriteItems (3 rows, +1,    |
 |                                            | the user's live connections)                      |
 | $connect, the user's second connection     | BatchGetItem + TransactWriteItems (as above + the |
@@ -36,6 +37,10 @@ Every DynamoDB call a handler makes is recorded, in order, and must be exactly t
 | $disconnect, already gone                  | GetItem                                           |
 | GET active_users, POST broadcast (REST)    | BatchGetItem (key, env, room) + UpdateItem (rate  |
 |                                            | counters) + Query                                 |
+| POST users/{id}/revoke-tokens (REST)       | BatchGetItem (key, env) + UpdateItem (rate) +     |
+|                                            | UpdateItem (the user's generation) + Query (the   |
+|                                            | user's sockets) + per closed socket: its removal  |
+|                                            | + Query (survivors, to tell)                      |
 
 "rate" is one UpdateItem when the connection already counted a message this second, two when a
 new second starts. Every BatchGetItem, GetItem and connection Query is a consistent read (a
@@ -322,4 +327,29 @@ def test_rest_room_endpoints_budget(
 
     rest_ok(resp, 200 if method == "GET" else 202)
     assert ops(calls) == ["BatchGetItem", "UpdateItem", "Query"]  # read, rate count, members
+    assert_consistent(calls)
+
+
+def test_revoking_a_users_tokens(
+    gw: Gateway, env: Env, client: Any, dynamo_calls: DynamoCalls
+) -> None:
+    gw.connect(env, "ada", ROOM)
+    mint(env.sk, "grace")
+    with dynamo_calls.record() as calls:
+        rest_ok(rest(client, "POST", "/api/v1/users/grace/revoke-tokens", env.sk))
+    # no socket to close: the read, the rate, the revocation, the sweep
+    assert ops(calls) == ["BatchGetItem", "UpdateItem", "UpdateItem", "Query"]
+    assert_consistent(calls)
+    with dynamo_calls.record() as calls:
+        body = rest_ok(rest(client, "POST", "/api/v1/users/ada/revoke-tokens", env.sk))
+    assert body["closedConnections"] == 1
+    # + the closed socket's rows (one transaction) and its room's survivors (none: no frame)
+    assert ops(calls) == [
+        "BatchGetItem",
+        "UpdateItem",
+        "UpdateItem",
+        "Query",
+        "TransactWriteItems",
+        "Query",
+    ]
     assert_consistent(calls)

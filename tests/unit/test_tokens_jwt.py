@@ -449,6 +449,20 @@ def test_claims_of_the_wrong_type_are_refused(claim: str, value: Any) -> None:
     assert_refused(forge(claims(**{claim: value})))
 
 
+def test_the_token_generation_round_trips_and_is_absent_at_zero() -> None:
+    first, _ = mint()
+    assert "gen" not in jwt.decode(first, options={"verify_signature": False})
+    assert accept(first).generation == 0
+    later, _ = mint(generation=3)
+    assert jwt.decode(later, options={"verify_signature": False})["gen"] == 3
+    assert accept(later).generation == 3
+
+
+@pytest.mark.parametrize("value", [-1, 1.0, "1", True, None, [1]])
+def test_a_generation_that_is_not_a_natural_number_is_refused(value: Any) -> None:
+    assert_refused(forge(claims(gen=value)))
+
+
 # --- malformed input ------------------------------------------------------------------------
 
 
