@@ -156,6 +156,9 @@ CASES: dict[str, Case] = {
     ),
     "list users": Case(("GET", "/users"), 200, _v1("GET", "/users")),
     "get user": Case(("GET", "/users/{userId}"), 200, _v1("GET", "/users/{u}")),
+    "revoke tokens": Case(
+        ("POST", "/users/{userId}/revoke-tokens"), 200, _v1("POST", "/users/{u}/revoke-tokens")
+    ),
     # tokens
     "mint token": Case(
         ("POST", "/token"),

@@ -20,7 +20,7 @@ from callers import connect_gate
 
 from chalicelib import runtime
 from chalicelib.clock import FrozenClock
-from chalicelib.db.models import env_pk, key_sk
+from chalicelib.db.models import env_pk, key_sk, user_sk
 from chalicelib.errors import Unauthenticated
 
 from .conftest import OWNER, READ_OPS, WRITE_OPS, Call, DynamoCalls, Env, is_rate_count
@@ -234,11 +234,12 @@ def test_verify_connection_budget(
         services.tokens.verify_connection(env.pk, token, connect_gate())
 
     assert_budget(calls, *OTHER_BUDGETS["verify_connection ($connect)"])
-    control = services.settings.control_table
+    control, data = services.settings.control_table, services.settings.data_table
     assert batch_keys(calls[0]) == {
         (control, env_pk(env.id), key_sk(env.pk_id)),
         (control, env_pk(env.id), "ENV"),
         (control, env_pk(env.id), key_sk(env.sk_id)),
+        (data, env_pk(env.id), user_sk("user-1")),  # the user's token generation
     }
 
 

@@ -418,6 +418,7 @@ V1 = "/api/v1"
 R = f"{V1}/rooms/{{roomId}}"
 T = f"{R}/threads/{{threadId}}"
 # The body of every write route, valid by construction; ids in it are drawn like path ids.
+NO_BODY = BodySpec({}, lambda s, x: {})
 BODIES: dict[tuple[str, str], BodySpec] = {
     ("POST", f"{V1}/rooms"): BodySpec({"id": "room"}, lambda s, x: {"id": s["id"], **_metadata(x)}),
     ("PATCH", R): BodySpec({}, lambda s, x: {"metadata": x["metadata"]}),
@@ -431,8 +432,8 @@ BODIES: dict[tuple[str, str], BodySpec] = {
         {"userId": "user"}, lambda s, x: {"userId": s["userId"], "body": x["text"]}
     ),
     ("PATCH", f"{T}/comments/{{commentId}}"): BodySpec({}, lambda s, x: {"body": x["text"]}),
+    ("POST", f"{V1}/users/{{userId}}/revoke-tokens"): NO_BODY,  # an action: no body
 }
-NO_BODY = BodySpec({}, lambda s, x: {})
 
 
 def body_spec(spec: RouteSpec) -> BodySpec | None:

@@ -69,6 +69,8 @@ BUDGETS: dict[str, tuple[str, str, list[str]]] = {
     "delete comment": ("DELETE", f"{R}/threads/{{t}}/comments/{{c}}", [READ, RATE, TX, FANOUT]),
     "list users": ("GET", "/api/v1/users", [READ, RATE, Q_USERS]),
     "get user": ("GET", "/api/v1/users/user-1", [READ, RATE]),
+    # the user's next token generation, then its live sockets (the environment's, filtered): none
+    "revoke tokens": ("POST", "/api/v1/users/user-1/revoke-tokens", [READ, RATE, UPDATE, FANOUT]),
     "active users": ("GET", f"{R}/active_users", [READ, RATE, FANOUT]),
     "broadcast": ("POST", f"{R}/broadcast", [READ, RATE, FANOUT]),
     # deletes with a purge after the commit
