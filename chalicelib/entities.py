@@ -191,6 +191,12 @@ class Connection:
     # another live connection since (its messages then count against the user's rate too).
     tracked: bool = False
     shared: bool = False
+    # Its room access level (chalicelib/access.py; rows from before access control: `write`),
+    # whether its token decides it alone (an access token: room changes do not move it), and
+    # its token's groups (what a change of the room's groupsAccess is weighed against).
+    access: str = "write"
+    access_fixed: bool = False
+    group_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
