@@ -15,7 +15,7 @@ from .. import codes
 from ..auth import tokens
 from ..clock import Clock, iso
 from ..config import Settings
-from ..entities import ApiKey, MintedToken, User
+from ..entities import ApiKey, Environment, MintedToken, User
 from ..errors import InvalidInput, Unauthenticated
 from ..repositories.reads import Fetched, Read
 from ..repositories.users import KeyTouch, SeenWrite
@@ -67,6 +67,7 @@ class VerifiedConnection:
     publishable_key_id: str
     user: tokens.UserClaims
     got: Fetched  # the caller's reads, answered in the key check's BatchGetItem
+    environment: Environment  # read in the same BatchGetItem (its room access settings)
 
 
 def invalid_token() -> Unauthenticated:
@@ -207,7 +208,11 @@ class TokenService:
         except tokens.InvalidToken:
             self._guessed(gate)
         return VerifiedConnection(
-            env_id=ctx.env_id, publishable_key_id=ctx.key.id, user=claims, got=ctx.got
+            env_id=ctx.env_id,
+            publishable_key_id=ctx.key.id,
+            user=claims,
+            got=ctx.got,
+            environment=ctx.environment,
         )
 
     @staticmethod
