@@ -224,7 +224,8 @@ class RoomChannel:
     def access_changed(self, env_id: str, room_id: str, grants: RoomAccess) -> tuple[int, int]:
         """Re-evaluate the room's open connections against what it now grants (an access
         token's connections keep theirs: it decides alone). One whose level changes has it
-        stored (the row its next message reads) and then gets `access.changed`; one whose
+        stored (the rows its next message and its room's lists read: one transaction per 50
+        connections) and then gets `access.changed`; one whose
         level becomes `none` gets `access.changed` `none`, so that its client can say why, and
         is closed, its rows removed and the room told `user.left`. Never raises (the change is
         committed); returns (changed, closed)."""
@@ -238,9 +239,10 @@ class RoomChannel:
                 if level != c.access:
                     moved.setdefault(level, []).append(c)
             closing = moved.pop(NONE, [])
+            changes = [(c, new) for new, targets in moved.items() for c in targets]
+            if changes:
+                self.connections.set_access_many(changes)
             for new, targets in moved.items():
-                for c in targets:
-                    self.connections.set_access(c, new)
                 self._deliver(targets, encode({"type": "access.changed", "access": new}))
             if closing:
                 self._deliver(closing, encode({"type": "access.changed", "access": NONE}))
