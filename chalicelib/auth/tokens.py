@@ -17,6 +17,7 @@ from typing import Any
 import jwt
 
 from .. import ids
+from ..access import LEVELS
 
 ALGORITHM = "HS256"
 MAX_TOKEN_CHARS = 4096  # API Gateway caps the connect URL near 4096 chars
@@ -55,6 +56,10 @@ class UserClaims:
     expires_at: int
     token_id: str
     generation: int = 0  # the user's token generation at mint (repositories/users.Revocation)
+    # Room access (chalicelib/access.py): the user's groups, and an access token's permissions
+    # (None: an identity token, which gets what each room grants).
+    group_ids: tuple[str, ...] = ()
+    permissions: dict[str, str] | None = None
 
 
 def signing_key(server_secret: bytes, env_id: str, key_id: str) -> bytes:
@@ -76,6 +81,8 @@ def mint(
     now: int,
     ttl_seconds: int,
     generation: int = 0,
+    group_ids: tuple[str, ...] = (),
+    permissions: dict[str, str] | None = None,
 ) -> tuple[str, int]:
     expires_at = now + ttl_seconds
     claims: dict[str, Any] = {
@@ -91,6 +98,10 @@ def mint(
     }
     if generation:
         claims["gen"] = generation  # absent: minted before the user's first revocation
+    if group_ids:
+        claims["groupIds"] = list(group_ids)
+    if permissions is not None:
+        claims["permissions"] = permissions
     token = jwt.encode(
         claims, signing_key(server_secret, env_id, key_id), ALGORITHM, headers={"kid": key_id}
     )
@@ -164,6 +175,14 @@ def verify(
     generation = claims.get("gen", 0)
     if type(generation) is not int or generation < 0:
         raise InvalidToken("bad gen claim")
+    groups, permissions = claims.get("groupIds", []), claims.get("permissions")
+    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+        raise InvalidToken("bad groupIds claim")
+    if permissions is not None and not (
+        isinstance(permissions, dict)
+        and all(isinstance(k, str) and v in LEVELS for k, v in permissions.items())
+    ):
+        raise InvalidToken("bad permissions claim")
     return UserClaims(
         env_id=ref.env_id,
         key_id=ref.key_id,
@@ -175,4 +194,6 @@ def verify(
         expires_at=int(claims["exp"]),
         token_id=str(claims["jti"]),
         generation=generation,
+        group_ids=tuple(groups),
+        permissions=permissions,
     )

@@ -23,6 +23,7 @@ data table (customer data; every pk starts with ENV#<envId>, so isolation holds 
   Daily stats                      ENV#<envId>            DAY#<yyyy-mm-dd>
   Room                             ENV#<envId>            ROOM#<roomId>
   Room purge pending (its gens)    ENV#<envId>            PURGE#<roomId>
+  Room access entry (index)        ENV#<envId>#GRANT#<U|G>#<id>  ROOM#<roomId>
   Thread                           ENV#<envId>#ROOM#<roomId>   THREAD#<threadId>
   Comment                          ENV#<envId>#THREAD#<threadId>  COMMENT#<commentId>
   Connection (by id: $default)     CONN#<connectionId>    CONN
@@ -113,6 +114,9 @@ class EnvironmentItem(ControlTable):
     # the version, which is what makes two racing rotations leave exactly one active pair.
     active_key_ids = UnicodeSetAttribute(null=True)
     key_version = NumberAttribute(default=0)
+    # Room access settings (absent: `write`, and rooms are created on join).
+    default_room_access = UnicodeAttribute(null=True)
+    create_rooms_on_join = BooleanAttribute(null=True)
 
 
 class ApiKeyItem(ControlTable):
@@ -231,6 +235,23 @@ class RoomItem(DataTable):
     # Live connections (for the per-room cap). $disconnect is best-effort, so this can run
     # high; the cap check recounts the live rows before refusing anyone.
     connections = NumberAttribute(default=0)
+    # Access it grants identity tokens (absent: `write`, what rooms did before access control);
+    # the maps as JSON text (id -> level). `access_version` moves with every change of them, and
+    # a $connect's write is conditioned on the version it read, so no connection opens with a
+    # level decided before a change that its room's re-evaluation missed.
+    default_access = UnicodeAttribute(null=True)
+    users_access = UnicodeAttribute(null=True)
+    groups_access = UnicodeAttribute(null=True)
+    access_version = NumberAttribute(null=True)
+
+
+class RoomGrantItem(DataTable):
+    """One entry of a room's usersAccess or groupsAccess, under the user or group it names: the
+    index of GET /api/v1/rooms?userId=&groupIds=. Written and deleted in the transaction that
+    changes the room's entries; a room delete removes them after (readers check the room)."""
+
+    room_id = UnicodeAttribute()
+    level = UnicodeAttribute()
 
 
 class RoomPurgeItem(DataTable):
@@ -287,6 +308,11 @@ class ConnectionItem(DataTable):
     # against the user's rate as well). Absent on rows written before the per-user limits.
     tracked = BooleanAttribute(null=True)
     shared = BooleanAttribute(null=True)
+    # Its room access level (absent: `write`, rows from before access control), whether its
+    # token decided it alone (an access token), and its token's groups.
+    access = UnicodeAttribute(null=True)
+    access_fixed = BooleanAttribute(null=True)
+    group_ids = UnicodeSetAttribute(null=True)
 
 
 class UserConnectionsItem(DataTable):
@@ -391,6 +417,11 @@ def day_sk(date: str) -> str:
 
 def room_sk(room_id: str) -> str:
     return f"ROOM#{room_id}"
+
+
+def grant_pk(env_id: str, kind: str, holder: str) -> str:
+    """The index partition of a user (`kind` U) or group (G) that rooms grant access to."""
+    return f"ENV#{env_id}#GRANT#{kind}#{holder}"
 
 
 def purge_sk(room_id: str) -> str:

@@ -14,6 +14,7 @@ from pynamodb.exceptions import PynamoDBException
 from pynamodb.transactions import TransactWrite
 
 from .. import jsontext
+from ..access import LEGACY_DEFAULT, as_level
 from ..db.dynamo import (
     TransactionCancelled,
     is_condition_failure,
@@ -70,6 +71,9 @@ def to_connection(item: ConnectionItem) -> Connection:
         expires_at=float(item.expires_at),
         tracked=bool(item.tracked),
         shared=bool(item.shared),
+        access=as_level(item.access),
+        access_fixed=bool(item.access_fixed),
+        group_ids=tuple(sorted(item.group_ids or ())),
     )
 
 
@@ -103,6 +107,9 @@ def _rows(c: Connection) -> list[ConnectionItem]:
         "ttl": int(c.expires_at),
         "tracked": c.tracked or None,
         "shared": c.shared or None,
+        "access": c.access,
+        "access_fixed": c.access_fixed or None,
+        "group_ids": set(c.group_ids) or None,
     }
     return [
         ConnectionItem(connection_pk(c.id), CONNECTION_SK, **base),
@@ -119,13 +126,15 @@ def add(
     now_iso: str,
     user: UserWrite | None = None,
     revocation: Revocation | None = None,
+    default_access: str = LEGACY_DEFAULT,
 ) -> None:
-    """Store the connection; create the room if `room` is None; with `user`, rewrite the user's
-    live connections and flag its other connections `shared`; with `revocation`, only if the
-    user's tokens were not revoked since it was read. Raises RoomFull at the cap, and
-    Changed when the room, the user's connections or its tokens changed meanwhile (a room
-    created or deleted, a connection of the user added or removed concurrently, a revocation:
-    whose sweep of the user's sockets may have run before this connection existed)."""
+    """Store the connection; create the room if `room` is None (granting `default_access`);
+    with `user`, rewrite the user's live connections and flag its other connections `shared`;
+    with `revocation`, only if the user's tokens were not revoked since it was read. Raises
+    RoomFull at the cap, and Changed when the room, the user's connections or its tokens changed
+    meanwhile (a room created or deleted, its access changed, a connection of the user added or
+    removed concurrently, a revocation: whose sweep of the user's sockets may have run before
+    this connection existed)."""
     room_item = RoomItem(env_pk(c.env_id), room_sk(c.room_id))
     try:
         with transaction() as tx:
@@ -142,16 +151,24 @@ def add(
                         thread_count=0,
                         comment_count=0,
                         connections=1,
+                        default_access=default_access,
                     ),
                     condition=RoomItem.pk.does_not_exist(),
                 )
                 totals = stats.totals(c.env_id, rooms=1)
                 tx.update(totals.item, actions=totals.actions)
             else:
+                # The level was decided on the access read: it must still be the room's.
+                same_access = (
+                    RoomItem.access_version == room.access_version
+                    if room.access_version
+                    else RoomItem.access_version.does_not_exist()
+                )
                 tx.update(
                     room_item,
                     actions=[RoomItem.connections.add(1)],
                     condition=(RoomItem.gen == room.gen)
+                    & same_access
                     & (RoomItem.connections.does_not_exist() | (RoomItem.connections < cap)),
                 )
             for row in _rows(c):
@@ -265,6 +282,57 @@ def set_presence(c: Connection, presence: dict[str, Any]) -> None:
         except PynamoDBException as exc:
             if not is_condition_failure(exc):
                 raise
+
+
+def _access_rows(c: Connection) -> tuple[ConnectionItem, ConnectionItem]:
+    """The rows that carry a connection's level for readers: by id (its messages) and in its
+    room (the room's lists). Its environment row, read only to kick, keeps the level it opened
+    with."""
+    return (
+        ConnectionItem(connection_pk(c.id), CONNECTION_SK),
+        ConnectionItem(threads_pk(c.env_id, c.room_id), connection_sk(c.id)),
+    )
+
+
+def set_access(c: Connection, level: str) -> None:
+    """A connection's new level on both rows (two UpdateItems); a row already gone stays gone."""
+    for item in _access_rows(c):
+        with unavailable_on_throttle():
+            try:
+                item.update(
+                    actions=[ConnectionItem.access.set(level)],
+                    condition=ConnectionItem.pk.exists(),
+                )
+            except PynamoDBException as exc:
+                if not is_condition_failure(exc):
+                    raise
+
+
+# Two rows a connection: 50 connections fill a transaction's 100 items.
+ACCESS_BATCH = 50
+
+
+def set_access_many(changes: Sequence[tuple[Connection, str]]) -> None:
+    """New levels of many connections: one transaction per ACCESS_BATCH (each row conditioned
+    on existing, so a gone connection leaves no half row). A batch refused because one of its
+    connections went meanwhile is written one connection at a time."""
+    for start in range(0, len(changes), ACCESS_BATCH):
+        batch = changes[start : start + ACCESS_BATCH]
+        if len(batch) == 1:
+            set_access(*batch[0])
+            continue
+        try:
+            with transaction() as tx:
+                for c, level in batch:
+                    for item in _access_rows(c):
+                        tx.update(
+                            item,
+                            actions=[ConnectionItem.access.set(level)],
+                            condition=ConnectionItem.pk.exists(),
+                        )
+        except TransactionCancelled:
+            for c, level in batch:
+                set_access(c, level)
 
 
 CONDITION_FAILED = "ConditionalCheckFailed"

@@ -14,6 +14,7 @@ import logging
 from typing import Any, Protocol
 
 from .. import codes, jsontext
+from ..access import NONE, RoomAccess, TokenAccess, level_for
 from ..clock import Clock
 from ..entities import Comment, Connection, Endpoint, Thread
 from ..errors import PayloadTooLarge
@@ -220,6 +221,35 @@ class RoomChannel:
         if found_gone:
             self.drop(found_gone)
 
+    def access_changed(self, env_id: str, room_id: str, grants: RoomAccess) -> tuple[int, int]:
+        """Re-evaluate the room's open connections against what it now grants (an access
+        token's connections keep theirs: it decides alone). One whose level changes has it
+        stored (the rows its next message and its room's lists read: one transaction per 50
+        connections) and then gets `access.changed`; one whose
+        level becomes `none` gets `access.changed` `none`, so that its client can say why, has
+        its rows removed (the room is told `user.left`), and is closed. Never raises (the change is
+        committed); returns (changed, closed)."""
+        try:
+            members = self.members(env_id, room_id)
+            moved: dict[str, list[Connection]] = {}
+            for c in members:
+                if c.access_fixed:
+                    continue
+                level = level_for(TokenAccess(c.user_id, c.group_ids), room_id, grants)
+                if level != c.access:
+                    moved.setdefault(level, []).append(c)
+            closing = moved.pop(NONE, [])
+            changes = [(c, new) for new, targets in moved.items() for c in targets]
+            if changes:
+                self.connections.set_access_many(changes)
+            for new, targets in moved.items():
+                self._deliver(targets, encode({"type": "access.changed", "access": new}))
+            self.hang_up(closing, {"type": "access.changed", "access": NONE})
+            return sum(len(t) for t in moved.values()), len(closing)
+        except Exception:
+            log.exception("access re-evaluation failed", extra={"roomId": room_id})
+            return 0, 0
+
     def forget_closed(self, candidates: list[Connection]) -> list[Connection]:
         """Ask API Gateway which of `candidates` are closed (their `$disconnect` never ran),
         remove those and tell their rooms: the ones removed."""
@@ -240,12 +270,15 @@ class RoomChannel:
         return self.hang_up(doomed)
 
     def hang_up(self, doomed: list[Connection], why: dict[str, Any] | None = None) -> int:
-        """Close `doomed`, each told `why` first (a frame it receives before its socket closes),
-        and tell their rooms they left: how many."""
-        if why is not None and doomed:
-            self.api.post_many(doomed, encode(why))  # a gone one is closed and dropped anyway
+        """Close `doomed`, each told `why` first (a frame it receives before its socket closes):
+        how many. Rows first (their rooms told `user.left` once), then the sockets: each close
+        runs a `$disconnect`, which then finds nothing to do, instead of telling the room once per
+        closed socket while the others are still in it (100 closes: ~5,000 posts)."""
+        if not doomed:
+            return 0
+        if why is not None:
+            self.api.post_many(doomed, encode(why))  # a gone one is dropped below anyway
+        self.drop(doomed)
         for c in doomed:
             self.api.close(c)
-        # API Gateway runs $disconnect for each; remove the rows now too, in case it doesn't.
-        self.drop(doomed)
         return len(doomed)

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..access import Level
 from ..entities import Analytics, ApiKey, AuditEvent, DailyStats, Environment
-from .fields import Body, choice, text
+from .fields import Body, boolean, choice, if_sent, level, text
 from .fields import NoBody as NoBody  # the admin routes' action bodies
+from .schemas import LEVEL
 from .shapes import Extra, Many, Obj, PageOf, Record, Value
 
 if TYPE_CHECKING:  # a type only: wire/ imports no auth, service or storage module
@@ -27,10 +29,27 @@ class CreateEnvironmentRequest(Body):
     example = {"name": "Production"}
 
 
-class RenameEnvironmentRequest(Body):
-    name: str = text(max_len=NAME_MAX, strip=True)
+class UpdateEnvironmentRequest(Body):
+    """Any of the three; what is absent stays."""
 
-    example = {"name": "Production (EU)"}
+    name: str | None = if_sent(text(max_len=NAME_MAX, strip=True))
+    default_room_access: Level | None = level(
+        description="The `defaultAccess` of a room created without one, by `POST "
+        "/api/v1/rooms` or by a connection (`write` until changed)."
+    )
+    create_rooms_on_join: bool | None = boolean(
+        description="Whether a connection to a room that does not exist creates it (`true` "
+        "until changed); `false`: its handshake is refused with 404 `ROOM_NOT_FOUND`."
+    )
+
+    at_least_one = ("name", "default_room_access", "create_rooms_on_join")
+    examples = {
+        "rename": ("Rename", {"name": "Production (EU)"}),
+        "lockDown": (
+            "Rooms only by invitation",
+            {"defaultRoomAccess": "none", "createRoomsOnJoin": False},
+        ),
+    }
 
 
 class DisableEnvironmentRequest(Body):
@@ -60,11 +79,18 @@ class CreateKeyRequest(Body):
 ENVIRONMENT = Record(
     Environment,
     "Environment",
-    schemas={"status": {"type": "string", "enum": ["active", "disabled"]}},
+    schemas={
+        "status": {"type": "string", "enum": ["active", "disabled"]},
+        "default_room_access": LEVEL,
+    },
     describe={
         "created_by": "The id of the operator who created it.",
         "disabled_at": "When it was disabled (for good); `null` while it is not.",
         "suspended_at": "While suspended (reversible), since when; else `null`.",
+        "default_room_access": "The `defaultAccess` of a room created without one (by a "
+        "connection too).",
+        "create_rooms_on_join": "Whether a connection to a room that does not exist creates "
+        "it (else its `$connect` is a 404 `ROOM_NOT_FOUND`).",
     },
     examples=[
         {
@@ -76,6 +102,8 @@ ENVIRONMENT = Record(
             "updatedAt": "2026-11-25T04:48:22.123Z",
             "disabledAt": None,
             "suspendedAt": None,
+            "defaultRoomAccess": "write",
+            "createRoomsOnJoin": True,
         }
     ],
 )

@@ -209,7 +209,15 @@ def test_create_returns_201_with_the_room(client: Any, tenant: Tenant, clock: Fr
 
     room = ok(resp, 201)
     now = iso(clock.now())
-    assert room == {"id": "doc-1", "metadata": {"title": "Q3"}, "createdAt": now, "updatedAt": now}
+    assert room == {
+        "id": "doc-1",
+        "metadata": {"title": "Q3"},
+        "createdAt": now,
+        "updatedAt": now,
+        "defaultAccess": "write",
+        "usersAccess": {},
+        "groupsAccess": {},
+    }
     assert resp.headers["Content-Type"] == "application/json"
 
 
@@ -348,7 +356,7 @@ def test_patch_without_metadata_or_with_other_fields_is_400(client: Any, tenant:
         names_field(error(v1(client, "PATCH", "/rooms/doc-1", tenant.sk, body), 400, code), field)
 
     cases: list[tuple[dict[str, Any], str, str]] = [
-        ({}, "MISSING_FIELD", "metadata"),
+        ({}, "NOTHING_TO_UPDATE", "body"),
         ({"id": "doc-2", "metadata": {}}, "UNKNOWN_FIELD", "id"),
         ({"metadata": None}, "INVALID_INPUT", "metadata"),
     ]

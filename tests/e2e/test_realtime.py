@@ -318,8 +318,10 @@ def test_rest_comment_and_broadcast_reach_both_sockets(rt: Realtime) -> None:
                 (b.id, "bob", "Bob", "https://example.com/bob.png"),
             }
             assert all(
-                set(u) == {"connectionId", "userId", "name", "avatar", "color"} for u in active
+                set(u) == {"connectionId", "userId", "name", "avatar", "color", "access"}
+                for u in active
             )
+            assert {u["access"] for u in active} == {"write"}
 
             response = await in_thread(
                 env.api,
