@@ -42,6 +42,8 @@ ROLE_REQUIRED = "ROLE_REQUIRED"
 ENVIRONMENT_SUSPENDED = "ENVIRONMENT_SUSPENDED"
 ENVIRONMENT_DISABLED = "ENVIRONMENT_DISABLED"
 NOT_COMMENT_AUTHOR = "NOT_COMMENT_AUTHOR"
+ROOM_ACCESS_DENIED = "ROOM_ACCESS_DENIED"  # $connect: the token's level in the room is `none`
+ACCESS_DENIED = "ACCESS_DENIED"  # a socket message above the connection's level
 CANNOT_DELETE_SELF = "CANNOT_DELETE_SELF"
 
 # --- what a request names (404) ----------------------------------------------------------------

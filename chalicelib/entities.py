@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
+from .access import Level
+
 T = TypeVar("T")
 Role = Literal["owner", "admin", "viewer"]
 ROLES: tuple[Role, ...] = ("viewer", "admin", "owner")  # ascending power
@@ -38,6 +40,10 @@ class Environment:
     updated_at: str
     disabled_at: str | None
     suspended_at: str | None = None  # set while suspended by an operator (reversible)
+    # Room access settings: the level of a room created without `defaultAccess` (by a
+    # connection too), and whether a connection may create the room it names.
+    default_room_access: Level = "write"
+    create_rooms_on_join: bool = True
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,11 @@ class Room:
     metadata: Metadata
     created_at: str
     updated_at: str
+    # What the room grants identity tokens (chalicelib/access.py); a room from before access
+    # control grants `write`, as it always did.
+    default_access: Level = "write"
+    users_access: dict[str, Level] = field(default_factory=dict)
+    groups_access: dict[str, Level] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -191,6 +202,12 @@ class Connection:
     # another live connection since (its messages then count against the user's rate too).
     tracked: bool = False
     shared: bool = False
+    # Its room access level (chalicelib/access.py; rows from before access control: `write`),
+    # whether its token decides it alone (an access token: room changes do not move it), and
+    # its token's groups (what a change of the room's groupsAccess is weighed against).
+    access: str = "write"
+    access_fixed: bool = False
+    group_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

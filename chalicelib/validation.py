@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from . import codes
+from . import access, codes
 from .errors import InvalidInput
 
 E = TypeVar("E", bound=str)
@@ -273,3 +273,99 @@ def nested(obj: Mapping[str, Any], field: str, allowed: Iterable[str]) -> dict[s
     flat = {f"{field}.{k}": v for k, v in value.items()}
     only_fields(flat, [f"{field}.{name}" for name in allowed])
     return flat
+
+
+# --- room access (chalicelib/access.py) -------------------------------------------------------
+GROUP_IDS_MAX = 50  # per token
+GROUP_ID_MAX = 128
+PERMISSIONS_MAX = 50  # entries per token
+ACCESS_ENTRIES_MAX = 100  # entries per map of a room (usersAccess, groupsAccess)
+ACCESS_KEY_MAX = 128  # a user or group id in a room's maps
+_LEVELS_TEXT = ", ".join(access.LEVELS)
+
+
+def level(obj: Mapping[str, Any], field: str, *, required: bool = False) -> access.Level | None:
+    """One of the access levels; absent (or `null` when not required) is None."""
+    value = obj.get(field)
+    if value is None:
+        if required:
+            raise InvalidInput(
+                field, f"is required (one of {_LEVELS_TEXT})", code=codes.MISSING_FIELD
+            )
+        return None
+    return _level(value, field)
+
+
+def _level(value: object, field: str) -> access.Level:
+    if isinstance(value, str):
+        for option in access.LEVELS:
+            if value == option:
+                return option
+    raise InvalidInput(field, f"must be one of {_LEVELS_TEXT}")
+
+
+def _short_id(value: object, field: str, max_len: int) -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= max_len or _has_control_chars(value):
+        raise InvalidInput(field, f"must be 1-{max_len} printable characters")
+    return value
+
+
+def group_ids(obj: Mapping[str, Any], field: str) -> tuple[str, ...] | None:
+    """Optional list of up to 50 distinct group ids of 1-128 printable characters."""
+    value = obj.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise InvalidInput(field, "must be a list of strings")
+    if len(value) > GROUP_IDS_MAX:
+        raise InvalidInput(field, f"must have at most {GROUP_IDS_MAX} entries")
+    found = [_short_id(g, f"{field}[{n}]", GROUP_ID_MAX) for n, g in enumerate(value)]
+    return tuple(dict.fromkeys(found))
+
+
+def permissions(obj: Mapping[str, Any], field: str) -> dict[str, access.Level] | None:
+    """Optional object: room id, or room-id prefix ending with `*`, -> level; up to 50."""
+    value = obj.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidInput(field, "must be an object of room id (or prefix ending with *) -> level")
+    if len(value) > PERMISSIONS_MAX:
+        raise InvalidInput(field, f"must have at most {PERMISSIONS_MAX} entries")
+    out: dict[str, access.Level] = {}
+    for pattern, item in value.items():
+        name = f"{field}.{pattern[: ROOM_ID_MAX + 1]}"
+        stem = pattern[:-1] if pattern.endswith(access.PREFIX_WILDCARD) else pattern
+        valid = access.is_pattern(pattern) and (
+            is_room_id(stem) or (stem == "" and pattern == access.PREFIX_WILDCARD)
+        )
+        if not valid or len(pattern) > ROOM_ID_MAX:
+            raise InvalidInput(
+                name,
+                f"keys must be a room id, or a prefix of one ending with `*` (`acme:*`): at most "
+                f"{ROOM_ID_MAX} characters of letters, digits and -_.:",
+            )
+        out[pattern] = _level(item, name)
+    return out
+
+
+def access_map(
+    obj: Mapping[str, Any], field: str, *, removals: bool
+) -> dict[str, access.Level | None] | None:
+    """Optional object of user or group id -> level (`removals`: `null` removes the entry)."""
+    value = obj.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidInput(field, "must be an object of id -> level")
+    if len(value) > ACCESS_ENTRIES_MAX:
+        raise InvalidInput(field, f"must have at most {ACCESS_ENTRIES_MAX} entries")
+    out: dict[str, access.Level | None] = {}
+    for key, item in value.items():
+        name = f"{field}.{str(key)[: ACCESS_KEY_MAX + 1]}"
+        _short_id(key, name, ACCESS_KEY_MAX)
+        if item is None and removals:
+            out[key] = None
+        else:
+            out[key] = _level(item, name)
+    return out

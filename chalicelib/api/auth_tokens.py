@@ -32,7 +32,18 @@ def mint_token(caller: SecretKeyCaller, body: tokens.MintRequest) -> MintedToken
     the user (`GET /api/v1/users`): the latest `name` and `avatar` win. With an
     `Idempotency-Key`, a retry gets the same token, for as long as that token lives.
 
+    Two kinds: with `permissions`, an access token (it alone decides the user's level in each
+    room); without, an identity token (each room grants levels to users and `groupIds`). The
+    token must fit the connect URL: one over 4096 characters is a 400 naming `permissions` or
+    `groupIds`.
+
     Returns: The token and when it expires.
     """
-    mint = MintRequest(user_id=body.user_id, name=body.name, avatar=body.avatar)
+    mint = MintRequest(
+        user_id=body.user_id,
+        name=body.name,
+        avatar=body.avatar,
+        group_ids=body.group_ids or (),
+        permissions=body.permissions,
+    )
     return services().tokens.mint(caller, mint)

@@ -17,6 +17,7 @@ from typing import Any
 import jwt
 
 from .. import ids
+from ..access import LEVELS
 
 ALGORITHM = "HS256"
 MAX_TOKEN_CHARS = 4096  # API Gateway caps the connect URL near 4096 chars
@@ -54,6 +55,10 @@ class UserClaims:
     issued_at: int
     expires_at: int
     token_id: str
+    # Room access (chalicelib/access.py): the user's groups, and an access token's permissions
+    # (None: an identity token, which gets what each room grants).
+    group_ids: tuple[str, ...] = ()
+    permissions: dict[str, str] | None = None
 
 
 def signing_key(server_secret: bytes, env_id: str, key_id: str) -> bytes:
@@ -74,9 +79,11 @@ def mint(
     color: str,
     now: int,
     ttl_seconds: int,
+    group_ids: tuple[str, ...] = (),
+    permissions: dict[str, str] | None = None,
 ) -> tuple[str, int]:
     expires_at = now + ttl_seconds
-    claims = {
+    claims: dict[str, Any] = {
         "iss": issuer,
         "aud": env_id,
         "sub": user_id,
@@ -87,6 +94,10 @@ def mint(
         "exp": expires_at,
         "jti": uuid.uuid4().hex,
     }
+    if group_ids:
+        claims["groupIds"] = list(group_ids)
+    if permissions is not None:
+        claims["permissions"] = permissions
     token = jwt.encode(
         claims, signing_key(server_secret, env_id, key_id), ALGORITHM, headers={"kid": key_id}
     )
@@ -157,6 +168,14 @@ def verify(
         raise InvalidToken("missing profile claims")
     if avatar is not None and not isinstance(avatar, str):
         raise InvalidToken("bad avatar claim")
+    groups, permissions = claims.get("groupIds", []), claims.get("permissions")
+    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+        raise InvalidToken("bad groupIds claim")
+    if permissions is not None and not (
+        isinstance(permissions, dict)
+        and all(isinstance(k, str) and v in LEVELS for k, v in permissions.items())
+    ):
+        raise InvalidToken("bad permissions claim")
     return UserClaims(
         env_id=ref.env_id,
         key_id=ref.key_id,
@@ -167,4 +186,6 @@ def verify(
         issued_at=int(claims["iat"]),
         expires_at=int(claims["exp"]),
         token_id=str(claims["jti"]),
+        group_ids=tuple(groups),
+        permissions=permissions,
     )

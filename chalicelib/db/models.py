@@ -113,6 +113,9 @@ class EnvironmentItem(ControlTable):
     # the version, which is what makes two racing rotations leave exactly one active pair.
     active_key_ids = UnicodeSetAttribute(null=True)
     key_version = NumberAttribute(default=0)
+    # Room access settings (absent: `write`, and rooms are created on join).
+    default_room_access = UnicodeAttribute(null=True)
+    create_rooms_on_join = BooleanAttribute(null=True)
 
 
 class ApiKeyItem(ControlTable):
@@ -227,6 +230,14 @@ class RoomItem(DataTable):
     # Live connections (for the per-room cap). $disconnect is best-effort, so this can run
     # high; the cap check recounts the live rows before refusing anyone.
     connections = NumberAttribute(default=0)
+    # Access it grants identity tokens (absent: `write`, what rooms did before access control);
+    # the maps as JSON text (id -> level). `access_version` moves with every change of them, and
+    # a $connect's write is conditioned on the version it read, so no connection opens with a
+    # level decided before a change that its room's re-evaluation missed.
+    default_access = UnicodeAttribute(null=True)
+    users_access = UnicodeAttribute(null=True)
+    groups_access = UnicodeAttribute(null=True)
+    access_version = NumberAttribute(null=True)
 
 
 class RoomPurgeItem(DataTable):
@@ -283,6 +294,11 @@ class ConnectionItem(DataTable):
     # against the user's rate as well). Absent on rows written before the per-user limits.
     tracked = BooleanAttribute(null=True)
     shared = BooleanAttribute(null=True)
+    # Its room access level (absent: `write`, rows from before access control), whether its
+    # token decided it alone (an access token), and its token's groups.
+    access = UnicodeAttribute(null=True)
+    access_fixed = BooleanAttribute(null=True)
+    group_ids = UnicodeSetAttribute(null=True)
 
 
 class UserConnectionsItem(DataTable):

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .. import codes, jsontext
+from .. import access, codes, jsontext
 from .. import validation as v
 from ..entities import Connection
-from ..errors import InvalidInput, PulseError, RateLimited, Unavailable
+from ..errors import Forbidden, InvalidInput, PulseError, RateLimited, Unavailable
 from ..services.callers import MemberCaller
 from ..services.collab import CollabService
 from ..services.realtime import RealtimeService
@@ -74,14 +74,35 @@ class Context:
 
 Handler = Callable[[Context], None]
 HANDLERS: dict[str, tuple[tuple[str, ...], Handler]] = {}
+# The least access level each message type needs (chalicelib/access.py), declared with it.
+NEEDS: dict[str, access.Level] = {}
 
 
-def handles(message_type: str, *fields: str) -> Callable[[Handler], Handler]:
+def handles(
+    message_type: str, *fields: str, level: access.Level = access.READ
+) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
         HANDLERS[message_type] = (fields, fn)
+        NEEDS[message_type] = level
         return fn
 
     return register
+
+
+def needed(message_type: str) -> access.Level:
+    return NEEDS[message_type]
+
+
+class AccessDenied(Forbidden):
+    """A message above the connection's level: the error names the level it needs."""
+
+    code = codes.ACCESS_DENIED
+
+    def __init__(self, message_type: str, level: str, needed: str) -> None:
+        super().__init__(
+            f"{message_type} needs `{needed}` access to this room; this connection has `{level}`."
+        )
+        self.needed = needed
 
 
 def parse(body: str | None) -> dict[str, Any]:
@@ -133,6 +154,8 @@ def error_message(exc: PulseError, request_id: Any = None) -> dict[str, Any]:
         error["field"] = _cut(exc.field)
     if isinstance(exc, (RateLimited, Unavailable)):
         error["retryAfter"] = exc.retry_after
+    if isinstance(exc, AccessDenied):
+        error["needed"] = exc.needed
     if isinstance(exc, sizing.ItemTooLarge):
         error["itemId"] = exc.item_id
         error["nextCursor"] = exc.next_cursor
@@ -146,7 +169,13 @@ def _cut(text: str) -> str:
 
 
 def dispatch(ctx: Context) -> None:
-    _, handler = HANDLERS[ctx.message["type"]]
+    """Run the message's handler if the connection's level allows it (no read: the level came
+    with the connection's row, read by the rate count)."""
+    message_type = ctx.message["type"]
+    have, need = ctx.connection.access, NEEDS[message_type]
+    if not access.at_least(have, need):
+        raise AccessDenied(message_type, have, need)
+    _, handler = HANDLERS[message_type]
     handler(ctx)
 
 
@@ -171,6 +200,7 @@ def join(ctx: Context) -> None:
         "self": {k: val for k, val in member(me).items() if k != "connectionId"},
         "others": [],
         "more": True,
+        "access": me.access,
     }
     rest = {"type": "room.members", "others": [], "more": False}  # false: the longest
     budget = min(ctx.budget(joined, "others"), ctx.budget(rest, "others"))
@@ -201,7 +231,7 @@ def presence_update(ctx: Context) -> None:
     ctx.realtime.set_presence(ctx.member, data)
 
 
-@handles("broadcast", "event")
+@handles("broadcast", "event", level=access.WRITE)
 def broadcast(ctx: Context) -> None:
     if "event" not in ctx.message:
         raise InvalidInput("event", "is required", code=codes.MISSING_FIELD)
@@ -257,21 +287,21 @@ def comments_list(ctx: Context) -> None:
     ctx.reply({**listed, "data": data, "nextCursor": next_cursor})
 
 
-@handles("thread.create", "body", "metadata")
+@handles("thread.create", "body", "metadata", level=access.COMMENT)
 def thread_create(ctx: Context) -> None:
     body, metadata = v.comment_body(ctx.message), v.metadata(ctx.message)
     me = ctx.connection
     ctx.collab.create_thread(ctx.member, me.room_id, me.user_id, body, metadata)
 
 
-@handles("comment.create", "threadId", "body")
+@handles("comment.create", "threadId", "body", level=access.COMMENT)
 def comment_create(ctx: Context) -> None:
     thread_id, body = _thread_id(ctx), v.comment_body(ctx.message)
     me = ctx.connection
     ctx.collab.create_comment(ctx.member, me.room_id, thread_id, me.user_id, body)
 
 
-@handles("comment.update", "threadId", "commentId", "body")
+@handles("comment.update", "threadId", "commentId", "body", level=access.COMMENT)
 def comment_update(ctx: Context) -> None:
     thread_id, body = _thread_id(ctx), v.comment_body(ctx.message)
     comment_id = v.required_text(ctx.message, "commentId", max_len=64)
@@ -281,7 +311,7 @@ def comment_update(ctx: Context) -> None:
     )
 
 
-@handles("comment.delete", "threadId", "commentId")
+@handles("comment.delete", "threadId", "commentId", level=access.COMMENT)
 def comment_delete(ctx: Context) -> None:
     thread_id = _thread_id(ctx)
     comment_id = v.required_text(ctx.message, "commentId", max_len=64)
@@ -289,7 +319,7 @@ def comment_delete(ctx: Context) -> None:
     ctx.collab.delete_comment(ctx.member, me.room_id, thread_id, comment_id, author=me.user_id)
 
 
-@handles("thread.resolve", "threadId", "resolved")
+@handles("thread.resolve", "threadId", "resolved", level=access.COMMENT)
 def thread_resolve(ctx: Context) -> None:
     thread_id, resolved = _thread_id(ctx), v.boolean(ctx.message, "resolved")
     if resolved is None:

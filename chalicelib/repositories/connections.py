@@ -14,6 +14,7 @@ from pynamodb.exceptions import PynamoDBException
 from pynamodb.transactions import TransactWrite
 
 from .. import jsontext
+from ..access import LEGACY_DEFAULT, as_level
 from ..db.dynamo import (
     TransactionCancelled,
     is_condition_failure,
@@ -69,6 +70,9 @@ def to_connection(item: ConnectionItem) -> Connection:
         expires_at=float(item.expires_at),
         tracked=bool(item.tracked),
         shared=bool(item.shared),
+        access=as_level(item.access),
+        access_fixed=bool(item.access_fixed),
+        group_ids=tuple(sorted(item.group_ids or ())),
     )
 
 
@@ -102,6 +106,9 @@ def _rows(c: Connection) -> list[ConnectionItem]:
         "ttl": int(c.expires_at),
         "tracked": c.tracked or None,
         "shared": c.shared or None,
+        "access": c.access,
+        "access_fixed": c.access_fixed or None,
+        "group_ids": set(c.group_ids) or None,
     }
     return [
         ConnectionItem(connection_pk(c.id), CONNECTION_SK, **base),
@@ -117,11 +124,13 @@ def add(
     cap: int,
     now_iso: str,
     user: UserWrite | None = None,
+    default_access: str = LEGACY_DEFAULT,
 ) -> None:
-    """Store the connection; create the room if `room` is None; with `user`, rewrite the user's
-    live connections and flag its other connections `shared`. Raises RoomFull at the cap, and
-    Changed when the room or the user's connections changed meanwhile (a room
-    created or deleted, a connection of the user added or removed concurrently)."""
+    """Store the connection; create the room if `room` is None (granting `default_access`);
+    with `user`, rewrite the user's live connections and flag its other connections `shared`.
+    Raises RoomFull at the cap, and Changed when the room or the user's connections changed
+    meanwhile (a room created or deleted, its access changed, a connection of the user added
+    or removed concurrently)."""
     room_item = RoomItem(env_pk(c.env_id), room_sk(c.room_id))
     try:
         with transaction() as tx:
@@ -138,16 +147,24 @@ def add(
                         thread_count=0,
                         comment_count=0,
                         connections=1,
+                        default_access=default_access,
                     ),
                     condition=RoomItem.pk.does_not_exist(),
                 )
                 totals = stats.totals(c.env_id, rooms=1)
                 tx.update(totals.item, actions=totals.actions)
             else:
+                # The level was decided on the access read: it must still be the room's.
+                same_access = (
+                    RoomItem.access_version == room.access_version
+                    if room.access_version
+                    else RoomItem.access_version.does_not_exist()
+                )
                 tx.update(
                     room_item,
                     actions=[RoomItem.connections.add(1)],
                     condition=(RoomItem.gen == room.gen)
+                    & same_access
                     & (RoomItem.connections.does_not_exist() | (RoomItem.connections < cap)),
                 )
             for row in _rows(c):

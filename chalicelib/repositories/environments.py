@@ -8,6 +8,7 @@ from typing import Any
 from pynamodb.transactions import TransactWrite
 
 from .. import ids
+from ..access import as_level
 from ..db.dynamo import TransactionCancelled, transaction, unavailable_on_throttle
 from ..db.models import (
     ENV_SK,
@@ -40,7 +41,12 @@ class NewKey:
 
 
 def to_environment(item: EnvironmentItem) -> Environment:
-    return to_record(Environment, item)
+    return to_record(
+        Environment,
+        item,
+        default_room_access=as_level(item.default_room_access),
+        create_rooms_on_join=item.create_rooms_on_join is not False,
+    )
 
 
 def to_state(item: EnvironmentItem) -> EnvState:

@@ -16,6 +16,7 @@ from typing import Any
 from pynamodb.exceptions import PynamoDBException
 
 from .. import ids, jsontext
+from ..access import NONE, Level, RoomAccess, as_level
 from ..db.dynamo import (
     TransactionCancelled,
     is_condition_failure,
@@ -52,6 +53,12 @@ class RoomState:
     gen: str
     thread_count: int
     comment_count: int
+    access_version: int = 0  # moves with every change of the room's access
+
+    @property
+    def access(self) -> RoomAccess:
+        r = self.room
+        return RoomAccess(r.default_access, r.users_access, r.groups_access)
 
 
 @dataclass(frozen=True)
@@ -64,8 +71,33 @@ class ThreadState:
 
 
 def to_room_state(item: RoomItem) -> RoomState:
-    room = to_record(Room, item, metadata=jsontext.stored(item.metadata))
-    return RoomState(room, item.gen, int(item.thread_count or 0), int(item.comment_count or 0))
+    room = to_record(
+        Room,
+        item,
+        metadata=jsontext.stored(item.metadata),
+        default_access=as_level(item.default_access),
+        users_access=_levels(item.users_access),
+        groups_access=_levels(item.groups_access),
+    )
+    return RoomState(
+        room,
+        item.gen,
+        int(item.thread_count or 0),
+        int(item.comment_count or 0),
+        int(item.access_version or 0),
+    )
+
+
+def _levels(text: str | None) -> dict[str, Level]:
+    """A stored id -> level map (absent: empty)."""
+    if not text:
+        return {}
+    stored = jsontext.stored(text)
+    return {k: as_level(v, NONE) for k, v in stored.items()} if isinstance(stored, dict) else {}
+
+
+def levels_text(levels: dict[str, Level]) -> str | None:
+    return jsontext.dumps(levels, sort_keys=True) if levels else None
 
 
 def to_thread_state(item: ThreadItem) -> ThreadState:
@@ -174,6 +206,9 @@ def create_room(env_id: str, room: Room, gen: str) -> bool:
         gen=gen,
         thread_count=0,
         comment_count=0,
+        default_access=room.default_access,
+        users_access=levels_text(room.users_access),
+        groups_access=levels_text(room.groups_access),
     )
     return _run([stats.totals(env_id, rooms=1)], puts=[(item, RoomItem.pk.does_not_exist())])
 

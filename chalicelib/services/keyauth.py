@@ -10,7 +10,7 @@ from typing import Any
 from .. import codes
 from ..auth import apikeys
 from ..config import Settings
-from ..entities import ApiKey
+from ..entities import ApiKey, Environment
 from ..errors import Unauthenticated, environment_suspended, invalid_api_key
 from ..repositories.reads import Fetched, Read, fetch
 from .limits import Gate
@@ -22,6 +22,7 @@ class KeyContext:
     key: ApiKey
     env_id: str
     got: Fetched  # the caller's reads, answered in the same BatchGetItem
+    environment: Environment  # read with the key (its settings: room access)
 
 
 def secret_key_required() -> Unauthenticated:
@@ -100,4 +101,4 @@ class KeyCheck:
             raise invalid_api_key()
         if env.suspended_at is not None:  # told only to a caller whose key is good
             raise environment_suspended()
-        return KeyContext(key=key, env_id=parsed.env_id, got=got)
+        return KeyContext(key=key, env_id=parsed.env_id, got=got, environment=env)

@@ -167,6 +167,7 @@ class ConnectionStore(Protocol):
         cap: int,
         now_iso: str,
         user: UserWrite | None = None,
+        default_access: str = ...,
     ) -> None: ...
     def get(self, connection_id: str) -> Connection | None: ...
     def hit(

@@ -13,11 +13,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import codes, cursors, ids
+from ..access import NONE, Level, RoomAccess, TokenAccess, level_for
 from ..auth.tokens import claimed_subject
 from ..clock import Clock, iso
 from ..config import Settings
-from ..entities import Connection, Endpoint, Page
-from ..errors import Conflict, Forbidden, InvalidInput, PulseError, RateLimited
+from ..entities import Connection, Endpoint, Environment, Page
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound, PulseError, RateLimited
 from ..repositories.connections import Changed, RoomFull
 from ..repositories.reads import Fetched, Read
 from ..repositories.rooms import RoomState
@@ -72,6 +73,34 @@ def room_full(cap: int) -> Forbidden:
     )
 
 
+def room_access_denied(room_id: str) -> Forbidden:
+    return Forbidden(
+        f"This token gives no access to room {room_id!r}.",
+        code=codes.ROOM_ACCESS_DENIED,
+        suggestion="Mint a token that grants the room, or grant the user access to the room.",
+    )
+
+
+def admitted_level(
+    environment: Environment, token: TokenAccess, room_id: str, room: RoomState | None
+) -> Level:
+    """The level a connection opens with; 404 for a room that does not exist where rooms are
+    not created on join, 403 for `none` (nothing is written for either)."""
+    if room is None:
+        if not environment.create_rooms_on_join:
+            raise NotFound(
+                f"No room {room_id!r}; this environment does not create rooms on join.",
+                code=codes.ROOM_NOT_FOUND,
+            )
+        grants = RoomAccess(environment.default_room_access)  # what the new room will grant
+    else:
+        grants = room.access
+    level = level_for(token, room_id, grants)
+    if level == NONE:
+        raise room_access_denied(room_id)
+    return level
+
+
 class RealtimeService:
     def __init__(
         self,
@@ -98,10 +127,11 @@ class RealtimeService:
         self._open_until: dict[str, float] = {}  # connection id -> found open; not asked till
 
     def connect(self, request: ConnectRequest) -> Connection:
-        """Raises Unauthenticated (401), InvalidInput (400), Forbidden (ROOM_FULL,
-        ENVIRONMENT_SUSPENDED) or RateLimited (429: too many failed attempts, or the user's
-        connection limits); on any refusal nothing is written but the failure counters (and
-        the removal of the user's connections API Gateway says are closed)."""
+        """Raises Unauthenticated (401), InvalidInput (400), Forbidden (ROOM_ACCESS_DENIED,
+        ROOM_FULL, ENVIRONMENT_SUSPENDED), NotFound (ROOM_NOT_FOUND) or RateLimited (429: too
+        many failed attempts, or the user's connection limits); on any refusal nothing is
+        written but the failure counters (and the removal of the user's connections API
+        Gateway says are closed)."""
         # The credentials' offline checks come first, so a bad key is a 401 whatever the room.
         parsed = keyauth.parse(request.api_key, "publishable")
         room_id = request.room_id
@@ -116,6 +146,7 @@ class RealtimeService:
         verified = self.tokens.verify_connection(request.api_key, request.token, gate, reads.all())
         now = self.clock.now()
         claims = verified.user
+        token = TokenAccess(claims.user_id, claims.group_ids, claims.permissions)
         connection = Connection(
             id=request.connection_id,
             env_id=verified.env_id,
@@ -131,12 +162,18 @@ class RealtimeService:
             secret_key_id=claims.key_id,
             connected_at=iso(now),
             expires_at=now + CONNECTION_TTL_SECONDS,
+            access_fixed=token.decides_alone,
+            group_ids=tuple(sorted(claims.group_ids)),
         )
         room, user = reads.answers(verified.got)
         if user_limits.tracking(self.settings) and (user is None or user.user_id != claims.user_id):
             raise invalid_token()  # a token we signed always names the user read above
+        environment = verified.environment
         probed = False
         for _ in range(3):
+            # Decided on this attempt's read of the room (a retry reads it again).
+            level = admitted_level(environment, token, room_id, room)
+            connection = replace(connection, access=level)
             write = None
             if user is not None:
                 admitted = user_limits.admit(self.settings, user, connection, now)
@@ -154,6 +191,7 @@ class RealtimeService:
                     cap=self.settings.room_connection_cap,
                     now_iso=iso(now),
                     user=write,
+                    default_access=environment.default_room_access,
                 )
                 return connection
             except RoomFull:

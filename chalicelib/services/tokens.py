@@ -15,8 +15,8 @@ from .. import codes
 from ..auth import tokens
 from ..clock import Clock, iso
 from ..config import Settings
-from ..entities import ApiKey, MintedToken, User
-from ..errors import Unauthenticated
+from ..entities import ApiKey, Environment, MintedToken, User
+from ..errors import InvalidInput, Unauthenticated
 from ..repositories.reads import Fetched, Read
 from ..repositories.users import KeyTouch, SeenWrite
 from . import keyauth
@@ -55,6 +55,8 @@ class MintRequest:
     user_id: str
     name: str
     avatar: str | None
+    group_ids: tuple[str, ...] = ()
+    permissions: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class VerifiedConnection:
     publishable_key_id: str
     user: tokens.UserClaims
     got: Fetched  # the caller's reads, answered in the key check's BatchGetItem
+    environment: Environment  # read in the same BatchGetItem (its room access settings)
 
 
 def invalid_token() -> Unauthenticated:
@@ -94,12 +97,14 @@ class TokenService:
     def mint(self, caller: SecretKeyCaller, request: MintRequest) -> MintedToken:
         """The caller's key passed its offline checks before the body was read; here it is
         verified with the user's record, in one read, and counted against the mint limits its
-        route declared (caller.gate)."""
+        route declared (caller.gate). A token that would not fit the connect URL is refused
+        before anything is read."""
+        now = self.clock.now()
+        token, expires_at = self._mint(caller, request, now)
         user_read = self.users.user_read(caller.env_id, request.user_id)
         ctx = self.keys.authenticate(caller.raw, caller.parsed, [user_read], caller.gate)
         caller.gate.count(ctx.env_id, ctx.key.id)
         existing = ctx.got[user_read]
-        now = self.clock.now()
         now_iso, today = iso(now), iso(now)[:10]
         user = User(
             id=request.user_id,
@@ -110,19 +115,33 @@ class TokenService:
             last_seen_at=now_iso,
         )
         self._record(ctx.key, existing, user, now, today)
+        return MintedToken(token=token, expires_at=iso(expires_at), user=user)
+
+    def _mint(self, caller: SecretKeyCaller, request: MintRequest, now: float) -> tuple[str, int]:
+        """The token (signed offline, with the key the caller presents: it is handed out only
+        once that key verified); a 400 naming the access field that makes it too long."""
         token, expires_at = tokens.mint(
             server_secret=self.settings.signing_secret,
             issuer=self.settings.token_issuer,
-            env_id=ctx.env_id,
-            key_id=ctx.key.id,
-            user_id=user.id,
-            name=user.name,
-            avatar=user.avatar,
-            color=user.color,
+            env_id=caller.env_id,
+            key_id=caller.parsed.key_id,
+            user_id=request.user_id,
+            name=request.name,
+            avatar=request.avatar,
+            color=color_for(request.user_id),
             now=int(now),
             ttl_seconds=self.settings.token_ttl_seconds,
+            group_ids=request.group_ids,
+            permissions=request.permissions,
         )
-        return MintedToken(token=token, expires_at=iso(expires_at), user=user)
+        if len(token) > tokens.MAX_TOKEN_CHARS and (request.permissions or request.group_ids):
+            field = "permissions" if request.permissions else "groupIds"
+            raise InvalidInput(
+                field,
+                f"makes the token {len(token)} characters; a token must fit the connect URL "
+                f"({tokens.MAX_TOKEN_CHARS} characters): send fewer or shorter entries",
+            )
+        return token, expires_at
 
     def _record(
         self, key: ApiKey, existing: User | None, user: User, now: float, today: str
@@ -189,7 +208,11 @@ class TokenService:
         except tokens.InvalidToken:
             self._guessed(gate)
         return VerifiedConnection(
-            env_id=ctx.env_id, publishable_key_id=ctx.key.id, user=claims, got=ctx.got
+            env_id=ctx.env_id,
+            publishable_key_id=ctx.key.id,
+            user=claims,
+            got=ctx.got,
+            environment=ctx.environment,
         )
 
     @staticmethod

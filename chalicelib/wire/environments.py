@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..entities import Analytics, ApiKey, AuditEvent, DailyStats, Environment
 from .fields import Body, choice, text
+from .schemas import LEVEL
 from .shapes import Extra, Many, Obj, PageOf, Record, Value
 
 if TYPE_CHECKING:  # a type only: wire/ imports no auth, service or storage module
@@ -65,11 +66,18 @@ class NoBody(Body):
 ENVIRONMENT = Record(
     Environment,
     "Environment",
-    schemas={"status": {"type": "string", "enum": ["active", "disabled"]}},
+    schemas={
+        "status": {"type": "string", "enum": ["active", "disabled"]},
+        "default_room_access": LEVEL,
+    },
     describe={
         "created_by": "The id of the operator who created it.",
         "disabled_at": "When it was disabled (for good); `null` while it is not.",
         "suspended_at": "While suspended (reversible), since when; else `null`.",
+        "default_room_access": "The `defaultAccess` of a room created without one (by a "
+        "connection too).",
+        "create_rooms_on_join": "Whether a connection to a room that does not exist creates "
+        "it (else its `$connect` is a 404 `ROOM_NOT_FOUND`).",
     },
     examples=[
         {
@@ -81,6 +89,8 @@ ENVIRONMENT = Record(
             "updatedAt": "2026-11-25T04:48:22.123Z",
             "disabledAt": None,
             "suspendedAt": None,
+            "defaultRoomAccess": "write",
+            "createRoomsOnJoin": True,
         }
     ],
 )

@@ -12,7 +12,15 @@ from typing import Any, ClassVar, Self
 from .. import codes
 from .. import validation as v
 from ..errors import InvalidInput
-from .schemas import COMMENT_BODY, METADATA, NEW_ROOM_ID, NEW_USER_ID, NO_CONTROL_CHARS, Schema
+from .schemas import (
+    COMMENT_BODY,
+    LEVEL,
+    METADATA,
+    NEW_ROOM_ID,
+    NEW_USER_ID,
+    NO_CONTROL_CHARS,
+    Schema,
+)
 
 # (the body, the field's name as the client sent it: "comment.userId" in a nested object)
 Reader = Callable[[Mapping[str, Any], str], Any]
@@ -248,3 +256,76 @@ def if_sent(spec: Any) -> Any:
     spec.read, spec.required = read, False
     spec.codes = tuple(c for c in spec.codes if c != codes.MISSING_FIELD)
     return spec
+
+
+# --- room access ----------------------------------------------------------------------------------
+
+
+def level(*, description: str | None = None, nullable: bool = False) -> Any:
+    """An optional access level (chalicelib/access.py)."""
+
+    def read(body: Mapping[str, Any], name: str) -> Any:
+        return v.level(body, name)
+
+    schema: Any = {"oneOf": [LEVEL, {"type": "null"}]} if nullable else LEVEL
+    return Spec(read, schema, required=False, description=description)
+
+
+def group_ids(*, description: str | None = None) -> Any:
+    def read(body: Mapping[str, Any], name: str) -> Any:
+        return v.group_ids(body, name)
+
+    schema: Schema = {
+        "type": "array",
+        "maxItems": v.GROUP_IDS_MAX,
+        "items": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": v.GROUP_ID_MAX,
+            "pattern": NO_CONTROL_CHARS,
+        },
+    }
+    return Spec(read, schema, required=False, description=description, examples=[["acme"]])
+
+
+def permissions(*, description: str | None = None) -> Any:
+    def read(body: Mapping[str, Any], name: str) -> Any:
+        return v.permissions(body, name)
+
+    schema: Schema = {
+        "type": "object",
+        "maxProperties": v.PERMISSIONS_MAX,
+        "propertyNames": {
+            "minLength": 1,
+            "maxLength": v.ROOM_ID_MAX,
+            "pattern": "^([A-Za-z0-9_.:-]+\\*?|\\*)$",
+        },
+        "additionalProperties": LEVEL,
+    }
+    return Spec(
+        read,
+        schema,
+        required=False,
+        description=description,
+        examples=[{"acme:*": "read", "acme:doc-1": "write"}],
+    )
+
+
+def access_map(*, removals: bool, description: str | None = None) -> Any:
+    """Id -> level; in an update (`removals`) `null` removes the entry."""
+
+    def read(body: Mapping[str, Any], name: str) -> Any:
+        return v.access_map(body, name, removals=removals)
+
+    value: Any = {"oneOf": [LEVEL, {"type": "null"}]} if removals else LEVEL
+    schema: Schema = {
+        "type": "object",
+        "maxProperties": v.ACCESS_ENTRIES_MAX,
+        "propertyNames": {
+            "minLength": 1,
+            "maxLength": v.ACCESS_KEY_MAX,
+            "pattern": NO_CONTROL_CHARS,
+        },
+        "additionalProperties": value,
+    }
+    return Spec(read, schema, required=False, description=description)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import access
 from .. import validation as v
 
 Schema = dict[str, Any]
@@ -172,5 +173,15 @@ COLOR = Named(
         "pattern": "^#[0-9A-Fa-f]{6}$",
         "description": "The user's color (the same everywhere), for avatars and cursors.",
         "examples": ["#E5484D"],
+    },
+)
+LEVEL = Named(
+    "AccessLevel",
+    {
+        "type": "string",
+        "enum": list(access.LEVELS),
+        "description": "`none` < `read` (join, presence, read threads) < `comment` (create "
+        "threads and comments, edit and delete one's own, resolve) < `write` (also broadcast).",
+        "examples": ["write"],
     },
 )

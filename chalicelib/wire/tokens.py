@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..entities import MintedToken
-from .fields import Body, http_url, text, user_id
+from .fields import Body, group_ids, http_url, permissions, text, user_id
 from .schemas import TEXT_128
 from .shapes import Record
 
@@ -18,6 +18,17 @@ class MintRequest(Body):
         "spaces. `null` or absent: no picture.",
         examples=["https://example.com/ada.png"],
     )
+    group_ids: tuple[str, ...] | None = group_ids(
+        description="The user's groups (up to 50 ids of 1-128 characters): rooms grant access "
+        "to groups (`groupsAccess`)."
+    )
+    permissions: dict[str, str] | None = permissions(
+        description="Makes the token an access token, which alone decides the user's level in "
+        "each room: a room id, or a prefix ending with `*`, to a level (up to 50 entries). The "
+        "most specific entry wins (an exact id over a prefix, a longer prefix over a shorter); "
+        "rooms no entry matches are `none`. Without it (an identity token) the user gets what "
+        "each room grants."
+    )
 
     examples = {
         "withAvatar": (
@@ -27,6 +38,18 @@ class MintRequest(Body):
         "withoutAvatar": (
             "A user without an avatar",
             {"userId": "user-43", "name": "Charles Babbage"},
+        ),
+        "identityToken": (
+            "An identity token: rooms grant access to the user and its groups",
+            {"userId": "user-44", "name": "Grace Hopper", "groupIds": ["acme", "acme-eng"]},
+        ),
+        "accessToken": (
+            "An access token: it alone decides which rooms the user may enter",
+            {
+                "userId": "user-45",
+                "name": "Alan Turing",
+                "permissions": {"acme:*": "read", "acme:design-doc": "write"},
+            },
         ),
     }
 

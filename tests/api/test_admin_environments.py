@@ -32,6 +32,8 @@ ENV_FIELDS = {
     "updatedAt",
     "disabledAt",
     "suspendedAt",
+    "defaultRoomAccess",
+    "createRoomsOnJoin",
 }
 KEY_FIELDS = {
     "id",
@@ -73,6 +75,8 @@ def test_create_returns_201_with_the_environment(
     assert env["createdAt"] == env["updatedAt"] == iso(clock.now())
     assert env["createdBy"] == owner.email
     assert env["disabledAt"] is None
+    assert env["defaultRoomAccess"] == "write"
+    assert env["createRoomsOnJoin"] is True
 
 
 def test_create_returns_a_publishable_and_a_secret_key_with_their_full_value(

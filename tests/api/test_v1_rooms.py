@@ -208,7 +208,15 @@ def test_create_returns_201_with_the_room(client: Any, tenant: Tenant, clock: Fr
 
     room = ok(resp, 201)
     now = iso(clock.now())
-    assert room == {"id": "doc-1", "metadata": {"title": "Q3"}, "createdAt": now, "updatedAt": now}
+    assert room == {
+        "id": "doc-1",
+        "metadata": {"title": "Q3"},
+        "createdAt": now,
+        "updatedAt": now,
+        "defaultAccess": "write",
+        "usersAccess": {},
+        "groupsAccess": {},
+    }
     assert resp.headers["Content-Type"] == "application/json"
 
 

@@ -173,6 +173,7 @@ def test_active_users_lists_live_connections(gw: Gateway, env: Env, client: Any)
                 "name": user.title(),
                 "avatar": None,
                 "color": color_for(user),
+                "access": "write",
             }
             for cid, user in ((old, "old-timer"), (ada, "ada"), (grace, "grace"))
         ],

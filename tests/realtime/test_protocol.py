@@ -73,6 +73,7 @@ def test_join_tells_me_who_is_here_and_tells_them_about_me(gw: Gateway, env: Env
             "color": color_for("ada"),
         },
         "others": [],
+        "access": "write",
         "requestId": "j1",
     }
 
@@ -92,6 +93,7 @@ def test_join_tells_me_who_is_here_and_tells_them_about_me(gw: Gateway, env: Env
                 "presence": None,
             }
         ],
+        "access": "write",
     }
     assert fake.take(ada) == [
         {
