@@ -102,3 +102,37 @@ def is_pattern(value: str) -> bool:
     return value.count(PREFIX_WILDCARD) <= 1 and (
         PREFIX_WILDCARD not in value or value.endswith(PREFIX_WILDCARD)
     )
+
+
+@dataclass(frozen=True)
+class AccessChange:
+    """A change of what a room grants: a new default, and entries to set (a level) or remove
+    (None) in its maps. None: unchanged."""
+
+    default: Level | None = None
+    users: Mapping[str, Level | None] | None = None
+    groups: Mapping[str, Level | None] | None = None
+
+    @property
+    def entries(self) -> int:
+        """How many map entries it names (each is one index item to write or delete)."""
+        return len(self.users or {}) + len(self.groups or {})
+
+    def applied(self, room: RoomAccess) -> RoomAccess:
+        return RoomAccess(
+            self.default or room.default,
+            _merged(room.users, self.users),
+            _merged(room.groups, self.groups),
+        )
+
+
+def _merged(
+    current: Mapping[str, str], change: Mapping[str, Level | None] | None
+) -> dict[str, str]:
+    out = dict(current)
+    for key, level in (change or {}).items():
+        if level is None:
+            out.pop(key, None)
+        else:
+            out[key] = level
+    return out

@@ -38,6 +38,49 @@ def list_rooms(actor: Actor, envId: str) -> Page[Room]:
     return services().collab.list_rooms(OperatorCaller(actor, envId), *_page_args())
 
 
+@router.route("/rooms/{roomId}", "GET", answer=rooms.ROOM)
+def get_room(actor: Actor, envId: str, roomId: str) -> Room:
+    """Get a room
+
+    With what it grants (`defaultAccess`, `usersAccess`, `groupsAccess`).
+
+    Returns: The room.
+    """
+    return services().collab.get_room(OperatorCaller(actor, envId), roomId)
+
+
+@router.route(
+    "/rooms/{roomId}",
+    "PATCH",
+    role="admin",
+    body=rooms.UpdateRoomRequest,
+    answer=rooms.ROOM,
+    raises=[codes.CONCURRENT_CHANGE],
+)
+def update_room(actor: Actor, envId: str, roomId: str, body: rooms.UpdateRoomRequest) -> Room:
+    """Change a room's metadata or access
+
+    As `PATCH /api/v1/rooms/{roomId}`: its open connections are re-evaluated at once. Recorded
+    in the environment's audit log (`room.updated`, with the fields sent).
+
+    Returns: The updated room.
+    """
+    caller = OperatorCaller(actor, envId)
+    room = services().collab.update_room(caller, roomId, body.metadata, body.access_change())
+    details = {name: value for name, value in _sent(body).items() if value is not None}
+    services().environments.record(actor, envId, "room.updated", "room", roomId, details)
+    return room
+
+
+def _sent(body: rooms.UpdateRoomRequest) -> dict[str, object]:
+    return {
+        "metadata": body.metadata,
+        "defaultAccess": body.default_access,
+        "usersAccess": body.users_access,
+        "groupsAccess": body.groups_access,
+    }
+
+
 @router.route(
     "/rooms/{roomId}", "DELETE", role="admin", status=204, raises=[codes.CONCURRENT_CHANGE]
 )

@@ -7,6 +7,7 @@ from typing import Any
 from .. import codes
 from ..entities import Actor, ApiKey, AuditEvent, Environment, Page
 from ..runtime import services
+from ..services.environments import EnvironmentChange
 from ..wire import environments as wire
 from ..wire import params
 from . import http
@@ -69,18 +70,27 @@ def get_environment(actor: Actor, envId: str) -> Environment:
     "/environments/{envId}",
     "PATCH",
     role="admin",
-    body=wire.RenameEnvironmentRequest,
+    body=wire.UpdateEnvironmentRequest,
     answer=wire.ENVIRONMENT,
     raises=[DISABLED],
 )
-def rename_environment(
-    actor: Actor, envId: str, body: wire.RenameEnvironmentRequest
+def update_environment(
+    actor: Actor, envId: str, body: wire.UpdateEnvironmentRequest
 ) -> Environment:
-    """Rename an environment
+    """Rename an environment or change its room access settings
 
-    Returns: The renamed environment.
+    Any non-empty subset of `name`, `defaultRoomAccess` and `createRoomsOnJoin`. Recorded in
+    the environment's audit log (`environment.renamed` for a name alone, else
+    `environment.updated` with each change). Rooms that exist keep the access they have.
+
+    Returns: The updated environment.
     """
-    return services().environments.rename(actor, envId, body.name)
+    change = EnvironmentChange(
+        name=body.name,
+        default_room_access=body.default_room_access,
+        create_rooms_on_join=body.create_rooms_on_join,
+    )
+    return services().environments.update(actor, envId, change)
 
 
 @router.route(

@@ -111,3 +111,23 @@ def flag(request: Request, name: str) -> bool | None:
     if raw not in ("true", "false"):
         raise InvalidInput(name, "must be true or false")
     return raw == "true"
+
+
+def id_list(request: Request, name: str, *, max_items: int, max_len: int) -> tuple[str, ...]:
+    """A comma-separated query parameter of ids (none when absent or empty)."""
+    raw = query(request, name)
+    if raw is None:
+        return ()
+    found = tuple(dict.fromkeys(raw.split(",")))
+    if len(found) > max_items:
+        raise InvalidInput(name, f"must name at most {max_items} ids")
+    if any(not 0 < len(i) <= max_len for i in found):
+        raise InvalidInput(name, f"must be ids of 1-{max_len} characters, comma-separated")
+    return found
+
+
+def short_text(request: Request, name: str, *, max_len: int) -> str | None:
+    value = query(request, name)
+    if value is not None and len(value) > max_len:
+        raise InvalidInput(name, f"must be at most {max_len} characters")
+    return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import codes
+from ..access import AccessChange
 from ..entities import Comment, Page, Room, Thread, User
 from ..runtime import services
 from ..services.callers import SecretKeyCaller
@@ -24,15 +25,28 @@ def _page_args() -> tuple[int, str | None]:
 # --- rooms -------------------------------------------------------------------------------------
 
 
-@router.route("/rooms", "GET", auth=SECRET, answer=rooms.ROOMS, query=params.PAGE, tag="Rooms")
+@router.route(
+    "/rooms",
+    "GET",
+    auth=SECRET,
+    answer=rooms.ROOMS,
+    query=[params.GRANTED_USER, params.GRANTED_GROUPS, *params.PAGE],
+    tag="Rooms",
+)
 def list_rooms(access: SecretKeyCaller) -> Page[Room]:
     """List rooms
 
-    The environment's rooms, in id order.
+    The environment's rooms, in id order. With `userId` and/or `groupIds`: only the rooms
+    whose `usersAccess` names that user or whose `groupsAccess` names one of those groups
+    (the rooms a user with an identity token gets more than `defaultAccess` in), at the same
+    cost however many rooms the environment holds.
 
     Returns: A page of rooms.
     """
-    return services().collab.list_rooms(access, *_page_args())
+    req = router.request
+    user_id = http.short_text(req, "userId", max_len=USER_ID_MAX)
+    group_ids = http.id_list(req, "groupIds", max_items=50, max_len=128)
+    return services().collab.list_rooms(access, *_page_args(), user_id=user_id, group_ids=group_ids)
 
 
 @router.route(
@@ -49,12 +63,15 @@ def list_rooms(access: SecretKeyCaller) -> Page[Room]:
 def create_room(access: SecretKeyCaller, body: rooms.CreateRoomRequest) -> Room:
     """Create a room
 
-    Creates a room with your id. A room also comes into being when a widget first connects to
-    it, so creating rooms beforehand is optional.
+    Creates a room with your id, and what it grants identity tokens (`defaultAccess`,
+    `usersAccess`, `groupsAccess`). A room also comes into being when a widget first connects
+    to it (unless the environment's `createRoomsOnJoin` is off), granting the environment's
+    `defaultRoomAccess`, so creating rooms beforehand is optional.
 
     Returns: The new room.
     """
-    return services().collab.create_room(access, body.id, body.metadata)
+    grants = AccessChange(body.default_access, body.users_access, body.groups_access)
+    return services().collab.create_room(access, body.id, body.metadata, grants)
 
 
 @router.route("/rooms/{roomId}", "GET", auth=SECRET, answer=rooms.ROOM, tag="Rooms")
@@ -75,13 +92,17 @@ def get_room(access: SecretKeyCaller, roomId: str) -> Room:
     tag="Rooms",
 )
 def update_room(access: SecretKeyCaller, roomId: str, body: rooms.UpdateRoomRequest) -> Room:
-    """Replace a room's metadata
+    """Change a room's metadata or access
 
-    `metadata` replaces the room's metadata as a whole (`{}` clears it).
+    `metadata` replaces the room's metadata as a whole (`{}` clears it). `defaultAccess`,
+    `usersAccess` and `groupsAccess` change what the room grants (in the maps, `null` removes
+    an entry); its open connections are re-evaluated at once: one whose level changes gets
+    `access.changed` and is held to it from its next message, one whose level becomes `none`
+    gets `access.changed` `none` and is closed. An access token's connections keep theirs.
 
     Returns: The updated room.
     """
-    return services().collab.update_room(access, roomId, body.metadata)
+    return services().collab.update_room(access, roomId, body.metadata, body.access_change())
 
 
 @router.route(

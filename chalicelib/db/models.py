@@ -23,6 +23,7 @@ data table (customer data; every pk starts with ENV#<envId>, so isolation holds 
   Daily stats                      ENV#<envId>            DAY#<yyyy-mm-dd>
   Room                             ENV#<envId>            ROOM#<roomId>
   Room purge pending (its gens)    ENV#<envId>            PURGE#<roomId>
+  Room access entry (index)        ENV#<envId>#GRANT#<U|G>#<id>  ROOM#<roomId>
   Thread                           ENV#<envId>#ROOM#<roomId>   THREAD#<threadId>
   Comment                          ENV#<envId>#THREAD#<threadId>  COMMENT#<commentId>
   Connection (by id: $default)     CONN#<connectionId>    CONN
@@ -240,6 +241,15 @@ class RoomItem(DataTable):
     access_version = NumberAttribute(null=True)
 
 
+class RoomGrantItem(DataTable):
+    """One entry of a room's usersAccess or groupsAccess, under the user or group it names: the
+    index of GET /api/v1/rooms?userId=&groupIds=. Written and deleted in the transaction that
+    changes the room's entries; a room delete removes them after (readers check the room)."""
+
+    room_id = UnicodeAttribute()
+    level = UnicodeAttribute()
+
+
 class RoomPurgeItem(DataTable):
     """Generations of a room whose threads are not all purged yet (repositories/rooms.py)."""
 
@@ -403,6 +413,11 @@ def day_sk(date: str) -> str:
 
 def room_sk(room_id: str) -> str:
     return f"ROOM#{room_id}"
+
+
+def grant_pk(env_id: str, kind: str, holder: str) -> str:
+    """The index partition of a user (`kind` U) or group (G) that rooms grant access to."""
+    return f"ENV#{env_id}#GRANT#{kind}#{holder}"
 
 
 def purge_sk(room_id: str) -> str:

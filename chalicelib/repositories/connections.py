@@ -260,6 +260,25 @@ def set_presence(c: Connection, presence: dict[str, Any]) -> None:
                 raise
 
 
+def set_access(c: Connection, level: str) -> None:
+    """A connection's new level, on the row its messages read (by id) and the one its room's
+    lists read; a row already gone is left gone. Two UpdateItems (its environment row, read
+    only to kick, keeps the level it opened with)."""
+    for item in (
+        ConnectionItem(connection_pk(c.id), CONNECTION_SK),
+        ConnectionItem(threads_pk(c.env_id, c.room_id), connection_sk(c.id)),
+    ):
+        with unavailable_on_throttle():
+            try:
+                item.update(
+                    actions=[ConnectionItem.access.set(level)],
+                    condition=ConnectionItem.pk.exists(),
+                )
+            except PynamoDBException as exc:
+                if not is_condition_failure(exc):
+                    raise
+
+
 CONDITION_FAILED = "ConditionalCheckFailed"
 
 

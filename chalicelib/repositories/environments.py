@@ -207,15 +207,18 @@ def create(environment: Environment, keys: list[NewKey], audit: AuditEvent) -> N
         tx.save(to_item(audit))
 
 
-def rename(env_id: str, name: str, now_iso: str, audit: AuditEvent) -> bool:
-    """False when the environment is missing or disabled."""
+def update(env: Environment, now_iso: str, audit: AuditEvent) -> bool:
+    """Write the environment's name and room access settings as `env` has them, with its audit
+    event; False when the environment is missing or disabled."""
     try:
         with transaction() as tx:
             tx.update(
-                EnvironmentItem(env_pk(env_id), ENV_SK),
+                EnvironmentItem(env_pk(env.id), ENV_SK),
                 actions=[
-                    EnvironmentItem.name.set(name),
-                    EnvironmentItem.name_lower.set(name.lower()),
+                    EnvironmentItem.name.set(env.name),
+                    EnvironmentItem.name_lower.set(env.name.lower()),
+                    EnvironmentItem.default_room_access.set(env.default_room_access),
+                    EnvironmentItem.create_rooms_on_join.set(env.create_rooms_on_join),
                     EnvironmentItem.updated_at.set(now_iso),
                 ],
                 condition=EnvironmentItem.status == "active",

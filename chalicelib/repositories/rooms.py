@@ -15,7 +15,7 @@ from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
 
-from .. import ids, jsontext
+from .. import cursors, ids, jsontext
 from ..access import NONE, Level, RoomAccess, as_level
 from ..db.dynamo import (
     TransactionCancelled,
@@ -25,12 +25,14 @@ from ..db.dynamo import (
 )
 from ..db.models import (
     CommentItem,
+    RoomGrantItem,
     RoomItem,
     RoomPurgeItem,
     ThreadItem,
     comment_sk,
     comments_pk,
     env_pk,
+    grant_pk,
     purge_sk,
     room_sk,
     thread_sk,
@@ -40,7 +42,7 @@ from ..entities import Comment, Page, Room, Thread
 from ..validation import is_room_id
 from . import stats
 from .pages import BASE_KEY, QueryPage, query_page
-from .reads import Read, absent
+from .reads import Read, absent, fetch
 from .records import to_record
 from .stats import Change
 
@@ -210,7 +212,133 @@ def create_room(env_id: str, room: Room, gen: str) -> bool:
         users_access=levels_text(room.users_access),
         groups_access=levels_text(room.groups_access),
     )
-    return _run([stats.totals(env_id, rooms=1)], puts=[(item, RoomItem.pk.does_not_exist())])
+    grants = [(g, None) for g in _grant_items(env_id, room.id, _entries(room))]
+    return _run(
+        [stats.totals(env_id, rooms=1)], puts=[(item, RoomItem.pk.does_not_exist()), *grants]
+    )
+
+
+# --- room access and its index -----------------------------------------------------------------
+
+USER, GROUP = "U", "G"  # the two kinds of grant holder (db/models.grant_pk)
+
+
+def _entries(room: Room) -> dict[tuple[str, str], str]:
+    """(kind, holder) -> level of each entry of the room's maps."""
+    found: dict[tuple[str, str], str] = {(USER, u): lv for u, lv in room.users_access.items()}
+    found.update({(GROUP, g): level for g, level in room.groups_access.items()})
+    return found
+
+
+def _grant_items(
+    env_id: str, room_id: str, entries: dict[tuple[str, str], str]
+) -> list[RoomGrantItem]:
+    return [
+        RoomGrantItem(
+            grant_pk(env_id, kind, holder), room_sk(room_id), room_id=room_id, level=level
+        )
+        for (kind, holder), level in entries.items()
+    ]
+
+
+def change_access(env_id: str, state: RoomState, after: Room) -> RoomState | None:
+    """Write the room's access (and metadata) as `after` has them, with the index items of the
+    entries that changed, in one transaction conditioned on the room being the one read (its
+    gen and access version). None when it changed meanwhile (the caller reads it again)."""
+    before = _entries(state.room)
+    now = _entries(after)
+    put = {k: v for k, v in now.items() if before.get(k) != v}
+    gone = [k for k in before if k not in now]
+    version = state.access_version + 1
+    same = (
+        RoomItem.access_version == state.access_version
+        if state.access_version
+        else RoomItem.access_version.does_not_exist()
+    )
+    actions = [
+        RoomItem.metadata.set(_dump(after.metadata)),
+        RoomItem.updated_at.set(after.updated_at),
+        RoomItem.default_access.set(after.default_access),
+        RoomItem.access_version.set(version),
+        _set_or_remove(RoomItem.users_access, levels_text(after.users_access)),
+        _set_or_remove(RoomItem.groups_access, levels_text(after.groups_access)),
+    ]
+    try:
+        with transaction() as tx:
+            tx.update(
+                RoomItem(env_pk(env_id), room_sk(after.id)),
+                actions=actions,
+                condition=(RoomItem.gen == state.gen) & same,
+            )
+            for item in _grant_items(env_id, after.id, put):
+                tx.save(item)
+            for kind, holder in gone:
+                tx.delete(RoomGrantItem(grant_pk(env_id, kind, holder), room_sk(after.id)))
+    except TransactionCancelled:
+        return None
+    return RoomState(after, state.gen, state.thread_count, state.comment_count, version)
+
+
+def _set_or_remove(attribute: Any, value: str | None) -> Any:
+    return attribute.set(value) if value is not None else attribute.remove()
+
+
+def purge_grants(env_id: str, room: Room) -> None:
+    """Best-effort, after a room delete: its index items (a listing checks each room it finds,
+    so any left behind show nothing)."""
+    try:
+        with RoomGrantItem.batch_write() as batch:
+            for item in _grant_items(env_id, room.id, _entries(room)):
+                batch.delete(item)
+    except Exception:
+        log.warning("room grants not purged; listings skip them", extra={"roomId": room.id})
+
+
+def list_granted(
+    env_id: str,
+    user_id: str | None,
+    group_ids: Sequence[str],
+    *,
+    limit: int,
+    cursor: str | None,
+    secret: bytes,
+) -> Page[Room]:
+    """Rooms whose entries name the user or one of the groups, in room id order: one Query of
+    each holder's index partition (from after the cursor's room, limit + 1 items) and one
+    BatchGetItem of the rooms found, whatever the environment holds. A room is kept only if it
+    names them still (index items of a deleted room linger until purged)."""
+    holders = ([(USER, user_id)] if user_id is not None else []) + [(GROUP, g) for g in group_ids]
+    scope = "granted:" + env_id + ":" + jsontext.dumps(sorted(holders))
+    start = str(cursors.decode(secret, scope, cursor).get("after", "")) if cursor else ""
+    found: set[str] = set()
+    with unavailable_on_throttle():
+        for kind, holder in holders:
+            condition = RoomGrantItem.sk > room_sk(start) if start else None
+            query = RoomGrantItem.query(
+                grant_pk(env_id, kind, holder),
+                condition,
+                limit=limit + 1,
+                consistent_read=True,
+                attributes_to_get=["pk", "sk", "room_id"],
+            )
+            found.update(i.room_id for i in query)
+    ids_in_order = sorted(found)[: limit + 1]
+    more = len(ids_in_order) > limit
+    ids_in_order = ids_in_order[:limit]
+    reads = [room_read(env_id, r) for r in ids_in_order]
+    got = fetch(reads)
+    rooms = [
+        state.room
+        for read in reads
+        if (state := got[read]) is not None and state.access.names(user_id, list(group_ids))
+    ]
+
+    def after(index: int) -> str:
+        last = rooms[index].id if index >= 0 else start
+        return cursors.encode(secret, scope, {"after": last})
+
+    next_cursor = cursors.encode(secret, scope, {"after": ids_in_order[-1]}) if more else None
+    return Page(rooms, next_cursor, after)
 
 
 def update_room(

@@ -13,7 +13,7 @@ from typing import Any
 from .. import codes
 from ..clock import Clock, iso
 from ..config import Settings
-from ..entities import ApiKey
+from ..entities import ApiKey, Environment
 from ..errors import Unauthenticated, environment_suspended
 from ..repositories.reads import Fetched, Read, fetch
 from .callers import Caller, MemberCaller, SecretKeyCaller
@@ -39,11 +39,17 @@ class Authority:
 
         A secret key is verified (and counted against its route's rate limits); an operator's
         environment must exist; a member's must still be active and not suspended."""
+        return self.load_with_environment(caller, *reads)[1]
+
+    def load_with_environment(
+        self, caller: Caller, *reads: Read[Any]
+    ) -> tuple[Environment, Fetched]:
+        """As `load`, with the environment read in the same BatchGetItem (its settings)."""
         if isinstance(caller, SecretKeyCaller):
             ctx = self.keys.authenticate(caller.raw, caller.parsed, reads, caller.gate)
             caller.gate.count(ctx.env_id, ctx.key.id)
             self.touch_if_due(ctx.key)
-            return ctx.got
+            return ctx.environment, ctx.got
         environment = self.environments.environment_read(caller.env_id)
         if not environment.can_exist:  # no environment can have this id: nothing to read
             raise environment_not_found()
@@ -58,7 +64,7 @@ class Authority:
                 )
             if state.environment.suspended_at is not None:
                 raise environment_suspended()
-        return got
+        return state.environment, got
 
     def touch_if_due(self, key: ApiKey) -> None:
         """Record the key's use at most once a minute; never fails the request."""

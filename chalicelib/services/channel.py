@@ -14,6 +14,7 @@ import logging
 from typing import Any, Protocol
 
 from .. import codes, jsontext
+from ..access import NONE, RoomAccess, TokenAccess, level_for
 from ..clock import Clock
 from ..entities import Comment, Connection, Endpoint, Thread
 from ..errors import PayloadTooLarge
@@ -219,6 +220,37 @@ class RoomChannel:
                     found_gone += delivery.gone
         if found_gone:
             self.drop(found_gone)
+
+    def access_changed(self, env_id: str, room_id: str, grants: RoomAccess) -> tuple[int, int]:
+        """Re-evaluate the room's open connections against what it now grants (an access
+        token's connections keep theirs: it decides alone). One whose level changes has it
+        stored (the row its next message reads) and then gets `access.changed`; one whose
+        level becomes `none` gets `access.changed` `none`, so that its client can say why, and
+        is closed, its rows removed and the room told `user.left`. Never raises (the change is
+        committed); returns (changed, closed)."""
+        try:
+            members = self.members(env_id, room_id)
+            moved: dict[str, list[Connection]] = {}
+            for c in members:
+                if c.access_fixed:
+                    continue
+                level = level_for(TokenAccess(c.user_id, c.group_ids), room_id, grants)
+                if level != c.access:
+                    moved.setdefault(level, []).append(c)
+            closing = moved.pop(NONE, [])
+            for new, targets in moved.items():
+                for c in targets:
+                    self.connections.set_access(c, new)
+                self._deliver(targets, encode({"type": "access.changed", "access": new}))
+            if closing:
+                self._deliver(closing, encode({"type": "access.changed", "access": NONE}))
+                for c in closing:
+                    self.api.close(c)
+                self._forget(closing)
+            return sum(len(t) for t in moved.values()), len(closing)
+        except Exception:
+            log.exception("access re-evaluation failed", extra={"roomId": room_id})
+            return 0, 0
 
     def forget_closed(self, candidates: list[Connection]) -> list[Connection]:
         """Ask API Gateway which of `candidates` are closed (their `$disconnect` never ran),

@@ -11,11 +11,13 @@ from dataclasses import replace
 from typing import Any
 
 from .. import codes, ids
+from ..access import AccessChange, RoomAccess
 from ..clock import Clock
 from ..config import Settings
 from ..entities import Analytics, Comment, Metadata, Page, Room, Thread, User
-from ..errors import Conflict, Forbidden, NotFound
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..repositories.rooms import RoomState, ThreadState
+from ..validation import ACCESS_ENTRIES_MAX
 from .authority import Authority
 from .callers import Caller, MemberCaller
 from .events import EventSink
@@ -42,6 +44,35 @@ def comment_not_found() -> NotFound:
 
 def user_not_found() -> NotFound:
     return NotFound("No user with this id.", code=codes.USER_NOT_FOUND)
+
+
+# A transaction holds at most 100 items: the room, the environment's counters (a create) and
+# one index item per entry a request names.
+ACCESS_CHANGES_MAX = 98
+
+
+def _entries_fit(access: AccessChange) -> None:
+    """A request names at most ACCESS_CHANGES_MAX entries (usersAccess and groupsAccess)."""
+    if access.entries > ACCESS_CHANGES_MAX:
+        field = (
+            "usersAccess" if len(access.users or {}) > len(access.groups or {}) else "groupsAccess"
+        )
+        raise InvalidInput(
+            field,
+            f"usersAccess and groupsAccess together may name at most {ACCESS_CHANGES_MAX} "
+            f"entries in one request; this one names {access.entries}",
+        )
+
+
+def _maps_fit(grants: RoomAccess) -> None:
+    """A room holds at most ACCESS_ENTRIES_MAX entries in each map."""
+    for field, entries in (("usersAccess", grants.users), ("groupsAccess", grants.groups)):
+        if len(entries) > ACCESS_ENTRIES_MAX:
+            raise InvalidInput(
+                field,
+                f"a room holds at most {ACCESS_ENTRIES_MAX} entries; this change would leave "
+                f"{len(entries)}",
+            )
 
 
 def busy() -> Conflict:
@@ -74,14 +105,49 @@ class CollabService:
 
     # --- rooms -------------------------------------------------------------------------------
 
-    def list_rooms(self, caller: Caller, limit: int, cursor: str | None) -> Page[Room]:
+    def list_rooms(
+        self,
+        caller: Caller,
+        limit: int,
+        cursor: str | None,
+        *,
+        user_id: str | None = None,
+        group_ids: tuple[str, ...] = (),
+    ) -> Page[Room]:
+        """Every room in id order; with `user_id` and/or `group_ids`, the rooms whose access
+        names that user or one of those groups (from their index: flat cost)."""
         self.authority.load(caller)
-        return self.rooms.list_rooms(caller.env_id, limit=limit, cursor=cursor, secret=self._secret)
+        if user_id is None and not group_ids:
+            return self.rooms.list_rooms(
+                caller.env_id, limit=limit, cursor=cursor, secret=self._secret
+            )
+        return self.rooms.list_granted(
+            caller.env_id, user_id, group_ids, limit=limit, cursor=cursor, secret=self._secret
+        )
 
-    def create_room(self, caller: Caller, room_id: str, metadata: Metadata | None) -> Room:
-        self.authority.load(caller)
+    def create_room(
+        self,
+        caller: Caller,
+        room_id: str,
+        metadata: Metadata | None,
+        access: AccessChange | None = None,
+    ) -> Room:
+        """A room granting `access` (its default: the environment's defaultRoomAccess); its
+        entries and their index items in the one transaction that creates it."""
+        access = access or AccessChange()
+        _entries_fit(access)
+        environment, _ = self.authority.load_with_environment(caller)
         now = self.clock.now_iso()
-        room = Room(id=room_id, metadata=metadata or {}, created_at=now, updated_at=now)
+        grants = access.applied(RoomAccess(environment.default_room_access))
+        room = Room(
+            id=room_id,
+            metadata=metadata or {},
+            created_at=now,
+            updated_at=now,
+            default_access=grants.default,
+            users_access=dict(grants.users),  # type: ignore[arg-type]
+            groups_access=dict(grants.groups),  # type: ignore[arg-type]
+        )
         if not self.rooms.create_room(caller.env_id, room, secrets.token_hex(8)):
             raise Conflict("A room with this id exists.", code=codes.ROOM_EXISTS)
         return room
@@ -89,12 +155,42 @@ class CollabService:
     def get_room(self, caller: Caller, room_id: str) -> Room:
         return self._room(caller, room_id).room
 
-    def update_room(self, caller: Caller, room_id: str, metadata: Metadata) -> Room:
-        self._room(caller, room_id)
-        state = self.rooms.update_room(caller.env_id, room_id, metadata, self.clock.now_iso())
-        if state is None:
-            raise room_not_found()
-        return state.room
+    def update_room(
+        self,
+        caller: Caller,
+        room_id: str,
+        metadata: Metadata | None,
+        access: AccessChange | None = None,
+    ) -> Room:
+        """Metadata alone: one UpdateItem. A change of access: one transaction (the room and
+        its changed index items, conditioned on the access read), then the room's open
+        connections are re-evaluated at once."""
+        if access is None:
+            self._room(caller, room_id)
+            assert metadata is not None  # the body names at least one field
+            state = self.rooms.update_room(caller.env_id, room_id, metadata, self.clock.now_iso())
+            if state is None:
+                raise room_not_found()
+            return state.room
+        _entries_fit(access)
+        for _ in range(RETRIES):
+            before = self._room(caller, room_id)
+            grants = access.applied(before.access)
+            _maps_fit(grants)
+            after = replace(
+                before.room,
+                metadata=metadata if metadata is not None else before.room.metadata,
+                updated_at=self.clock.now_iso(),
+                default_access=grants.default,
+                users_access=dict(grants.users),  # type: ignore[arg-type]
+                groups_access=dict(grants.groups),  # type: ignore[arg-type]
+            )
+            changed = self.rooms.change_access(caller.env_id, before, after)
+            if changed is not None:
+                if grants != before.access:
+                    self.events.access_changed(caller.env_id, room_id, grants)
+                return changed.room
+        raise busy()
 
     def delete_room(self, caller: Caller, room_id: str) -> None:
         """The room and its counts go in one transaction; its threads and comments (invisible
@@ -110,6 +206,7 @@ class CollabService:
                 return
             if self.rooms.delete_room(caller.env_id, state):
                 self._publish(caller, room_id, "room.deleted", roomId=room_id)
+                self.rooms.purge_grants(caller.env_id, state.room)
                 if state.thread_count:
                     pending = pending | {state.gen}
                 if pending:

@@ -1,13 +1,15 @@
-"""Environments and their key lifecycle: create (with a first key pair), rename, suspend and
-resume, disable, create/rotate/revoke keys, and the audit trail of each."""
+"""Environments and their key lifecycle: create (with a first key pair), rename and change the
+room access settings, suspend and resume, disable, create/rotate/revoke keys, and the audit
+trail of each."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from .. import codes, ids
+from ..access import Level
 from ..auth import apikeys
 from ..clock import Clock
 from ..config import Settings
@@ -72,6 +74,32 @@ def new_key(
 KeysDead = Callable[[str, "set[str] | None"], object]
 
 
+@dataclass(frozen=True)
+class EnvironmentChange:
+    """What a PATCH of an environment changes (None: unchanged)."""
+
+    name: str | None = None
+    default_room_access: Level | None = None
+    create_rooms_on_join: bool | None = None
+
+    @property
+    def only_name(self) -> bool:
+        return self.default_room_access is None and self.create_rooms_on_join is None
+
+    def details(self, before: Environment) -> dict[str, object]:
+        """Each change as {"from", "to"}, for the audit log."""
+        out: dict[str, object] = {}
+        for attr, key in (
+            ("name", "name"),
+            ("default_room_access", "defaultRoomAccess"),
+            ("create_rooms_on_join", "createRoomsOnJoin"),
+        ):
+            value = getattr(self, attr)
+            if value is not None:
+                out[key] = {"from": getattr(before, attr), "to": value}
+        return out
+
+
 class EnvironmentService:
     def __init__(
         self,
@@ -132,23 +160,41 @@ class EnvironmentService:
     def get(self, env_id: str) -> Environment:
         return self._state(env_id).environment
 
-    def rename(self, actor: Actor, env_id: str, name: str) -> Environment:
+    def update(self, actor: Actor, env_id: str, change: EnvironmentChange) -> Environment:
+        """Rename and/or change the room access settings, audited in the same transaction."""
         state = self._state(env_id)
-        if state.environment.status != "active":
+        env = state.environment
+        if env.status != "active":
             raise environment_disabled()
         now = self.clock.now_iso()
+        updated = replace(
+            env,
+            name=change.name if change.name is not None else env.name,
+            default_room_access=change.default_room_access or env.default_room_access,
+            create_rooms_on_join=(
+                change.create_rooms_on_join
+                if change.create_rooms_on_join is not None
+                else env.create_rooms_on_join
+            ),
+            updated_at=now,
+        )
+        details: dict[str, object]
+        if change.name is not None and change.only_name:
+            action, details = "environment.renamed", {"from": env.name, "to": change.name}
+        else:
+            action, details = "environment.updated", change.details(env)
         audit = self.audit_log.new_event(
             actor,
-            "environment.renamed",
+            action,
             env_id=env_id,
             target_type="environment",
             target_id=env_id,
             now_iso=now,
-            details={"from": state.environment.name, "to": name},
+            details=details,
         )
-        if not self.repo.rename(env_id, name, now, audit):
+        if not self.repo.update(updated, now, audit):
             raise environment_disabled()
-        return replace(state.environment, name=name, updated_at=now)
+        return updated
 
     def disable(self, actor: Actor, env_id: str, confirm_name: str) -> None:
         """Disable for good (every key revoked), only when the request names the environment:
@@ -310,9 +356,16 @@ class EnvironmentService:
         )
 
     def record(
-        self, actor: Actor, env_id: str, action: str, target_type: str, target_id: str
+        self,
+        actor: Actor,
+        env_id: str,
+        action: str,
+        target_type: str,
+        target_id: str,
+        details: dict[str, object] | None = None,
     ) -> None:
-        """Audit an operator's change to the environment's data (room/thread/comment deletes)."""
+        """Audit an operator's change to the environment's data (room/thread/comment deletes,
+        a room's access)."""
         self.audit_log.record(
             self.audit_log.new_event(
                 actor,
@@ -321,6 +374,7 @@ class EnvironmentService:
                 target_type=target_type,
                 target_id=target_id,
                 now_iso=self.clock.now_iso(),
+                details=details,
             )
         )
 

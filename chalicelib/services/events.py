@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from ..access import RoomAccess
 from .callers import MemberCaller
 
 
@@ -21,3 +22,8 @@ class EventSink(Protocol):
 
         `origin`: the member whose socket message made the change. It gets its own copy first,
         echoing its message's requestId: that copy is its acknowledgement."""
+
+    def access_changed(self, env_id: str, room_id: str, grants: RoomAccess) -> tuple[int, int]:
+        """The room now grants `grants`: re-evaluate its open connections at once. Returns how
+        many changed level and how many were closed (their level became `none`)."""
+        ...

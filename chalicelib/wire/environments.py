@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..access import Level
 from ..entities import Analytics, ApiKey, AuditEvent, DailyStats, Environment
-from .fields import Body, choice, text
+from .fields import Body, boolean, choice, if_sent, level, text
 from .schemas import LEVEL
 from .shapes import Extra, Many, Obj, PageOf, Record, Value
 
@@ -27,10 +28,27 @@ class CreateEnvironmentRequest(Body):
     example = {"name": "Production"}
 
 
-class RenameEnvironmentRequest(Body):
-    name: str = text(max_len=NAME_MAX, strip=True)
+class UpdateEnvironmentRequest(Body):
+    """Any of the three; what is absent stays."""
 
-    example = {"name": "Production (EU)"}
+    name: str | None = if_sent(text(max_len=NAME_MAX, strip=True))
+    default_room_access: Level | None = level(
+        description="The `defaultAccess` of a room created without one, by `POST "
+        "/api/v1/rooms` or by a connection (`write` until changed)."
+    )
+    create_rooms_on_join: bool | None = boolean(
+        description="Whether a connection to a room that does not exist creates it (`true` "
+        "until changed); `false`: its handshake is refused with 404 `ROOM_NOT_FOUND`."
+    )
+
+    at_least_one = ("name", "default_room_access", "create_rooms_on_join")
+    examples = {
+        "rename": ("Rename", {"name": "Production (EU)"}),
+        "lockDown": (
+            "Rooms only by invitation",
+            {"defaultRoomAccess": "none", "createRoomsOnJoin": False},
+        ),
+    }
 
 
 class DisableEnvironmentRequest(Body):

@@ -150,3 +150,18 @@ IDEMPOTENCY_KEY = Param(
     example="8e2f6a1c-6f3b-4a51-9c8e-0f5b2d7c9a11",
     raises=(codes.INVALID_IDEMPOTENCY_KEY,),
 )
+GRANTED_USER = Param(
+    "userId",
+    "query",
+    {"type": "string", "minLength": 1, "maxLength": 128},
+    "Only the rooms whose `usersAccess` names this user (with `groupIds`: or those groups). "
+    "Empty is the same as absent.",
+)
+GRANTED_GROUPS = Param(
+    "groupIds",
+    "query",
+    {"type": "string", "minLength": 1},
+    "Only the rooms whose `groupsAccess` names one of these groups, comma-separated, at most "
+    "50 (with `userId`: or that user). Empty is the same as absent.",
+    example="acme,acme-eng",
+)

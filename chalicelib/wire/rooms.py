@@ -5,15 +5,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..access import AccessChange, Level
 from ..entities import Connection, Room
-from .fields import Body, any_json, metadata, room_id
+from .fields import Body, access_map, any_json, level, metadata, room_id
 from .schemas import COLOR, LEVEL, ROOM_ID
 from .shapes import Const, PageOf, Record
+
+GRANTS = (
+    "Up to 100 entries a room; a request names at most 98 entries in `usersAccess` and "
+    "`groupsAccess` together."
+)
 
 
 class CreateRoomRequest(Body):
     id: str = room_id()
     metadata: dict[str, Any] | None = metadata()
+    default_access: Level | None = level(
+        description="What the room grants every identity token; absent: the environment's "
+        "`defaultRoomAccess` (`write` unless changed)."
+    )
+    users_access: dict[str, Level] | None = access_map(
+        removals=False, description="What it grants these users' identity tokens. " + GRANTS
+    )
+    groups_access: dict[str, Level] | None = access_map(
+        removals=False,
+        description="What it grants identity tokens of these groups (`groupIds`). " + GRANTS,
+    )
 
     examples = {
         "withMetadata": (
@@ -21,13 +38,48 @@ class CreateRoomRequest(Body):
             {"id": "doc:42", "metadata": {"title": "Q3 plan", "pinned": True, "version": 3}},
         ),
         "bare": ("A room without metadata", {"id": "board-7"}),
+        "private": (
+            "A room only some users and groups may enter",
+            {
+                "id": "acme:plan",
+                "defaultAccess": "none",
+                "usersAccess": {"user-42": "write"},
+                "groupsAccess": {"acme-eng": "comment", "acme": "read"},
+            },
+        ),
     }
 
 
 class UpdateRoomRequest(Body):
-    metadata: dict[str, Any] = metadata(required=True)
+    """Any non-empty subset of the fields; what is absent stays."""
 
-    example = {"metadata": {"title": "Q3 plan (final)"}}
+    metadata: dict[str, Any] | None = metadata(
+        description="Replaces the room's metadata as a whole (`{}` clears it)."
+    )
+    default_access: Level | None = level(description="What the room grants every identity token.")
+    users_access: dict[str, Level | None] | None = access_map(
+        removals=True,
+        description="Entries to set (a level) or remove (`null`); the others stay. " + GRANTS,
+    )
+    groups_access: dict[str, Level | None] | None = access_map(
+        removals=True,
+        description="Entries to set (a level) or remove (`null`); the others stay. " + GRANTS,
+    )
+
+    at_least_one = ("metadata", "default_access", "users_access", "groups_access")
+    examples = {
+        "metadata": ("New metadata", {"metadata": {"title": "Q3 plan (final)"}}),
+        "access": (
+            "Let a group in, and one user out",
+            {"groupsAccess": {"acme-sales": "read"}, "usersAccess": {"user-43": None}},
+        ),
+    }
+
+    def access_change(self) -> AccessChange | None:
+        """The change of access it asks for (None: metadata only)."""
+        if self.default_access is None and self.users_access is None and self.groups_access is None:
+            return None
+        return AccessChange(self.default_access, self.users_access, self.groups_access)
 
 
 class BroadcastRequest(Body):

@@ -418,6 +418,8 @@ def test_a_viewer_cannot_delete_and_nothing_changes(
 ROUTE_ROLES: dict[tuple[str, str], str] = {
     ("GET", "/admin/api/environments/{envId}/analytics"): "viewer",
     ("GET", "/admin/api/environments/{envId}/rooms"): "viewer",
+    ("GET", "/admin/api/environments/{envId}/rooms/{roomId}"): "viewer",
+    ("PATCH", "/admin/api/environments/{envId}/rooms/{roomId}"): "admin",
     ("DELETE", "/admin/api/environments/{envId}/rooms/{roomId}"): "admin",
     ("GET", "/admin/api/environments/{envId}/rooms/{roomId}/threads"): "viewer",
     ("GET", "/admin/api/environments/{envId}/rooms/{roomId}/threads/{threadId}"): "viewer",
@@ -444,6 +446,12 @@ def concrete(path: str, env_id: str) -> str:
     return path
 
 
+# A valid body for the routes that take one (the others are sent none).
+ROUTE_BODIES = {
+    ("PATCH", "/admin/api/environments/{envId}/rooms/{roomId}"): {"defaultAccess": "read"},
+}
+
+
 def test_the_role_table_is_exactly_what_the_routes_declare() -> None:
     declared = {(s.method, s.path): s for s in admin_data.router.specs}
 
@@ -462,7 +470,8 @@ def test_every_data_route_enforces_its_least_role(
 
     wrong = []
     for (method, path), least in ROUTE_ROLES.items():
-        resp = call(client, method, concrete(path, tenant.id), token=session.token)
+        body = ROUTE_BODIES.get((method, path))
+        resp = call(client, method, concrete(path, tenant.id), token=session.token, body=body)
         if ROLES.index(role) < ROLES.index(least):  # type: ignore[arg-type,unused-ignore]
             allowed = resp.status_code == 403 and resp.json_body["error"]["code"] == "ROLE_REQUIRED"
         else:
@@ -484,7 +493,8 @@ def test_every_data_route_without_a_session_is_401(client: Any, tenant: Tenant) 
 def test_every_data_route_of_an_unknown_environment_is_404(client: Any, owner: Login) -> None:
     def check(case: tuple[tuple[str, str], str]) -> None:
         (method, path), env_id = case
-        resp = call(client, method, concrete(path, env_id), token=owner.token)
+        body = ROUTE_BODIES.get((method, path))
+        resp = call(client, method, concrete(path, env_id), token=owner.token, body=body)
         error(resp, 404, "ENVIRONMENT_NOT_FOUND")
 
     env_ids = [UNKNOWN_ENV, "nope", "env_", "key_0000000000000000"]

@@ -414,12 +414,13 @@ def test_rename_keeps_the_keys_working(client: Any, owner: Login) -> None:
     assert mint(client, secret_of(created)).status_code == 200
 
 
-def test_rename_without_a_name_is_400(client: Any, owner: Login) -> None:
+def test_a_patch_naming_nothing_is_400(client: Any, owner: Login) -> None:
     env_id = create_environment(client, owner.token)["environment"]["id"]
 
     resp = call(client, "PATCH", f"{ENVS}/{env_id}", token=owner.token, body={})
 
-    names_field(error(resp, 400, "MISSING_FIELD"), "name")
+    err = error(resp, 400, "NOTHING_TO_UPDATE")
+    assert all(f in err["message"] for f in ("name", "defaultRoomAccess", "createRoomsOnJoin"))
 
 
 # --- disable -------------------------------------------------------------------------------------

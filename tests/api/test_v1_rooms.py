@@ -355,7 +355,7 @@ def test_patch_without_metadata_or_with_other_fields_is_400(client: Any, tenant:
         names_field(error(v1(client, "PATCH", "/rooms/doc-1", tenant.sk, body), 400, code), field)
 
     cases: list[tuple[dict[str, Any], str, str]] = [
-        ({}, "MISSING_FIELD", "metadata"),
+        ({}, "NOTHING_TO_UPDATE", "body"),
         ({"id": "doc-2", "metadata": {}}, "UNKNOWN_FIELD", "id"),
         ({"metadata": None}, "INVALID_INPUT", "metadata"),
     ]

@@ -55,6 +55,10 @@ BUDGETS: dict[str, tuple[str, str, list[str]]] = {
     # the data browser: the environment check replaces the key check
     "analytics": ("GET", E + "/analytics", [AUTH, READ, READ, Q]),
     "browse rooms": ("GET", E + "/rooms", [AUTH, READ, Q]),
+    "get room": ("GET", ER, [AUTH, READ]),
+    # the room with its changed index items; the room's connections re-evaluated (a Query);
+    # then the audit event
+    "change a room's access": ("PATCH", ER, [AUTH, READ, TX, Q, "PutItem"]),
     "browse users": ("GET", E + "/users", [AUTH, READ, Q]),
     # one Query of threads, then one of comments per thread on the page (3 here)
     "browse threads (+ comments)": ("GET", ER + "/threads", [AUTH, READ, Q, Q, Q, Q]),
@@ -84,6 +88,7 @@ BUDGETS: dict[str, tuple[str, str, list[str]]] = {
 BODIES: dict[str, Any] = {
     "create environment": {"name": "New"},
     "rename environment": {"name": "Renamed"},
+    "change a room's access": {"defaultAccess": "read", "usersAccess": {"ada": "write"}},
     "disable environment": {"confirmName": "Acme"},
     "create key": {"kind": "secret"},
     "create operator": {"email": "new@example.com", "password": PASSWORD, "role": "viewer"},

@@ -431,6 +431,9 @@ BODIES: dict[tuple[str, str], BodySpec] = {
         {"userId": "user"}, lambda s, x: {"userId": s["userId"], "body": x["text"]}
     ),
     ("PATCH", f"{T}/comments/{{commentId}}"): BodySpec({}, lambda s, x: {"body": x["text"]}),
+    ("PATCH", "/admin/api/environments/{envId}/rooms/{roomId}"): BodySpec(
+        {}, lambda s, x: {"defaultAccess": "read", "usersAccess": {"ada": "comment"}}
+    ),
 }
 NO_BODY = BodySpec({}, lambda s, x: {})
 
@@ -624,7 +627,8 @@ def requests(
     no_own_target: bool = False,
 ) -> tuple[Req, Tenant, Tenant]:
     """One request over one of `specs`, acting on `own` with ids drawn mostly from `victim`.
-    `no_own_target`: a DELETE's last id never comes from `own` (so no delete can succeed)."""
+    `no_own_target`: a DELETE's or PATCH's last id never comes from `own` (so no delete or
+    change can succeed)."""
     spec = draw(st.sampled_from(specs))
     victim, own = draw(st.sampled_from(pairs))
     credential = draw(st.sampled_from(credentials))
@@ -635,7 +639,7 @@ def requests(
         if name == "envId":
             params.append((name, Slot(own.env_id)))
             continue
-        own_ids = not (no_own_target and spec.method == "DELETE" and i == len(names) - 1)
+        own_ids = not (no_own_target and spec.method in ("DELETE", "PATCH") and i == len(names) - 1)
         values = id_values(victim, own, KIND_OF_PARAM.get(name, "any"), own_ids=own_ids)
         if own_ids and name in base:  # keep A's coherent value in about half the slots
             values = st.one_of(st.just(base[name]), values)
@@ -990,7 +994,8 @@ def test_every_route_answers_b_ids_like_missing_ids(
 def test_operator_browser_never_mixes_environments(client: Any, services: runtime.Services) -> None:
     """The admin data browser, both ways: under /admin/api/environments/{X}/..., the other
     environment's room, thread and comment ids (and cursors) are 404s (400 for a cursor), like
-    ids nobody holds; a delete never succeeds, so afterwards nothing anywhere has changed."""
+    ids nobody holds; a delete or change never succeeds, so afterwards nothing anywhere has
+    changed."""
     world = build_world(client, services)
     before = take_snapshot(client, world)
     checker = Checker(client, world)

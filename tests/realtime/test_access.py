@@ -341,3 +341,166 @@ def another_like(connection_id: str) -> Any:
     c = connections.get(connection_id)
     assert c is not None
     return dataclasses.replace(c, id=c.id + "x", tracked=False)
+
+
+# --- a change of access re-evaluates the room's open connections ---------------------------------
+
+
+def patch_room(client: Any, env: Env, body: dict[str, Any], room: str = ROOM) -> dict[str, Any]:
+    return rest_ok(rest(client, "PATCH", f"/api/v1/rooms/{room}", env.sk, body))  # type: ignore[no-any-return]
+
+
+def test_a_lowered_level_is_told_at_once_and_held_from_the_next_message(
+    gw: Gateway, env: Env, client: Any
+) -> None:
+    existing_room(gw, env)
+    ada = gw.connect(env, "ada", ROOM)
+    bob = gw.connect(env, "bob", ROOM, token=token_for(env, "bob", groups=("eng",)))
+    gw.fake.clear()
+
+    patch_room(client, env, {"defaultAccess": "read", "groupsAccess": {"eng": "comment"}})
+
+    assert gw.fake.take(ada) == [{"type": "access.changed", "access": "read"}]
+    assert gw.fake.take(bob) == [{"type": "access.changed", "access": "comment"}]
+    frame = gw.ask(ada, "thread.create", body="x")
+    assert error_frame(frame, "ACCESS_DENIED")["needed"] == "comment"
+    assert gw.ask(bob, "thread.create", body="x")["type"] == "thread.created"
+    gw.fake.clear()
+    assert gw.ask(ada, "join")["access"] == "read"
+    body = rest_ok(rest(client, "GET", f"/api/v1/rooms/{ROOM}/active_users", env.sk))
+    assert {u["connectionId"]: u["access"] for u in body["data"]} == {ada: "read", bob: "comment"}
+
+
+def test_a_raised_level_is_told_and_allowed_at_once(gw: Gateway, env: Env, client: Any) -> None:
+    existing_room(gw, env)
+    patch_room(client, env, {"defaultAccess": "read"})
+    ada = gw.connect(env, "ada", ROOM)
+    gw.fake.clear()
+
+    patch_room(client, env, {"usersAccess": {"ada": "write"}})
+
+    assert gw.fake.take(ada) == [{"type": "access.changed", "access": "write"}]
+    gw.send(ada, "broadcast", event=1)
+    assert gw.fake.take(ada) == []  # no error: a broadcast goes to the others only
+
+
+def test_a_level_of_none_is_told_then_closed_and_the_room_sees_it_leave(
+    gw: Gateway, env: Env, client: Any
+) -> None:
+    existing_room(gw, env)
+    patch_room(client, env, {"defaultAccess": "read", "usersAccess": {"bob": "write"}})
+    ada = gw.connect(env, "ada", ROOM)
+    bob = gw.connect(env, "bob", ROOM)
+    gw.fake.clear()
+
+    patch_room(client, env, {"defaultAccess": "none"})
+
+    assert gw.fake.take(ada) == [{"type": "access.changed", "access": "none"}]
+    assert ada in gw.fake.closed
+    assert connection_rows(ada) == []
+    assert gw.fake.take(bob) == [{"type": "user.left", "connectionId": ada, "userId": "ada"}]
+    assert bob not in gw.fake.closed
+    body = rest_ok(rest(client, "GET", f"/api/v1/rooms/{ROOM}/active_users", env.sk))
+    assert [u["connectionId"] for u in body["data"]] == [bob]
+
+
+def test_an_access_token_decides_alone_so_room_changes_do_not_move_it(
+    gw: Gateway, env: Env, client: Any
+) -> None:
+    existing_room(gw, env)
+    ada = gw.connect(env, "ada", ROOM, token=token_for(env, permissions={"acme:*": "comment"}))
+    gw.fake.clear()
+
+    patch_room(client, env, {"defaultAccess": "none", "usersAccess": {"ada": "write"}})
+
+    assert gw.fake.take(ada) == []
+    assert ada not in gw.fake.closed
+    assert gw.ask(ada, "join")["access"] == "comment"
+
+
+def test_unchanged_levels_hear_nothing(gw: Gateway, env: Env, client: Any) -> None:
+    existing_room(gw, env)
+    ada = gw.connect(env, "ada", ROOM)
+    gw.fake.clear()
+
+    patch_room(client, env, {"usersAccess": {"ada": "write"}, "metadata": {"t": 1}})
+
+    assert gw.fake.take(ada) == []
+
+
+def test_a_change_in_one_environment_moves_no_connection_of_another(
+    gw: Gateway, env: Env, client: Any
+) -> None:
+    other = new_env("Other")
+    existing_room(gw, env)
+    existing_room(gw, other)
+    theirs = gw.connect(other, "ada", ROOM)
+    gw.fake.clear()
+
+    patch_room(client, env, {"defaultAccess": "none"})
+
+    assert gw.fake.take(theirs) == []
+    assert theirs not in gw.fake.closed
+
+
+def test_the_admin_patch_re_evaluates_like_the_v1_patch(
+    gw: Gateway, env: Env, client: Any, services: runtime.Services
+) -> None:
+    existing_room(gw, env)
+    ada = gw.connect(env, "ada", ROOM)
+    gw.fake.clear()
+    services.operators.create(None, "boss@example.com", "correct horse battery staple", "admin")
+    login = rest_ok(
+        rest(
+            client,
+            "POST",
+            "/admin/api/login",
+            None,
+            {"email": "boss@example.com", "password": "correct horse battery staple"},
+        )
+    )
+
+    resp = client.http.request(
+        "PATCH",
+        f"/admin/api/environments/{env.id}/rooms/{ROOM}",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {login['token']}"},
+        body=json.dumps({"usersAccess": {"ada": "none"}, "defaultAccess": "none"}).encode(),
+    )
+
+    assert resp.status_code == 200, resp.body
+    assert gw.fake.take(ada) == [{"type": "access.changed", "access": "none"}]
+    assert ada in gw.fake.closed
+
+
+def test_a_change_of_access_costs_one_transaction_one_query_and_two_updates_per_moved(
+    gw: Gateway, env: Env, client: Any, dynamo_calls: DynamoCalls
+) -> None:
+    existing_room(gw, env)
+    moved = [gw.connect(env, f"u{n}", ROOM) for n in range(3)]
+    kept = gw.connect(env, "ada", ROOM, token=token_for(env, permissions={ROOM: "write"}))
+    closed = gw.connect(env, "eve", ROOM)
+    patch_room(client, env, {"usersAccess": {"eve": "write"}})  # the key's use is recorded now
+    gw.fake.clear()
+    readers: dict[str, str | None] = {f"u{n}": "read" for n in range(len(moved))}
+    change = {"defaultAccess": "none", "usersAccess": {**readers, "eve": None}}
+
+    with dynamo_calls.record() as calls:
+        patch_room(client, env, change)
+
+    # check + rate, the room with its index items, the room's connections, the new level of
+    # each moved connection (its by-id row and its room row); the closed one: its rows
+    # removed in one transaction, then the room told (a Query of who is left)
+    assert ops(calls) == [
+        "BatchGetItem",
+        "UpdateItem",
+        "TransactWriteItems",
+        "Query",
+        *["UpdateItem"] * 2 * len(moved),
+        "TransactWriteItems",
+        "Query",
+    ]
+    left = {"type": "user.left", "connectionId": closed, "userId": "eve"}
+    for c in moved:
+        assert gw.fake.take(c) == [{"type": "access.changed", "access": "read"}, left]
+    assert gw.fake.take(kept) == [left]
+    assert gw.fake.take(closed) == [{"type": "access.changed", "access": "none"}]

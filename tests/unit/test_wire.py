@@ -27,7 +27,7 @@ MODELS: list[type[Body]] = [
     threads.CreateCommentRequest,
     threads.UpdateCommentRequest,
     environments.CreateEnvironmentRequest,
-    environments.RenameEnvironmentRequest,
+    environments.UpdateEnvironmentRequest,
     environments.DisableEnvironmentRequest,
     environments.CreateKeyRequest,
     environments.NoBody,
