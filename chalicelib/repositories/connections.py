@@ -260,14 +260,19 @@ def set_presence(c: Connection, presence: dict[str, Any]) -> None:
                 raise
 
 
-def set_access(c: Connection, level: str) -> None:
-    """A connection's new level, on the row its messages read (by id) and the one its room's
-    lists read; a row already gone is left gone. Two UpdateItems (its environment row, read
-    only to kick, keeps the level it opened with)."""
-    for item in (
+def _access_rows(c: Connection) -> tuple[ConnectionItem, ConnectionItem]:
+    """The rows that carry a connection's level for readers: by id (its messages) and in its
+    room (the room's lists). Its environment row, read only to kick, keeps the level it opened
+    with."""
+    return (
         ConnectionItem(connection_pk(c.id), CONNECTION_SK),
         ConnectionItem(threads_pk(c.env_id, c.room_id), connection_sk(c.id)),
-    ):
+    )
+
+
+def set_access(c: Connection, level: str) -> None:
+    """A connection's new level on both rows (two UpdateItems); a row already gone stays gone."""
+    for item in _access_rows(c):
         with unavailable_on_throttle():
             try:
                 item.update(
@@ -277,6 +282,33 @@ def set_access(c: Connection, level: str) -> None:
             except PynamoDBException as exc:
                 if not is_condition_failure(exc):
                     raise
+
+
+# Two rows a connection: 50 connections fill a transaction's 100 items.
+ACCESS_BATCH = 50
+
+
+def set_access_many(changes: Sequence[tuple[Connection, str]]) -> None:
+    """New levels of many connections: one transaction per ACCESS_BATCH (each row conditioned
+    on existing, so a gone connection leaves no half row). A batch refused because one of its
+    connections went meanwhile is written one connection at a time."""
+    for start in range(0, len(changes), ACCESS_BATCH):
+        batch = changes[start : start + ACCESS_BATCH]
+        if len(batch) == 1:
+            set_access(*batch[0])
+            continue
+        try:
+            with transaction() as tx:
+                for c, level in batch:
+                    for item in _access_rows(c):
+                        tx.update(
+                            item,
+                            actions=[ConnectionItem.access.set(level)],
+                            condition=ConnectionItem.pk.exists(),
+                        )
+        except TransactionCancelled:
+            for c, level in batch:
+                set_access(c, level)
 
 
 CONDITION_FAILED = "ConditionalCheckFailed"

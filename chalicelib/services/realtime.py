@@ -85,7 +85,11 @@ def admitted_level(
     environment: Environment, token: TokenAccess, room_id: str, room: RoomState | None
 ) -> Level:
     """The level a connection opens with; 404 for a room that does not exist where rooms are
-    not created on join, 403 for `none` (nothing is written for either)."""
+    not created on join, 403 for `none` (nothing is written for either). An access token that
+    grants no access to the room is refused so whether or not the room exists: it is told
+    nothing about it."""
+    if token.decides_alone and level_for(token, room_id, RoomAccess()) == NONE:
+        raise room_access_denied(room_id)
     if room is None:
         if not environment.create_rooms_on_join:
             raise NotFound(

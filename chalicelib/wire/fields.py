@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Self
 
-from .. import codes
+from .. import access, codes
 from .. import validation as v
 from ..errors import InvalidInput
 from .schemas import (
@@ -261,13 +261,16 @@ def if_sent(spec: Any) -> Any:
 # --- room access ----------------------------------------------------------------------------------
 
 
-def level(*, description: str | None = None, nullable: bool = False) -> Any:
+# The optional access fields below take `null` as absent, as optional text does.
+
+
+def level(*, description: str | None = None) -> Any:
     """An optional access level (chalicelib/access.py)."""
 
     def read(body: Mapping[str, Any], name: str) -> Any:
         return v.level(body, name)
 
-    schema: Any = {"oneOf": [LEVEL, {"type": "null"}]} if nullable else LEVEL
+    schema: Schema = {"type": ["string", "null"], "enum": [*access.LEVELS, None]}
     return Spec(read, schema, required=False, description=description)
 
 
@@ -276,7 +279,7 @@ def group_ids(*, description: str | None = None) -> Any:
         return v.group_ids(body, name)
 
     schema: Schema = {
-        "type": "array",
+        "type": ["array", "null"],
         "maxItems": v.GROUP_IDS_MAX,
         "items": {
             "type": "string",
@@ -293,7 +296,7 @@ def permissions(*, description: str | None = None) -> Any:
         return v.permissions(body, name)
 
     schema: Schema = {
-        "type": "object",
+        "type": ["object", "null"],
         "maxProperties": v.PERMISSIONS_MAX,
         "propertyNames": {
             "minLength": 1,
@@ -319,7 +322,7 @@ def access_map(*, removals: bool, description: str | None = None) -> Any:
 
     value: Any = {"oneOf": [LEVEL, {"type": "null"}]} if removals else LEVEL
     schema: Schema = {
-        "type": "object",
+        "type": ["object", "null"],
         "maxProperties": v.ACCESS_ENTRIES_MAX,
         "propertyNames": {
             "minLength": 1,

@@ -156,6 +156,7 @@ GRANTED_USER = Param(
     {"type": "string", "minLength": 1, "maxLength": 128},
     "Only the rooms whose `usersAccess` names this user (with `groupIds`: or those groups). "
     "Empty is the same as absent.",
+    allow_empty=True,
 )
 GRANTED_GROUPS = Param(
     "groupIds",
@@ -163,5 +164,6 @@ GRANTED_GROUPS = Param(
     {"type": "string", "minLength": 1},
     "Only the rooms whose `groupsAccess` names one of these groups, comma-separated, at most "
     "50 (with `userId`: or that user). Empty is the same as absent.",
+    allow_empty=True,
     example="acme,acme-eng",
 )

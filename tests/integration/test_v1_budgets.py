@@ -45,6 +45,7 @@ Q_ROOMS = "Query rooms"
 Q_THREADS = "Query threads"
 Q_COMMENTS = "Query comments"
 Q_USERS = "Query users"
+Q_GRANTS = "Query grants"  # the rooms that name a user or group (their index partition)
 FANOUT = "Query connections"  # the room's live WebSocket connections (fan-out)
 PURGE_COMMENTS = ["Query comment keys", "BatchWriteItem comments"]  # per thread purged
 PURGE_THREADS = "BatchWriteItem threads"
@@ -58,6 +59,15 @@ BUDGETS: dict[str, tuple[str, str, list[str]]] = {
     "create room": ("POST", "/api/v1/rooms", [READ, RATE, TX]),
     "get room": ("GET", R, [READ, RATE]),
     "patch room": ("PATCH", R, [READ, RATE, UPDATE]),
+    # the room with its changed index items, then its connections re-evaluated (none here)
+    "patch room access": ("PATCH", R, [READ, RATE, TX, FANOUT]),
+    # one Query per holder named, whatever the environment holds (no room names them here,
+    # so no BatchGetItem of rooms follows)
+    "list rooms by user and groups": (
+        "GET",
+        "/api/v1/rooms?userId=user-1&groupIds=g1,g2",
+        [READ, RATE, Q_GRANTS, Q_GRANTS, Q_GRANTS],
+    ),
     "list threads": ("GET", f"{R}/threads", [READ, RATE, Q_THREADS]),
     "list threads ?resolved": ("GET", f"{R}/threads?resolved=false", [READ, RATE, Q_THREADS]),
     "create thread": ("POST", f"{R}/threads", [READ, RATE, TX, FANOUT]),
@@ -93,6 +103,7 @@ BUDGETS: dict[str, tuple[str, str, list[str]]] = {
 BODIES: dict[str, Any] = {
     "create room": {"id": "room-2", "metadata": {"a": 1}},
     "patch room": {"metadata": {"b": 2}},
+    "patch room access": {"defaultAccess": "read", "usersAccess": {"user-1": "comment"}},
     "create thread": {"comment": {"userId": "user-1", "body": "Hi"}, "metadata": {"x": 1}},
     "patch thread": {"resolved": True},
     "create comment": {"userId": "user-1", "body": "Reply"},
@@ -156,6 +167,8 @@ def describe(call: Call) -> str:
         return RATE
     if call.operation == "Query":
         values = call.params["ExpressionAttributeValues"]
+        if "#GRANT#" in values[":0"]["S"]:
+            return Q_GRANTS
         prefix = values.get(":1", {}).get("S")
         if prefix is None:  # the purge's keys-only Query of a whole comment partition
             assert "#THREAD#" in values[":0"]["S"], call.params

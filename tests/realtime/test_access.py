@@ -20,6 +20,7 @@ from .conftest import (
     Gateway,
     connection_rows,
     data_items,
+    delete_rows,
     new_env,
     rest,
     rest_ok,
@@ -472,7 +473,7 @@ def test_the_admin_patch_re_evaluates_like_the_v1_patch(
     assert ada in gw.fake.closed
 
 
-def test_a_change_of_access_costs_one_transaction_one_query_and_two_updates_per_moved(
+def test_a_change_of_access_costs_a_transaction_a_query_and_one_transaction_per_50_moved(
     gw: Gateway, env: Env, client: Any, dynamo_calls: DynamoCalls
 ) -> None:
     existing_room(gw, env)
@@ -487,20 +488,38 @@ def test_a_change_of_access_costs_one_transaction_one_query_and_two_updates_per_
     with dynamo_calls.record() as calls:
         patch_room(client, env, change)
 
-    # check + rate, the room with its index items, the room's connections, the new level of
-    # each moved connection (its by-id row and its room row); the closed one: its rows
-    # removed in one transaction, then the room told (a Query of who is left)
+    # check + rate, the room with its index items, the room's connections, the new levels of
+    # the moved connections (their by-id and room rows, one transaction); the closed one: its
+    # rows removed in one transaction, then the room told (a Query of who is left)
     assert ops(calls) == [
         "BatchGetItem",
         "UpdateItem",
         "TransactWriteItems",
         "Query",
-        *["UpdateItem"] * 2 * len(moved),
+        "TransactWriteItems",
         "TransactWriteItems",
         "Query",
     ]
+    assert len(calls[4].params["TransactItems"]) == 2 * len(moved)
     left = {"type": "user.left", "connectionId": closed, "userId": "eve"}
     for c in moved:
         assert gw.fake.take(c) == [{"type": "access.changed", "access": "read"}, left]
     assert gw.fake.take(kept) == [left]
     assert gw.fake.take(closed) == [{"type": "access.changed", "access": "none"}]
+
+
+def test_a_connection_gone_during_a_change_leaves_no_half_row(
+    gw: Gateway, env: Env, client: Any
+) -> None:
+    from chalicelib.repositories import connections
+
+    existing_room(gw, env)
+    ada, bob = gw.connect(env, "ada", ROOM), gw.connect(env, "bob", ROOM)
+    members = {c.id: c for c in connections.room_members(env.id, ROOM, gw.clock.now())}
+    delete_rows(bob)  # its rows go (TTL) after the room's connections were read
+
+    connections.set_access_many([(members[ada], "read"), (members[bob], "read")])
+
+    assert connection_rows(bob) == []
+    gw.fake.clear()
+    assert gw.ask(ada, "join")["access"] == "read"

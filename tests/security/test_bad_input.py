@@ -66,8 +66,8 @@ DEEPER = 1_000  # levels: past the parser's own limit
 @dataclass(frozen=True)
 class Field:
     path: str  # "comment.body": a member of a nested object
-    # string | boolean | object (flat, validated, e.g. metadata) | record (fixed fields) |
-    # document (any JSON object, e.g. presence) | any (any JSON value)
+    # string | boolean | object (flat, validated, e.g. metadata) | list (of strings) | record
+    # (fixed fields) | document (any JSON object, e.g. presence) | any (any JSON value)
     kind: str
     nullable: bool = False
 
@@ -114,6 +114,7 @@ WRONG_TYPES: dict[str, list[Any]] = {
     "string": [12345, True, ["x"], {"x": "y"}],
     "boolean": ["true", 1, 0, [], {}],
     "object": ["x", 1, [], True],
+    "list": ["x", 1, {"x": "y"}, True],
     "record": ["x", 1, ["x"], True],
     "document": ["x", 1, [], True],
     "any": [],
@@ -216,7 +217,9 @@ def fields_of(schema: dict[str, Any], prefix: str = "") -> Iterator[Field]:
         elif "boolean" in types:
             yield Field(path, "boolean")
         elif "object" in types:
-            yield Field(path, "object")
+            yield Field(path, "object", nullable="null" in types)
+        elif "array" in types:
+            yield Field(path, "list", nullable="null" in types)
         else:
             assert types == [None], (path, prop)
             yield Field(path, "any")
@@ -287,7 +290,14 @@ ADMIN_BODIES: Table = {
         [Field("email", "string"), Field("password", "string")],
     ),
     ("POST", "/admin/api/environments"): ({"name": "Staging"}, [Field("name", "string")]),
-    ("PATCH", ENV): ({"name": "Renamed"}, [Field("name", "string")]),
+    ("PATCH", ENV): (
+        {"name": "Renamed"},
+        [
+            Field("name", "string"),
+            Field("defaultRoomAccess", "string", nullable=True),
+            Field("createRoomsOnJoin", "boolean"),
+        ],
+    ),
     ("DELETE", ENV): ({"confirmName": "Existing"}, [Field("confirmName", "string")]),
     ("POST", f"{ENV}/keys"): (
         {"kind": "secret", "name": "Backend"},
