@@ -1356,8 +1356,8 @@
     if (level === "none") {
       this._end(
         "ACCESS_REMOVED",
-        "This user's access to the room was removed, and the server closed the connection. " +
-          "The widget does not reconnect on its own: reconnect() or a new token tries again.",
+        "This user's access to the room was removed, and the connection was closed. The " +
+          "widget does not reconnect on its own: reconnect() or a new token tries again.",
         "none",
       );
       return;
