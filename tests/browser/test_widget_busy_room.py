@@ -231,8 +231,11 @@ def test_a_thread_too_large_to_send_is_skipped_with_a_notice(
     expect(ada.page.locator(f"{WIDGET} li.thread")).to_have_count(2)
     expect(ada.thread_with("Thread 0")).to_have_count(1)
     expect(ada.thread_with("Thread 2")).to_have_count(1)
-    expect(ada.page.locator(f"{WIDGET} .notice")).to_have_text(
+    # Shown to the visitor (the notice line, its "Try again" button hidden: nothing to retry).
+    expect(ada.page.locator(f"{WIDGET} .notice")).to_be_visible()
+    expect(ada.page.locator(f"{WIDGET} .notice > span")).to_have_text(
         "A thread is too large to show here; it was skipped."
     )
+    expect(ada.page.get_by_role("button", name="Try again")).to_be_hidden()
     errors = ada.events("pulse:error")
     assert [e["detail"]["code"] for e in errors] == ["ITEM_TOO_LARGE"], errors

@@ -1031,6 +1031,7 @@ async function environmentView(envId, tab, rest, params) {
             ),
           )
         : null,
+    accessWarningNode(env),
     tabs,
     h("div", { class: "tab-panel" }, content),
   );
@@ -1218,6 +1219,7 @@ async function settingsTab(env) {
       renameForm,
       !editable ? h("p", { class: "muted" }, env.status !== "active" ? "A disabled environment cannot be renamed." : "Renaming needs the admin role.") : null,
     ),
+    roomAccessSettings(env, editable),
   ];
   if (editable) {
     parts.push(suspension(env));
@@ -1256,6 +1258,62 @@ async function settingsTab(env) {
     );
   }
   return h("div", {}, parts);
+}
+
+/** The environment's room access settings: the level a new room gets (defaultRoomAccess) and
+ * whether a connection may create the room it names (createRoomsOnJoin). */
+function roomAccessSettings(env, editable) {
+  const levelId = uid("default-room-access");
+  const levelHint = uid("hint");
+  const joinId = uid("create-on-join");
+  const joinHint = uid("hint");
+  const level = levelSelect({ id: levelId, value: env.defaultRoomAccess, disabled: !editable });
+  level.setAttribute("aria-describedby", levelHint);
+  const onJoin = h("input", { id: joinId, type: "checkbox", disabled: !editable, "aria-describedby": joinHint });
+  onJoin.checked = Boolean(env.createRoomsOnJoin);
+  const save = h("button", { type: "submit", class: "btn btn-primary", disabled: !editable }, "Save room access");
+  const errors = h("div");
+  const form = h(
+    "form",
+    {
+      class: "inline-form",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        clearBanners(errors);
+        await busy(save, async () => {
+          try {
+            await api("PATCH", apiPath`environments/${env.id}`, {
+              body: { defaultRoomAccess: level.value, createRoomsOnJoin: onJoin.checked },
+            });
+            flash("Room access settings saved.");
+            render();
+          } catch (err) {
+            reportError(err, errors);
+          }
+        });
+      },
+    },
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: levelId }, "Default room access"),
+      level,
+      h("p", { class: "hint", id: levelHint }, "The level a room gets when it is created without its own defaultAccess: by your backend (POST /api/v1/rooms) or by a connection to a new room. Rooms that exist keep theirs."),
+    ),
+    h(
+      "div",
+      { class: "field field-check" },
+      h("div", { class: "check-row" }, onJoin, h("label", { for: joinId }, "Create rooms on join")),
+      h("p", { class: "hint", id: joinHint }, "When off, a connection to a room that does not exist is refused (404 ROOM_NOT_FOUND): only your backend creates rooms."),
+    ),
+    save,
+  );
+  return section(
+    "Room access",
+    errors,
+    form,
+    !editable ? h("p", { class: "muted" }, env.status !== "active" ? "A disabled environment cannot be changed." : "Changing these needs the admin role.") : null,
+  );
 }
 
 /** Suspend (reversible: nothing is revoked) or resume, behind a confirmation. */
@@ -1301,6 +1359,213 @@ function suspension(env) {
   );
 }
 
+// --- room access: who may enter a room, and what they may do there ------------------------------
+// Levels, lowest first (docs/protocol.md, "Room access"). An identity token (no `permissions`)
+// gets the highest of the room's defaultAccess, its user's entry and its groups' entries; an
+// access token decides alone, whatever the room says.
+
+const LEVELS = ["none", "read", "comment", "write"];
+const LEVEL_TEXT = {
+  none: "none: cannot enter",
+  read: "read: view only",
+  comment: "comment: read and comment",
+  write: "write: comment and broadcast",
+};
+
+function levelSelect({ id, value, label, disabled = false, onchange }) {
+  const select = h(
+    "select",
+    { id, "aria-label": label, disabled, onchange },
+    LEVELS.map((level) => h("option", { value: level }, LEVEL_TEXT[level])),
+  );
+  select.value = value;
+  return select;
+}
+
+/** What the panel warns of when any signed-in user can enter rooms of `env` with an identity
+ * token: a defaultRoomAccess above none (every room made without its own defaultAccess lets
+ * them in), worse with createRoomsOnJoin (any room id they name is made for them). null when
+ * neither holds, or the environment serves nothing (disabled). */
+function openAccessWarning(env) {
+  const level = env.defaultRoomAccess;
+  if (env.status !== "active" || !level || level === "none") return null;
+  const fix =
+    "To close it, set Default room access to “none” (Settings) and grant access per room (Browse data) or mint access tokens with permissions.";
+  if (env.createRoomsOnJoin) {
+    return {
+      title: "Any signed-in user can enter any room of this environment.",
+      text: `Default room access is “${level}” and rooms are created on join: a user your backend mints a token for can open any room id, even one of another customer of yours, and ${level === "read" ? "read everything in it" : `read and ${level === "write" ? "write" : "comment"} in it`}. ${fix}`,
+    };
+  }
+  return {
+    title: "Any signed-in user can enter every room created without its own access.",
+    text: `Default room access is “${level}”: rooms your backend creates without a defaultAccess let every user of this environment in at “${level}”. Rooms that do not exist yet are refused (rooms are not created on join). ${fix}`,
+  };
+}
+
+function accessWarningNode(env) {
+  const warning = openAccessWarning(env);
+  if (!warning) return null;
+  return h(
+    "div",
+    { class: "callout callout-warn", role: "note", "data-warning": "open-access" },
+    h("p", { class: "callout-title" }, warning.title),
+    h("p", {}, warning.text),
+  );
+}
+
+/** A room's access in a few words (the rooms list). */
+function accessSummary(room) {
+  if (!room.defaultAccess) return h("span", { class: "muted" }, "—");
+  const users = Object.keys(room.usersAccess || {}).length;
+  const groups = Object.keys(room.groupsAccess || {}).length;
+  const extra = [];
+  if (users) extra.push(`${users} user${users === 1 ? "" : "s"}`);
+  if (groups) extra.push(`${groups} group${groups === 1 ? "" : "s"}`);
+  return h(
+    "span",
+    {},
+    badge(room.defaultAccess, room.defaultAccess === "none" ? "neutral" : "info"),
+    extra.length ? h("span", { class: "muted small" }, ` + ${extra.join(", ")}`) : null,
+  );
+}
+
+const GRANTS = {
+  usersAccess: { one: "user", title: "Users", idLabel: "User id", placeholder: "user-42" },
+  groupsAccess: { one: "group", title: "Groups", idLabel: "Group id", placeholder: "acme-editors" },
+};
+
+/** The room view's Access section: the room's defaultAccess and its users' and groups' entries,
+ * each change one PATCH of the room (applied at once to its open connections, and audited). */
+function roomAccessSection(env, initialRoom) {
+  const editable = can("admin") && env.status === "active";
+  const errors = h("div", { class: "section-errors" });
+  const body = h("div", { class: "room-access" });
+  const titleId = uid("access-title");
+  const path = apiPath`environments/${env.id}/rooms/${initialRoom.id}`;
+
+  const patch = async (change, message, control) => {
+    clearBanners(errors);
+    try {
+      const room = await busy(control, () => api("PATCH", path, { body: change }));
+      draw(room);
+      notify(message);
+      return true;
+    } catch (err) {
+      reportError(err, errors);
+      return false;
+    }
+  };
+
+  const grantTable = (room, field) => {
+    const spec = GRANTS[field];
+    const entries = Object.entries(room[field] || {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const table = dataTable({
+      caption: `${spec.title} with access to ${room.id}`,
+      empty: `No ${spec.one} has an entry of its own.`,
+      rowKey: ([id]) => id,
+      rows: entries,
+      columns: [
+        { label: spec.idLabel, header: true, render: ([id]) => mono(id) },
+        {
+          label: "Level",
+          render: ([id, level]) => {
+            const select = levelSelect({
+              value: level,
+              label: `Access of ${spec.one} ${id}`,
+              disabled: !editable,
+              onchange: () => {
+                const next = select.value;
+                patch({ [field]: { [id]: next } }, `Access of ${spec.one} ${id} set to ${next}.`, select).then((ok) => {
+                  if (!ok && select.isConnected) select.value = level;
+                });
+              },
+            });
+            return select;
+          },
+        },
+        editable && {
+          label: "Actions",
+          className: "col-actions",
+          render: ([id]) => {
+            const remove = button("Remove", () => patch({ [field]: { [id]: null } }, `The entry of ${spec.one} ${id} was removed.`, remove), {
+              kind: "danger-outline",
+              small: true,
+              "aria-label": `Remove ${spec.one} ${id}`,
+            });
+            return remove;
+          },
+        },
+      ],
+    });
+    let add = null;
+    if (editable) {
+      const idInput = uid("grant-id");
+      const input = h("input", { id: idInput, type: "text", required: true, maxlength: 128, autocomplete: "off", spellcheck: "false", placeholder: spec.placeholder });
+      const levelId = uid("grant-level");
+      const level = levelSelect({ id: levelId, value: "read", label: null });
+      const submit = h("button", { type: "submit", class: "btn btn-secondary" }, `Add ${spec.one}`);
+      add = h(
+        "form",
+        {
+          class: "grant-form",
+          "aria-label": `Add a ${spec.one}`,
+          onsubmit: async (event) => {
+            event.preventDefault();
+            if (!add.reportValidity()) return;
+            const id = input.value.trim();
+            await patch({ [field]: { [id]: level.value } }, `Access of ${spec.one} ${id} set to ${level.value}.`, submit);
+          },
+        },
+        h("div", { class: "field" }, h("label", { for: idInput }, spec.idLabel), input),
+        h("div", { class: "field" }, h("label", { for: levelId }, "Level"), level),
+        h("div", { class: "field" }, submit),
+      );
+    }
+    return h("div", { class: "grants", "data-grants": field }, h("h3", {}, spec.title), table.node, add);
+  };
+
+  const draw = (room) => {
+    const defaultId = uid("default-access");
+    const select = levelSelect({
+      id: defaultId,
+      value: room.defaultAccess,
+      disabled: !editable,
+      onchange: () => {
+        const next = select.value;
+        patch({ defaultAccess: next }, `Default access of ${room.id} set to ${next}.`, select).then((ok) => {
+          if (!ok && select.isConnected) select.value = room.defaultAccess;
+        });
+      },
+    });
+    body.replaceChildren(
+      h(
+        "div",
+        { class: "field field-inline" },
+        h("label", { for: defaultId }, "Default access (every signed-in user)"),
+        select,
+      ),
+      grantTable(room, "usersAccess"),
+      grantTable(room, "groupsAccess"),
+    );
+  };
+
+  draw(initialRoom);
+  return h(
+    "section",
+    { class: "section", "aria-labelledby": titleId },
+    h("h2", { id: titleId }, "Access"),
+    h(
+      "p",
+      { class: "muted" },
+      "With an identity token, a user gets the highest of the default, their own entry and their groups' entries; an access token (minted with permissions) decides alone. A change applies at once to the room's open connections: a user whose level becomes none is disconnected.",
+    ),
+    !editable ? h("p", { class: "muted" }, env.status !== "active" ? "A disabled environment's rooms cannot be changed." : "Changing access needs the admin role.") : null,
+    errors,
+    body,
+  );
+}
+
 // --- browse: rooms -> threads -> comments -------------------------------------------------------
 
 function metadataText(metadata) {
@@ -1326,6 +1591,7 @@ async function browseTab(env, rest, params) {
     columns: [
       { label: "Room", header: true, render: (r) => h("a", { href: hashPath`environments/${env.id}/browse/${r.id}` }, r.id) },
       { label: "Metadata", render: (r) => metadataText(r.metadata) },
+      { label: "Access", render: (r) => accessSummary(r) },
       { label: "Created", render: (r) => time(r.createdAt) },
       { label: "Updated", render: (r) => time(r.updatedAt) },
       deletable && {
@@ -1434,7 +1700,7 @@ async function threadsView(env, roomId, params) {
       );
     }
   };
-  const page = await load(null);
+  const [room, page] = await Promise.all([api("GET", apiPath`environments/${env.id}/rooms/${roomId}`), load(null)]);
   addThreads(page.data);
   let cursor = page.nextCursor;
   const more = button("Load more threads", async () => {
@@ -1459,6 +1725,7 @@ async function threadsView(env, roomId, params) {
       { "aria-label": "Data path", class: "crumbs sub-crumbs" },
       h("ol", {}, h("li", {}, h("a", { href: base }, "Rooms")), h("li", {}, h("span", { "aria-current": "page" }, roomId))),
     ),
+    roomAccessSection(env, room),
     section(
       `Threads in ${roomId}`,
       h("div", { class: "toolbar" }, h("div", { class: "field field-inline" }, h("label", { for: selectId }, "Show"), select)),

@@ -18,22 +18,38 @@
  * A token token-url gave that the server then refuses is not replaced at once: it is retried
  * until it nears expiry, so a refusal for another reason does not mint at every retry.
  *
- * Events (bubbling, composed CustomEvents): pulse:connected {connectionId, self, others},
- * pulse:disconnected {code, reason}, pulse:error {code, message, ...}, pulse:presence
+ * Events (bubbling, composed CustomEvents): pulse:connected {connectionId, self, others,
+ * access}, pulse:disconnected {code, reason}, pulse:error {code, message, ...}, pulse:presence
  * {connectionId, userId, data}, pulse:members {members}, pulse:broadcast
- * {connectionId, userId, event}, pulse:status {status}. A token-url failure's pulse:error
- * (TOKEN_REFRESH_FAILED) adds attempt (failures in a row) and retryInMs (null: stopped).
+ * {connectionId, userId, event}, pulse:status {status}, pulse:access {access, previous}. A
+ * token-url failure's pulse:error (TOKEN_REFRESH_FAILED) adds attempt (failures in a row) and
+ * retryInMs (null: stopped); an ACCESS_DENIED one adds needed (the level the action needs).
  *
  * Status (the status property, the data-status attribute, pulse:status): connecting, connected,
  * reconnecting, offline (the browser is offline; it reconnects when the network is back), or
  * stopped: the widget will not try again on its own, and lastError says why (TOKEN_EXPIRED,
- * MISSING_TOKEN, MISSING_ATTRIBUTE, BAD_ENDPOINT, TOKEN_REFRESH_FAILED). A new token (attribute
- * or property), a changed attribute or reconnect() starts it again.
+ * MISSING_TOKEN, MISSING_ATTRIBUTE, BAD_ENDPOINT, TOKEN_REFRESH_FAILED, ACCESS_REMOVED: the room
+ * took this user's access away, TOKEN_REVOKED: the customer's backend revoked the user's
+ * tokens, ROOM_ACCESS_DENIED: an access token whose permissions do not reach the room, found
+ * before dialling). A new token (attribute or property), a changed attribute or reconnect()
+ * starts it again; a revoked token is never sent again (with token-url the widget fetches a new
+ * one).
+ *
+ * Access (the access property, the data-access attribute, pulse:access): the level room.joined
+ * gave this connection, as access.changed changes it live: "read" shows the room with a
+ * "View only" label and no composer, reply, resolve, edit or delete; "comment" and "write" may
+ * do all of those; only "write" may broadcast() (below it, broadcast() sends nothing, returns
+ * false and fires pulse:error ACCESS_DENIED). "none" (access removed while connected) ends the
+ * connection for good: the widget says so, forgets the room's comments and does not reconnect.
+ * null until the first room.joined. A connection refused at the handshake because an identity
+ * token has no access to the room, or the room does not exist (403, 404: a browser is not told
+ * the status) is a refusal like any other: CONNECT_REFUSED, retried with backoff, as access may
+ * be granted or the room created meanwhile.
  *
  * Methods: updatePresence(data) (at most one send per 100 ms; the latest data wins),
- * broadcast(event), reconnect(). Properties: status, lastError (the last pulse:error's detail;
- * null again once connected), token (the token attribute: setting it hands the widget a new
- * token, and a widget that is not connected connects with it at once), connectionId, self,
+ * broadcast(event), reconnect(). Properties: status, access, lastError (the last pulse:error's
+ * detail; null again once connected), token (the token attribute: setting it hands the widget a
+ * new token, and a widget that is not connected connects with it at once), connectionId, self,
  * others (copies). Errors raised while the widget starts (a missing or expired token, say) fire
  * before a page's later scripts add their listeners: read status and lastError to learn them.
  *
@@ -77,7 +93,15 @@
   var STOPPED_TEXT = {
     TOKEN_EXPIRED: "Your session has expired. Reload the page to continue.",
     MISSING_TOKEN: "Comments are unavailable: this page has not signed you in.",
+    ACCESS_REMOVED: "Your access to this room was removed.",
+    ROOM_ACCESS_DENIED: "You do not have access to this room.",
+    TOKEN_REVOKED: "Your session was revoked.",
   };
+  // The stops that end the widget's place in the room: the room's comments are not kept.
+  var ENDED_BY = { ACCESS_REMOVED: true, TOKEN_REVOKED: true };
+  // Room access levels, lowest first (docs/protocol.md, "Room access").
+  var LEVELS = ["none", "read", "comment", "write"];
+  var VIEW_ONLY_TITLE = "You can read this room's comments, not add to them.";
   var MISCONFIGURED_TEXT = "Comments are unavailable: this page has not set up the widget fully.";
 
   var CSS = [
@@ -159,6 +183,9 @@
     ".thread-head{display:flex;justify-content:space-between;align-items:center;gap:6px;",
     "margin-bottom:4px;font-size:12px;color:var(--pulse-muted,#57606a)}",
     ".badge{font-size:11px;border-radius:999px;padding:1px 8px;background:#dafbe1;color:#116329}",
+    ".view-only{font-size:11px;border-radius:999px;padding:1px 8px;margin-right:auto;",
+    "background:var(--pulse-muted-bg,#eaeef2);color:var(--pulse-muted,#57606a);",
+    "border:1px solid var(--pulse-border,#d0d7de)}",
     ".comments{list-style:none;margin:0;padding:0}",
     ".comment{padding:6px 0;border-top:1px solid var(--pulse-divider,#eaeef2)}",
     ".comment:first-child{border-top:0}",
@@ -250,6 +277,40 @@
     var error = new Error(message);
     error.problem = problem;
     return error;
+  }
+
+  /** Whether `level` allows what `needed` allows (both names from LEVELS). */
+  function atLeast(level, needed) {
+    return LEVELS.indexOf(level) >= LEVELS.indexOf(needed);
+  }
+
+  /** An access token's level in `room` (the server's rule, chalicelib/access.py): its exact
+   * entry, else its longest matching prefix ("acme:*"), else none. null for an identity token
+   * (no permissions claim): only the room knows, at the handshake. */
+  function tokenLevel(token, room) {
+    var claims = claimsOf(token);
+    var permissions = claims && claims.permissions;
+    if (!permissions || typeof permissions !== "object" || Array.isArray(permissions)) return null;
+    if (Object.prototype.hasOwnProperty.call(permissions, room)) {
+      return LEVELS.indexOf(permissions[room]) >= 0 ? permissions[room] : "none";
+    }
+    var best = "none";
+    var bestLength = -1;
+    Object.keys(permissions).forEach(function (pattern) {
+      if (pattern.charAt(pattern.length - 1) !== "*") return;
+      var prefix = pattern.slice(0, -1);
+      if (prefix.length > bestLength && room.slice(0, prefix.length) === prefix) {
+        best = LEVELS.indexOf(permissions[pattern]) >= 0 ? permissions[pattern] : "none";
+        bestLength = prefix.length;
+      }
+    });
+    return best;
+  }
+
+  /** A level the server sent; an unknown one (a newer server's) is taken as "read": shown, not
+   * acted on. */
+  function levelOf(value) {
+    return LEVELS.indexOf(value) >= 0 ? value : "read";
   }
 
   function safeColor(value) {
@@ -382,6 +443,10 @@
     this._tokenFailures = 0; // token-url failures in a row
     this._tokenProblem = ""; // the last one, as the page's visitor reads it
     this._lastError = null;
+    this._info = ""; // a passing message for the visitor while connected (the notice line)
+    this._access = null; // this connection's level (room.joined, access.changed); null: unknown
+    this._revoked = null; // the token the server revoked ({token, sub, iat}): never sent again
+    this._dialToken = null; // the token the current socket was opened with
     this._attempt = 0;
     this._everConnected = false;
     this._wantRefresh = false;
@@ -475,6 +540,11 @@
         return this._lastError ? Object.assign({}, this._lastError) : null;
       },
     },
+    access: {
+      get: function () {
+        return this._access;
+      },
+    },
     token: {
       get: function () {
         return this.getAttribute("token");
@@ -518,9 +588,15 @@
     this._schedulePresence();
   };
 
-  /** Send any JSON value to the others in the room (they get pulse:broadcast). */
+  /** Send any JSON value to the others in the room (they get pulse:broadcast). Needs "write"
+   * access: below it nothing is sent (the server would refuse it) and it returns false. */
   proto.broadcast = function (event) {
     if (event === undefined) throw new TypeError("broadcast(event): event is required");
+    if (this._connectionId && this._access !== null && !atLeast(this._access, "write")) {
+      var message = "broadcast needs write access; this connection has " + this._access + ".";
+      this._emitError("ACCESS_DENIED", message, { needed: "write" });
+      return false;
+    }
     return this._send({ type: "broadcast", event: event });
   };
 
@@ -581,7 +657,9 @@
     var widget = this;
     var generation = ++this._generation;
     var token = this._currentToken();
-    var needsToken = !token || isExpired(token) || this._wantRefresh;
+    var revoked = this._isRevoked(token);
+    var outside = !!token && tokenLevel(token, config.room) === "none";
+    var needsToken = !token || revoked || outside || isExpired(token) || this._wantRefresh;
     if (needsToken && config.tokenUrl) {
       this._fetchToken(config).then(
         function (fresh) {
@@ -590,6 +668,10 @@
           widget._fresh = true;
           widget._wantRefresh = false;
           widget._tokenFailures = 0;
+          if (tokenLevel(fresh, config.room) === "none") {
+            widget._outside(config.room, "token-url's token");
+            return;
+          }
           widget._dial(config, fresh, generation);
         },
         function (error) {
@@ -597,6 +679,18 @@
           widget._tokenFailed(error);
         },
       );
+      return;
+    }
+    if (revoked) {
+      this._halt(
+        "TOKEN_REVOKED",
+        "The token was revoked and <pulse-widget> has no token-url. Set a token minted after " +
+          "the revocation (the token attribute or property), or a token-url.",
+      );
+      return;
+    }
+    if (outside) {
+      this._outside(config.room, "The token");
       return;
     }
     if (!token || isExpired(token)) {
@@ -730,6 +824,34 @@
     this._schedule(delay);
   };
 
+  /** An access token whose permissions do not reach the room: the server would refuse the
+   * handshake (403 ROOM_ACCESS_DENIED, which a browser is not shown), so it is not dialled. */
+  proto._outside = function (room, whose) {
+    this._setAccess("none");
+    this._halt(
+      "ROOM_ACCESS_DENIED",
+      whose + " is an access token whose permissions give no access to room " + room +
+        ": set a token that names it (or a prefix of it), or a token-url that mints one.",
+    );
+  };
+
+  /** Whether the server revoked `token`: the very token, or an older one of the same user (a
+   * revocation kills every token minted before it). Only older by its own iat: a token minted
+   * after the revocation is never refused here, whatever the clocks say. */
+  proto._isRevoked = function (token) {
+    var dead = this._revoked;
+    if (!token || !dead) return false;
+    if (token === dead.token) return true;
+    var claims = claimsOf(token);
+    return (
+      !!claims &&
+      typeof claims.iat === "number" &&
+      typeof dead.iat === "number" &&
+      claims.sub === dead.sub &&
+      claims.iat <= dead.iat
+    );
+  };
+
   /** Stop trying: status "stopped" with the error that says why (pulse:error, lastError). The
    * page (a new token or attribute, reconnect()) or the visitor ("Try again") starts it again. */
   proto._halt = function (code, message, extra) {
@@ -759,6 +881,7 @@
     var widget = this;
     var opened = false;
     this._socket = socket;
+    this._dialToken = token;
     this._claims = claimsOf(token);
     socket.onopen = function () {
       if (generation !== widget._generation) return;
@@ -803,9 +926,11 @@
     }
     if (wasUp || opened) this._emit("pulse:disconnected", { code: code, reason: reason });
     if (!opened) {
+      // A browser is not told why (the status is hidden from it): say what it may be.
       this._emitError(
         "CONNECT_REFUSED",
-        "Could not connect: refused (bad key or token, bad room, full room) or unreachable.",
+        "Could not connect: refused (bad key or token, bad room, full room, no access to the " +
+          "room, a room that does not exist) or unreachable.",
       );
     }
     if (!this._active) return;
@@ -832,8 +957,9 @@
     }, delay);
   };
 
-  /** Close the socket for good (status "offline") or for a reconnect (status null: unchanged). */
-  proto._stop = function (status) {
+  /** Close the socket for good (status "offline") or for a reconnect (status null: unchanged);
+   * `reason` goes to pulse:disconnected. */
+  proto._stop = function (status, reason) {
     this._generation++;
     clearTimeout(this._retryTimer);
     this._retryTimer = null;
@@ -853,7 +979,7 @@
     this._clearPresence();
     this._joinedAt = 0;
     this._connectionId = null;
-    if (wasUp) this._emit("pulse:disconnected", { code: 1000, reason: "Client closing" });
+    if (wasUp) this._emit("pulse:disconnected", { code: 1000, reason: reason || "Client closing" });
     if (status) this._setStatus(status);
   };
 
@@ -1049,13 +1175,21 @@
         this._threads.clear();
         this._renderThreads();
         break;
+      case "access.changed":
+        this._accessChanged(m.access);
+        break;
       case "error":
         if (m.code === "NOT_CONNECTED") {
           this._settle(m);
           this._dropAndRetry();
           return;
         }
+        if (m.code === "TOKEN_REVOKED") {
+          this._tokenRevoked(m);
+          return;
+        }
         this._emitError(m.code, m.message, m);
+        if (m.code === "ACCESS_DENIED") this._denied(m);
         // An event too large to send (no requestId: not an answer): list again to catch up.
         if (m.code === "REPLY_TOO_LARGE" && !m.requestId && this._threadsLoaded) {
           this._loadThreads(null);
@@ -1083,6 +1217,9 @@
 
   proto._joined = function (m) {
     this._connectionId = m.connectionId || null;
+    // A server from before room access sends none: it lets every connection do everything.
+    this._setAccess(m.access === undefined ? "write" : levelOf(m.access));
+    this._info = "";
     var me = m.self || {};
     this._self = {
       connectionId: this._connectionId,
@@ -1134,6 +1271,7 @@
       connectionId: this._connectionId,
       self: this.self,
       others: this.others,
+      access: this._access,
     });
     this._emitMembers();
   };
@@ -1178,6 +1316,103 @@
     this._emit("pulse:members", { members: this.others });
   };
 
+  // --- access --------------------------------------------------------------------------------
+
+  /** The level the widget acts on: the connection's, none once it was ended (access removed,
+   * session revoked), null while not known. */
+  proto._level = function () {
+    if (this._ended()) return "none";
+    return this._access;
+  };
+
+  proto._can = function (needed) {
+    var level = this._level();
+    return level !== null && atLeast(level, needed);
+  };
+
+  proto._ended = function () {
+    return this._status === "stopped" && !!this._lastError && !!ENDED_BY[this._lastError.code];
+  };
+
+  proto._setAccess = function (level) {
+    var previous = this._access;
+    this._access = level;
+    if (this._ready) {
+      if (level === null) this.removeAttribute("data-access");
+      else this.setAttribute("data-access", level);
+    }
+    if (previous !== level) {
+      this._renderThreads();
+      this._emit("pulse:access", { access: level, previous: previous });
+    }
+  };
+
+  /** access.changed: held to the new level from the next message on; "none" ends it (the server
+   * closes the connection right after, and a new one would be refused). */
+  proto._accessChanged = function (value) {
+    if (typeof value !== "string") return;
+    var level = levelOf(value);
+    this._info = "";
+    if (level === "none") {
+      this._end(
+        "ACCESS_REMOVED",
+        "This user's access to the room was removed, and the connection was closed. The " +
+          "widget does not reconnect on its own: reconnect() or a new token tries again.",
+        "none",
+      );
+      return;
+    }
+    this._setAccess(level);
+    this._renderNotice();
+  };
+
+  /** An action above the level (sent before an access.changed arrived, or one the widget does
+   * not know of): say so, and act below what it needed from now on. */
+  proto._denied = function (m) {
+    this._inform(m.message || "You do not have access to do that here.");
+    var needed = LEVELS.indexOf(m.needed);
+    if (needed > 0 && this._access !== null && LEVELS.indexOf(this._access) >= needed) {
+      this._setAccess(LEVELS[needed - 1]);
+    }
+  };
+
+  /** The customer's backend revoked this user's tokens: the server closes the connection. The
+   * token (and any older one of the user) is never sent again. */
+  proto._tokenRevoked = function (m) {
+    var token = this._dialToken;
+    var claims = claimsOf(token) || {};
+    this._revoked = { token: token, sub: claims.sub, iat: claims.iat };
+    if (this._token === token) this._token = null;
+    this._fresh = false;
+    this._end(
+      "TOKEN_REVOKED",
+      (typeof m.message === "string" && m.message ? m.message + " " : "") +
+        "The widget does not reconnect with this token: set a new one (the token attribute or " +
+        "property), or call reconnect() to fetch one from token-url.",
+      null,
+    );
+  };
+
+  /** End the widget's place in the room: close the socket, forget the room's people and
+   * comments (this user may no longer see them), and stop with `code`. */
+  proto._end = function (code, message, level) {
+    this._stop(null, code);
+    this._threads.clear();
+    this._threadsLoaded = false;
+    this._listError = null;
+    this._liveDuringLoad = null;
+    this._commentQueue = [];
+    this._commentLoads.clear();
+    this._setAccess(level);
+    this._halt(code, message);
+  };
+
+  /** A passing message for the visitor while connected (a refused action, a skipped item). */
+  proto._inform = function (text) {
+    this._info = text;
+    this._renderNotice();
+  };
+
   // --- threads state -------------------------------------------------------------------------
 
   /** List the room's threads: the first page (cursor null, on every (re)connect), then every
@@ -1213,7 +1448,7 @@
     this._loadingMore = false;
     if (error.code === "ITEM_TOO_LARGE" && "nextCursor" in error) {
       // One thread cannot be sent at all: skip it, say so, and go on with the rest.
-      this._notice.textContent = "A thread is too large to show here; it was skipped.";
+      this._inform("A thread is too large to show here; it was skipped.");
       this._listPage([], error.nextCursor || null);
       return;
     }
@@ -1311,7 +1546,7 @@
         var known = widget._threads.get(threadId);
         if (known && error.code === "ITEM_TOO_LARGE" && "nextCursor" in error) {
           known.commentsNextCursor = error.nextCursor || null; // skip the one that cannot come
-          widget._notice.textContent = "A comment is too large to show here; it was skipped.";
+          widget._inform("A comment is too large to show here; it was skipped.");
           widget._queueComments(threadId);
         } else if (error.code === "RATE_LIMITED" || error.code === "SERVICE_UNAVAILABLE") {
           widget._later((error.retryAfter || 1) * 1000, function () {
@@ -1446,6 +1681,13 @@
       this._openBtn,
       this._resolvedBtn,
     ]);
+    this._viewOnlyEl = el("span", {
+      className: "view-only",
+      title: VIEW_ONLY_TITLE,
+      "aria-label": "View only: " + VIEW_ONLY_TITLE,
+      text: "View only",
+      hidden: true,
+    });
 
     this._compose = this._composer({
       label: "Start a new thread",
@@ -1475,6 +1717,7 @@
     var panel = el("section", { className: "panel", "aria-labelledby": headingId, part: "panel" }, [
       el("div", { className: "panel-head" }, [
         el("h2", { id: headingId }, [document.createTextNode("Comments"), this._countEl]),
+        this._viewOnlyEl,
         filters,
       ]),
       this._compose.form,
@@ -1679,19 +1922,24 @@
     });
     reconcile(this._threadList, nodes);
     var connected = this._status === "connected";
+    var canComment = this._can("comment");
     var empty = "";
     if (connected && this._listError) {
       empty = "Comments could not be loaded: " + this._listError.message;
     } else if (!visible.length) {
-      if (!connected) empty = "Comments appear once connected.";
+      if (this._ended()) empty = ""; // the notice says why; nothing of the room is shown
+      else if (!connected) empty = "Comments appear once connected.";
       else if (!this._threadsLoaded) empty = "Loading comments…";
       else if (this._filter === "resolved") empty = "No resolved threads.";
-      else empty = "No open threads. Start one above.";
+      else empty = canComment ? "No open threads. Start one above." : "No open threads.";
     }
     this._emptyEl.textContent = empty;
     this._emptyEl.hidden = !empty;
     this._moreBtn.hidden = !(connected && this._listError);
     this._moreBtn.disabled = !connected || !!this._loadingMore;
+    // Actions follow the level: none for "read" (and none before it is known).
+    this._compose.form.hidden = !canComment;
+    this._viewOnlyEl.hidden = this._level() !== "read";
     this._compose.sync();
     this._threadEls.forEach(function (node) {
       node._reply.sync();
@@ -1769,6 +2017,9 @@
               ((t.commentCount || t.comments.length) === 1 ? " comment" : " comments"),
           ),
     );
+    var canComment = this._can("comment");
+    node._resolveBtn.hidden = !canComment;
+    node._reply.form.hidden = !canComment;
     node._resolveBtn.textContent = t.resolved ? "Reopen" : "Resolve";
     node._resolveBtn.setAttribute("aria-label", (t.resolved ? "Reopen" : "Resolve") + " thread");
     var seen = new Set();
@@ -1930,12 +2181,26 @@
     item._time.title = c.createdAt ? new Date(c.createdAt).toLocaleString() : "";
     item._edited.hidden = !c.editedAt;
     if (item._body.textContent !== c.body) item._body.textContent = c.body;
-    item._actions.hidden = !mine || !!item._editing || !!item._confirm;
+    if (!this._can("comment")) this._closeEditors(item); // the level went down meanwhile
+    item._actions.hidden = !mine || !this._can("comment") || !!item._editing || !!item._confirm;
     var connected = this._status === "connected";
     item._editBtn.disabled = !connected;
     item._deleteBtn.disabled = !connected;
     item._editBtn.setAttribute("aria-label", "Edit your comment");
     item._deleteBtn.setAttribute("aria-label", "Delete your comment");
+  };
+
+  /** Close a comment's open editor or delete confirmation, keeping nothing of them. */
+  proto._closeEditors = function (item) {
+    if (item._editing) {
+      item.removeChild(item._editing.form);
+      item._editing = null;
+      item._body.hidden = false;
+    }
+    if (item._confirm) {
+      item.removeChild(item._confirm);
+      item._confirm = null;
+    }
   };
 
   // --- status and events ---------------------------------------------------------------------
@@ -1948,16 +2213,19 @@
       this._statusEl.setAttribute("data-status", status);
       this._statusEl.textContent = STATUS_TEXT[status] || status;
     }
-    if (this._notice) {
-      var text = this._noticeFor(status);
-      this._noticeText.textContent = text;
-      this._notice.hidden = !text;
-      this._retryBtn.hidden = !(status === "stopped" && this._retryable());
-    }
+    this._renderNotice();
     if (changed) {
       this._renderThreads();
       this._emit("pulse:status", { status: status });
     }
+  };
+
+  proto._renderNotice = function () {
+    if (!this._notice) return;
+    var text = this._noticeFor(this._status);
+    this._noticeText.textContent = text;
+    this._notice.hidden = !text;
+    this._retryBtn.hidden = !(this._status === "stopped" && this._retryable());
   };
 
   /** The line the page's visitor reads under the header: what is wrong, and what happens next. */
@@ -1977,6 +2245,7 @@
         return this._everConnected ? "Connection lost. Reconnecting…" : "Could not connect. Trying again…";
       }
     }
+    if (status === "connected") return this._info;
     return "";
   };
 
@@ -1990,6 +2259,7 @@
     if (extra && extra.retryAfter !== undefined) detail.retryAfter = extra.retryAfter;
     if (extra && extra.attempt !== undefined) detail.attempt = extra.attempt;
     if (extra && extra.retryInMs !== undefined) detail.retryInMs = extra.retryInMs;
+    if (extra && typeof extra.needed === "string") detail.needed = extra.needed;
     this._lastError = detail; // kept for listeners added later (status + lastError)
     this._emit("pulse:error", Object.assign({}, detail));
   };
