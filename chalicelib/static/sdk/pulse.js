@@ -259,6 +259,11 @@
     }
   }
 
+  /** A token's user token generation (revocations move it on); 0 when it carries none. */
+  function generationOf(claims) {
+    return claims && typeof claims.gen === "number" ? claims.gen : 0;
+  }
+
   function isExpired(token) {
     var claims = claimsOf(token);
     if (!claims || typeof claims.exp !== "number") return false; // unknown: let the server say
@@ -445,7 +450,7 @@
     this._lastError = null;
     this._info = ""; // a passing message for the visitor while connected (the notice line)
     this._access = null; // this connection's level (room.joined, access.changed); null: unknown
-    this._revoked = null; // the token the server revoked ({token, sub, iat}): never sent again
+    this._revoked = null; // the token the server revoked ({token, sub, gen}): never sent again
     this._dialToken = null; // the token the current socket was opened with
     this._attempt = 0;
     this._everConnected = false;
@@ -835,21 +840,16 @@
     );
   };
 
-  /** Whether the server revoked `token`: the very token, or an older one of the same user (a
-   * revocation kills every token minted before it). Only older by its own iat: a token minted
-   * after the revocation is never refused here, whatever the clocks say. */
+  /** Whether the server revoked `token`: the very token, or another of the same user minted
+   * before the revocation. A token carries its user's token generation (`gen`, absent: 0), which
+   * every revocation moves on: one of the revoked token's generation or older is dead, one
+   * minted after the revocation is not, even within the same second. */
   proto._isRevoked = function (token) {
     var dead = this._revoked;
     if (!token || !dead) return false;
     if (token === dead.token) return true;
     var claims = claimsOf(token);
-    return (
-      !!claims &&
-      typeof claims.iat === "number" &&
-      typeof dead.iat === "number" &&
-      claims.sub === dead.sub &&
-      claims.iat <= dead.iat
-    );
+    return !!claims && claims.sub === dead.sub && generationOf(claims) <= dead.gen;
   };
 
   /** Stop trying: status "stopped" with the error that says why (pulse:error, lastError). The
@@ -1381,7 +1381,7 @@
   proto._tokenRevoked = function (m) {
     var token = this._dialToken;
     var claims = claimsOf(token) || {};
-    this._revoked = { token: token, sub: claims.sub, iat: claims.iat };
+    this._revoked = { token: token, sub: claims.sub, gen: generationOf(claims) };
     if (this._token === token) this._token = null;
     this._fresh = false;
     this._end(
