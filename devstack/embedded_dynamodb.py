@@ -14,7 +14,12 @@ from moto.moto_server.werkzeug_app import (
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from .moto_fixes import IdempotentTransactions, install_item_rollback
+from .moto_fixes import (
+    IdempotentTransactions,
+    install_fast_item_answers,
+    install_item_rollback,
+    install_partition_query,
+)
 from .snapshot import WriteWatcher
 
 
@@ -49,6 +54,8 @@ class EmbeddedDynamoDB(ThreadedMotoServer):
 
     def _server_entry(self) -> None:
         install_item_rollback()
+        install_fast_item_answers()
+        install_partition_query()
         moto_app = DomainDispatcherApplication(create_backend_app)
         app = WriteWatcher(IdempotentTransactions(moto_app), self._on_write)
         try:
