@@ -203,6 +203,9 @@ class DevStack:
                 f"cannot start the embedded DynamoDB on {HOST}:{plan.dynamodb_port} ({exc}); "
                 "is another `make dev` running? Set PULSE_DYNAMODB_PORT to use another port."
             ) from exc
+        from chalicelib import aws
+
+        self.dynamodb.serve_in_process(aws.session())  # the app's calls skip the HTTP hop
         client = boto3.client(
             "dynamodb",
             endpoint_url=settings.dynamodb_endpoint,
