@@ -17,7 +17,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
 
 from chalicelib.entities import Connection
-from chalicelib.sockets.sender import Delivery
+from chalicelib.sockets.sender import Delivery, ManagementApi
 from devstack.localdelivery import InProcessSender
 from devstack.wsgateway import WebSocketGateway
 
@@ -198,3 +198,20 @@ def _limits(**changes: Any) -> Any:
     from devstack.wsgateway import Limits
 
     return replace(Limits(), **changes)
+
+
+def test_the_production_sender_reaches_the_same_gateway_over_http(local: Any) -> None:
+    """The path the local shortcut replaces still works against the gateway's Management API
+    (AWS's wire protocol over HTTP): delivered, 410 once closed, the 128 KB limit refused."""
+    gateway, app, _, _ = local
+    [(client, target)] = open_sockets(gateway, app, 1)
+    production = ManagementApi("http", "us-east-1")
+
+    assert production.post(target, b'{"type":"pong"}') == "ok"
+    assert client.recv(timeout=WAIT) == '{"type":"pong"}'
+    assert production.post(target, b"x" * (gateway.limits.post_bytes + 1)) == "failed"
+    assert production.gone_of([target]) == []
+    production.close(target)
+    app.wait_for("$disconnect", 1)
+    assert production.post(target, b"{}") == "gone"
+    assert production.gone_of([target]) == [target]
