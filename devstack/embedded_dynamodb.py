@@ -24,6 +24,7 @@ from .moto_fixes import (
     install_fast_item_answers,
     install_item_rollback,
     install_partition_query,
+    install_untracked_models,
 )
 from .snapshot import WriteWatcher
 
@@ -63,6 +64,7 @@ class EmbeddedDynamoDB(ThreadedMotoServer):
         install_item_rollback()
         install_fast_item_answers()
         install_partition_query()
+        install_untracked_models()
         moto_app = DomainDispatcherApplication(create_backend_app)
         app = WriteWatcher(IdempotentTransactions(moto_app), self._on_write)
         self._app = app

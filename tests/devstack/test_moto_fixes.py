@@ -17,6 +17,7 @@ from devstack.moto_fixes import (
     ITEM_OPERATIONS,
     install_fast_item_answers,
     install_partition_query,
+    install_untracked_models,
 )
 
 TABLE = "fixes-test"
@@ -215,3 +216,29 @@ def test_a_query_reads_its_partition_in_key_order_with_filters_and_pages(dynamod
         ExpressionAttributeValues={":g": {"S": "room#3"}},
     )
     assert [i["sk"]["S"] for i in by_index["Items"]] == [f"c#{n:03d}" for n in range(30)]
+
+
+def test_items_answered_are_not_kept_by_moto(dynamodb: Any) -> None:
+    """moto tracks every model instance it creates (query results are copies); the dev stack's
+    memory would grow with every answer. The table keeps its data; the copies are let go."""
+    import gc
+
+    from moto.dynamodb.models.dynamo_type import Item
+
+    install_untracked_models()
+    for n in range(20):
+        dynamodb.put_item(TableName=TABLE, Item=item("room#1", f"c#{n:03d}"))
+    for _ in range(50):
+        dynamodb.query(
+            TableName=TABLE,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": "room#1"}},
+            ConsistentRead=True,
+        )
+    gc.collect()
+
+    assert len(Item.instances_tracked) == 0  # type: ignore[attr-defined]
+    live = [o for o in gc.get_objects() if type(o) is Item]
+    assert len(live) < 200  # the table's 20 and their kin, not 50 answers x 20 copies
+    answered = dynamodb.scan(TableName=TABLE)["Items"]
+    assert len(answered) == 20  # the data itself stays
