@@ -11,40 +11,17 @@ limits, paging) is moto's own code, unchanged. GSI queries keep moto's full list
 from __future__ import annotations
 
 import sys
-import threading
-from typing import Any
 
-from moto.dynamodb.models.table import Table
 from moto.server import main
 
-from . import fast_moto
+from devstack.moto_fixes import install_partition_query
 
-_local = threading.local()  # the server runs a thread per request
+from . import fast_moto
 
 
 def install() -> None:
     fast_moto.install()
-    original_query = Table.query
-    original_all_items = Table.all_items
-
-    def all_items(self: Any) -> list[Any]:
-        override = getattr(_local, "partition", None)
-        if override is not None and override[0] is self:
-            return list(override[1])
-        return original_all_items(self)
-
-    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
-        if index_name or hash_key is None or not self.range_key_attr:
-            return original_query(self, hash_key, *args, **kwargs)
-        _local.partition = (self, self.items.get(hash_key, {}).values())
-        try:
-            return original_query(self, hash_key, *args, **kwargs)
-        finally:
-            _local.partition = None
-
-    Table.all_items = all_items  # type: ignore[method-assign]
-    Table.query = query  # type: ignore[method-assign]
+    install_partition_query()  # the dev stack's, in devstack/moto_fixes.py
 
 
 if __name__ == "__main__":

@@ -51,6 +51,13 @@ class LocalRequestHandler(ChaliceRequestHandler):
     """Every request, whatever its method, goes to the app (it answers 405 itself); what never
     reaches it is answered in the error shape."""
 
+    # http.server writes the headers and the body in two small sends; with Nagle's algorithm on,
+    # the body then waits for the client's delayed ACK of the headers (~40 ms on Linux) on every
+    # keep-alive request. Buffer the answer (handle_one_request flushes it: one send) and turn
+    # Nagle off for whatever is larger than the buffer.
+    disable_nagle_algorithm = True
+    wbufsize = -1
+
     def _dispatch(self) -> None:
         self._generic_handle()
 

@@ -12,16 +12,35 @@ whole-table copies per transaction item, and transactions that ignore their Clie
   twice (a different request with that token is refused). botocore sends a token with every
   transaction and keeps it when it retries one whose answer timed out, so on a slow dev stack
   moto would otherwise apply a transaction twice (a thread "refused" that exists, a comment
-  stored twice)."""
+  stored twice).
+- `install_fast_item_answers()`: moto (5.2.5) writes every answer through its shape-driven
+  response serializer, which walks the botocore model for each attribute of each item: about a
+  third of the dev stack's CPU under load. DynamoDB's item operations answer plain JSON whose
+  members moto's result already holds; they are encoded directly (bytes as base64, as the
+  serializer does). Other operations and every error keep moto's serializer.
+- `install_partition_query()`: moto answers a base-table Query by listing and sorting every item
+  of the table, so each Query slows down as the table grows; DynamoDB reads only the partition.
+  Here a base-table Query sees only its partition's items (moto keeps them apart); what it does
+  with them (key conditions, order, filters, limits, paging) is moto's own code. GSI queries
+  keep moto's full listing.
+- `install_untracked_models()`: moto (5.2.5, `BaseModel.__new__`) appends every model instance
+  it ever creates to a class-level list, for its dashboard: every item and attribute value of
+  every answer (query results are copies), never released - about 3.4 KB of resident memory
+  per delivered push in the dev stack. DynamoDB's models are no longer tracked; the data itself
+  lives in the tables as before."""
 
 from __future__ import annotations
 
+import base64
+import calendar
 import copy
 import hashlib
 import io
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 TOKEN_SECONDS = 600  # DynamoDB's idempotency window for ClientRequestToken
@@ -135,3 +154,110 @@ class IdempotentTransactions:
         if str(captured.get("status", "")).startswith("200"):
             self._done[token] = (digest, now, captured["status"], captured["headers"], body)
         return [body]
+
+
+# The item operations whose answers are plain JSON of the result's own members.
+ITEM_OPERATIONS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+
+
+def install_fast_item_answers() -> None:
+    """Patch moto's ActionResult (process-wide, idempotent): see the module docstring."""
+    from moto.core.responses import ActionResult
+
+    if getattr(ActionResult.execute_result, "_fast_items", False):
+        return
+    original = ActionResult.execute_result
+
+    def execute_result(self: Any, context: Any) -> Any:
+        result = self.result
+        if (
+            type(result) is dict
+            and context.operation_model.name in ITEM_OPERATIONS
+            and context.service_model.service_name == "dynamodb"
+        ):
+            members = context.operation_model.output_shape.members  # moto adds a few others
+            answer = {k: v for k, v in result.items() if k in members}
+            body = json.dumps(_plain(answer), separators=(",", ":"))
+            return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
+        return original(self, context)
+
+    execute_result._fast_items = True  # type: ignore[attr-defined]
+    execute_result.moto = original  # type: ignore[attr-defined]  # what tests compare with
+    ActionResult.execute_result = execute_result  # type: ignore[method-assign]
+
+
+def _plain(value: Any) -> Any:
+    """The JSON moto's serializer writes for an item operation's result: members that are None
+    left out, bytes as base64, datetimes as epoch seconds (milliseconds kept)."""
+    if type(value) is dict:
+        return {k: _plain(v) for k, v in value.items() if v is not None}
+    if type(value) is list:
+        return [_plain(v) for v in value]
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, datetime):
+        seconds = calendar.timegm(value.utctimetuple())
+        return seconds + (value.microsecond // 1000) / 1000.0 if value.microsecond else seconds
+    return value
+
+
+_partition = threading.local()
+
+
+def install_partition_query() -> None:
+    """Patch moto's Table.query (process-wide, idempotent): see the module docstring."""
+    from moto.dynamodb.models.table import Table
+
+    if getattr(Table.query, "_partition_only", False):
+        return
+    original_query = Table.query
+    original_all_items = Table.all_items
+
+    def all_items(self: Any) -> Any:
+        override = getattr(_partition, "items", None)
+        if override is not None and override[0] is self:
+            return list(override[1])
+        return original_all_items(self)
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if index_name or hash_key is None or not self.range_key_attr:
+            return original_query(self, hash_key, *args, **kwargs)
+        _partition.items = (self, self.items.get(hash_key, {}).values())
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            _partition.items = None
+
+    query._partition_only = True  # type: ignore[attr-defined]
+    Table.all_items = all_items  # type: ignore[method-assign]
+    Table.query = query  # type: ignore[method-assign]
+
+
+class _Untracked(list):  # type: ignore[type-arg]
+    """moto's per-class instance list that keeps nothing."""
+
+    def append(self, item: Any) -> None:
+        pass
+
+
+def install_untracked_models() -> None:
+    """Stop moto tracking DynamoDB model instances (process-wide, idempotent)."""
+    import moto.dynamodb.models  # noqa: F401  (registers the DynamoDB model classes)
+    from moto.core.model_instances import model_data
+
+    for model in model_data["dynamodb"].values():
+        model.instances_tracked = _Untracked()  # type: ignore[attr-defined]

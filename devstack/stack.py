@@ -203,6 +203,9 @@ class DevStack:
                 f"cannot start the embedded DynamoDB on {HOST}:{plan.dynamodb_port} ({exc}); "
                 "is another `make dev` running? Set PULSE_DYNAMODB_PORT to use another port."
             ) from exc
+        from chalicelib import aws
+
+        self.dynamodb.serve_in_process(aws.session())  # the app's calls skip the HTTP hop
         client = boto3.client(
             "dynamodb",
             endpoint_url=settings.dynamodb_endpoint,
@@ -291,8 +294,23 @@ class DevStack:
                 "Set PULSE_WS_PORT and PULSE_WS_MANAGEMENT_PORT to use other ports."
             ) from exc
         self.ws = gateway
+        self._deliver_in_process(gateway)
         if self.demo is not None:
             self.demo.ws_url = gateway.url
+
+    @staticmethod
+    def _deliver_in_process(gateway: WebSocketGateway) -> None:
+        """The app's services, rebuilt with a sender that hands pushes to the gateway in this
+        process (devstack/localdelivery.py) instead of posting each over HTTP with botocore."""
+        from chalicelib import runtime
+        from chalicelib.config import get_settings
+        from chalicelib.sockets.sender import ManagementApi
+
+        from .localdelivery import InProcessSender
+
+        settings = get_settings()
+        fallback = ManagementApi(settings.ws_management_scheme, settings.region)
+        runtime.install(runtime.build(settings, sender=InProcessSender(gateway, fallback)))
 
     def stop(self) -> None:
         if self.ws is not None:

@@ -318,7 +318,18 @@ class WebSocketGateway:
 
     def post(self, connection_id: str, data: bytes) -> Outcome:
         timeout = OPEN_TIMEOUT + self.limits.send_seconds + 1
-        return self._call_loop(self._deliver(connection_id, data), timeout, GONE)
+        return self._call_loop(self._deliver(connection_id, _frame(data)), timeout, GONE)
+
+    def post_many(self, connection_ids: list[str], data: bytes) -> list[Outcome]:
+        """post() to each of `connection_ids`, in one hop to the loop: the dev stack's in-process
+        sender (devstack/localdelivery.py) instead of one Management API request per recipient."""
+        timeout = OPEN_TIMEOUT + self.limits.send_seconds + 1
+        deliveries = self._deliver_all(connection_ids, _frame(data))
+        return self._call_loop(deliveries, timeout, [GONE] * len(connection_ids))
+
+    def gone_of(self, connection_ids: list[str]) -> list[str]:
+        """Those of `connection_ids` a GET @connections would answer 410 for, in one hop."""
+        return self._call_loop(self._gone_of(connection_ids), 5.0, list(connection_ids))
 
     def info(self, connection_id: str) -> ConnectionInfo | None:
         return self._call_loop(self._info(connection_id), 5.0, None)
@@ -336,15 +347,16 @@ class WebSocketGateway:
             raise RuntimeError("the gateway's own thread cannot wait on its loop")
         return asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout)
 
-    async def _deliver(self, connection_id: str, data: bytes) -> Outcome:
+    async def _deliver_all(self, connection_ids: list[str], message: str | bytes) -> list[Outcome]:
+        return list(await asyncio.gather(*(self._deliver(i, message) for i in connection_ids)))
+
+    async def _gone_of(self, connection_ids: list[str]) -> list[str]:
+        return [i for i in connection_ids if await self._info(i) is None]
+
+    async def _deliver(self, connection_id: str, message: str | bytes) -> Outcome:
         conn = self._live.get(connection_id)
         if conn is None or conn.closing or not await self._opened(conn) or conn.closing:
             return GONE
-        message: str | bytes
-        try:
-            message = data.decode("utf-8")  # a text frame, as API Gateway sends it
-        except UnicodeDecodeError:
-            message = data
         try:
             async with asyncio.timeout(self.limits.send_seconds):
                 await conn.socket.send(message)
@@ -378,6 +390,8 @@ class WebSocketGateway:
             await conn.socket.close(code, reason)
 
     async def _opened(self, conn: _Connection) -> bool:
+        if conn.ready.done():  # the usual case: no shield, no timer
+            return conn.ready.result()
         try:
             return await asyncio.wait_for(asyncio.shield(conn.ready), OPEN_TIMEOUT)
         except TimeoutError:
@@ -609,6 +623,14 @@ class WebSocketGateway:
             "multiValueQueryStringParameters": multi_query or None,
             "isBase64Encoded": False,
         }
+
+
+def _frame(data: bytes) -> str | bytes:
+    """A pushed payload as API Gateway sends it: a text frame when it is UTF-8, else binary."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
 
 
 def _connect_outcome(ok: bool, result: Any) -> tuple[int, str, dict[str, str]]:

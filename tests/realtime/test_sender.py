@@ -39,6 +39,7 @@ class Stub:
     status: dict[str, int] = field(default_factory=dict)  # connection id -> HTTP status
     delay: float = 0.0
     received: list[tuple[str, str, str, bytes]] = field(default_factory=list)  # method, stage, id
+    headers: list[dict[str, str]] = field(default_factory=list)  # each request's, in order
     lock: threading.Lock = field(default_factory=threading.Lock)
     in_flight: int = 0
     max_in_flight: int = 0
@@ -66,6 +67,7 @@ def make_handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
             stage, connection_id = parts[1], unquote(parts[3])
             with stub.lock:
                 stub.received.append((method, stage, connection_id, data))
+                stub.headers.append({**dict(self.headers.items()), "path": self.path})
                 stub.in_flight += 1
                 stub.max_in_flight = max(stub.max_in_flight, stub.in_flight)
             try:
@@ -226,6 +228,49 @@ def test_a_server_error_is_retried_then_failed(stub: Stub, api: ManagementApi) -
     stub.status["gone"] = 410
     assert api.post(conn(stub, "gone"), b"{}") == "gone"
     assert [r[2] for r in stub.seen()].count("gone") == 1  # 410 is never retried
+
+
+def test_throttling_is_retried_once_then_failed_and_logged(
+    stub: Stub, api: ManagementApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    stub.status["busy"] = 429
+    with caplog.at_level(logging.WARNING, logger="pulse.sender"):
+        assert api.post(conn(stub, "busy"), b"{}") == "failed"
+    assert [r[2] for r in stub.seen()] == ["busy"] * 2
+    assert [r.__dict__.get("reason") for r in caplog.records] == ["LimitExceededException"]
+
+
+def test_each_request_is_signed_for_execute_api(stub: Stub, api: ManagementApi) -> None:
+    """SigV4 with the container's credentials, scoped to the Management API's signing name:
+    the signature is recomputed here from what arrived."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    from chalicelib import aws
+
+    data = b'{"type":"pong"}'
+    api.post(conn(stub, "L0SM9cOFvHcCIhw="), data)
+    api.close(conn(stub, "L0SM9cOFvHcCIhw="))
+
+    for headers, (method, _, _, body) in zip(stub.headers, stub.seen(), strict=True):
+        auth = headers["Authorization"]
+        assert auth.startswith("AWS4-HMAC-SHA256 Credential=")
+        assert "/us-east-1/execute-api/aws4_request," in auth
+        signed = auth.split("SignedHeaders=")[1].split(",")[0].split(";")
+        assert {"host", "x-amz-date"} <= set(signed)
+        lower = {k.lower(): v for k, v in headers.items()}
+        request = AWSRequest(
+            method,
+            f"http://{lower['host']}{headers['path']}",
+            data=body or None,
+            headers={h: lower[h] for h in signed},
+        )
+        request.context["timestamp"] = lower["x-amz-date"]
+        signer = SigV4Auth(aws.session().get_credentials(), "execute-api", "us-east-1")
+        canonical = signer.canonical_request(request)
+        expected = signer.signature(signer.string_to_sign(request, canonical), request)
+        assert auth.endswith(f"Signature={expected}")
+        assert headers["path"] == "/api/@connections/L0SM9cOFvHcCIhw%3D"  # the id percent-encoded
 
 
 def test_an_unreachable_endpoint_is_failed_not_raised(api: ManagementApi) -> None:
