@@ -15,8 +15,8 @@ from .stages import Stage
 
 # Every DynamoDB action the app takes, per table (tests/infra/test_policy.py records them).
 # TransactWriteItems has no IAM action of its own: each Put/Update/Delete in it needs
-# PutItem/UpdateItem/DeleteItem (a ConditionCheck would need ConditionCheckItem; the app uses
-# none). No Scan, no DescribeTable (PynamoDB takes the schema from the models), no
+# PutItem/UpdateItem/DeleteItem, and a ConditionCheck ConditionCheckItem ($connect checks that
+# the user's tokens were not revoked meanwhile: data table only). No Scan, no DescribeTable (PynamoDB takes the schema from the models), no
 # TransactGetItems. GetItem ($disconnect's connection row) and BatchWriteItem (the purge of a
 # deleted room's threads and comments) touch the data table only.
 TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
@@ -30,6 +30,7 @@ TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
     "DataTable": (
         "dynamodb:BatchGetItem",
         "dynamodb:BatchWriteItem",
+        "dynamodb:ConditionCheckItem",
         "dynamodb:DeleteItem",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
