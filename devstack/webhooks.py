@@ -24,8 +24,10 @@ QUEUE = "pulse-dev-webhooks"
 DEAD_LETTERS = "pulse-dev-webhooks-dlq"
 ACCOUNT = "123456789012"  # moto's default account, part of its queue URLs
 MAX_RECEIVES = 5
+# Short polls, never SQS long polling: the embedded server applies one request at a time
+# (devstack/snapshot.py's WriteWatcher), so a long poll would hold up every DynamoDB call.
 STREAM_POLL_SECONDS = 0.1
-QUEUE_WAIT_SECONDS = 1
+QUEUE_POLL_SECONDS = 0.1
 
 
 def prepare(env: MutableMapping[str, str], endpoint: str) -> None:
@@ -75,7 +77,7 @@ class LocalPipeline:
     def stop(self) -> None:
         self._stop.set()
         for thread in self._threads:
-            thread.join(timeout=QUEUE_WAIT_SECONDS + 5)
+            thread.join(timeout=5)
         self._threads = []
 
     def _latest_iterators(self) -> list[str]:
@@ -124,15 +126,16 @@ class LocalPipeline:
         while not self._stop.is_set():
             try:
                 answer = self.sqs.receive_message(
-                    QueueUrl=self.queue_url,
-                    MaxNumberOfMessages=10,
-                    WaitTimeSeconds=QUEUE_WAIT_SECONDS,
+                    QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
                 )
             except Exception:
                 log.exception("queue read failed")
                 self._stop.wait(1)
                 continue
-            for message in answer.get("Messages", []):
+            messages = answer.get("Messages", [])
+            if not messages:
+                self._stop.wait(QUEUE_POLL_SECONDS)
+            for message in messages:
                 threading.Thread(
                     target=self._attempt,
                     args=(webhook_handlers.attempts, message),
