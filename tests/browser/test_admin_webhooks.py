@@ -69,7 +69,7 @@ def test_endpoints_secret_test_deliveries_and_disabling(
     secret = add_endpoint(page, listener.url + "/panel", "room.updated, room.deleted")
     assert secret.startswith("whsec_")
     row = page.get_by_role("row").filter(has_text=listener.url + "/panel")
-    expect(row).to_contain_text("room.updated, room.deleted")
+    expect(row).to_contain_text("room.deleted, room.updated")  # kept sorted
     expect(row).to_contain_text("enabled")
     page.reload()
     expect(page.locator("textarea")).to_have_count(0)  # the secret is never shown again
@@ -117,11 +117,13 @@ def test_endpoints_secret_test_deliveries_and_disabling(
     page.get_by_role("button", name="Replay failed").click()
     replay = dialog(page, "Replay failed deliveries")
     replay.get_by_role("button", name="Replay").click()
-    expect(page.get_by_text(re.compile(r"failed deliver(y|ies) queued again"))).to_be_visible()
+    banners = page.locator("#banners")
+    expect(banners.get_by_text(re.compile(r"failed deliver(y|ies) queued again"))).to_be_visible()
 
     # enable it again
     page.get_by_role("button", name="Enable").click()
-    expect(page.get_by_text(listener.url + "/panel enabled.")).to_be_visible()
+    expect(banners.get_by_text(listener.url + "/panel enabled.")).to_be_visible()
+    expect(page.get_by_role("button", name="Enable")).to_have_count(0)
 
 
 def test_a_viewer_sees_endpoints_but_no_actions(
