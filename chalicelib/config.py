@@ -99,6 +99,7 @@ class Settings:
     # are recorded but not queued), SQS's endpoint locally, the wait before each retry, one
     # attempt's timeout, and how long an endpoint may fail before it is disabled.
     webhook_queue_url: str | None = None
+    webhook_queue_name: str | None = None  # deployed stages name it; its URL is asked once
     sqs_endpoint: str | None = None
     webhook_retry_delays: tuple[int, ...] = DEFAULT_WEBHOOK_RETRY_DELAYS
     webhook_timeout_seconds: float = 10.0
@@ -150,6 +151,7 @@ class Settings:
             previous_signing_secret=previous,
             events_ttl_seconds=_int(env, "PULSE_EVENTS_TTL_SECONDS", DEFAULT_EVENTS_TTL_SECONDS),
             webhook_queue_url=env.get("PULSE_WEBHOOK_QUEUE_URL") or None,
+            webhook_queue_name=env.get("PULSE_WEBHOOK_QUEUE_NAME") or None,
             sqs_endpoint=env.get("PULSE_SQS_ENDPOINT") or None,
             webhook_retry_delays=_delays(env, "PULSE_WEBHOOK_RETRY_DELAYS"),
             webhook_timeout_seconds=_float(env, "PULSE_WEBHOOK_TIMEOUT_SECONDS", 10.0),
@@ -308,6 +310,20 @@ def _read_ssm(names: Sequence[str], region: str) -> dict[str, str]:
     client: Any = session().create_client("ssm", region_name=region)
     response = client.get_parameters(Names=list(names), WithDecryption=True)
     return {p["Name"]: p["Value"] for p in response.get("Parameters", [])}
+
+
+# The webhook pipeline's event sources, given to app.py by the deploy tooling when it runs
+# chalice (infra/deploy.py): the data table's stream and the delivery queue. Chalice wants them
+# when it reads the app, so they are environment variables of the `chalice deploy/package`
+# process, never of a function; without them (tests, chalice local) app.py declares neither.
+STREAM_ARN_VARIABLE = "PULSE_EVENTS_STREAM_ARN"
+QUEUE_ARN_VARIABLE = "PULSE_WEBHOOK_QUEUE_ARN"
+
+
+def event_sources(env: Mapping[str, str] | None = None) -> tuple[str, str] | None:
+    found = os.environ if env is None else env
+    stream, queue = found.get(STREAM_ARN_VARIABLE), found.get(QUEUE_ARN_VARIABLE)
+    return (stream, queue) if stream and queue else None
 
 
 @lru_cache(maxsize=1)

@@ -81,8 +81,14 @@ def build(
     limits = Limits(settings, clock, ratelimits)
     throttle = LoginThrottle(settings, clock, login_throttles)
     if queue is None:
-        url = settings.webhook_queue_url
-        queue = SqsQueue(url, settings.region, settings.sqs_endpoint) if url else NoQueue()
+        url, name = settings.webhook_queue_url, settings.webhook_queue_name
+        queue = (
+            SqsQueue(
+                settings.region, queue_url=url, queue_name=name, endpoint=settings.sqs_endpoint
+            )
+            if url or name
+            else NoQueue()
+        )
     poster = poster or Poster(
         timeout=settings.webhook_timeout_seconds, allow_local=settings.webhook_allow_local
     )

@@ -57,6 +57,7 @@ QUEUE_ACTIONS = (
     "sqs:ChangeMessageVisibility",
     "sqs:DeleteMessage",
     "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
     "sqs:ReceiveMessage",
     "sqs:SendMessage",
 )

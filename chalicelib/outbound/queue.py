@@ -12,8 +12,19 @@ MAX_DELAY_SECONDS = 900
 
 
 class SqsQueue:
-    def __init__(self, queue_url: str, region: str, endpoint: str | None = None) -> None:
-        self.queue_url = queue_url
+    """`queue_url`, or `queue_name` whose URL is asked once (GetQueueUrl) on first use."""
+
+    def __init__(
+        self,
+        region: str,
+        *,
+        queue_url: str | None = None,
+        queue_name: str | None = None,
+        endpoint: str | None = None,
+    ) -> None:
+        assert queue_url or queue_name
+        self._url = queue_url
+        self.queue_name = queue_name
         self.region = region
         self.endpoint = endpoint
         self._client: Any = None
@@ -24,6 +35,12 @@ class SqsQueue:
         self.client.send_message(
             QueueUrl=self.queue_url, MessageBody=jsontext.dumps(message), DelaySeconds=delay
         )
+
+    @property
+    def queue_url(self) -> str:
+        if self._url is None:
+            self._url = str(self.client.get_queue_url(QueueName=self.queue_name)["QueueUrl"])
+        return self._url
 
     @property
     def client(self) -> Any:
