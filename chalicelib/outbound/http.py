@@ -116,6 +116,8 @@ class Poster:
         conn = _connection(parts.scheme, host, port, address, self.timeout)
         try:
             conn.request("POST", path, body=body, headers={**headers, "User-Agent": USER_AGENT})
+            if conn.sock is not None:  # what is left of the attempt's time, not 10 s more
+                conn.sock.settimeout(max(0.001, deadline - time.monotonic()))
             response = conn.getresponse()
             data = _read(response, deadline)
             return Answer(response.status, data[:KEEP_MAX].decode("utf-8", "replace"), took())

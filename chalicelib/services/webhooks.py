@@ -124,10 +124,7 @@ class WebhookService:
         audit = self._audit(actor, env_id, "webhook.updated", webhook_id, shown)
         if not self.store.update(env_id, webhook_id, changes, audit):
             raise webhook_not_found()
-        fields = {k: v for k, v in changes.items() if k != "events"}
-        if "events" in changes:
-            fields["events"] = changes["events"]
-        return replace(hook, **fields)
+        return replace(hook, **changes)
 
     def delete(self, actor: Actor, env_id: str, webhook_id: str) -> None:
         self._state(env_id, webhook_id)
