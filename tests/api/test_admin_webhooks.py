@@ -13,6 +13,23 @@ from chalicelib import runtime
 from .helpers import API, Login, Tenant, audit_actions, call, error, names_field, new_tenant, ok
 
 URL = "https://hooks.example.com/pulse"
+W = "/admin/api/environments/{envId}/webhooks"
+# The least role of each webhook route (tests/security/test_operator_attacks.py holds every
+# admin route to its row): viewers read, admins write.
+ROUTE_ROLES: dict[tuple[str, str], str] = {
+    ("GET", W): "viewer",
+    ("POST", W): "admin",
+    ("GET", W + "/{webhookId}"): "viewer",
+    ("PATCH", W + "/{webhookId}"): "admin",
+    ("DELETE", W + "/{webhookId}"): "admin",
+    ("POST", W + "/{webhookId}/rotate-secret"): "admin",
+    ("POST", W + "/{webhookId}/test"): "admin",
+    ("GET", W + "/{webhookId}/deliveries"): "viewer",
+    ("POST", W + "/{webhookId}/deliveries/{deliveryId}/retry"): "admin",
+    ("POST", W + "/{webhookId}/replay"): "admin",
+}
+NO_WEBHOOK = "wh_0000000000000000"
+NO_DELIVERY = "msg_0000000000000000"
 
 
 @pytest.fixture
