@@ -2,20 +2,23 @@
 
 from typing import Any
 
-from chalice.app import Chalice, WebsocketEvent
+from chalice.app import Chalice, DynamoDBEvent, SQSEvent, WebsocketEvent
 
+from chalicelib import webhook_handlers
 from chalicelib.api import (
     admin_data,
     admin_environments,
     admin_openapi,
     admin_operators,
     admin_panel,
+    admin_webhooks,
     auth_tokens,
     sdk,
     v1_openapi,
     v1_rooms,
 )
 from chalicelib.api.middleware import http_middleware
+from chalicelib.config import event_sources
 from chalicelib.logs import configure_logging
 from chalicelib.realtime import handlers as ws
 
@@ -28,6 +31,7 @@ for router in (
     admin_operators.router,
     admin_environments.router,
     admin_data.router,
+    admin_webhooks.router,
     auth_tokens.router,
     v1_rooms.router,
     v1_openapi.router,
@@ -52,3 +56,17 @@ def ws_message(event: WebsocketEvent) -> dict[str, Any]:
 @app.on_ws_disconnect()
 def ws_disconnect(event: WebsocketEvent) -> dict[str, Any]:
     return ws.disconnect(event.to_dict())
+
+
+# The webhook pipeline (docs/webhooks.md): declared when the deploy tooling names its sources.
+_sources = event_sources()
+if _sources is not None:
+    _stream_arn, _queue_arn = _sources
+
+    @app.on_dynamodb_record(stream_arn=_stream_arn, batch_size=100, name="webhook_events")
+    def webhook_events(event: DynamoDBEvent) -> None:
+        webhook_handlers.stream(event.to_dict())
+
+    @app.on_sqs_message(queue_arn=_queue_arn, batch_size=1, name="webhook_attempts")
+    def webhook_attempts(event: SQSEvent) -> None:
+        webhook_handlers.attempts(event.to_dict())

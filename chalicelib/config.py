@@ -41,6 +41,10 @@ DEFAULT_RATES: dict[str, int] = {
     "PULSE_RATE_LOGIN_ATTEMPTS_PER_ACCOUNT": 30,
 }
 
+DEFAULT_EVENTS_TTL_SECONDS = 24 * 3600
+# A failed webhook attempt is retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h.
+DEFAULT_WEBHOOK_RETRY_DELAYS = (5, 300, 1800, 7200, 18000, 36000, 36000)
+
 # (parameter names, region) -> {name: decrypted value} for the names that exist.
 ParameterReader = Callable[[Sequence[str], str], dict[str, str]]
 
@@ -89,6 +93,21 @@ class Settings:
     login_failures_per_source: int = DEFAULT_RATES["PULSE_RATE_LOGIN_FAILURES_PER_SOURCE"]
     login_attempts_per_account: int = DEFAULT_RATES["PULSE_RATE_LOGIN_ATTEMPTS_PER_ACCOUNT"]
 
+    # Room events (the webhooks' source) are kept at least this long (DynamoDB TTL).
+    events_ttl_seconds: int = DEFAULT_EVENTS_TTL_SECONDS
+    # Webhooks (docs/webhooks.md): the SQS queue of delivery attempts (its URL; None: deliveries
+    # are recorded but not queued), SQS's endpoint locally, the wait before each retry, one
+    # attempt's timeout, and how long an endpoint may fail before it is disabled.
+    webhook_queue_url: str | None = None
+    webhook_queue_name: str | None = None  # deployed stages name it; its URL is asked once
+    sqs_endpoint: str | None = None
+    webhook_retry_delays: tuple[int, ...] = DEFAULT_WEBHOOK_RETRY_DELAYS
+    webhook_timeout_seconds: float = 10.0
+    webhook_disable_after_seconds: int = 5 * 86400
+    # Only the local stack sets this: `http` URLs and loopback addresses are then allowed (a
+    # listener on the developer's machine). Every deployed stage takes https to public hosts.
+    webhook_allow_local: bool = False
+
     @property
     def control_table(self) -> str:
         return f"{self.table_prefix}control"
@@ -130,6 +149,16 @@ class Settings:
             key_pepper=pepper,
             signing_secret=signing,
             previous_signing_secret=previous,
+            events_ttl_seconds=_int(env, "PULSE_EVENTS_TTL_SECONDS", DEFAULT_EVENTS_TTL_SECONDS),
+            webhook_queue_url=env.get("PULSE_WEBHOOK_QUEUE_URL") or None,
+            webhook_queue_name=env.get("PULSE_WEBHOOK_QUEUE_NAME") or None,
+            sqs_endpoint=env.get("PULSE_SQS_ENDPOINT") or None,
+            webhook_retry_delays=_delays(env, "PULSE_WEBHOOK_RETRY_DELAYS"),
+            webhook_timeout_seconds=_float(env, "PULSE_WEBHOOK_TIMEOUT_SECONDS", 10.0),
+            webhook_disable_after_seconds=_int(
+                env, "PULSE_WEBHOOK_DISABLE_AFTER_SECONDS", 5 * 86400
+            ),
+            webhook_allow_local=env.get("PULSE_WEBHOOK_ALLOW_LOCAL") == "1",
             **_rates(env),
         )
 
@@ -157,6 +186,33 @@ def _rates(env: Mapping[str, str]) -> dict[str, int]:
             raise ConfigError(f"{name} must be >= 0 (0: no limit)")
         rates[attribute] = value
     return rates
+
+
+def _delays(env: Mapping[str, str], name: str) -> tuple[int, ...]:
+    """Comma-separated seconds (tests and the local stack shorten the schedule)."""
+    raw = env.get(name)
+    if not raw:
+        return DEFAULT_WEBHOOK_RETRY_DELAYS
+    try:
+        delays = tuple(int(part) for part in raw.split(","))
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be comma-separated seconds") from exc
+    if any(d < 0 for d in delays):
+        raise ConfigError(f"{name} must be >= 0 each")
+    return delays
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number") from exc
+    if not 0 < value <= 60:
+        raise ConfigError(f"{name} must be in (0, 60]")
+    return value
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -254,6 +310,20 @@ def _read_ssm(names: Sequence[str], region: str) -> dict[str, str]:
     client: Any = session().create_client("ssm", region_name=region)
     response = client.get_parameters(Names=list(names), WithDecryption=True)
     return {p["Name"]: p["Value"] for p in response.get("Parameters", [])}
+
+
+# The webhook pipeline's event sources, given to app.py by the deploy tooling when it runs
+# chalice (infra/deploy.py): the data table's stream and the delivery queue. Chalice wants them
+# when it reads the app, so they are environment variables of the `chalice deploy/package`
+# process, never of a function; without them (tests, chalice local) app.py declares neither.
+STREAM_ARN_VARIABLE = "PULSE_EVENTS_STREAM_ARN"
+QUEUE_ARN_VARIABLE = "PULSE_WEBHOOK_QUEUE_ARN"
+
+
+def event_sources(env: Mapping[str, str] | None = None) -> tuple[str, str] | None:
+    found = os.environ if env is None else env
+    stream, queue = found.get(STREAM_ARN_VARIABLE), found.get(QUEUE_ARN_VARIABLE)
+    return (stream, queue) if stream and queue else None
 
 
 @lru_cache(maxsize=1)

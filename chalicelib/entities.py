@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from .access import Level
 
@@ -227,3 +227,52 @@ class Endpoint:
     id: str
     domain_name: str
     stage: str
+
+
+@dataclass(frozen=True)
+class RoomEvent:
+    """A committed change of a room, written in the change's own transaction (the event source
+    webhooks read from the data table's stream). `data` is the resource as the REST API answers
+    it, plus `environmentId` and `roomId`."""
+
+    id: str
+    env_id: str
+    room_id: str
+    type: str
+    data: dict[str, Any]
+    created_at: str
+    expires_at: int  # epoch seconds: kept at least this long (the stage's setting)
+
+
+@dataclass(frozen=True)
+class Webhook:
+    id: str
+    env_id: str
+    url: str
+    events: list[str] | None  # None: every event type
+    description: str | None
+    enabled: bool
+    created_at: str
+    updated_at: str
+    disabled_at: str | None
+    disabled_reason: str | None  # operator | gone (410) | failing (5 days)
+    failing_since: str | None  # the first failed attempt since the last success
+    # The signing secret: set only on the answers that create or rotate it (shown once).
+    secret: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    id: str  # also the `webhook-id` header: the same on every attempt
+    webhook_id: str
+    event_id: str
+    event_type: str
+    status: str  # pending | succeeded | failed
+    attempt: int  # attempts made so far
+    response_code: int | None
+    response_body: str | None  # the first 1 KB of the last answer
+    duration_ms: int | None
+    error: str | None  # why the last attempt failed without an answer (timeout, refused, ...)
+    created_at: str
+    attempted_at: str | None
+    next_attempt_at: str | None

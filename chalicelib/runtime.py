@@ -16,8 +16,11 @@ from .services.keyauth import KeyCheck
 from .services.limits import Limits
 from .services.login_throttle import LoginThrottle
 from .services.operators import OperatorService
+from .services.ports import DeliveryQueue, WebhookPoster
 from .services.realtime import RealtimeService
 from .services.tokens import TokenService
+from .services.webhook_delivery import WebhookPipeline
+from .services.webhooks import WebhookService
 
 
 @dataclass(frozen=True)
@@ -31,15 +34,27 @@ class Services:
     realtime: RealtimeService
     limits: Limits
     idempotency: IdempotencyService
+    webhooks: WebhookService
+    pipeline: WebhookPipeline
 
 
 _services: Services | None = None
 
 
-def build(settings: Settings, clock: Clock | None = None, sender: Sender | None = None) -> Services:
+def build(
+    settings: Settings,
+    clock: Clock | None = None,
+    sender: Sender | None = None,
+    *,
+    queue: DeliveryQueue | None = None,
+    poster: WebhookPoster | None = None,
+) -> Services:
     """The graph: every store and service built once, each service given what it uses. `sender`
-    replaces the Management API client (tests hand in a fake that records frames)."""
+    replaces the Management API client (tests hand in a fake that records frames); `queue` and
+    `poster` the webhook queue (SQS) and HTTP client."""
     from .db import dynamo
+    from .outbound.http import Poster
+    from .outbound.queue import NoQueue, SqsQueue
     from .repositories import (
         audit,
         connections,
@@ -52,6 +67,7 @@ def build(settings: Settings, clock: Clock | None = None, sender: Sender | None 
         stats,
         user_connections,
         users,
+        webhooks,
     )
     from .sockets.sender import ManagementApi
 
@@ -64,12 +80,28 @@ def build(settings: Settings, clock: Clock | None = None, sender: Sender | None 
     tokens = TokenService(settings, clock, keys, users=users, environments=environments)
     limits = Limits(settings, clock, ratelimits)
     throttle = LoginThrottle(settings, clock, login_throttles)
+    if queue is None:
+        url, name = settings.webhook_queue_url, settings.webhook_queue_name
+        queue = (
+            SqsQueue(
+                settings.region, queue_url=url, queue_name=name, endpoint=settings.sqs_endpoint
+            )
+            if url or name
+            else NoQueue()
+        )
+    poster = poster or Poster(
+        timeout=settings.webhook_timeout_seconds, allow_local=settings.webhook_allow_local
+    )
+    pipeline = WebhookPipeline(
+        settings, clock, webhooks=webhooks, audit=audit, queue=queue, poster=poster
+    )
+    environment_service = EnvironmentService(
+        settings, clock, environments=environments, audit=audit, on_keys_dead=channel.kick
+    )
     return Services(
         settings=settings,
         clock=clock,
-        environments=EnvironmentService(
-            settings, clock, environments=environments, audit=audit, on_keys_dead=channel.kick
-        ),
+        environments=environment_service,
         operators=OperatorService(settings, clock, throttle, operators=operators, audit=audit),
         tokens=tokens,
         collab=CollabService(
@@ -88,6 +120,10 @@ def build(settings: Settings, clock: Clock | None = None, sender: Sender | None 
         ),
         limits=limits,
         idempotency=IdempotencyService(settings, clock, keys, idempotency),
+        webhooks=WebhookService(
+            settings, clock, environment_service, pipeline, webhooks=webhooks, audit=audit
+        ),
+        pipeline=pipeline,
     )
 
 

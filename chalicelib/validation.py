@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -369,3 +370,34 @@ def access_map(
         else:
             out[key] = _level(item, name)
     return out
+
+
+def string_list(
+    obj: Mapping[str, Any], field: str, options: Sequence[str], *, max_items: int
+) -> list[str] | None:
+    """An optional non-empty list of distinct strings, each one of `options` (None: absent)."""
+    value = obj.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not 1 <= len(value) <= max_items:
+        raise InvalidInput(field, f"must be a list of 1-{max_items} of: " + ", ".join(options))
+    for item in value:
+        if not isinstance(item, str) or item not in options:
+            shown = repr(item)[:64] if isinstance(item, str) else type(item).__name__
+            raise InvalidInput(field, f"{shown} is not one of: " + ", ".join(options))
+    if len(set(value)) != len(value):
+        raise InvalidInput(field, "must not repeat an item")
+    return list(value)
+
+
+def timestamp(obj: Mapping[str, Any], field: str) -> str:
+    """A required UTC time, `YYYY-MM-DDTHH:MM:SS(.mmm)Z`; answered with milliseconds."""
+    value = text(obj, field, max_len=40)
+    assert value is not None
+    for pattern in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
+        try:
+            parsed = datetime.strptime(value, pattern).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+        return parsed.strftime("%Y-%m-%dT%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}Z"
+    raise InvalidInput(field, "must be a UTC time such as 2026-11-25T04:48:22Z")

@@ -7,6 +7,8 @@ whole-table copies per transaction item, and transactions that ignore their Clie
   of the kind. Instead, the items the transaction names are backed up and restored if it fails;
   what a transaction does and answers is moto's own code, unchanged. Safe only where requests are
   applied one at a time (the dev stack's WriteWatcher; each bench server's single client call).
+  A cancelled transaction also leaves no stream records (moto writes one per item it applied
+  before the failing one, and per restore), as DynamoDB streams only what committed.
 - `IdempotentTransactions`: DynamoDB treats a TransactWriteItems repeated with the same
   ClientRequestToken within 10 minutes as the same request: it succeeds again without writing
   twice (a different request with that token is refused). botocore sends a token with every
@@ -80,6 +82,13 @@ def install_item_rollback() -> None:
             except Exception:  # moto itself refuses the malformed entry  # noqa: S112
                 continue
             saved.append((op["TableName"], key, _deepcopy(current)))
+        # DynamoDB streams nothing of a cancelled transaction; moto records each item as it is
+        # applied (and each restore below): forget those records (webhooks must not see them).
+        streams = {
+            name: len(table.stream_shard.items)
+            for name, table in self.tables.items()
+            if table.stream_shard is not None
+        }
         try:
             original(self, transact_items)
         except Exception:
@@ -89,6 +98,8 @@ def install_item_rollback() -> None:
                         self.delete_item(table_name, key)
                 else:
                     self.put_item(table_name, item.to_json()["Attributes"])
+            for name, length in streams.items():
+                del self.tables[name].stream_shard.items[length:]
             raise
 
     transact_write_items._item_rollback = True  # type: ignore[attr-defined]

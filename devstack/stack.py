@@ -112,6 +112,9 @@ def prepare_environment(env: MutableMapping[str, str]) -> Plan:
     env["PULSE_DYNAMODB_ENDPOINT"] = f"http://{HOST}:{plan.dynamodb_port}"
     # The app pushes to endpoint_url = {scheme}://{domainName}/{stage}: the gateway's is http.
     env["PULSE_WS_MANAGEMENT_SCHEME"] = "http"
+    from . import webhooks
+
+    webhooks.prepare(env, env["PULSE_DYNAMODB_ENDPOINT"])
     for name, value in chalice_stage_environment(CHALICE_STAGE).items():
         env.setdefault(name, value)
     toolenv.default_aws(env)
@@ -165,6 +168,7 @@ class DevStack:
         self.ws: WebSocketGateway | None = None
         self.ws_missing: list[str] = []  # app.py's WebSocket handlers not defined (yet)
         self.demo: Any = None  # devstack.demo.Demo: /demo and /demo/token (dev only)
+        self.webhooks: Any = None  # devstack.webhooks.LocalPipeline: stream and queue pollers
         self.snapshotter: Snapshotter | None = None
         self.table_names: list[str] = []
         self.region = ""
@@ -230,6 +234,10 @@ class DevStack:
             report.admin = ensure_admin(plan.admin_email, plan.admin_password)
         self._start_http()
         self._start_ws()
+        from .webhooks import LocalPipeline
+
+        self.webhooks = LocalPipeline(self.dynamodb.endpoint, self.region, settings.data_table)
+        self.webhooks.start()
         return report
 
     def _start_http(self) -> None:
@@ -313,6 +321,9 @@ class DevStack:
         runtime.install(runtime.build(settings, sender=InProcessSender(gateway, fallback)))
 
     def stop(self) -> None:
+        if self.webhooks is not None:
+            self.webhooks.stop()
+            self.webhooks = None
         if self.ws is not None:
             self.ws.stop()  # closes the sockets: their $disconnect handlers run, then the save
             self.ws = None

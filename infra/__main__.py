@@ -150,7 +150,14 @@ def template_json() -> str:
     """The committed infra/tables.template.json, byte for byte."""
     from chalicelib.db.schema import cloudformation_template
 
-    return json.dumps(cloudformation_template(), indent=2, sort_keys=True) + "\n"
+    from . import queues
+
+    template = cloudformation_template()
+    resources, outputs = queues.resources()
+    template["Resources"].update(resources)
+    template["Outputs"].update(outputs)
+    template["Description"] += "; the webhook delivery queues (infra/queues.py)"
+    return json.dumps(template, indent=2, sort_keys=True) + "\n"
 
 
 def openapi_json(contract: str = "customer") -> str:

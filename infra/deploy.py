@@ -28,7 +28,9 @@ from typing import Any
 from chalicelib.config import (
     PEPPER_PARAMETER,
     PREVIOUS_SIGNING_PARAMETER,
+    QUEUE_ARN_VARIABLE,
     SIGNING_PARAMETER,
+    STREAM_ARN_VARIABLE,
 )
 
 from . import bytecode, gateway_responses
@@ -243,6 +245,56 @@ def deploy_tables(cfn: Any, stage: Stage, root: Path = ROOT, out: Print = print)
         raise DeployError(f"stack {name} failed: {_stack_failure(cfn, name)}") from None
 
 
+def event_source_env(cfn: Any, stage: Stage) -> dict[str, str]:
+    """The webhook pipeline's sources (the data table's stream, the delivery queue) from the
+    tables stack's outputs, for app.py to declare its handlers with (chalicelib/config.py)."""
+    stacks = cfn.describe_stacks(StackName=stage.tables_stack)["Stacks"]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    try:
+        return {
+            STREAM_ARN_VARIABLE: outputs["DataTableStreamArn"],
+            QUEUE_ARN_VARIABLE: outputs["WebhookQueueArn"],
+        }
+    except KeyError as exc:
+        raise DeployError(f"stack {stage.tables_stack} has no output {exc}") from None
+
+
+# `chalice package` writes what app.py is given; these stand-ins become references to the
+# merged template's own resources (add_event_sources).
+STREAM_STAND_IN = "arn:aws:dynamodb:us-east-1:000000000000:table/pulse-stand-in/stream/events"
+QUEUE_STAND_IN = "arn:aws:sqs:us-east-1:000000000000:pulse-stand-in-webhooks"
+# Only new event items reach the events function (the handler checks again).
+EVENT_FILTER = {
+    "Filters": [
+        {
+            "Pattern": json.dumps(
+                {
+                    "eventName": ["INSERT"],
+                    "dynamodb": {
+                        "NewImage": {
+                            "sk": {"S": [{"prefix": "EVT#"}, {"prefix": "SEQ#"}]},
+                        }
+                    },
+                },
+                separators=(",", ":"),
+            )
+        }
+    ]
+}
+
+
+def add_event_sources(template: dict[str, Any]) -> None:
+    """Point the packaged event sources at the merged stream and queue, and filter the stream's."""
+    for resource in template["Resources"].values():
+        for event in (resource.get("Properties", {}).get("Events") or {}).values():
+            props = event.get("Properties", {})
+            if props.get("Stream") == STREAM_STAND_IN:
+                props["Stream"] = {"Fn::GetAtt": ["DataTable", "StreamArn"]}
+                props["FilterCriteria"] = EVENT_FILTER
+            if props.get("Queue") == QUEUE_STAND_IN:
+                props["Queue"] = {"Fn::GetAtt": ["WebhookQueue", "Arn"]}
+
+
 def _stack_status(cfn: Any, name: str) -> str | None:
     from botocore.exceptions import ClientError
 
@@ -280,7 +332,7 @@ def chalice_command() -> str:
     return found
 
 
-def chalice_env(region: str | None) -> dict[str, str]:
+def chalice_env(region: str | None, sources: dict[str, str] | None = None) -> dict[str, str]:
     """The environment chalice runs in: a region (`chalice package` needs one configured though
     its template names none), and no byte code written. chalice imports the app, and so
     `chalicelib`, before it hashes `chalicelib/` (its `__pycache__` included) to name the package
@@ -292,11 +344,16 @@ def chalice_env(region: str | None) -> dict[str, str]:
         **os.environ,
         "AWS_DEFAULT_REGION": region or "us-east-1",
         "PYTHONDONTWRITEBYTECODE": "1",
+        **(sources or {}),
     }
 
 
 def prebuild_package(
-    stage: Stage, region: str, root: Path = ROOT, run: Runner = subprocess.run
+    stage: Stage,
+    region: str,
+    root: Path = ROOT,
+    run: Runner = subprocess.run,
+    sources: dict[str, str] | None = None,
 ) -> int | None:
     """Build the code package `chalice deploy` is about to build, and add its byte code
     (infra/bytecode.py). chalice keeps each package it builds in .chalice/deployments/, named by
@@ -304,7 +361,7 @@ def prebuild_package(
     matches: `chalice package` builds that same file, which then gets its .pyc files. Best-effort:
     if this fails, `chalice deploy` builds its package itself, only without byte code. Returns
     how many .pyc files were added (0 if the cached package had them), None if it failed."""
-    env = chalice_env(region)
+    env = chalice_env(region, sources)
     cache = root / ".chalice" / "deployments"
     with tempfile.TemporaryDirectory(prefix="pulse-prebuild-") as tmp:
         command = [chalice_command(), "package", "--stage", stage.name, tmp]
@@ -323,11 +380,15 @@ def _sha256(path: Path) -> str:
 
 
 def chalice_deploy(
-    stage: Stage, region: str, root: Path = ROOT, run: Runner = subprocess.run
+    stage: Stage,
+    region: str,
+    root: Path = ROOT,
+    run: Runner = subprocess.run,
+    sources: dict[str, str] | None = None,
 ) -> tuple[str, str]:
     """`chalice deploy --stage <stage>` (its output goes to the terminal); the REST and
     WebSocket URLs it recorded in .chalice/deployed/<stage>.json."""
-    env = chalice_env(region)
+    env = chalice_env(region, sources)
     result = run([chalice_command(), "deploy", "--stage", stage.name], cwd=root, env=env)
     if result.returncode != 0:
         raise DeployError(f"chalice deploy --stage {stage.name} failed (its output is above)")
@@ -395,12 +456,13 @@ def deploy(
     out(f"2/3 Secrets: {len(created)} created, {len(existing)} already there (never overwritten).")
 
     out(f"3/3 chalice deploy --stage {stage.name}")
-    compiled = prebuild_package(stage, aws.region, root, run)
+    sources = event_source_env(aws.client("cloudformation"), stage)
+    compiled = prebuild_package(stage, aws.region, root, run, sources)
     if compiled is None:
         out("    could not prebuild the code package: chalice deploy builds it, without byte code")
     else:
         out(f"    code package with byte code (+{compiled} .pyc files: faster cold starts)")
-    rest_url, websocket_url = chalice_deploy(stage, aws.region, root, run)
+    rest_url, websocket_url = chalice_deploy(stage, aws.region, root, run, sources)
     rest_api_id = deployed_rest_api_id(stage, root)
     shaped = gateway_responses.put(aws.client("apigateway"), rest_api_id, stage.api_gateway_stage)
     out(f"    API Gateway's own answers in the error shape: {', '.join(shaped)}")
@@ -451,7 +513,10 @@ def package(
         shutil.rmtree(out_dir)
     # chalice package needs a region configured, though the template names none (it uses
     # ${AWS::Region}).
-    env = chalice_env(os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION"))
+    env = chalice_env(
+        os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION"),
+        {STREAM_ARN_VARIABLE: STREAM_STAND_IN, QUEUE_ARN_VARIABLE: QUEUE_STAND_IN},
+    )
     with tempfile.TemporaryDirectory(prefix="pulse-package-") as tmp:
         merge_path = Path(tmp) / "tables.json"
         merge_path.write_text(json.dumps(merge_template(stage, root), indent=2), encoding="utf-8")
@@ -476,6 +541,7 @@ def package(
     # API Gateway's own answers (no route, throttled, ...) in the error shape, in the API's body.
     packaged = json.loads(template.read_text(encoding="utf-8"))
     gateway_responses.add_to_template(packaged)
+    add_event_sources(packaged)
     template.write_text(json.dumps(packaged, indent=2) + "\n", encoding="utf-8")
     shown = _relative(template)
     code = out_dir / "deployment.zip"

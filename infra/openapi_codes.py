@@ -63,6 +63,11 @@ CODES: dict[str, CodeDoc] = {
         "address); an internationalized domain goes in its `xn--` form.",
     ),
     c.WEAK_PASSWORD: CodeDoc(400, "a password must be 12-256 characters."),
+    c.WEBHOOK_URL_REFUSED: CodeDoc(
+        400,
+        "the webhook `url` is not one Pulse posts to: not https, or a literal private, "
+        "loopback, link-local or cloud-metadata address.",
+    ),
     c.CONFIRM_NAME_MISMATCH: CodeDoc(
         400, "`confirmName` is not the environment's name; nothing was changed."
     ),
@@ -152,6 +157,8 @@ CODES: dict[str, CodeDoc] = {
     ),
     c.KEY_NOT_FOUND: CodeDoc(404, "no key with this id in this environment."),
     c.OPERATOR_NOT_FOUND: CodeDoc(404, "no operator with this id."),
+    c.WEBHOOK_NOT_FOUND: CodeDoc(404, "no webhook endpoint with this id in this environment."),
+    c.DELIVERY_NOT_FOUND: CodeDoc(404, "no delivery with this id for this webhook endpoint."),
     # --- 409 -------------------------------------------------------------------------------
     c.ROOM_EXISTS: CodeDoc(
         409,
@@ -198,6 +205,9 @@ CODES: dict[str, CodeDoc] = {
     ),
     c.KEY_ALREADY_REVOKED: CodeDoc(409, "the key is already revoked."),
     c.TOO_MANY_KEYS: CodeDoc(409, "the environment has as many active keys as it may."),
+    c.TOO_MANY_WEBHOOKS: CodeDoc(
+        409, "the environment has as many webhook endpoints as it may (20); delete one first."
+    ),
     # --- 413, 415, 422 ---------------------------------------------------------------------
     c.PAYLOAD_TOO_LARGE: CodeDoc(
         413,

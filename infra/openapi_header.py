@@ -285,6 +285,11 @@ ADMIN = Header(
         {"name": "Data", "description": "An environment's rooms, threads, comments and users."},
         {"name": "Analytics", "description": "An environment's counts."},
         {"name": "Audit", "description": "What operators did."},
+        {
+            "name": "Webhooks",
+            "description": "Endpoints Pulse posts an environment's events to, signed "
+            "(Standard Webhooks), retried, and logged as deliveries.",
+        },
         {"name": "Operators", "description": "The accounts that log in here (owners only)."},
         {"name": "Contract", "description": "This document."},
     ],

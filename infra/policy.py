@@ -11,14 +11,16 @@ from typing import Any
 
 from chalicelib.db.schema import LOGICAL_TABLES
 
+from .queues import QUEUE_SUFFIX
 from .stages import Stage
 
 # Every DynamoDB action the app takes, per table (tests/infra/test_policy.py records them).
 # TransactWriteItems has no IAM action of its own: each Put/Update/Delete in it needs
 # PutItem/UpdateItem/DeleteItem, and a ConditionCheck ConditionCheckItem ($connect checks that
-# the user's tokens were not revoked meanwhile: data table only). No Scan, no DescribeTable (PynamoDB takes the schema from the models), no
-# TransactGetItems. GetItem ($disconnect's connection row) and BatchWriteItem (the purge of a
-# deleted room's threads and comments) touch the data table only.
+# the user's tokens were not revoked meanwhile: data table only). No Scan, no DescribeTable
+# (PynamoDB takes the schema from the models), no TransactGetItems. GetItem ($disconnect's
+# connection row) and BatchWriteItem (the purge of a deleted room's threads and comments) touch
+# the data table only.
 TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
     "ControlTable": (
         "dynamodb:BatchGetItem",
@@ -43,6 +45,24 @@ INDEX_ACTIONS = ("dynamodb:Query",)
 # (GET: is a socket counted against its user's limits still open?) and delete_connection (DELETE).
 CONNECTION_METHODS = ("POST", "GET", "DELETE")
 LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
+# The data table's stream, read by the webhook events function's event source mapping (Lambda
+# polls it with the function's role).
+STREAM_ACTIONS = (
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+)
+# The delivery queue: the pipeline sends attempts to it (outbound/queue.py); the attempts
+# function's event source mapping receives and deletes them.
+QUEUE_ACTIONS = (
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+    "sqs:ReceiveMessage",
+    "sqs:SendMessage",
+)
 
 
 def policy_document(stage: Stage) -> dict[str, Any]:
@@ -52,8 +72,13 @@ def policy_document(stage: Stage) -> dict[str, Any]:
         table = f"arn:aws:dynamodb:*:*:table/{stage.table_prefix}{suffix}"
         statements.append(_allow(logical, TABLE_ACTIONS[logical], [table]))
         indexes += [f"{table}/index/{name}" for name in sorted(model._indexes)]
+    data_table = f"arn:aws:dynamodb:*:*:table/{stage.table_prefix}{LOGICAL_TABLES['DataTable'][1]}"
     statements += [
         _allow("Indexes", INDEX_ACTIONS, indexes),
+        _allow("EventStream", STREAM_ACTIONS, [f"{data_table}/stream/*"]),
+        _allow(
+            "WebhookQueue", QUEUE_ACTIONS, [f"arn:aws:sqs:*:*:{stage.table_prefix}{QUEUE_SUFFIX}"]
+        ),
         _allow(
             "WebSocketPush",
             ("execute-api:ManageConnections",),

@@ -15,6 +15,8 @@ control table                      pk                     sk
   Login throttle of a source       LOGINSRC#<address>     LOGIN
   Operators meta (owner count)     OPERATORS              META
   Rate counter (one window)        RL#<scope>#<window>    RL
+  Webhook endpoint                 ENV#<envId>            WEBHOOK#<webhookId>
+  Webhook delivery                 ENV#<envId>#WH#<webhookId>  DLV#<deliveryId>
   gsi1: ENVS/<envId> lists environments, OPERATORS/<email> lists operators.
 
 data table (customer data; every pk starts with ENV#<envId>, so isolation holds by construction)
@@ -31,6 +33,7 @@ data table (customer data; every pk starts with ENV#<envId>, so isolation holds 
   Connection (environment-wide)    ENV#<envId>#CONNS      CONN#<connectionId>
   A user's live connections        ENV#<envId>#USER#<userId>   CONNS
   Idempotency key (a POST's answer)  ENV#<envId>#IDEM#<key>  IDEM
+  Room event (webhooks' source)    ENV#<envId>#EVENTS#<roomId>  EVT#<eventId>
 
 A room carries a generation (`gen`, new each time the room is created); its threads carry the
 gen they were created under. Deleting a room is one transaction (room + counters), after which
@@ -339,6 +342,60 @@ class IdempotencyItem(DataTable):
     expires_at = NumberAttribute()
 
 
+class WebhookItem(ControlTable):
+    """An environment's webhook endpoint (repositories/webhooks.py). `secret` signs every
+    delivery; after a rotation `previous_secret` signs beside it until `previous_until`."""
+
+    id = UnicodeAttribute()
+    env_id = UnicodeAttribute()
+    url = UnicodeAttribute()
+    events = UnicodeAttribute(null=True)  # JSON list of event types; absent: all
+    description = UnicodeAttribute(null=True)
+    enabled = BooleanAttribute(default=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    disabled_at = UnicodeAttribute(null=True)
+    disabled_reason = UnicodeAttribute(null=True)
+    failing_since = UnicodeAttribute(null=True)
+    secret = UnicodeAttribute()
+    previous_secret = UnicodeAttribute(null=True)
+    previous_until = NumberAttribute(null=True)  # epoch seconds
+
+
+class WebhookDeliveryItem(ControlTable):
+    """One event sent to one endpoint: the exact body (retries and replays send the same bytes)
+    and the outcome of the last attempt. Expires (TTL) 30 days after it was made."""
+
+    id = UnicodeAttribute()
+    env_id = UnicodeAttribute()
+    webhook_id = UnicodeAttribute()
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    payload = UnicodeAttribute()  # the JSON body sent
+    status = UnicodeAttribute()  # pending | succeeded | failed
+    attempt = NumberAttribute(default=0)
+    response_code = NumberAttribute(null=True)
+    response_body = UnicodeAttribute(null=True)
+    duration_ms = NumberAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    attempted_at = UnicodeAttribute(null=True)
+    next_attempt_at = UnicodeAttribute(null=True)
+
+
+class EventItem(DataTable):
+    """A committed change of a room (repositories/events.py), put in the change's own
+    transaction; the data table's stream carries it to the webhooks. Expires (TTL) after the
+    stage's retention."""
+
+    event_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    env_id = UnicodeAttribute()
+    room_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    data = UnicodeAttribute()  # JSON text
+
+
 # --- keys: the only place that spells them ---------------------------------------------------
 
 
@@ -471,6 +528,31 @@ def idempotency_pk(env_id: str, key: str) -> str:
 
 
 IDEMPOTENCY_SK = "IDEM"
+
+
+def webhook_sk(webhook_id: str) -> str:
+    return f"WEBHOOK#{webhook_id}"
+
+
+def deliveries_pk(env_id: str, webhook_id: str) -> str:
+    return f"ENV#{env_id}#WH#{webhook_id}"
+
+
+def delivery_sk(delivery_id: str) -> str:
+    return f"DLV#{delivery_id}"
+
+
+def events_pk(env_id: str, room_id: str) -> str:
+    return f"ENV#{env_id}#EVENTS#{room_id}"
+
+
+def event_sk(event_id: str) -> str:
+    return f"EVT#{event_id}"
+
+
+# The sort key prefixes of event items, the only items the stream handler takes (`SEQ#` once
+# events carry the room's sequence number).
+EVENT_SK_PREFIXES = ("EVT#", "SEQ#")
 
 
 def all_models() -> list[type[Model]]:

@@ -14,6 +14,9 @@ LOGICAL_TABLES: dict[str, tuple[type[Model], str]] = {
     "ControlTable": (ControlTable, "control"),
     "DataTable": (DataTable, "data"),
 }
+# Tables with a stream, and what it carries: the data table's feeds the webhooks (its event
+# items' new images; services/webhook_dispatch.py).
+STREAMS: dict[str, str] = {"DataTable": "NEW_IMAGE"}
 
 
 def key_definition(model: type[Model]) -> dict[str, Any]:
@@ -51,6 +54,9 @@ def cloudformation_template() -> dict[str, Any]:
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
             "SSESpecification": {"SSEEnabled": True},
         }
+        if logical in STREAMS:
+            properties["StreamSpecification"] = {"StreamViewType": STREAMS[logical]}
+            outputs[f"{logical}StreamArn"] = {"Value": {"Fn::GetAtt": [logical, "StreamArn"]}}
         resources[logical] = {
             "Type": "AWS::DynamoDB::Table",
             "DeletionPolicy": "Retain",
@@ -78,6 +84,15 @@ def cloudformation_template() -> dict[str, Any]:
 def create_table_requests(prefix: str) -> list[tuple[dict[str, Any], str]]:
     """(CreateTable kwargs, TTL attribute) for each table, for the local stack and tests."""
     return [
-        ({"TableName": f"{prefix}{suffix}", **key_definition(model)}, TTL_ATTRIBUTE)
-        for model, suffix in LOGICAL_TABLES.values()
+        (
+            {"TableName": f"{prefix}{suffix}", **key_definition(model), **_stream(logical)},
+            TTL_ATTRIBUTE,
+        )
+        for logical, (model, suffix) in LOGICAL_TABLES.items()
     ]
+
+
+def _stream(logical: str) -> dict[str, Any]:
+    if logical not in STREAMS:
+        return {}
+    return {"StreamSpecification": {"StreamEnabled": True, "StreamViewType": STREAMS[logical]}}

@@ -13,13 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import PynamoDBException
-
 from .. import cursors, ids, jsontext
 from ..access import NONE, Level, RoomAccess, as_level
 from ..db.dynamo import (
     TransactionCancelled,
-    is_condition_failure,
     transaction,
     unavailable_on_throttle,
 )
@@ -38,9 +35,10 @@ from ..db.models import (
     thread_sk,
     threads_pk,
 )
-from ..entities import Comment, Page, Room, Thread
+from ..entities import Comment, Page, Room, RoomEvent, Thread
 from ..validation import is_room_id
 from . import stats
+from .events import add_event
 from .pages import BASE_KEY, QueryPage, query_page
 from .reads import Read, absent, fetch
 from .records import to_record
@@ -169,8 +167,10 @@ def _run(
     changes: list[Change],
     puts: Sequence[tuple[Any, Any]] = (),
     deletes: Sequence[tuple[Any, Any]] = (),
+    event: RoomEvent | None = None,
 ) -> bool:
-    """One transaction; False when a condition failed (the caller re-reads and decides)."""
+    """One transaction, with the change's event (if any); False when a condition failed (the
+    caller re-reads and decides)."""
     try:
         with transaction() as tx:
             for item, condition in puts:
@@ -179,6 +179,8 @@ def _run(
                 tx.delete(item, condition=condition)
             for change in changes:
                 tx.update(change.item, actions=change.actions, condition=change.condition)
+            if event is not None:
+                add_event(tx, event)
     except TransactionCancelled:
         return False
     return True
@@ -241,10 +243,11 @@ def _grant_items(
     ]
 
 
-def change_access(env_id: str, state: RoomState, after: Room) -> RoomState | None:
+def change_access(env_id: str, state: RoomState, after: Room, event: RoomEvent) -> RoomState | None:
     """Write the room's access (and metadata) as `after` has them, with the index items of the
-    entries that changed, in one transaction conditioned on the room being the one read (its
-    gen and access version). None when it changed meanwhile (the caller reads it again)."""
+    entries that changed and the change's event, in one transaction conditioned on the room
+    being the one read (its gen and access version). None when it changed meanwhile (the caller
+    reads it again)."""
     before = _entries(state.room)
     now = _entries(after)
     put = {k: v for k, v in now.items() if before.get(k) != v}
@@ -274,6 +277,7 @@ def change_access(env_id: str, state: RoomState, after: Room) -> RoomState | Non
                 tx.save(item)
             for kind, holder in gone:
                 tx.delete(RoomGrantItem(grant_pk(env_id, kind, holder), room_sk(after.id)))
+            add_event(tx, event)
     except TransactionCancelled:
         return None
     return RoomState(after, state.gen, state.thread_count, state.comment_count, version)
@@ -342,23 +346,15 @@ def list_granted(
 
 
 def update_room(
-    env_id: str, room_id: str, metadata: dict[str, Any], now_iso: str
-) -> RoomState | None:
+    env_id: str, room_id: str, metadata: dict[str, Any], now_iso: str, event: RoomEvent
+) -> bool:
+    """The metadata and its event in one transaction; False when the room is gone."""
     item = RoomItem(env_pk(env_id), room_sk(room_id))
-    try:
-        with unavailable_on_throttle():
-            item.update(
-                actions=[RoomItem.metadata.set(_dump(metadata)), RoomItem.updated_at.set(now_iso)],
-                condition=RoomItem.pk.exists(),
-            )
-    except PynamoDBException as exc:
-        if is_condition_failure(exc):
-            return None
-        raise
-    return to_room_state(item)
+    actions = [RoomItem.metadata.set(_dump(metadata)), RoomItem.updated_at.set(now_iso)]
+    return _run([Change(item, actions, RoomItem.pk.exists())], event=event)
 
 
-def delete_room(env_id: str, state: RoomState) -> bool:
+def delete_room(env_id: str, state: RoomState, event: RoomEvent) -> bool:
     """Remove the room and subtract exactly what it held; False if it changed meanwhile. A room
     with threads leaves its gen in the purge item until purge_room has removed them."""
     item = RoomItem(env_pk(env_id), room_sk(state.room.id))
@@ -373,7 +369,7 @@ def delete_room(env_id: str, state: RoomState) -> bool:
     if state.thread_count:
         pending = RoomPurgeItem(env_pk(env_id), purge_sk(state.room.id))
         changes.append(Change(pending, [RoomPurgeItem.gens.add({state.gen})]))
-    return _run(changes, deletes=[(item, condition)])
+    return _run(changes, deletes=[(item, condition)], event=event)
 
 
 def purge_room(env_id: str, room_id: str, gens: set[str]) -> bool:
@@ -452,7 +448,9 @@ def _room_counts(env_id: str, room: RoomState, *, threads: int, comments: int) -
     return Change(item, actions, RoomItem.gen == room.gen)
 
 
-def create_thread(env_id: str, room: RoomState, thread: Thread, first: Comment, today: str) -> bool:
+def create_thread(
+    env_id: str, room: RoomState, thread: Thread, first: Comment, today: str, event: RoomEvent
+) -> bool:
     """Thread + first comment + counters; False if the room is gone (or was re-created)."""
     item = ThreadItem(
         threads_pk(env_id, room.room.id),
@@ -477,6 +475,7 @@ def create_thread(env_id: str, room: RoomState, thread: Thread, first: Comment, 
             (item, ThreadItem.pk.does_not_exist()),
             (_comment_item(env_id, first), CommentItem.pk.does_not_exist()),
         ],
+        event=event,
     )
 
 
@@ -487,7 +486,9 @@ def update_thread(
     resolved: bool | None,
     metadata: dict[str, Any] | None,
     now_iso: str,
-) -> ThreadState | None:
+    event: RoomEvent,
+) -> bool:
+    """The thread and its event in one transaction; False when the thread is gone."""
     t = state.thread
     item = ThreadItem(threads_pk(env_id, t.room_id), thread_sk(t.id))
     actions: list[Any] = [ThreadItem.updated_at.set(now_iso)]
@@ -495,17 +496,10 @@ def update_thread(
         actions.append(ThreadItem.resolved.set(resolved))
     if metadata is not None:
         actions.append(ThreadItem.metadata.set(_dump(metadata)))
-    try:
-        with unavailable_on_throttle():
-            item.update(actions=actions, condition=ThreadItem.room_gen == state.room_gen)
-    except PynamoDBException as exc:
-        if is_condition_failure(exc):
-            return None
-        raise
-    return to_thread_state(item)
+    return _run([Change(item, actions, ThreadItem.room_gen == state.room_gen)], event=event)
 
 
-def delete_thread(env_id: str, room: RoomState, state: ThreadState) -> bool:
+def delete_thread(env_id: str, room: RoomState, state: ThreadState, event: RoomEvent) -> bool:
     """Thread + counters in one transaction (its comments purged after); False if it changed."""
     t = state.thread
     item = ThreadItem(threads_pk(env_id, t.room_id), thread_sk(t.id))
@@ -518,6 +512,7 @@ def delete_thread(env_id: str, room: RoomState, state: ThreadState) -> bool:
             stats.totals(env_id, threads=-1, comments=-t.comment_count),
         ],
         deletes=[(item, condition)],
+        event=event,
     )
     if ok:
         purge_comments(env_id, t.id)
@@ -578,7 +573,12 @@ def _comments_scope(env_id: str, thread_id: str) -> str:
 
 
 def create_comment(
-    env_id: str, room: RoomState, state: ThreadState, comment: Comment, today: str
+    env_id: str,
+    room: RoomState,
+    state: ThreadState,
+    comment: Comment,
+    today: str,
+    event: RoomEvent,
 ) -> bool:
     t = state.thread
     thread = Change(
@@ -594,25 +594,22 @@ def create_comment(
             stats.daily(env_id, today, comments=1),
         ],
         puts=[(_comment_item(env_id, comment), CommentItem.pk.does_not_exist())],
+        event=event,
     )
 
 
-def update_comment(env_id: str, comment: Comment, body: str, now_iso: str) -> Comment | None:
+def update_comment(
+    env_id: str, comment: Comment, body: str, now_iso: str, event: RoomEvent
+) -> bool:
+    """The body and its event in one transaction; False when the comment is gone."""
     item = CommentItem(comments_pk(env_id, comment.thread_id), comment_sk(comment.id))
-    try:
-        with unavailable_on_throttle():
-            item.update(
-                actions=[CommentItem.body.set(body), CommentItem.edited_at.set(now_iso)],
-                condition=CommentItem.pk.exists(),
-            )
-    except PynamoDBException as exc:
-        if is_condition_failure(exc):
-            return None
-        raise
-    return to_comment(item)
+    actions = [CommentItem.body.set(body), CommentItem.edited_at.set(now_iso)]
+    return _run([Change(item, actions, CommentItem.pk.exists())], event=event)
 
 
-def delete_comment(env_id: str, room: RoomState, state: ThreadState, comment: Comment) -> bool:
+def delete_comment(
+    env_id: str, room: RoomState, state: ThreadState, comment: Comment, event: RoomEvent
+) -> bool:
     """One comment and its counts; False if the thread changed meanwhile (the caller re-reads).
     The last comment of a thread goes with its thread (delete_thread)."""
     t = state.thread
@@ -629,4 +626,5 @@ def delete_comment(env_id: str, room: RoomState, state: ThreadState, comment: Co
             stats.totals(env_id, comments=-1),
         ],
         deletes=[(item, CommentItem.pk.exists())],
+        event=event,
     )

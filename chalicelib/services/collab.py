@@ -14,10 +14,12 @@ from .. import codes, ids
 from ..access import AccessChange, RoomAccess
 from ..clock import Clock
 from ..config import Settings
-from ..entities import Analytics, Comment, Metadata, Page, Room, Thread, User
+from ..entities import Analytics, Comment, Metadata, Page, Room, RoomEvent, Thread, User
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..repositories.rooms import RoomState, ThreadState
 from ..validation import ACCESS_ENTRIES_MAX
+from ..wire.rooms import ROOM
+from ..wire.threads import COMMENT, THREAD
 from .authority import Authority
 from .callers import Caller, MemberCaller
 from .events import EventSink
@@ -162,16 +164,18 @@ class CollabService:
         metadata: Metadata | None,
         access: AccessChange | None = None,
     ) -> Room:
-        """Metadata alone: one UpdateItem. A change of access: one transaction (the room and
-        its changed index items, conditioned on the access read), then the room's open
-        connections are re-evaluated at once."""
+        """Metadata alone: one transaction (the room and its `room.updated` event). A change of
+        access: one transaction (the room, its changed index items and its event, conditioned on
+        the access read), then the room's open connections are re-evaluated at once."""
         if access is None:
-            self._room(caller, room_id)
+            state = self._room(caller, room_id)
             assert metadata is not None  # the body names at least one field
-            state = self.rooms.update_room(caller.env_id, room_id, metadata, self.clock.now_iso())
-            if state is None:
+            now = self.clock.now_iso()
+            room = replace(state.room, metadata=metadata, updated_at=now)
+            event = self._event(caller, room_id, "room.updated", ROOM.dump(room))
+            if not self.rooms.update_room(caller.env_id, room_id, metadata, now, event):
                 raise room_not_found()
-            return state.room
+            return room
         _entries_fit(access)
         for _ in range(RETRIES):
             before = self._room(caller, room_id)
@@ -185,7 +189,8 @@ class CollabService:
                 users_access=dict(grants.users),  # type: ignore[arg-type]
                 groups_access=dict(grants.groups),  # type: ignore[arg-type]
             )
-            changed = self.rooms.change_access(caller.env_id, before, after)
+            event = self._event(caller, room_id, "room.updated", ROOM.dump(after))
+            changed = self.rooms.change_access(caller.env_id, before, after, event)
             if changed is not None:
                 if grants != before.access:
                     self.events.access_changed(caller.env_id, room_id, grants)
@@ -204,7 +209,8 @@ class CollabService:
                 self._publish(caller, room_id, "room.deleted", roomId=room_id)
                 self.rooms.purge_room(caller.env_id, room_id, pending)
                 return
-            if self.rooms.delete_room(caller.env_id, state):
+            event = self._event(caller, room_id, "room.deleted", {"id": room_id})
+            if self.rooms.delete_room(caller.env_id, state, event):
                 self._publish(caller, room_id, "room.deleted", roomId=room_id)
                 self.rooms.purge_grants(caller.env_id, state.room)
                 if state.thread_count:
@@ -250,7 +256,8 @@ class CollabService:
             comment_count=1,
             comments=self.rooms.first_comments(caller.env_id, thread_id, [comment], self._secret),
         )
-        if not self.rooms.create_thread(caller.env_id, room, thread, comment, now[:10]):
+        event = self._event(caller, room_id, "thread.created", THREAD.dump(thread))
+        if not self.rooms.create_thread(caller.env_id, room, thread, comment, now[:10], event):
             raise room_not_found()  # deleted (or re-created) between the read and the write
         self._publish(caller, room_id, "thread.created", thread=thread)
         return thread
@@ -272,22 +279,28 @@ class CollabService:
         metadata: Metadata | None,
     ) -> Thread:
         _, state = self._thread(caller, room_id, thread_id)
-        updated = self.rooms.update_thread(
-            caller.env_id,
-            state,
-            resolved=resolved,
-            metadata=metadata,
-            now_iso=self.clock.now_iso(),
-        )
-        if updated is None:
+        now = self.clock.now_iso()
+        thread = replace(state.thread, updated_at=now)
+        if resolved is not None:
+            thread = replace(thread, resolved=resolved)
+        if metadata is not None:
+            thread = replace(thread, metadata=metadata)
+        # A resolve is its own event type, so a backend can follow resolutions alone.
+        kind = "thread.resolved" if resolved and not state.thread.resolved else "thread.updated"
+        event = self._event(caller, room_id, kind, THREAD.dump(thread))
+        if not self.rooms.update_thread(
+            caller.env_id, state, resolved=resolved, metadata=metadata, now_iso=now, event=event
+        ):
             raise thread_not_found()
-        self._publish(caller, room_id, "thread.updated", thread=updated.thread)
-        return updated.thread
+        self._publish(caller, room_id, "thread.updated", thread=thread)
+        return thread
 
     def delete_thread(self, caller: Caller, room_id: str, thread_id: str) -> None:
         for _ in range(RETRIES):
             room, state = self._thread(caller, room_id, thread_id)
-            if self.rooms.delete_thread(caller.env_id, room, state):
+            if self.rooms.delete_thread(
+                caller.env_id, room, state, self._thread_deleted(caller, room_id, thread_id)
+            ):
                 self._publish(caller, room_id, "thread.deleted", threadId=thread_id, roomId=room_id)
                 return
         raise busy()
@@ -337,7 +350,8 @@ class CollabService:
                 created_at=now,
                 edited_at=None,
             )
-            if self.rooms.create_comment(caller.env_id, room, state, comment, now[:10]):
+            event = self._event(caller, room_id, "comment.created", COMMENT.dump(comment))
+            if self.rooms.create_comment(caller.env_id, room, state, comment, now[:10], event):
                 self._publish(caller, room_id, "comment.created", comment=comment)
                 return comment
         raise busy()
@@ -354,8 +368,10 @@ class CollabService:
     ) -> Comment:
         """`author` set: only that user's comment may change (the widget edits its own)."""
         _, _, comment = self._comment(caller, room_id, thread_id, comment_id, author)
-        updated = self.rooms.update_comment(caller.env_id, comment, body, self.clock.now_iso())
-        if updated is None:
+        now = self.clock.now_iso()
+        updated = replace(comment, body=body, edited_at=now)
+        event = self._event(caller, room_id, "comment.updated", COMMENT.dump(updated))
+        if not self.rooms.update_comment(caller.env_id, comment, body, now, event):
             raise comment_not_found()
         self._publish(caller, room_id, "comment.updated", comment=updated)
         return updated
@@ -373,12 +389,24 @@ class CollabService:
         for _ in range(RETRIES):
             room, state, comment = self._comment(caller, room_id, thread_id, comment_id, author)
             if state.thread.comment_count <= 1:
-                if self.rooms.delete_thread(caller.env_id, room, state):
+                gone = self._thread_deleted(caller, room_id, thread_id)
+                if self.rooms.delete_thread(caller.env_id, room, state, gone):
                     self._publish(
                         caller, room_id, "thread.deleted", threadId=thread_id, roomId=room_id
                     )
                     return
-            elif self.rooms.delete_comment(caller.env_id, room, state, comment):
+            elif self.rooms.delete_comment(
+                caller.env_id,
+                room,
+                state,
+                comment,
+                self._event(
+                    caller,
+                    room_id,
+                    "comment.deleted",
+                    {"id": comment_id, "threadId": thread_id},
+                ),
+            ):
                 self._publish(
                     caller,
                     room_id,
@@ -467,6 +495,24 @@ class CollabService:
         if thread is None or thread.room_gen != room.gen:
             raise thread_not_found()
         return room, thread
+
+    def _event(
+        self, caller: Caller, room_id: str, event_type: str, data: dict[str, Any]
+    ) -> RoomEvent:
+        """The change's event, written in its transaction (webhooks read it from the stream)."""
+        now = self.clock.now()
+        return RoomEvent(
+            id=ids.new_id("evt"),
+            env_id=caller.env_id,
+            room_id=room_id,
+            type=event_type,
+            data={**data, "environmentId": caller.env_id, "roomId": room_id},
+            created_at=self.clock.now_iso(),
+            expires_at=int(now) + self.settings.events_ttl_seconds,
+        )
+
+    def _thread_deleted(self, caller: Caller, room_id: str, thread_id: str) -> RoomEvent:
+        return self._event(caller, room_id, "thread.deleted", {"id": thread_id})
 
     def _publish(self, caller: Caller, room_id: str, event_type: str, **payload: Any) -> None:
         """After the commit: a failing announcement must not turn a write that happened into an

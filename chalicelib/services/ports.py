@@ -18,9 +18,13 @@ from ..entities import (
     Operator,
     Page,
     Room,
+    RoomEvent,
     Thread,
     User,
+    Webhook,
+    WebhookDelivery,
 )
+from ..outbound.http import Answer
 from ..repositories.connections import UserWrite
 from ..repositories.environments import EnvState, NewKey, StoredKey
 from ..repositories.idempotency import IdempotencyRecord
@@ -30,6 +34,7 @@ from ..repositories.reads import Read
 from ..repositories.rooms import RoomState, ThreadState
 from ..repositories.user_connections import UserConnections
 from ..repositories.users import Revocation, SeenWrite
+from ..repositories.webhooks import DeliveryState, WebhookState
 
 
 class RoomStore(Protocol):
@@ -48,9 +53,11 @@ class RoomStore(Protocol):
     ) -> Page[Room]: ...
     def create_room(self, env_id: str, room: Room, gen: str) -> bool: ...
     def update_room(
-        self, env_id: str, room_id: str, metadata: dict[str, Any], now_iso: str
+        self, env_id: str, room_id: str, metadata: dict[str, Any], now_iso: str, event: RoomEvent
+    ) -> bool: ...
+    def change_access(
+        self, env_id: str, state: RoomState, after: Room, event: RoomEvent
     ) -> RoomState | None: ...
-    def change_access(self, env_id: str, state: RoomState, after: Room) -> RoomState | None: ...
     def purge_grants(self, env_id: str, room: Room) -> None: ...
     def list_granted(
         self,
@@ -62,7 +69,7 @@ class RoomStore(Protocol):
         cursor: str | None,
         secret: bytes,
     ) -> Page[Room]: ...
-    def delete_room(self, env_id: str, state: RoomState) -> bool: ...
+    def delete_room(self, env_id: str, state: RoomState, event: RoomEvent) -> bool: ...
     def purge_room(self, env_id: str, room_id: str, gens: set[str]) -> bool: ...
     def list_threads(
         self,
@@ -75,7 +82,13 @@ class RoomStore(Protocol):
         secret: bytes,
     ) -> Page[Thread]: ...
     def create_thread(
-        self, env_id: str, room: RoomState, thread: Thread, first: Comment, today: str
+        self,
+        env_id: str,
+        room: RoomState,
+        thread: Thread,
+        first: Comment,
+        today: str,
+        event: RoomEvent,
     ) -> bool: ...
     def update_thread(
         self,
@@ -85,8 +98,11 @@ class RoomStore(Protocol):
         resolved: bool | None,
         metadata: dict[str, Any] | None,
         now_iso: str,
-    ) -> ThreadState | None: ...
-    def delete_thread(self, env_id: str, room: RoomState, state: ThreadState) -> bool: ...
+        event: RoomEvent,
+    ) -> bool: ...
+    def delete_thread(
+        self, env_id: str, room: RoomState, state: ThreadState, event: RoomEvent
+    ) -> bool: ...
     def list_comments(
         self, env_id: str, thread_id: str, *, limit: int, cursor: str | None, secret: bytes
     ) -> Page[Comment]: ...
@@ -94,13 +110,19 @@ class RoomStore(Protocol):
         self, env_id: str, thread_id: str, comments: list[Comment], secret: bytes
     ) -> Page[Comment]: ...
     def create_comment(
-        self, env_id: str, room: RoomState, state: ThreadState, comment: Comment, today: str
+        self,
+        env_id: str,
+        room: RoomState,
+        state: ThreadState,
+        comment: Comment,
+        today: str,
+        event: RoomEvent,
     ) -> bool: ...
     def update_comment(
-        self, env_id: str, comment: Comment, body: str, now_iso: str
-    ) -> Comment | None: ...
+        self, env_id: str, comment: Comment, body: str, now_iso: str, event: RoomEvent
+    ) -> bool: ...
     def delete_comment(
-        self, env_id: str, room: RoomState, state: ThreadState, comment: Comment
+        self, env_id: str, room: RoomState, state: ThreadState, comment: Comment, event: RoomEvent
     ) -> bool: ...
 
 
@@ -283,3 +305,46 @@ class OperatorStore(Protocol):
         audit: AuditEvent,
     ) -> None: ...
     def delete(self, before: OperatorRecord, audit: AuditEvent) -> None: ...
+
+
+class WebhookStore(Protocol):
+    """Webhook endpoints and deliveries (repositories/webhooks.py)."""
+
+    def get(self, env_id: str, webhook_id: str) -> WebhookState | None: ...
+    def list_webhooks(
+        self, env_id: str, *, limit: int, cursor: str | None, secret: bytes
+    ) -> Page[Webhook]: ...
+    def all_webhooks(self, env_id: str) -> list[WebhookState]: ...
+    def create(self, webhook: Webhook, secret: str, audit: AuditEvent) -> None: ...
+    def update(
+        self, env_id: str, webhook_id: str, changes: dict[str, Any], audit: AuditEvent
+    ) -> bool: ...
+    def delete(self, env_id: str, webhook_id: str, audit: AuditEvent) -> bool: ...
+    def disable(
+        self, env_id: str, webhook_id: str, reason: str, now_iso: str, audit: AuditEvent
+    ) -> bool: ...
+    def mark_failing(self, env_id: str, webhook_id: str, since_iso: str) -> None: ...
+    def clear_failing(self, env_id: str, webhook_id: str) -> None: ...
+    def add_delivery(
+        self, env_id: str, delivery: WebhookDelivery, payload: str, now: float
+    ) -> bool: ...
+    def get_delivery(
+        self, env_id: str, webhook_id: str, delivery_id: str
+    ) -> DeliveryState | None: ...
+    def list_deliveries(
+        self, env_id: str, webhook_id: str, *, limit: int, cursor: str | None, secret: bytes
+    ) -> Page[WebhookDelivery]: ...
+    def record_attempt(self, env_id: str, delivery: WebhookDelivery) -> None: ...
+    def failed_since(self, env_id: str, webhook_id: str, since_ms: int) -> list[DeliveryState]: ...
+
+
+class DeliveryQueue(Protocol):
+    """Where delivery attempts wait (outbound/queue.py: SQS, delayed up to 15 minutes)."""
+
+    def send(self, message: dict[str, Any], delay_seconds: int = 0) -> None: ...
+
+
+class WebhookPoster(Protocol):
+    """Posts one attempt (outbound/http.py: resolved, checked, bounded)."""
+
+    def post(self, url: str, headers: dict[str, str], body: bytes) -> Answer: ...

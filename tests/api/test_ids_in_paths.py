@@ -241,6 +241,14 @@ def world(client: Any, services: runtime.Services, owner: Login, tenant: Tenant)
     thread = make_thread(client, tenant.sk, "room-1")
     comment = thread["comments"][0]
     assert mint(client, tenant.sk, "user-1").status_code == 200
+    hook = services.webhooks.create(
+        Actor(owner.id, "owner@example.com", "owner"),
+        tenant.id,
+        "https://hooks.example.com/in",
+        None,
+        None,
+    )
+    delivery = services.webhooks.test(Actor(owner.id, "o@example.com", "owner"), tenant.id, hook.id)
     return {
         "envId": tenant.id,
         "keyId": tenant.pk_id,
@@ -250,6 +258,8 @@ def world(client: Any, services: runtime.Services, owner: Login, tenant: Tenant)
         "commentId": comment["id"],
         "userId": "user-1",
         "name": "app.js",
+        "webhookId": hook.id,
+        "deliveryId": delivery.id,
     }
 
 

@@ -30,6 +30,8 @@ PLACEHOLDERS = {
     "{commentId}": "cm_0000000000000000",
     "{userId}": "user-1",
     "{name}": "app.js",
+    "{webhookId}": "wh_0000000000000000",
+    "{deliveryId}": "msg_0000000000000000",
 }
 
 

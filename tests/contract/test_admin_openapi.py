@@ -286,6 +286,9 @@ def test_every_admin_answer_has_the_shape_its_schema_says(
     thread = client.http.post("/api/v1/rooms/doc%3A1/threads", headers=v1, body=json.dumps(first))
     ids["threadId"] = thread.json_body["id"]
     ids["commentId"] = thread.json_body["comments"][0]["id"]
+    hook = answer("POST", f"{env}/webhooks", ids, {"url": "https://hooks.example.com/in"})
+    ids["webhookId"] = hook["id"]
+    ids["deliveryId"] = answer("POST", f"{env}/webhooks/{{webhookId}}/test", ids)["id"]
 
     for method, template, _ in operations(spec):
         if method == "GET":
@@ -296,6 +299,9 @@ def test_every_admin_answer_has_the_shape_its_schema_says(
     answer("PATCH", env, ids, {"name": "Answers 2"})
     answer("POST", f"{env}/suspend", ids)
     answer("POST", f"{env}/resume", ids)
+    answer("PATCH", f"{env}/webhooks/{{webhookId}}", ids, {"events": ["room.deleted"]})
+    answer("POST", f"{env}/webhooks/{{webhookId}}/rotate-secret", ids)
+    answer("POST", f"{env}/webhooks/{{webhookId}}/replay", ids, {"since": "2026-01-01T00:00:00Z"})
     made = answer(
         "POST",
         f"{api}/operators",

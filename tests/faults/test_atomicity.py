@@ -85,10 +85,18 @@ def expect(resp: Any, calls: list[str], k: int, ok: int) -> bool:
 # --- a comment and its counters ------------------------------------------------------------------
 
 
+def new_event(d: Diff, e: str, room: str, kind: str) -> set[tuple[str, str, str]]:
+    """The one event item the change wrote (the webhooks' source), of type `kind`: its key."""
+    events = {k: v for k, v in d.added.items() if k[:2] == ("data", f"ENV#{e}#EVENTS#{room}")}
+    assert [v["type"]["S"] for v in events.values()] == [kind], events
+    return set(events)
+
+
 def assert_one_whole_comment(d: Diff, w: World, room: str, thread: str, today: str) -> None:
     e = w.env_id
     assert d.removed == {}
-    (added,) = d.added
+    event = new_event(d, e, room, "comment.created")  # written with it, once
+    (added,) = set(d.added) - event
     assert added[:2] == ("data", f"ENV#{e}#THREAD#{thread}") and added[2].startswith("COMMENT#")
     counted = {
         ("data", f"ENV#{e}#ROOM#{room}", f"THREAD#{thread}"): "comment_count",
@@ -250,13 +258,14 @@ def assert_room_gone(d: Diff, before: Snapshot, w: World, room: str, *, purged: 
     ]
     purge_item = ("data", f"ENV#{e}", f"PURGE#{room}")
     assert ("data", f"ENV#{e}", f"ROOM#{room}") in d.removed
+    added = set(d.added) - new_event(d, e, room, "room.deleted")  # written with it, once
     if purged:
-        assert set(d.removed) == parts and d.added == {}
+        assert set(d.removed) == parts and added == set()
     else:
         assert set(d.removed) <= parts
-        assert set(d.added) <= {purge_item}
+        assert added <= {purge_item}
         if set(d.removed) != parts:
-            assert purge_item in d.added  # something is left: the purge item remembers it
+            assert purge_item in added  # something is left: the purge item remembers it
     # Whatever is left never shows: the room is gone for every reader.
     resp = w.request("GET", f"{V1}/rooms/{room}/threads", token=w.sk)
     assert resp.status_code == 404 and resp.json_body["error"]["code"] == "ROOM_NOT_FOUND"

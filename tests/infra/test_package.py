@@ -29,6 +29,8 @@ FUNCTIONS = {  # logical id in the template -> chalice's function name in config
     "WebsocketConnect": "websocket_connect",
     "WebsocketMessage": "websocket_message",
     "WebsocketDisconnect": "websocket_disconnect",
+    "WebhookEvents": "webhook_events",
+    "WebhookAttempts": "webhook_attempts",
 }
 
 
@@ -306,3 +308,26 @@ def test_python_loads_every_module_of_the_package_from_its_byte_code(
     assert [n for n in loaded if not n.endswith(f".{tag}.pyc")] == []
     assert "bytecode is stale" not in verbose.stderr
     assert "bad magic number" not in verbose.stderr
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_the_webhook_pipeline_reads_the_merged_stream_and_queue(
+    packaged: dict[str, Path], name: str
+) -> None:
+    t = template(packaged, name)
+    (stream,) = t["Resources"]["WebhookEvents"]["Properties"]["Events"].values()
+    assert stream["Type"] == "DynamoDB"
+    assert stream["Properties"]["Stream"] == {"Fn::GetAtt": ["DataTable", "StreamArn"]}
+    (pattern,) = stream["Properties"]["FilterCriteria"]["Filters"]
+    assert json.loads(pattern["Pattern"]) == {
+        "eventName": ["INSERT"],
+        "dynamodb": {"NewImage": {"sk": {"S": [{"prefix": "EVT#"}, {"prefix": "SEQ#"}]}}},
+    }
+    (queue,) = t["Resources"]["WebhookAttempts"]["Properties"]["Events"].values()
+    assert queue["Type"] == "SQS" and queue["Properties"]["BatchSize"] == 1
+    assert queue["Properties"]["Queue"] == {"Fn::GetAtt": ["WebhookQueue", "Arn"]}
+    data = t["Resources"]["DataTable"]["Properties"]
+    assert data["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+    redrive = t["Resources"]["WebhookQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["WebhookDeadLetters", "Arn"]}
+    assert "arn:aws:sqs:us-east-1:000000000000" not in json.dumps(t)  # no stand-in left

@@ -58,7 +58,8 @@ BUDGETS: dict[str, tuple[str, str, list[str]]] = {
     "list rooms": ("GET", "/api/v1/rooms", [READ, RATE, Q_ROOMS]),
     "create room": ("POST", "/api/v1/rooms", [READ, RATE, TX]),
     "get room": ("GET", R, [READ, RATE]),
-    "patch room": ("PATCH", R, [READ, RATE, UPDATE]),
+    # An update is one transaction: the item and its event (the webhooks' source, issue 15).
+    "patch room": ("PATCH", R, [READ, RATE, TX]),
     # the room with its changed index items, then its connections re-evaluated (none here)
     "patch room access": ("PATCH", R, [READ, RATE, TX, FANOUT]),
     # one Query per holder named, whatever the environment holds (no room names them here,
@@ -72,10 +73,10 @@ BUDGETS: dict[str, tuple[str, str, list[str]]] = {
     "list threads ?resolved": ("GET", f"{R}/threads?resolved=false", [READ, RATE, Q_THREADS]),
     "create thread": ("POST", f"{R}/threads", [READ, RATE, TX, FANOUT]),
     "get thread (+comments)": ("GET", f"{R}/threads/{{t}}", [READ, RATE, Q_COMMENTS]),
-    "patch thread": ("PATCH", f"{R}/threads/{{t}}", [READ, RATE, UPDATE, FANOUT]),
+    "patch thread": ("PATCH", f"{R}/threads/{{t}}", [READ, RATE, TX, FANOUT]),
     "list comments": ("GET", f"{R}/threads/{{t}}/comments", [READ, RATE, Q_COMMENTS]),
     "create comment": ("POST", f"{R}/threads/{{t}}/comments", [READ, RATE, TX, FANOUT]),
-    "patch comment": ("PATCH", f"{R}/threads/{{t}}/comments/{{c}}", [READ, RATE, UPDATE, FANOUT]),
+    "patch comment": ("PATCH", f"{R}/threads/{{t}}/comments/{{c}}", [READ, RATE, TX, FANOUT]),
     "delete comment": ("DELETE", f"{R}/threads/{{t}}/comments/{{c}}", [READ, RATE, TX, FANOUT]),
     "list users": ("GET", "/api/v1/users", [READ, RATE, Q_USERS]),
     "get user": ("GET", "/api/v1/users/user-1", [READ, RATE]),

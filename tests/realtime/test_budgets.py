@@ -32,7 +32,7 @@ Every DynamoDB call a handler makes is recorded, in order, and must be exactly t
 | broadcast                                  | rate + Query                                      |
 | threads.list                               | rate + BatchGetItem (env, room) + Query           |
 | thread.create, comment.create              | rate + BatchGetItem + TransactWriteItems + Query  |
-| comment.update, thread.resolve             | rate + BatchGetItem + UpdateItem + Query          |
+| comment.update, thread.resolve             | rate + BatchGetItem + TransactWriteItems + Query  |
 | $disconnect                                | GetItem + TransactWriteItems + Query (to tell)    |
 | $disconnect, already gone                  | GetItem                                           |
 | GET active_users, POST broadcast (REST)    | BatchGetItem (key, env, room) + UpdateItem (rate  |
@@ -234,13 +234,14 @@ MESSAGES: dict[str, tuple[dict[str, Any] | str, list[str]]] = {
         {"type": "comment.create", "threadId": "<thread>", "body": "Hi"},
         [*RATE, "BatchGetItem", "TransactWriteItems", "Query"],
     ),
+    # The change and its event in one transaction (the webhooks' source, issue 15).
     "comment.update": (
         {"type": "comment.update", "threadId": "<thread>", "commentId": "<comment>", "body": "E"},
-        [*RATE, "BatchGetItem", "UpdateItem", "Query"],
+        [*RATE, "BatchGetItem", "TransactWriteItems", "Query"],
     ),
     "thread.resolve": (
         {"type": "thread.resolve", "threadId": "<thread>", "resolved": True},
-        [*RATE, "BatchGetItem", "UpdateItem", "Query"],
+        [*RATE, "BatchGetItem", "TransactWriteItems", "Query"],
     ),
     "invalid JSON": ("{nope", []),
     "unknown type": ({"type": "launch"}, []),

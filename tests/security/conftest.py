@@ -13,6 +13,7 @@ import pytest
 from api.conftest import admin, make_operator, owner, viewer  # noqa: F401 (fixtures)
 from api.helpers import (
     Login,
+    call,
     create_environment,
     make_comment,
     make_room,
@@ -50,6 +51,20 @@ def existing(client: Any, owner: Login) -> dict[str, str]:  # noqa: F811 (the fi
     make_room(client, sk, "room-1")
     thread = make_thread(client, sk, "room-1")
     comment = make_comment(client, sk, "room-1", thread["id"])
+    env_id = created["environment"]["id"]
+    hook = call(
+        client,
+        "POST",
+        f"/admin/api/environments/{env_id}/webhooks",
+        token=owner.token,
+        body={"url": "https://hooks.example.com/in"},
+    ).json_body
+    delivery = call(
+        client,
+        "POST",
+        f"/admin/api/environments/{env_id}/webhooks/{hook['id']}/test",
+        token=owner.token,
+    ).json_body
     return {
         "sk": sk,
         "{envId}": created["environment"]["id"],
@@ -58,6 +73,8 @@ def existing(client: Any, owner: Login) -> dict[str, str]:  # noqa: F811 (the fi
         "{roomId}": "room-1",
         "{threadId}": thread["id"],
         "{commentId}": comment["id"],
+        "{webhookId}": hook["id"],
+        "{deliveryId}": delivery["id"],
     }
 
 

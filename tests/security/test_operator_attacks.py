@@ -16,7 +16,7 @@ import threading
 from typing import Any
 
 import pytest
-from api import test_admin_data, test_admin_operators
+from api import test_admin_data, test_admin_operators, test_admin_webhooks
 from api.helpers import (
     API,
     Login,
@@ -44,6 +44,7 @@ from .conftest import fill, table_items
 ADMIN_ROUTE_ROLES: dict[tuple[str, str], str | None] = {
     **test_admin_operators.ROUTE_ROLES,
     **test_admin_data.ROUTE_ROLES,
+    **test_admin_webhooks.ROUTE_ROLES,
 }
 # Routes that take no operator session, and why each may.
 PUBLIC_ROUTES = {
@@ -404,6 +405,8 @@ NOWHERE = {
     "{roomId}": "room-0",
     "{threadId}": test_admin_data.NO_THREAD,
     "{commentId}": test_admin_data.NO_COMMENT,
+    "{webhookId}": test_admin_webhooks.NO_WEBHOOK,
+    "{deliveryId}": test_admin_webhooks.NO_DELIVERY,
 }
 
 

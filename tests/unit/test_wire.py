@@ -12,7 +12,7 @@ import pytest
 
 from chalicelib.entities import Metadata
 from chalicelib.errors import InvalidInput
-from chalicelib.wire import environments, operators, rooms, threads, tokens
+from chalicelib.wire import environments, operators, rooms, threads, tokens, webhooks
 from chalicelib.wire.fields import Body
 from chalicelib.wire.schemas import METADATA, TIMESTAMP
 from chalicelib.wire.shapes import Record
@@ -34,6 +34,9 @@ MODELS: list[type[Body]] = [
     operators.LoginRequest,
     operators.CreateOperatorRequest,
     operators.UpdateOperatorRequest,
+    webhooks.CreateWebhookRequest,
+    webhooks.UpdateWebhookRequest,
+    webhooks.ReplayRequest,
 ]
 
 

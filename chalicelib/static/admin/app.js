@@ -966,6 +966,7 @@ const ENV_TABS = [
   ["users", "Users"],
   ["analytics", "Analytics"],
   ["audit", "Audit log"],
+  ["webhooks", "Webhooks"],
   ["settings", "Settings"],
 ];
 
@@ -999,6 +1000,7 @@ async function environmentView(envId, tab, rest, params) {
     users: usersTab,
     analytics: analyticsTab,
     audit: auditTab,
+    webhooks: webhooksTab,
     settings: settingsTab,
   };
   const content = await (views[tab] || keysTab)(env, rest, params);
@@ -1181,6 +1183,292 @@ async function revokeKey(env, key) {
   } catch (err) {
     reportError(err);
   }
+}
+
+// --- webhooks: endpoints, their secret (shown once), deliveries, retry and replay ----------------
+
+const WEBHOOK_EVENTS = [
+  "comment.created",
+  "comment.updated",
+  "comment.deleted",
+  "thread.created",
+  "thread.updated",
+  "thread.resolved",
+  "thread.deleted",
+  "room.updated",
+  "room.deleted",
+];
+const DISABLED_BECAUSE = {
+  operator: "disabled by an operator",
+  gone: "disabled: the endpoint answered 410 Gone",
+  failing: "disabled: every attempt failed for 5 days",
+};
+
+function webhookState(hook) {
+  if (hook.enabled) return hook.failingSince ? badge("failing", "warn") : badge("enabled", "ok");
+  return badge("disabled", "danger");
+}
+
+/** "a, b" -> ["a", "b"]; empty -> null (every event type). */
+function parseEvents(text) {
+  const list = text
+    .split(",")
+    .map((t) => t.trim())
+    .filter(Boolean);
+  return list.length ? list : null;
+}
+
+async function webhooksTab(env, rest) {
+  const [webhookId] = rest;
+  if (webhookId !== undefined) return deliveriesView(env, webhookId);
+  const editable = can("admin");
+  const list = await pagedTable({
+    caption: "Webhook endpoints",
+    empty: "No endpoints yet. Add one to receive this environment's events.",
+    rowKey: (w) => w.id,
+    load: (cursor) => api("GET", apiPath`environments/${env.id}/webhooks`, { query: { cursor, limit: 50 } }),
+    columns: [
+      {
+        label: "URL",
+        header: true,
+        render: (w) => h("a", { href: hashPath`environments/${env.id}/webhooks/${w.id}` }, w.url),
+      },
+      { label: "Events", render: (w) => (w.events ? w.events.join(", ") : h("span", { class: "muted" }, "All")) },
+      { label: "Description", render: (w) => w.description || h("span", { class: "muted" }, "—") },
+      {
+        label: "Status",
+        render: (w) => [
+          webhookState(w),
+          !w.enabled && w.disabledReason ? h("span", { class: "muted small" }, " ", DISABLED_BECAUSE[w.disabledReason] || w.disabledReason) : null,
+          w.enabled && w.failingSince ? h("span", { class: "muted small" }, " since ", time(w.failingSince)) : null,
+        ],
+      },
+      editable && {
+        label: "Actions",
+        className: "col-actions",
+        render: (w) =>
+          h(
+            "div",
+            { class: "actions" },
+            button("Test", (event) => testWebhook(env, w, event.currentTarget), { small: true, "aria-label": `Send a test event to ${w.url}` }),
+            button(w.enabled ? "Disable" : "Enable", () => setWebhookEnabled(env, w, !w.enabled), { small: true, "aria-label": `${w.enabled ? "Disable" : "Enable"} ${w.url}` }),
+            button("Rotate secret", () => rotateWebhookSecret(env, w), { small: true, "aria-label": `Rotate the secret of ${w.url}` }),
+            button("Delete", () => deleteWebhook(env, w), { kind: "danger-outline", small: true, "aria-label": `Delete ${w.url}` }),
+          ),
+      },
+    ],
+  });
+  return section(
+    "Webhooks",
+    h("p", { class: "muted" }, "Pulse posts this environment's events to these endpoints, signed (Standard Webhooks) and retried for about a day. Each endpoint's signing secret is shown once, when it is made or rotated."),
+    !editable ? h("p", { class: "callout callout-info" }, "You have read-only access (viewer): endpoints are managed by admins and owners.") : null,
+    editable ? h("div", { class: "toolbar" }, h("div", { class: "actions" }, button("Add endpoint", () => createWebhook(env), { kind: "primary" }))) : null,
+    list,
+  );
+}
+
+function createWebhook(env) {
+  formDialog({
+    title: "Add webhook endpoint",
+    submitLabel: "Add endpoint",
+    fields: [
+      { name: "url", label: "URL", type: "url", required: true, maxlength: 2048, placeholder: "https://hooks.example.com/pulse", hint: "An https URL of a public host." },
+      { name: "events", label: "Events", maxlength: 400, placeholder: "comment.created, thread.resolved", hint: `Comma-separated; empty: all. One of: ${WEBHOOK_EVENTS.join(", ")}.` },
+      { name: "description", label: "Description", maxlength: 200, placeholder: "Email digests" },
+    ],
+    onSubmit: async (values, dialog) => {
+      const body = { url: values.url.trim() };
+      const events = parseEvents(values.events);
+      if (events) body.events = events;
+      if (values.description.trim()) body.description = values.description.trim();
+      const hook = await api("POST", apiPath`environments/${env.id}/webhooks`, { body });
+      dialog.close("done");
+      secretOnceDialog({ title: "Endpoint added", hook, onClose: () => render() });
+    },
+  });
+}
+
+/** The signing secret, shown once, with a copy button. */
+function secretOnceDialog({ title, hook, intro, onClose }) {
+  const status = h("p", { class: "copy-status", role: "status" });
+  const id = uid("secret");
+  const input = h("textarea", {
+    id,
+    rows: 1,
+    readonly: true,
+    class: "mono key-value",
+    value: hook.secret,
+    spellcheck: "false",
+    autocomplete: "off",
+    "data-kind": "webhook-secret",
+    onfocus: (event) => event.target.select(),
+  });
+  const body = h(
+    "form",
+    { method: "dialog", class: "dialog-body" },
+    intro ? h("p", {}, intro) : null,
+    h(
+      "div",
+      { class: "callout callout-warn", role: "note" },
+      h("p", { class: "callout-title" }, "The signing secret is shown only this once."),
+      h("p", {}, "Your endpoint verifies each delivery with it (docs/webhooks.md). Copy it now into your secret manager; if it is lost, rotate it."),
+    ),
+    h(
+      "div",
+      { class: "keybox" },
+      h("label", { for: id }, "Signing secret for ", hook.url),
+      h("div", { class: "keybox-row" }, input, copyButton("Signing secret", () => hook.secret, input, status)),
+    ),
+    status,
+    h("div", { class: "dialog-actions" }, h("button", { type: "submit", class: "btn btn-primary" }, "I have saved the secret")),
+  );
+  return openDialog({ title, body, wide: true, label: "secret", onClose, initialFocus: (d) => d.querySelector(".keybox-row button") });
+}
+
+async function testWebhook(env, hook, btn) {
+  try {
+    await busy(btn, () => api("POST", apiPath`environments/${env.id}/webhooks/${hook.id}/test`));
+    flash(`Test event queued for ${hook.url}: see its deliveries.`);
+    render();
+  } catch (err) {
+    reportError(err);
+  }
+}
+
+async function setWebhookEnabled(env, hook, enabled) {
+  try {
+    await api("PATCH", apiPath`environments/${env.id}/webhooks/${hook.id}`, { body: { enabled } });
+    flash(`${hook.url} ${enabled ? "enabled" : "disabled"}.`);
+    render();
+  } catch (err) {
+    reportError(err);
+  }
+}
+
+async function rotateWebhookSecret(env, hook) {
+  const ok = await confirmDialog({
+    title: `Rotate the secret of ${hook.url}?`,
+    intro: "A new signing secret is made. For 24 hours every delivery carries two signatures, one with each secret, so the receiver can switch without losing events.",
+    consequences: ["After 24 hours the old secret signs nothing: the receiver must have the new one by then."],
+    confirmLabel: "Rotate secret",
+    confirmKind: "primary",
+  });
+  if (!ok) return;
+  try {
+    const rotated = await api("POST", apiPath`environments/${env.id}/webhooks/${hook.id}/rotate-secret`);
+    secretOnceDialog({ title: "Secret rotated", hook: rotated, onClose: () => render() });
+  } catch (err) {
+    reportError(err);
+  }
+}
+
+async function deleteWebhook(env, hook) {
+  const ok = await confirmDialog({
+    title: `Delete ${hook.url}?`,
+    intro: "Nothing more is sent to it, queued retries included.",
+    consequences: ["Its deliveries log goes with it."],
+    confirmLabel: "Delete endpoint",
+  });
+  if (!ok) return;
+  try {
+    await api("DELETE", apiPath`environments/${env.id}/webhooks/${hook.id}`);
+    flash(`${hook.url} deleted.`);
+    render();
+  } catch (err) {
+    reportError(err);
+  }
+}
+
+function deliveryStatus(d) {
+  const tone = d.status === "succeeded" ? "ok" : d.status === "failed" ? "danger" : "warn";
+  return badge(d.status, tone);
+}
+
+async function deliveriesView(env, webhookId) {
+  const hook = await api("GET", apiPath`environments/${env.id}/webhooks/${webhookId}`);
+  const editable = can("admin");
+  const list = await pagedTable({
+    caption: `Deliveries to ${hook.url}`,
+    empty: "No deliveries yet.",
+    rowKey: (d) => d.id,
+    load: (cursor) => api("GET", apiPath`environments/${env.id}/webhooks/${webhookId}/deliveries`, { query: { cursor, limit: 25 } }),
+    columns: [
+      { label: "Created", header: true, render: (d) => time(d.createdAt) },
+      { label: "Event", render: (d) => [d.eventType, " ", h("span", { class: "muted small" }, d.eventId)] },
+      { label: "Status", render: (d) => deliveryStatus(d) },
+      { label: "Attempts", render: (d) => String(d.attempt) },
+      {
+        label: "Response",
+        render: (d) =>
+          d.responseCode !== null
+            ? h("details", {}, h("summary", {}, String(d.responseCode)), h("pre", { class: "mono small" }, d.responseBody || ""))
+            : h("span", { class: "muted" }, d.error || "—"),
+      },
+      { label: "Duration", render: (d) => (d.durationMs === null ? h("span", { class: "muted" }, "—") : `${d.durationMs} ms`) },
+      { label: "Next attempt", render: (d) => time(d.nextAttemptAt, "—") },
+      editable && {
+        label: "Actions",
+        className: "col-actions",
+        render: (d) =>
+          d.status === "pending"
+            ? h("span", { class: "muted" }, "—")
+            : button("Retry", (event) => retryDelivery(env, hook, d, event.currentTarget), { small: true, "aria-label": `Retry delivery ${d.id}` }),
+      },
+    ],
+  });
+  return section(
+    "Deliveries",
+    h(
+      "p",
+      {},
+      h("a", { href: hashPath`environments/${env.id}/webhooks` }, "All endpoints"),
+      " / ",
+      mono(hook.url),
+      " ",
+      webhookState(hook),
+      !hook.enabled && hook.disabledReason ? h("span", { class: "muted small" }, " ", DISABLED_BECAUSE[hook.disabledReason] || hook.disabledReason) : null,
+    ),
+    editable
+      ? h(
+          "div",
+          { class: "toolbar" },
+          h(
+            "div",
+            { class: "actions" },
+            button("Send test event", (event) => testWebhook(env, hook, event.currentTarget)),
+            button("Replay failed", () => replayDeliveries(env, hook)),
+            hook.enabled ? null : button("Enable", () => setWebhookEnabled(env, hook, true), { kind: "primary" }),
+          ),
+        )
+      : null,
+    list,
+  );
+}
+
+async function retryDelivery(env, hook, delivery, btn) {
+  try {
+    await busy(btn, () => api("POST", apiPath`environments/${env.id}/webhooks/${hook.id}/deliveries/${delivery.id}/retry`));
+    flash(`Delivery ${delivery.id} queued again.`);
+    render();
+  } catch (err) {
+    reportError(err);
+  }
+}
+
+function replayDeliveries(env, hook) {
+  const since = new Date(Date.now() - 24 * 3600 * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+  formDialog({
+    title: "Replay failed deliveries",
+    submitLabel: "Replay",
+    intro: "Every delivery to this endpoint that failed since this time is sent once more.",
+    fields: [{ name: "since", label: "Since (UTC)", required: true, maxlength: 40, value: since, hint: "e.g. 2026-11-25T04:00:00Z" }],
+    onSubmit: async (values, dialog) => {
+      const result = await api("POST", apiPath`environments/${env.id}/webhooks/${hook.id}/replay`, { body: { since: values.since.trim() } });
+      dialog.close("done");
+      flash(`${result.replayed} failed deliver${result.replayed === 1 ? "y" : "ies"} queued again.`);
+      render();
+    },
+  });
 }
 
 // --- settings: rename, suspend/resume, disable ---------------------------------------------------

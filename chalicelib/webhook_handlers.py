@@ -1,0 +1,27 @@
+"""The webhook pipeline's two Lambda entry points (app.py wires them; the local stack calls the
+same functions): the data table's stream records, and one queued delivery attempt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import jsontext
+from .repositories.events import is_event_record
+from .runtime import services
+
+
+def stream(event: dict[str, Any]) -> int:
+    """DynamoDB Streams records (the event source's filter already kept event items; the same
+    test runs here, so a wider mapping changes nothing). Raising makes Lambda retry the batch,
+    which starts no delivery twice."""
+    records = [r for r in event.get("Records", []) if is_event_record(r)]
+    if not records:
+        return 0
+    return services().pipeline.on_stream(records)
+
+
+def attempts(event: dict[str, Any]) -> None:
+    """SQS messages, each one attempt to make. An exception leaves the message on the queue (it
+    comes back after its visibility timeout, and goes to the dead-letter queue after a few)."""
+    for record in event.get("Records", []):
+        services().pipeline.on_message(jsontext.loads(record["body"]))
