@@ -39,7 +39,7 @@ SCENARIOS: list[tuple[str, dict[str, Any]]] = [
 
 
 def counted(connections: int) -> list[list[Any]]:
-    from .calls import installed
+    from .calls import count_requests, installed
     from .common import (
         create_tables,
         dynamodb_server,
@@ -67,6 +67,7 @@ def counted(connections: int) -> list[list[Any]]:
         create_tables(endpoint, settings.table_prefix)
         graph = runtime.build(settings)
         runtime.install(graph)
+        sent = count_requests(graph.realtime.channel.api)
         owner = Actor(id="op_0Q5cZkT8benchowner", email="bench@example.com", role="owner")
         _, (pk, sk) = graph.environments.create(owner, "Access bench")
         assert pk.key is not None and sk.key is not None
@@ -81,19 +82,19 @@ def counted(connections: int) -> list[list[Any]]:
             change = AccessChange(
                 body.get("defaultAccess"), body.get("usersAccess"), body.get("groupsAccess")
             )
+            sent.clear()
             with recorder.record() as calls:
                 started = time.perf_counter()
                 graph.collab.update_room(caller, ROOM, None, change)
                 seconds = time.perf_counter() - started
             by_op = Counter(c.operation for c in calls)
-            posts = Counter(op for service, op in recorder.others)
             rows.append(
                 [
                     label,
                     len(calls),
                     ", ".join(f"{op} {n}" for op, n in sorted(by_op.items())),
-                    posts.get("PostToConnection", 0),
-                    posts.get("DeleteConnection", 0),
+                    sent["post"],
+                    sent["close"],
                     f"{seconds * 1000:.0f}",
                 ]
             )

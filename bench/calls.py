@@ -7,6 +7,8 @@ model calls and the shared client's own `batch_get_item` alike), so no call slip
 from __future__ import annotations
 
 import copy
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -67,3 +69,25 @@ def installed() -> Iterator[DynamoCalls]:
         yield recorder
     finally:
         BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+
+def count_requests(api: Any) -> Counter[str]:
+    """Count the Management API requests the production sender makes (it signs and sends them
+    itself, past botocore's client hooks): `post` (one per recipient, post_many included) and
+    `close` (DELETE)."""
+    sent: Counter[str] = Counter()
+    lock = threading.Lock()
+    real_post, real_close = api.post, api.close
+
+    def post(c: Any, data: bytes) -> str:
+        with lock:
+            sent["post"] += 1
+        return str(real_post(c, data))
+
+    def close(c: Any) -> None:
+        with lock:
+            sent["close"] += 1
+        real_close(c)
+
+    api.post, api.close = post, close  # post_many calls self.post: counted per recipient
+    return sent
