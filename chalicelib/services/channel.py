@@ -130,6 +130,8 @@ class RoomChannel:
             except FrameTooLarge as exc:  # the others are told, to list again
                 log.error("event too large to send", extra={"roomId": room_id, "type": event_type})
                 notice = too_large(message, exc.size)
+                if "seq" in message:  # the change they missed: a client knows its order moved
+                    notice["seq"] = message["seq"]
                 self.send(env_id, room_id, notice, exclude=mine, members=members)
             if event_type == "room.deleted" and members:
                 for c in members:

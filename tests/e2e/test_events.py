@@ -4,6 +4,7 @@ clients: concurrent writers get a gapless `seq`; a client that was away catches 
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 from typing import Any
 
@@ -123,8 +124,13 @@ def test_a_write_resent_after_a_dropped_socket_is_stored_once(rt: Realtime) -> N
                 listed = (await in_thread(env.api, "GET", comments)).json()["data"]
                 if len(listed) == 2:
                     break
+                await asyncio.sleep(0.05)
             a.ws.transport.abort()
             a.room = ""  # gone: the next client's entry waits for no user.joined here
+            for _ in range(100):  # until the gateway has run its $disconnect
+                if a.id not in await in_thread(env.active_ids, room):
+                    break
+                await asyncio.sleep(0.05)
 
             b = await clients.enter("A again", env.pk, token, room)
             ack = await b.request(write, "comment.created")
