@@ -157,6 +157,16 @@ class Comment:
     body: str
     created_at: str
     edited_at: str | None
+    reactions: tuple[Reaction, ...] = ()  # in the order each emoji was first used
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """One emoji on a comment: how many users reacted with it, and the first few of them."""
+
+    emoji: str
+    count: int
+    user_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,24 @@ from .. import codes, cursors, ids
 from ..access import AccessChange, RoomAccess
 from ..clock import Clock
 from ..config import Settings
-from ..entities import Ack, Analytics, Comment, Metadata, Page, Room, RoomEvent, Thread, User
+from ..entities import (
+    Ack,
+    Analytics,
+    Comment,
+    Metadata,
+    Page,
+    Reaction,
+    Room,
+    RoomEvent,
+    Thread,
+    User,
+)
 from ..errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, Replayed
 from ..repositories.reads import Fetched, Read
 from ..repositories.rooms import RoomState, ThreadState
 from ..validation import ACCESS_ENTRIES_MAX
 from ..wire.rooms import ROOM
-from ..wire.threads import COMMENT, THREAD
+from ..wire.threads import COMMENT, REACTION, REACTION_USERS_SHOWN, THREAD
 from .authority import Authority
 from .callers import Caller, MemberCaller
 from .channel import event_message
@@ -120,6 +131,47 @@ def busy() -> Conflict:
         code=codes.CONCURRENT_CHANGE,
         suggestion="Retry the request.",
     )
+
+
+@dataclass(frozen=True)
+class Reacted:
+    comment: Comment  # as it is now
+    changed: bool  # False: it already was so (nothing written, nothing sent)
+
+
+REACTION_EMOJI_MAX = 20  # distinct emoji on one comment
+
+
+def reacted(
+    reactions: tuple[Reaction, ...], emoji: str, user_id: str, *, add: bool
+) -> tuple[Reaction, ...]:
+    """The summary after the user's reaction is added (or removed): counts exact, the first
+    REACTION_USERS_SHOWN users named, an emoji gone when its count reaches 0. Conflict
+    (TOO_MANY_REACTIONS) for a 21st distinct emoji."""
+    out = list(reactions)
+    at = next((n for n, r in enumerate(out) if r.emoji == emoji), None)
+    if add:
+        if at is None:
+            if len(out) >= REACTION_EMOJI_MAX:
+                raise Conflict(
+                    f"This comment already has {REACTION_EMOJI_MAX} different reactions.",
+                    code=codes.TOO_MANY_REACTIONS,
+                    suggestion="React with one of the emoji it already has.",
+                )
+            out.append(Reaction(emoji, 1, (user_id,)))
+        else:
+            r = out[at]
+            shown = (
+                r.user_ids if len(r.user_ids) >= REACTION_USERS_SHOWN else (*r.user_ids, user_id)
+            )
+            out[at] = Reaction(emoji, r.count + 1, shown)
+    elif at is not None:
+        r = out[at]
+        if r.count <= 1:
+            del out[at]
+        else:
+            out[at] = Reaction(emoji, r.count - 1, tuple(u for u in r.user_ids if u != user_id))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -483,6 +535,58 @@ class CollabService:
                 return
         raise busy()
 
+    # --- reactions -------------------------------------------------------------------------
+
+    def react(
+        self,
+        caller: Caller,
+        room_id: str,
+        thread_id: str,
+        comment_id: str,
+        user_id: str,
+        emoji: str,
+        *,
+        add: bool,
+    ) -> Reacted:
+        """Add (or remove) the user's `emoji` on the comment: its reaction item and the comment's
+        summary in one transaction with the event (`reaction.added` / `reaction.removed`).
+        Reacting twice, or removing a reaction that is not there, changes nothing and is not an
+        error (`changed` False). At most REACTION_EMOJI_MAX distinct emoji on a comment."""
+        kind = "reaction.added" if add else "reaction.removed"
+        for _ in range(RETRIES):
+            env_id = caller.env_id
+            room, thread = (
+                self.rooms.room_read(env_id, room_id),
+                self.rooms.thread_read(env_id, room_id, thread_id),
+            )
+            comment = self.rooms.comment_read(env_id, thread_id, comment_id)
+            mine = self.rooms.reaction_read(env_id, thread_id, comment_id, emoji, user_id)
+            got, last = self._load_to_change(caller, room_id, room, thread, comment, mine)
+            _, state = self._parents(got[room], got[thread])
+            found = got[comment]
+            if found is None or found.room_id != room_id:
+                raise comment_not_found()
+            if got[mine] == add:
+                return Reacted(found, False)
+            after = reacted(found.reactions, emoji, user_id, add=add)
+            updated = replace(found, reactions=after)
+            news = {
+                "threadId": thread_id,
+                "commentId": comment_id,
+                "emoji": emoji,
+                "userId": user_id,
+                "reactions": [REACTION.dump(r) for r in after],
+            }
+            data = {"id": comment_id, **news}
+            event = self._event(caller, room_id, kind, data, last, frame=(kind, news))
+            committed = self.rooms.react(
+                env_id, state, found, after, emoji=emoji, user_id=user_id, added=add, event=event
+            )
+            if committed is not None:
+                self._publish(caller, room_id, kind, **news, seq=committed.seq)
+                return Reacted(updated, True)
+        raise busy()
+
     # --- the room's events -------------------------------------------------------------------
 
     def list_events(
@@ -490,13 +594,15 @@ class CollabService:
     ) -> Page[RoomEvent]:
         """The room's events in order, after `since` (None: all those kept) or after the seq its
         cursor names. Gone (RESYNC_REQUIRED) when the events right after `since` are no longer
-        kept, or `since` is past the room's last seq."""
+        kept, or `since` is past the room's last seq. The credentials and the room are checked
+        before the cursor is read."""
+        last = self._last_of(caller, room_id)
         scope = f"events:{caller.env_id}:{room_id}"
         if cursor:
             since, check = int(cursors.decode(self._secret, scope, cursor).get("after", 0)), True
         else:
             since, check = (since or 0), since is not None
-        found = self.catch_up(caller, room_id, since, limit)
+        found = self._after(caller, room_id, since, limit, last)
         if check and not found.kept:
             raise resync_required(since, found.last, found.why)
         events = found.events
@@ -514,6 +620,11 @@ class CollabService:
         last. `kept` is False (and `why` says why) when events right after `since` are no longer
         kept or `since` is past the last seq. A deleted room's events stay readable while they
         are kept."""
+        return self._after(caller, room_id, since, limit, self._last_of(caller, room_id))
+
+    def _last_of(self, caller: Caller, room_id: str) -> int:
+        """The room's last seq, in the request's one read (with the credentials' check); 404 for
+        a room that neither exists nor ever had an event."""
         room, head = (
             self.rooms.room_read(caller.env_id, room_id),
             self.history.head_read(caller.env_id, room_id),
@@ -522,6 +633,9 @@ class CollabService:
         last = got[head]
         if got[room] is None and last == 0:
             raise room_not_found()
+        return last
+
+    def _after(self, caller: Caller, room_id: str, since: int, limit: int, last: int) -> CatchUp:
         if since > last:
             return CatchUp([], False, last, False, "is past the room's last seq")
         if since == last:

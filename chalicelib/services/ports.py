@@ -17,6 +17,7 @@ from ..entities import (
     Environment,
     Operator,
     Page,
+    Reaction,
     Room,
     RoomEvent,
     Thread,
@@ -124,6 +125,21 @@ class RoomStore(Protocol):
     ) -> RoomEvent | None: ...
     def delete_comment(
         self, env_id: str, room: RoomState, state: ThreadState, comment: Comment, event: RoomEvent
+    ) -> RoomEvent | None: ...
+    def reaction_read(
+        self, env_id: str, thread_id: str, comment_id: str, emoji: str, user_id: str
+    ) -> Read[bool]: ...
+    def react(
+        self,
+        env_id: str,
+        state: ThreadState,
+        comment: Comment,
+        after: Sequence[Reaction],
+        *,
+        emoji: str,
+        user_id: str,
+        added: bool,
+        event: RoomEvent,
     ) -> RoomEvent | None: ...
 
 
