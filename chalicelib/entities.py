@@ -114,6 +114,9 @@ class User:
     color: str
     first_seen_at: str
     last_seen_at: str
+    # What the user's latest token granted (never answered: it decides who can be mentioned).
+    group_ids: tuple[str, ...] = ()
+    permissions: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,7 @@ class Comment:
     created_at: str
     edited_at: str | None
     reactions: tuple[Reaction, ...] = ()  # in the order each emoji was first used
+    mentions: tuple[str, ...] = ()  # the users `<@id>` names who could read the room then
 
 
 @dataclass(frozen=True)

@@ -216,6 +216,9 @@ class UserItem(DataTable):
     # and only the current one connects (repositories/users.py).
     token_generation = NumberAttribute(null=True)
     tokens_revoked_at = UnicodeAttribute(null=True)
+    # What the latest token minted for the user granted (JSON text): who can be mentioned where.
+    group_ids = UnicodeAttribute(null=True)
+    permissions = UnicodeAttribute(null=True)
 
 
 class StatsItem(DataTable):
@@ -290,6 +293,7 @@ class CommentItem(DataTable):
     # JSON text: [{emoji, count, userIds}], the summary readers get; rewritten with each reaction
     # item in one transaction, conditioned on the text it replaces (repositories/rooms.py).
     reactions = UnicodeAttribute(null=True)
+    mentions = UnicodeAttribute(null=True)  # JSON list of user ids
 
 
 class ReactionItem(DataTable):

@@ -123,7 +123,8 @@ def to_thread_state(item: ThreadItem) -> ThreadState:
 
 
 def to_comment(item: CommentItem) -> Comment:
-    return to_record(Comment, item, reactions=reactions_of(item.reactions))
+    mentions = tuple(jsontext.stored(item.mentions)) if item.mentions else ()
+    return to_record(Comment, item, reactions=reactions_of(item.reactions), mentions=mentions)
 
 
 def reactions_of(text: str | None) -> tuple[Reaction, ...]:
@@ -485,7 +486,12 @@ def _comment_item(env_id: str, c: Comment) -> CommentItem:
         body=c.body,
         created_at=c.created_at,
         edited_at=c.edited_at,
+        mentions=_mentions_text(c.mentions),
     )
+
+
+def _mentions_text(mentions: Sequence[str]) -> str | None:
+    return jsontext.dumps(list(mentions)) if mentions else None
 
 
 def _room_counts(env_id: str, room: RoomState, *, threads: int, comments: int) -> Change:
@@ -651,11 +657,21 @@ def create_comment(
 
 
 def update_comment(
-    env_id: str, comment: Comment, body: str, now_iso: str, event: RoomEvent
+    env_id: str,
+    comment: Comment,
+    body: str,
+    mentions: Sequence[str],
+    now_iso: str,
+    event: RoomEvent,
 ) -> RoomEvent | None:
-    """The body and its event in one transaction; None when the comment is gone."""
+    """The body (and whom it mentions) and its event in one transaction; None when the comment
+    is gone."""
     item = CommentItem(comments_pk(env_id, comment.thread_id), comment_sk(comment.id))
-    actions = [CommentItem.body.set(body), CommentItem.edited_at.set(now_iso)]
+    actions = [
+        CommentItem.body.set(body),
+        CommentItem.edited_at.set(now_iso),
+        _set_or_remove(CommentItem.mentions, _mentions_text(mentions)),
+    ]
     return _change(event, [Change(item, actions, CommentItem.pk.exists())])
 
 

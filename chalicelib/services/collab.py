@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import codes, cursors, ids
-from ..access import AccessChange, RoomAccess
+from ..access import NONE, AccessChange, RoomAccess, TokenAccess, level_for
 from ..clock import Clock
 from ..config import Settings
 from ..entities import (
@@ -27,6 +27,7 @@ from ..entities import (
     User,
 )
 from ..errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, Replayed
+from ..mentions import mentioned
 from ..repositories.reads import Fetched, Read
 from ..repositories.rooms import RoomState, ThreadState
 from ..validation import ACCESS_ENTRIES_MAX
@@ -101,6 +102,22 @@ def resync_required(since: int, last: int, why: str) -> Gone:
 _FRAMES = {"thread.resolved": "thread.updated"}
 ACK_SECONDS = 24 * 3600  # how long a named socket write's resends get its acknowledgement
 ROOM_ACCESS_FIELDS = ("usersAccess", "groupsAccess")
+
+
+def _mentionable(
+    reads: list[Read[User | None]], got: Fetched, room_id: str, grants: RoomAccess
+) -> tuple[str, ...]:
+    """The mentioned users who can read the room, as their latest token and the room's access
+    decide (a user never minted for, or one without `read`, stays plain text: nobody is told)."""
+    found = []
+    for read in reads:
+        user = got[read]
+        if user is None:
+            continue
+        token = TokenAccess(user.id, user.group_ids, user.permissions)
+        if level_for(token, room_id, grants) != NONE:
+            found.append(user.id)
+    return tuple(found)
 
 
 def _named(caller: Caller) -> tuple[str, str] | None:
@@ -268,7 +285,7 @@ class CollabService:
         access: one transaction (the room, its changed index items and its event, conditioned on
         the access read), then the room's open connections are re-evaluated at once."""
         if access is None:
-            state, last = self._room_to_change(caller, room_id)
+            state, last, _ = self._room_to_change(caller, room_id)
             assert metadata is not None  # the body names at least one field
             now = self.clock.now_iso()
             room = replace(state.room, metadata=metadata, updated_at=now)
@@ -282,7 +299,7 @@ class CollabService:
             return room
         _entries_fit(access)
         for _ in range(RETRIES):
-            before, last = self._room_to_change(caller, room_id)
+            before, last, _ = self._room_to_change(caller, room_id)
             grants = access.applied(before.access)
             _maps_fit(grants)
             after = replace(
@@ -342,7 +359,8 @@ class CollabService:
     def create_thread(
         self, caller: Caller, room_id: str, user_id: str, body: str, metadata: Metadata | None
     ) -> Thread:
-        room, last = self._room_to_change(caller, room_id)
+        named = self._mention_reads(caller, body)
+        room, last, got = self._room_to_change(caller, room_id, *named)
         now = self.clock.now_iso()
         thread_id = ids.new_id("th")
         comment = Comment(
@@ -353,6 +371,7 @@ class CollabService:
             body=body,
             created_at=now,
             edited_at=None,
+            mentions=_mentionable(named, got, room_id, room.access),
         )
         thread = Thread(
             id=thread_id,
@@ -390,7 +409,7 @@ class CollabService:
         resolved: bool | None,
         metadata: Metadata | None,
     ) -> Thread:
-        _, state, last = self._thread_to_change(caller, room_id, thread_id)
+        _, state, last, _ = self._thread_to_change(caller, room_id, thread_id)
         now = self.clock.now_iso()
         thread = replace(state.thread, updated_at=now)
         if resolved is not None:
@@ -410,7 +429,7 @@ class CollabService:
 
     def delete_thread(self, caller: Caller, room_id: str, thread_id: str) -> None:
         for _ in range(RETRIES):
-            room, state, last = self._thread_to_change(caller, room_id, thread_id)
+            room, state, last, _ = self._thread_to_change(caller, room_id, thread_id)
             gone = self._thread_deleted(caller, room_id, thread_id, last)
             committed = self.rooms.delete_thread(caller.env_id, room, state, gone)
             if committed is not None:
@@ -452,7 +471,8 @@ class CollabService:
         self, caller: Caller, room_id: str, thread_id: str, user_id: str, body: str
     ) -> Comment:
         for _ in range(RETRIES):
-            room, state, last = self._thread_to_change(caller, room_id, thread_id)
+            named = self._mention_reads(caller, body)
+            room, state, last, got = self._thread_to_change(caller, room_id, thread_id, *named)
             now = self.clock.now_iso()
             comment = Comment(
                 id=ids.new_id("cm"),
@@ -462,6 +482,7 @@ class CollabService:
                 body=body,
                 created_at=now,
                 edited_at=None,
+                mentions=_mentionable(named, got, room_id, room.access),
             )
             event = self._event(
                 caller, room_id, "comment.created", COMMENT.dump(comment), last, comment=comment
@@ -487,13 +508,17 @@ class CollabService:
         author: str | None = None,
     ) -> Comment:
         """`author` set: only that user's comment may change (the widget edits its own)."""
-        _, _, comment, last = self._comment(caller, room_id, thread_id, comment_id, author)
+        named = self._mention_reads(caller, body)
+        room, _, comment, last, got = self._comment(
+            caller, room_id, thread_id, comment_id, author, *named
+        )
         now = self.clock.now_iso()
-        updated = replace(comment, body=body, edited_at=now)
+        mentions = _mentionable(named, got, room_id, room.access)
+        updated = replace(comment, body=body, edited_at=now, mentions=mentions)
         event = self._event(
             caller, room_id, "comment.updated", COMMENT.dump(updated), last, comment=updated
         )
-        committed = self.rooms.update_comment(caller.env_id, comment, body, now, event)
+        committed = self.rooms.update_comment(caller.env_id, comment, body, mentions, now, event)
         if committed is None:
             raise comment_not_found()
         self._publish(caller, room_id, "comment.updated", comment=updated, seq=committed.seq)
@@ -510,7 +535,7 @@ class CollabService:
     ) -> None:
         """Deleting the last comment of a thread deletes the thread."""
         for _ in range(RETRIES):
-            room, state, comment, last = self._comment(
+            room, state, comment, last, _ = self._comment(
                 caller, room_id, thread_id, comment_id, author
             )
             if state.thread.comment_count <= 1:
@@ -682,14 +707,17 @@ class CollabService:
             raise room_not_found()
         return found
 
-    def _room_to_change(self, caller: Caller, room_id: str) -> tuple[RoomState, int]:
-        """The room, and its last seq (the change's event takes the next)."""
+    def _room_to_change(
+        self, caller: Caller, room_id: str, *extra: Read[Any]
+    ) -> tuple[RoomState, int, Fetched]:
+        """The room, its last seq (the change's event takes the next), and the answers of the
+        `extra` reads made with them."""
         room = self.rooms.room_read(caller.env_id, room_id)
-        got, last = self._load_to_change(caller, room_id, room)
+        got, last = self._load_to_change(caller, room_id, room, *extra)
         found = got[room]
         if found is None:
             raise room_not_found()
-        return found, last
+        return found, last, got
 
     def _room_and_purge(
         self, caller: Caller, room_id: str
@@ -702,6 +730,10 @@ class CollabService:
         )
         got, last = self._load_to_change(caller, room_id, room, purge)
         return got[room], got[purge], last
+
+    def _mention_reads(self, caller: Caller, body: str) -> list[Read[User | None]]:
+        """A read of each user the body mentions (in the request's one read)."""
+        return [self.users.user_read(caller.env_id, u) for u in mentioned(body)]
 
     def _load_to_change(
         self, caller: Caller, room_id: str, *reads: Read[Any]
@@ -734,34 +766,40 @@ class CollabService:
         return self._parents(got[room], got[thread])
 
     def _thread_to_change(
-        self, caller: Caller, room_id: str, thread_id: str
-    ) -> tuple[RoomState, ThreadState, int]:
+        self, caller: Caller, room_id: str, thread_id: str, *extra: Read[Any]
+    ) -> tuple[RoomState, ThreadState, int, Fetched]:
         env_id = caller.env_id
         room, thread = (
             self.rooms.room_read(env_id, room_id),
             self.rooms.thread_read(env_id, room_id, thread_id),
         )
-        got, last = self._load_to_change(caller, room_id, room, thread)
-        return (*self._parents(got[room], got[thread]), last)
+        got, last = self._load_to_change(caller, room_id, room, thread, *extra)
+        return (*self._parents(got[room], got[thread]), last, got)
 
     def _comment(
-        self, caller: Caller, room_id: str, thread_id: str, comment_id: str, author: str | None
-    ) -> tuple[RoomState, ThreadState, Comment, int]:
-        """For a change of the comment: with the room's last seq."""
+        self,
+        caller: Caller,
+        room_id: str,
+        thread_id: str,
+        comment_id: str,
+        author: str | None,
+        *extra: Read[Any],
+    ) -> tuple[RoomState, ThreadState, Comment, int, Fetched]:
+        """For a change of the comment: with the room's last seq (and `extra`'s answers)."""
         env_id = caller.env_id
         room, thread = (
             self.rooms.room_read(env_id, room_id),
             self.rooms.thread_read(env_id, room_id, thread_id),
         )
         comment = self.rooms.comment_read(env_id, thread_id, comment_id)
-        got, last = self._load_to_change(caller, room_id, room, thread, comment)
+        got, last = self._load_to_change(caller, room_id, room, thread, comment, *extra)
         parents = self._parents(got[room], got[thread])
         found = got[comment]
         if found is None or found.room_id != room_id:
             raise comment_not_found()
         if author is not None and found.user_id != author:
             raise Forbidden("You can only change your own comments.", code=codes.NOT_COMMENT_AUTHOR)
-        return (*parents, found, last)
+        return (*parents, found, last, got)
 
     @staticmethod
     def _parents(

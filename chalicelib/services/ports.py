@@ -121,7 +121,13 @@ class RoomStore(Protocol):
         event: RoomEvent,
     ) -> RoomEvent | None: ...
     def update_comment(
-        self, env_id: str, comment: Comment, body: str, now_iso: str, event: RoomEvent
+        self,
+        env_id: str,
+        comment: Comment,
+        body: str,
+        mentions: Sequence[str],
+        now_iso: str,
+        event: RoomEvent,
     ) -> RoomEvent | None: ...
     def delete_comment(
         self, env_id: str, room: RoomState, state: ThreadState, comment: Comment, event: RoomEvent

@@ -74,10 +74,13 @@ COMMENT = Record(
         "id": COMMENT_ID,
         "thread_id": THREAD_ID,
         "room_id": ROOM_ID,
+        "mentions": {"type": "array", "maxItems": 20, "items": {"type": "string"}},
     },
     describe={
         "edited_at": "When the body was last edited; `null` if never.",
         "reactions": "Each emoji users reacted with (at most 20), in the order first used.",
+        "mentions": "The users the body mentions as `<@userId>` who could read the room when "
+        "it was written (in order, each once); a mention of anyone else is plain text.",
     },
     examples=[
         {
@@ -89,6 +92,7 @@ COMMENT = Record(
             "createdAt": "2026-11-25T04:48:22.123Z",
             "editedAt": None,
             "reactions": [{"emoji": "👍", "count": 2, "userIds": ["user-43", "user-44"]}],
+            "mentions": [],
         }
     ],
 )
