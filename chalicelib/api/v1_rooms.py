@@ -452,15 +452,28 @@ def delete_comment(access: SecretKeyCaller, roomId: str, threadId: str, commentI
 # --- users -------------------------------------------------------------------------------------
 
 
-@router.route("/users", "GET", auth=SECRET, answer=users.USERS, query=params.PAGE, tag="Users")
+@router.route(
+    "/users",
+    "GET",
+    auth=SECRET,
+    answer=users.USERS,
+    query=[params.USER_SEARCH, *params.PAGE],
+    tag="Users",
+)
 def list_users(access: SecretKeyCaller) -> Page[User]:
-    """List users
+    """List or search users
 
-    Everyone a token was minted for in this environment, in id order.
+    Everyone a token was minted for in this environment, in id order. With `q`: the users whose
+    id, or a word of whose name, starts with it (case-insensitive for names; ids first), at
+    most `limit`, in one page (no cursor), at a cost that does not grow with the environment.
 
     Returns: A page of users.
     """
-    return services().collab.list_users(access, *_page_args())
+    q = http.short_text(router.request, "q", max_len=params.USER_SEARCH_MAX)
+    collab = services().collab
+    if q is None:
+        return collab.list_users(access, *_page_args())
+    return Page(collab.search_users(access, q, http.limit(router.request)), None)
 
 
 @router.route("/users/{userId}", "GET", auth=SECRET, answer=users.USER, tag="Users")

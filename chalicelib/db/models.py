@@ -27,6 +27,7 @@ data table (customer data; every pk starts with ENV#<envId>, so isolation holds 
   Room purge pending (its gens)    ENV#<envId>            PURGE#<roomId>
   Room access entry (index)        ENV#<envId>#GRANT#<U|G>#<id>  ROOM#<roomId>
   Thread                           ENV#<envId>#ROOM#<roomId>   THREAD#<threadId>
+  A user under a word of its name  ENV#<envId>#UNAME      <words from there on>#<userId>
   Reaction (a user's emoji)        ENV#<envId>#THREAD#<threadId>  REACT#<commentId>#<digest>
   Comment                          ENV#<envId>#THREAD#<threadId>  COMMENT#<commentId>
   Connection (by id: $default)     CONN#<connectionId>    CONN
@@ -219,6 +220,13 @@ class UserItem(DataTable):
     # What the latest token minted for the user granted (JSON text): who can be mentioned where.
     group_ids = UnicodeAttribute(null=True)
     permissions = UnicodeAttribute(null=True)
+
+
+class UserNameItem(DataTable):
+    """A user, under a word of its name (users.search): the name's words, normalized (NFKC,
+    casefolded), from each word to the end, so a prefix of any word finds it in one Query."""
+
+    user_id = UnicodeAttribute()
 
 
 class StatsItem(DataTable):
@@ -594,6 +602,14 @@ def reaction_sk(comment_id: str, emoji: str, user_id: str) -> str:
     comment's id (a comment's reactions are one prefix)."""
     digest = hashlib.sha256(f"{emoji}\0{user_id}".encode()).hexdigest()[:40]
     return f"REACT#{comment_id}#{digest}"
+
+
+def user_names_pk(env_id: str) -> str:
+    return f"ENV#{env_id}#UNAME"
+
+
+def user_name_sk(words: str, user_id: str) -> str:
+    return f"{words}#{user_id}"
 
 
 def mutation_sk(digest: str) -> str:

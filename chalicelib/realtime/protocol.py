@@ -341,6 +341,21 @@ def comments_list(ctx: Context) -> None:
     ctx.reply({**listed, "data": data, "nextCursor": next_cursor})
 
 
+USERS_FOUND = 10  # suggestions a `users.search` answers
+
+
+@handles("users.search", "q")
+def users_search(ctx: Context) -> None:
+    """The composer's `@` suggestions: users of the environment who can read this room whose id,
+    or a word of whose name, starts with `q` (`users.found`, at most USERS_FOUND)."""
+    empty = ctx.message.get("q") == ""  # the composer's bare `@`: nothing to suggest yet
+    q = "" if empty else (v.text(ctx.message, "q", max_len=128, required=False) or "")
+    me = ctx.connection
+    found = ctx.collab.search_users(ctx.member, q, USERS_FOUND, room_id=me.room_id) if q else []
+    people = [{"userId": u.id, "name": u.name, "avatar": u.avatar, "color": u.color} for u in found]
+    ctx.reply({"type": "users.found", "q": q, "data": people})
+
+
 @handles("thread.create", "body", "metadata", "clientMutationId", level=access.COMMENT)
 def thread_create(ctx: Context) -> None:
     body, metadata = v.comment_body(ctx.message), v.metadata(ctx.message)

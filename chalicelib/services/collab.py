@@ -101,6 +101,7 @@ def resync_required(since: int, last: int, why: str) -> Gone:
 # The live frame of each event type where they differ (a resolve is pushed as an update).
 _FRAMES = {"thread.resolved": "thread.updated"}
 ACK_SECONDS = 24 * 3600  # how long a named socket write's resends get its acknowledgement
+SEARCH_POOL = 30  # users read for the `@` suggestions, of whom those who can read the room show
 ROOM_ACCESS_FIELDS = ("usersAccess", "groupsAccess")
 
 
@@ -682,6 +683,25 @@ class CollabService:
     def list_users(self, caller: Caller, limit: int, cursor: str | None) -> Page[User]:
         self.authority.load(caller)
         return self.users.list_users(caller.env_id, limit=limit, cursor=cursor, secret=self._secret)
+
+    def search_users(
+        self, caller: Caller, q: str, limit: int, *, room_id: str | None = None
+    ) -> list[User]:
+        """Users whose id, or a word of whose name, starts with `q` (ids first), at most `limit`,
+        at a cost that never grows with the environment. With `room_id`: only those who can
+        read that room (the composer's `@` suggestions)."""
+        if room_id is None:
+            self.authority.load(caller)
+            return self.users.search(caller.env_id, q, limit)
+        room = self._room(caller, room_id)
+        found = self.users.search(caller.env_id, q, SEARCH_POOL)
+        readers = [
+            u
+            for u in found
+            if level_for(TokenAccess(u.id, u.group_ids, u.permissions), room_id, room.access)
+            != NONE
+        ]
+        return readers[:limit]
 
     def get_user(self, caller: Caller, user_id: str) -> User:
         user = self.users.user_read(caller.env_id, user_id)

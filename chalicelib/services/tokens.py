@@ -188,6 +188,7 @@ class TokenService:
             profile_due=profile_due,
             today=today,
             touch=touch,
+            previous_name=existing.name if existing else None,
         )
         try:
             self.users.record_seen(write)

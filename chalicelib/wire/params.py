@@ -196,3 +196,13 @@ REACTING_USER = Param(
     example="user-43",
     raises=(codes.INVALID_INPUT, codes.MISSING_FIELD),
 )
+USER_SEARCH_MAX = 128
+USER_SEARCH = Param(
+    "q",
+    "query",
+    {"type": "string", "maxLength": USER_SEARCH_MAX},
+    "Only users whose id, or a word of whose name, starts with this (names case-insensitive). "
+    "Empty is the same as absent.",
+    allow_empty=True,
+    example="ada",
+)

@@ -86,3 +86,54 @@ def test_what_a_token_granted_is_never_answered(client: Any, env: Env) -> None:
     mint(client, env, "cy", groupIds=["eng"], permissions={"room-*": "read"})
     user = rest_ok(rest(client, "GET", "/api/v1/users/cy", env.sk))
     assert "groupIds" not in user and "permissions" not in user
+
+
+# --- finding whom to mention -------------------------------------------------------------------
+
+
+def search(client: Any, env: Env, q: str, limit: int = 20) -> list[str]:
+    resp = rest(client, "GET", f"/api/v1/users?q={q}&limit={limit}", env.sk)
+    page = rest_ok(resp)
+    assert page["nextCursor"] is None
+    return [u["id"] for u in page["data"]]
+
+
+def test_users_are_found_by_id_or_name_word_prefix(client: Any, env: Env) -> None:
+    mint(client, env, "ada-1")
+    client_body = {"userId": "u-7", "name": "Ada King Lovelace"}
+    assert rest(client, "POST", "/auth/token", env.sk, client_body).status_code == 200
+    body = {"userId": "grace", "name": "Grace Hopper"}
+    assert rest(client, "POST", "/auth/token", env.sk, body).status_code == 200
+
+    assert search(client, env, "ada") == ["ada-1", "u-7"]  # ids first, then names
+    assert search(client, env, "LOVE") == ["u-7"]  # any word, any case
+    assert search(client, env, "king%20lov") == ["u-7"]
+    assert search(client, env, "hop") == ["grace"]
+    assert search(client, env, "u-") == ["u-7"]
+    assert search(client, env, "zz") == []
+    assert search(client, env, "a", limit=1) == ["ada-1"]
+
+
+def test_a_renamed_user_is_found_by_the_new_name_only(client: Any, env: Env) -> None:
+    body = {"userId": "u-1", "name": "Grace Hopper"}
+    assert rest(client, "POST", "/auth/token", env.sk, body).status_code == 200
+    body["name"] = "Grace Brewster"
+    assert rest(client, "POST", "/auth/token", env.sk, body).status_code == 200
+    assert search(client, env, "brew") == ["u-1"]
+    assert search(client, env, "hop") == []
+    assert search(client, env, "grace") == ["u-1"]
+
+
+def test_suggestions_on_the_socket_are_the_users_who_can_read_the_room(
+    gw: Gateway, client: Any, env: Env
+) -> None:
+    room(client, env, defaultAccess="none", usersAccess={"ada": "write", "bob": "read"})
+    mint(client, env, "bob")
+    mint(client, env, "bobby")  # no access to the room
+    ada = gw.connect(env, "ada", ROOM)
+    gw.fake.clear()
+    found = gw.ask(ada, "users.search", q="bo", requestId="s")
+    assert found["type"] == "users.found" and found["requestId"] == "s"
+    assert [u["userId"] for u in found["data"]] == ["bob"]
+    assert set(found["data"][0]) == {"userId", "name", "avatar", "color"}
+    assert gw.ask(ada, "users.search", q="")["data"] == []

@@ -21,6 +21,7 @@ EXPECTED_NEEDS = {
     "presence.update": "read",
     "threads.list": "read",
     "comments.list": "read",
+    "users.search": "read",
     "thread.create": "comment",
     "comment.create": "comment",
     "comment.update": "comment",
