@@ -212,10 +212,10 @@ class RoomChannel:
 
     def drop(self, gone: list[Connection]) -> None:
         """Remove connections whose sockets are gone and tell their rooms: the rows go in
-        batches (one transaction per room per 33), each room's survivors are read once and get
-        one frame naming all of the room's departures (`departures`), so G connections leaving
-        a room of N cost N - G posts, not G x (N - G). One found gone while announcing is
-        dropped (and announced) in turn; each row is removed once, so this ends."""
+        batches (one transaction per room per REMOVE_BATCH), each room's survivors are read once
+        and get one frame naming all of the room's departures (`departures`), so G connections
+        leaving a room of N cost N - G posts, not G x (N - G). One found gone while announcing
+        is dropped (and announced) in turn; each row is removed once, so this ends."""
         rooms: dict[tuple[str, str], list[Connection]] = {}
         for c in self.connections.remove_many(gone):
             rooms.setdefault((c.env_id, c.room_id), []).append(c)
