@@ -248,7 +248,8 @@ class RoomChannel:
         stored (the rows its next message and its room's lists read: one transaction per 50
         connections) and then gets `access.changed`; one whose
         level becomes `none` gets `access.changed` `none`, so that its client can say why, has
-        its rows removed (the room is told `user.left`), and is closed. `then` (an event's type
+        its rows removed (the room told once: `user.left`, or `users.left` for several), and is
+        closed. `then` (an event's type
         and payload) goes to the others after. Never raises (the change is
         committed); returns (changed, closed)."""
         try:
