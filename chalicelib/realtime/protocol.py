@@ -24,7 +24,7 @@ from ..services.realtime import RealtimeService
 from ..wire import sizing
 from ..wire.events import EVENT
 from ..wire.rooms import member
-from ..wire.threads import COMMENT, THREAD, thread_within
+from ..wire.threads import COMMENT, REACTION, THREAD, thread_within
 
 log = logging.getLogger("pulse.protocol")
 
@@ -157,10 +157,13 @@ def check(message: dict[str, Any], problem: PulseError | None = None) -> None:
     v.only_fields(message, ("type", "requestId", *HANDLERS[message_type][0]))
     named = message.get("clientMutationId")
     if "clientMutationId" in message and (
-        not isinstance(named, str) or not 0 < len(named) <= MAX_MUTATION_ID
+        not isinstance(named, str)
+        or not 0 < len(named) <= MAX_MUTATION_ID
+        or v.has_control_chars(named)
     ):
         raise InvalidInput(
-            "clientMutationId", f"must be a string of 1-{MAX_MUTATION_ID} characters"
+            "clientMutationId",
+            f"must be a string of 1-{MAX_MUTATION_ID} characters, without control characters",
         )
 
 
@@ -379,3 +382,45 @@ def thread_resolve(ctx: Context) -> None:
         raise InvalidInput("resolved", "is required (true or false)", code=codes.MISSING_FIELD)
     me = ctx.connection
     ctx.collab.update_thread(ctx.member, me.room_id, thread_id, resolved=resolved, metadata=None)
+
+
+# --- reactions -------------------------------------------------------------------------------
+
+
+@handles("reaction.add", "threadId", "commentId", "emoji", "clientMutationId", level=access.COMMENT)
+def reaction_add(ctx: Context) -> None:
+    _react(ctx, add=True)
+
+
+@handles(
+    "reaction.remove", "threadId", "commentId", "emoji", "clientMutationId", level=access.COMMENT
+)
+def reaction_remove(ctx: Context) -> None:
+    _react(ctx, add=False)
+
+
+def _react(ctx: Context, *, add: bool) -> None:
+    """The change goes to the room as `reaction.added` / `reaction.removed` (the sender's copy
+    with its requestId); one that changes nothing (reacting twice) is answered to the sender
+    alone, with `unchanged: true` and no seq."""
+    thread_id = _thread_id(ctx)
+    comment_id = v.required_text(ctx.message, "commentId", max_len=64)
+    if "emoji" not in ctx.message:
+        raise InvalidInput("emoji", "is required", code=codes.MISSING_FIELD)
+    emoji = v.one_emoji(ctx.message["emoji"])
+    me = ctx.connection
+    done = ctx.collab.react(
+        ctx.member, me.room_id, thread_id, comment_id, me.user_id, emoji, add=add
+    )
+    if not done.changed:
+        ctx.reply(
+            {
+                "type": "reaction.added" if add else "reaction.removed",
+                "threadId": thread_id,
+                "commentId": comment_id,
+                "emoji": emoji,
+                "userId": me.user_id,
+                "reactions": [REACTION.dump(r) for r in done.comment.reactions],
+                "unchanged": True,
+            }
+        )

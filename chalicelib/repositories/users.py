@@ -11,6 +11,7 @@ from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
 
+from .. import jsontext
 from ..db.dynamo import (
     TransactionCancelled,
     is_condition_failure,
@@ -125,7 +126,9 @@ def revoke_tokens(env_id: str, user_id: str, now_iso: str) -> Revocation | None:
 
 
 def to_user(item: UserItem) -> User:
-    return to_record(User, item)
+    permissions = jsontext.stored(item.permissions) if item.permissions else None
+    groups = tuple(jsontext.stored(item.group_ids)) if item.group_ids else ()
+    return to_record(User, item, group_ids=groups, permissions=permissions)
 
 
 def list_users(env_id: str, *, limit: int, cursor: str | None, secret: bytes) -> Page[User]:
@@ -146,8 +149,14 @@ def _upsert(w: SeenWrite, condition: Any = None) -> Change:
         UserItem.color.set(u.color),
         UserItem.first_seen_at.set(UserItem.first_seen_at | u.first_seen_at),
         UserItem.last_seen_at.set(u.last_seen_at),
+        _json_or_remove(UserItem.group_ids, list(u.group_ids) if u.group_ids else None),
+        _json_or_remove(UserItem.permissions, u.permissions),
     ]
     return Change(UserItem(env_pk(w.env_id), user_sk(u.id)), actions, condition)
+
+
+def _json_or_remove(attribute: Any, value: Any) -> Any:
+    return attribute.remove() if value is None else attribute.set(jsontext.dumps(value))
 
 
 def _counter_ops(w: SeenWrite, *, users: int) -> list[Change]:

@@ -83,6 +83,18 @@ BUDGETS: dict[str, tuple[str, str, list[str]]] = {
     "create comment": ("POST", f"{R}/threads/{{t}}/comments", [READ, RATE, TX, FANOUT]),
     "patch comment": ("PATCH", f"{R}/threads/{{t}}/comments/{{c}}", [READ, RATE, TX, FANOUT]),
     "delete comment": ("DELETE", f"{R}/threads/{{t}}/comments/{{c}}", [READ, RATE, TX, FANOUT]),
+    # the read holds the user's reaction too; the reaction item and the comment's summary in the
+    # change's transaction (reacting twice: the read alone)
+    "add reaction": (
+        "POST",
+        f"{R}/threads/{{t}}/comments/{{c}}/reactions",
+        [READ, RATE, TX, FANOUT],
+    ),
+    "remove reaction (none there)": (
+        "DELETE",
+        f"{R}/threads/{{t}}/comments/{{c}}/reactions/%F0%9F%91%8D?userId=user-1",
+        [READ, RATE],
+    ),
     "list users": ("GET", "/api/v1/users", [READ, RATE, Q_USERS]),
     "get user": ("GET", "/api/v1/users/user-1", [READ, RATE]),
     # the user's next token generation, then its live sockets (the environment's, filtered): none
@@ -116,6 +128,7 @@ BODIES: dict[str, Any] = {
     "patch thread": {"resolved": True},
     "create comment": {"userId": "user-1", "body": "Reply"},
     "patch comment": {"body": "Edited"},
+    "add reaction": {"emoji": "👍", "userId": "user-1"},
     "broadcast": {"event": {"cursor": [1, 2]}},
 }
 
@@ -228,6 +241,7 @@ def test_the_budget_table_covers_every_v1_route() -> None:
             path = path.replace(segment, "{" + name + "}")
         for segment in ("{c}", "{lc}"):
             path = path.replace(segment, "{commentId}")
+        path = path.replace("/reactions/%F0%9F%91%8D", "/reactions/{emoji}")
         return method, path.replace("/users/user-1", "/users/{userId}")
 
     covered = {route_of(method, path) for method, path, _ in BUDGETS.values()}

@@ -36,6 +36,8 @@ Every DynamoDB call a handler makes is recorded, in order, and must be exactly t
 | threads.list                               | rate + BatchGetItem (env, room) + Query           |
 | thread.create, comment.create              | rate + BatchGetItem + TransactWriteItems + Query  |
 | comment.update, thread.resolve             | rate + BatchGetItem + TransactWriteItems + Query  |
+| reaction.add, reaction.remove              | rate + BatchGetItem + TransactWriteItems + Query  |
+|   (reacting twice: rate + BatchGetItem)    |                                                   |
 |   (the same with a clientMutationId: its   |                                                   |
 |   earlier acknowledgement is in the read)  |                                                   |
 | $disconnect                                | GetItem + TransactWriteItems + Query (to tell)    |
@@ -255,6 +257,11 @@ MESSAGES: dict[str, tuple[dict[str, Any] | str, list[str]]] = {
     ),
     "thread.resolve": (
         {"type": "thread.resolve", "threadId": "<thread>", "resolved": True},
+        [*RATE, "BatchGetItem", "TransactWriteItems", "Query"],
+    ),
+    # the read holds the user's reaction; its item and the comment's summary in the transaction
+    "reaction.add": (
+        {"type": "reaction.add", "threadId": "<thread>", "commentId": "<comment>", "emoji": "👍"},
         [*RATE, "BatchGetItem", "TransactWriteItems", "Query"],
     ),
     "invalid JSON": ("{nope", []),

@@ -113,6 +113,7 @@ def nest(levels: int) -> Any:
 WRONG_TYPES: dict[str, list[Any]] = {
     "string": [12345, True, ["x"], {"x": "y"}],
     "boolean": ["true", 1, 0, [], {}],
+    "integer": ["1", 1.5, -1, True, [], {}],
     "object": ["x", 1, [], True],
     "list": ["x", 1, {"x": "y"}, True],
     "record": ["x", 1, ["x"], True],
@@ -368,6 +369,9 @@ WS_FIELDS: dict[str, str] = {
     "metadata": "object",
     "threadId": "string",
     "commentId": "string",
+    "sinceSeq": "integer",
+    "clientMutationId": "string",
+    "emoji": "string",
 }
 # A valid message of each type (the fields it needs; mutations add the optional ones).
 WS_MESSAGES: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
@@ -384,6 +388,16 @@ WS_MESSAGES: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
         "threadId": ids["thread"],
         "commentId": ids["comment"],
         "body": "Edit",
+    },
+    "reaction.add": lambda ids: {
+        "threadId": ids["thread"],
+        "commentId": ids["comment"],
+        "emoji": "👍",
+    },
+    "reaction.remove": lambda ids: {
+        "threadId": ids["thread"],
+        "commentId": ids["comment"],
+        "emoji": "👍",
     },
     "comment.delete": lambda ids: {"threadId": ids["thread"], "commentId": ids["comment"]},
 }

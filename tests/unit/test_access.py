@@ -26,6 +26,8 @@ EXPECTED_NEEDS = {
     "comment.update": "comment",
     "comment.delete": "comment",
     "thread.resolve": "comment",
+    "reaction.add": "comment",
+    "reaction.remove": "comment",
     "broadcast": "write",
 }
 
