@@ -4,7 +4,8 @@ One broadcast (`RealtimeService.broadcast`, the path of POST /api/v1/rooms/{room
 room of N connections, N in 10, 100, 1,000. Everything below the service is production code:
 the key check and the room's member Query in DynamoDB, then `ManagementApi.post_many` (boto3's
 apigatewaymanagementapi client over real HTTP, a POOL_SIZE-thread pool), then the cleanup of the
-connections that answered 410 (`RoomChannel.drop`: delete their rows, tell the room `user.left`).
+connections that answered 410 (`RoomChannel.drop`: delete their rows, tell the room: one
+`user.left`, or one `users.left` naming them all, per survivor).
 
 Around it, each in its own process so they take no GIL from the code measured:
 - DynamoDB: moto's server (`python -m moto.server`) on a free port;
@@ -15,8 +16,8 @@ Around it, each in its own process so they take no GIL from the code measured:
 Per N and repetition it reports the time until the last post of the message completed, the
 bound ceil(N / pool) x latency, the whole call (cleanup included), the posts by kind, the
 DynamoDB calls by operation and phase, and checks: every live connection got the message
-exactly once, every 410 connection's rows are gone and the room's live count is right, and
-urllib3 logged no "Connection pool is full".
+exactly once and one departures frame, every 410 connection's rows are gone and the room's live
+count is right, and urllib3 logged no "Connection pool is full".
 
     .venv/bin/python -m bench.fanout                       # 10, 100, 1000; 20 ms; 5% gone
     .venv/bin/python -m bench.fanout --sizes 100 --latency-ms 50 --gone 0.1 --reps 3
@@ -56,7 +57,7 @@ class Post:
     done: float  # time.monotonic() when the stub answered (CLOCK_MONOTONIC: shared by processes)
     method: str
     connection_id: str
-    kind: str  # the frame's "type" ("broadcast", "user.left", ...)
+    kind: str  # the frame's "type" ("broadcast", "user.left", "users.left", ...)
     seq: Any  # the broadcast's event.seq, if any
     gone: bool
 
@@ -221,6 +222,10 @@ def bench(
         PULSE_DYNAMODB_ENDPOINT=endpoint,
         # The default cap is 100 live connections per room; the bench needs max(sizes).
         PULSE_ROOM_CONNECTION_CAP=str(max(sizes)),
+        # Its 20 users hold every connection: the per-user limits (10 per room, 30 per
+        # environment by default) stay on (each connect still writes its user's item), raised.
+        PULSE_RATE_USER_CONNECTIONS_PER_ROOM=str(max(sizes)),
+        PULSE_RATE_USER_CONNECTIONS_PER_ENV=str(2 * sum(sizes)),
         NO_PROXY="127.0.0.1",
         no_proxy="127.0.0.1",
     )
@@ -404,6 +409,10 @@ def measure(
     tried = Counter(p.connection_id for p in message if p.gone)
     if sorted(tried) != sorted(gone) or any(v != 1 for v in tried.values()):
         problems.append(f"410 connections posted {dict(tried)}, expected each of {gone} once")
+    # One frame per live connection names every departure (one post each, whatever G is).
+    told = Counter(p.connection_id for p in posts if p.kind in ("user.left", "users.left"))
+    if gone and (set(told) != set(live) or any(v != 1 for v in told.values())):
+        problems.append(f"departures: {len(told)} told, {sum(told.values())} posts")
     kinds = Counter(p.kind for p in posts)
     first = min((p.done for p in message), default=t1)
     last = max((p.done for p in message), default=t1)
@@ -485,7 +494,8 @@ def report(out: dict[str, Any]) -> str:
         "| N (410s) | reps | reads before the first post (room Query; bare client) "
         "| posting: first sent to last "
         "answered | bound N x latency / pool (ceil) | delivered to all | whole call (cleanup) "
-        "| posts: message + user.left | DynamoDB calls per call | checks |",
+        "| posts: message + departures (user.left, users.left) | DynamoDB calls per call "
+        "| checks |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for n, reps in out["results"].items():
@@ -504,7 +514,8 @@ def report(out: dict[str, Any]) -> str:
             f"| {spread(posting)} "
             f"| {n * latency / pool * 1000:.0f} ({bound(n, latency, pool) * 1000:.0f}) "
             f"| {spread(delivered)} | {spread(call)} ({ms(cleanup)}) "
-            f"| {last.posts.get('broadcast', 0)} + {last.posts.get('user.left', 0)} "
+            f"| {last.posts.get('broadcast', 0)} + "
+            f"{last.posts.get('user.left', 0) + last.posts.get('users.left', 0)} "
             f"| {dynamo_text(last.dynamo)} | {'; '.join(problems) or 'ok'} |"
         )
     lines += [

@@ -1,7 +1,8 @@
 """Room fan-out: serialize an event once, push it to the room's live connections, and clean up
-the ones API Gateway says are gone (telling the room `user.left`). It is the EventSink the
-services publish to, so REST and WebSocket writes reach sockets the same way, and the one way
-anything reaches a socket (the protocol's replies go through RealtimeService to it).
+the ones API Gateway says are gone (telling the room `user.left`, or one `users.left` for
+several). It is the EventSink the services publish to, so REST and WebSocket writes reach sockets
+the same way, and the one way anything reaches a socket (the protocol's replies go through
+RealtimeService to it).
 
 No frame over API Gateway's 128 KB is ever posted (the post would fail and the client never
 learn): a thread in an event sheds embedded comments to fit, a broadcast too large is refused
@@ -65,6 +66,18 @@ def event_message(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
         budget = sizing.FRAME_MAX_BYTES - sizing.size(body) - REQUEST_ID_RESERVE
         body[key] = thread_within(thread, budget) or THREAD.dump(thread)
     return body
+
+
+def departures(left: list[Connection]) -> list[bytes]:
+    """The frames that tell a room `left` are gone: `user.left` {connectionId, userId} for one
+    (as it always was: clients rely on it), else `users.left` {left: [...]} naming them all,
+    split only where one frame would pass API Gateway's 128 KB."""
+    named = [{"connectionId": c.id, "userId": c.user_id} for c in left]
+    if len(named) == 1:
+        return [encode({"type": "user.left", **named[0]})]
+    envelope: dict[str, Any] = {"type": "users.left", "left": []}
+    budget = sizing.FRAME_MAX_BYTES - sizing.size(envelope) + 2  # the empty list's [] counted
+    return [encode({**envelope, "left": run}) for run in sizing.chunks(named, budget) if run]
 
 
 class FrameTooLarge(PayloadTooLarge):
@@ -200,10 +213,11 @@ class RoomChannel:
             log.exception("gone connections not removed", extra={"count": len(gone)})
 
     def drop(self, gone: list[Connection]) -> None:
-        """Remove connections whose sockets are gone and tell their rooms `user.left`: the rows
-        go in batches (one transaction per room per 33), and each room's survivors are read once.
-        One found gone while announcing is dropped (and announced) in turn; each row is removed
-        once, so this ends."""
+        """Remove connections whose sockets are gone and tell their rooms: the rows go in
+        batches (one transaction per room per REMOVE_BATCH), each room's survivors are read once
+        and get one frame naming all of the room's departures (`departures`), so G connections
+        leaving a room of N cost N - G posts, not G x (N - G). One found gone while announcing
+        is dropped (and announced) in turn; each row is removed once, so this ends."""
         rooms: dict[tuple[str, str], list[Connection]] = {}
         for c in self.connections.remove_many(gone):
             rooms.setdefault((c.env_id, c.room_id), []).append(c)
@@ -211,11 +225,10 @@ class RoomChannel:
         for (env_id, room_id), left in rooms.items():
             left_ids = {c.id for c in left}
             survivors = [m for m in self.members(env_id, room_id) if m.id not in left_ids]
-            for c in left:
+            for data in departures(left):
                 if not survivors:
                     break
-                frame = {"type": "user.left", "connectionId": c.id, "userId": c.user_id}
-                delivery = self.api.post_many(survivors, encode(frame))
+                delivery = self.api.post_many(survivors, data)
                 if delivery.gone:
                     dead = {d.id for d in delivery.gone}
                     survivors = [m for m in survivors if m.id not in dead]
@@ -235,7 +248,8 @@ class RoomChannel:
         stored (the rows its next message and its room's lists read: one transaction per 50
         connections) and then gets `access.changed`; one whose
         level becomes `none` gets `access.changed` `none`, so that its client can say why, has
-        its rows removed (the room is told `user.left`), and is closed. `then` (an event's type
+        its rows removed (the room told once: `user.left`, or `users.left` for several), and is
+        closed. `then` (an event's type
         and payload) goes to the others after. Never raises (the change is
         committed); returns (changed, closed)."""
         try:
@@ -285,14 +299,17 @@ class RoomChannel:
 
     def hang_up(self, doomed: list[Connection], why: dict[str, Any] | None = None) -> int:
         """Close `doomed`, each told `why` first (a frame it receives before its socket closes):
-        how many. Rows first (their rooms told `user.left` once), then the sockets: each close
-        runs a `$disconnect`, which then finds nothing to do, instead of telling the room once per
-        closed socket while the others are still in it (100 closes: ~5,000 posts)."""
+        how many. Rows first (each room told once, one frame naming them all), then `why`, then
+        the sockets: each close runs a `$disconnect`, which then finds nothing to do, instead of
+        telling the room once per closed socket while the others are still in it (100 closes:
+        ~5,000 posts; now one per survivor). `why` goes after the rows so that a client closing
+        its socket on reading it cannot race its `$disconnect` into the batch (which would then
+        be announced one departure at a time)."""
         if not doomed:
             return 0
-        if why is not None:
-            self.api.post_many(doomed, encode(why))  # a gone one is dropped below anyway
         self.drop(doomed)
+        if why is not None:
+            self.api.post_many(doomed, encode(why))  # a gone one is already removed
         for c in doomed:
             self.api.close(c)
         return len(doomed)

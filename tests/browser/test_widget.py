@@ -133,6 +133,7 @@ class WidgetPage:
         self.page = page
         self.sockets: list[str] = []  # the URLs of every WebSocket the page opened
         self.sent: list[tuple[float, dict[str, Any]]] = []
+        self.received: list[dict[str, Any]] = []  # every frame the server sent the page
         self.requests: list[str] = []  # the URL of every HTTP request the page made
         page.on("websocket", self._on_socket)
         page.on("request", lambda request: self.requests.append(request.url))
@@ -144,7 +145,12 @@ class WidgetPage:
             if isinstance(payload, str):
                 self.sent.append((time.monotonic(), json.loads(payload)))
 
+        def received(payload: str | bytes) -> None:
+            if isinstance(payload, str):
+                self.received.append(json.loads(payload))
+
         ws.on("framesent", sent)
+        ws.on("framereceived", received)
 
     @property
     def widget(self) -> Any:
@@ -432,6 +438,39 @@ def test_two_widgets_see_each_other_presence_and_comments(
     grace.page.context.close()
     expect(ada.avatar("grace")).to_have_count(0)
     expect(ada.widget).to_have_attribute("data-members", "0")
+
+
+def test_several_departures_in_one_frame_remove_every_avatar(
+    open_widget: OpenWidget, stack: Stack, env: Env
+) -> None:
+    room = new_room()
+    ada = open_widget("ada", "Ada Lovelace", room)
+    ada.wait_connected()
+    bob = f"bob-{uuid.uuid4().hex[:6]}"  # two tabs of one user, closed together below
+    tabs = [open_widget(bob, "Bob Two Tabs", room) for _ in range(2)]
+    for tab in tabs:
+        tab.wait_connected()
+    eventually(ada, lambda: len(ada.call("return w.others;")) == 2, "both of Bob's tabs")
+    expect(ada.avatar(bob)).to_have_count(1)
+    expect(ada.widget).to_have_attribute("data-members", "1")
+    tab_ids = sorted(tab.call("return w.connectionId;") for tab in tabs)
+
+    revoked = stack.call("POST", f"/api/v1/users/{bob}/revoke-tokens", env.sk)
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json()["closedConnections"] == 2
+
+    # One frame names both tabs; the widget drops both (one left behind would keep the avatar).
+    eventually(
+        ada,
+        lambda: any(m["type"] == "users.left" for m in ada.received),
+        "users.left",
+    )
+    (frame,) = [m for m in ada.received if m["type"] in ("user.left", "users.left")]
+    assert sorted(x["connectionId"] for x in frame["left"]) == tab_ids
+    expect(ada.avatar(bob)).to_have_count(0)
+    expect(ada.widget).to_have_attribute("data-members", "0")
+    assert ada.call("return w.others;") == []
+    assert ada.events("pulse:members")[-1]["detail"]["members"] == []
 
 
 # --- rooms ------------------------------------------------------------------------------------

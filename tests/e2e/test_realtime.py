@@ -648,6 +648,33 @@ def test_a_stale_connection_row_is_cleaned_up_by_the_next_room_event(rt: Realtim
     run(main)
 
 
+def test_several_stale_rows_found_by_one_event_are_announced_in_one_frame(rt: Realtime) -> None:
+    env = rt.env("Stale rows")
+    room = new_room()
+    tok_a, tok_b = env.token("alice", "Alice"), env.token("bob", "Bob")
+
+    async def main() -> None:
+        async with Clients(rt.stack.ws_url) as clients:
+            a = await clients.enter("A", env.pk, tok_a, room)
+            b = await clients.enter("B", env.pk, tok_b, room)
+            stale = {
+                await in_thread(copy_connection, rt, env, room, a.id): "alice",
+                await in_thread(copy_connection, rt, env, room, b.id): "bob",
+            }
+            assert await in_thread(env.active_ids, room) == {a.id, b.id, *stale}
+
+            # Both answer 410 to one broadcast: each survivor gets one frame naming both.
+            await b.send({"type": "broadcast", "event": "tick"})
+            assert (await a.expect("broadcast"))["event"] == "tick"
+            for client in (a, b):
+                left = await client.expect("users.left")
+                assert {x["connectionId"]: x["userId"] for x in left["left"]} == stale
+            assert await in_thread(env.active_ids, room) == {a.id, b.id}
+            await gather(a.quiet(), b.quiet())  # no user.left after it
+
+    run(main)
+
+
 # --- 5. refused at connect ----------------------------------------------------------------------
 
 

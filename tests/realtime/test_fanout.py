@@ -270,14 +270,16 @@ def test_gone_connections_found_while_announcing_are_removed_too(
 ) -> None:
     fake = gw.fake
     ada, grace, linus = room_of_three(gw, env)
-    fake.gone.update({grace, ada})  # ada is gone as well, found when told grace left
+    fake.gone.update({grace, ada})  # both found gone by the broadcast
 
     gw.send(linus, "broadcast", event=1)
 
     assert connection_rows(grace) == [] and connection_rows(ada) == []
     assert active_user_ids(client, env, ROOM) == [linus]
     assert live_count(env.id, ROOM) == 1
-    assert left(grace, "grace") in fake.take(linus)
+    # told once, in one frame naming both
+    both = [{"connectionId": ada, "userId": "ada"}, {"connectionId": grace, "userId": "grace"}]
+    assert fake.take(linus) == [{"type": "users.left", "left": both}]
 
 
 def test_failed_connections_are_kept(gw: Gateway, env: Env, client: Any) -> None:

@@ -1,7 +1,8 @@
 """Many connections found gone at once (bench/fanout.py: a room of 1,000 with 50 stale rows took
 50 Queries of the whole room and 50 transactions): their rows go in one transaction per room per
-REMOVE_BATCH, the room's survivors are read once, and each survivor is told `user.left` once per
-gone connection. A refused batch falls back to one connection at a time."""
+REMOVE_BATCH, the room's survivors are read once, and each survivor is told once: `user.left` for
+one gone connection, one `users.left` naming them all for several. A refused batch falls back to
+one connection at a time."""
 
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ ROOM = "room-1"
 
 def left(connection_id: str, user_id: str) -> dict[str, Any]:
     return {"type": "user.left", "connectionId": connection_id, "userId": user_id}
+
+
+def all_left(*named: tuple[str, str]) -> dict[str, Any]:
+    """One `users.left` naming (connection id, user id) pairs, in order."""
+    return {"type": "users.left", "left": [{"connectionId": c, "userId": u} for c, u in named]}
 
 
 def ops(calls: list[Any]) -> list[str]:
@@ -58,11 +64,11 @@ def test_gone_connections_of_a_broadcast_cost_one_transaction_and_one_read(
         assert connection_rows(ids[user]) == []
     assert live_count(env.id, ROOM) == 3
     assert active_user_ids(client, env, ROOM) == sorted(ids[u] for u in ("ada", "grace", "linus"))
-    told = [left(ids[u], u) for u in gone]
+    told = all_left(*((ids[u], u) for u in gone))
     broadcast = {"type": "broadcast", "connectionId": ids["ada"], "userId": "ada", "event": "hi"}
-    assert gw.fake.take(ids["grace"]) == [broadcast, *told]
-    assert gw.fake.take(ids["linus"]) == [broadcast, *told]
-    assert gw.fake.take(ids["ada"]) == told
+    assert gw.fake.take(ids["grace"]) == [broadcast, told]
+    assert gw.fake.take(ids["linus"]) == [broadcast, told]
+    assert gw.fake.take(ids["ada"]) == [told]
 
 
 def test_a_refused_batch_falls_back_to_one_at_a_time(
@@ -107,7 +113,10 @@ def test_batches_are_per_room_and_at_most_remove_batch(
     assert live_count(env.id, ROOM) == 1 and live_count(env.id, "room-2") == 1
     assert active_user_ids(client, env, ROOM) == [first["ada"]]
     assert active_user_ids(client, env, "room-2") == [second["grace"]]
-    assert gw.fake.take(first["ada"]) == [left(first[f"u{i}"], f"u{i}") for i in range(1, 6)]
+    # one frame for the room's five (removed in three batches), the one of room-2 as ever
+    assert gw.fake.take(first["ada"]) == [
+        all_left(*((first[f"u{i}"], f"u{i}") for i in range(1, 6)))
+    ]
     assert gw.fake.take(second["grace"]) == [left(second["v1"], "v1")]
 
 

@@ -1129,7 +1129,10 @@
         this._emitMembers();
         break;
       case "user.left":
-        this._members.delete(m.connectionId);
+      case "users.left": // several left at once: one frame naming them all
+        (m.type === "users.left" ? m.left || [] : [m]).forEach(function (gone) {
+          this._members.delete(gone.connectionId);
+        }, this);
         this._renderPresence();
         this._emitMembers();
         break;
