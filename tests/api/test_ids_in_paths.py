@@ -256,6 +256,7 @@ def world(client: Any, services: runtime.Services, owner: Login, tenant: Tenant)
         "roomId": "room-1",
         "threadId": thread["id"],
         "commentId": comment["id"],
+        "emoji": "👍",
         "userId": "user-1",
         "name": "app.js",
         "webhookId": hook.id,

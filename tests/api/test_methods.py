@@ -28,6 +28,7 @@ PLACEHOLDERS = {
     "{roomId}": "room-1",
     "{threadId}": "th_0000000000000000",
     "{commentId}": "cm_0000000000000000",
+    "{emoji}": "%F0%9F%91%8D",
     "{userId}": "user-1",
     "{name}": "app.js",
     "{webhookId}": "wh_0000000000000000",

@@ -61,20 +61,27 @@ VALID_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/rooms/{roomId}/threads/{threadId}/comments"): {"userId": "u", "body": "b"},
     ("PATCH", "/api/v1/rooms/{roomId}/threads/{threadId}/comments/{commentId}"): {"body": "b"},
     ("POST", "/api/v1/users/{userId}/revoke-tokens"): None,  # an action: no body
+    ("POST", "/api/v1/rooms/{roomId}/threads/{threadId}/comments/{commentId}/reactions"): {
+        "emoji": "👍",
+        "userId": "u",
+    },
 }
 
 
 def concrete(path: str, ids: dict[str, str]) -> str:
+    # A reaction's removal names the user in its query.
+    query = "?userId=u" if path.endswith("/reactions/{emoji}") else ""
     for name, value in ids.items():
         path = path.replace("{" + name + "}", enc(value))
     assert "{" not in path, path
-    return path
+    return path + query
 
 
 PLACEHOLDERS = {
     "roomId": "room-1",
     "threadId": NO_THREAD,
     "commentId": NO_COMMENT,
+    "emoji": "👍",
     "userId": "user-1",
 }
 
@@ -671,6 +678,7 @@ def test_ids_of_another_environment_are_404_never_403_and_change_nothing(
         "roomId": "b-room",
         "threadId": thread["id"],
         "commentId": comment["id"],
+        "emoji": "👍",
         "userId": "b-user",
     }
     before = snapshot(client, services, other)
