@@ -35,9 +35,11 @@ from ..errors import Conflict, Replayed
 from .reads import Read, fetch
 
 # Writers racing for a room's next seq: each retry reads the head again (one GetItem), after a
-# short random wait that grows, so that a burst of writers spreads out instead of colliding again.
-SEQ_ATTEMPTS = 10
+# short random wait that doubles up to a cap, so that a burst of writers spreads out instead of
+# colliding again (at most about 2 s of waiting in all).
+SEQ_ATTEMPTS = 16
 SEQ_BACKOFF_SECONDS = 0.005
+SEQ_BACKOFF_MAX_SECONDS = 0.16
 
 
 def head_read(env_id: str, room_id: str) -> Read[int]:
@@ -156,7 +158,8 @@ def commit(write: Callable[[TransactWrite], None], event: RoomEvent) -> RoomEven
             if "ConditionalCheckFailed" in [r for k, r in refusals.items() if k not in ours]:
                 return None
         # The seq moved, or a concurrent transaction held an item: at the head's seq again.
-        time.sleep(random.uniform(0, SEQ_BACKOFF_SECONDS * 2**attempt))  # noqa: S311 (jitter)
+        wait = min(SEQ_BACKOFF_MAX_SECONDS, SEQ_BACKOFF_SECONDS * 2**attempt)
+        time.sleep(random.uniform(0, wait))  # noqa: S311 (jitter, not a secret)
         event = at_seq(event, last_seq(event.env_id, event.room_id) + 1)
     raise Conflict(
         "The room kept changing while this request ran; nothing was changed.",
