@@ -91,6 +91,8 @@
   // Changes applied above a gap in the room's seq that the widget remembers; past that it stops
   // tracking its position (the next reconnect lists the threads again instead of catching up).
   var MAX_AHEAD = 1000;
+  // How long a gap below room.caughtUp's seq may wait for its live frame before a full list.
+  var GAP_WAIT_MS = 2000;
   var STATUS_TEXT = {
     connecting: "Connecting…",
     connected: "Connected",
@@ -482,7 +484,7 @@
   };
 
   /** A room.events entry as the live frame of the same change ({type, data} -> the frame's
-   * shape); null for a type this widget does not apply. */
+   * shape); null for an entry without data or seq. */
   function liveFrame(event) {
     var data = event && event.data;
     if (!data || typeof data !== "object" || typeof event.seq !== "number") return null;
@@ -1546,8 +1548,8 @@
     this._resync(seq);
   };
 
-  /** Forget the position and list the threads from the start (as on the first load): the list
-   * shows the room as of `seq` or later. Then resend what was not acknowledged. */
+  /** List the threads from the start (as on the first load), at position `seq` (null: unknown):
+   * the list shows the room as of `seq` or later. Then resend what was not acknowledged. */
   proto._resync = function (seq) {
     this._catchUp = null;
     this._position.reset(seq);
@@ -1567,24 +1569,30 @@
     this._renderThreads();
   };
 
-  /** room.caughtUp: every change up to `seq` has come. A gap left below it (an event the server
-   * could not send) means the shown state may be wrong: list everything instead. */
+  /** room.caughtUp: every change up to `seq` has come, or is on its way as a live frame (posted
+   * after its commit, it can come later). A gap still left below it after GAP_WAIT_MS means a
+   * change the widget will not get: list everything instead. */
   proto._caughtUp = function (m) {
     if (!this._catchUp || m.requestId !== this._catchUp.requestId) return;
     var seq = typeof m.seq === "number" ? m.seq : this._catchUp.joinedSeq;
-    if (seq !== null && (this._position.seq === null || this._position.seq < seq)) {
-      this._resync(seq);
-      return;
+    var widget = this;
+    if (seq !== null && !this._reached(seq)) {
+      this._later(GAP_WAIT_MS, function () {
+        if (!widget._reached(seq)) widget._resync(seq);
+      });
     }
     this._catchUp = null;
     // The listing of threads' further comments that the drop cut short goes on.
     this._pumping = false;
-    var widget = this;
     this._threads.forEach(function (thread) {
       widget._queueComments(thread.id);
     });
     this._resendWrites();
     this._renderThreads();
+  };
+
+  proto._reached = function (seq) {
+    return this._position.seq !== null && this._position.seq >= seq;
   };
 
   /** resync.required: the server no longer keeps what the widget missed (or the room is not
@@ -1674,6 +1682,8 @@
   proto._write = function (message, onDone, onError) {
     var entry = {
       id: null,
+      inFlight: false, // sent on the current socket, not answered yet
+      settled: false,
       message: message,
       onDone: onDone || function () {},
       onError: onError || function () {},
@@ -1688,35 +1698,45 @@
 
   proto._sendWrite = function (entry) {
     var widget = this;
+    entry.inFlight = true;
     this._request(
       entry.message,
       function (reply) {
-        widget._outbox.delete(entry.id);
-        entry.onDone(reply);
+        entry.inFlight = false;
+        widget._settleWrite(entry, reply, null);
       },
       function (error) {
+        entry.inFlight = false;
         // The socket went (or was gone) before an answer: the rejoin resends it.
         if (error.code === "NOT_CONNECTED" && widget._outbox.has(entry.id) && widget._willRejoin()) {
           return;
         }
-        widget._outbox.delete(entry.id);
-        entry.onError(error);
+        widget._settleWrite(entry, null, error);
       },
     );
   };
 
-  /** Resend every write not acknowledged, in the order they were first sent. */
+  proto._settleWrite = function (entry, reply, error) {
+    if (entry.settled) return;
+    entry.settled = true;
+    this._outbox.delete(entry.id);
+    if (error) entry.onError(error);
+    else entry.onDone(reply);
+  };
+
+  /** Resend the writes not acknowledged (and not on their way), in the order first sent. */
   proto._resendWrites = function () {
     var entries = Array.from(this._outbox.values());
-    for (var i = 0; i < entries.length; i++) this._sendWrite(entries[i]);
+    for (var i = 0; i < entries.length; i++) {
+      if (!entries[i].inFlight) this._sendWrite(entries[i]);
+    }
   };
 
   /** Fail the writes kept for a rejoin that will not come (the widget stopped). */
   proto._dropWrites = function (code, text) {
-    var entries = Array.from(this._outbox.values());
-    this._outbox.clear();
-    entries.forEach(function (entry) {
-      entry.onError({ code: code, message: text });
+    var widget = this;
+    Array.from(this._outbox.values()).forEach(function (entry) {
+      widget._settleWrite(entry, null, { code: code, message: text });
     });
   };
 
