@@ -61,6 +61,9 @@ USER_NOT_FOUND = "USER_NOT_FOUND"
 WEBHOOK_NOT_FOUND = "WEBHOOK_NOT_FOUND"
 DELIVERY_NOT_FOUND = "DELIVERY_NOT_FOUND"
 
+# --- gone (410) -------------------------------------------------------------------------------
+RESYNC_REQUIRED = "RESYNC_REQUIRED"  # a room's events after that seq are no longer kept
+
 # --- state (409) -------------------------------------------------------------------------------
 CONFLICT = "CONFLICT"
 CONCURRENT_CHANGE = "CONCURRENT_CHANGE"

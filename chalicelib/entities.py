@@ -242,6 +242,20 @@ class RoomEvent:
     data: dict[str, Any]
     created_at: str
     expires_at: int  # epoch seconds: kept at least this long (the stage's setting)
+    seq: int = 0  # its place in the room's order: 1, 2, 3 ...
+    ack: Ack | None = None  # a socket write named by a clientMutationId: kept for its resends
+
+
+@dataclass(frozen=True)
+class Ack:
+    """The acknowledgement of a socket write its client named (clientMutationId): a resend by
+    the same user in the same room gets `frame` again (with the seq it took) until `expires_at`."""
+
+    user_id: str
+    client_mutation_id: str
+    frame: dict[str, Any]
+    written_at: int  # epoch seconds
+    expires_at: int
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import codes
 
 
@@ -76,6 +78,12 @@ class InUse(Conflict):
         self.retry_after = max(1, retry_after)
 
 
+class Gone(PulseError):
+    """What was asked for is no longer kept (a room's events past their retention)."""
+
+    code = codes.RESYNC_REQUIRED
+
+
 class Unprocessable(PulseError):
     """Well-formed, but not applicable as sent (an Idempotency-Key reused for another request)."""
 
@@ -131,6 +139,7 @@ STATUS: dict[type[PulseError], int] = {
     PayloadTooLarge: 413,
     Unprocessable: 422,
     RateLimited: 429,
+    Gone: 410,
     Unavailable: 503,
 }
 
@@ -140,3 +149,13 @@ def status_of(exc: PulseError) -> int:
         if cls in STATUS:
             return STATUS[cls]
     return 400
+
+
+class Replayed(Exception):
+    """Not an error: a socket write its client named (clientMutationId) was made before. The
+    protocol sends `frame`, its acknowledgement then, again, marked as a replay."""
+
+    def __init__(self, frame: dict[str, Any], seq: int) -> None:
+        super().__init__("replayed")
+        self.frame = frame
+        self.seq = seq

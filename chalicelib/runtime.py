@@ -59,6 +59,7 @@ def build(
         audit,
         connections,
         environments,
+        events,
         idempotency,
         login_throttles,
         operators,
@@ -105,7 +106,14 @@ def build(
         operators=OperatorService(settings, clock, throttle, operators=operators, audit=audit),
         tokens=tokens,
         collab=CollabService(
-            settings, clock, authority, channel, rooms=rooms, users=users, stats=stats
+            settings,
+            clock,
+            authority,
+            channel,
+            rooms=rooms,
+            users=users,
+            stats=stats,
+            history=events,
         ),
         realtime=RealtimeService(
             settings,

@@ -248,6 +248,16 @@ def comment_body(obj: Mapping[str, Any], field: str = "body") -> str:
     return value
 
 
+def whole_number(obj: Mapping[str, Any], field: str) -> int | None:
+    """An integer of 0 or more (a JSON number without a fraction), or None when absent."""
+    value = obj.get(field)
+    if value is None and field not in obj:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**53:
+        raise InvalidInput(field, "must be a whole number (0 or more)")
+    return value
+
+
 def boolean(obj: Mapping[str, Any], field: str) -> bool | None:
     value = obj.get(field)
     if value is None and field not in obj:

@@ -159,6 +159,20 @@ CODES: dict[str, CodeDoc] = {
     c.OPERATOR_NOT_FOUND: CodeDoc(404, "no operator with this id."),
     c.WEBHOOK_NOT_FOUND: CodeDoc(404, "no webhook endpoint with this id in this environment."),
     c.DELIVERY_NOT_FOUND: CodeDoc(404, "no delivery with this id for this webhook endpoint."),
+    # --- 410 -------------------------------------------------------------------------------
+    c.RESYNC_REQUIRED: CodeDoc(
+        410,
+        "the room's events right after `since` are no longer kept (24 hours by default), or "
+        "`since` is past the room's last seq: reload the room's state (its threads), then follow "
+        "its events from its last seq, which the message names.",
+        {
+            "resyncRequired": {
+                "message": "sinceSeq 3 is older than the events kept: the room's last seq is 912.",
+                "suggestion": "Reload the room's threads, then follow its events from its last "
+                "seq.",
+            }
+        },
+    ),
     # --- 409 -------------------------------------------------------------------------------
     c.ROOM_EXISTS: CodeDoc(
         409,

@@ -221,6 +221,11 @@ CUSTOMER = Header(
         },
         {"name": "Threads", "description": "Comment threads in a room."},
         {"name": "Comments", "description": "The comments of a thread."},
+        {
+            "name": "Events",
+            "description": "Every change of a room in order (`seq`), to catch up after a gap; "
+            "webhooks push the same events (docs/webhooks.md).",
+        },
         {"name": "Users", "description": "The people your backend minted tokens for."},
         {
             "name": "Realtime",

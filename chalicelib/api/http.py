@@ -96,6 +96,16 @@ def limit(request: Request) -> int:
     return int(raw)
 
 
+def whole_number(request: Request, name: str) -> int | None:
+    """A query parameter that is a whole number (0 or more), or None when absent or empty."""
+    raw = query(request, name)
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 15:
+        raise InvalidInput(name, "must be a whole number (0 or more)")
+    return int(raw)
+
+
 def search(request: Request) -> str | None:
     q = query(request, "q")
     if q is not None and len(q) > 200:

@@ -6,10 +6,10 @@ from typing import Any
 
 from .. import codes
 from ..access import AccessChange
-from ..entities import Comment, Page, Room, Thread, TokensRevoked, User
+from ..entities import Comment, Page, Room, RoomEvent, Thread, TokensRevoked, User
 from ..runtime import services
 from ..services.callers import SecretKeyCaller
-from ..wire import params, rooms, threads, users
+from ..wire import events, params, rooms, threads, users
 from . import http
 from .routing import Router, SecretKey
 
@@ -269,6 +269,35 @@ def delete_thread(access: SecretKeyCaller, roomId: str, threadId: str) -> None:
     Deletes the thread and its comments.
     """
     services().collab.delete_thread(access, roomId, threadId)
+
+
+# --- events ----------------------------------------------------------------------------------
+
+
+@router.route(
+    "/rooms/{roomId}/events",
+    "GET",
+    auth=SECRET,
+    answer=events.EVENTS,
+    query=[params.SINCE, *params.PAGE],
+    raises=[codes.RESYNC_REQUIRED],
+    tag="Events",
+)
+def list_events(access: SecretKeyCaller, roomId: str) -> Page[RoomEvent]:
+    """List a room's events
+
+    Every change of the room in order (`seq` 1, 2, 3 ...): threads and comments created,
+    updated, resolved and deleted, the room updated or deleted. The same events its sockets and
+    webhooks get, kept 24 hours by default (`PULSE_EVENTS_TTL_SECONDS`), and those of a deleted
+    room too while they are kept. Pass the last `seq` you have as `since`; follow `nextCursor`
+    to the end (its absence: you are caught up).
+
+    Returns: A page of events, oldest first.
+    """
+    req = router.request
+    since = http.whole_number(req, "since")
+    limit, cursor = _page_args()
+    return services().collab.list_events(access, roomId, since, limit, cursor)
 
 
 # --- comments ----------------------------------------------------------------------------------

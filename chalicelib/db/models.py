@@ -33,7 +33,9 @@ data table (customer data; every pk starts with ENV#<envId>, so isolation holds 
   Connection (environment-wide)    ENV#<envId>#CONNS      CONN#<connectionId>
   A user's live connections        ENV#<envId>#USER#<userId>   CONNS
   Idempotency key (a POST's answer)  ENV#<envId>#IDEM#<key>  IDEM
-  Room event (webhooks' source)    ENV#<envId>#EVENTS#<roomId>  EVT#<eventId>
+  Room event (its place in order)  ENV#<envId>#EVENTS#<roomId>  SEQ#<seq, 12 digits>
+  Room event log head (last seq)   ENV#<envId>#EVENTS#<roomId>  HEAD
+  Socket write by clientMutationId ENV#<envId>#EVENTS#<roomId>  MUT#<sha256(user, id)>
 
 A room carries a generation (`gen`, new each time the room is created); its threads carry the
 gen they were created under. Deleting a room is one transaction (room + counters), after which
@@ -389,11 +391,27 @@ class EventItem(DataTable):
     stage's retention."""
 
     event_id = UnicodeAttribute()
+    seq = NumberAttribute(null=True)  # the room's order: 1, 2, 3 ...
     type = UnicodeAttribute()
     env_id = UnicodeAttribute()
     room_id = UnicodeAttribute()
     created_at = UnicodeAttribute()
     data = UnicodeAttribute()  # JSON text
+
+
+class EventHeadItem(DataTable):
+    """The last `seq` a room's events took. It outlives the room (never expires), so a room
+    deleted and created again goes on from where it was: a seq is never reused."""
+
+    seq = NumberAttribute()
+
+
+class MutationItem(DataTable):
+    """A socket write a client named with a clientMutationId: its acknowledgement, for a resend
+    within the day. Written in the write's own transaction; expires (TTL) a day later."""
+
+    frame = UnicodeAttribute()  # JSON text: the acknowledgement frame, without requestId
+    seq = NumberAttribute(null=True)  # the seq the write took
 
 
 # --- keys: the only place that spells them ---------------------------------------------------
@@ -546,12 +564,20 @@ def events_pk(env_id: str, room_id: str) -> str:
     return f"ENV#{env_id}#EVENTS#{room_id}"
 
 
-def event_sk(event_id: str) -> str:
-    return f"EVT#{event_id}"
+def event_sk(seq: int) -> str:
+    """Zero-padded, so the sort key orders events as their seq does."""
+    return f"SEQ#{seq:012d}"
 
 
-# The sort key prefixes of event items, the only items the stream handler takes (`SEQ#` once
-# events carry the room's sequence number).
+EVENT_HEAD_SK = "HEAD"
+
+
+def mutation_sk(digest: str) -> str:
+    return f"MUT#{digest}"
+
+
+# The sort key prefixes of event items, the only items the stream handler takes (`EVT#`: events
+# written before they carried the room's seq).
 EVENT_SK_PREFIXES = ("EVT#", "SEQ#")
 
 

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import access, codes, jsontext
 from .. import validation as v
 from ..entities import Connection
-from ..errors import Forbidden, InvalidInput, PulseError, RateLimited, Unavailable
+from ..errors import Forbidden, InvalidInput, PulseError, RateLimited, Replayed, Unavailable
 from ..services.callers import MemberCaller
-from ..services.collab import CollabService
+from ..services.collab import CatchUp, CollabService, for_members
 from ..services.realtime import RealtimeService
 from ..wire import sizing
+from ..wire.events import EVENT
 from ..wire.rooms import member
 from ..wire.threads import COMMENT, THREAD, thread_within
 
@@ -29,6 +30,10 @@ log = logging.getLogger("pulse.protocol")
 
 MAX_PRESENCE_BYTES = 1024
 MAX_REQUEST_ID = 64
+MAX_MUTATION_ID = 64
+# Events a `join` with `sinceSeq` replays at most; a client further behind reloads instead
+# (resync.required), which costs less than hundreds of frames.
+CATCH_UP_MAX = 500
 THREADS_PAGE = 20
 COMMENTS_PAGE = 100  # as many as a thread embeds
 # An error names a field, and may quote it: a client's 60 KB key must not make it unsendable.
@@ -50,7 +55,11 @@ class Context:
         realtime: RealtimeService,
         collab: CollabService,
     ) -> Context:
-        return cls(MemberCaller(connection, message.get("requestId")), message, realtime, collab)
+        named = message.get("clientMutationId")
+        member = MemberCaller(
+            connection, message.get("requestId"), named if isinstance(named, str) else None
+        )
+        return cls(member, message, realtime, collab)
 
     @property
     def connection(self) -> Connection:
@@ -146,6 +155,13 @@ def check(message: dict[str, Any], problem: PulseError | None = None) -> None:
             "type", f"unknown message type {message_type!r}", code=codes.UNKNOWN_TYPE
         )
     v.only_fields(message, ("type", "requestId", *HANDLERS[message_type][0]))
+    named = message.get("clientMutationId")
+    if "clientMutationId" in message and (
+        not isinstance(named, str) or not 0 < len(named) <= MAX_MUTATION_ID
+    ):
+        raise InvalidInput(
+            "clientMutationId", f"must be a string of 1-{MAX_MUTATION_ID} characters"
+        )
 
 
 def error_message(exc: PulseError, request_id: Any = None) -> dict[str, Any]:
@@ -176,7 +192,10 @@ def dispatch(ctx: Context) -> None:
     if not access.at_least(have, need):
         raise AccessDenied(message_type, have, need)
     _, handler = HANDLERS[message_type]
-    handler(ctx)
+    try:
+        handler(ctx)
+    except Replayed as replayed:  # a resend of a write made before: its acknowledgement again
+        ctx.reply({**replayed.frame, "seq": replayed.seq, "replay": True})
 
 
 # --- presence and signals -----------------------------------------------------------------------
@@ -187,11 +206,20 @@ def ping(ctx: Context) -> None:
     ctx.reply({"type": "pong"})
 
 
-@handles("join")
+@handles("join", "sinceSeq")
 def join(ctx: Context) -> None:
-    """`room.joined` with the others that fit one message; in a big room it says `more: true`
-    and `room.members` frames follow with the rest, the last with `more: false`."""
+    """`room.joined` with the others that fit one message and the room's last `seq`; in a big
+    room it says `more: true` and `room.members` frames follow with the rest, the last with
+    `more: false`. With `sinceSeq`: then the events after it (`room.events` frames) and
+    `room.caughtUp`, or `resync.required` when they are no longer all kept."""
+    since = v.whole_number(ctx.message, "sinceSeq")
     me = ctx.connection
+    catch_up = None
+    if since is None:
+        last = ctx.collab.last_seq(ctx.member, me.room_id)
+    else:
+        catch_up = ctx.collab.catch_up(ctx.member, me.room_id, since, CATCH_UP_MAX)
+        last = catch_up.last
     members = ctx.realtime.members(ctx.member)
     others = [{**member(m), "presence": m.presence} for m in members if m.id != me.id]
     joined = {
@@ -201,6 +229,7 @@ def join(ctx: Context) -> None:
         "others": [],
         "more": True,
         "access": me.access,
+        "seq": last,
     }
     rest = {"type": "room.members", "others": [], "more": False}  # false: the longest
     budget = min(ctx.budget(joined, "others"), ctx.budget(rest, "others"))
@@ -211,10 +240,32 @@ def join(ctx: Context) -> None:
     ctx.reply(joined)
     for n, run in enumerate(runs[1:], start=2):
         ctx.reply({**rest, "others": run, "more": n < len(runs)})
+    if catch_up is not None:
+        _catch_up(ctx, catch_up)
     # Presence lives on the room row (set_presence), not on the by-id row `me` was read from.
     presence = next((m.presence for m in members if m.id == me.id), me.presence)
     joined = {"type": "user.joined", **member(me), "presence": presence}
     ctx.realtime.to_others(ctx.member, joined, members)
+
+
+def _catch_up(ctx: Context, found: CatchUp) -> None:
+    """The events a rejoining client missed, in frames that fit, then `room.caughtUp`; or
+    `resync.required` when they are not all kept, too many, or one cannot fit a frame."""
+    resync = {"type": "resync.required", "seq": found.last}
+    if not found.kept or found.more:
+        ctx.reply(resync)
+        return
+    frame: dict[str, Any] = {"type": "room.events", "events": []}
+    items = [EVENT.dump(replace(e, data=for_members(e.type, e.data))) for e in found.events]
+    try:
+        runs = sizing.chunks(items, ctx.budget(frame, "events"))
+    except sizing.ItemTooLarge:
+        ctx.reply(resync)
+        return
+    for run in runs:
+        if run:
+            ctx.reply({**frame, "events": run})
+    ctx.reply({"type": "room.caughtUp", "seq": found.last})
 
 
 @handles("presence.update", "data")
@@ -287,21 +338,23 @@ def comments_list(ctx: Context) -> None:
     ctx.reply({**listed, "data": data, "nextCursor": next_cursor})
 
 
-@handles("thread.create", "body", "metadata", level=access.COMMENT)
+@handles("thread.create", "body", "metadata", "clientMutationId", level=access.COMMENT)
 def thread_create(ctx: Context) -> None:
     body, metadata = v.comment_body(ctx.message), v.metadata(ctx.message)
     me = ctx.connection
     ctx.collab.create_thread(ctx.member, me.room_id, me.user_id, body, metadata)
 
 
-@handles("comment.create", "threadId", "body", level=access.COMMENT)
+@handles("comment.create", "threadId", "body", "clientMutationId", level=access.COMMENT)
 def comment_create(ctx: Context) -> None:
     thread_id, body = _thread_id(ctx), v.comment_body(ctx.message)
     me = ctx.connection
     ctx.collab.create_comment(ctx.member, me.room_id, thread_id, me.user_id, body)
 
 
-@handles("comment.update", "threadId", "commentId", "body", level=access.COMMENT)
+@handles(
+    "comment.update", "threadId", "commentId", "body", "clientMutationId", level=access.COMMENT
+)
 def comment_update(ctx: Context) -> None:
     thread_id, body = _thread_id(ctx), v.comment_body(ctx.message)
     comment_id = v.required_text(ctx.message, "commentId", max_len=64)
@@ -311,7 +364,7 @@ def comment_update(ctx: Context) -> None:
     )
 
 
-@handles("comment.delete", "threadId", "commentId", level=access.COMMENT)
+@handles("comment.delete", "threadId", "commentId", "clientMutationId", level=access.COMMENT)
 def comment_delete(ctx: Context) -> None:
     thread_id = _thread_id(ctx)
     comment_id = v.required_text(ctx.message, "commentId", max_len=64)
@@ -319,7 +372,7 @@ def comment_delete(ctx: Context) -> None:
     ctx.collab.delete_comment(ctx.member, me.room_id, thread_id, comment_id, author=me.user_id)
 
 
-@handles("thread.resolve", "threadId", "resolved", level=access.COMMENT)
+@handles("thread.resolve", "threadId", "resolved", "clientMutationId", level=access.COMMENT)
 def thread_resolve(ctx: Context) -> None:
     thread_id, resolved = _thread_id(ctx), v.boolean(ctx.message, "resolved")
     if resolved is None:

@@ -9,9 +9,11 @@ purge that died is finished by the next DELETE of the room."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from pynamodb.transactions import TransactWrite
 
 from .. import cursors, ids, jsontext
 from ..access import NONE, Level, RoomAccess, as_level
@@ -37,8 +39,7 @@ from ..db.models import (
 )
 from ..entities import Comment, Page, Room, RoomEvent, Thread
 from ..validation import is_room_id
-from . import stats
-from .events import add_event
+from . import events, stats
 from .pages import BASE_KEY, QueryPage, query_page
 from .reads import Read, absent, fetch
 from .records import to_record
@@ -59,6 +60,14 @@ class RoomState:
     def access(self) -> RoomAccess:
         r = self.room
         return RoomAccess(r.default_access, r.users_access, r.groups_access)
+
+
+@dataclass(frozen=True)
+class Changed:
+    """A room whose access changed, and the event that says so (with its seq)."""
+
+    state: RoomState
+    event: RoomEvent
 
 
 @dataclass(frozen=True)
@@ -163,27 +172,45 @@ def _dump(metadata: dict[str, Any]) -> str:
     return jsontext.dumps(metadata, sort_keys=True)
 
 
+def _writes(
+    changes: list[Change],
+    puts: Sequence[tuple[Any, Any]] = (),
+    deletes: Sequence[tuple[Any, Any]] = (),
+) -> Callable[[TransactWrite], None]:
+    def write(tx: TransactWrite) -> None:
+        for item, condition in puts:
+            tx.save(item, condition=condition)
+        for item, condition in deletes:
+            tx.delete(item, condition=condition)
+        for change in changes:
+            tx.update(change.item, actions=change.actions, condition=change.condition)
+
+    return write
+
+
 def _run(
     changes: list[Change],
     puts: Sequence[tuple[Any, Any]] = (),
     deletes: Sequence[tuple[Any, Any]] = (),
-    event: RoomEvent | None = None,
 ) -> bool:
-    """One transaction, with the change's event (if any); False when a condition failed (the
-    caller re-reads and decides)."""
+    """One transaction; False when a condition failed (the caller re-reads and decides)."""
     try:
         with transaction() as tx:
-            for item, condition in puts:
-                tx.save(item, condition=condition)
-            for item, condition in deletes:
-                tx.delete(item, condition=condition)
-            for change in changes:
-                tx.update(change.item, actions=change.actions, condition=change.condition)
-            if event is not None:
-                add_event(tx, event)
+            _writes(changes, puts, deletes)(tx)
     except TransactionCancelled:
         return False
     return True
+
+
+def _change(
+    event: RoomEvent,
+    changes: list[Change],
+    puts: Sequence[tuple[Any, Any]] = (),
+    deletes: Sequence[tuple[Any, Any]] = (),
+) -> RoomEvent | None:
+    """A change of the room with its event, in one transaction: the event as committed (with its
+    seq), or None when a condition failed (the caller re-reads and decides)."""
+    return events.commit(_writes(changes, puts, deletes), event)
 
 
 # --- rooms -----------------------------------------------------------------------------------
@@ -243,7 +270,7 @@ def _grant_items(
     ]
 
 
-def change_access(env_id: str, state: RoomState, after: Room, event: RoomEvent) -> RoomState | None:
+def change_access(env_id: str, state: RoomState, after: Room, event: RoomEvent) -> Changed | None:
     """Write the room's access (and metadata) as `after` has them, with the index items of the
     entries that changed and the change's event, in one transaction conditioned on the room
     being the one read (its gen and access version). None when it changed meanwhile (the caller
@@ -266,21 +293,24 @@ def change_access(env_id: str, state: RoomState, after: Room, event: RoomEvent) 
         _set_or_remove(RoomItem.users_access, levels_text(after.users_access)),
         _set_or_remove(RoomItem.groups_access, levels_text(after.groups_access)),
     ]
-    try:
-        with transaction() as tx:
-            tx.update(
-                RoomItem(env_pk(env_id), room_sk(after.id)),
-                actions=actions,
-                condition=(RoomItem.gen == state.gen) & same,
-            )
-            for item in _grant_items(env_id, after.id, put):
-                tx.save(item)
-            for kind, holder in gone:
-                tx.delete(RoomGrantItem(grant_pk(env_id, kind, holder), room_sk(after.id)))
-            add_event(tx, event)
-    except TransactionCancelled:
+
+    def write(tx: TransactWrite) -> None:
+        tx.update(
+            RoomItem(env_pk(env_id), room_sk(after.id)),
+            actions=actions,
+            condition=(RoomItem.gen == state.gen) & same,
+        )
+        for item in _grant_items(env_id, after.id, put):
+            tx.save(item)
+        for kind, holder in gone:
+            tx.delete(RoomGrantItem(grant_pk(env_id, kind, holder), room_sk(after.id)))
+
+    committed = events.commit(write, event)
+    if committed is None:
         return None
-    return RoomState(after, state.gen, state.thread_count, state.comment_count, version)
+    return Changed(
+        RoomState(after, state.gen, state.thread_count, state.comment_count, version), committed
+    )
 
 
 def _set_or_remove(attribute: Any, value: str | None) -> Any:
@@ -347,15 +377,15 @@ def list_granted(
 
 def update_room(
     env_id: str, room_id: str, metadata: dict[str, Any], now_iso: str, event: RoomEvent
-) -> bool:
-    """The metadata and its event in one transaction; False when the room is gone."""
+) -> RoomEvent | None:
+    """The metadata and its event in one transaction; None when the room is gone."""
     item = RoomItem(env_pk(env_id), room_sk(room_id))
     actions = [RoomItem.metadata.set(_dump(metadata)), RoomItem.updated_at.set(now_iso)]
-    return _run([Change(item, actions, RoomItem.pk.exists())], event=event)
+    return _change(event, [Change(item, actions, RoomItem.pk.exists())])
 
 
-def delete_room(env_id: str, state: RoomState, event: RoomEvent) -> bool:
-    """Remove the room and subtract exactly what it held; False if it changed meanwhile. A room
+def delete_room(env_id: str, state: RoomState, event: RoomEvent) -> RoomEvent | None:
+    """Remove the room and subtract exactly what it held; None if it changed meanwhile. A room
     with threads leaves its gen in the purge item until purge_room has removed them."""
     item = RoomItem(env_pk(env_id), room_sk(state.room.id))
     condition = (
@@ -369,7 +399,7 @@ def delete_room(env_id: str, state: RoomState, event: RoomEvent) -> bool:
     if state.thread_count:
         pending = RoomPurgeItem(env_pk(env_id), purge_sk(state.room.id))
         changes.append(Change(pending, [RoomPurgeItem.gens.add({state.gen})]))
-    return _run(changes, deletes=[(item, condition)], event=event)
+    return _change(event, changes, deletes=[(item, condition)])
 
 
 def purge_room(env_id: str, room_id: str, gens: set[str]) -> bool:
@@ -450,8 +480,8 @@ def _room_counts(env_id: str, room: RoomState, *, threads: int, comments: int) -
 
 def create_thread(
     env_id: str, room: RoomState, thread: Thread, first: Comment, today: str, event: RoomEvent
-) -> bool:
-    """Thread + first comment + counters; False if the room is gone (or was re-created)."""
+) -> RoomEvent | None:
+    """Thread + first comment + counters; None if the room is gone (or was re-created)."""
     item = ThreadItem(
         threads_pk(env_id, room.room.id),
         thread_sk(thread.id),
@@ -465,7 +495,8 @@ def create_thread(
         created_by=thread.created_by,
         comment_count=1,
     )
-    return _run(
+    return _change(
+        event,
         [
             _room_counts(env_id, room, threads=1, comments=1),
             stats.totals(env_id, threads=1, comments=1),
@@ -475,7 +506,6 @@ def create_thread(
             (item, ThreadItem.pk.does_not_exist()),
             (_comment_item(env_id, first), CommentItem.pk.does_not_exist()),
         ],
-        event=event,
     )
 
 
@@ -487,8 +517,8 @@ def update_thread(
     metadata: dict[str, Any] | None,
     now_iso: str,
     event: RoomEvent,
-) -> bool:
-    """The thread and its event in one transaction; False when the thread is gone."""
+) -> RoomEvent | None:
+    """The thread and its event in one transaction; None when the thread is gone."""
     t = state.thread
     item = ThreadItem(threads_pk(env_id, t.room_id), thread_sk(t.id))
     actions: list[Any] = [ThreadItem.updated_at.set(now_iso)]
@@ -496,25 +526,27 @@ def update_thread(
         actions.append(ThreadItem.resolved.set(resolved))
     if metadata is not None:
         actions.append(ThreadItem.metadata.set(_dump(metadata)))
-    return _run([Change(item, actions, ThreadItem.room_gen == state.room_gen)], event=event)
+    return _change(event, [Change(item, actions, ThreadItem.room_gen == state.room_gen)])
 
 
-def delete_thread(env_id: str, room: RoomState, state: ThreadState, event: RoomEvent) -> bool:
-    """Thread + counters in one transaction (its comments purged after); False if it changed."""
+def delete_thread(
+    env_id: str, room: RoomState, state: ThreadState, event: RoomEvent
+) -> RoomEvent | None:
+    """Thread + counters in one transaction (its comments purged after); None if it changed."""
     t = state.thread
     item = ThreadItem(threads_pk(env_id, t.room_id), thread_sk(t.id))
     condition = (ThreadItem.room_gen == state.room_gen) & (
         ThreadItem.comment_count == t.comment_count
     )
-    ok = _run(
+    ok = _change(
+        event,
         [
             _room_counts(env_id, room, threads=-1, comments=-t.comment_count),
             stats.totals(env_id, threads=-1, comments=-t.comment_count),
         ],
         deletes=[(item, condition)],
-        event=event,
     )
-    if ok:
+    if ok is not None:
         purge_comments(env_id, t.id)
     return ok
 
@@ -579,14 +611,15 @@ def create_comment(
     comment: Comment,
     today: str,
     event: RoomEvent,
-) -> bool:
+) -> RoomEvent | None:
     t = state.thread
     thread = Change(
         ThreadItem(threads_pk(env_id, t.room_id), thread_sk(t.id)),
         [ThreadItem.comment_count.add(1), ThreadItem.updated_at.set(comment.created_at)],
         ThreadItem.room_gen == state.room_gen,
     )
-    return _run(
+    return _change(
+        event,
         [
             thread,
             _room_counts(env_id, room, threads=0, comments=1),
@@ -594,23 +627,22 @@ def create_comment(
             stats.daily(env_id, today, comments=1),
         ],
         puts=[(_comment_item(env_id, comment), CommentItem.pk.does_not_exist())],
-        event=event,
     )
 
 
 def update_comment(
     env_id: str, comment: Comment, body: str, now_iso: str, event: RoomEvent
-) -> bool:
-    """The body and its event in one transaction; False when the comment is gone."""
+) -> RoomEvent | None:
+    """The body and its event in one transaction; None when the comment is gone."""
     item = CommentItem(comments_pk(env_id, comment.thread_id), comment_sk(comment.id))
     actions = [CommentItem.body.set(body), CommentItem.edited_at.set(now_iso)]
-    return _run([Change(item, actions, CommentItem.pk.exists())], event=event)
+    return _change(event, [Change(item, actions, CommentItem.pk.exists())])
 
 
 def delete_comment(
     env_id: str, room: RoomState, state: ThreadState, comment: Comment, event: RoomEvent
-) -> bool:
-    """One comment and its counts; False if the thread changed meanwhile (the caller re-reads).
+) -> RoomEvent | None:
+    """One comment and its counts; None if the thread changed meanwhile (the caller re-reads).
     The last comment of a thread goes with its thread (delete_thread)."""
     t = state.thread
     item = CommentItem(comments_pk(env_id, t.id), comment_sk(comment.id))
@@ -619,12 +651,12 @@ def delete_comment(
         [ThreadItem.comment_count.add(-1)],
         (ThreadItem.room_gen == state.room_gen) & (ThreadItem.comment_count == t.comment_count),
     )
-    return _run(
+    return _change(
+        event,
         [
             thread,
             _room_counts(env_id, room, threads=0, comments=-1),
             stats.totals(env_id, comments=-1),
         ],
         deletes=[(item, CommentItem.pk.exists())],
-        event=event,
     )

@@ -45,10 +45,12 @@ class OperatorCaller:
 @dataclass(frozen=True)
 class MemberCaller:
     """A room member's socket, authenticated at $connect: its environment must still be active.
-    `request_id` is the message's, echoed by the member's own copy of what it changed."""
+    `request_id` is the message's, echoed by the member's own copy of what it changed;
+    `mutation_id` its clientMutationId: a write's name, which makes resending it safe."""
 
     connection: Connection
     request_id: str | None = None
+    mutation_id: str | None = None
 
     @property
     def env_id(self) -> str:

@@ -130,6 +130,8 @@ class RoomChannel:
             except FrameTooLarge as exc:  # the others are told, to list again
                 log.error("event too large to send", extra={"roomId": room_id, "type": event_type})
                 notice = too_large(message, exc.size)
+                if "seq" in message:  # the change they missed: a client knows its order moved
+                    notice["seq"] = message["seq"]
                 self.send(env_id, room_id, notice, exclude=mine, members=members)
             if event_type == "room.deleted" and members:
                 for c in members:
@@ -221,13 +223,20 @@ class RoomChannel:
         if found_gone:
             self.drop(found_gone)
 
-    def access_changed(self, env_id: str, room_id: str, grants: RoomAccess) -> tuple[int, int]:
+    def access_changed(
+        self,
+        env_id: str,
+        room_id: str,
+        grants: RoomAccess,
+        then: tuple[str, dict[str, Any]] | None = None,
+    ) -> tuple[int, int]:
         """Re-evaluate the room's open connections against what it now grants (an access
         token's connections keep theirs: it decides alone). One whose level changes has it
         stored (the rows its next message and its room's lists read: one transaction per 50
         connections) and then gets `access.changed`; one whose
         level becomes `none` gets `access.changed` `none`, so that its client can say why, has
-        its rows removed (the room is told `user.left`), and is closed. Never raises (the change is
+        its rows removed (the room is told `user.left`), and is closed. `then` (an event's type
+        and payload) goes to the others after. Never raises (the change is
         committed); returns (changed, closed)."""
         try:
             members = self.members(env_id, room_id)
@@ -245,6 +254,11 @@ class RoomChannel:
             for new, targets in moved.items():
                 self._deliver(targets, encode({"type": "access.changed", "access": new}))
             self.hang_up(closing, {"type": "access.changed", "access": NONE})
+            if then is not None:  # the change itself, to those still in the room (same read)
+                gone = {c.id for c in closing}
+                self._deliver(
+                    [c for c in members if c.id not in gone], encode(event_message(*then))
+                )
             return sum(len(t) for t in moved.values()), len(closing)
         except Exception:
             log.exception("access re-evaluation failed", extra={"roomId": room_id})

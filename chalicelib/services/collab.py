@@ -7,23 +7,25 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from .. import codes, ids
+from .. import codes, cursors, ids
 from ..access import AccessChange, RoomAccess
 from ..clock import Clock
 from ..config import Settings
-from ..entities import Analytics, Comment, Metadata, Page, Room, RoomEvent, Thread, User
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..entities import Ack, Analytics, Comment, Metadata, Page, Room, RoomEvent, Thread, User
+from ..errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, Replayed
+from ..repositories.reads import Fetched, Read
 from ..repositories.rooms import RoomState, ThreadState
 from ..validation import ACCESS_ENTRIES_MAX
 from ..wire.rooms import ROOM
 from ..wire.threads import COMMENT, THREAD
 from .authority import Authority
 from .callers import Caller, MemberCaller
+from .channel import event_message
 from .events import EventSink
-from .ports import RoomStore, StatsStore, UserStore
+from .ports import EventLog, RoomStore, StatsStore, UserStore
 
 log = logging.getLogger("pulse.collab")
 
@@ -77,12 +79,56 @@ def _maps_fit(grants: RoomAccess) -> None:
             )
 
 
+def resync_required(since: int, last: int, why: str) -> Gone:
+    return Gone(
+        f"sinceSeq {since} {why}: the room's last seq is {last}.",
+        suggestion="Reload the room's threads, then follow its events from its last seq.",
+    )
+
+
+# The live frame of each event type where they differ (a resolve is pushed as an update).
+_FRAMES = {"thread.resolved": "thread.updated"}
+ACK_SECONDS = 24 * 3600  # how long a named socket write's resends get its acknowledgement
+ROOM_ACCESS_FIELDS = ("usersAccess", "groupsAccess")
+
+
+def _named(caller: Caller) -> tuple[str, str] | None:
+    """(user, clientMutationId) of a socket write its client named, else None."""
+    if isinstance(caller, MemberCaller) and caller.mutation_id:
+        return caller.connection.user_id, caller.mutation_id
+    return None
+
+
+def _for_members(room: Room) -> dict[str, Any]:
+    """A room as its members' sockets see it: without who else it names (REST and webhooks, the
+    customer's backend, see everything)."""
+    return without_access_lists(ROOM.dump(room))
+
+
+def without_access_lists(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in ROOM_ACCESS_FIELDS}
+
+
+def for_members(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """An event's data as a room's sockets get it (a room's without its access lists)."""
+    return without_access_lists(data) if event_type.startswith("room.") else data
+
+
 def busy() -> Conflict:
     return Conflict(
         "The item kept changing while this request ran; nothing was changed.",
         code=codes.CONCURRENT_CHANGE,
         suggestion="Retry the request.",
     )
+
+
+@dataclass(frozen=True)
+class CatchUp:
+    events: list[RoomEvent]
+    more: bool
+    last: int
+    kept: bool
+    why: str = ""
 
 
 class CollabService:
@@ -96,7 +142,9 @@ class CollabService:
         rooms: RoomStore,
         users: UserStore,
         stats: StatsStore,
+        history: EventLog,
     ) -> None:
+        self.history = history
         self.settings = settings
         self.clock = clock
         self.authority = authority
@@ -168,17 +216,21 @@ class CollabService:
         access: one transaction (the room, its changed index items and its event, conditioned on
         the access read), then the room's open connections are re-evaluated at once."""
         if access is None:
-            state = self._room(caller, room_id)
+            state, last = self._room_to_change(caller, room_id)
             assert metadata is not None  # the body names at least one field
             now = self.clock.now_iso()
             room = replace(state.room, metadata=metadata, updated_at=now)
-            event = self._event(caller, room_id, "room.updated", ROOM.dump(room))
-            if not self.rooms.update_room(caller.env_id, room_id, metadata, now, event):
+            event = self._event(caller, room_id, "room.updated", ROOM.dump(room), last)
+            committed = self.rooms.update_room(caller.env_id, room_id, metadata, now, event)
+            if committed is None:
                 raise room_not_found()
+            self._publish(
+                caller, room_id, "room.updated", room=_for_members(room), seq=committed.seq
+            )
             return room
         _entries_fit(access)
         for _ in range(RETRIES):
-            before = self._room(caller, room_id)
+            before, last = self._room_to_change(caller, room_id)
             grants = access.applied(before.access)
             _maps_fit(grants)
             after = replace(
@@ -189,12 +241,16 @@ class CollabService:
                 users_access=dict(grants.users),  # type: ignore[arg-type]
                 groups_access=dict(grants.groups),  # type: ignore[arg-type]
             )
-            event = self._event(caller, room_id, "room.updated", ROOM.dump(after))
+            event = self._event(caller, room_id, "room.updated", ROOM.dump(after), last)
             changed = self.rooms.change_access(caller.env_id, before, after, event)
             if changed is not None:
+                room = changed.state.room
+                news = ("room.updated", {"room": _for_members(room), "seq": changed.event.seq})
                 if grants != before.access:
-                    self.events.access_changed(caller.env_id, room_id, grants)
-                return changed.room
+                    self.events.access_changed(caller.env_id, room_id, grants, then=news)
+                else:
+                    self._publish(caller, room_id, news[0], **news[1])
+                return room
         raise busy()
 
     def delete_room(self, caller: Caller, room_id: str) -> None:
@@ -202,16 +258,17 @@ class CollabService:
         from then on) are purged after it. If that purge did not finish, the room's purge item
         says so, and a DELETE of the room (a client's retry) finishes it and answers 204."""
         for _ in range(RETRIES):
-            state, pending = self._room_and_purge(caller, room_id)
+            state, pending, last = self._room_and_purge(caller, room_id)
             if state is None:
                 if not pending:
                     raise room_not_found()
                 self._publish(caller, room_id, "room.deleted", roomId=room_id)
                 self.rooms.purge_room(caller.env_id, room_id, pending)
                 return
-            event = self._event(caller, room_id, "room.deleted", {"id": room_id})
-            if self.rooms.delete_room(caller.env_id, state, event):
-                self._publish(caller, room_id, "room.deleted", roomId=room_id)
+            event = self._event(caller, room_id, "room.deleted", {"id": room_id}, last)
+            committed = self.rooms.delete_room(caller.env_id, state, event)
+            if committed is not None:
+                self._publish(caller, room_id, "room.deleted", roomId=room_id, seq=committed.seq)
                 self.rooms.purge_grants(caller.env_id, state.room)
                 if state.thread_count:
                     pending = pending | {state.gen}
@@ -233,7 +290,7 @@ class CollabService:
     def create_thread(
         self, caller: Caller, room_id: str, user_id: str, body: str, metadata: Metadata | None
     ) -> Thread:
-        room = self._room(caller, room_id)
+        room, last = self._room_to_change(caller, room_id)
         now = self.clock.now_iso()
         thread_id = ids.new_id("th")
         comment = Comment(
@@ -256,10 +313,13 @@ class CollabService:
             comment_count=1,
             comments=self.rooms.first_comments(caller.env_id, thread_id, [comment], self._secret),
         )
-        event = self._event(caller, room_id, "thread.created", THREAD.dump(thread))
-        if not self.rooms.create_thread(caller.env_id, room, thread, comment, now[:10], event):
+        event = self._event(
+            caller, room_id, "thread.created", THREAD.dump(thread), last, thread=thread
+        )
+        committed = self.rooms.create_thread(caller.env_id, room, thread, comment, now[:10], event)
+        if committed is None:
             raise room_not_found()  # deleted (or re-created) between the read and the write
-        self._publish(caller, room_id, "thread.created", thread=thread)
+        self._publish(caller, room_id, "thread.created", thread=thread, seq=committed.seq)
         return thread
 
     def get_thread(self, caller: Caller, room_id: str, thread_id: str) -> Thread:
@@ -278,7 +338,7 @@ class CollabService:
         resolved: bool | None,
         metadata: Metadata | None,
     ) -> Thread:
-        _, state = self._thread(caller, room_id, thread_id)
+        _, state, last = self._thread_to_change(caller, room_id, thread_id)
         now = self.clock.now_iso()
         thread = replace(state.thread, updated_at=now)
         if resolved is not None:
@@ -287,21 +347,22 @@ class CollabService:
             thread = replace(thread, metadata=metadata)
         # A resolve is its own event type, so a backend can follow resolutions alone.
         kind = "thread.resolved" if resolved and not state.thread.resolved else "thread.updated"
-        event = self._event(caller, room_id, kind, THREAD.dump(thread))
-        if not self.rooms.update_thread(
+        event = self._event(caller, room_id, kind, THREAD.dump(thread), last, thread=thread)
+        committed = self.rooms.update_thread(
             caller.env_id, state, resolved=resolved, metadata=metadata, now_iso=now, event=event
-        ):
+        )
+        if committed is None:
             raise thread_not_found()
-        self._publish(caller, room_id, "thread.updated", thread=thread)
+        self._publish(caller, room_id, "thread.updated", thread=thread, seq=committed.seq)
         return thread
 
     def delete_thread(self, caller: Caller, room_id: str, thread_id: str) -> None:
         for _ in range(RETRIES):
-            room, state = self._thread(caller, room_id, thread_id)
-            if self.rooms.delete_thread(
-                caller.env_id, room, state, self._thread_deleted(caller, room_id, thread_id)
-            ):
-                self._publish(caller, room_id, "thread.deleted", threadId=thread_id, roomId=room_id)
+            room, state, last = self._thread_to_change(caller, room_id, thread_id)
+            gone = self._thread_deleted(caller, room_id, thread_id, last)
+            committed = self.rooms.delete_thread(caller.env_id, room, state, gone)
+            if committed is not None:
+                self._published_thread_deleted(caller, room_id, thread_id, committed.seq)
                 return
         raise busy()
 
@@ -339,7 +400,7 @@ class CollabService:
         self, caller: Caller, room_id: str, thread_id: str, user_id: str, body: str
     ) -> Comment:
         for _ in range(RETRIES):
-            room, state = self._thread(caller, room_id, thread_id)
+            room, state, last = self._thread_to_change(caller, room_id, thread_id)
             now = self.clock.now_iso()
             comment = Comment(
                 id=ids.new_id("cm"),
@@ -350,9 +411,16 @@ class CollabService:
                 created_at=now,
                 edited_at=None,
             )
-            event = self._event(caller, room_id, "comment.created", COMMENT.dump(comment))
-            if self.rooms.create_comment(caller.env_id, room, state, comment, now[:10], event):
-                self._publish(caller, room_id, "comment.created", comment=comment)
+            event = self._event(
+                caller, room_id, "comment.created", COMMENT.dump(comment), last, comment=comment
+            )
+            committed = self.rooms.create_comment(
+                caller.env_id, room, state, comment, now[:10], event
+            )
+            if committed is not None:
+                self._publish(
+                    caller, room_id, "comment.created", comment=comment, seq=committed.seq
+                )
                 return comment
         raise busy()
 
@@ -367,13 +435,16 @@ class CollabService:
         author: str | None = None,
     ) -> Comment:
         """`author` set: only that user's comment may change (the widget edits its own)."""
-        _, _, comment = self._comment(caller, room_id, thread_id, comment_id, author)
+        _, _, comment, last = self._comment(caller, room_id, thread_id, comment_id, author)
         now = self.clock.now_iso()
         updated = replace(comment, body=body, edited_at=now)
-        event = self._event(caller, room_id, "comment.updated", COMMENT.dump(updated))
-        if not self.rooms.update_comment(caller.env_id, comment, body, now, event):
+        event = self._event(
+            caller, room_id, "comment.updated", COMMENT.dump(updated), last, comment=updated
+        )
+        committed = self.rooms.update_comment(caller.env_id, comment, body, now, event)
+        if committed is None:
             raise comment_not_found()
-        self._publish(caller, room_id, "comment.updated", comment=updated)
+        self._publish(caller, room_id, "comment.updated", comment=updated, seq=committed.seq)
         return updated
 
     def delete_comment(
@@ -387,36 +458,85 @@ class CollabService:
     ) -> None:
         """Deleting the last comment of a thread deletes the thread."""
         for _ in range(RETRIES):
-            room, state, comment = self._comment(caller, room_id, thread_id, comment_id, author)
+            room, state, comment, last = self._comment(
+                caller, room_id, thread_id, comment_id, author
+            )
             if state.thread.comment_count <= 1:
-                gone = self._thread_deleted(caller, room_id, thread_id)
-                if self.rooms.delete_thread(caller.env_id, room, state, gone):
-                    self._publish(
-                        caller, room_id, "thread.deleted", threadId=thread_id, roomId=room_id
-                    )
+                gone = self._thread_deleted(caller, room_id, thread_id, last)
+                committed = self.rooms.delete_thread(caller.env_id, room, state, gone)
+                if committed is not None:
+                    self._published_thread_deleted(caller, room_id, thread_id, committed.seq)
                     return
-            elif self.rooms.delete_comment(
-                caller.env_id,
-                room,
-                state,
-                comment,
-                self._event(
-                    caller,
-                    room_id,
-                    "comment.deleted",
-                    {"id": comment_id, "threadId": thread_id},
-                ),
-            ):
-                self._publish(
-                    caller,
-                    room_id,
-                    "comment.deleted",
-                    commentId=comment_id,
-                    threadId=thread_id,
-                    roomId=room_id,
-                )
+                continue
+            removed = {"commentId": comment_id, "threadId": thread_id, "roomId": room_id}
+            event = self._event(
+                caller,
+                room_id,
+                "comment.deleted",
+                {"id": comment_id, "threadId": thread_id},
+                last,
+                frame=("comment.deleted", removed),
+            )
+            committed = self.rooms.delete_comment(caller.env_id, room, state, comment, event)
+            if committed is not None:
+                self._publish(caller, room_id, "comment.deleted", **removed, seq=committed.seq)
                 return
         raise busy()
+
+    # --- the room's events -------------------------------------------------------------------
+
+    def list_events(
+        self, caller: Caller, room_id: str, since: int | None, limit: int, cursor: str | None
+    ) -> Page[RoomEvent]:
+        """The room's events in order, after `since` (None: all those kept) or after the seq its
+        cursor names. Gone (RESYNC_REQUIRED) when the events right after `since` are no longer
+        kept, or `since` is past the room's last seq."""
+        scope = f"events:{caller.env_id}:{room_id}"
+        if cursor:
+            since, check = int(cursors.decode(self._secret, scope, cursor).get("after", 0)), True
+        else:
+            since, check = (since or 0), since is not None
+        found = self.catch_up(caller, room_id, since, limit)
+        if check and not found.kept:
+            raise resync_required(since, found.last, found.why)
+        events = found.events
+
+        def after(index: int) -> str:
+            at = events[index].seq if index >= 0 else since
+            return cursors.encode(self._secret, scope, {"after": at})
+
+        next_cursor = after(len(events) - 1) if found.more else None
+        return Page(events, next_cursor, after)
+
+    def catch_up(self, caller: Caller, room_id: str, since: int, limit: int) -> CatchUp:
+        """The room's events after `since`, in order (at most `limit`), and its last seq: one
+        read of the room and its log's head, and one Query of the log unless `since` is the
+        last. `kept` is False (and `why` says why) when events right after `since` are no longer
+        kept or `since` is past the last seq. A deleted room's events stay readable while they
+        are kept."""
+        room, head = (
+            self.rooms.room_read(caller.env_id, room_id),
+            self.history.head_read(caller.env_id, room_id),
+        )
+        got = self.authority.load(caller, room, head)
+        last = got[head]
+        if got[room] is None and last == 0:
+            raise room_not_found()
+        if since > last:
+            return CatchUp([], False, last, False, "is past the room's last seq")
+        if since == last:
+            return CatchUp([], False, last, True)
+        found = self.history.events_after(
+            caller.env_id, room_id, since, limit, int(self.clock.now())
+        )
+        if not found.continuous:
+            return CatchUp(found.events, found.more, last, False, "is older than the events kept")
+        return CatchUp(found.events, found.more, last, True)
+
+    def last_seq(self, caller: Caller, room_id: str) -> int:
+        """The room's last seq (0 before its first change)."""
+        head = self.history.head_read(caller.env_id, room_id)
+        return self.authority.load(caller, head)[head]
 
     # --- users and analytics -----------------------------------------------------------------
 
@@ -448,14 +568,45 @@ class CollabService:
             raise room_not_found()
         return found
 
-    def _room_and_purge(self, caller: Caller, room_id: str) -> tuple[RoomState | None, set[str]]:
-        """The room (None if there is none) and the generations it still has to purge."""
+    def _room_to_change(self, caller: Caller, room_id: str) -> tuple[RoomState, int]:
+        """The room, and its last seq (the change's event takes the next)."""
+        room = self.rooms.room_read(caller.env_id, room_id)
+        got, last = self._load_to_change(caller, room_id, room)
+        found = got[room]
+        if found is None:
+            raise room_not_found()
+        return found, last
+
+    def _room_and_purge(
+        self, caller: Caller, room_id: str
+    ) -> tuple[RoomState | None, set[str], int]:
+        """The room (None if there is none), the generations it still has to purge, and its last
+        seq."""
         room, purge = (
             self.rooms.room_read(caller.env_id, room_id),
             self.rooms.purge_read(caller.env_id, room_id),
         )
-        got = self.authority.load(caller, room, purge)
-        return got[room], got[purge]
+        got, last = self._load_to_change(caller, room_id, room, purge)
+        return got[room], got[purge], last
+
+    def _load_to_change(
+        self, caller: Caller, room_id: str, *reads: Read[Any]
+    ) -> tuple[Fetched, int]:
+        """`reads` with the room's last seq and, for a socket write its client named, that
+        write's acknowledgement, in the request's one read. Raises Replayed if it was made."""
+        head = self.history.head_read(caller.env_id, room_id)
+        named = _named(caller)
+        ack = (
+            self.history.mutation_read(
+                caller.env_id, room_id, named[0], named[1], int(self.clock.now())
+            )
+            if named
+            else None
+        )
+        got = self.authority.load(caller, *reads, head, *([ack] if ack else []))
+        if ack is not None and (stored := got[ack]) is not None:
+            raise Replayed(stored.frame, stored.seq)
+        return got, got[head]
 
     def _thread(
         self, caller: Caller, room_id: str, thread_id: str
@@ -468,23 +619,35 @@ class CollabService:
         got = self.authority.load(caller, room, thread)
         return self._parents(got[room], got[thread])
 
+    def _thread_to_change(
+        self, caller: Caller, room_id: str, thread_id: str
+    ) -> tuple[RoomState, ThreadState, int]:
+        env_id = caller.env_id
+        room, thread = (
+            self.rooms.room_read(env_id, room_id),
+            self.rooms.thread_read(env_id, room_id, thread_id),
+        )
+        got, last = self._load_to_change(caller, room_id, room, thread)
+        return (*self._parents(got[room], got[thread]), last)
+
     def _comment(
         self, caller: Caller, room_id: str, thread_id: str, comment_id: str, author: str | None
-    ) -> tuple[RoomState, ThreadState, Comment]:
+    ) -> tuple[RoomState, ThreadState, Comment, int]:
+        """For a change of the comment: with the room's last seq."""
         env_id = caller.env_id
         room, thread = (
             self.rooms.room_read(env_id, room_id),
             self.rooms.thread_read(env_id, room_id, thread_id),
         )
         comment = self.rooms.comment_read(env_id, thread_id, comment_id)
-        got = self.authority.load(caller, room, thread, comment)
+        got, last = self._load_to_change(caller, room_id, room, thread, comment)
         parents = self._parents(got[room], got[thread])
         found = got[comment]
         if found is None or found.room_id != room_id:
             raise comment_not_found()
         if author is not None and found.user_id != author:
             raise Forbidden("You can only change your own comments.", code=codes.NOT_COMMENT_AUTHOR)
-        return (*parents, found)
+        return (*parents, found, last)
 
     @staticmethod
     def _parents(
@@ -497,22 +660,61 @@ class CollabService:
         return room, thread
 
     def _event(
-        self, caller: Caller, room_id: str, event_type: str, data: dict[str, Any]
+        self,
+        caller: Caller,
+        room_id: str,
+        event_type: str,
+        data: dict[str, Any],
+        last: int,
+        *,
+        frame: tuple[str, dict[str, Any]] | None = None,
+        **payload: Any,
     ) -> RoomEvent:
-        """The change's event, written in its transaction (webhooks read it from the stream)."""
+        """The change's event at the seq after `last`, written in its transaction (webhooks read
+        it from the stream). For a socket write its client named, the acknowledgement its resends
+        get: the frame `frame` (type and payload; else the event's type and `payload`)."""
         now = self.clock.now()
+        seq = last + 1
+        named = _named(caller)
+        ack = None
+        if named:
+            kind, body = frame or (_FRAMES.get(event_type, event_type), payload)
+            ack = Ack(
+                named[0],
+                named[1],
+                event_message(kind, body),
+                int(now),
+                int(now) + ACK_SECONDS,
+            )
         return RoomEvent(
             id=ids.new_id("evt"),
             env_id=caller.env_id,
             room_id=room_id,
             type=event_type,
-            data={**data, "environmentId": caller.env_id, "roomId": room_id},
+            data={**data, "environmentId": caller.env_id, "roomId": room_id, "seq": seq},
             created_at=self.clock.now_iso(),
             expires_at=int(now) + self.settings.events_ttl_seconds,
+            seq=seq,
+            ack=ack,
         )
 
-    def _thread_deleted(self, caller: Caller, room_id: str, thread_id: str) -> RoomEvent:
-        return self._event(caller, room_id, "thread.deleted", {"id": thread_id})
+    def _thread_deleted(self, caller: Caller, room_id: str, thread_id: str, last: int) -> RoomEvent:
+        removed = {"threadId": thread_id, "roomId": room_id}
+        return self._event(
+            caller,
+            room_id,
+            "thread.deleted",
+            {"id": thread_id},
+            last,
+            frame=("thread.deleted", removed),
+        )
+
+    def _published_thread_deleted(
+        self, caller: Caller, room_id: str, thread_id: str, seq: int
+    ) -> None:
+        self._publish(
+            caller, room_id, "thread.deleted", threadId=thread_id, roomId=room_id, seq=seq
+        )
 
     def _publish(self, caller: Caller, room_id: str, event_type: str, **payload: Any) -> None:
         """After the commit: a failing announcement must not turn a write that happened into an

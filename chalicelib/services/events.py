@@ -23,7 +23,14 @@ class EventSink(Protocol):
         `origin`: the member whose socket message made the change. It gets its own copy first,
         echoing its message's requestId: that copy is its acknowledgement."""
 
-    def access_changed(self, env_id: str, room_id: str, grants: RoomAccess) -> tuple[int, int]:
-        """The room now grants `grants`: re-evaluate its open connections at once. Returns how
-        many changed level and how many were closed (their level became `none`)."""
+    def access_changed(
+        self,
+        env_id: str,
+        room_id: str,
+        grants: RoomAccess,
+        then: tuple[str, dict[str, Any]] | None = None,
+    ) -> tuple[int, int]:
+        """The room now grants `grants`: re-evaluate its open connections at once, then send
+        `then` (an event's type and payload) to those still in it. Returns how many changed
+        level and how many were closed (their level became `none`)."""
         ...

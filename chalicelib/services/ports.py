@@ -27,11 +27,12 @@ from ..entities import (
 from ..outbound.http import Answer
 from ..repositories.connections import UserWrite
 from ..repositories.environments import EnvState, NewKey, StoredKey
+from ..repositories.events import EventsAfter, StoredAck
 from ..repositories.idempotency import IdempotencyRecord
 from ..repositories.login_throttles import HourCount, Release, Reserved, Throttle
 from ..repositories.operators import OperatorRecord
 from ..repositories.reads import Read
-from ..repositories.rooms import RoomState, ThreadState
+from ..repositories.rooms import Changed, RoomState, ThreadState
 from ..repositories.user_connections import UserConnections
 from ..repositories.users import Revocation, SeenWrite
 from ..repositories.webhooks import DeliveryState, WebhookState
@@ -54,10 +55,10 @@ class RoomStore(Protocol):
     def create_room(self, env_id: str, room: Room, gen: str) -> bool: ...
     def update_room(
         self, env_id: str, room_id: str, metadata: dict[str, Any], now_iso: str, event: RoomEvent
-    ) -> bool: ...
+    ) -> RoomEvent | None: ...
     def change_access(
         self, env_id: str, state: RoomState, after: Room, event: RoomEvent
-    ) -> RoomState | None: ...
+    ) -> Changed | None: ...
     def purge_grants(self, env_id: str, room: Room) -> None: ...
     def list_granted(
         self,
@@ -69,7 +70,7 @@ class RoomStore(Protocol):
         cursor: str | None,
         secret: bytes,
     ) -> Page[Room]: ...
-    def delete_room(self, env_id: str, state: RoomState, event: RoomEvent) -> bool: ...
+    def delete_room(self, env_id: str, state: RoomState, event: RoomEvent) -> RoomEvent | None: ...
     def purge_room(self, env_id: str, room_id: str, gens: set[str]) -> bool: ...
     def list_threads(
         self,
@@ -89,7 +90,7 @@ class RoomStore(Protocol):
         first: Comment,
         today: str,
         event: RoomEvent,
-    ) -> bool: ...
+    ) -> RoomEvent | None: ...
     def update_thread(
         self,
         env_id: str,
@@ -99,10 +100,10 @@ class RoomStore(Protocol):
         metadata: dict[str, Any] | None,
         now_iso: str,
         event: RoomEvent,
-    ) -> bool: ...
+    ) -> RoomEvent | None: ...
     def delete_thread(
         self, env_id: str, room: RoomState, state: ThreadState, event: RoomEvent
-    ) -> bool: ...
+    ) -> RoomEvent | None: ...
     def list_comments(
         self, env_id: str, thread_id: str, *, limit: int, cursor: str | None, secret: bytes
     ) -> Page[Comment]: ...
@@ -117,13 +118,26 @@ class RoomStore(Protocol):
         comment: Comment,
         today: str,
         event: RoomEvent,
-    ) -> bool: ...
+    ) -> RoomEvent | None: ...
     def update_comment(
         self, env_id: str, comment: Comment, body: str, now_iso: str, event: RoomEvent
-    ) -> bool: ...
+    ) -> RoomEvent | None: ...
     def delete_comment(
         self, env_id: str, room: RoomState, state: ThreadState, comment: Comment, event: RoomEvent
-    ) -> bool: ...
+    ) -> RoomEvent | None: ...
+
+
+class EventLog(Protocol):
+    """Each room's events in order, and the acknowledgements of named socket writes
+    (repositories/events.py)."""
+
+    def head_read(self, env_id: str, room_id: str) -> Read[int]: ...
+    def mutation_read(
+        self, env_id: str, room_id: str, user_id: str, client_mutation_id: str, now: int
+    ) -> Read[StoredAck | None]: ...
+    def events_after(
+        self, env_id: str, room_id: str, since: int, limit: int, now: int
+    ) -> EventsAfter: ...
 
 
 class StatsStore(Protocol):

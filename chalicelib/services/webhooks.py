@@ -113,8 +113,8 @@ class WebhookService:
             changes["url"] = url
         if events is not None:
             changes["events"] = None if events == ALL else events
-        if description is not None:
-            changes["description"] = description
+        if description is not None:  # "" (sent as null): removed
+            changes["description"] = description or None
         if enabled is not None and enabled != hook.enabled:
             changes["enabled"] = enabled
             changes["disabled_at"] = None if enabled else now

@@ -169,3 +169,14 @@ GRANTED_GROUPS = Param(
     allow_empty=True,
     example="acme,acme-eng",
 )
+SINCE = Param(
+    "since",
+    "query",
+    {"type": "integer", "minimum": 0},
+    "The events after this `seq` (the last one you have). 410 `RESYNC_REQUIRED` when the events "
+    "right after it are no longer kept (or it is past the room's last seq): reload the room's "
+    "state, then follow on from its last seq. Absent: every event still kept. Ignored with a "
+    "`cursor`.",
+    example=41,
+    raises=(codes.INVALID_INPUT, codes.RESYNC_REQUIRED),
+)

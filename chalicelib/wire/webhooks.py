@@ -80,10 +80,25 @@ class CreateWebhookRequest(Body):
     }
 
 
+CLEARED = ""  # PATCH `description: null`: the description is removed
+
+
+def _description_patch() -> Any:
+    def read(body: Mapping[str, Any], name: str) -> str | None:
+        if name in body and body[name] is None:
+            return CLEARED
+        return v.text(body, name, max_len=DESCRIPTION_MAX, required=False, strip=True)
+
+    schema = {"type": ["string", "null"], "minLength": 1, "maxLength": DESCRIPTION_MAX}
+    return Spec(
+        read, schema, required=False, description="A note for operators; `null` removes it."
+    )
+
+
 class UpdateWebhookRequest(Body):
     url: str | None = if_sent(_url(required=True))
     events: list[str] | str | None = _events(patch=True)
-    description: str | None = text(max_len=DESCRIPTION_MAX, required=False, strip=True)
+    description: str | None = _description_patch()
     enabled: bool | None = boolean(description="`false` stops deliveries; `true` resumes them.")
 
     at_least_one = ("url", "events", "description", "enabled")

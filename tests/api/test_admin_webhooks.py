@@ -100,6 +100,21 @@ def test_a_bad_registration_names_its_field_and_writes_nothing(
     assert ok(call(client, "GET", hooks(tenant), token=admin.token))["data"] == []
 
 
+def test_a_description_is_changed_and_removed_with_null(
+    client: Any, admin: Login, tenant: Tenant
+) -> None:
+    made = ok(register(client, admin, tenant, description="digests"), 201)
+    one = f"{hooks(tenant)}/{made['id']}"
+    changed = ok(call(client, "PATCH", one, token=admin.token, body={"description": " bots "}))
+    assert changed["description"] == "bots"
+    removed = ok(call(client, "PATCH", one, token=admin.token, body={"description": None}))
+    assert removed["description"] is None
+    assert ok(call(client, "GET", one, token=admin.token))["description"] is None
+    error(
+        call(client, "PATCH", one, token=admin.token, body={"description": 5}), 400, "INVALID_INPUT"
+    )
+
+
 def test_change_filter_disable_and_enable(client: Any, admin: Login, tenant: Tenant) -> None:
     made = ok(register(client, admin, tenant), 201)
     one = f"{hooks(tenant)}/{made['id']}"

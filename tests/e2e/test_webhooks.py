@@ -131,6 +131,10 @@ def test_every_event_type_arrives_signed_with_the_rest_shape(env: Env, listener:
     for p in payloads:
         assert p["data"]["environmentId"] == env.id and p["data"]["roomId"] == "doc:1"
         assert p["timestamp"].endswith("Z")
+    # each with its place in the room's order: the order the changes were made in
+    assert {t: by_type[t]["data"]["seq"] for t in expected} == {
+        t: n for n, t in enumerate(expected, start=1)
+    }
     # `data` is what the REST API answered for the resource
     created = by_type["thread.created"]["data"]
     assert {k: created[k] for k in thread} == thread
@@ -141,6 +145,7 @@ def test_every_event_type_arrives_signed_with_the_rest_shape(env: Env, listener:
         **edited.json(),
         "environmentId": env.id,
         "roomId": "doc:1",
+        "seq": 4,
     }
     assert by_type["thread.resolved"]["data"]["resolved"] is True
     assert by_type["comment.deleted"]["data"]["id"] == comment["id"]

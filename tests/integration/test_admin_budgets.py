@@ -58,6 +58,7 @@ BUDGETS: dict[str, tuple[str, str, list[str]]] = {
     "get room": ("GET", ER, [AUTH, READ]),
     # the room with its changed index items; the room's connections re-evaluated (a Query);
     # then the audit event
+    # connections re-evaluated and told `room.updated` (one Q), then the audit event
     "change a room's access": ("PATCH", ER, [AUTH, READ, TX, Q, "PutItem"]),
     "browse users": ("GET", E + "/users", [AUTH, READ, Q]),
     # one Query of threads, then one of comments per thread on the page (3 here)

@@ -220,6 +220,7 @@ def build_tenant(client: Any, services: runtime.Services, tag: str) -> Tenant:
         ("/users", ("users",)),
         (f"/rooms/{enc(room)}/threads", ("threads", room)),
         (f"/rooms/{enc(room)}/threads/{thread}/comments", ("comments", room, thread)),
+        (f"/rooms/{enc(room)}/events", ("events", room)),
     ):
         cursor = ok(request(client, "GET", f"{v1}{path}?limit=1", t.sk))["nextCursor"]
         assert cursor, path
@@ -508,6 +509,8 @@ class Req:
             return ("threads", p["roomId"], *([q["resolved"]] if "resolved" in q else []))
         if tail == "comments":
             return ("comments", p["roomId"], p["threadId"])
+        if tail == "events":
+            return ("events", p["roomId"])
         if tail == "active_users":  # paged by size (no sockets here: no cursor of A's own)
             return ("active_users", p["roomId"])
         return None

@@ -47,6 +47,7 @@ Q_COMMENTS = "Query comments"
 Q_USERS = "Query users"
 Q_GRANTS = "Query grants"  # the rooms that name a user or group (their index partition)
 FANOUT = "Query connections"  # the room's live WebSocket connections (fan-out)
+Q_EVENTS = "Query events"  # the room's event log, from after a seq
 PURGE_COMMENTS = ["Query comment keys", "BatchWriteItem comments"]  # per thread purged
 PURGE_THREADS = "BatchWriteItem threads"
 
@@ -58,10 +59,14 @@ BUDGETS: dict[str, tuple[str, str, list[str]]] = {
     "list rooms": ("GET", "/api/v1/rooms", [READ, RATE, Q_ROOMS]),
     "create room": ("POST", "/api/v1/rooms", [READ, RATE, TX]),
     "get room": ("GET", R, [READ, RATE]),
-    # An update is one transaction: the item and its event (the webhooks' source, issue 15).
-    "patch room": ("PATCH", R, [READ, RATE, TX]),
-    # the room with its changed index items, then its connections re-evaluated (none here)
+    # An update is one transaction: the item and its event, at the room's next seq (read with
+    # the room), then `room.updated` to its connections (issue 15).
+    "patch room": ("PATCH", R, [READ, RATE, TX, FANOUT]),
+    # the room with its changed index items, then its connections re-evaluated and told
+    # `room.updated` (one read of them; none here)
     "patch room access": ("PATCH", R, [READ, RATE, TX, FANOUT]),
+    # the room and its last seq in the read, then one Query of its events after `since`
+    "list events": ("GET", f"{R}/events?since=0", [READ, RATE, Q_EVENTS]),
     # one Query per holder named, whatever the environment holds (no room names them here,
     # so no BatchGetItem of rooms follows)
     "list rooms by user and groups": (
@@ -161,6 +166,7 @@ QUERY_KINDS = {
     "COMMENT#": Q_COMMENTS,
     "USER#": Q_USERS,
     "CONN#": FANOUT,
+    "SEQ#": Q_EVENTS,
 }
 
 
@@ -177,7 +183,7 @@ def describe(call: Call) -> str:
             assert "#THREAD#" in values[":0"]["S"], call.params
             assert set(call.params["ProjectionExpression"].split(", ")) == {"#0", "#1"}, call
             return "Query comment keys"
-        return QUERY_KINDS[prefix]
+        return QUERY_KINDS[prefix.split("#")[0] + "#"]
     if call.operation == "BatchWriteItem":
         kinds = {
             r["DeleteRequest"]["Key"]["sk"]["S"].split("#")[0]
@@ -259,6 +265,7 @@ def test_the_one_read_holds_the_key_the_environment_and_every_named_item(
         (data, f"ENV#{env}", f"ROOM#{ROOM}"),
         (data, f"ENV#{env}#ROOM#{ROOM}", f"THREAD#{world.t}"),
         (data, f"ENV#{env}#THREAD#{world.t}", f"COMMENT#{world.c}"),
+        (data, f"ENV#{env}#EVENTS#{ROOM}", "HEAD"),  # the room's last seq: the change's is next
     }
 
 
@@ -350,4 +357,4 @@ def test_an_id_no_item_can_have_is_404_from_the_key_read_alone(
     assert [describe(c) for c in calls] == [READ, RATE]
     check_calls(calls)
     looked_up = {sk.split("#")[0] for _, pk, sk in keys_of(calls[0]) if not is_counter(pk)}
-    assert looked_up <= {"ENV", "KEY", "ROOM", "THREAD"}, looked_up
+    assert looked_up <= {"ENV", "KEY", "ROOM", "THREAD", "HEAD"}, looked_up

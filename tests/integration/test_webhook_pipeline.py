@@ -24,7 +24,7 @@ from chalicelib.clock import FrozenClock
 from chalicelib.config import Settings
 from chalicelib.errors import InvalidInput
 from chalicelib.outbound.http import Poster
-from chalicelib.repositories import rooms
+from chalicelib.repositories import events, rooms
 from chalicelib.services.callers import OperatorCaller
 from infra.tables import create_tables
 
@@ -50,11 +50,15 @@ class Pipeline:
         self.data_table = graph.settings.data_table
 
     def stream_events(self, env_id: str, room_id: str) -> list[dict[str, Any]]:
-        """The room's event items as stream records (INSERT, NEW_IMAGE), oldest first."""
+        """The room's event items as stream records (INSERT, NEW_IMAGE), oldest first (the
+        partition also holds its log's head, which the stream handler leaves out)."""
         items = boto3.client("dynamodb").query(
             TableName=self.data_table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": f"ENV#{env_id}#EVENTS#{room_id}"}},
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :seq)",
+            ExpressionAttributeValues={
+                ":pk": {"S": f"ENV#{env_id}#EVENTS#{room_id}"},
+                ":seq": {"S": "SEQ#"},
+            },
         )["Items"]
         return [{"eventName": "INSERT", "dynamodb": {"NewImage": item}} for item in items]
 
@@ -237,10 +241,11 @@ def test_a_rolled_back_change_writes_no_event(local: Pipeline) -> None:
     state = rooms.ThreadState(thread, room_state.gen)
     stale = dataclasses.replace(room_state, gen="another-generation")
     comment = dataclasses.replace(thread.comments.data[0], id="cm_0000000000000009")
-    event = graph.collab._event(caller, "r", "comment.created", {"id": comment.id})
-    assert not rooms.create_comment(env.id, stale, state, comment, "2026-01-01", event)
+    event = graph.collab._event(caller, "r", "comment.created", {"id": comment.id}, 1)
+    assert rooms.create_comment(env.id, stale, state, comment, "2026-01-01", event) is None
     types = [r["dynamodb"]["NewImage"]["type"]["S"] for r in local.stream_events(env.id, "r")]
     assert types == ["thread.created"]
+    assert events.last_seq(env.id, "r") == 1  # the rolled-back change took no seq
 
 
 # --- a production stage: https only, public addresses only -----------------------------------

@@ -347,6 +347,18 @@ def another_like(connection_id: str) -> Any:
 # --- a change of access re-evaluates the room's open connections ---------------------------------
 
 
+def heard(gw: Gateway, c: str) -> list[dict[str, Any]]:
+    """What `c` got, but the `room.updated` every member still in the room gets after a change of
+    access (checked here: one, with its seq, without the room's access lists)."""
+    frames = gw.fake.take(c)
+    updates = [f for f in frames if f["type"] == "room.updated"]
+    assert len(updates) <= 1, frames
+    for update in updates:
+        assert update["seq"] >= 1 and update["room"]["id"] == ROOM
+        assert "usersAccess" not in update["room"] and "groupsAccess" not in update["room"]
+    return [f for f in frames if f["type"] != "room.updated"]
+
+
 def patch_room(client: Any, env: Env, body: dict[str, Any], room: str = ROOM) -> dict[str, Any]:
     return rest_ok(rest(client, "PATCH", f"/api/v1/rooms/{room}", env.sk, body))  # type: ignore[no-any-return]
 
@@ -361,8 +373,8 @@ def test_a_lowered_level_is_told_at_once_and_held_from_the_next_message(
 
     patch_room(client, env, {"defaultAccess": "read", "groupsAccess": {"eng": "comment"}})
 
-    assert gw.fake.take(ada) == [{"type": "access.changed", "access": "read"}]
-    assert gw.fake.take(bob) == [{"type": "access.changed", "access": "comment"}]
+    assert heard(gw, ada) == [{"type": "access.changed", "access": "read"}]
+    assert heard(gw, bob) == [{"type": "access.changed", "access": "comment"}]
     frame = gw.ask(ada, "thread.create", body="x")
     assert error_frame(frame, "ACCESS_DENIED")["needed"] == "comment"
     assert gw.ask(bob, "thread.create", body="x")["type"] == "thread.created"
@@ -380,9 +392,9 @@ def test_a_raised_level_is_told_and_allowed_at_once(gw: Gateway, env: Env, clien
 
     patch_room(client, env, {"usersAccess": {"ada": "write"}})
 
-    assert gw.fake.take(ada) == [{"type": "access.changed", "access": "write"}]
+    assert heard(gw, ada) == [{"type": "access.changed", "access": "write"}]
     gw.send(ada, "broadcast", event=1)
-    assert gw.fake.take(ada) == []  # no error: a broadcast goes to the others only
+    assert heard(gw, ada) == []  # no error: a broadcast goes to the others only
 
 
 def test_a_level_of_none_is_told_then_closed_and_the_room_sees_it_leave(
@@ -396,10 +408,10 @@ def test_a_level_of_none_is_told_then_closed_and_the_room_sees_it_leave(
 
     patch_room(client, env, {"defaultAccess": "none"})
 
-    assert gw.fake.take(ada) == [{"type": "access.changed", "access": "none"}]
+    assert heard(gw, ada) == [{"type": "access.changed", "access": "none"}]
     assert ada in gw.fake.closed
     assert connection_rows(ada) == []
-    assert gw.fake.take(bob) == [{"type": "user.left", "connectionId": ada, "userId": "ada"}]
+    assert heard(gw, bob) == [{"type": "user.left", "connectionId": ada, "userId": "ada"}]
     assert bob not in gw.fake.closed
     body = rest_ok(rest(client, "GET", f"/api/v1/rooms/{ROOM}/active_users", env.sk))
     assert [u["connectionId"] for u in body["data"]] == [bob]
@@ -414,19 +426,19 @@ def test_an_access_token_decides_alone_so_room_changes_do_not_move_it(
 
     patch_room(client, env, {"defaultAccess": "none", "usersAccess": {"ada": "write"}})
 
-    assert gw.fake.take(ada) == []
+    assert heard(gw, ada) == []
     assert ada not in gw.fake.closed
     assert gw.ask(ada, "join")["access"] == "comment"
 
 
-def test_unchanged_levels_hear_nothing(gw: Gateway, env: Env, client: Any) -> None:
+def test_unchanged_levels_hear_only_the_room_update(gw: Gateway, env: Env, client: Any) -> None:
     existing_room(gw, env)
     ada = gw.connect(env, "ada", ROOM)
     gw.fake.clear()
 
     patch_room(client, env, {"usersAccess": {"ada": "write"}, "metadata": {"t": 1}})
 
-    assert gw.fake.take(ada) == []
+    assert heard(gw, ada) == []
 
 
 def test_a_change_in_one_environment_moves_no_connection_of_another(
@@ -440,7 +452,7 @@ def test_a_change_in_one_environment_moves_no_connection_of_another(
 
     patch_room(client, env, {"defaultAccess": "none"})
 
-    assert gw.fake.take(theirs) == []
+    assert heard(gw, theirs) == []
     assert theirs not in gw.fake.closed
 
 
@@ -469,7 +481,7 @@ def test_the_admin_patch_re_evaluates_like_the_v1_patch(
     )
 
     assert resp.status_code == 200, resp.body
-    assert gw.fake.take(ada) == [{"type": "access.changed", "access": "none"}]
+    assert heard(gw, ada) == [{"type": "access.changed", "access": "none"}]
     assert ada in gw.fake.closed
 
 
@@ -503,8 +515,8 @@ def test_a_change_of_access_costs_a_transaction_a_query_and_one_transaction_per_
     assert len(calls[4].params["TransactItems"]) == 2 * len(moved)
     left = {"type": "user.left", "connectionId": closed, "userId": "eve"}
     for c in moved:
-        assert gw.fake.take(c) == [{"type": "access.changed", "access": "read"}, left]
-    assert gw.fake.take(kept) == [left]
+        assert heard(gw, c) == [{"type": "access.changed", "access": "read"}, left]
+    assert heard(gw, kept) == [left]
     assert gw.fake.take(closed) == [{"type": "access.changed", "access": "none"}]
 
 

@@ -46,7 +46,9 @@ def v1(client: Any, method: str, path: str, env: Env, body: Any = None) -> Any:
 # --- REST -> sockets -----------------------------------------------------------------------------
 
 
-def test_rest_writes_reach_every_connection_of_the_room(gw: Gateway, env: Env, client: Any) -> None:
+def test_rest_writes_reach_every_connection_of_the_room_in_seq_order(
+    gw: Gateway, env: Env, client: Any
+) -> None:
     fake = gw.fake
     members = room_of_three(gw, env)
     elsewhere = gw.connect(env, "zoe", "room-2")
@@ -62,28 +64,34 @@ def test_rest_writes_reach_every_connection_of_the_room(gw: Gateway, env: Env, c
         v1(client, "POST", "/threads", env, {"comment": {"userId": "srv", "body": "From REST"}}),
         201,
     )
-    everyone_got({"type": "thread.created", "thread": thread})
+    everyone_got({"type": "thread.created", "thread": thread, "seq": 1})
     tid = thread["id"]
 
     comment = rest_ok(
         v1(client, "POST", f"/threads/{tid}/comments", env, {"userId": "srv", "body": "Two"}), 201
     )
-    everyone_got({"type": "comment.created", "comment": comment})
+    everyone_got({"type": "comment.created", "comment": comment, "seq": 2})
 
     path = f"/threads/{tid}/comments/{comment['id']}"
     updated = rest_ok(v1(client, "PATCH", path, env, {"body": "Two, edited"}))
-    everyone_got({"type": "comment.updated", "comment": updated})
+    everyone_got({"type": "comment.updated", "comment": updated, "seq": 3})
 
     patched = rest_ok(v1(client, "PATCH", f"/threads/{tid}", env, {"resolved": True}))
-    everyone_got({"type": "thread.updated", "thread": patched})
+    everyone_got({"type": "thread.updated", "thread": patched, "seq": 4})
 
     assert v1(client, "DELETE", path, env).status_code == 204
     everyone_got(
-        {"type": "comment.deleted", "commentId": comment["id"], "threadId": tid, "roomId": ROOM}
+        {
+            "type": "comment.deleted",
+            "commentId": comment["id"],
+            "threadId": tid,
+            "roomId": ROOM,
+            "seq": 5,
+        }
     )
 
     assert v1(client, "DELETE", f"/threads/{tid}", env).status_code == 204
-    everyone_got({"type": "thread.deleted", "threadId": tid, "roomId": ROOM})
+    everyone_got({"type": "thread.deleted", "threadId": tid, "roomId": ROOM, "seq": 6})
 
 
 def test_rest_broadcast(gw: Gateway, env: Env, client: Any) -> None:

@@ -74,6 +74,7 @@ def test_join_tells_me_who_is_here_and_tells_them_about_me(gw: Gateway, env: Env
         },
         "others": [],
         "access": "write",
+        "seq": 0,  # the room has not changed yet
         "requestId": "j1",
     }
 
@@ -94,6 +95,7 @@ def test_join_tells_me_who_is_here_and_tells_them_about_me(gw: Gateway, env: Env
             }
         ],
         "access": "write",
+        "seq": 0,
     }
     assert fake.take(ada) == [
         {
@@ -245,6 +247,7 @@ def test_thread_and_comment_lifecycle_reaches_everyone_in_rest_shapes(
             "commentId": reply["id"],
             "threadId": thread_id,
             "roomId": ROOM,
+            "seq": 5,
         }
     )
     assert rest_ok(v1(client, "GET", f"/threads/{thread_id}", env))["commentCount"] == 1
@@ -253,7 +256,16 @@ def test_thread_and_comment_lifecycle_reaches_everyone_in_rest_shapes(
     gw.send(ada, "comment.delete", threadId=thread_id, commentId=first["id"], requestId="d")
     mine, theirs = fake.take_one(ada), fake.take_one(grace)
     assert mine.pop("requestId") == "d"
-    assert mine == theirs == {"type": "thread.deleted", "threadId": thread_id, "roomId": ROOM}
+    assert (
+        mine
+        == theirs
+        == {
+            "type": "thread.deleted",
+            "threadId": thread_id,
+            "roomId": ROOM,
+            "seq": 6,
+        }
+    )
     resp = v1(client, "GET", f"/threads/{thread_id}", env)
     assert resp.status_code == 404
 
