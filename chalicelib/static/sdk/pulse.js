@@ -442,9 +442,10 @@
       .join("");
   }
 
-  /** The widget's position in its room's order of changes (docs/protocol.md, "Catching up"):
-   * `seq`, the highest seq such that every change up to it was applied (null: unknown), and the
-   * seqs applied above a gap (live frames of racing writers can arrive out of order). */
+  /** The widget's position in its room's order of changes (docs/protocol.md, "Order and
+   * catch-up"): `seq`, the highest seq such that every change up to it was applied (null:
+   * unknown), and the seqs applied above a gap (live frames of racing writers can arrive out of
+   * order). */
   function Position() {
     this.seq = null;
     this.ahead = new Set();
@@ -1513,7 +1514,7 @@
     this._renderNotice();
   };
 
-  // --- catching up after a reconnect (docs/protocol.md, "Catching up") ----------------------
+  // --- catching up after a reconnect (docs/protocol.md, "Order and catch-up") --------------
 
   /** join: with sinceSeq when the widget holds the whole room as of a known position, so the
    * server sends only what it missed; otherwise a plain join, and the threads are listed. */
@@ -1708,9 +1709,8 @@
       function (error) {
         entry.inFlight = false;
         // The socket went (or was gone) before an answer: the rejoin resends it.
-        if (error.code === "NOT_CONNECTED" && widget._outbox.has(entry.id) && widget._willRejoin()) {
-          return;
-        }
+        var kept = widget._outbox.has(entry.id) && widget._willRejoin();
+        if (error.code === "NOT_CONNECTED" && kept) return;
         widget._settleWrite(entry, null, error);
       },
     );
