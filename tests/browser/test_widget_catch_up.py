@@ -11,17 +11,29 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 import requests
-from playwright.sync_api import WebSocketRoute, expect
+from e2e.conftest import stacks
+from playwright.sync_api import BrowserContext, WebSocketRoute, expect
 
 from . import test_widget as widget_tests
 from .conftest import Stack
-from .test_widget import Env, OpenWidget, WidgetPage, banner_value, eventually, new_room
+from .test_widget import (
+    CustomerSite,
+    Env,
+    OpenWidget,
+    WidgetPage,
+    banner_value,
+    eventually,
+    new_room,
+    widget_html,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -346,3 +358,57 @@ def test_a_widget_told_to_resync_lists_the_threads_again(
     assert relay.sent("join")[-1]["sinceSeq"] == resync[0]["seq"]
     assert len(relay.sent("threads.list")) == 1
     assert [e["type"] for e in relay.received("room.events")[-1]["events"]] == ["thread.created"]
+
+
+def test_a_widget_away_longer_than_events_are_kept_lists_the_threads_again(
+    site: CustomerSite, contexts: Callable[[], BrowserContext], tmp_path: Path
+) -> None:
+    """A stage that keeps events one second (PULSE_EVENTS_TTL_SECONDS): what the widget missed
+    is gone by the time it is back, so the server answers resync.required on its own."""
+    with stacks(tmp_path) as start:
+        short = start(tmp_path / "data", PULSE_EPHEMERAL="1", PULSE_EVENTS_TTL_SECONDS="1")
+        env = Env(short)
+        room = new_room()
+        v1(short, env, "POST", "/rooms", {"id": room})
+        v1(
+            short,
+            env,
+            "POST",
+            f"/rooms/{room}/threads",
+            {"comment": {"userId": "bob", "body": "Before"}},
+        )
+        key = uuid.uuid4().hex[:8]
+        attrs = {
+            "api-key": env.pk,
+            "room": room,
+            "endpoint": short.ws_url,
+            "token": env.mint("ada", "Ada Lovelace"),
+        }
+        site.pages[f"/{key}"] = widget_html(short, attrs, 400)
+        ada = WidgetPage(contexts().new_page())
+        ada.page.goto(f"{site.url}/{key}")
+        ada.wait_connected()
+        expect(ada.thread_with("Before")).to_have_count(1)
+        frames = received(ada)
+
+        lose_socket(ada, banner_value(short, "Mgmt API"))
+        v1(
+            short,
+            env,
+            "POST",
+            f"/rooms/{room}/threads",
+            {"comment": {"userId": "bob", "body": "Meanwhile"}},
+        )
+        # Until the room keeps none of its events (a backend would get 410 RESYNC_REQUIRED).
+        eventually(
+            ada, lambda: v1(short, env, "GET", f"/rooms/{room}/events")["data"] == [], "expiry"
+        )
+        get_back(ada, 2)
+
+        expect(ada.thread_with("Meanwhile")).to_have_count(1)
+        expect(ada.thread_with("Before")).to_have_count(1)
+        since = sent(ada, "join")[-1]["sinceSeq"]
+        assert [m["seq"] for m in frames if m["type"] == "resync.required"] == [since + 1]
+        assert [m for m in frames if m["type"] in ("room.events", "room.caughtUp")] == []
+        assert len(sent(ada, "threads.list")) == 2
+        assert ada.events("pulse:error") == []
