@@ -241,6 +241,41 @@ def test_a_widget_that_lost_its_socket_shows_the_comments_made_meanwhile(
     assert ada.events("pulse:error") == []
 
 
+def test_a_widget_moved_to_another_room_lists_it_instead_of_catching_up(
+    stack: Stack, env: Env, open_widget: OpenWidget
+) -> None:
+    """A position belongs to one room: the same element given another room starts afresh."""
+    first, second = new_room(), new_room()
+    for room, body in ((first, "In the first"), (second, "In the second")):
+        v1(stack, env, "POST", "/rooms", {"id": room})
+        v1(
+            stack,
+            env,
+            "POST",
+            f"/rooms/{room}/threads",
+            {"comment": {"userId": "bob", "body": body}},
+        )
+    v1(
+        stack,
+        env,
+        "POST",
+        f"/rooms/{second}/threads",
+        {"comment": {"userId": "bob", "body": "Also there"}},
+    )
+    ada = open_widget("ada", "Ada Lovelace", first)
+    ada.wait_connected()
+    expect(ada.thread_with("In the first")).to_have_count(1)
+
+    ada.call(f"w.setAttribute('room', '{second}');")
+    expect(ada.thread_with("In the second")).to_have_count(1)
+    expect(ada.thread_with("Also there")).to_have_count(1)
+    expect(ada.thread_with("In the first")).to_have_count(0)
+    joins = sent(ada, "join")
+    assert len(joins) == 2 and "sinceSeq" not in joins[1], joins
+    assert len(sent(ada, "threads.list")) == 2
+    assert ada.events("pulse:error") == []
+
+
 def test_a_reply_whose_acknowledgement_was_lost_is_resent_and_stored_once(
     stack: Stack, env: Env, open_widget: OpenWidget
 ) -> None:

@@ -577,6 +577,7 @@
     this._versions = new Map(); // "t:"/"c:" + id -> seq of the last change applied to it
     this._listComplete = false; // every page of the threads was listed (a catch-up needs it)
     this._catchUp = null; // {requestId, since, joinedSeq} of a join with sinceSeq until caught up
+    this._place = null; // endpoint, api-key and room the position and the outbox belong to
     this._outbox = new Map(); // clientMutationId -> a write not acknowledged yet (resent)
     this._mutationIds = false; // the server takes clientMutationId (it sends seq)
     this._requestSeq = 0;
@@ -992,7 +993,7 @@
       if (generation !== widget._generation) return;
       opened = true;
       widget._fresh = false; // the token was accepted
-      widget._sendJoin();
+      widget._sendJoin(config);
     };
     socket.onmessage = function (event) {
       if (generation !== widget._generation) return;
@@ -1518,7 +1519,16 @@
 
   /** join: with sinceSeq when the widget holds the whole room as of a known position, so the
    * server sends only what it missed; otherwise a plain join, and the threads are listed. */
-  proto._sendJoin = function () {
+  proto._sendJoin = function (config) {
+    // A position, and writes to resend, belong to one room of one environment.
+    var place = [config.endpoint, config.apiKey, config.room].join(" ");
+    if (this._place !== place) {
+      this._place = place;
+      this._position.reset(null);
+      this._versions.clear();
+      this._listComplete = false;
+      this._dropWrites("NOT_CONNECTED", "The widget moved to another room: this may not have been saved.");
+    }
     var since = this._position.seq;
     if (since === null || !this._listComplete) {
       this._catchUp = null;
@@ -1683,6 +1693,7 @@
   proto._write = function (message, onDone, onError) {
     var entry = {
       id: null,
+      userId: this._myUserId(), // a resend goes only with this user's token
       inFlight: false, // sent on the current socket, not answered yet
       settled: false,
       message: message,
@@ -1724,11 +1735,20 @@
     else entry.onDone(reply);
   };
 
-  /** Resend the writes not acknowledged (and not on their way), in the order first sent. */
+  /** Resend the writes not acknowledged (and not on their way), in the order first sent; not
+   * those of another user than the one now signed in (a new token for someone else). */
   proto._resendWrites = function () {
     var entries = Array.from(this._outbox.values());
+    var me = this._myUserId();
     for (var i = 0; i < entries.length; i++) {
-      if (!entries[i].inFlight) this._sendWrite(entries[i]);
+      if (entries[i].userId !== me) {
+        this._settleWrite(entries[i], null, {
+          code: "NOT_CONNECTED",
+          message: "Signed in as someone else since: this may not have been saved.",
+        });
+      } else if (!entries[i].inFlight) {
+        this._sendWrite(entries[i]);
+      }
     }
   };
 
