@@ -114,6 +114,9 @@ class User:
     color: str
     first_seen_at: str
     last_seen_at: str
+    # What the user's latest token granted (never answered: it decides who can be mentioned).
+    group_ids: tuple[str, ...] = ()
+    permissions: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,17 @@ class Comment:
     body: str
     created_at: str
     edited_at: str | None
+    reactions: tuple[Reaction, ...] = ()  # in the order each emoji was first used
+    mentions: tuple[str, ...] = ()  # the users `<@id>` names who could read the room then
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """One emoji on a comment: how many users reacted with it, and the first few of them."""
+
+    emoji: str
+    count: int
+    user_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)

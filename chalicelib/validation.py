@@ -45,7 +45,7 @@ def only_fields(obj: Mapping[str, Any], allowed: Iterable[str]) -> None:
         raise InvalidInput(unknown[0], "unknown field", code=codes.UNKNOWN_FIELD)
 
 
-def _has_control_chars(text: str) -> bool:
+def has_control_chars(text: str) -> bool:
     return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text)
 
 
@@ -73,7 +73,7 @@ def text(
         raise InvalidInput(field, f"must be {min_len}-{max_len} characters")
     # Multi-line text keeps line breaks (\n, Windows \r\n) and tabs; nothing else invisible.
     checked = value.translate(_LINE_CHARS) if allow_newlines else value
-    if _has_control_chars(checked):
+    if has_control_chars(checked):
         raise InvalidInput(field, "must not contain control characters")
     return value
 
@@ -219,7 +219,7 @@ def metadata(
         raise InvalidInput(field, f"must have at most {METADATA_MAX_KEYS} keys")
     for key, item in value.items():
         name = f"{field}.{key}"
-        if not 0 < len(key) <= METADATA_KEY_MAX or _has_control_chars(key):
+        if not 0 < len(key) <= METADATA_KEY_MAX or has_control_chars(key):
             raise InvalidInput(name, f"keys must be 1-{METADATA_KEY_MAX} printable characters")
         if isinstance(item, str):
             if len(item) > METADATA_STRING_MAX:
@@ -245,6 +245,22 @@ def comment_body(obj: Mapping[str, Any], field: str = "body") -> str:
     assert value is not None
     if not value.strip():
         raise InvalidInput(field, "must not be blank")
+    return value
+
+
+EMOJI_MAX_CHARS = 32  # the longest emoji sequences (family, flag tags) are under 16
+
+
+def one_emoji(value: Any, field: str = "emoji") -> str:
+    """Exactly one emoji (a single grapheme of Unicode's emoji, sequences included: 👍🏽, 👨‍👩‍👧,
+    🇫🇷, 1️⃣), as the `emoji` package's data has them. Imported here, on the paths that take one:
+    its table costs ~30 ms to load, which no other cold start pays."""
+    if not isinstance(value, str) or not 0 < len(value) <= EMOJI_MAX_CHARS:
+        raise InvalidInput(field, "must be one emoji")
+    import emoji
+
+    if not emoji.is_emoji(value):
+        raise InvalidInput(field, f"must be one emoji; {value[:40]!r} is not one")
     return value
 
 
@@ -316,7 +332,7 @@ def _level(value: object, field: str) -> access.Level:
 
 
 def _short_id(value: object, field: str, max_len: int) -> str:
-    if not isinstance(value, str) or not 0 < len(value) <= max_len or _has_control_chars(value):
+    if not isinstance(value, str) or not 0 < len(value) <= max_len or has_control_chars(value):
         raise InvalidInput(field, f"must be 1-{max_len} printable characters")
     return value
 

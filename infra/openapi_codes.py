@@ -174,6 +174,16 @@ CODES: dict[str, CodeDoc] = {
         },
     ),
     # --- 409 -------------------------------------------------------------------------------
+    c.TOO_MANY_REACTIONS: CodeDoc(
+        409,
+        "the comment already has 20 different emoji: react with one of those.",
+        {
+            "tooManyReactions": {
+                "message": "This comment already has 20 different reactions.",
+                "suggestion": "React with one of the emoji it already has.",
+            }
+        },
+    ),
     c.ROOM_EXISTS: CodeDoc(
         409,
         "a room with this id exists.",

@@ -7,8 +7,10 @@ from typing import Any
 from .. import codes
 from ..access import AccessChange
 from ..entities import Comment, Page, Room, RoomEvent, Thread, TokensRevoked, User
+from ..errors import InvalidInput
 from ..runtime import services
 from ..services.callers import SecretKeyCaller
+from ..validation import one_emoji
 from ..wire import events, params, rooms, threads, users
 from . import http
 from .routing import Router, SecretKey
@@ -300,6 +302,71 @@ def list_events(access: SecretKeyCaller, roomId: str) -> Page[RoomEvent]:
     return services().collab.list_events(access, roomId, since, limit, cursor)
 
 
+# --- reactions ---------------------------------------------------------------------------------
+
+REACTIONS = "/rooms/{roomId}/threads/{threadId}/comments/{commentId}/reactions"
+
+
+@router.route(
+    REACTIONS,
+    "POST",
+    auth=SECRET,
+    idempotent=True,
+    body=threads.ReactionRequest,
+    answer=threads.COMMENT,
+    raises=[codes.TOO_MANY_REACTIONS, codes.CONCURRENT_CHANGE],
+    tag="Comments",
+)
+def add_reaction(
+    access: SecretKeyCaller,
+    roomId: str,
+    threadId: str,
+    commentId: str,
+    body: threads.ReactionRequest,
+) -> Comment:
+    """React to a comment
+
+    Adds the user's emoji to the comment (`reaction.added` to the room's sockets and webhooks).
+    Reacting again with the same emoji changes nothing (and is not an error). A comment holds
+    at most 20 different emoji.
+
+    Returns: The comment with its `reactions`.
+    """
+    collab = services().collab
+    return collab.react(
+        access, roomId, threadId, commentId, body.user_id, body.emoji, add=True
+    ).comment
+
+
+@router.route(
+    REACTIONS + "/{emoji}",
+    "DELETE",
+    auth=SECRET,
+    query=[params.REACTING_USER],
+    answer=threads.COMMENT,
+    raises=[codes.CONCURRENT_CHANGE],
+    tag="Comments",
+)
+def remove_reaction(
+    access: SecretKeyCaller, roomId: str, threadId: str, commentId: str, emoji: str
+) -> Comment:
+    """Remove a reaction
+
+    Removes the user's emoji from the comment (`reaction.removed`). Removing one that is not
+    there changes nothing (and is not an error).
+
+    Returns: The comment with its `reactions`.
+    """
+    user_id = http.short_text(router.request, "userId", max_len=USER_ID_MAX)
+    if user_id is None:
+        raise InvalidInput(
+            "userId", "is required (the user whose reaction goes)", code=codes.MISSING_FIELD
+        )
+    emoji = one_emoji(emoji)
+    collab = services().collab
+    return collab.react(access, roomId, threadId, commentId, user_id, emoji, add=False).comment
+
+
 # --- comments ----------------------------------------------------------------------------------
 
 
@@ -385,15 +452,28 @@ def delete_comment(access: SecretKeyCaller, roomId: str, threadId: str, commentI
 # --- users -------------------------------------------------------------------------------------
 
 
-@router.route("/users", "GET", auth=SECRET, answer=users.USERS, query=params.PAGE, tag="Users")
+@router.route(
+    "/users",
+    "GET",
+    auth=SECRET,
+    answer=users.USERS,
+    query=[params.USER_SEARCH, *params.PAGE],
+    tag="Users",
+)
 def list_users(access: SecretKeyCaller) -> Page[User]:
-    """List users
+    """List or search users
 
-    Everyone a token was minted for in this environment, in id order.
+    Everyone a token was minted for in this environment, in id order. With `q`: the users whose
+    id, or a word of whose name, starts with it (case-insensitive for names; ids first), at
+    most `limit`, in one page (no cursor), at a cost that does not grow with the environment.
 
     Returns: A page of users.
     """
-    return services().collab.list_users(access, *_page_args())
+    q = http.short_text(router.request, "q", max_len=params.USER_SEARCH_MAX)
+    collab = services().collab
+    if q is None:
+        return collab.list_users(access, *_page_args())
+    return Page(collab.search_users(access, q, http.limit(router.request)), None)
 
 
 @router.route("/users/{userId}", "GET", auth=SECRET, answer=users.USER, tag="Users")

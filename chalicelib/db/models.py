@@ -27,6 +27,8 @@ data table (customer data; every pk starts with ENV#<envId>, so isolation holds 
   Room purge pending (its gens)    ENV#<envId>            PURGE#<roomId>
   Room access entry (index)        ENV#<envId>#GRANT#<U|G>#<id>  ROOM#<roomId>
   Thread                           ENV#<envId>#ROOM#<roomId>   THREAD#<threadId>
+  A user under a word of its name  ENV#<envId>#UNAME      <words from there on>#<userId>
+  Reaction (a user's emoji)        ENV#<envId>#THREAD#<threadId>  REACT#<commentId>#<digest>
   Comment                          ENV#<envId>#THREAD#<threadId>  COMMENT#<commentId>
   Connection (by id: $default)     CONN#<connectionId>    CONN
   Connection (room membership)     ENV#<envId>#ROOM#<roomId>   CONN#<connectionId>
@@ -47,6 +49,7 @@ last: a purge that died is finished by the next DELETE of that room.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from pynamodb.attributes import (
@@ -214,6 +217,16 @@ class UserItem(DataTable):
     # and only the current one connects (repositories/users.py).
     token_generation = NumberAttribute(null=True)
     tokens_revoked_at = UnicodeAttribute(null=True)
+    # What the latest token minted for the user granted (JSON text): who can be mentioned where.
+    group_ids = UnicodeAttribute(null=True)
+    permissions = UnicodeAttribute(null=True)
+
+
+class UserNameItem(DataTable):
+    """A user, under a word of its name (users.search): the name's words, normalized (NFKC,
+    casefolded), from each word to the end, so a prefix of any word finds it in one Query."""
+
+    user_id = UnicodeAttribute()
 
 
 class StatsItem(DataTable):
@@ -285,6 +298,18 @@ class CommentItem(DataTable):
     body = UnicodeAttribute()
     created_at = UnicodeAttribute()
     edited_at = UnicodeAttribute(null=True)
+    # JSON text: [{emoji, count, userIds}], the summary readers get; rewritten with each reaction
+    # item in one transaction, conditioned on the text it replaces (repositories/rooms.py).
+    reactions = UnicodeAttribute(null=True)
+    mentions = UnicodeAttribute(null=True)  # JSON list of user ids
+
+
+class ReactionItem(DataTable):
+    """One user's emoji on one comment: its existence makes reacting twice a no-op. In the
+    thread's comment partition, so a thread's purge removes it with the comments."""
+
+    emoji = UnicodeAttribute()
+    user_id = UnicodeAttribute()
 
 
 class ConnectionItem(DataTable):
@@ -570,6 +595,21 @@ def event_sk(seq: int) -> str:
 
 
 EVENT_HEAD_SK = "HEAD"
+
+
+def reaction_sk(comment_id: str, emoji: str, user_id: str) -> str:
+    """A digest of the emoji and the user (neither can then spell another's key), under the
+    comment's id (a comment's reactions are one prefix)."""
+    digest = hashlib.sha256(f"{emoji}\0{user_id}".encode()).hexdigest()[:40]
+    return f"REACT#{comment_id}#{digest}"
+
+
+def user_names_pk(env_id: str) -> str:
+    return f"ENV#{env_id}#UNAME"
+
+
+def user_name_sk(words: str, user_id: str) -> str:
+    return f"{words}#{user_id}"
 
 
 def mutation_sk(digest: str) -> str:

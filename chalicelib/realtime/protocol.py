@@ -24,7 +24,7 @@ from ..services.realtime import RealtimeService
 from ..wire import sizing
 from ..wire.events import EVENT
 from ..wire.rooms import member
-from ..wire.threads import COMMENT, THREAD, thread_within
+from ..wire.threads import COMMENT, REACTION, THREAD, thread_within
 
 log = logging.getLogger("pulse.protocol")
 
@@ -157,10 +157,13 @@ def check(message: dict[str, Any], problem: PulseError | None = None) -> None:
     v.only_fields(message, ("type", "requestId", *HANDLERS[message_type][0]))
     named = message.get("clientMutationId")
     if "clientMutationId" in message and (
-        not isinstance(named, str) or not 0 < len(named) <= MAX_MUTATION_ID
+        not isinstance(named, str)
+        or not 0 < len(named) <= MAX_MUTATION_ID
+        or v.has_control_chars(named)
     ):
         raise InvalidInput(
-            "clientMutationId", f"must be a string of 1-{MAX_MUTATION_ID} characters"
+            "clientMutationId",
+            f"must be a string of 1-{MAX_MUTATION_ID} characters, without control characters",
         )
 
 
@@ -338,6 +341,21 @@ def comments_list(ctx: Context) -> None:
     ctx.reply({**listed, "data": data, "nextCursor": next_cursor})
 
 
+USERS_FOUND = 10  # suggestions a `users.search` answers
+
+
+@handles("users.search", "q")
+def users_search(ctx: Context) -> None:
+    """The composer's `@` suggestions: users of the environment who can read this room whose id,
+    or a word of whose name, starts with `q` (`users.found`, at most USERS_FOUND)."""
+    empty = ctx.message.get("q") == ""  # the composer's bare `@`: nothing to suggest yet
+    q = "" if empty else (v.text(ctx.message, "q", max_len=128, required=False) or "")
+    me = ctx.connection
+    found = ctx.collab.search_users(ctx.member, q, USERS_FOUND, room_id=me.room_id) if q else []
+    people = [{"userId": u.id, "name": u.name, "avatar": u.avatar, "color": u.color} for u in found]
+    ctx.reply({"type": "users.found", "q": q, "data": people})
+
+
 @handles("thread.create", "body", "metadata", "clientMutationId", level=access.COMMENT)
 def thread_create(ctx: Context) -> None:
     body, metadata = v.comment_body(ctx.message), v.metadata(ctx.message)
@@ -379,3 +397,45 @@ def thread_resolve(ctx: Context) -> None:
         raise InvalidInput("resolved", "is required (true or false)", code=codes.MISSING_FIELD)
     me = ctx.connection
     ctx.collab.update_thread(ctx.member, me.room_id, thread_id, resolved=resolved, metadata=None)
+
+
+# --- reactions -------------------------------------------------------------------------------
+
+
+@handles("reaction.add", "threadId", "commentId", "emoji", "clientMutationId", level=access.COMMENT)
+def reaction_add(ctx: Context) -> None:
+    _react(ctx, add=True)
+
+
+@handles(
+    "reaction.remove", "threadId", "commentId", "emoji", "clientMutationId", level=access.COMMENT
+)
+def reaction_remove(ctx: Context) -> None:
+    _react(ctx, add=False)
+
+
+def _react(ctx: Context, *, add: bool) -> None:
+    """The change goes to the room as `reaction.added` / `reaction.removed` (the sender's copy
+    with its requestId); one that changes nothing (reacting twice) is answered to the sender
+    alone, with `unchanged: true` and no seq."""
+    thread_id = _thread_id(ctx)
+    comment_id = v.required_text(ctx.message, "commentId", max_len=64)
+    if "emoji" not in ctx.message:
+        raise InvalidInput("emoji", "is required", code=codes.MISSING_FIELD)
+    emoji = v.one_emoji(ctx.message["emoji"])
+    me = ctx.connection
+    done = ctx.collab.react(
+        ctx.member, me.room_id, thread_id, comment_id, me.user_id, emoji, add=add
+    )
+    if not done.changed:
+        ctx.reply(
+            {
+                "type": "reaction.added" if add else "reaction.removed",
+                "threadId": thread_id,
+                "commentId": comment_id,
+                "emoji": emoji,
+                "userId": me.user_id,
+                "reactions": [REACTION.dump(r) for r in done.comment.reactions],
+                "unchanged": True,
+            }
+        )

@@ -24,6 +24,7 @@ from ..db.dynamo import (
 )
 from ..db.models import (
     CommentItem,
+    ReactionItem,
     RoomGrantItem,
     RoomItem,
     RoomPurgeItem,
@@ -33,11 +34,12 @@ from ..db.models import (
     env_pk,
     grant_pk,
     purge_sk,
+    reaction_sk,
     room_sk,
     thread_sk,
     threads_pk,
 )
-from ..entities import Comment, Page, Room, RoomEvent, Thread
+from ..entities import Comment, Page, Reaction, Room, RoomEvent, Thread
 from ..validation import is_room_id
 from . import events, stats
 from .pages import BASE_KEY, QueryPage, query_page
@@ -121,7 +123,26 @@ def to_thread_state(item: ThreadItem) -> ThreadState:
 
 
 def to_comment(item: CommentItem) -> Comment:
-    return to_record(Comment, item)
+    mentions = tuple(jsontext.stored(item.mentions)) if item.mentions else ()
+    return to_record(Comment, item, reactions=reactions_of(item.reactions), mentions=mentions)
+
+
+def reactions_of(text: str | None) -> tuple[Reaction, ...]:
+    if not text:
+        return ()
+    return tuple(
+        Reaction(r["emoji"], int(r["count"]), tuple(r["userIds"])) for r in jsontext.stored(text)
+    )
+
+
+def reactions_text(reactions: Sequence[Reaction]) -> str | None:
+    """The stored form of a summary (None: no reactions). Deterministic: a change is conditioned
+    on the text it replaces."""
+    if not reactions:
+        return None
+    return jsontext.dumps(
+        [{"emoji": r.emoji, "count": r.count, "userIds": list(r.user_ids)} for r in reactions]
+    )
 
 
 def room_read(env_id: str, room_id: str) -> Read[RoomState | None]:
@@ -465,7 +486,12 @@ def _comment_item(env_id: str, c: Comment) -> CommentItem:
         body=c.body,
         created_at=c.created_at,
         edited_at=c.edited_at,
+        mentions=_mentions_text(c.mentions),
     )
+
+
+def _mentions_text(mentions: Sequence[str]) -> str | None:
+    return jsontext.dumps(list(mentions)) if mentions else None
 
 
 def _room_counts(env_id: str, room: RoomState, *, threads: int, comments: int) -> Change:
@@ -631,11 +657,21 @@ def create_comment(
 
 
 def update_comment(
-    env_id: str, comment: Comment, body: str, now_iso: str, event: RoomEvent
+    env_id: str,
+    comment: Comment,
+    body: str,
+    mentions: Sequence[str],
+    now_iso: str,
+    event: RoomEvent,
 ) -> RoomEvent | None:
-    """The body and its event in one transaction; None when the comment is gone."""
+    """The body (and whom it mentions) and its event in one transaction; None when the comment
+    is gone."""
     item = CommentItem(comments_pk(env_id, comment.thread_id), comment_sk(comment.id))
-    actions = [CommentItem.body.set(body), CommentItem.edited_at.set(now_iso)]
+    actions = [
+        CommentItem.body.set(body),
+        CommentItem.edited_at.set(now_iso),
+        _set_or_remove(CommentItem.mentions, _mentions_text(mentions)),
+    ]
     return _change(event, [Change(item, actions, CommentItem.pk.exists())])
 
 
@@ -651,7 +687,7 @@ def delete_comment(
         [ThreadItem.comment_count.add(-1)],
         (ThreadItem.room_gen == state.room_gen) & (ThreadItem.comment_count == t.comment_count),
     )
-    return _change(
+    ok = _change(
         event,
         [
             thread,
@@ -660,3 +696,68 @@ def delete_comment(
         ],
         deletes=[(item, CommentItem.pk.exists())],
     )
+    if ok is not None and comment.reactions:
+        purge_reactions(env_id, t.id, comment.id)
+    return ok
+
+
+# --- reactions -------------------------------------------------------------------------------
+
+
+def reaction_read(
+    env_id: str, thread_id: str, comment_id: str, emoji: str, user_id: str
+) -> Read[bool]:
+    """Whether the user has reacted to the comment with the emoji."""
+    key = (ReactionItem, comments_pk(env_id, thread_id), reaction_sk(comment_id, emoji, user_id))
+    return Read(key, _exists)
+
+
+def _exists(item: object | None) -> bool:
+    return item is not None
+
+
+def react(
+    env_id: str,
+    state: ThreadState,
+    comment: Comment,
+    after: Sequence[Reaction],
+    *,
+    emoji: str,
+    user_id: str,
+    added: bool,
+    event: RoomEvent,
+) -> RoomEvent | None:
+    """The user's reaction item put (added) or deleted, and the comment's summary rewritten to
+    `after`, with the event, in one transaction conditioned on the summary being the one read
+    and the reaction being absent (added) or there (removed): None when either moved."""
+    t = state.thread
+    pk = comments_pk(env_id, t.id)
+    item = ReactionItem(pk, reaction_sk(comment.id, emoji, user_id), emoji=emoji, user_id=user_id)
+    before = reactions_text(comment.reactions)
+    summary = reactions_text(after)
+    same = (
+        CommentItem.reactions == before if before else CommentItem.reactions.does_not_exist()
+    ) & CommentItem.pk.exists()
+    change = Change(
+        CommentItem(pk, comment_sk(comment.id)),
+        [_set_or_remove(CommentItem.reactions, summary)],
+        same,
+    )
+    if added:
+        return _change(event, [change], puts=[(item, ReactionItem.pk.does_not_exist())])
+    return _change(event, [change], deletes=[(item, ReactionItem.pk.exists())])
+
+
+def purge_reactions(env_id: str, thread_id: str, comment_id: str) -> None:
+    """Best-effort, after a comment's delete: its reaction items (invisible without it)."""
+    try:
+        found = ReactionItem.query(
+            comments_pk(env_id, thread_id),
+            ReactionItem.sk.startswith(f"REACT#{comment_id}#"),
+            attributes_to_get=["pk", "sk"],
+        )
+        with ReactionItem.batch_write() as batch:
+            for item in found:
+                batch.delete(item)
+    except Exception:
+        log.warning("reaction purge incomplete; leftovers are invisible", extra={"id": comment_id})

@@ -6,11 +6,13 @@ lastUsedAt must move with it. A conflict retries once without the part that lost
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, replace
 from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
 
+from .. import jsontext
 from ..db.dynamo import (
     TransactionCancelled,
     is_condition_failure,
@@ -20,14 +22,17 @@ from ..db.dynamo import (
 from ..db.models import (
     ApiKeyItem,
     UserItem,
+    UserNameItem,
     env_pk,
     key_sk,
+    user_name_sk,
+    user_names_pk,
     user_sk,
 )
 from ..entities import Page, User
 from . import stats
 from .pages import query_page
-from .reads import Read, absent
+from .reads import Read, absent, fetch
 from .records import to_record
 from .stats import Change
 
@@ -51,6 +56,7 @@ class SeenWrite:
     profile_due: bool  # profile changed or lastSeenAt is stale; otherwise no user write
     today: str
     touch: KeyTouch | None
+    previous_name: str | None = None  # the stored name, when there is one (its index items go)
 
 
 USER_ID_MAX = 128  # the longest userId POST /auth/token accepts: no longer one is stored
@@ -125,7 +131,9 @@ def revoke_tokens(env_id: str, user_id: str, now_iso: str) -> Revocation | None:
 
 
 def to_user(item: UserItem) -> User:
-    return to_record(User, item)
+    permissions = jsontext.stored(item.permissions) if item.permissions else None
+    groups = tuple(jsontext.stored(item.group_ids)) if item.group_ids else ()
+    return to_record(User, item, group_ids=groups, permissions=permissions)
 
 
 def list_users(env_id: str, *, limit: int, cursor: str | None, secret: bytes) -> Page[User]:
@@ -146,8 +154,14 @@ def _upsert(w: SeenWrite, condition: Any = None) -> Change:
         UserItem.color.set(u.color),
         UserItem.first_seen_at.set(UserItem.first_seen_at | u.first_seen_at),
         UserItem.last_seen_at.set(u.last_seen_at),
+        _json_or_remove(UserItem.group_ids, list(u.group_ids) if u.group_ids else None),
+        _json_or_remove(UserItem.permissions, u.permissions),
     ]
     return Change(UserItem(env_pk(w.env_id), user_sk(u.id)), actions, condition)
+
+
+def _json_or_remove(attribute: Any, value: Any) -> Any:
+    return attribute.remove() if value is None else attribute.set(jsontext.dumps(value))
 
 
 def _counter_ops(w: SeenWrite, *, users: int) -> list[Change]:
@@ -157,17 +171,58 @@ def _counter_ops(w: SeenWrite, *, users: int) -> list[Change]:
     return ops
 
 
+def name_words(name: str) -> list[str]:
+    """The keys a name is found under: its normalized words from each of the first three to the
+    end ("Ada King Lovelace" -> "ada king lovelace", "king lovelace", "lovelace")."""
+    words = unicodedata.normalize("NFKC", name).casefold().split()
+    return [" ".join(words[n:])[:NAME_KEY_MAX] for n in range(min(len(words), 3))]
+
+
+NAME_KEY_MAX = 200
+
+
+def _name_index(w: SeenWrite) -> list[Change]:
+    """The user's name index items (put: an update that sets the id), with the ones of a
+    previous name removed (an update cannot delete: `_run` deletes those of `w.previous_name`).
+    Written for a new user, on the first mint of a day (so users stored before the index find
+    their way in) and when the name changes."""
+    pk = user_names_pk(w.env_id)
+    return [
+        Change(
+            UserNameItem(pk, user_name_sk(words, w.user.id)), [UserNameItem.user_id.set(w.user.id)]
+        )
+        for words in name_words(w.user.name)
+    ]
+
+
+def _stale_names(w: SeenWrite) -> list[UserNameItem]:
+    if w.previous_name is None or w.previous_name == w.user.name:
+        return []
+    keep = set(name_words(w.user.name))
+    pk = user_names_pk(w.env_id)
+    return [
+        UserNameItem(pk, user_name_sk(words, w.user.id))
+        for words in name_words(w.previous_name)
+        if words not in keep
+    ]
+
+
 def _plan(w: SeenWrite) -> list[Change]:
     ops: list[Change] = []
+    renamed = w.previous_name is not None and w.previous_name != w.user.name
     if w.is_new:
         ops.append(_upsert(w, UserItem.pk.does_not_exist()))
         ops += _counter_ops(w, users=1)
+        ops += _name_index(w)
     elif w.first_today:
         # Counted once per day: the condition fails if a concurrent request already did it.
         ops.append(_upsert(w, UserItem.last_seen_at < w.today))
         ops += _counter_ops(w, users=0)
+        ops += _name_index(w)
     elif w.profile_due:
         ops.append(_upsert(w))
+        if renamed:
+            ops += _name_index(w)
     if w.touch:
         t = w.touch
         key = ApiKeyItem(env_pk(t.env_id), key_sk(t.key_id))
@@ -183,15 +238,17 @@ def _only_touch_failed(exc: TransactionCancelled, touch: KeyTouch) -> bool:
     return set(exc.refusals) == {(env_pk(touch.env_id), key_sk(touch.key_id))}
 
 
-def _run(ops: list[Change]) -> None:
+def _run(ops: list[Change], deletes: list[UserNameItem] | None = None) -> None:
     with unavailable_on_throttle():
-        if len(ops) == 1:
+        if len(ops) == 1 and not deletes:
             op = ops[0]
             op.item.update(actions=op.actions, condition=op.condition)
             return
         with transaction() as tx:
             for op in ops:
                 tx.update(op.item, actions=op.actions, condition=op.condition)
+            for item in deletes or ():
+                tx.delete(item)
 
 
 def record_seen(w: SeenWrite) -> None:
@@ -203,13 +260,46 @@ def record_seen(w: SeenWrite) -> None:
     if not ops:
         return
     try:
-        _run(ops)
+        _run(ops, _stale_names(w))
     except TransactionCancelled as exc:
         if w.touch is not None and _only_touch_failed(exc, w.touch):
             record_seen(replace(w, touch=None))
         elif w.is_new or w.first_today or w.profile_due:
-            _run([_upsert(w)])
+            _run([_upsert(w), *_name_index(w)], _stale_names(w))
     except PynamoDBException as exc:
         # A lone conditional write is only ever the lastUsedAt touch: losing it is fine.
         if not is_condition_failure(exc):
             raise
+
+
+def search(env_id: str, q: str, limit: int) -> list[User]:
+    """Users whose id starts with `q`, then those with a word of their name that does (each
+    once, at most `limit`): one Query of the user items, one of the name index, and one
+    BatchGetItem of the users the index found. The cost never grows with the environment."""
+    found: dict[str, User] = {}
+    with unavailable_on_throttle():
+        by_id = UserItem.query(
+            env_pk(env_id),
+            UserItem.sk.startswith(user_sk(q)),
+            limit=limit,
+            consistent_read=True,
+        )
+        for item in by_id:
+            found.setdefault(item.id, to_user(item))
+        words = " ".join(unicodedata.normalize("NFKC", q).casefold().split())
+        if len(found) < limit and words:
+            by_name = UserNameItem.query(
+                user_names_pk(env_id),
+                UserNameItem.sk.startswith(words[:NAME_KEY_MAX]),
+                limit=limit * 3,  # a user is under up to three words of its name
+                consistent_read=True,
+            )
+            ids = [i.user_id for i in by_name if i.user_id not in found]
+            wanted = list(dict.fromkeys(ids))[: limit - len(found)]
+            if wanted:
+                reads = [user_read(env_id, u) for u in wanted]
+                got = fetch(reads)
+                for read in reads:
+                    if (user := got[read]) is not None:
+                        found.setdefault(user.id, user)
+    return list(found.values())[:limit]

@@ -11,16 +11,28 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import codes, cursors, ids
-from ..access import AccessChange, RoomAccess
+from ..access import NONE, AccessChange, RoomAccess, TokenAccess, level_for
 from ..clock import Clock
 from ..config import Settings
-from ..entities import Ack, Analytics, Comment, Metadata, Page, Room, RoomEvent, Thread, User
+from ..entities import (
+    Ack,
+    Analytics,
+    Comment,
+    Metadata,
+    Page,
+    Reaction,
+    Room,
+    RoomEvent,
+    Thread,
+    User,
+)
 from ..errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, Replayed
+from ..mentions import mentioned
 from ..repositories.reads import Fetched, Read
 from ..repositories.rooms import RoomState, ThreadState
 from ..validation import ACCESS_ENTRIES_MAX
 from ..wire.rooms import ROOM
-from ..wire.threads import COMMENT, THREAD
+from ..wire.threads import COMMENT, REACTION, REACTION_USERS_SHOWN, THREAD
 from .authority import Authority
 from .callers import Caller, MemberCaller
 from .channel import event_message
@@ -89,7 +101,24 @@ def resync_required(since: int, last: int, why: str) -> Gone:
 # The live frame of each event type where they differ (a resolve is pushed as an update).
 _FRAMES = {"thread.resolved": "thread.updated"}
 ACK_SECONDS = 24 * 3600  # how long a named socket write's resends get its acknowledgement
+SEARCH_POOL = 30  # users read for the `@` suggestions, of whom those who can read the room show
 ROOM_ACCESS_FIELDS = ("usersAccess", "groupsAccess")
+
+
+def _mentionable(
+    reads: list[Read[User | None]], got: Fetched, room_id: str, grants: RoomAccess
+) -> tuple[str, ...]:
+    """The mentioned users who can read the room, as their latest token and the room's access
+    decide (a user never minted for, or one without `read`, stays plain text: nobody is told)."""
+    found = []
+    for read in reads:
+        user = got[read]
+        if user is None:
+            continue
+        token = TokenAccess(user.id, user.group_ids, user.permissions)
+        if level_for(token, room_id, grants) != NONE:
+            found.append(user.id)
+    return tuple(found)
 
 
 def _named(caller: Caller) -> tuple[str, str] | None:
@@ -120,6 +149,47 @@ def busy() -> Conflict:
         code=codes.CONCURRENT_CHANGE,
         suggestion="Retry the request.",
     )
+
+
+@dataclass(frozen=True)
+class Reacted:
+    comment: Comment  # as it is now
+    changed: bool  # False: it already was so (nothing written, nothing sent)
+
+
+REACTION_EMOJI_MAX = 20  # distinct emoji on one comment
+
+
+def reacted(
+    reactions: tuple[Reaction, ...], emoji: str, user_id: str, *, add: bool
+) -> tuple[Reaction, ...]:
+    """The summary after the user's reaction is added (or removed): counts exact, the first
+    REACTION_USERS_SHOWN users named, an emoji gone when its count reaches 0. Conflict
+    (TOO_MANY_REACTIONS) for a 21st distinct emoji."""
+    out = list(reactions)
+    at = next((n for n, r in enumerate(out) if r.emoji == emoji), None)
+    if add:
+        if at is None:
+            if len(out) >= REACTION_EMOJI_MAX:
+                raise Conflict(
+                    f"This comment already has {REACTION_EMOJI_MAX} different reactions.",
+                    code=codes.TOO_MANY_REACTIONS,
+                    suggestion="React with one of the emoji it already has.",
+                )
+            out.append(Reaction(emoji, 1, (user_id,)))
+        else:
+            r = out[at]
+            shown = (
+                r.user_ids if len(r.user_ids) >= REACTION_USERS_SHOWN else (*r.user_ids, user_id)
+            )
+            out[at] = Reaction(emoji, r.count + 1, shown)
+    elif at is not None:
+        r = out[at]
+        if r.count <= 1:
+            del out[at]
+        else:
+            out[at] = Reaction(emoji, r.count - 1, tuple(u for u in r.user_ids if u != user_id))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -216,7 +286,7 @@ class CollabService:
         access: one transaction (the room, its changed index items and its event, conditioned on
         the access read), then the room's open connections are re-evaluated at once."""
         if access is None:
-            state, last = self._room_to_change(caller, room_id)
+            state, last, _ = self._room_to_change(caller, room_id)
             assert metadata is not None  # the body names at least one field
             now = self.clock.now_iso()
             room = replace(state.room, metadata=metadata, updated_at=now)
@@ -230,7 +300,7 @@ class CollabService:
             return room
         _entries_fit(access)
         for _ in range(RETRIES):
-            before, last = self._room_to_change(caller, room_id)
+            before, last, _ = self._room_to_change(caller, room_id)
             grants = access.applied(before.access)
             _maps_fit(grants)
             after = replace(
@@ -290,7 +360,8 @@ class CollabService:
     def create_thread(
         self, caller: Caller, room_id: str, user_id: str, body: str, metadata: Metadata | None
     ) -> Thread:
-        room, last = self._room_to_change(caller, room_id)
+        named = self._mention_reads(caller, body)
+        room, last, got = self._room_to_change(caller, room_id, *named)
         now = self.clock.now_iso()
         thread_id = ids.new_id("th")
         comment = Comment(
@@ -301,6 +372,7 @@ class CollabService:
             body=body,
             created_at=now,
             edited_at=None,
+            mentions=_mentionable(named, got, room_id, room.access),
         )
         thread = Thread(
             id=thread_id,
@@ -338,7 +410,7 @@ class CollabService:
         resolved: bool | None,
         metadata: Metadata | None,
     ) -> Thread:
-        _, state, last = self._thread_to_change(caller, room_id, thread_id)
+        _, state, last, _ = self._thread_to_change(caller, room_id, thread_id)
         now = self.clock.now_iso()
         thread = replace(state.thread, updated_at=now)
         if resolved is not None:
@@ -358,7 +430,7 @@ class CollabService:
 
     def delete_thread(self, caller: Caller, room_id: str, thread_id: str) -> None:
         for _ in range(RETRIES):
-            room, state, last = self._thread_to_change(caller, room_id, thread_id)
+            room, state, last, _ = self._thread_to_change(caller, room_id, thread_id)
             gone = self._thread_deleted(caller, room_id, thread_id, last)
             committed = self.rooms.delete_thread(caller.env_id, room, state, gone)
             if committed is not None:
@@ -400,7 +472,8 @@ class CollabService:
         self, caller: Caller, room_id: str, thread_id: str, user_id: str, body: str
     ) -> Comment:
         for _ in range(RETRIES):
-            room, state, last = self._thread_to_change(caller, room_id, thread_id)
+            named = self._mention_reads(caller, body)
+            room, state, last, got = self._thread_to_change(caller, room_id, thread_id, *named)
             now = self.clock.now_iso()
             comment = Comment(
                 id=ids.new_id("cm"),
@@ -410,6 +483,7 @@ class CollabService:
                 body=body,
                 created_at=now,
                 edited_at=None,
+                mentions=_mentionable(named, got, room_id, room.access),
             )
             event = self._event(
                 caller, room_id, "comment.created", COMMENT.dump(comment), last, comment=comment
@@ -435,13 +509,17 @@ class CollabService:
         author: str | None = None,
     ) -> Comment:
         """`author` set: only that user's comment may change (the widget edits its own)."""
-        _, _, comment, last = self._comment(caller, room_id, thread_id, comment_id, author)
+        named = self._mention_reads(caller, body)
+        room, _, comment, last, got = self._comment(
+            caller, room_id, thread_id, comment_id, author, *named
+        )
         now = self.clock.now_iso()
-        updated = replace(comment, body=body, edited_at=now)
+        mentions = _mentionable(named, got, room_id, room.access)
+        updated = replace(comment, body=body, edited_at=now, mentions=mentions)
         event = self._event(
             caller, room_id, "comment.updated", COMMENT.dump(updated), last, comment=updated
         )
-        committed = self.rooms.update_comment(caller.env_id, comment, body, now, event)
+        committed = self.rooms.update_comment(caller.env_id, comment, body, mentions, now, event)
         if committed is None:
             raise comment_not_found()
         self._publish(caller, room_id, "comment.updated", comment=updated, seq=committed.seq)
@@ -458,7 +536,7 @@ class CollabService:
     ) -> None:
         """Deleting the last comment of a thread deletes the thread."""
         for _ in range(RETRIES):
-            room, state, comment, last = self._comment(
+            room, state, comment, last, _ = self._comment(
                 caller, room_id, thread_id, comment_id, author
             )
             if state.thread.comment_count <= 1:
@@ -483,6 +561,58 @@ class CollabService:
                 return
         raise busy()
 
+    # --- reactions -------------------------------------------------------------------------
+
+    def react(
+        self,
+        caller: Caller,
+        room_id: str,
+        thread_id: str,
+        comment_id: str,
+        user_id: str,
+        emoji: str,
+        *,
+        add: bool,
+    ) -> Reacted:
+        """Add (or remove) the user's `emoji` on the comment: its reaction item and the comment's
+        summary in one transaction with the event (`reaction.added` / `reaction.removed`).
+        Reacting twice, or removing a reaction that is not there, changes nothing and is not an
+        error (`changed` False). At most REACTION_EMOJI_MAX distinct emoji on a comment."""
+        kind = "reaction.added" if add else "reaction.removed"
+        for _ in range(RETRIES):
+            env_id = caller.env_id
+            room, thread = (
+                self.rooms.room_read(env_id, room_id),
+                self.rooms.thread_read(env_id, room_id, thread_id),
+            )
+            comment = self.rooms.comment_read(env_id, thread_id, comment_id)
+            mine = self.rooms.reaction_read(env_id, thread_id, comment_id, emoji, user_id)
+            got, last = self._load_to_change(caller, room_id, room, thread, comment, mine)
+            _, state = self._parents(got[room], got[thread])
+            found = got[comment]
+            if found is None or found.room_id != room_id:
+                raise comment_not_found()
+            if got[mine] == add:
+                return Reacted(found, False)
+            after = reacted(found.reactions, emoji, user_id, add=add)
+            updated = replace(found, reactions=after)
+            news = {
+                "threadId": thread_id,
+                "commentId": comment_id,
+                "emoji": emoji,
+                "userId": user_id,
+                "reactions": [REACTION.dump(r) for r in after],
+            }
+            data = {"id": comment_id, **news}
+            event = self._event(caller, room_id, kind, data, last, frame=(kind, news))
+            committed = self.rooms.react(
+                env_id, state, found, after, emoji=emoji, user_id=user_id, added=add, event=event
+            )
+            if committed is not None:
+                self._publish(caller, room_id, kind, **news, seq=committed.seq)
+                return Reacted(updated, True)
+        raise busy()
+
     # --- the room's events -------------------------------------------------------------------
 
     def list_events(
@@ -490,13 +620,15 @@ class CollabService:
     ) -> Page[RoomEvent]:
         """The room's events in order, after `since` (None: all those kept) or after the seq its
         cursor names. Gone (RESYNC_REQUIRED) when the events right after `since` are no longer
-        kept, or `since` is past the room's last seq."""
+        kept, or `since` is past the room's last seq. The credentials and the room are checked
+        before the cursor is read."""
+        last = self._last_of(caller, room_id)
         scope = f"events:{caller.env_id}:{room_id}"
         if cursor:
             since, check = int(cursors.decode(self._secret, scope, cursor).get("after", 0)), True
         else:
             since, check = (since or 0), since is not None
-        found = self.catch_up(caller, room_id, since, limit)
+        found = self._after(caller, room_id, since, limit, last)
         if check and not found.kept:
             raise resync_required(since, found.last, found.why)
         events = found.events
@@ -514,6 +646,11 @@ class CollabService:
         last. `kept` is False (and `why` says why) when events right after `since` are no longer
         kept or `since` is past the last seq. A deleted room's events stay readable while they
         are kept."""
+        return self._after(caller, room_id, since, limit, self._last_of(caller, room_id))
+
+    def _last_of(self, caller: Caller, room_id: str) -> int:
+        """The room's last seq, in the request's one read (with the credentials' check); 404 for
+        a room that neither exists nor ever had an event."""
         room, head = (
             self.rooms.room_read(caller.env_id, room_id),
             self.history.head_read(caller.env_id, room_id),
@@ -522,6 +659,9 @@ class CollabService:
         last = got[head]
         if got[room] is None and last == 0:
             raise room_not_found()
+        return last
+
+    def _after(self, caller: Caller, room_id: str, since: int, limit: int, last: int) -> CatchUp:
         if since > last:
             return CatchUp([], False, last, False, "is past the room's last seq")
         if since == last:
@@ -543,6 +683,25 @@ class CollabService:
     def list_users(self, caller: Caller, limit: int, cursor: str | None) -> Page[User]:
         self.authority.load(caller)
         return self.users.list_users(caller.env_id, limit=limit, cursor=cursor, secret=self._secret)
+
+    def search_users(
+        self, caller: Caller, q: str, limit: int, *, room_id: str | None = None
+    ) -> list[User]:
+        """Users whose id, or a word of whose name, starts with `q` (ids first), at most `limit`,
+        at a cost that never grows with the environment. With `room_id`: only those who can
+        read that room (the composer's `@` suggestions)."""
+        if room_id is None:
+            self.authority.load(caller)
+            return self.users.search(caller.env_id, q, limit)
+        room = self._room(caller, room_id)
+        found = self.users.search(caller.env_id, q, SEARCH_POOL)
+        readers = [
+            u
+            for u in found
+            if level_for(TokenAccess(u.id, u.group_ids, u.permissions), room_id, room.access)
+            != NONE
+        ]
+        return readers[:limit]
 
     def get_user(self, caller: Caller, user_id: str) -> User:
         user = self.users.user_read(caller.env_id, user_id)
@@ -568,14 +727,17 @@ class CollabService:
             raise room_not_found()
         return found
 
-    def _room_to_change(self, caller: Caller, room_id: str) -> tuple[RoomState, int]:
-        """The room, and its last seq (the change's event takes the next)."""
+    def _room_to_change(
+        self, caller: Caller, room_id: str, *extra: Read[Any]
+    ) -> tuple[RoomState, int, Fetched]:
+        """The room, its last seq (the change's event takes the next), and the answers of the
+        `extra` reads made with them."""
         room = self.rooms.room_read(caller.env_id, room_id)
-        got, last = self._load_to_change(caller, room_id, room)
+        got, last = self._load_to_change(caller, room_id, room, *extra)
         found = got[room]
         if found is None:
             raise room_not_found()
-        return found, last
+        return found, last, got
 
     def _room_and_purge(
         self, caller: Caller, room_id: str
@@ -588,6 +750,10 @@ class CollabService:
         )
         got, last = self._load_to_change(caller, room_id, room, purge)
         return got[room], got[purge], last
+
+    def _mention_reads(self, caller: Caller, body: str) -> list[Read[User | None]]:
+        """A read of each user the body mentions (in the request's one read)."""
+        return [self.users.user_read(caller.env_id, u) for u in mentioned(body)]
 
     def _load_to_change(
         self, caller: Caller, room_id: str, *reads: Read[Any]
@@ -620,34 +786,40 @@ class CollabService:
         return self._parents(got[room], got[thread])
 
     def _thread_to_change(
-        self, caller: Caller, room_id: str, thread_id: str
-    ) -> tuple[RoomState, ThreadState, int]:
+        self, caller: Caller, room_id: str, thread_id: str, *extra: Read[Any]
+    ) -> tuple[RoomState, ThreadState, int, Fetched]:
         env_id = caller.env_id
         room, thread = (
             self.rooms.room_read(env_id, room_id),
             self.rooms.thread_read(env_id, room_id, thread_id),
         )
-        got, last = self._load_to_change(caller, room_id, room, thread)
-        return (*self._parents(got[room], got[thread]), last)
+        got, last = self._load_to_change(caller, room_id, room, thread, *extra)
+        return (*self._parents(got[room], got[thread]), last, got)
 
     def _comment(
-        self, caller: Caller, room_id: str, thread_id: str, comment_id: str, author: str | None
-    ) -> tuple[RoomState, ThreadState, Comment, int]:
-        """For a change of the comment: with the room's last seq."""
+        self,
+        caller: Caller,
+        room_id: str,
+        thread_id: str,
+        comment_id: str,
+        author: str | None,
+        *extra: Read[Any],
+    ) -> tuple[RoomState, ThreadState, Comment, int, Fetched]:
+        """For a change of the comment: with the room's last seq (and `extra`'s answers)."""
         env_id = caller.env_id
         room, thread = (
             self.rooms.room_read(env_id, room_id),
             self.rooms.thread_read(env_id, room_id, thread_id),
         )
         comment = self.rooms.comment_read(env_id, thread_id, comment_id)
-        got, last = self._load_to_change(caller, room_id, room, thread, comment)
+        got, last = self._load_to_change(caller, room_id, room, thread, comment, *extra)
         parents = self._parents(got[room], got[thread])
         found = got[comment]
         if found is None or found.room_id != room_id:
             raise comment_not_found()
         if author is not None and found.user_id != author:
             raise Forbidden("You can only change your own comments.", code=codes.NOT_COMMENT_AUTHOR)
-        return (*parents, found, last)
+        return (*parents, found, last, got)
 
     @staticmethod
     def _parents(

@@ -17,6 +17,7 @@ from ..entities import (
     Environment,
     Operator,
     Page,
+    Reaction,
     Room,
     RoomEvent,
     Thread,
@@ -120,10 +121,31 @@ class RoomStore(Protocol):
         event: RoomEvent,
     ) -> RoomEvent | None: ...
     def update_comment(
-        self, env_id: str, comment: Comment, body: str, now_iso: str, event: RoomEvent
+        self,
+        env_id: str,
+        comment: Comment,
+        body: str,
+        mentions: Sequence[str],
+        now_iso: str,
+        event: RoomEvent,
     ) -> RoomEvent | None: ...
     def delete_comment(
         self, env_id: str, room: RoomState, state: ThreadState, comment: Comment, event: RoomEvent
+    ) -> RoomEvent | None: ...
+    def reaction_read(
+        self, env_id: str, thread_id: str, comment_id: str, emoji: str, user_id: str
+    ) -> Read[bool]: ...
+    def react(
+        self,
+        env_id: str,
+        state: ThreadState,
+        comment: Comment,
+        after: Sequence[Reaction],
+        *,
+        emoji: str,
+        user_id: str,
+        added: bool,
+        event: RoomEvent,
     ) -> RoomEvent | None: ...
 
 
@@ -154,6 +176,7 @@ class UserStore(Protocol):
         self, env_id: str, *, limit: int, cursor: str | None, secret: bytes
     ) -> Page[User]: ...
     def record_seen(self, w: SeenWrite) -> None: ...
+    def search(self, env_id: str, q: str, limit: int) -> list[User]: ...
     def revocation_read(self, env_id: str, user_id: str) -> Read[Revocation]: ...
     def revoke_tokens(self, env_id: str, user_id: str, now_iso: str) -> Revocation | None: ...
 

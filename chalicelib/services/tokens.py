@@ -128,6 +128,8 @@ class TokenService:
             color=color_for(request.user_id),
             first_seen_at=existing.first_seen_at if existing else now_iso,
             last_seen_at=now_iso,
+            group_ids=tuple(request.group_ids or ()),
+            permissions=dict(request.permissions) if request.permissions else None,
         )
         self._record(ctx.key, existing, user, now, today)
         token, expires_at = self._mint(caller, request, now, ctx.got[revocation].generation)
@@ -175,6 +177,7 @@ class TokenService:
             )
         profile_due = existing is None or (
             (existing.name, existing.avatar) != (user.name, user.avatar)
+            or (existing.group_ids, existing.permissions) != (user.group_ids, user.permissions)
             or existing.last_seen_at < iso(now - LAST_SEEN_WINDOW_SECONDS)
         )
         write = SeenWrite(
@@ -185,6 +188,7 @@ class TokenService:
             profile_due=profile_due,
             today=today,
             touch=touch,
+            previous_name=existing.name if existing else None,
         )
         try:
             self.users.record_seen(write)

@@ -140,6 +140,19 @@ def text(
     return Spec(read, schema, required=required, description=description, examples=examples)
 
 
+def reaction_emoji() -> Any:
+    """One emoji (validation.one_emoji)."""
+
+    def read(body: Mapping[str, Any], name: str) -> str:
+        if name not in body:
+            raise InvalidInput(name, "is required", code=codes.MISSING_FIELD)
+        return v.one_emoji(body[name], name)
+
+    schema = {"type": "string", "minLength": 1, "maxLength": v.EMOJI_MAX_CHARS}
+    words = "One emoji (a single emoji grapheme: 👍, 👍🏽, 👨‍👩‍👧 and 🇫🇷 are each one)."
+    return Spec(read, schema, required=True, description=words, examples=["👍"])
+
+
 def secret_text(*, max_len: int, raises: Sequence[str] = (), description: str | None = None) -> Any:
     """A required string, as `text`, never echoed in an example (a password)."""
 

@@ -96,6 +96,13 @@ USER = Param(
     component="UserId",
     raises=(codes.INVALID_INPUT, codes.USER_NOT_FOUND),
 )
+EMOJI = Param(
+    "emoji",
+    "path",
+    {"type": "string", "minLength": 1},
+    "The emoji, URL-encoded (`👍` is `%F0%9F%91%8D`).",
+    example="%F0%9F%91%8D",
+)
 ENVIRONMENT = _id("envId", "environment", "env", codes.ENVIRONMENT_NOT_FOUND)
 KEY = _id("keyId", "key", "key", codes.KEY_NOT_FOUND)
 OPERATOR = _id("operatorId", "operator", "op", codes.OPERATOR_NOT_FOUND)
@@ -104,7 +111,8 @@ DELIVERY = _id("deliveryId", "delivery", "msg", codes.DELIVERY_NOT_FOUND)
 
 # Every path parameter of every documented route, by the name its path gives it.
 PATH: dict[str, Param] = {
-    p.name: p for p in (ROOM, THREAD, COMMENT, USER, ENVIRONMENT, KEY, OPERATOR, WEBHOOK, DELIVERY)
+    p.name: p
+    for p in (ROOM, THREAD, COMMENT, EMOJI, USER, ENVIRONMENT, KEY, OPERATOR, WEBHOOK, DELIVERY)
 }
 
 LIMIT = Param(
@@ -179,4 +187,22 @@ SINCE = Param(
     "`cursor`.",
     example=41,
     raises=(codes.INVALID_INPUT, codes.RESYNC_REQUIRED),
+)
+REACTING_USER = Param(
+    "userId",
+    "query",
+    {"type": "string", "minLength": 1, "maxLength": 128},
+    "The user whose reaction is removed.",
+    example="user-43",
+    raises=(codes.INVALID_INPUT, codes.MISSING_FIELD),
+)
+USER_SEARCH_MAX = 128
+USER_SEARCH = Param(
+    "q",
+    "query",
+    {"type": "string", "maxLength": USER_SEARCH_MAX},
+    "Only users whose id, or a word of whose name, starts with this (names case-insensitive). "
+    "Empty is the same as absent.",
+    allow_empty=True,
+    example="ada",
 )

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from ..entities import Comment, Page, Thread
+from ..entities import Comment, Page, Reaction, Thread
 from . import sizing
-from .fields import Body, boolean, comment_body, metadata, nested, user_id
+from .fields import Body, boolean, comment_body, metadata, nested, reaction_emoji, user_id
 from .schemas import COMMENT_ID, CURSOR, ROOM_ID, THREAD_ID
-from .shapes import OMIT, Extra, PageOf, Record, Shape
+from .shapes import OMIT, Extra, Many, PageOf, Record, Shape
 
 USER_ID_MAX = 128
 
@@ -46,15 +46,42 @@ class UpdateThreadRequest(Body):
     example = {"resolved": True}
 
 
+REACTION_USERS_SHOWN = 5  # the user ids a reaction names (its count is exact)
+
+REACTION = Record(
+    Reaction,
+    "Reaction",
+    schemas={
+        "emoji": {"type": "string", "minLength": 1, "maxLength": 32},
+        "count": {"type": "integer", "minimum": 1},
+        "user_ids": {
+            "type": "array",
+            "maxItems": REACTION_USERS_SHOWN,
+            "items": {"type": "string"},
+        },
+    },
+    describe={
+        "count": "How many users reacted with it.",
+        "user_ids": f"The first of them (at most {REACTION_USERS_SHOWN}).",
+    },
+)
+
 COMMENT = Record(
     Comment,
     "Comment",
+    nested={"reactions": Many(REACTION)},
     schemas={
         "id": COMMENT_ID,
         "thread_id": THREAD_ID,
         "room_id": ROOM_ID,
+        "mentions": {"type": "array", "maxItems": 20, "items": {"type": "string"}},
     },
-    describe={"edited_at": "When the body was last edited; `null` if never."},
+    describe={
+        "edited_at": "When the body was last edited; `null` if never.",
+        "reactions": "Each emoji users reacted with (at most 20), in the order first used.",
+        "mentions": "The users the body mentions as `<@userId>` who could read the room when "
+        "it was written (in order, each once); a mention of anyone else is plain text.",
+    },
     examples=[
         {
             "id": "cm_0Q9cZk1aB2cD3eF5",
@@ -64,10 +91,19 @@ COMMENT = Record(
             "body": "Should we move the launch to Tuesday?",
             "createdAt": "2026-11-25T04:48:22.123Z",
             "editedAt": None,
+            "reactions": [{"emoji": "👍", "count": 2, "userIds": ["user-43", "user-44"]}],
+            "mentions": [],
         }
     ],
 )
 COMMENTS = PageOf(COMMENT)
+
+
+class ReactionRequest(Body):
+    emoji: str = reaction_emoji()
+    user_id: str = user_id(max_len=USER_ID_MAX)
+
+    example = {"emoji": "👍", "userId": "user-43"}
 
 
 def _comments(t: Thread) -> Any:

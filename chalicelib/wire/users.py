@@ -9,6 +9,7 @@ from .shapes import PageOf, Record
 USER = Record(
     User,
     "User",
+    exclude=("group_ids", "permissions"),  # what its token granted: for the server's own use
     schemas={"id": USER_ID, "color": COLOR},
     describe={"last_seen_at": "The last time a token was minted for the user."},
     examples=[

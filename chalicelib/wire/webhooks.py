@@ -28,6 +28,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "thread.deleted",
     "room.updated",
     "room.deleted",
+    "reaction.added",
+    "reaction.removed",
 )
 TEST_EVENT = "webhook.test"
 ALL = "all"  # PATCH `events: null`: every event type again

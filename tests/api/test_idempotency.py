@@ -648,6 +648,7 @@ def test_the_opted_in_routes_are_the_secret_key_posts(services: runtime.Services
         ("POST", "/api/v1/rooms/{roomId}/broadcast"),
         ("POST", "/api/v1/rooms/{roomId}/threads"),
         ("POST", "/api/v1/rooms/{roomId}/threads/{threadId}/comments"),
+        ("POST", "/api/v1/rooms/{roomId}/threads/{threadId}/comments/{commentId}/reactions"),
         ("POST", "/api/v1/users/{userId}/revoke-tokens"),
         ("POST", "/auth/token"),
     ]

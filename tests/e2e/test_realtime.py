@@ -345,7 +345,7 @@ def test_rest_comment_and_broadcast_reach_both_sockets(rt: Realtime) -> None:
             assert comment["body"] == "A REST comment"
             for client in (a, b):
                 got = await client.expect("comment.created")
-                assert got == {"type": "comment.created", "comment": comment}
+                assert got == {"type": "comment.created", "comment": comment, "seq": 2}
 
             response = await in_thread(
                 env.api, "POST", f"/rooms/{room}/broadcast", json={"event": {"deploy": "v2"}}
@@ -513,6 +513,7 @@ def test_deleting_the_room_tells_and_closes_its_sockets(rt: Realtime) -> None:
                 assert await client.expect("room.deleted") == {
                     "type": "room.deleted",
                     "roomId": room,
+                    "seq": 1,
                 }
             assert await gather(a.closed(), b.closed()) == [1000, 1000]
             assert (

@@ -94,6 +94,10 @@ def test_a_change_of_access_reaches_open_sockets_and_kicks_a_removed_one(
             assert await a.closed() == 1000
             for other in (b, c):
                 await other.expect("user.left", connectionId=a.id)
+                # the change itself, to those still in the room, without its access lists
+                updated = await other.expect("room.updated")
+                assert updated["seq"] == 1 and updated["room"]["defaultAccess"] == "none"
+                assert "groupsAccess" not in updated["room"]
             denied = await b.error({"type": "thread.create", "body": "x"})
             assert denied["needed"] == "comment"
             await gather(b.quiet(), c.quiet())  # the access token's level did not move

@@ -187,7 +187,7 @@ def test_a_rest_write_reaches_the_healthy_sockets_and_drops_only_the_gone_one(
 
     for name in ("ada", "edsger", "alan"):
         frames = [json.loads(f) for f in stub.received[ids[name]]]
-        assert frames[0] == {"type": "thread.created", "thread": created}
+        assert frames[0] == {"type": "thread.created", "thread": created, "seq": 1}
         # the healthy ones are also told barbara left
         assert {"type": "user.left", "connectionId": ids["barbara"], "userId": "barbara"} in frames
     assert connection_rows(ids["barbara"]) == []

@@ -154,6 +154,21 @@ CASES: dict[str, Case] = {
         204,
         _v1("DELETE", "/rooms/{r}/threads/{t}/comments/{c}"),
     ),
+    "list events": Case(
+        ("GET", "/rooms/{roomId}/events"), 200, _v1("GET", "/rooms/{r}/events?since=0")
+    ),
+    "add reaction": Case(
+        ("POST", "/rooms/{roomId}/threads/{threadId}/comments/{commentId}/reactions"),
+        200,
+        _v1(
+            "POST", "/rooms/{r}/threads/{t}/comments/{c}/reactions", {"emoji": "👍", "userId": "u"}
+        ),
+    ),
+    "remove reaction": Case(
+        ("DELETE", "/rooms/{roomId}/threads/{threadId}/comments/{commentId}/reactions/{emoji}"),
+        200,
+        _v1("DELETE", "/rooms/{r}/threads/{t}/comments/{c}/reactions/%F0%9F%91%8D?userId=u"),
+    ),
     "list users": Case(("GET", "/users"), 200, _v1("GET", "/users")),
     "get user": Case(("GET", "/users/{userId}"), 200, _v1("GET", "/users/{u}")),
     "revoke tokens": Case(

@@ -89,6 +89,7 @@ SETTINGS = settings(
 
 # A path parameter's kind, from its name; unknown names draw from every pool.
 KIND_OF_PARAM = {"roomId": "room", "threadId": "thread", "commentId": "comment", "userId": "user"}
+EMOJI = "👍"
 
 
 # --- the two environments -------------------------------------------------------------------
@@ -433,6 +434,9 @@ BODIES: dict[tuple[str, str], BodySpec] = {
         {"userId": "user"}, lambda s, x: {"userId": s["userId"], "body": x["text"]}
     ),
     ("PATCH", f"{T}/comments/{{commentId}}"): BodySpec({}, lambda s, x: {"body": x["text"]}),
+    ("POST", f"{T}/comments/{{commentId}}/reactions"): BodySpec(
+        {"userId": "user"}, lambda s, x: {"userId": s["userId"], "emoji": "👍"}
+    ),
     ("POST", f"{V1}/users/{{userId}}/revoke-tokens"): NO_BODY,  # an action: no body
     ("PATCH", "/admin/api/environments/{envId}/rooms/{roomId}"): BodySpec(
         {}, lambda s, x: {"defaultAccess": "read", "usersAccess": {"ada": "comment"}}
@@ -643,6 +647,9 @@ def requests(
         if name == "envId":
             params.append((name, Slot(own.env_id)))
             continue
+        if name == "emoji":  # not an id: the same in every environment
+            params.append((name, Slot(EMOJI, draw(st.sampled_from(["quoted", "every byte"])))))
+            continue
         own_ids = not (no_own_target and spec.method in ("DELETE", "PATCH") and i == len(names) - 1)
         values = id_values(victim, own, KIND_OF_PARAM.get(name, "any"), own_ids=own_ids)
         if own_ids and name in base:  # keep A's coherent value in about half the slots
@@ -650,6 +657,8 @@ def requests(
         value = draw(values)
         params.append((name, Slot(value, draw(st.sampled_from(sorted(ENCODINGS))))))
     query: list[tuple[str, Slot]] = []
+    if spec.path.endswith("/reactions/{emoji}"):
+        query.append(("userId", Slot(draw(id_values(victim, own, "user")))))
     if spec.method == "GET":
         limit = draw(st.sampled_from([None, "1", "2", "100"]))
         if limit:
@@ -912,6 +921,7 @@ def chain(t: Tenant, thread: int = 0) -> dict[str, str]:
         "threadId": thread_id,
         "commentId": comment,
         "userId": t.users[0],
+        "emoji": EMOJI,  # not an id: the same in every environment
     }
 
 
@@ -925,6 +935,8 @@ def sweep(
 
     def make(spec: RouteSpec, values: dict[str, str], credential: str = legit, **kw: Any) -> Req:
         params = tuple((n, Slot(values[n])) for n in param_names(spec.path))
+        if spec.path.endswith("/reactions/{emoji}") and "query" not in kw:
+            kw["query"] = (("userId", Slot(own.users[0])),)
         bspec = body_spec(spec)
         slots = bspec.slots.items() if bspec else {}.items()
         body = tuple((s, Slot(own.users[0] if k == "user" else own.rooms[0])) for s, k in slots)

@@ -48,6 +48,7 @@ Q_USERS = "Query users"
 Q_GRANTS = "Query grants"  # the rooms that name a user or group (their index partition)
 FANOUT = "Query connections"  # the room's live WebSocket connections (fan-out)
 Q_EVENTS = "Query events"  # the room's event log, from after a seq
+Q_NAMES = "Query names"  # the users under a word of their name
 PURGE_COMMENTS = ["Query comment keys", "BatchWriteItem comments"]  # per thread purged
 PURGE_THREADS = "BatchWriteItem threads"
 
@@ -83,7 +84,22 @@ BUDGETS: dict[str, tuple[str, str, list[str]]] = {
     "create comment": ("POST", f"{R}/threads/{{t}}/comments", [READ, RATE, TX, FANOUT]),
     "patch comment": ("PATCH", f"{R}/threads/{{t}}/comments/{{c}}", [READ, RATE, TX, FANOUT]),
     "delete comment": ("DELETE", f"{R}/threads/{{t}}/comments/{{c}}", [READ, RATE, TX, FANOUT]),
+    # the read holds the user's reaction too; the reaction item and the comment's summary in the
+    # change's transaction (reacting twice: the read alone)
+    "add reaction": (
+        "POST",
+        f"{R}/threads/{{t}}/comments/{{c}}/reactions",
+        [READ, RATE, TX, FANOUT],
+    ),
+    "remove reaction (none there)": (
+        "DELETE",
+        f"{R}/threads/{{t}}/comments/{{c}}/reactions/%F0%9F%91%8D?userId=user-1",
+        [READ, RATE],
+    ),
     "list users": ("GET", "/api/v1/users", [READ, RATE, Q_USERS]),
+    # ids that start so, then name words that do (user-1 is found by id and by name: no
+    # BatchGetItem of users found by name alone)
+    "search users": ("GET", "/api/v1/users?q=user", [READ, RATE, Q_USERS, Q_NAMES]),
     "get user": ("GET", "/api/v1/users/user-1", [READ, RATE]),
     # the user's next token generation, then its live sockets (the environment's, filtered): none
     "revoke tokens": ("POST", "/api/v1/users/user-1/revoke-tokens", [READ, RATE, UPDATE, FANOUT]),
@@ -116,6 +132,7 @@ BODIES: dict[str, Any] = {
     "patch thread": {"resolved": True},
     "create comment": {"userId": "user-1", "body": "Reply"},
     "patch comment": {"body": "Edited"},
+    "add reaction": {"emoji": "👍", "userId": "user-1"},
     "broadcast": {"event": {"cursor": [1, 2]}},
 }
 
@@ -178,6 +195,8 @@ def describe(call: Call) -> str:
         values = call.params["ExpressionAttributeValues"]
         if "#GRANT#" in values[":0"]["S"]:
             return Q_GRANTS
+        if values[":0"]["S"].endswith("#UNAME"):
+            return Q_NAMES
         prefix = values.get(":1", {}).get("S")
         if prefix is None:  # the purge's keys-only Query of a whole comment partition
             assert "#THREAD#" in values[":0"]["S"], call.params
@@ -228,7 +247,8 @@ def test_the_budget_table_covers_every_v1_route() -> None:
             path = path.replace(segment, "{" + name + "}")
         for segment in ("{c}", "{lc}"):
             path = path.replace(segment, "{commentId}")
-        return method, path.replace("/users/user-1", "/users/{userId}")
+        path = path.replace("/reactions/%F0%9F%91%8D", "/reactions/{emoji}")
+        return method, path.replace("/users/user-1", "/users/{userId}").replace("?q=user", "")
 
     covered = {route_of(method, path) for method, path, _ in BUDGETS.values()}
     assert covered == {(s.method, s.path) for s in v1_rooms.router.specs}

@@ -34,8 +34,13 @@ Every DynamoDB call a handler makes is recorded, in order, and must be exactly t
 | presence.update                            | rate + UpdateItem (presence) + Query              |
 | broadcast                                  | rate + Query                                      |
 | threads.list                               | rate + BatchGetItem (env, room) + Query           |
+| users.search                               | rate + BatchGetItem (env, room) + Query (ids) +   |
+|                                            | Query (name words) + BatchGetItem (users found by |
+|                                            | name only; none when the ids fill the answer)     |
 | thread.create, comment.create              | rate + BatchGetItem + TransactWriteItems + Query  |
 | comment.update, thread.resolve             | rate + BatchGetItem + TransactWriteItems + Query  |
+| reaction.add, reaction.remove              | rate + BatchGetItem + TransactWriteItems + Query  |
+|   (reacting twice: rate + BatchGetItem)    |                                                   |
 |   (the same with a clientMutationId: its   |                                                   |
 |   earlier acknowledgement is in the read)  |                                                   |
 | $disconnect                                | GetItem + TransactWriteItems + Query (to tell)    |
@@ -236,6 +241,12 @@ MESSAGES: dict[str, tuple[dict[str, Any] | str, list[str]]] = {
     ),
     "broadcast": ({"type": "broadcast", "event": {"a": 1}}, [*RATE, "Query"]),
     "threads.list": ({"type": "threads.list"}, [*RATE, "BatchGetItem", "Query"]),
+    # the room's access with the environment, then the ids and the name words that start so;
+    # the users found by name in one BatchGetItem (ada is found by her id here)
+    "users.search": (
+        {"type": "users.search", "q": "ad"},
+        [*RATE, "BatchGetItem", "Query", "Query"],
+    ),
     "thread.create": (
         {"type": "thread.create", "body": "Hi"},
         [*RATE, "BatchGetItem", "TransactWriteItems", "Query"],
@@ -255,6 +266,11 @@ MESSAGES: dict[str, tuple[dict[str, Any] | str, list[str]]] = {
     ),
     "thread.resolve": (
         {"type": "thread.resolve", "threadId": "<thread>", "resolved": True},
+        [*RATE, "BatchGetItem", "TransactWriteItems", "Query"],
+    ),
+    # the read holds the user's reaction; its item and the comment's summary in the transaction
+    "reaction.add": (
+        {"type": "reaction.add", "threadId": "<thread>", "commentId": "<comment>", "emoji": "👍"},
         [*RATE, "BatchGetItem", "TransactWriteItems", "Query"],
     ),
     "invalid JSON": ("{nope", []),

@@ -113,6 +113,7 @@ def nest(levels: int) -> Any:
 WRONG_TYPES: dict[str, list[Any]] = {
     "string": [12345, True, ["x"], {"x": "y"}],
     "boolean": ["true", 1, 0, [], {}],
+    "integer": ["1", 1.5, -1, True, [], {}],
     "object": ["x", 1, [], True],
     "list": ["x", 1, {"x": "y"}, True],
     "record": ["x", 1, ["x"], True],
@@ -368,6 +369,10 @@ WS_FIELDS: dict[str, str] = {
     "metadata": "object",
     "threadId": "string",
     "commentId": "string",
+    "sinceSeq": "integer",
+    "clientMutationId": "string",
+    "emoji": "string",
+    "q": "string",
 }
 # A valid message of each type (the fields it needs; mutations add the optional ones).
 WS_MESSAGES: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
@@ -377,6 +382,7 @@ WS_MESSAGES: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "broadcast": lambda ids: {"event": {"kind": "wave"}},
     "threads.list": lambda ids: {"resolved": False, "comments": True},
     "comments.list": lambda ids: {"threadId": ids["thread"]},
+    "users.search": lambda ids: {"q": "ad"},
     "thread.create": lambda ids: {"body": "Hello", "metadata": {"k": "v"}},
     "comment.create": lambda ids: {"threadId": ids["thread"], "body": "Reply"},
     "thread.resolve": lambda ids: {"threadId": ids["thread"], "resolved": True},
@@ -384,6 +390,16 @@ WS_MESSAGES: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
         "threadId": ids["thread"],
         "commentId": ids["comment"],
         "body": "Edit",
+    },
+    "reaction.add": lambda ids: {
+        "threadId": ids["thread"],
+        "commentId": ids["comment"],
+        "emoji": "👍",
+    },
+    "reaction.remove": lambda ids: {
+        "threadId": ids["thread"],
+        "commentId": ids["comment"],
+        "emoji": "👍",
     },
     "comment.delete": lambda ids: {"threadId": ids["thread"], "commentId": ids["comment"]},
 }
@@ -458,7 +474,12 @@ def test_every_message_type_refuses_every_bad_input_naming_the_field(
             if not errors:
                 nulls_taken.append(f"{message_type} {name}")
     gw.fake.clear()
-    assert sorted(nulls_taken) == ["broadcast event", "comments.list cursor", "threads.list cursor"]
+    assert sorted(nulls_taken) == [
+        "broadcast event",
+        "comments.list cursor",
+        "threads.list cursor",
+        "users.search q",  # nothing to search for: no suggestions
+    ]
 
     # The positive control: each valid message gets no error (comment.delete last: it ends the
     # thread).

@@ -21,11 +21,14 @@ EXPECTED_NEEDS = {
     "presence.update": "read",
     "threads.list": "read",
     "comments.list": "read",
+    "users.search": "read",
     "thread.create": "comment",
     "comment.create": "comment",
     "comment.update": "comment",
     "comment.delete": "comment",
     "thread.resolve": "comment",
+    "reaction.add": "comment",
+    "reaction.remove": "comment",
     "broadcast": "write",
 }
 

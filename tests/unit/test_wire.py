@@ -26,6 +26,7 @@ MODELS: list[type[Body]] = [
     threads.UpdateThreadRequest,
     threads.CreateCommentRequest,
     threads.UpdateCommentRequest,
+    threads.ReactionRequest,
     environments.CreateEnvironmentRequest,
     environments.UpdateEnvironmentRequest,
     environments.DisableEnvironmentRequest,
