@@ -222,7 +222,14 @@ def test_a_widget_that_lost_its_socket_shows_the_comments_made_meanwhile(
     assert [e["seq"] for e in events] == list(range(position + 1, position + 6))
     assert [m["seq"] for m in frames if m["type"] == "room.caughtUp"] == [position + 5]
 
-    # And it goes on live on the new socket.
+    # And it goes on live on the new socket, counting changes it does not show (a reaction).
+    v1(
+        stack,
+        env,
+        "POST",
+        f"/rooms/{room}/threads/{budget['id']}/comments/{typo['id']}/reactions",
+        {"userId": "bob", "emoji": "\U0001f44d"},
+    )
     v1(
         stack,
         env,
@@ -236,7 +243,7 @@ def test_a_widget_that_lost_its_socket_shows_the_comments_made_meanwhile(
     # Its position moved with what it applied: the next rejoin starts after all of it.
     lose_socket(ada, management)
     get_back(ada, 3)
-    assert sent(ada, "join")[-1]["sinceSeq"] == last_seq(stack, env, room) == position + 6
+    assert sent(ada, "join")[-1]["sinceSeq"] == last_seq(stack, env, room) == position + 7
     assert len(sent(ada, "threads.list")) == 1
     assert ada.events("pulse:error") == []
 

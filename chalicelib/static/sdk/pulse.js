@@ -1289,12 +1289,11 @@
         }
         this._emitError(m.code, m.message, m);
         if (m.code === "ACCESS_DENIED") this._denied(m);
-        // An event too large to send (no requestId: not an answer): list again to catch up.
-        if (m.code === "REPLY_TOO_LARGE" && !m.requestId && this._threadsLoaded) {
-          this._loadThreads(null);
-        }
+        if (m.code === "REPLY_TOO_LARGE") this._changeTooLarge(m);
         break;
       default:
+        // A change this widget does not show (reaction.*, a newer server's): seen all the same.
+        if (typeof m.seq === "number") this._position.add(m.seq);
         break;
     }
     this._settle(m);
@@ -1611,6 +1610,16 @@
   proto._resyncRequired = function (m) {
     if (!this._catchUp || m.requestId !== this._catchUp.requestId) return;
     this._resync(typeof m.seq === "number" ? m.seq : null);
+  };
+
+  /** A change too large to send (error REPLY_TOO_LARGE with its seq; without a requestId from
+   * a server before seq): list again to catch up. Its seq counts as seen: a catch-up needs a
+   * complete list, and the one started here shows the change. */
+  proto._changeTooLarge = function (m) {
+    var seq = typeof m.seq === "number" ? m.seq : null;
+    if (seq === null ? !!m.requestId : this._position.has(seq)) return;
+    if (seq !== null) this._position.add(seq);
+    if (this._threadsLoaded) this._loadThreads(null);
   };
 
   /** A live change frame: applied unless it was already (caught up, or a replayed
