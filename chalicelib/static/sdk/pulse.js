@@ -58,6 +58,13 @@
  * with a "Try again" button; a thread or comment too large to send is skipped with a notice.
  * In a big room, pulse:connected fires once every member has arrived (room.members frames).
  *
+ * Reconnecting loses nothing and lists nothing again: the widget keeps its place in the room's
+ * order of changes (each change frame's seq) and rejoins with join sinceSeq, applying the
+ * room.events it missed as their live frames; on resync.required (the server no longer keeps
+ * them) it lists the threads again. Each write (new thread, reply, edit, delete, resolve) carries
+ * a random clientMutationId; one not acknowledged when the socket drops is resent with the same
+ * id after the rejoin, and the server stores it at most once (its answer says replay: true).
+ *
  * The protocol is docs/protocol.md. All user text is set with textContent, never as HTML.
  */
 (function () {
@@ -81,6 +88,11 @@
   var BODY_MAX = 10000;
   var COMMENTS_SHOWN = 100; // a thread loads its comments up to this many (then "Show more")
   var BACKGROUND_MS = 100; // between the pages the widget lists by itself (20 messages/s max)
+  // Changes applied above a gap in the room's seq that the widget remembers; past that it stops
+  // tracking its position (the next reconnect lists the threads again instead of catching up).
+  var MAX_AHEAD = 1000;
+  // How long a gap below room.caughtUp's seq may wait for its live frame before a full list.
+  var GAP_WAIT_MS = 2000;
   var STATUS_TEXT = {
     connecting: "Connecting…",
     connected: "Connected",
@@ -418,6 +430,92 @@
     }
   }
 
+  /** A random clientMutationId (32 hex digits): crypto.getRandomValues, unlike randomUUID,
+   * works on pages that are not a secure context. */
+  function mutationId() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map
+      .call(bytes, function (b) {
+        return (b < 16 ? "0" : "") + b.toString(16);
+      })
+      .join("");
+  }
+
+  /** The widget's position in its room's order of changes (docs/protocol.md, "Order and
+   * catch-up"): `seq`, the highest seq such that every change up to it was applied (null:
+   * unknown), and the seqs applied above a gap (live frames of racing writers can arrive out of
+   * order). */
+  function Position() {
+    this.seq = null;
+    this.ahead = new Set();
+  }
+
+  /** Whether the change `seq` was applied already. */
+  Position.prototype.has = function (seq) {
+    return (this.seq !== null && seq <= this.seq) || this.ahead.has(seq);
+  };
+
+  Position.prototype.add = function (seq) {
+    if (this.has(seq)) return;
+    this.ahead.add(seq);
+    this._advance();
+  };
+
+  /** The whole state is known as of `seq` (room.joined before a full list, resync.required);
+   * what was applied above it stays applied. null: unknown. */
+  Position.prototype.reset = function (seq) {
+    var ahead = this.ahead;
+    this.seq = seq;
+    this.ahead = new Set();
+    if (seq === null) return;
+    ahead.forEach(function (s) {
+      if (s > seq) this.ahead.add(s);
+    }, this);
+    this._advance();
+  };
+
+  Position.prototype._advance = function () {
+    if (this.seq !== null) {
+      while (this.ahead.delete(this.seq + 1)) this.seq += 1;
+    }
+    // A gap that never fills (a change whose frame could not be sent): give up the position
+    // rather than grow without end; the next reconnect lists everything again.
+    if (this.ahead.size > MAX_AHEAD) this.reset(null);
+  };
+
+  /** A room.events entry as the live frame of the same change ({type, data} -> the frame's
+   * shape); null for an entry without data or seq. */
+  function liveFrame(event) {
+    var data = event && event.data;
+    if (!data || typeof data !== "object" || typeof event.seq !== "number") return null;
+    var frame = { seq: event.seq };
+    switch (event.type) {
+      case "thread.created":
+        return Object.assign(frame, { type: "thread.created", thread: data });
+      case "thread.updated":
+      case "thread.resolved": // its live frame is thread.updated
+        return Object.assign(frame, { type: "thread.updated", thread: data });
+      case "thread.deleted":
+        return Object.assign(frame, { type: "thread.deleted", threadId: data.id });
+      case "comment.created":
+      case "comment.updated":
+        return Object.assign(frame, { type: event.type, comment: data });
+      case "comment.deleted":
+        return Object.assign(frame, {
+          type: "comment.deleted",
+          commentId: data.id,
+          threadId: data.threadId,
+        });
+      case "room.updated":
+        return Object.assign(frame, { type: "room.updated", room: data });
+      case "room.deleted":
+        return Object.assign(frame, { type: "room.deleted" });
+      default:
+        return Object.assign(frame, { type: "unknown" }); // a newer server's: its seq counts
+    }
+  }
+
   var uid = 0;
   function nextId(prefix) {
     uid += 1;
@@ -475,6 +573,13 @@
     this._commentQueue = []; // threadIds whose comments are to be listed, one at a time
     this._filter = "open";
     this._pending = new Map(); // requestId -> {onDone, onError, timer}
+    this._position = new Position(); // where this widget is in the room's order of changes
+    this._versions = new Map(); // "t:"/"c:" + id -> seq of the last change applied to it
+    this._listComplete = false; // every page of the threads was listed (a catch-up needs it)
+    this._catchUp = null; // {requestId, since, joinedSeq} of a join with sinceSeq until caught up
+    this._place = null; // endpoint, api-key and room the position and the outbox belong to
+    this._outbox = new Map(); // clientMutationId -> a write not acknowledged yet (resent)
+    this._mutationIds = false; // the server takes clientMutationId (it sends seq)
     this._requestSeq = 0;
     this._threadEls = new Map();
     this._generation = 0; // bumps on every (re)connect: late callbacks of old sockets are ignored
@@ -857,6 +962,7 @@
   proto._halt = function (code, message, extra) {
     clearTimeout(this._retryTimer);
     this._retryTimer = null;
+    this._dropWrites("NOT_CONNECTED", "Not connected: this may not have been saved.");
     this._emitError(code, message, extra);
     this._setStatus("stopped");
   };
@@ -887,7 +993,7 @@
       if (generation !== widget._generation) return;
       opened = true;
       widget._fresh = false; // the token was accepted
-      widget._send({ type: "join" });
+      widget._sendJoin(config);
     };
     socket.onmessage = function (event) {
       if (generation !== widget._generation) return;
@@ -1154,29 +1260,22 @@
         break;
       case "thread.created":
       case "thread.updated":
-        if (m.thread) this._upsertThread(m.thread);
-        if (m.thread && this._liveDuringLoad) {
-          this._liveDuringLoad.set(m.thread.id, this._threads.get(m.thread.id));
-        }
-        this._renderThreads();
-        break;
       case "thread.deleted":
-        this._threads.delete(m.threadId);
-        if (this._liveDuringLoad) this._liveDuringLoad.set(m.threadId, null);
-        this._renderThreads();
-        break;
       case "comment.created":
       case "comment.updated":
-        if (m.comment) this._upsertComment(m.comment, m.type === "comment.created");
-        this._renderThreads();
-        break;
       case "comment.deleted":
-        this._removeComment(m.threadId, m.commentId);
-        this._renderThreads();
-        break;
+      case "room.updated":
       case "room.deleted":
-        this._threads.clear();
-        this._renderThreads();
+        this._liveChange(m);
+        break;
+      case "room.events":
+        this._roomEvents(m);
+        break;
+      case "room.caughtUp":
+        this._caughtUp(m);
+        break;
+      case "resync.required":
+        this._resyncRequired(m);
         break;
       case "access.changed":
         this._accessChanged(m.access);
@@ -1193,12 +1292,11 @@
         }
         this._emitError(m.code, m.message, m);
         if (m.code === "ACCESS_DENIED") this._denied(m);
-        // An event too large to send (no requestId: not an answer): list again to catch up.
-        if (m.code === "REPLY_TOO_LARGE" && !m.requestId && this._threadsLoaded) {
-          this._loadThreads(null);
-        }
+        if (m.code === "REPLY_TOO_LARGE") this._changeTooLarge(m);
         break;
       default:
+        // A change this widget does not show (reaction.*, a newer server's): seen all the same.
+        if (typeof m.seq === "number") this._position.add(m.seq);
         break;
     }
     this._settle(m);
@@ -1244,7 +1342,7 @@
     this._startPing();
     this._renderPresence();
     this._renderThreads();
-    this._loadThreads(null);
+    this._rejoined(m);
     if (this._presence !== null) this._flushPresence();
     this._joining = m.more === true;
     if (!this._joining) {
@@ -1402,6 +1500,9 @@
     this._stop(null, code);
     this._threads.clear();
     this._threadsLoaded = false;
+    this._listComplete = false;
+    this._position.reset(null);
+    this._versions.clear();
     this._listError = null;
     this._liveDuringLoad = null;
     this._commentQueue = [];
@@ -1414,6 +1515,265 @@
   proto._inform = function (text) {
     this._info = text;
     this._renderNotice();
+  };
+
+  // --- catching up after a reconnect (docs/protocol.md, "Order and catch-up") --------------
+
+  /** join: with sinceSeq when the widget holds the whole room as of a known position, so the
+   * server sends only what it missed; otherwise a plain join, and the threads are listed. */
+  proto._sendJoin = function (config) {
+    // A position, and writes to resend, belong to one room of one environment.
+    var place = [config.endpoint, config.apiKey, config.room].join(" ");
+    if (this._place !== place) {
+      this._place = place;
+      this._position.reset(null);
+      this._versions.clear();
+      this._listComplete = false;
+      this._dropWrites("NOT_CONNECTED", "The widget moved to another room: this may not have been saved.");
+    }
+    var since = this._position.seq;
+    if (since === null || !this._listComplete) {
+      this._catchUp = null;
+      this._send({ type: "join" });
+      return;
+    }
+    var requestId = "w" + ++this._requestSeq;
+    this._catchUp = { requestId: requestId, since: since, joinedSeq: null };
+    this._send({ type: "join", sinceSeq: since, requestId: requestId });
+  };
+
+  /** After room.joined: catch up (room.events, then room.caughtUp or resync.required follow),
+   * or list the room from the start as of room.joined's seq. */
+  proto._rejoined = function (m) {
+    var seq = typeof m.seq === "number" ? m.seq : null;
+    this._mutationIds = seq !== null; // a server before seq knows no clientMutationId either
+    if (this._catchUp && seq !== null) {
+      this._catchUp.joinedSeq = seq;
+      var widget = this;
+      var requestId = this._catchUp.requestId;
+      // Should room.caughtUp never come, list everything as of the join instead.
+      this._later(REQUEST_TIMEOUT_MS, function () {
+        if (widget._catchUp && widget._catchUp.requestId === requestId) widget._resync(seq);
+      });
+      return;
+    }
+    this._catchUp = null;
+    this._resync(seq);
+  };
+
+  /** List the threads from the start (as on the first load), at position `seq` (null: unknown):
+   * the list shows the room as of `seq` or later. Then resend what was not acknowledged. */
+  proto._resync = function (seq) {
+    this._catchUp = null;
+    this._position.reset(seq);
+    this._versions.clear();
+    this._loadThreads(null);
+    this._resendWrites();
+  };
+
+  /** room.events: changes the widget missed, in seq order, applied as their live frames are. */
+  proto._roomEvents = function (m) {
+    if (!this._catchUp || m.requestId !== this._catchUp.requestId) return;
+    var events = Array.isArray(m.events) ? m.events : [];
+    for (var i = 0; i < events.length; i++) {
+      var frame = liveFrame(events[i]);
+      if (frame) this._change(frame);
+    }
+    this._renderThreads();
+  };
+
+  /** room.caughtUp: every change up to `seq` has come, or is on its way as a live frame (posted
+   * after its commit, it can come later). A gap still left below it after GAP_WAIT_MS means a
+   * change the widget will not get: list everything instead. */
+  proto._caughtUp = function (m) {
+    if (!this._catchUp || m.requestId !== this._catchUp.requestId) return;
+    var seq = typeof m.seq === "number" ? m.seq : this._catchUp.joinedSeq;
+    var widget = this;
+    if (seq !== null && !this._reached(seq)) {
+      this._later(GAP_WAIT_MS, function () {
+        if (!widget._reached(seq)) widget._resync(seq);
+      });
+    }
+    this._catchUp = null;
+    // The listing of threads' further comments that the drop cut short goes on.
+    this._pumping = false;
+    this._threads.forEach(function (thread) {
+      widget._queueComments(thread.id);
+    });
+    this._resendWrites();
+    this._renderThreads();
+  };
+
+  proto._reached = function (seq) {
+    return this._position.seq !== null && this._position.seq >= seq;
+  };
+
+  /** resync.required: the server no longer keeps what the widget missed (or the room is not
+   * the one it knew): reload as on the first load, at the position it names. */
+  proto._resyncRequired = function (m) {
+    if (!this._catchUp || m.requestId !== this._catchUp.requestId) return;
+    this._resync(typeof m.seq === "number" ? m.seq : null);
+  };
+
+  /** A change too large to send (error REPLY_TOO_LARGE with its seq; without a requestId from
+   * a server before seq): list again to catch up. Its seq counts as seen: a catch-up needs a
+   * complete list, and the one started here shows the change. */
+  proto._changeTooLarge = function (m) {
+    var seq = typeof m.seq === "number" ? m.seq : null;
+    if (seq === null ? !!m.requestId : this._position.has(seq)) return;
+    if (seq !== null) this._position.add(seq);
+    if (this._threadsLoaded) this._loadThreads(null);
+  };
+
+  /** A live change frame: applied unless it was already (caught up, or a replayed
+   * acknowledgement); its seq moves the position on. */
+  proto._liveChange = function (m) {
+    this._change(m);
+    this._renderThreads();
+  };
+
+  proto._change = function (m) {
+    var seq = typeof m.seq === "number" ? m.seq : null;
+    if (seq !== null && this._position.has(seq)) return;
+    this._apply(m, seq);
+    if (seq !== null) this._position.add(seq);
+  };
+
+  /** The state change of one change frame. `seq` (null: unknown) guards each thread and comment
+   * against an older change arriving after a newer one (racing writers, a live frame that
+   * overtook the catch-up): seq is the room's order, not arrival. */
+  proto._apply = function (m, seq) {
+    switch (m.type) {
+      case "thread.created":
+      case "thread.updated":
+        if (m.thread && m.thread.id) this._applyThread(m.thread, seq);
+        return;
+      case "thread.deleted":
+        if (!this._newer("t:" + m.threadId, seq)) return;
+        this._threads.delete(m.threadId);
+        if (this._liveDuringLoad) this._liveDuringLoad.set(m.threadId, null);
+        return;
+      case "comment.created":
+      case "comment.updated":
+        // A thread the widget does not hold (an older page) is not marked: nothing was applied.
+        if (!m.comment || !this._threads.has(m.comment.threadId)) return;
+        if (this._newer("c:" + m.comment.id, seq)) {
+          this._upsertComment(m.comment, m.type === "comment.created");
+        }
+        return;
+      case "comment.deleted":
+        if (this._newer("c:" + m.commentId, seq)) this._removeComment(m.threadId, m.commentId);
+        return;
+      case "room.deleted":
+        this._threads.clear();
+        return;
+      default:
+        return; // room.updated: the widget shows none of the room's settings
+    }
+  };
+
+  proto._applyThread = function (thread, seq) {
+    if (this._newer("t:" + thread.id, seq)) {
+      this._upsertThread(thread);
+      if (this._liveDuringLoad) this._liveDuringLoad.set(thread.id, this._threads.get(thread.id));
+      return;
+    }
+    // A newer change of the thread came first: keep it, but not without the comments this
+    // older frame brings (a thread.created overtaken by the thread's first update).
+    if (!this._threads.has(thread.id) || !Array.isArray(thread.comments)) return;
+    for (var i = 0; i < thread.comments.length; i++) {
+      var c = thread.comments[i];
+      if (c && this._newer("c:" + c.id, seq)) this._upsertComment(c, false);
+    }
+  };
+
+  /** Whether a change at `seq` is newer than the last applied to `key` (and mark it so). */
+  proto._newer = function (key, seq) {
+    if (seq === null) return true;
+    var known = this._versions.get(key);
+    if (known !== undefined && known >= seq) return false;
+    this._versions.set(key, seq);
+    return true;
+  };
+
+  // --- writes that survive a reconnect -------------------------------------------------------
+
+  /** Send a write (thread.create, comment.create, comment.update, comment.delete,
+   * thread.resolve) with a clientMutationId. Not acknowledged when the socket drops, it is kept
+   * and resent with the same id after the rejoin: the server writes it at most once and answers
+   * a resend of one it did write with the original acknowledgement (`replay: true`). */
+  proto._write = function (message, onDone, onError) {
+    var entry = {
+      id: null,
+      userId: this._myUserId(), // a resend goes only with this user's token
+      inFlight: false, // sent on the current socket, not answered yet
+      settled: false,
+      message: message,
+      onDone: onDone || function () {},
+      onError: onError || function () {},
+    };
+    if (this._mutationIds) {
+      entry.id = mutationId();
+      entry.message = Object.assign({}, message, { clientMutationId: entry.id });
+      this._outbox.set(entry.id, entry);
+    }
+    this._sendWrite(entry);
+  };
+
+  proto._sendWrite = function (entry) {
+    var widget = this;
+    entry.inFlight = true;
+    this._request(
+      entry.message,
+      function (reply) {
+        entry.inFlight = false;
+        widget._settleWrite(entry, reply, null);
+      },
+      function (error) {
+        entry.inFlight = false;
+        // The socket went (or was gone) before an answer: the rejoin resends it.
+        var kept = widget._outbox.has(entry.id) && widget._willRejoin();
+        if (error.code === "NOT_CONNECTED" && kept) return;
+        widget._settleWrite(entry, null, error);
+      },
+    );
+  };
+
+  proto._settleWrite = function (entry, reply, error) {
+    if (entry.settled) return;
+    entry.settled = true;
+    this._outbox.delete(entry.id);
+    if (error) entry.onError(error);
+    else entry.onDone(reply);
+  };
+
+  /** Resend the writes not acknowledged (and not on their way), in the order first sent; not
+   * those of another user than the one now signed in (a new token for someone else). */
+  proto._resendWrites = function () {
+    var entries = Array.from(this._outbox.values());
+    var me = this._myUserId();
+    for (var i = 0; i < entries.length; i++) {
+      if (entries[i].userId !== me) {
+        this._settleWrite(entries[i], null, {
+          code: "NOT_CONNECTED",
+          message: "Signed in as someone else since: this may not have been saved.",
+        });
+      } else if (!entries[i].inFlight) {
+        this._sendWrite(entries[i]);
+      }
+    }
+  };
+
+  /** Fail the writes kept for a rejoin that will not come (the widget stopped). */
+  proto._dropWrites = function (code, text) {
+    var widget = this;
+    Array.from(this._outbox.values()).forEach(function (entry) {
+      widget._settleWrite(entry, null, { code: code, message: text });
+    });
+  };
+
+  proto._willRejoin = function () {
+    return this._active && this._status !== "stopped";
   };
 
   // --- threads state -------------------------------------------------------------------------
@@ -1430,6 +1790,7 @@
     this._threadsCursor = cursor || null;
     // Live thread events that arrive while the pages are on their way are kept over them.
     if (!cursor) {
+      this._listComplete = false;
       this._liveDuringLoad = new Map();
       this._listFresh = true; // the first answer replaces what the widget holds
       this._commentQueue = [];
@@ -1499,6 +1860,7 @@
     } else {
       this._threadsCursor = null;
       this._liveDuringLoad = null;
+      this._listComplete = true;
     }
     this._renderThreads();
   };
@@ -1699,7 +2061,7 @@
       hint: true,
       className: "compose new-thread",
       onSubmit: function (body, done) {
-        widget._request({ type: "thread.create", body: body }, function () {
+        widget._write({ type: "thread.create", body: body }, function () {
           done(null);
           widget._setFilter("open");
         }, done);
@@ -1958,7 +2320,7 @@
       var thread = widget._threads.get(threadId);
       if (!thread) return;
       resolveBtn.disabled = true;
-      widget._request(
+      widget._write(
         { type: "thread.resolve", threadId: threadId, resolved: !thread.resolved },
         function () {
           resolveBtn.disabled = false;
@@ -1985,7 +2347,7 @@
       rows: 1,
       className: "reply",
       onSubmit: function (body, done) {
-        widget._request({ type: "comment.create", threadId: threadId, body: body }, function () {
+        widget._write({ type: "comment.create", threadId: threadId, body: body }, function () {
           done(null);
         }, done);
       },
@@ -2108,7 +2470,7 @@
         extra: cancelBtn,
         onCancel: cancel,
         onSubmit: function (text, done) {
-          widget._request(
+          widget._write(
             { type: "comment.update", threadId: threadId, commentId: commentId, body: text },
             function () {
               done(null);
@@ -2145,7 +2507,7 @@
       no.addEventListener("click", close);
       yes.addEventListener("click", function () {
         yes.disabled = no.disabled = true;
-        widget._request(
+        widget._write(
           { type: "comment.delete", threadId: threadId, commentId: commentId },
           function () {},
           function () {
