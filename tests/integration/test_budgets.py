@@ -180,10 +180,11 @@ def test_the_first_mint_records_user_counters_and_key_use_in_one_transaction(
     rate, write = calls[1:]
     assert is_rate_count(rate)
     assert write.operation == "TransactWriteItems"
-    touched = {
-        item["Update"]["Key"]["sk"]["S"].split("#")[0] for item in write.params["TransactItems"]
-    }
+    keys = [item["Update"]["Key"] for item in write.params["TransactItems"]]
+    names = [k for k in keys if k["pk"]["S"].endswith("#UNAME")]  # found by name: users?q=
+    touched = {k["sk"]["S"].split("#")[0] for k in keys if k not in names}
     assert touched == {"USER", "STATS", "DAY", "KEY"}
+    assert names and all(k["sk"]["S"].endswith("#" + "user-1") for k in names), names
 
 
 @pytest.mark.parametrize("scenario", list(NO_IO_MINTS))
