@@ -167,7 +167,7 @@ CODES: dict[str, CodeDoc] = {
         "its events from its last seq, which the message names.",
         {
             "resyncRequired": {
-                "message": "sinceSeq 3 is older than the events kept: the room's last seq is 912.",
+                "message": "since 3 is older than the events kept: the room's last seq is 912.",
                 "suggestion": "Reload the room's threads, then follow its events from its last "
                 "seq.",
             }

@@ -93,7 +93,7 @@ def _maps_fit(grants: RoomAccess) -> None:
 
 def resync_required(since: int, last: int, why: str) -> Gone:
     return Gone(
-        f"sinceSeq {since} {why}: the room's last seq is {last}.",
+        f"since {since} {why}: the room's last seq is {last}.",
         suggestion="Reload the room's threads, then follow its events from its last seq.",
     )
 
