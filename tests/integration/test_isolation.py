@@ -60,7 +60,7 @@ from chalicelib.api import admin_data, v1_rooms
 from chalicelib.api.routing import RouteSpec
 from chalicelib.auth import apikeys
 from chalicelib.entities import Actor
-from chalicelib.validation import is_room_id
+from chalicelib.validation import is_room_id, path_segment_problem
 
 from .conftest import is_counter
 
@@ -550,7 +550,10 @@ def body_valid(req: Req) -> bool:
     for name, slot in req.body_slots:
         if name == "id" and not is_room_id(slot.value):
             return False
-        if name == "userId" and not 0 < len(slot.value) <= v1_rooms.USER_ID_MAX:
+        if name == "userId" and (
+            not 0 < len(slot.value) <= v1_rooms.USER_ID_MAX
+            or path_segment_problem(slot.value) is not None  # the rule of new user ids
+        ):
             return False
     return True
 
