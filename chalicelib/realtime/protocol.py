@@ -22,6 +22,7 @@ from ..services.callers import MemberCaller
 from ..services.collab import CatchUp, CollabService, for_members
 from ..services.realtime import RealtimeService
 from ..wire import sizing
+from ..wire.attachments import ATTACHMENT, CreateAttachmentRequest
 from ..wire.events import EVENT
 from ..wire.rooms import member
 from ..wire.threads import COMMENT, THREAD, thread_within
@@ -338,18 +339,24 @@ def comments_list(ctx: Context) -> None:
     ctx.reply({**listed, "data": data, "nextCursor": next_cursor})
 
 
-@handles("thread.create", "body", "metadata", "clientMutationId", level=access.COMMENT)
+@handles(
+    "thread.create", "body", "metadata", "attachmentIds", "clientMutationId", level=access.COMMENT
+)
 def thread_create(ctx: Context) -> None:
     body, metadata = v.comment_body(ctx.message), v.metadata(ctx.message)
+    files = v.attachment_ids(ctx.message)
     me = ctx.connection
-    ctx.collab.create_thread(ctx.member, me.room_id, me.user_id, body, metadata)
+    ctx.collab.create_thread(ctx.member, me.room_id, me.user_id, body, metadata, files)
 
 
-@handles("comment.create", "threadId", "body", "clientMutationId", level=access.COMMENT)
+@handles(
+    "comment.create", "threadId", "body", "attachmentIds", "clientMutationId", level=access.COMMENT
+)
 def comment_create(ctx: Context) -> None:
     thread_id, body = _thread_id(ctx), v.comment_body(ctx.message)
+    files = v.attachment_ids(ctx.message)
     me = ctx.connection
-    ctx.collab.create_comment(ctx.member, me.room_id, thread_id, me.user_id, body)
+    ctx.collab.create_comment(ctx.member, me.room_id, thread_id, me.user_id, body, files)
 
 
 @handles(
@@ -379,3 +386,24 @@ def thread_resolve(ctx: Context) -> None:
         raise InvalidInput("resolved", "is required (true or false)", code=codes.MISSING_FIELD)
     me = ctx.connection
     ctx.collab.update_thread(ctx.member, me.room_id, thread_id, resolved=resolved, metadata=None)
+
+
+# --- attachments -------------------------------------------------------------------------------
+
+
+@handles("attachment.create", "name", "mimeType", "size", level=access.COMMENT)
+def attachment_create(ctx: Context) -> None:
+    """An upload of the room for a comment to come: the attachment and its presigned POST."""
+    request = CreateAttachmentRequest.parse(
+        {key: value for key, value in ctx.message.items() if key in ("name", "mimeType", "size")}
+    )
+    upload = ctx.collab.create_attachment(
+        ctx.member, ctx.connection.room_id, request.name, request.mime_type, request.size
+    )
+    ctx.reply(
+        {
+            "type": "attachment.created",
+            "attachment": ATTACHMENT.dump(upload.attachment),
+            "upload": {"url": upload.url, "fields": upload.fields},
+        }
+    )

@@ -21,6 +21,7 @@ from ..repositories.rooms import RoomState, ThreadState
 from ..validation import ACCESS_ENTRIES_MAX
 from ..wire.rooms import ROOM
 from ..wire.threads import COMMENT, THREAD
+from .attachments import AttachmentService, Upload
 from .authority import Authority
 from .callers import Caller, MemberCaller
 from .channel import event_message
@@ -143,8 +144,10 @@ class CollabService:
         users: UserStore,
         stats: StatsStore,
         history: EventLog,
+        attachments: AttachmentService,
     ) -> None:
         self.history = history
+        self.attachments = attachments
         self.settings = settings
         self.clock = clock
         self.authority = authority
@@ -216,7 +219,7 @@ class CollabService:
         access: one transaction (the room, its changed index items and its event, conditioned on
         the access read), then the room's open connections are re-evaluated at once."""
         if access is None:
-            state, last = self._room_to_change(caller, room_id)
+            state, last, _ = self._room_to_change(caller, room_id)
             assert metadata is not None  # the body names at least one field
             now = self.clock.now_iso()
             room = replace(state.room, metadata=metadata, updated_at=now)
@@ -230,7 +233,7 @@ class CollabService:
             return room
         _entries_fit(access)
         for _ in range(RETRIES):
-            before, last = self._room_to_change(caller, room_id)
+            before, last, _ = self._room_to_change(caller, room_id)
             grants = access.applied(before.access)
             _maps_fit(grants)
             after = replace(
@@ -264,6 +267,7 @@ class CollabService:
                     raise room_not_found()
                 self._publish(caller, room_id, "room.deleted", roomId=room_id)
                 self.rooms.purge_room(caller.env_id, room_id, pending)
+                self.attachments.delete_room_files(caller.env_id, room_id)
                 return
             event = self._event(caller, room_id, "room.deleted", {"id": room_id}, last)
             committed = self.rooms.delete_room(caller.env_id, state, event)
@@ -274,6 +278,7 @@ class CollabService:
                     pending = pending | {state.gen}
                 if pending:
                     self.rooms.purge_room(caller.env_id, room_id, pending)
+                self.attachments.delete_room_files(caller.env_id, room_id)
                 return
         raise busy()
 
@@ -288,9 +293,17 @@ class CollabService:
         )
 
     def create_thread(
-        self, caller: Caller, room_id: str, user_id: str, body: str, metadata: Metadata | None
+        self,
+        caller: Caller,
+        room_id: str,
+        user_id: str,
+        body: str,
+        metadata: Metadata | None,
+        attachment_ids: tuple[str, ...] = (),
     ) -> Thread:
-        room, last = self._room_to_change(caller, room_id)
+        files = self.attachments.reads(caller.env_id, attachment_ids)
+        room, last, got = self._room_to_change(caller, room_id, *files)
+        attached = self.attachments.claimable(got, files, room_id)
         now = self.clock.now_iso()
         thread_id = ids.new_id("th")
         comment = Comment(
@@ -301,7 +314,10 @@ class CollabService:
             body=body,
             created_at=now,
             edited_at=None,
+            attachments=tuple(attached),
         )
+        claims = self.attachments.claims(caller.env_id, room_id, attached, thread_id, comment.id)
+        comment = self.attachments.signed(caller.env_id, comment)
         thread = Thread(
             id=thread_id,
             room_id=room_id,
@@ -316,8 +332,19 @@ class CollabService:
         event = self._event(
             caller, room_id, "thread.created", THREAD.dump(thread), last, thread=thread
         )
-        committed = self.rooms.create_thread(caller.env_id, room, thread, comment, now[:10], event)
+        self.attachments.claim_files(caller.env_id, room_id, attached)
+        try:
+            committed = self.rooms.create_thread(
+                caller.env_id, room, thread, comment, now[:10], event, claims
+            )
+        except BaseException:
+            self.attachments.release_files(caller.env_id, room_id, attached)
+            raise
         if committed is None:
+            self.attachments.release_files(caller.env_id, room_id, attached)
+            if attached:  # the room, or an attachment another comment claimed first
+                self._room_to_change(caller, room_id)
+                raise InvalidInput("attachmentIds", "an attachment was attached meanwhile")
             raise room_not_found()  # deleted (or re-created) between the read and the write
         self._publish(caller, room_id, "thread.created", thread=thread, seq=committed.seq)
         return thread
@@ -327,7 +354,7 @@ class CollabService:
         comments = self.rooms.list_comments(
             caller.env_id, thread_id, limit=THREAD_COMMENTS_PAGE, cursor=None, secret=self._secret
         )
-        return replace(state.thread, comments=comments)
+        return replace(state.thread, comments=self.attachments.signed_page(caller.env_id, comments))
 
     def update_thread(
         self,
@@ -338,7 +365,7 @@ class CollabService:
         resolved: bool | None,
         metadata: Metadata | None,
     ) -> Thread:
-        _, state, last = self._thread_to_change(caller, room_id, thread_id)
+        _, state, last, _ = self._thread_to_change(caller, room_id, thread_id)
         now = self.clock.now_iso()
         thread = replace(state.thread, updated_at=now)
         if resolved is not None:
@@ -358,11 +385,13 @@ class CollabService:
 
     def delete_thread(self, caller: Caller, room_id: str, thread_id: str) -> None:
         for _ in range(RETRIES):
-            room, state, last = self._thread_to_change(caller, room_id, thread_id)
+            room, state, last, _ = self._thread_to_change(caller, room_id, thread_id)
             gone = self._thread_deleted(caller, room_id, thread_id, last)
-            committed = self.rooms.delete_thread(caller.env_id, room, state, gone)
+            files: list[str] = []
+            committed = self.rooms.delete_thread(caller.env_id, room, state, gone, files)
             if committed is not None:
                 self._published_thread_deleted(caller, room_id, thread_id, committed.seq)
+                self.attachments.delete_files(caller.env_id, room_id, files)
                 return
         raise busy()
 
@@ -374,12 +403,15 @@ class CollabService:
         threads = [
             replace(
                 t,
-                comments=self.rooms.list_comments(
+                comments=self.attachments.signed_page(
                     caller.env_id,
-                    t.id,
-                    limit=THREAD_COMMENTS_PAGE,
-                    cursor=None,
-                    secret=self._secret,
+                    self.rooms.list_comments(
+                        caller.env_id,
+                        t.id,
+                        limit=THREAD_COMMENTS_PAGE,
+                        cursor=None,
+                        secret=self._secret,
+                    ),
                 ),
             )
             for t in page.data
@@ -392,15 +424,24 @@ class CollabService:
         self, caller: Caller, room_id: str, thread_id: str, limit: int, cursor: str | None
     ) -> Page[Comment]:
         self._thread(caller, room_id, thread_id)
-        return self.rooms.list_comments(
+        page = self.rooms.list_comments(
             caller.env_id, thread_id, limit=limit, cursor=cursor, secret=self._secret
         )
+        return self.attachments.signed_page(caller.env_id, page)
 
     def create_comment(
-        self, caller: Caller, room_id: str, thread_id: str, user_id: str, body: str
+        self,
+        caller: Caller,
+        room_id: str,
+        thread_id: str,
+        user_id: str,
+        body: str,
+        attachment_ids: tuple[str, ...] = (),
     ) -> Comment:
         for _ in range(RETRIES):
-            room, state, last = self._thread_to_change(caller, room_id, thread_id)
+            files = self.attachments.reads(caller.env_id, attachment_ids)
+            room, state, last, got = self._thread_to_change(caller, room_id, thread_id, *files)
+            attached = self.attachments.claimable(got, files, room_id)
             now = self.clock.now_iso()
             comment = Comment(
                 id=ids.new_id("cm"),
@@ -410,14 +451,26 @@ class CollabService:
                 body=body,
                 created_at=now,
                 edited_at=None,
+                attachments=tuple(attached),
             )
+            claims = self.attachments.claims(
+                caller.env_id, room_id, attached, thread_id, comment.id
+            )
+            comment = self.attachments.signed(caller.env_id, comment)
             event = self._event(
                 caller, room_id, "comment.created", COMMENT.dump(comment), last, comment=comment
             )
-            committed = self.rooms.create_comment(
-                caller.env_id, room, state, comment, now[:10], event
-            )
-            if committed is not None:
+            self.attachments.claim_files(caller.env_id, room_id, attached)
+            try:
+                committed = self.rooms.create_comment(
+                    caller.env_id, room, state, comment, now[:10], event, claims
+                )
+            except BaseException:
+                self.attachments.release_files(caller.env_id, room_id, attached)
+                raise
+            if committed is None:
+                self.attachments.release_files(caller.env_id, room_id, attached)
+            else:
                 self._publish(
                     caller, room_id, "comment.created", comment=comment, seq=committed.seq
                 )
@@ -444,6 +497,7 @@ class CollabService:
         committed = self.rooms.update_comment(caller.env_id, comment, body, now, event)
         if committed is None:
             raise comment_not_found()
+        updated = self.attachments.signed(caller.env_id, updated)
         self._publish(caller, room_id, "comment.updated", comment=updated, seq=committed.seq)
         return updated
 
@@ -463,9 +517,11 @@ class CollabService:
             )
             if state.thread.comment_count <= 1:
                 gone = self._thread_deleted(caller, room_id, thread_id, last)
-                committed = self.rooms.delete_thread(caller.env_id, room, state, gone)
+                files: list[str] = []
+                committed = self.rooms.delete_thread(caller.env_id, room, state, gone, files)
                 if committed is not None:
                     self._published_thread_deleted(caller, room_id, thread_id, committed.seq)
+                    self.attachments.delete_files(caller.env_id, room_id, files)
                     return
                 continue
             removed = {"commentId": comment_id, "threadId": thread_id, "roomId": room_id}
@@ -480,8 +536,26 @@ class CollabService:
             committed = self.rooms.delete_comment(caller.env_id, room, state, comment, event)
             if committed is not None:
                 self._publish(caller, room_id, "comment.deleted", **removed, seq=committed.seq)
+                self.attachments.delete_files(
+                    caller.env_id, room_id, [a.id for a in comment.attachments]
+                )
                 return
         raise busy()
+
+    # --- attachments -------------------------------------------------------------------------
+
+    def create_attachment(
+        self, caller: Caller, room_id: str, name: str, mime_type: str, size: int
+    ) -> Upload:
+        """An upload of the room: checked against the environment's limits (read with the
+        room in the request's one BatchGetItem), recorded, then its POST signed."""
+        room = self.rooms.room_read(caller.env_id, room_id)
+        environment, got = self.authority.load_with_environment(caller, room)
+        if got[room] is None:
+            raise room_not_found()
+        return self.attachments.new_upload(
+            caller.env_id, environment, room_id, name, mime_type, size
+        )
 
     # --- the room's events -------------------------------------------------------------------
 
@@ -568,14 +642,16 @@ class CollabService:
             raise room_not_found()
         return found
 
-    def _room_to_change(self, caller: Caller, room_id: str) -> tuple[RoomState, int]:
-        """The room, and its last seq (the change's event takes the next)."""
+    def _room_to_change(
+        self, caller: Caller, room_id: str, *more: Read[Any]
+    ) -> tuple[RoomState, int, Fetched]:
+        """The room, and its last seq (the change's event takes the next), with `more`."""
         room = self.rooms.room_read(caller.env_id, room_id)
-        got, last = self._load_to_change(caller, room_id, room)
+        got, last = self._load_to_change(caller, room_id, room, *more)
         found = got[room]
         if found is None:
             raise room_not_found()
-        return found, last
+        return found, last, got
 
     def _room_and_purge(
         self, caller: Caller, room_id: str
@@ -620,15 +696,15 @@ class CollabService:
         return self._parents(got[room], got[thread])
 
     def _thread_to_change(
-        self, caller: Caller, room_id: str, thread_id: str
-    ) -> tuple[RoomState, ThreadState, int]:
+        self, caller: Caller, room_id: str, thread_id: str, *more: Read[Any]
+    ) -> tuple[RoomState, ThreadState, int, Fetched]:
         env_id = caller.env_id
         room, thread = (
             self.rooms.room_read(env_id, room_id),
             self.rooms.thread_read(env_id, room_id, thread_id),
         )
-        got, last = self._load_to_change(caller, room_id, room, thread)
-        return (*self._parents(got[room], got[thread]), last)
+        got, last = self._load_to_change(caller, room_id, room, thread, *more)
+        return (*self._parents(got[room], got[thread]), last, got)
 
     def _comment(
         self, caller: Caller, room_id: str, thread_id: str, comment_id: str, author: str | None

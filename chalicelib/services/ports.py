@@ -11,6 +11,7 @@ from ..entities import (
     Actor,
     Analytics,
     ApiKey,
+    Attachment,
     AuditEvent,
     Comment,
     Connection,
@@ -25,6 +26,7 @@ from ..entities import (
     WebhookDelivery,
 )
 from ..outbound.http import Answer
+from ..repositories.attachments import StoredAttachment
 from ..repositories.connections import UserWrite
 from ..repositories.environments import EnvState, NewKey, StoredKey
 from ..repositories.events import EventsAfter, StoredAck
@@ -33,6 +35,7 @@ from ..repositories.login_throttles import HourCount, Release, Reserved, Throttl
 from ..repositories.operators import OperatorRecord
 from ..repositories.reads import Read
 from ..repositories.rooms import Changed, RoomState, ThreadState
+from ..repositories.stats import Change
 from ..repositories.user_connections import UserConnections
 from ..repositories.users import Revocation, SeenWrite
 from ..repositories.webhooks import DeliveryState, WebhookState
@@ -90,6 +93,7 @@ class RoomStore(Protocol):
         first: Comment,
         today: str,
         event: RoomEvent,
+        claims: Sequence[Change] = ...,
     ) -> RoomEvent | None: ...
     def update_thread(
         self,
@@ -102,7 +106,12 @@ class RoomStore(Protocol):
         event: RoomEvent,
     ) -> RoomEvent | None: ...
     def delete_thread(
-        self, env_id: str, room: RoomState, state: ThreadState, event: RoomEvent
+        self,
+        env_id: str,
+        room: RoomState,
+        state: ThreadState,
+        event: RoomEvent,
+        files: list[str] | None = ...,
     ) -> RoomEvent | None: ...
     def list_comments(
         self, env_id: str, thread_id: str, *, limit: int, cursor: str | None, secret: bytes
@@ -118,6 +127,7 @@ class RoomStore(Protocol):
         comment: Comment,
         today: str,
         event: RoomEvent,
+        claims: Sequence[Change] = ...,
     ) -> RoomEvent | None: ...
     def update_comment(
         self, env_id: str, comment: Comment, body: str, now_iso: str, event: RoomEvent
@@ -125,6 +135,36 @@ class RoomStore(Protocol):
     def delete_comment(
         self, env_id: str, room: RoomState, state: ThreadState, comment: Comment, event: RoomEvent
     ) -> RoomEvent | None: ...
+
+
+class AttachmentStore(Protocol):
+    """Attachment records (repositories/attachments.py)."""
+
+    def attachment_read(
+        self, env_id: str, attachment_id: str, now: int
+    ) -> Read[StoredAttachment | None]: ...
+    def create(
+        self, env_id: str, room_id: str, a: Attachment, now_iso: str, expires_at: int
+    ) -> None: ...
+    def claims(
+        self,
+        env_id: str,
+        room_id: str,
+        attachments: Sequence[Attachment],
+        thread_id: str,
+        comment_id: str,
+    ) -> list[Change]: ...
+
+
+class FileStore(Protocol):
+    """The attachments bucket (outbound/files.py: S3, signed in process)."""
+
+    def upload(self, key: str, mime_type: str, size: int, expires_in: int) -> dict[str, Any]: ...
+    def download_url(self, key: str, expires_in: int) -> str: ...
+    def claim(self, key: str) -> bool: ...
+    def release(self, key: str) -> None: ...
+    def delete(self, keys: Sequence[str]) -> None: ...
+    def delete_prefix(self, prefix: str) -> None: ...
 
 
 class EventLog(Protocol):

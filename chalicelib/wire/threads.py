@@ -8,6 +8,7 @@ from typing import Any
 
 from ..entities import Comment, Page, Thread
 from . import sizing
+from .attachments import ATTACHMENTS, attachment_ids_field
 from .fields import Body, boolean, comment_body, metadata, nested, user_id
 from .schemas import COMMENT_ID, CURSOR, ROOM_ID, THREAD_ID
 from .shapes import OMIT, Extra, PageOf, Record, Shape
@@ -18,6 +19,7 @@ USER_ID_MAX = 128
 class CreateCommentRequest(Body):
     user_id: str = user_id(max_len=USER_ID_MAX)
     body: str = comment_body()
+    attachment_ids: tuple[str, ...] = attachment_ids_field()
 
     example = {"userId": "user-43", "body": "Tuesday works for me."}
 
@@ -54,7 +56,11 @@ COMMENT = Record(
         "thread_id": THREAD_ID,
         "room_id": ROOM_ID,
     },
-    describe={"edited_at": "When the body was last edited; `null` if never."},
+    nested={"attachments": ATTACHMENTS},
+    describe={
+        "edited_at": "When the body was last edited; `null` if never.",
+        "attachments": "The files it references, each with a download URL signed for an hour.",
+    },
     examples=[
         {
             "id": "cm_0Q9cZk1aB2cD3eF5",
@@ -64,6 +70,7 @@ COMMENT = Record(
             "body": "Should we move the launch to Tuesday?",
             "createdAt": "2026-11-25T04:48:22.123Z",
             "editedAt": None,
+            "attachments": [],
         }
     ],
 )
