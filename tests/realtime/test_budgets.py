@@ -35,6 +35,9 @@ Every DynamoDB call a handler makes is recorded, in order, and must be exactly t
 | broadcast                                  | rate + Query                                      |
 | threads.list                               | rate + BatchGetItem (env, room) + Query           |
 | thread.create, comment.create              | rate + BatchGetItem + TransactWriteItems + Query  |
+|   (with attachmentIds: the same; their     |   (+ one S3 PutObjectTagging per file)            |
+|   records in the read, claims in the tx)   |                                                   |
+| attachment.create                          | rate + BatchGetItem (env, room) + PutItem         |
 | comment.update, thread.resolve             | rate + BatchGetItem + TransactWriteItems + Query  |
 |   (the same with a clientMutationId: its   |                                                   |
 |   earlier acknowledgement is in the read)  |                                                   |
@@ -256,6 +259,12 @@ MESSAGES: dict[str, tuple[dict[str, Any] | str, list[str]]] = {
     "thread.resolve": (
         {"type": "thread.resolve", "threadId": "<thread>", "resolved": True},
         [*RATE, "BatchGetItem", "TransactWriteItems", "Query"],
+    ),
+    # the room and the environment's limits in the read, then the record; the POST is signed
+    # in process (no call)
+    "attachment.create": (
+        {"type": "attachment.create", "name": "a.png", "mimeType": "image/png", "size": 3},
+        [*RATE, "BatchGetItem", "PutItem"],
     ),
     "invalid JSON": ("{nope", []),
     "unknown type": ({"type": "launch"}, []),
