@@ -619,7 +619,11 @@ UPLOAD_JS = """async ([post, text]) => {
 
 
 def test_a_page_uploads_straight_to_the_stacks_s3_and_meets_its_refusals(
-    stack: Stack, env: Env, site: CustomerSite, contexts: Callable[[], BrowserContext]
+    stack: Stack,
+    env: Env,
+    site: CustomerSite,
+    contexts: Callable[[], BrowserContext],
+    panel: Page,
 ) -> None:
     """A customer page (another origin) posts the form itself, as the widget does: the bucket's
     CORS lets it read the answers, and the policy refuses another size."""
@@ -655,3 +659,9 @@ def test_a_page_uploads_straight_to_the_stacks_s3_and_meets_its_refusals(
     url = thread["comments"][0]["attachments"][0]["url"]
     fetched = page.evaluate("async (url) => (await fetch(url)).text()", url)
     assert fetched == "hello"
+
+    # The panel's data browser links the file (its own freshly signed URL).
+    panel.goto(f"/admin#/environments/{env_id_of(env)}/browse/{room}/{thread['id']}")
+    link = panel.get_by_role("list", name="Attachments").get_by_role("link", name="notes.txt")
+    expect(link).to_have_attribute("href", re.compile(r"X-Amz-Signature="))
+    expect(panel.get_by_role("list", name="Attachments")).to_contain_text("text/plain")

@@ -1673,6 +1673,26 @@ function attachmentSettings(env, editable) {
   );
 }
 
+/** A comment's files, each a link to its presigned download (valid an hour from the read). */
+function attachmentLinks(attachments) {
+  if (!attachments || attachments.length === 0) return null;
+  const size = (n) => (n >= 1024 * 1024 ? `${(n / (1024 * 1024)).toFixed(1)} MB` : `${Math.max(1, Math.round(n / 1024))} KB`);
+  return h(
+    "ul",
+    { class: "comment-attachments", "aria-label": "Attachments" },
+    ...attachments.map((a) =>
+      h(
+        "li",
+        {},
+        a.url && /^https?:\/\//.test(a.url)
+          ? h("a", { href: a.url, target: "_blank", rel: "noopener noreferrer" }, a.name)
+          : a.name,
+        h("span", { class: "muted small" }, ` ${a.mimeType}, ${size(a.size)}`),
+      ),
+    ),
+  );
+}
+
 /** Suspend (reversible: nothing is revoked) or resume, behind a confirmation. */
 function suspension(env) {
   const suspended = envState(env) === "suspended";
@@ -2120,6 +2140,7 @@ async function commentsView(env, roomId, threadId) {
             c.editedAt ? h("span", { class: "muted small" }, " (edited ", time(c.editedAt), ")") : null,
           ),
           h("p", { class: "comment-body" }, c.body),
+          attachmentLinks(c.attachments),
           deletable
             ? h(
                 "div",
