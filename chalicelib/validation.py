@@ -459,7 +459,9 @@ ATTACHMENT_TYPES_MAX = 100
 
 
 def max_bytes(obj: Mapping[str, Any], field: str, cap: int) -> int | None:
-    """An optional limit in bytes, 1..cap."""
+    """An optional limit in bytes, 1..cap (`null`: absent)."""
+    if obj.get(field) is None:
+        return None
     value = whole_number(obj, field)
     if value is not None and not 1 <= value <= cap:
         raise InvalidInput(field, f"must be 1-{cap} bytes")

@@ -163,6 +163,8 @@ def check(message: dict[str, Any], problem: PulseError | None = None) -> None:
         raise InvalidInput(
             "clientMutationId", f"must be a string of 1-{MAX_MUTATION_ID} characters"
         )
+    if "clientMutationId" in message:  # no lone surrogate: the id is hashed as UTF-8
+        v.text(message, "clientMutationId", max_len=MAX_MUTATION_ID)
 
 
 def error_message(exc: PulseError, request_id: Any = None) -> dict[str, Any]:
