@@ -67,8 +67,9 @@ QUEUE_ACTIONS = (
 
 
 # The attachments bucket (outbound/files.py): presigned POSTs and GETs act with the signer's
-# rights (PutObject with its tag, GetObject), a comment's claim re-tags (PutObjectTagging),
-# deletes remove files (DeleteObjects needs DeleteObject) and a room's delete lists its prefix.
+# rights (PutObject with its tag, GetObject; HeadObject needs GetObject too), a comment re-tags
+# its files (PutObjectTagging), deletes remove files (DeleteObjects needs DeleteObject) and a
+# room's delete lists its prefix.
 # Only under att/, the one prefix the app writes.
 FILE_ACTIONS = ("s3:DeleteObject", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging")
 FILES_PREFIX = "att/"

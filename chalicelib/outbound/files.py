@@ -74,29 +74,25 @@ class S3Files:
             )
         )
 
-    def claim(self, key: str) -> bool:
-        """Mark the object attached (out of the lifecycle rule); False when it was never
-        uploaded (S3 answers NoSuchKey: the tag call is the existence check)."""
-        return self._tag(key, ATTACHED)
-
-    def release(self, key: str) -> None:
-        """Back to pending (a comment that claimed it did not commit)."""
-        self._tag(key, PENDING)
-
-    def _tag(self, key: str, value: str) -> bool:
+    def exists(self, key: str) -> bool:
+        """Whether the object was uploaded (HeadObject; a 404 is False)."""
         from botocore.exceptions import ClientError
 
         try:
-            self.client.put_object_tagging(
-                Bucket=self.bucket,
-                Key=key,
-                Tagging={"TagSet": [{"Key": TAG_KEY, "Value": value}]},
-            )
+            self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
                 return False
             raise
         return True
+
+    def mark_attached(self, key: str) -> None:
+        """Take the object out of the lifecycle rule (its tag becomes `attached`)."""
+        self.client.put_object_tagging(
+            Bucket=self.bucket,
+            Key=key,
+            Tagging={"TagSet": [{"Key": TAG_KEY, "Value": ATTACHED}]},
+        )
 
     def delete(self, keys: Sequence[str]) -> None:
         for start in range(0, len(keys), 1000):  # DeleteObjects takes 1,000 keys

@@ -125,28 +125,28 @@ class AttachmentService:
             out.append(found.attachment)
         return out
 
-    def claim_files(self, env_id: str, room_id: str, attachments: Sequence[Attachment]) -> None:
-        """Take the files out of the bucket's expiry before the comment commits; a file never
-        uploaded is a 400 (and the files already taken are given back)."""
+    def check_uploaded(self, env_id: str, room_id: str, attachments: Sequence[Attachment]) -> None:
+        """Before the comment's transaction: each file is in the bucket (HeadObject), else 400.
+        Nothing changes in S3 yet, so a transaction that does not commit leaves nothing to undo."""
         if not attachments:
             return
         files = self._files()
-        taken: list[Attachment] = []
         for a in attachments:
-            if not files.claim(file_key(env_id, room_id, a.id)):
-                self.release_files(env_id, room_id, taken)
+            if not files.exists(file_key(env_id, room_id, a.id)):
                 raise InvalidInput(FIELD, f"{a.id} was not uploaded (or its upload failed)")
-            taken.append(a)
 
-    def release_files(self, env_id: str, room_id: str, attachments: Sequence[Attachment]) -> None:
-        """Best-effort: a comment that did not commit gives its files back to the expiry."""
+    def mark_attached(self, env_id: str, room_id: str, attachments: Sequence[Attachment]) -> None:
+        """After the commit: take the files out of the bucket's one-day expiry of unclaimed
+        uploads. Only the comment that committed does it, so two requests racing for one upload
+        never undo each other. Best-effort: a failure is logged as an error (that file would
+        expire with the unclaimed ones)."""
         if not attachments or self.files is None:
             return
         for a in attachments:
             try:
-                self.files.release(file_key(env_id, room_id, a.id))
+                self.files.mark_attached(file_key(env_id, room_id, a.id))
             except Exception:
-                log.warning("file not released", extra={"attachmentId": a.id})
+                log.error("attached file not re-tagged", extra={"attachmentId": a.id})
 
     def claims(
         self,

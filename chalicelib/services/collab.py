@@ -332,20 +332,16 @@ class CollabService:
         event = self._event(
             caller, room_id, "thread.created", THREAD.dump(thread), last, thread=thread
         )
-        self.attachments.claim_files(caller.env_id, room_id, attached)
-        try:
-            committed = self.rooms.create_thread(
-                caller.env_id, room, thread, comment, now[:10], event, claims
-            )
-        except BaseException:
-            self.attachments.release_files(caller.env_id, room_id, attached)
-            raise
+        self.attachments.check_uploaded(caller.env_id, room_id, attached)
+        committed = self.rooms.create_thread(
+            caller.env_id, room, thread, comment, now[:10], event, claims
+        )
         if committed is None:
-            self.attachments.release_files(caller.env_id, room_id, attached)
             if attached:  # the room, or an attachment another comment claimed first
                 self._room_to_change(caller, room_id)
                 raise InvalidInput("attachmentIds", "an attachment was attached meanwhile")
             raise room_not_found()  # deleted (or re-created) between the read and the write
+        self.attachments.mark_attached(caller.env_id, room_id, attached)
         self._publish(caller, room_id, "thread.created", thread=thread, seq=committed.seq)
         return thread
 
@@ -460,17 +456,12 @@ class CollabService:
             event = self._event(
                 caller, room_id, "comment.created", COMMENT.dump(comment), last, comment=comment
             )
-            self.attachments.claim_files(caller.env_id, room_id, attached)
-            try:
-                committed = self.rooms.create_comment(
-                    caller.env_id, room, state, comment, now[:10], event, claims
-                )
-            except BaseException:
-                self.attachments.release_files(caller.env_id, room_id, attached)
-                raise
-            if committed is None:
-                self.attachments.release_files(caller.env_id, room_id, attached)
-            else:
+            self.attachments.check_uploaded(caller.env_id, room_id, attached)
+            committed = self.rooms.create_comment(
+                caller.env_id, room, state, comment, now[:10], event, claims
+            )
+            if committed is not None:
+                self.attachments.mark_attached(caller.env_id, room_id, attached)
                 self._publish(
                     caller, room_id, "comment.created", comment=comment, seq=committed.seq
                 )

@@ -81,6 +81,7 @@ def test_the_policy_names_only_the_stages_bucket_and_prefix() -> None:
 # The IAM action of each S3 API call, and of each request the app signs for browsers.
 ACTION_OF = {
     "PutObjectTagging": "s3:PutObjectTagging",
+    "HeadObject": "s3:GetObject",
     "DeleteObjects": "s3:DeleteObject",
     "ListObjectsV2": "s3:ListBucket",
 }

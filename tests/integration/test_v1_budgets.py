@@ -392,7 +392,8 @@ def test_a_comment_with_attachments_costs_what_one_without_does(
     client: Any, services: runtime.Services, world: World, dynamo_calls: DynamoCalls
 ) -> None:
     """The records ride in the one read, their claims in the one transaction; S3 gets one
-    PutObjectTagging per file (the claim, which is also the check that it was uploaded)."""
+    HeadObject per file before it (was it uploaded?) and one PutObjectTagging per file after
+    the commit (out of the expiry of unclaimed uploads)."""
     ids = uploaded(client, services, world.env, 3)
     body = {"userId": "user-1", "body": "See", "attachmentIds": ids}
 
@@ -405,7 +406,7 @@ def test_a_comment_with_attachments_costs_what_one_without_does(
     assert read == {"ATT"} and sum("#ATT#" in pk for _, pk, _ in keys_of(calls[0])) == 3
     tx = calls[2].params["TransactItems"]
     assert sum("#ATT#" in str(item) for item in tx) == 3
-    assert dynamo_calls.others == [("s3", "PutObjectTagging")] * 3
+    assert dynamo_calls.others == [("s3", "HeadObject")] * 3 + [("s3", "PutObjectTagging")] * 3
 
 
 def test_a_thread_with_attachments_costs_what_one_without_does(
@@ -419,7 +420,7 @@ def test_a_thread_with_attachments_costs_what_one_without_does(
 
     assert resp.status_code == 201, resp.body
     assert [describe(c) for c in calls] == [READ, RATE, TX, FANOUT]
-    assert dynamo_calls.others == [("s3", "PutObjectTagging")] * 2
+    assert dynamo_calls.others == [("s3", "HeadObject")] * 2 + [("s3", "PutObjectTagging")] * 2
 
 
 def test_reading_comments_with_attachments_signs_urls_without_a_call(

@@ -35,7 +35,8 @@ Every DynamoDB call a handler makes is recorded, in order, and must be exactly t
 | broadcast                                  | rate + Query                                      |
 | threads.list                               | rate + BatchGetItem (env, room) + Query           |
 | thread.create, comment.create              | rate + BatchGetItem + TransactWriteItems + Query  |
-|   (with attachmentIds: the same; their     |   (+ one S3 PutObjectTagging per file)            |
+|   (with attachmentIds: the same; their     |   (+ per file one S3 HeadObject before the tx and |
+|                                            |   one PutObjectTagging after it)                  |
 |   records in the read, claims in the tx)   |                                                   |
 | attachment.create                          | rate + BatchGetItem (env, room) + PutItem         |
 | comment.update, thread.resolve             | rate + BatchGetItem + TransactWriteItems + Query  |
