@@ -394,6 +394,7 @@ def delete_comment(access: SecretKeyCaller, roomId: str, threadId: str, commentI
     "POST",
     auth=SECRET,
     status=201,
+    idempotent=True,
     body=attachments.CreateAttachmentRequest,
     answer=attachments.CREATED_ATTACHMENT,
     tag="Attachments",

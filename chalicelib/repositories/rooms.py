@@ -563,7 +563,7 @@ def delete_thread(
     if ok is not None:
         found = purge_comments(env_id, t.id)
         if files is not None:
-            files.extend(found)
+            files.extend(found or ())
     return ok
 
 

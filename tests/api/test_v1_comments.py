@@ -76,6 +76,7 @@ def test_create_returns_201_with_the_comment(
         "body": "Agreed.",
         "createdAt": iso(clock.now()),
         "editedAt": None,
+        "attachments": [],
     }
 
 

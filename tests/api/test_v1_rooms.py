@@ -61,6 +61,11 @@ VALID_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/rooms/{roomId}/threads/{threadId}/comments"): {"userId": "u", "body": "b"},
     ("PATCH", "/api/v1/rooms/{roomId}/threads/{threadId}/comments/{commentId}"): {"body": "b"},
     ("POST", "/api/v1/users/{userId}/revoke-tokens"): None,  # an action: no body
+    ("POST", "/api/v1/rooms/{roomId}/attachments"): {
+        "name": "a",
+        "mimeType": "text/plain",
+        "size": 1,
+    },
 }
 
 

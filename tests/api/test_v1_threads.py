@@ -77,6 +77,7 @@ def test_create_returns_201_with_the_thread_and_its_first_comment(
         "body": "Is this right?",
         "createdAt": now,
         "editedAt": None,
+        "attachments": [],
     }
 
 

@@ -154,6 +154,11 @@ CASES: dict[str, Case] = {
         204,
         _v1("DELETE", "/rooms/{r}/threads/{t}/comments/{c}"),
     ),
+    "create attachment": Case(
+        ("POST", "/rooms/{roomId}/attachments"),
+        201,
+        _v1("POST", "/rooms/{r}/attachments", {"name": "a", "mimeType": "text/plain", "size": 1}),
+    ),
     "list users": Case(("GET", "/users"), 200, _v1("GET", "/users")),
     "get user": Case(("GET", "/users/{userId}"), 200, _v1("GET", "/users/{u}")),
     "revoke tokens": Case(

@@ -434,6 +434,9 @@ BODIES: dict[tuple[str, str], BodySpec] = {
     ),
     ("PATCH", f"{T}/comments/{{commentId}}"): BodySpec({}, lambda s, x: {"body": x["text"]}),
     ("POST", f"{V1}/users/{{userId}}/revoke-tokens"): NO_BODY,  # an action: no body
+    ("POST", f"{R}/attachments"): BodySpec(
+        {}, lambda s, x: {"name": "a.txt", "mimeType": "text/plain", "size": 1}
+    ),
     ("PATCH", "/admin/api/environments/{envId}/rooms/{roomId}"): BodySpec(
         {}, lambda s, x: {"defaultAccess": "read", "usersAccess": {"ada": "comment"}}
     ),

@@ -27,6 +27,7 @@ EXPECTED_NEEDS = {
     "comment.delete": "comment",
     "thread.resolve": "comment",
     "broadcast": "write",
+    "attachment.create": "comment",
 }
 
 
