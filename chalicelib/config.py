@@ -107,6 +107,10 @@ class Settings:
     # Only the local stack sets this: `http` URLs and loopback addresses are then allowed (a
     # listener on the developer's machine). Every deployed stage takes https to public hosts.
     webhook_allow_local: bool = False
+    # Attachments (docs/attachments.md): the S3 bucket of the files (None: attachments are off,
+    # their create answers 503), and S3's endpoint locally (the dev stack's stand-in).
+    attachments_bucket: str | None = None
+    s3_endpoint: str | None = None
 
     @property
     def control_table(self) -> str:
@@ -159,6 +163,8 @@ class Settings:
                 env, "PULSE_WEBHOOK_DISABLE_AFTER_SECONDS", 5 * 86400
             ),
             webhook_allow_local=env.get("PULSE_WEBHOOK_ALLOW_LOCAL") == "1",
+            attachments_bucket=env.get("PULSE_ATTACHMENTS_BUCKET") or None,
+            s3_endpoint=env.get("PULSE_S3_ENDPOINT") or None,
             **_rates(env),
         )
 

@@ -9,6 +9,30 @@ from typing import Any, Generic, Literal, TypeVar
 from .access import Level
 
 T = TypeVar("T")
+
+# Attachments, per environment unless an operator changes them (Admin API environment PATCH).
+ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+ATTACHMENT_MAX_BYTES_CAP = 100 * 1024 * 1024  # the most an operator may allow
+ATTACHMENT_TYPES: tuple[str, ...] = (
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "application/pdf",
+    "text/plain",
+    "text/csv",
+    "text/markdown",
+    "application/rtf",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+    "application/vnd.oasis.opendocument.presentation",
+)
 Role = Literal["owner", "admin", "viewer"]
 ROLES: tuple[Role, ...] = ("viewer", "admin", "owner")  # ascending power
 
@@ -44,6 +68,10 @@ class Environment:
     # connection too), and whether a connection may create the room it names.
     default_room_access: Level = "write"
     create_rooms_on_join: bool = True
+    # Attachments (docs/attachments.md): the largest file and the MIME types an upload may
+    # have; the presigned POST's policy enforces both.
+    attachment_max_bytes: int = ATTACHMENT_MAX_BYTES
+    attachment_types: tuple[str, ...] = ATTACHMENT_TYPES
 
 
 @dataclass(frozen=True)
@@ -162,6 +190,8 @@ class Comment:
     edited_at: str | None
     reactions: tuple[Reaction, ...] = ()  # in the order each emoji was first used
     mentions: tuple[str, ...] = ()  # the users `<@id>` names who could read the room then
+    # The files it references (services/attachments.py signs their URLs as it is read).
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -171,6 +201,18 @@ class Reaction:
     emoji: str
     count: int
     user_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file uploaded for a comment; `url`/`url_expires_at` are set where it is read."""
+
+    id: str
+    name: str
+    mime_type: str
+    size: int
+    url: str | None = None
+    url_expires_at: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from .clock import Clock
 from .config import Settings, get_settings, reset_settings
+from .services.attachments import AttachmentService
 from .services.authority import Authority
 from .services.channel import RoomChannel, Sender
 from .services.collab import CollabService
@@ -16,7 +17,7 @@ from .services.keyauth import KeyCheck
 from .services.limits import Limits
 from .services.login_throttle import LoginThrottle
 from .services.operators import OperatorService
-from .services.ports import DeliveryQueue, WebhookPoster
+from .services.ports import DeliveryQueue, FileStore, WebhookPoster
 from .services.realtime import RealtimeService
 from .services.tokens import TokenService
 from .services.webhook_delivery import WebhookPipeline
@@ -48,14 +49,17 @@ def build(
     *,
     queue: DeliveryQueue | None = None,
     poster: WebhookPoster | None = None,
+    files_store: FileStore | None = None,
 ) -> Services:
     """The graph: every store and service built once, each service given what it uses. `sender`
     replaces the Management API client (tests hand in a fake that records frames); `queue` and
     `poster` the webhook queue (SQS) and HTTP client."""
     from .db import dynamo
+    from .outbound.files import S3Files
     from .outbound.http import Poster
     from .outbound.queue import NoQueue, SqsQueue
     from .repositories import (
+        attachments,
         audit,
         connections,
         environments,
@@ -96,6 +100,11 @@ def build(
     pipeline = WebhookPipeline(
         settings, clock, webhooks=webhooks, audit=audit, queue=queue, poster=poster
     )
+    bucket = settings.attachments_bucket
+    files = files_store
+    if files is None and bucket:
+        files = S3Files(bucket, settings.region, endpoint=settings.s3_endpoint)
+    attachment_service = AttachmentService(settings, clock, attachments=attachments, files=files)
     environment_service = EnvironmentService(
         settings, clock, environments=environments, audit=audit, on_keys_dead=channel.kick
     )
@@ -114,6 +123,7 @@ def build(
             users=users,
             stats=stats,
             history=events,
+            attachments=attachment_service,
         ),
         realtime=RealtimeService(
             settings,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from . import access, codes
+from . import access, codes, ids
 from .errors import InvalidInput
 
 E = TypeVar("E", bound=str)
@@ -427,3 +427,71 @@ def timestamp(obj: Mapping[str, Any], field: str) -> str:
             continue
         return parsed.strftime("%Y-%m-%dT%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}Z"
     raise InvalidInput(field, "must be a UTC time such as 2026-11-25T04:48:22Z")
+
+
+# --- attachments (services/attachments.py) ----------------------------------------------------
+ATTACHMENTS_MAX = 10  # per comment
+ATTACHMENT_NAME_MAX = 255
+
+
+def attachment_ids(obj: Mapping[str, Any], field: str = "attachmentIds") -> tuple[str, ...]:
+    """An optional list of up to 10 distinct attachment ids (`att_` + 16 base62)."""
+    value = obj.get(field)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) > ATTACHMENTS_MAX:
+        raise InvalidInput(field, f"must be a list of at most {ATTACHMENTS_MAX} attachment ids")
+    for item in value:
+        if not isinstance(item, str) or not ids.raw_part(item, "att"):
+            raise InvalidInput(field, "must hold attachment ids (att_ + 16 base62 characters)")
+    if len(set(value)) != len(value):
+        raise InvalidInput(field, "must not repeat an id")
+    return tuple(value)
+
+
+def mime_type(obj: Mapping[str, Any], field: str = "mimeType") -> str:
+    """A required MIME type, `type/subtype` (whether it is allowed is the environment's)."""
+    value = text(obj, field, max_len=255)
+    assert value is not None
+    head, sep, tail = value.partition("/")
+    if not sep or not head or not tail or " " in value:
+        raise InvalidInput(field, "must be a MIME type such as image/png")
+    return value
+
+
+def byte_size(obj: Mapping[str, Any], field: str = "size") -> int:
+    """A required size in bytes, 1 or more."""
+    value = whole_number(obj, field)
+    if value is None:
+        raise InvalidInput(
+            field, "is required (the file's size in bytes)", code=codes.MISSING_FIELD
+        )
+    if value < 1:
+        raise InvalidInput(field, "must be at least 1 byte")
+    return value
+
+
+ATTACHMENT_TYPES_MAX = 100
+
+
+def max_bytes(obj: Mapping[str, Any], field: str, cap: int) -> int | None:
+    """An optional limit in bytes, 1..cap (`null`: absent)."""
+    if obj.get(field) is None:
+        return None
+    value = whole_number(obj, field)
+    if value is not None and not 1 <= value <= cap:
+        raise InvalidInput(field, f"must be 1-{cap} bytes")
+    return value
+
+
+def mime_types(obj: Mapping[str, Any], field: str) -> tuple[str, ...] | None:
+    """An optional list of 1-100 distinct MIME types."""
+    value = obj.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not 1 <= len(value) <= ATTACHMENT_TYPES_MAX:
+        raise InvalidInput(field, f"must be a list of 1-{ATTACHMENT_TYPES_MAX} MIME types")
+    found = tuple(mime_type({field: item}, field) for item in value)
+    if len(set(found)) != len(found):
+        raise InvalidInput(field, "must not repeat a type")
+    return found

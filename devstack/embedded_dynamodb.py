@@ -1,5 +1,6 @@
 """The embedded DynamoDB of the dev stack: moto's threaded server, in-process, reporting writes;
-the app's own DynamoDB calls skip the HTTP hop to it (serve_in_process)."""
+the app's own DynamoDB calls skip the HTTP hop to it (serve_in_process). The same server is
+the stack's S3 (attachments), with S3's checks of presigned POSTs in front (s3_policy.py)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from .moto_fixes import (
     install_partition_query,
     install_untracked_models,
 )
+from .s3_policy import PolicyGate
 from .snapshot import WriteWatcher
 
 
@@ -65,7 +67,7 @@ class EmbeddedDynamoDB(ThreadedMotoServer):
         install_fast_item_answers()
         install_partition_query()
         install_untracked_models()
-        moto_app = DomainDispatcherApplication(create_backend_app)
+        moto_app = PolicyGate(DomainDispatcherApplication(create_backend_app))
         app = WriteWatcher(IdempotentTransactions(moto_app), self._on_write)
         self._app = app
         try:

@@ -4,6 +4,7 @@ until Ctrl-C."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -112,6 +113,9 @@ def prepare_environment(env: MutableMapping[str, str]) -> Plan:
     env["PULSE_DYNAMODB_ENDPOINT"] = f"http://{HOST}:{plan.dynamodb_port}"
     # The app pushes to endpoint_url = {scheme}://{domainName}/{stage}: the gateway's is http.
     env["PULSE_WS_MANAGEMENT_SCHEME"] = "http"
+    # Attachments: the same embedded server is S3 (the browser uploads straight to it).
+    env["PULSE_S3_ENDPOINT"] = env["PULSE_DYNAMODB_ENDPOINT"]
+    env.setdefault("PULSE_ATTACHMENTS_BUCKET", LOCAL_BUCKET)
     from . import webhooks
 
     webhooks.prepare(env, env["PULSE_DYNAMODB_ENDPOINT"])
@@ -126,6 +130,35 @@ def prepare_environment(env: MutableMapping[str, str]) -> Plan:
         else:
             env["PULSE_SECRETS_FILE"] = str(localenv.load_or_create_secrets(plan.data_dir))
     return plan
+
+
+LOCAL_BUCKET = "pulse-dev-attachments"
+
+
+def create_bucket(s3: Any, bucket: str) -> None:
+    """The attachments bucket, with the CORS rule the deployed one has (any origin may POST an
+    upload its policy allows, and GET a file its URL signs): pages upload straight to it."""
+    region = s3.meta.region_name
+    where = (
+        {}
+        if region == "us-east-1"
+        else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    )
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        s3.create_bucket(Bucket=bucket, **where)
+    s3.put_bucket_cors(
+        Bucket=bucket,
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedMethods": ["GET", "POST"],
+                    "AllowedOrigins": ["*"],
+                    "AllowedHeaders": ["*"],
+                    "MaxAgeSeconds": 3600,
+                }
+            ]
+        },
+    )
 
 
 def chalice_stage_environment(stage: str) -> dict[str, str]:
@@ -217,6 +250,11 @@ class DevStack:
             config=BotoConfig(retries={"max_attempts": 2}),
         )
         create_tables(client, settings.table_prefix)
+        if settings.attachments_bucket:
+            create_bucket(
+                boto3.client("s3", endpoint_url=settings.s3_endpoint, region_name=settings.region),
+                settings.attachments_bucket,
+            )
         self.table_names = [settings.control_table, settings.data_table]
         if snapshot is not None:
             report.restored_items, report.skipped_tables = restore(

@@ -150,13 +150,15 @@ def template_json() -> str:
     """The committed infra/tables.template.json, byte for byte."""
     from chalicelib.db.schema import cloudformation_template
 
-    from . import queues
+    from . import buckets, queues
 
     template = cloudformation_template()
-    resources, outputs = queues.resources()
-    template["Resources"].update(resources)
-    template["Outputs"].update(outputs)
-    template["Description"] += "; the webhook delivery queues (infra/queues.py)"
+    for more in (queues.resources(), buckets.resources()):
+        template["Resources"].update(more[0])
+        template["Outputs"].update(more[1])
+    template["Description"] += (
+        "; the webhook delivery queues (infra/queues.py); the attachments bucket (infra/buckets.py)"
+    )
     return json.dumps(template, indent=2, sort_keys=True) + "\n"
 
 

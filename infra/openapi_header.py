@@ -222,6 +222,11 @@ CUSTOMER = Header(
         {"name": "Threads", "description": "Comment threads in a room."},
         {"name": "Comments", "description": "The comments of a thread."},
         {
+            "name": "Attachments",
+            "description": "Files a comment references: uploaded straight to S3 with a presigned "
+            "POST, read through short-lived presigned GETs (docs/attachments.md).",
+        },
+        {
             "name": "Events",
             "description": "Every change of a room in order (`seq`), to catch up after a gap; "
             "webhooks push the same events (docs/webhooks.md).",

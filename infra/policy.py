@@ -11,6 +11,7 @@ from typing import Any
 
 from chalicelib.db.schema import LOGICAL_TABLES
 
+from .buckets import bucket_name
 from .queues import QUEUE_SUFFIX
 from .stages import Stage
 
@@ -65,6 +66,15 @@ QUEUE_ACTIONS = (
 )
 
 
+# The attachments bucket (outbound/files.py): presigned POSTs and GETs act with the signer's
+# rights (PutObject with its tag, GetObject; HeadObject needs GetObject too), a comment re-tags
+# its files (PutObjectTagging), deletes remove files (DeleteObjects needs DeleteObject) and a
+# room's delete lists its prefix.
+# Only under att/, the one prefix the app writes.
+FILE_ACTIONS = ("s3:DeleteObject", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging")
+FILES_PREFIX = "att/"
+
+
 def policy_document(stage: Stage) -> dict[str, Any]:
     statements: list[dict[str, Any]] = []
     indexes = []
@@ -73,12 +83,18 @@ def policy_document(stage: Stage) -> dict[str, Any]:
         statements.append(_allow(logical, TABLE_ACTIONS[logical], [table]))
         indexes += [f"{table}/index/{name}" for name in sorted(model._indexes)]
     data_table = f"arn:aws:dynamodb:*:*:table/{stage.table_prefix}{LOGICAL_TABLES['DataTable'][1]}"
+    bucket = bucket_name(stage.table_prefix)
     statements += [
         _allow("Indexes", INDEX_ACTIONS, indexes),
         _allow("EventStream", STREAM_ACTIONS, [f"{data_table}/stream/*"]),
         _allow(
             "WebhookQueue", QUEUE_ACTIONS, [f"arn:aws:sqs:*:*:{stage.table_prefix}{QUEUE_SUFFIX}"]
         ),
+        _allow("AttachmentFiles", FILE_ACTIONS, [f"arn:aws:s3:::{bucket}/{FILES_PREFIX}*"]),
+        {
+            **_allow("AttachmentList", ("s3:ListBucket",), [f"arn:aws:s3:::{bucket}"]),
+            "Condition": {"StringLike": {"s3:prefix": [f"{FILES_PREFIX}*"]}},
+        },
         _allow(
             "WebSocketPush",
             ("execute-api:ManageConnections",),

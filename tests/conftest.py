@@ -24,6 +24,8 @@ os.environ.update(
         "PULSE_STAGE": "test",
         "PULSE_KEY_PEPPER": "test-pepper-0123456789abcdef0123456789abcdef",
         "PULSE_SIGNING_SECRET": "test-signing-0123456789abcdef0123456789abcdef",
+        # Attachments go to this bucket, made in moto by the `services` fixture.
+        "PULSE_ATTACHMENTS_BUCKET": "pulse-test-attachments",
         # Abuse limits: far out of reach, because a FrozenClock keeps every request of a test in
         # one window. The counters are still written (budget tests count them); the tests of
         # the limits set their own (tests/api/test_rate_limits.py, tests/realtime/test_limits.py).
@@ -80,6 +82,8 @@ def clock() -> FrozenClock:
 @pytest.fixture
 def services(aws: None, settings: Settings, clock: FrozenClock) -> Iterator[runtime.Services]:
     create_tables(boto3.client("dynamodb"), settings.table_prefix)
+    if settings.attachments_bucket:
+        boto3.client("s3").create_bucket(Bucket=settings.attachments_bucket)
     graph = runtime.build(settings, clock)
     runtime.install(graph)
     yield graph

@@ -77,9 +77,10 @@ def get_environment(actor: Actor, envId: str) -> Environment:
 def update_environment(
     actor: Actor, envId: str, body: wire.UpdateEnvironmentRequest
 ) -> Environment:
-    """Rename an environment or change its room access settings
+    """Rename an environment or change its room access or attachment settings
 
-    Any non-empty subset of `name`, `defaultRoomAccess` and `createRoomsOnJoin`. Recorded in
+    Any non-empty subset of `name`, `defaultRoomAccess`, `createRoomsOnJoin`,
+    `attachmentMaxBytes` and `attachmentTypes`. Recorded in
     the environment's audit log (`environment.renamed` for a name alone, else
     `environment.updated` with each change). Rooms that exist keep the access they have.
 
@@ -89,6 +90,8 @@ def update_environment(
         name=body.name,
         default_room_access=body.default_room_access,
         create_rooms_on_join=body.create_rooms_on_join,
+        attachment_max_bytes=body.attachment_max_bytes,
+        attachment_types=body.attachment_types,
     )
     return services().environments.update(actor, envId, change)
 

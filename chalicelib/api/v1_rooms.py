@@ -11,7 +11,7 @@ from ..errors import InvalidInput
 from ..runtime import services
 from ..services.callers import SecretKeyCaller
 from ..validation import one_emoji
-from ..wire import events, params, rooms, threads, users
+from ..wire import attachments, events, params, rooms, threads, users
 from . import http
 from .routing import Router, SecretKey
 
@@ -214,7 +214,9 @@ def create_thread(
     Returns: The new thread, with its first comment.
     """
     first = body.comment
-    return services().collab.create_thread(access, roomId, first.user_id, first.body, body.metadata)
+    return services().collab.create_thread(
+        access, roomId, first.user_id, first.body, body.metadata, first.attachment_ids
+    )
 
 
 @router.route(
@@ -406,7 +408,9 @@ def create_comment(
 
     Returns: The new comment.
     """
-    return services().collab.create_comment(access, roomId, threadId, body.user_id, body.body)
+    return services().collab.create_comment(
+        access, roomId, threadId, body.user_id, body.body, body.attachment_ids
+    )
 
 
 @router.route(
@@ -447,6 +451,39 @@ def delete_comment(access: SecretKeyCaller, roomId: str, threadId: str, commentI
     Deleting the only comment of a thread deletes the thread.
     """
     services().collab.delete_comment(access, roomId, threadId, commentId)
+
+
+# --- attachments -------------------------------------------------------------------------------
+
+
+@router.route(
+    "/rooms/{roomId}/attachments",
+    "POST",
+    auth=SECRET,
+    status=201,
+    idempotent=True,
+    body=attachments.CreateAttachmentRequest,
+    answer=attachments.CREATED_ATTACHMENT,
+    tag="Attachments",
+)
+def create_attachment(
+    access: SecretKeyCaller, roomId: str, body: attachments.CreateAttachmentRequest
+) -> dict[str, Any]:
+    """Upload a file for a comment
+
+    Answers the attachment's id and an S3 presigned POST for its file. Upload the file with
+    it (from the browser, straight to S3) within 10 minutes, then name the id in
+    `attachmentIds` of a comment or thread create. The POST's policy holds exactly the `size`
+    and `mimeType` declared here: S3 refuses any other. `size` is at most the environment's
+    `attachmentMaxBytes` and `mimeType` one of its `attachmentTypes` (else 400 naming the
+    field, and nothing is recorded). An upload no comment references within 24 hours is deleted.
+
+    Returns: The attachment and its upload.
+    """
+    upload = services().collab.create_attachment(
+        access, roomId, body.name, body.mime_type, body.size
+    )
+    return {"attachment": upload.attachment, "upload": {"url": upload.url, "fields": upload.fields}}
 
 
 # --- users -------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ data table (customer data; every pk starts with ENV#<envId>, so isolation holds 
   Room event (its place in order)  ENV#<envId>#EVENTS#<roomId>  SEQ#<seq, 12 digits>
   Room event log head (last seq)   ENV#<envId>#EVENTS#<roomId>  HEAD
   Socket write by clientMutationId ENV#<envId>#EVENTS#<roomId>  MUT#<sha256(user, id)>
+  Attachment (an upload)           ENV#<envId>#ATT#<attachmentId>  ATT
 
 A room carries a generation (`gen`, new each time the room is created); its threads carry the
 gen they were created under. Deleting a room is one transaction (room + counters), after which
@@ -125,6 +126,9 @@ class EnvironmentItem(ControlTable):
     # Room access settings (absent: `write`, and rooms are created on join).
     default_room_access = UnicodeAttribute(null=True)
     create_rooms_on_join = BooleanAttribute(null=True)
+    # Attachment limits (absent: the defaults in entities.py).
+    attachment_max_bytes = NumberAttribute(null=True)
+    attachment_types = UnicodeAttribute(null=True)  # JSON list of MIME types
 
 
 class ApiKeyItem(ControlTable):
@@ -302,6 +306,8 @@ class CommentItem(DataTable):
     # item in one transaction, conditioned on the text it replaces (repositories/rooms.py).
     reactions = UnicodeAttribute(null=True)
     mentions = UnicodeAttribute(null=True)  # JSON list of user ids
+    # JSON list of {id, name, mimeType, size}: what a read needs to sign the files' URLs.
+    attachments = UnicodeAttribute(null=True)
 
 
 class ReactionItem(DataTable):
@@ -310,6 +316,21 @@ class ReactionItem(DataTable):
 
     emoji = UnicodeAttribute()
     user_id = UnicodeAttribute()
+
+
+class AttachmentItem(DataTable):
+    """An upload: created with its presigned POST, then claimed by the one comment that
+    references it. Until claimed it expires (`expires_at`, TTL) with S3's lifecycle rule."""
+
+    id = UnicodeAttribute()
+    room_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    mime_type = UnicodeAttribute()
+    size = NumberAttribute()
+    created_at = UnicodeAttribute()
+    expires_at = NumberAttribute(null=True)  # removed when attached
+    comment_id = UnicodeAttribute(null=True)
+    thread_id = UnicodeAttribute(null=True)
 
 
 class ConnectionItem(DataTable):
@@ -534,6 +555,13 @@ def threads_pk(env_id: str, room_id: str) -> str:
 
 def thread_sk(thread_id: str) -> str:
     return f"THREAD#{thread_id}"
+
+
+def attachment_pk(env_id: str, attachment_id: str) -> str:
+    return f"ENV#{env_id}#ATT#{attachment_id}"
+
+
+ATTACHMENT_SK = "ATT"
 
 
 def comments_pk(env_id: str, thread_id: str) -> str:

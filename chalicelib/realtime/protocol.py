@@ -22,6 +22,7 @@ from ..services.callers import MemberCaller
 from ..services.collab import CatchUp, CollabService, for_members
 from ..services.realtime import RealtimeService
 from ..wire import sizing
+from ..wire.attachments import ATTACHMENT, CreateAttachmentRequest
 from ..wire.events import EVENT
 from ..wire.rooms import member
 from ..wire.threads import COMMENT, REACTION, THREAD, thread_within
@@ -165,6 +166,8 @@ def check(message: dict[str, Any], problem: PulseError | None = None) -> None:
             "clientMutationId",
             f"must be a string of 1-{MAX_MUTATION_ID} characters, without control characters",
         )
+    if "clientMutationId" in message:  # no lone surrogate: the id is hashed as UTF-8
+        v.text(message, "clientMutationId", max_len=MAX_MUTATION_ID)
 
 
 def error_message(exc: PulseError, request_id: Any = None) -> dict[str, Any]:
@@ -356,18 +359,24 @@ def users_search(ctx: Context) -> None:
     ctx.reply({"type": "users.found", "q": q, "data": people})
 
 
-@handles("thread.create", "body", "metadata", "clientMutationId", level=access.COMMENT)
+@handles(
+    "thread.create", "body", "metadata", "attachmentIds", "clientMutationId", level=access.COMMENT
+)
 def thread_create(ctx: Context) -> None:
     body, metadata = v.comment_body(ctx.message), v.metadata(ctx.message)
+    files = v.attachment_ids(ctx.message)
     me = ctx.connection
-    ctx.collab.create_thread(ctx.member, me.room_id, me.user_id, body, metadata)
+    ctx.collab.create_thread(ctx.member, me.room_id, me.user_id, body, metadata, files)
 
 
-@handles("comment.create", "threadId", "body", "clientMutationId", level=access.COMMENT)
+@handles(
+    "comment.create", "threadId", "body", "attachmentIds", "clientMutationId", level=access.COMMENT
+)
 def comment_create(ctx: Context) -> None:
     thread_id, body = _thread_id(ctx), v.comment_body(ctx.message)
+    files = v.attachment_ids(ctx.message)
     me = ctx.connection
-    ctx.collab.create_comment(ctx.member, me.room_id, thread_id, me.user_id, body)
+    ctx.collab.create_comment(ctx.member, me.room_id, thread_id, me.user_id, body, files)
 
 
 @handles(
@@ -439,3 +448,24 @@ def _react(ctx: Context, *, add: bool) -> None:
                 "unchanged": True,
             }
         )
+
+
+# --- attachments -------------------------------------------------------------------------------
+
+
+@handles("attachment.create", "name", "mimeType", "size", level=access.COMMENT)
+def attachment_create(ctx: Context) -> None:
+    """An upload of the room for a comment to come: the attachment and its presigned POST."""
+    request = CreateAttachmentRequest.parse(
+        {key: value for key, value in ctx.message.items() if key in ("name", "mimeType", "size")}
+    )
+    upload = ctx.collab.create_attachment(
+        ctx.member, ctx.connection.room_id, request.name, request.mime_type, request.size
+    )
+    ctx.reply(
+        {
+            "type": "attachment.created",
+            "attachment": ATTACHMENT.dump(upload.attachment),
+            "upload": {"url": upload.url, "fields": upload.fields},
+        }
+    )

@@ -7,7 +7,7 @@ from typing import Any
 
 from pynamodb.transactions import TransactWrite
 
-from .. import ids
+from .. import ids, jsontext
 from ..access import as_level
 from ..db.dynamo import TransactionCancelled, transaction, unavailable_on_throttle
 from ..db.models import (
@@ -18,7 +18,14 @@ from ..db.models import (
     env_pk,
     key_sk,
 )
-from ..entities import ApiKey, AuditEvent, Environment, Page
+from ..entities import (
+    ATTACHMENT_MAX_BYTES,
+    ATTACHMENT_TYPES,
+    ApiKey,
+    AuditEvent,
+    Environment,
+    Page,
+)
 from .audit import to_item
 from .pages import BASE_KEY, GSI1_KEY, query_page
 from .reads import Read, absent, fetch
@@ -46,6 +53,16 @@ def to_environment(item: EnvironmentItem) -> Environment:
         item,
         default_room_access=as_level(item.default_room_access),
         create_rooms_on_join=item.create_rooms_on_join is not False,
+        attachment_max_bytes=(
+            int(item.attachment_max_bytes)
+            if item.attachment_max_bytes is not None
+            else ATTACHMENT_MAX_BYTES
+        ),
+        attachment_types=(
+            tuple(jsontext.stored(item.attachment_types))
+            if item.attachment_types
+            else ATTACHMENT_TYPES
+        ),
     )
 
 
@@ -219,6 +236,8 @@ def update(env: Environment, now_iso: str, audit: AuditEvent) -> bool:
                     EnvironmentItem.name_lower.set(env.name.lower()),
                     EnvironmentItem.default_room_access.set(env.default_room_access),
                     EnvironmentItem.create_rooms_on_join.set(env.create_rooms_on_join),
+                    EnvironmentItem.attachment_max_bytes.set(env.attachment_max_bytes),
+                    EnvironmentItem.attachment_types.set(jsontext.dumps(env.attachment_types)),
                     EnvironmentItem.updated_at.set(now_iso),
                 ],
                 condition=EnvironmentItem.status == "active",

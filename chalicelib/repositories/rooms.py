@@ -41,7 +41,7 @@ from ..db.models import (
 )
 from ..entities import Comment, Page, Reaction, Room, RoomEvent, Thread
 from ..validation import is_room_id
-from . import events, stats
+from . import attachments, events, stats
 from .pages import BASE_KEY, QueryPage, query_page
 from .reads import Read, absent, fetch
 from .records import to_record
@@ -124,7 +124,13 @@ def to_thread_state(item: ThreadItem) -> ThreadState:
 
 def to_comment(item: CommentItem) -> Comment:
     mentions = tuple(jsontext.stored(item.mentions)) if item.mentions else ()
-    return to_record(Comment, item, reactions=reactions_of(item.reactions), mentions=mentions)
+    return to_record(
+        Comment,
+        item,
+        reactions=reactions_of(item.reactions),
+        mentions=mentions,
+        attachments=attachments.from_stored(item.attachments),
+    )
 
 
 def reactions_of(text: str | None) -> tuple[Reaction, ...]:
@@ -487,6 +493,7 @@ def _comment_item(env_id: str, c: Comment) -> CommentItem:
         created_at=c.created_at,
         edited_at=c.edited_at,
         mentions=_mentions_text(c.mentions),
+        attachments=attachments.stored_text(c.attachments),
     )
 
 
@@ -505,9 +512,16 @@ def _room_counts(env_id: str, room: RoomState, *, threads: int, comments: int) -
 
 
 def create_thread(
-    env_id: str, room: RoomState, thread: Thread, first: Comment, today: str, event: RoomEvent
+    env_id: str,
+    room: RoomState,
+    thread: Thread,
+    first: Comment,
+    today: str,
+    event: RoomEvent,
+    claims: Sequence[Change] = (),
 ) -> RoomEvent | None:
-    """Thread + first comment + counters; None if the room is gone (or was re-created)."""
+    """Thread + first comment + counters (+ the claims of its attachments); None if the room is
+    gone (or was re-created) or an attachment was claimed meanwhile."""
     item = ThreadItem(
         threads_pk(env_id, room.room.id),
         thread_sk(thread.id),
@@ -527,6 +541,7 @@ def create_thread(
             _room_counts(env_id, room, threads=1, comments=1),
             stats.totals(env_id, threads=1, comments=1),
             stats.daily(env_id, today, comments=1),
+            *claims,
         ],
         puts=[
             (item, ThreadItem.pk.does_not_exist()),
@@ -556,9 +571,14 @@ def update_thread(
 
 
 def delete_thread(
-    env_id: str, room: RoomState, state: ThreadState, event: RoomEvent
+    env_id: str,
+    room: RoomState,
+    state: ThreadState,
+    event: RoomEvent,
+    files: list[str] | None = None,
 ) -> RoomEvent | None:
-    """Thread + counters in one transaction (its comments purged after); None if it changed."""
+    """Thread + counters in one transaction (its comments purged after); None if it changed.
+    `files` gets the attachment ids of the comments purged (their files go next)."""
     t = state.thread
     item = ThreadItem(threads_pk(env_id, t.room_id), thread_sk(t.id))
     condition = (ThreadItem.room_gen == state.room_gen) & (
@@ -573,24 +593,33 @@ def delete_thread(
         deletes=[(item, condition)],
     )
     if ok is not None:
-        purge_comments(env_id, t.id)
+        found = purge_comments(env_id, t.id)
+        if files is not None:
+            files.extend(found or ())
     return ok
 
 
-def purge_comments(env_id: str, thread_id: str) -> None:
-    """Best-effort: the comments of a deleted thread are invisible whether or not this ends."""
+def purge_comments(env_id: str, thread_id: str) -> list[str]:
+    """Best-effort: the comments of a deleted thread are invisible whether or not this ends.
+    The attachment ids of the comments it removed."""
+    found: list[str] = []
     try:
-        _purge_comments(env_id, thread_id)
+        _purge_comments(env_id, thread_id, found)
     except Exception:
         log.warning(
             "comment purge incomplete; leftovers are invisible", extra={"threadId": thread_id}
         )
+    return found
 
 
-def _purge_comments(env_id: str, thread_id: str) -> None:
-    comments = CommentItem.query(comments_pk(env_id, thread_id), attributes_to_get=["pk", "sk"])
+def _purge_comments(env_id: str, thread_id: str, files: list[str] | None = None) -> None:
+    comments = CommentItem.query(
+        comments_pk(env_id, thread_id), attributes_to_get=["pk", "sk", "attachments"]
+    )
     with CommentItem.batch_write() as batch:
         for comment in comments:
+            if files is not None:
+                files.extend(a.id for a in attachments.from_stored(comment.attachments))
             batch.delete(comment)
 
 
@@ -637,6 +666,7 @@ def create_comment(
     comment: Comment,
     today: str,
     event: RoomEvent,
+    claims: Sequence[Change] = (),
 ) -> RoomEvent | None:
     t = state.thread
     thread = Change(
@@ -651,6 +681,7 @@ def create_comment(
             _room_counts(env_id, room, threads=0, comments=1),
             stats.totals(env_id, comments=1),
             stats.daily(env_id, today, comments=1),
+            *claims,
         ],
         puts=[(_comment_item(env_id, comment), CommentItem.pk.does_not_exist())],
     )

@@ -33,6 +33,7 @@ from ..repositories.rooms import RoomState, ThreadState
 from ..validation import ACCESS_ENTRIES_MAX
 from ..wire.rooms import ROOM
 from ..wire.threads import COMMENT, REACTION, REACTION_USERS_SHOWN, THREAD
+from .attachments import AttachmentService, Upload
 from .authority import Authority
 from .callers import Caller, MemberCaller
 from .channel import event_message
@@ -213,8 +214,10 @@ class CollabService:
         users: UserStore,
         stats: StatsStore,
         history: EventLog,
+        attachments: AttachmentService,
     ) -> None:
         self.history = history
+        self.attachments = attachments
         self.settings = settings
         self.clock = clock
         self.authority = authority
@@ -334,6 +337,7 @@ class CollabService:
                     raise room_not_found()
                 self._publish(caller, room_id, "room.deleted", roomId=room_id)
                 self.rooms.purge_room(caller.env_id, room_id, pending)
+                self.attachments.delete_room_files(caller.env_id, room_id)
                 return
             event = self._event(caller, room_id, "room.deleted", {"id": room_id}, last)
             committed = self.rooms.delete_room(caller.env_id, state, event)
@@ -344,6 +348,7 @@ class CollabService:
                     pending = pending | {state.gen}
                 if pending:
                     self.rooms.purge_room(caller.env_id, room_id, pending)
+                self.attachments.delete_room_files(caller.env_id, room_id)
                 return
         raise busy()
 
@@ -358,10 +363,18 @@ class CollabService:
         )
 
     def create_thread(
-        self, caller: Caller, room_id: str, user_id: str, body: str, metadata: Metadata | None
+        self,
+        caller: Caller,
+        room_id: str,
+        user_id: str,
+        body: str,
+        metadata: Metadata | None,
+        attachment_ids: tuple[str, ...] = (),
     ) -> Thread:
         named = self._mention_reads(caller, body)
-        room, last, got = self._room_to_change(caller, room_id, *named)
+        files = self.attachments.reads(caller.env_id, attachment_ids)
+        room, last, got = self._room_to_change(caller, room_id, *named, *files)
+        attached = self.attachments.claimable(got, files, room_id)
         now = self.clock.now_iso()
         thread_id = ids.new_id("th")
         comment = Comment(
@@ -373,7 +386,10 @@ class CollabService:
             created_at=now,
             edited_at=None,
             mentions=_mentionable(named, got, room_id, room.access),
+            attachments=tuple(attached),
         )
+        claims = self.attachments.claims(caller.env_id, room_id, attached, thread_id, comment.id)
+        comment = self.attachments.signed(caller.env_id, comment)
         thread = Thread(
             id=thread_id,
             room_id=room_id,
@@ -388,9 +404,16 @@ class CollabService:
         event = self._event(
             caller, room_id, "thread.created", THREAD.dump(thread), last, thread=thread
         )
-        committed = self.rooms.create_thread(caller.env_id, room, thread, comment, now[:10], event)
+        self.attachments.check_uploaded(caller.env_id, room_id, attached)
+        committed = self.rooms.create_thread(
+            caller.env_id, room, thread, comment, now[:10], event, claims
+        )
         if committed is None:
+            if attached:  # the room, or an attachment another comment claimed first
+                self._room_to_change(caller, room_id)
+                raise InvalidInput("attachmentIds", "an attachment was attached meanwhile")
             raise room_not_found()  # deleted (or re-created) between the read and the write
+        self.attachments.mark_attached(caller.env_id, room_id, attached)
         self._publish(caller, room_id, "thread.created", thread=thread, seq=committed.seq)
         return thread
 
@@ -399,7 +422,7 @@ class CollabService:
         comments = self.rooms.list_comments(
             caller.env_id, thread_id, limit=THREAD_COMMENTS_PAGE, cursor=None, secret=self._secret
         )
-        return replace(state.thread, comments=comments)
+        return replace(state.thread, comments=self.attachments.signed_page(caller.env_id, comments))
 
     def update_thread(
         self,
@@ -432,9 +455,11 @@ class CollabService:
         for _ in range(RETRIES):
             room, state, last, _ = self._thread_to_change(caller, room_id, thread_id)
             gone = self._thread_deleted(caller, room_id, thread_id, last)
-            committed = self.rooms.delete_thread(caller.env_id, room, state, gone)
+            files: list[str] = []
+            committed = self.rooms.delete_thread(caller.env_id, room, state, gone, files)
             if committed is not None:
                 self._published_thread_deleted(caller, room_id, thread_id, committed.seq)
+                self.attachments.delete_files(caller.env_id, room_id, files)
                 return
         raise busy()
 
@@ -446,12 +471,15 @@ class CollabService:
         threads = [
             replace(
                 t,
-                comments=self.rooms.list_comments(
+                comments=self.attachments.signed_page(
                     caller.env_id,
-                    t.id,
-                    limit=THREAD_COMMENTS_PAGE,
-                    cursor=None,
-                    secret=self._secret,
+                    self.rooms.list_comments(
+                        caller.env_id,
+                        t.id,
+                        limit=THREAD_COMMENTS_PAGE,
+                        cursor=None,
+                        secret=self._secret,
+                    ),
                 ),
             )
             for t in page.data
@@ -464,16 +492,27 @@ class CollabService:
         self, caller: Caller, room_id: str, thread_id: str, limit: int, cursor: str | None
     ) -> Page[Comment]:
         self._thread(caller, room_id, thread_id)
-        return self.rooms.list_comments(
+        page = self.rooms.list_comments(
             caller.env_id, thread_id, limit=limit, cursor=cursor, secret=self._secret
         )
+        return self.attachments.signed_page(caller.env_id, page)
 
     def create_comment(
-        self, caller: Caller, room_id: str, thread_id: str, user_id: str, body: str
+        self,
+        caller: Caller,
+        room_id: str,
+        thread_id: str,
+        user_id: str,
+        body: str,
+        attachment_ids: tuple[str, ...] = (),
     ) -> Comment:
         for _ in range(RETRIES):
             named = self._mention_reads(caller, body)
-            room, state, last, got = self._thread_to_change(caller, room_id, thread_id, *named)
+            files = self.attachments.reads(caller.env_id, attachment_ids)
+            room, state, last, got = self._thread_to_change(
+                caller, room_id, thread_id, *named, *files
+            )
+            attached = self.attachments.claimable(got, files, room_id)
             now = self.clock.now_iso()
             comment = Comment(
                 id=ids.new_id("cm"),
@@ -484,14 +523,21 @@ class CollabService:
                 created_at=now,
                 edited_at=None,
                 mentions=_mentionable(named, got, room_id, room.access),
+                attachments=tuple(attached),
             )
+            claims = self.attachments.claims(
+                caller.env_id, room_id, attached, thread_id, comment.id
+            )
+            comment = self.attachments.signed(caller.env_id, comment)
             event = self._event(
                 caller, room_id, "comment.created", COMMENT.dump(comment), last, comment=comment
             )
+            self.attachments.check_uploaded(caller.env_id, room_id, attached)
             committed = self.rooms.create_comment(
-                caller.env_id, room, state, comment, now[:10], event
+                caller.env_id, room, state, comment, now[:10], event, claims
             )
             if committed is not None:
+                self.attachments.mark_attached(caller.env_id, room_id, attached)
                 self._publish(
                     caller, room_id, "comment.created", comment=comment, seq=committed.seq
                 )
@@ -522,6 +568,7 @@ class CollabService:
         committed = self.rooms.update_comment(caller.env_id, comment, body, mentions, now, event)
         if committed is None:
             raise comment_not_found()
+        updated = self.attachments.signed(caller.env_id, updated)
         self._publish(caller, room_id, "comment.updated", comment=updated, seq=committed.seq)
         return updated
 
@@ -541,9 +588,11 @@ class CollabService:
             )
             if state.thread.comment_count <= 1:
                 gone = self._thread_deleted(caller, room_id, thread_id, last)
-                committed = self.rooms.delete_thread(caller.env_id, room, state, gone)
+                files: list[str] = []
+                committed = self.rooms.delete_thread(caller.env_id, room, state, gone, files)
                 if committed is not None:
                     self._published_thread_deleted(caller, room_id, thread_id, committed.seq)
+                    self.attachments.delete_files(caller.env_id, room_id, files)
                     return
                 continue
             removed = {"commentId": comment_id, "threadId": thread_id, "roomId": room_id}
@@ -558,6 +607,9 @@ class CollabService:
             committed = self.rooms.delete_comment(caller.env_id, room, state, comment, event)
             if committed is not None:
                 self._publish(caller, room_id, "comment.deleted", **removed, seq=committed.seq)
+                self.attachments.delete_files(
+                    caller.env_id, room_id, [a.id for a in comment.attachments]
+                )
                 return
         raise busy()
 
@@ -612,6 +664,21 @@ class CollabService:
                 self._publish(caller, room_id, kind, **news, seq=committed.seq)
                 return Reacted(updated, True)
         raise busy()
+
+    # --- attachments -------------------------------------------------------------------------
+
+    def create_attachment(
+        self, caller: Caller, room_id: str, name: str, mime_type: str, size: int
+    ) -> Upload:
+        """An upload of the room: checked against the environment's limits (read with the
+        room in the request's one BatchGetItem), recorded, then its POST signed."""
+        room = self.rooms.room_read(caller.env_id, room_id)
+        environment, got = self.authority.load_with_environment(caller, room)
+        if got[room] is None:
+            raise room_not_found()
+        return self.attachments.new_upload(
+            caller.env_id, environment, room_id, name, mime_type, size
+        )
 
     # --- the room's events -------------------------------------------------------------------
 

@@ -81,10 +81,20 @@ class EnvironmentChange:
     name: str | None = None
     default_room_access: Level | None = None
     create_rooms_on_join: bool | None = None
+    attachment_max_bytes: int | None = None
+    attachment_types: tuple[str, ...] | None = None
 
     @property
     def only_name(self) -> bool:
-        return self.default_room_access is None and self.create_rooms_on_join is None
+        return all(
+            value is None
+            for value in (
+                self.default_room_access,
+                self.create_rooms_on_join,
+                self.attachment_max_bytes,
+                self.attachment_types,
+            )
+        )
 
     def details(self, before: Environment) -> dict[str, object]:
         """Each change as {"from", "to"}, for the audit log."""
@@ -93,6 +103,8 @@ class EnvironmentChange:
             ("name", "name"),
             ("default_room_access", "defaultRoomAccess"),
             ("create_rooms_on_join", "createRoomsOnJoin"),
+            ("attachment_max_bytes", "attachmentMaxBytes"),
+            ("attachment_types", "attachmentTypes"),
         ):
             value = getattr(self, attr)
             if value is not None:
@@ -176,6 +188,8 @@ class EnvironmentService:
                 if change.create_rooms_on_join is not None
                 else env.create_rooms_on_join
             ),
+            attachment_max_bytes=change.attachment_max_bytes or env.attachment_max_bytes,
+            attachment_types=change.attachment_types or env.attachment_types,
             updated_at=now,
         )
         details: dict[str, object]

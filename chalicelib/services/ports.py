@@ -11,6 +11,7 @@ from ..entities import (
     Actor,
     Analytics,
     ApiKey,
+    Attachment,
     AuditEvent,
     Comment,
     Connection,
@@ -26,6 +27,7 @@ from ..entities import (
     WebhookDelivery,
 )
 from ..outbound.http import Answer
+from ..repositories.attachments import StoredAttachment
 from ..repositories.connections import UserWrite
 from ..repositories.environments import EnvState, NewKey, StoredKey
 from ..repositories.events import EventsAfter, StoredAck
@@ -34,6 +36,7 @@ from ..repositories.login_throttles import HourCount, Release, Reserved, Throttl
 from ..repositories.operators import OperatorRecord
 from ..repositories.reads import Read
 from ..repositories.rooms import Changed, RoomState, ThreadState
+from ..repositories.stats import Change
 from ..repositories.user_connections import UserConnections
 from ..repositories.users import Revocation, SeenWrite
 from ..repositories.webhooks import DeliveryState, WebhookState
@@ -91,6 +94,7 @@ class RoomStore(Protocol):
         first: Comment,
         today: str,
         event: RoomEvent,
+        claims: Sequence[Change] = ...,
     ) -> RoomEvent | None: ...
     def update_thread(
         self,
@@ -103,7 +107,12 @@ class RoomStore(Protocol):
         event: RoomEvent,
     ) -> RoomEvent | None: ...
     def delete_thread(
-        self, env_id: str, room: RoomState, state: ThreadState, event: RoomEvent
+        self,
+        env_id: str,
+        room: RoomState,
+        state: ThreadState,
+        event: RoomEvent,
+        files: list[str] | None = ...,
     ) -> RoomEvent | None: ...
     def list_comments(
         self, env_id: str, thread_id: str, *, limit: int, cursor: str | None, secret: bytes
@@ -119,6 +128,7 @@ class RoomStore(Protocol):
         comment: Comment,
         today: str,
         event: RoomEvent,
+        claims: Sequence[Change] = ...,
     ) -> RoomEvent | None: ...
     def update_comment(
         self,
@@ -147,6 +157,36 @@ class RoomStore(Protocol):
         added: bool,
         event: RoomEvent,
     ) -> RoomEvent | None: ...
+
+
+class AttachmentStore(Protocol):
+    """Attachment records (repositories/attachments.py)."""
+
+    def attachment_read(
+        self, env_id: str, attachment_id: str, now: int
+    ) -> Read[StoredAttachment | None]: ...
+    def create(
+        self, env_id: str, room_id: str, a: Attachment, now_iso: str, expires_at: int
+    ) -> None: ...
+    def claims(
+        self,
+        env_id: str,
+        room_id: str,
+        attachments: Sequence[Attachment],
+        thread_id: str,
+        comment_id: str,
+    ) -> list[Change]: ...
+
+
+class FileStore(Protocol):
+    """The attachments bucket (outbound/files.py: S3, signed in process)."""
+
+    def upload(self, key: str, mime_type: str, size: int, expires_in: int) -> dict[str, Any]: ...
+    def download_url(self, key: str, expires_in: int) -> str: ...
+    def exists(self, key: str) -> bool: ...
+    def mark_attached(self, key: str) -> None: ...
+    def delete(self, keys: Sequence[str]) -> None: ...
+    def delete_prefix(self, prefix: str) -> None: ...
 
 
 class EventLog(Protocol):

@@ -6,11 +6,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .. import validation as v
 from ..access import Level
-from ..entities import Analytics, ApiKey, AuditEvent, DailyStats, Environment
-from .fields import Body, boolean, choice, if_sent, level, text
+from ..entities import (
+    ATTACHMENT_MAX_BYTES_CAP,
+    Analytics,
+    ApiKey,
+    AuditEvent,
+    DailyStats,
+    Environment,
+)
+from .fields import Body, Spec, boolean, choice, if_sent, level, text
 from .fields import NoBody as NoBody  # the admin routes' action bodies
-from .schemas import LEVEL
+from .schemas import LEVEL, MIME_TYPE
 from .shapes import Extra, Many, Obj, PageOf, Record, Value
 
 if TYPE_CHECKING:  # a type only: wire/ imports no auth, service or storage module
@@ -29,8 +37,13 @@ class CreateEnvironmentRequest(Body):
     example = {"name": "Production"}
 
 
+def _spec(*args: Any, **kwargs: Any) -> Any:
+    """A field declared in place (its type is the value it reads)."""
+    return Spec(*args, **kwargs)
+
+
 class UpdateEnvironmentRequest(Body):
-    """Any of the three; what is absent stays."""
+    """Any of the fields; what is absent stays."""
 
     name: str | None = if_sent(text(max_len=NAME_MAX, strip=True))
     default_room_access: Level | None = level(
@@ -42,7 +55,34 @@ class UpdateEnvironmentRequest(Body):
         "until changed); `false`: its handshake is refused with 404 `ROOM_NOT_FOUND`."
     )
 
-    at_least_one = ("name", "default_room_access", "create_rooms_on_join")
+    attachment_max_bytes: int | None = _spec(
+        lambda body, name: v.max_bytes(body, name, ATTACHMENT_MAX_BYTES_CAP),
+        {"type": ["integer", "null"], "minimum": 1, "maximum": ATTACHMENT_MAX_BYTES_CAP},
+        required=False,
+        description="The largest attachment an upload may be, in bytes (10 MB until changed; "
+        "at most 100 MB). Uploads already signed keep the limit they were signed with.",
+    )
+    attachment_types: tuple[str, ...] | None = _spec(
+        lambda body, name: v.mime_types(body, name),
+        {
+            "type": ["array", "null"],
+            "minItems": 1,
+            "maxItems": v.ATTACHMENT_TYPES_MAX,
+            "uniqueItems": True,
+            "items": MIME_TYPE,
+        },
+        required=False,
+        description="The MIME types an attachment may have (common image, PDF, text and "
+        "office types until changed); the list replaces the one before.",
+    )
+
+    at_least_one = (
+        "name",
+        "default_room_access",
+        "create_rooms_on_join",
+        "attachment_max_bytes",
+        "attachment_types",
+    )
     examples = {
         "rename": ("Rename", {"name": "Production (EU)"}),
         "lockDown": (
@@ -82,6 +122,8 @@ ENVIRONMENT = Record(
     schemas={
         "status": {"type": "string", "enum": ["active", "disabled"]},
         "default_room_access": LEVEL,
+        "attachment_max_bytes": {"type": "integer", "minimum": 1},
+        "attachment_types": {"type": "array", "items": MIME_TYPE},
     },
     describe={
         "created_by": "The id of the operator who created it.",
@@ -104,6 +146,8 @@ ENVIRONMENT = Record(
             "suspendedAt": None,
             "defaultRoomAccess": "write",
             "createRoomsOnJoin": True,
+            "attachmentMaxBytes": 10485760,
+            "attachmentTypes": ["image/png", "image/jpeg", "application/pdf", "text/plain"],
         }
     ],
 )

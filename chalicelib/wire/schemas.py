@@ -61,6 +61,14 @@ COMMENT_ID = Named(
     "CommentId",
     {"type": "string", "pattern": "^cm_[0-9A-Za-z]{16}$", "examples": ["cm_0Q9cZk1aB2cD3eF5"]},
 )
+MIME_TYPE = Named(
+    "MimeType",
+    {"type": "string", "minLength": 3, "maxLength": 255, "pattern": "^[^/ ]+/[^/ ]+$"},
+)
+ATTACHMENT_ID = Named(
+    "AttachmentId",
+    {"type": "string", "pattern": "^att_[0-9A-Za-z]{16}$", "examples": ["att_0Q9cZk1aB2cD3eF6"]},
+)
 USER_ID = Named(
     "UserId",
     {

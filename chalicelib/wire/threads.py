@@ -8,6 +8,7 @@ from typing import Any
 
 from ..entities import Comment, Page, Reaction, Thread
 from . import sizing
+from .attachments import ATTACHMENTS, attachment_ids_field
 from .fields import Body, boolean, comment_body, metadata, nested, reaction_emoji, user_id
 from .schemas import COMMENT_ID, CURSOR, ROOM_ID, THREAD_ID
 from .shapes import OMIT, Extra, Many, PageOf, Record, Shape
@@ -18,6 +19,7 @@ USER_ID_MAX = 128
 class CreateCommentRequest(Body):
     user_id: str = user_id(max_len=USER_ID_MAX)
     body: str = comment_body()
+    attachment_ids: tuple[str, ...] = attachment_ids_field()
 
     example = {"userId": "user-43", "body": "Tuesday works for me."}
 
@@ -69,7 +71,7 @@ REACTION = Record(
 COMMENT = Record(
     Comment,
     "Comment",
-    nested={"reactions": Many(REACTION)},
+    nested={"reactions": Many(REACTION), "attachments": ATTACHMENTS},
     schemas={
         "id": COMMENT_ID,
         "thread_id": THREAD_ID,
@@ -81,6 +83,7 @@ COMMENT = Record(
         "reactions": "Each emoji users reacted with (at most 20), in the order first used.",
         "mentions": "The users the body mentions as `<@userId>` who could read the room when "
         "it was written (in order, each once); a mention of anyone else is plain text.",
+        "attachments": "The files it references, each with a download URL signed for an hour.",
     },
     examples=[
         {
@@ -93,6 +96,7 @@ COMMENT = Record(
             "editedAt": None,
             "reactions": [{"emoji": "👍", "count": 2, "userIds": ["user-43", "user-44"]}],
             "mentions": [],
+            "attachments": [],
         }
     ],
 )

@@ -34,6 +34,8 @@ ENV_FIELDS = {
     "suspendedAt",
     "defaultRoomAccess",
     "createRoomsOnJoin",
+    "attachmentMaxBytes",
+    "attachmentTypes",
 }
 KEY_FIELDS = {
     "id",

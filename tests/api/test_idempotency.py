@@ -645,6 +645,7 @@ def test_the_opted_in_routes_are_the_secret_key_posts(services: runtime.Services
     specs = [*v1_rooms.router.specs, *auth_tokens.router.specs]
     assert sorted((s.method, s.path) for s in specs if s.idempotent) == [
         ("POST", "/api/v1/rooms"),
+        ("POST", "/api/v1/rooms/{roomId}/attachments"),
         ("POST", "/api/v1/rooms/{roomId}/broadcast"),
         ("POST", "/api/v1/rooms/{roomId}/threads"),
         ("POST", "/api/v1/rooms/{roomId}/threads/{threadId}/comments"),

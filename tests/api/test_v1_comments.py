@@ -78,6 +78,7 @@ def test_create_returns_201_with_the_comment(
         "editedAt": None,
         "reactions": [],
         "mentions": [],
+        "attachments": [],
     }
 
 

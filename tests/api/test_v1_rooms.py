@@ -65,6 +65,11 @@ VALID_BODIES: dict[tuple[str, str], Any] = {
         "emoji": "👍",
         "userId": "u",
     },
+    ("POST", "/api/v1/rooms/{roomId}/attachments"): {
+        "name": "a",
+        "mimeType": "text/plain",
+        "size": 1,
+    },
 }
 
 

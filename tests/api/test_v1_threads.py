@@ -79,6 +79,7 @@ def test_create_returns_201_with_the_thread_and_its_first_comment(
         "editedAt": None,
         "reactions": [],
         "mentions": [],
+        "attachments": [],
     }
 
 

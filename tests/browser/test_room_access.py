@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, WebSocketRoute, expect
 
+from chalicelib.entities import ATTACHMENT_TYPES
+
 from . import test_widget as widget_tests
 from .conftest import Stack
 from .test_admin_panel import PHONE, log_in, no_horizontal_scroll
@@ -575,3 +577,91 @@ def test_a_viewer_sees_the_access_but_cannot_change_it(
     page.get_by_role("link", name="Settings").click()
     expect(page.get_by_label("Default room access")).to_be_disabled()
     expect(page.get_by_role("button", name="Save room access")).to_be_disabled()
+
+
+# --- attachments: the panel's limits, and a page's upload straight to the stack's S3 ------------
+
+
+def test_the_panel_shows_and_edits_the_attachment_limits(
+    stack: Stack, env: Env, panel: Page
+) -> None:
+    env_id = env_id_of(env)
+    owner = stack.login()
+    path = f"/admin/api/environments/{env_id}"
+    panel.goto(f"/admin#/environments/{env_id}/settings")
+    size = panel.get_by_label("Largest attachment (MB)")
+    types = panel.get_by_label("Allowed types (one MIME type a line)")
+    expect(size).to_have_value("10")
+    expect(types).to_have_value(re.compile(r"(^|\n)application/pdf(\n|$)"))
+
+    size.fill("2")
+    types.fill("image/png\ntext/plain\n")
+    panel.get_by_role("button", name="Save attachment limits").click()
+
+    expect(panel.get_by_role("status").first).to_contain_text("Attachment limits saved.")
+    got = stack.call("GET", path, owner).json()
+    assert got["attachmentMaxBytes"] == 2 * 1024 * 1024
+    assert got["attachmentTypes"] == ["image/png", "text/plain"]
+    types.fill("not-a-type")
+    panel.get_by_role("button", name="Save attachment limits").click()
+    expect(panel.get_by_role("alert").first).to_contain_text("attachmentTypes")
+    defaults = {"attachmentMaxBytes": 10 * 1024 * 1024, "attachmentTypes": list(ATTACHMENT_TYPES)}
+    assert stack.call("PATCH", path, owner, json=defaults).ok
+
+
+UPLOAD_JS = """async ([post, text]) => {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(post.fields)) form.append(name, value);
+  form.append("file", new Blob([text]), "notes.txt");
+  const response = await fetch(post.url, { method: "POST", body: form });
+  return [response.status, await response.text()];
+}"""
+
+
+def test_a_page_uploads_straight_to_the_stacks_s3_and_meets_its_refusals(
+    stack: Stack,
+    env: Env,
+    site: CustomerSite,
+    contexts: Callable[[], BrowserContext],
+    panel: Page,
+) -> None:
+    """A customer page (another origin) posts the form itself, as the widget does: the bucket's
+    CORS lets it read the answers, and the policy refuses another size."""
+    room = room_with(stack, env)
+    site.pages["/upload"] = "<!doctype html><title>upload</title>"
+    page = contexts().new_page()
+    page.goto(site.url + "/upload")
+
+    def created(size: int) -> dict[str, Any]:
+        body = {"name": "notes.txt", "mimeType": "text/plain", "size": size}
+        answer: dict[str, Any] = v1(stack, env, "POST", f"/rooms/{room}/attachments", body)
+        return answer
+
+    good = created(5)
+    status, _ = page.evaluate(UPLOAD_JS, [good["upload"], "hello"])
+    assert status == 204
+    status, text = page.evaluate(UPLOAD_JS, [created(5)["upload"], "hello, world"])
+    assert status == 400 and "<Code>EntityTooLarge</Code>" in text
+
+    thread = v1(
+        stack,
+        env,
+        "POST",
+        f"/rooms/{room}/threads",
+        {
+            "comment": {
+                "userId": "ada",
+                "body": "notes",
+                "attachmentIds": [good["attachment"]["id"]],
+            }
+        },
+    )
+    url = thread["comments"][0]["attachments"][0]["url"]
+    fetched = page.evaluate("async (url) => (await fetch(url)).text()", url)
+    assert fetched == "hello"
+
+    # The panel's data browser links the file (its own freshly signed URL).
+    panel.goto(f"/admin#/environments/{env_id_of(env)}/browse/{room}/{thread['id']}")
+    link = panel.get_by_role("list", name="Attachments").get_by_role("link", name="notes.txt")
+    expect(link).to_have_attribute("href", re.compile(r"X-Amz-Signature="))
+    expect(panel.get_by_role("list", name="Attachments")).to_contain_text("text/plain")

@@ -169,6 +169,11 @@ CASES: dict[str, Case] = {
         200,
         _v1("DELETE", "/rooms/{r}/threads/{t}/comments/{c}/reactions/%F0%9F%91%8D?userId=u"),
     ),
+    "create attachment": Case(
+        ("POST", "/rooms/{roomId}/attachments"),
+        201,
+        _v1("POST", "/rooms/{r}/attachments", {"name": "a", "mimeType": "text/plain", "size": 1}),
+    ),
     "list users": Case(("GET", "/users"), 200, _v1("GET", "/users")),
     "get user": Case(("GET", "/users/{userId}"), 200, _v1("GET", "/users/{u}")),
     "revoke tokens": Case(

@@ -438,6 +438,9 @@ BODIES: dict[tuple[str, str], BodySpec] = {
         {"userId": "user"}, lambda s, x: {"userId": s["userId"], "emoji": "👍"}
     ),
     ("POST", f"{V1}/users/{{userId}}/revoke-tokens"): NO_BODY,  # an action: no body
+    ("POST", f"{R}/attachments"): BodySpec(
+        {}, lambda s, x: {"name": "a.txt", "mimeType": "text/plain", "size": 1}
+    ),
     ("PATCH", "/admin/api/environments/{envId}/rooms/{roomId}"): BodySpec(
         {}, lambda s, x: {"defaultAccess": "read", "usersAccess": {"ada": "comment"}}
     ),

@@ -41,6 +41,7 @@ READ = "BatchGetItem"  # consistent, key + environment + the named items (+ fail
 RATE = "UpdateItem rate"  # the environment's and the key's request counters of this second
 TX = "TransactWriteItems"
 UPDATE = "UpdateItem"
+PUT = "PutItem"
 Q_ROOMS = "Query rooms"
 Q_THREADS = "Query threads"
 Q_COMMENTS = "Query comments"
@@ -96,6 +97,9 @@ BUDGETS: dict[str, tuple[str, str, list[str]]] = {
         f"{R}/threads/{{t}}/comments/{{c}}/reactions/%F0%9F%91%8D?userId=user-1",
         [READ, RATE],
     ),
+    # the room and the environment's limits in the read, then the record (the POST is signed
+    # in process: no call)
+    "create attachment": ("POST", f"{R}/attachments", [READ, RATE, PUT]),
     "list users": ("GET", "/api/v1/users", [READ, RATE, Q_USERS]),
     # ids that start so, then name words that do (user-1 is found by id and by name: no
     # BatchGetItem of users found by name alone)
@@ -134,6 +138,7 @@ BODIES: dict[str, Any] = {
     "patch comment": {"body": "Edited"},
     "add reaction": {"emoji": "👍", "userId": "user-1"},
     "broadcast": {"event": {"cursor": [1, 2]}},
+    "create attachment": {"name": "a.png", "mimeType": "image/png", "size": 3},
 }
 
 
@@ -200,7 +205,10 @@ def describe(call: Call) -> str:
         prefix = values.get(":1", {}).get("S")
         if prefix is None:  # the purge's keys-only Query of a whole comment partition
             assert "#THREAD#" in values[":0"]["S"], call.params
-            assert set(call.params["ProjectionExpression"].split(", ")) == {"#0", "#1"}, call
+            # keys, and the attachments whose files go after the purge
+            names = call.params["ExpressionAttributeNames"]
+            projected = {names[n] for n in call.params["ProjectionExpression"].split(", ")}
+            assert projected == {"pk", "sk", "attachments"}, call
             return "Query comment keys"
         return QUERY_KINDS[prefix.split("#")[0] + "#"]
     if call.operation == "BatchWriteItem":
@@ -378,3 +386,90 @@ def test_an_id_no_item_can_have_is_404_from_the_key_read_alone(
     check_calls(calls)
     looked_up = {sk.split("#")[0] for _, pk, sk in keys_of(calls[0]) if not is_counter(pk)}
     assert looked_up <= {"ENV", "KEY", "ROOM", "THREAD", "HEAD"}, looked_up
+
+
+# --- attachments ----------------------------------------------------------------------------
+
+
+def uploaded(client: Any, services: runtime.Services, env: Env, n: int) -> list[str]:
+    """`n` attachments of the room, each with its file in the bucket (put as the POST would)."""
+    import boto3
+
+    from chalicelib.services.attachments import file_key
+
+    s3 = boto3.client("s3")
+    out = []
+    for i in range(n):
+        body = {"name": f"f{i}.png", "mimeType": "image/png", "size": 3}
+        att = created(request(client, env, "POST", f"{R}/attachments", body))["attachment"]
+        key = file_key(env.id, ROOM, att["id"])
+        s3.put_object(Bucket=services.settings.attachments_bucket, Key=key, Body=b"png")
+        out.append(att["id"])
+    return out
+
+
+def test_a_comment_with_attachments_costs_what_one_without_does(
+    client: Any, services: runtime.Services, world: World, dynamo_calls: DynamoCalls
+) -> None:
+    """The records ride in the one read, their claims in the one transaction; S3 gets one
+    HeadObject per file before it (was it uploaded?) and one PutObjectTagging per file after
+    the commit (out of the expiry of unclaimed uploads)."""
+    ids = uploaded(client, services, world.env, 3)
+    body = {"userId": "user-1", "body": "See", "attachmentIds": ids}
+
+    with dynamo_calls.record() as calls:
+        resp = request(client, world.env, "POST", f"{R}/threads/{world.t}/comments", body)
+
+    assert resp.status_code == 201, resp.body
+    assert [describe(c) for c in calls] == [READ, RATE, TX, FANOUT]
+    read = {sk for _, pk, sk in keys_of(calls[0]) if "#ATT#" in pk}
+    assert read == {"ATT"} and sum("#ATT#" in pk for _, pk, _ in keys_of(calls[0])) == 3
+    tx = calls[2].params["TransactItems"]
+    assert sum("#ATT#" in str(item) for item in tx) == 3
+    assert dynamo_calls.others == [("s3", "HeadObject")] * 3 + [("s3", "PutObjectTagging")] * 3
+
+
+def test_a_thread_with_attachments_costs_what_one_without_does(
+    client: Any, services: runtime.Services, world: World, dynamo_calls: DynamoCalls
+) -> None:
+    ids = uploaded(client, services, world.env, 2)
+    body = {"comment": {"userId": "user-1", "body": "See", "attachmentIds": ids}}
+
+    with dynamo_calls.record() as calls:
+        resp = request(client, world.env, "POST", f"{R}/threads", body)
+
+    assert resp.status_code == 201, resp.body
+    assert [describe(c) for c in calls] == [READ, RATE, TX, FANOUT]
+    assert dynamo_calls.others == [("s3", "HeadObject")] * 2 + [("s3", "PutObjectTagging")] * 2
+
+
+def test_reading_comments_with_attachments_signs_urls_without_a_call(
+    client: Any, services: runtime.Services, world: World, dynamo_calls: DynamoCalls
+) -> None:
+    ids = uploaded(client, services, world.env, 2)
+    body = {"userId": "user-1", "body": "See", "attachmentIds": ids}
+    created(request(client, world.env, "POST", f"{R}/threads/{world.t}/comments", body))
+
+    with dynamo_calls.record() as calls:
+        resp = request(client, world.env, "GET", f"{R}/threads/{world.t}/comments")
+
+    assert [describe(c) for c in calls] == [READ, RATE, Q_COMMENTS]
+    assert dynamo_calls.others == []
+    (last,) = [c for c in resp.json_body["data"] if c["attachments"]]
+    assert [a["id"] for a in last["attachments"]] == ids
+    assert all("X-Amz-Signature=" in a["url"] for a in last["attachments"])
+
+
+def test_deletes_remove_files_after_the_commit_with_one_s3_call(
+    client: Any, services: runtime.Services, world: World, dynamo_calls: DynamoCalls
+) -> None:
+    ids = uploaded(client, services, world.env, 2)
+    body = {"userId": "user-1", "body": "See", "attachmentIds": ids}
+    c = created(request(client, world.env, "POST", f"{R}/threads/{world.t}/comments", body))
+
+    with dynamo_calls.record() as calls:
+        resp = request(client, world.env, "DELETE", f"{R}/threads/{world.t}/comments/{c['id']}")
+
+    assert resp.status_code == 204
+    assert [describe(c) for c in calls] == [READ, RATE, TX, FANOUT]
+    assert dynamo_calls.others == [("s3", "DeleteObjects")]

@@ -231,6 +231,7 @@ COMMENT_NEEDED = [
     ("comment.update", {"threadId": "th_0000000000000000", "commentId": "cm_x", "body": "b"}),
     ("comment.delete", {"threadId": "th_0000000000000000", "commentId": "cm_x"}),
     ("thread.resolve", {"threadId": "th_0000000000000000", "resolved": True}),
+    ("attachment.create", {"name": "a.png", "mimeType": "image/png", "size": 3}),
 ]
 
 

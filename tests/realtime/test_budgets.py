@@ -38,6 +38,10 @@ Every DynamoDB call a handler makes is recorded, in order, and must be exactly t
 |                                            | Query (name words) + BatchGetItem (users found by |
 |                                            | name only; none when the ids fill the answer)     |
 | thread.create, comment.create              | rate + BatchGetItem + TransactWriteItems + Query  |
+|   (with attachmentIds: the same; their     |   (+ per file one S3 HeadObject before the tx and |
+|                                            |   one PutObjectTagging after it)                  |
+|   records in the read, claims in the tx)   |                                                   |
+| attachment.create                          | rate + BatchGetItem (env, room) + PutItem         |
 | comment.update, thread.resolve             | rate + BatchGetItem + TransactWriteItems + Query  |
 | reaction.add, reaction.remove              | rate + BatchGetItem + TransactWriteItems + Query  |
 |   (reacting twice: rate + BatchGetItem)    |                                                   |
@@ -272,6 +276,12 @@ MESSAGES: dict[str, tuple[dict[str, Any] | str, list[str]]] = {
     "reaction.add": (
         {"type": "reaction.add", "threadId": "<thread>", "commentId": "<comment>", "emoji": "👍"},
         [*RATE, "BatchGetItem", "TransactWriteItems", "Query"],
+    ),
+    # the room and the environment's limits in the read, then the record; the POST is signed
+    # in process (no call)
+    "attachment.create": (
+        {"type": "attachment.create", "name": "a.png", "mimeType": "image/png", "size": 3},
+        [*RATE, "BatchGetItem", "PutItem"],
     ),
     "invalid JSON": ("{nope", []),
     "unknown type": ({"type": "launch"}, []),

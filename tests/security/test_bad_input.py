@@ -217,6 +217,8 @@ def fields_of(schema: dict[str, Any], prefix: str = "") -> Iterator[Field]:
             yield Field(path, "string", nullable="null" in types)
         elif "boolean" in types:
             yield Field(path, "boolean")
+        elif "integer" in types:
+            yield Field(path, "integer", nullable="null" in types)
         elif "object" in types:
             yield Field(path, "object", nullable="null" in types)
         elif "array" in types:
@@ -301,6 +303,8 @@ ADMIN_BODIES: Table = {
             Field("name", "string"),
             Field("defaultRoomAccess", "string", nullable=True),
             Field("createRoomsOnJoin", "boolean"),
+            Field("attachmentMaxBytes", "integer", nullable=True),
+            Field("attachmentTypes", "list", nullable=True),
         ],
     ),
     ("DELETE", ENV): ({"confirmName": "Existing"}, [Field("confirmName", "string")]),
@@ -338,7 +342,11 @@ def test_the_admin_table_names_the_fields_of_the_admin_contract() -> None:
         body = spec["paths"][path][method.lower()]["requestBody"]["content"]["application/json"]
         schema = spec["components"]["schemas"][body["schema"]["$ref"].rsplit("/", 1)[-1]]
         types = {name: prop.get("type") for name, prop in schema["properties"].items()}
-        listed = {f.path: ["string", "null"] if f.nullable else f.kind for f in fields}
+        kind = {"list": "array"}  # the rest are named as in JSON Schema
+        listed = {
+            f.path: [kind.get(f.kind, f.kind), "null"] if f.nullable else kind.get(f.kind, f.kind)
+            for f in fields
+        }
         assert types == listed, (method, path)
 
 
@@ -373,6 +381,10 @@ WS_FIELDS: dict[str, str] = {
     "clientMutationId": "string",
     "emoji": "string",
     "q": "string",
+    "attachmentIds": "list",
+    "name": "string",
+    "mimeType": "string",
+    "size": "integer",
 }
 # A valid message of each type (the fields it needs; mutations add the optional ones).
 WS_MESSAGES: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
@@ -402,6 +414,7 @@ WS_MESSAGES: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
         "emoji": "👍",
     },
     "comment.delete": lambda ids: {"threadId": ids["thread"], "commentId": ids["comment"]},
+    "attachment.create": lambda ids: {"name": "a.png", "mimeType": "image/png", "size": 3},
 }
 
 
@@ -476,7 +489,9 @@ def test_every_message_type_refuses_every_bad_input_naming_the_field(
     gw.fake.clear()
     assert sorted(nulls_taken) == [
         "broadcast event",
+        "comment.create attachmentIds",
         "comments.list cursor",
+        "thread.create attachmentIds",
         "threads.list cursor",
         "users.search q",  # nothing to search for: no suggestions
     ]

@@ -30,6 +30,7 @@ EXPECTED_NEEDS = {
     "reaction.add": "comment",
     "reaction.remove": "comment",
     "broadcast": "write",
+    "attachment.create": "comment",
 }
 
 

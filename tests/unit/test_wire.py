@@ -12,7 +12,7 @@ import pytest
 
 from chalicelib.entities import Metadata
 from chalicelib.errors import InvalidInput
-from chalicelib.wire import environments, operators, rooms, threads, tokens, webhooks
+from chalicelib.wire import attachments, environments, operators, rooms, threads, tokens, webhooks
 from chalicelib.wire.fields import Body
 from chalicelib.wire.schemas import METADATA, TIMESTAMP
 from chalicelib.wire.shapes import Record
@@ -27,6 +27,7 @@ MODELS: list[type[Body]] = [
     threads.CreateCommentRequest,
     threads.UpdateCommentRequest,
     threads.ReactionRequest,
+    attachments.CreateAttachmentRequest,
     environments.CreateEnvironmentRequest,
     environments.UpdateEnvironmentRequest,
     environments.DisableEnvironmentRequest,

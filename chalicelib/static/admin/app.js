@@ -1508,6 +1508,7 @@ async function settingsTab(env) {
       !editable ? h("p", { class: "muted" }, env.status !== "active" ? "A disabled environment cannot be renamed." : "Renaming needs the admin role.") : null,
     ),
     roomAccessSettings(env, editable),
+    attachmentSettings(env, editable),
   ];
   if (editable) {
     parts.push(suspension(env));
@@ -1601,6 +1602,94 @@ function roomAccessSettings(env, editable) {
     errors,
     form,
     !editable ? h("p", { class: "muted" }, env.status !== "active" ? "A disabled environment cannot be changed." : "Changing these needs the admin role.") : null,
+  );
+}
+
+/** The environment's attachment limits: the largest upload (attachmentMaxBytes, shown and
+ * entered in MB) and the MIME types allowed (attachmentTypes, one a line). The presigned POST's
+ * policy enforces both. */
+function attachmentSettings(env, editable) {
+  const sizeId = uid("attachment-max");
+  const sizeHint = uid("hint");
+  const typesId = uid("attachment-types");
+  const typesHint = uid("hint");
+  const mb = (env.attachmentMaxBytes || 0) / (1024 * 1024);
+  const size = h("input", {
+    id: sizeId,
+    type: "number",
+    min: "0.001",
+    max: "100",
+    step: "any",
+    value: String(Math.round(mb * 1000) / 1000),
+    disabled: !editable,
+    "aria-describedby": sizeHint,
+  });
+  const types = h("textarea", { id: typesId, rows: "6", disabled: !editable, "aria-describedby": typesHint });
+  types.value = (env.attachmentTypes || []).join("\n");
+  const save = h("button", { type: "submit", class: "btn btn-primary", disabled: !editable }, "Save attachment limits");
+  const errors = h("div");
+  const form = h(
+    "form",
+    {
+      class: "inline-form",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        clearBanners(errors);
+        const list = types.value.split("\n").map((t) => t.trim()).filter(Boolean);
+        await busy(save, async () => {
+          try {
+            await api("PATCH", apiPath`environments/${env.id}`, {
+              body: { attachmentMaxBytes: Math.round(Number(size.value) * 1024 * 1024), attachmentTypes: list },
+            });
+            flash("Attachment limits saved.");
+            render();
+          } catch (err) {
+            reportError(err, errors);
+          }
+        });
+      },
+    },
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: sizeId }, "Largest attachment (MB)"),
+      size,
+      h("p", { class: "hint", id: sizeHint }, "Uploads over this size are refused (400 naming size) before anything is signed; S3 itself refuses a file of another size than declared. At most 100 MB."),
+    ),
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: typesId }, "Allowed types (one MIME type a line)"),
+      types,
+      h("p", { class: "hint", id: typesHint }, "An upload of any other type is refused (400 naming mimeType), and S3 refuses a file sent with another Content-Type."),
+    ),
+    save,
+  );
+  return section(
+    "Attachments",
+    errors,
+    form,
+    !editable ? h("p", { class: "muted" }, env.status !== "active" ? "A disabled environment cannot be changed." : "Changing these needs the admin role.") : null,
+  );
+}
+
+/** A comment's files, each a link to its presigned download (valid an hour from the read). */
+function attachmentLinks(attachments) {
+  if (!attachments || attachments.length === 0) return null;
+  const size = (n) => (n >= 1024 * 1024 ? `${(n / (1024 * 1024)).toFixed(1)} MB` : `${Math.max(1, Math.round(n / 1024))} KB`);
+  return h(
+    "ul",
+    { class: "comment-attachments", "aria-label": "Attachments" },
+    ...attachments.map((a) =>
+      h(
+        "li",
+        {},
+        a.url && /^https?:\/\//.test(a.url)
+          ? h("a", { href: a.url, target: "_blank", rel: "noopener noreferrer" }, a.name)
+          : a.name,
+        h("span", { class: "muted small" }, ` ${a.mimeType}, ${size(a.size)}`),
+      ),
+    ),
   );
 }
 
@@ -2051,6 +2140,7 @@ async function commentsView(env, roomId, threadId) {
             c.editedAt ? h("span", { class: "muted small" }, " (edited ", time(c.editedAt), ")") : null,
           ),
           h("p", { class: "comment-body" }, c.body),
+          attachmentLinks(c.attachments),
           deletable
             ? h(
                 "div",
