@@ -132,16 +132,14 @@ def _named(caller: Caller) -> tuple[str, str] | None:
 def _for_members(room: Room) -> dict[str, Any]:
     """A room as its members' sockets see it: without who else it names (REST and webhooks, the
     customer's backend, see everything)."""
-    return without_access_lists(ROOM.dump(room))
-
-
-def without_access_lists(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if k not in ROOM_ACCESS_FIELDS}
+    return for_members("room.updated", ROOM.dump(room))
 
 
 def for_members(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
     """An event's data as a room's sockets get it (a room's without its access lists)."""
-    return without_access_lists(data) if event_type.startswith("room.") else data
+    if not event_type.startswith("room."):
+        return data
+    return {k: v for k, v in data.items() if k not in ROOM_ACCESS_FIELDS}
 
 
 def busy() -> Conflict:
