@@ -73,6 +73,7 @@ def existing(client: Any, owner: Login) -> dict[str, str]:  # noqa: F811 (the fi
         "{roomId}": "room-1",
         "{threadId}": thread["id"],
         "{commentId}": comment["id"],
+        "{userId}": "user-1",
         "{webhookId}": hook["id"],
         "{deliveryId}": delivery["id"],
     }

@@ -305,6 +305,7 @@ ADMIN_BODIES: Table = {
             Field("createRoomsOnJoin", "boolean"),
             Field("attachmentMaxBytes", "integer", nullable=True),
             Field("attachmentTypes", "list", nullable=True),
+            Field("notificationDelaySeconds", "integer", nullable=True),
         ],
     ),
     ("DELETE", ENV): ({"confirmName": "Existing"}, [Field("confirmName", "string")]),
