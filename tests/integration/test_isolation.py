@@ -13,8 +13,9 @@ new route is covered the day it is registered. Path parameters, the `cursor` que
 body ids (`id`, `userId`) are drawn from: B's ids of the matching kind, any id of B (its room ids
 as thread ids, its env id as a room id...), A's own ids, random well-formed ids, and B's and A's
 cursors; each path segment is sent in one of several URL encodings (quoted, raw, every byte %XX,
-lower-case hex, double-quoted; the server decodes exactly once). Credentials: A's sk_ mostly, else B's pk_ or a key forged from
-parts of A's and B's keys with a valid checksum (format-valid, so it reaches the database check).
+lower-case hex, double-quoted; the server decodes exactly once). Credentials: A's sk_ mostly,
+else B's pk_ or a key forged from parts of A's and B's keys with a valid checksum (format-valid,
+so it reaches the database check).
 
 Properties checked on every request:
 - no response (success or error) carries anything of B that the request did not itself send or
