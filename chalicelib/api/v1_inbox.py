@@ -90,7 +90,7 @@ def mark_read(access: SecretKeyCaller, userId: str, threadId: str) -> ThreadRead
     auth=SECRET,
     body=inbox.SubscriptionRequest,
     answer=inbox.THREAD_SUBSCRIPTION,
-    raises=[codes.ROOM_NOT_FOUND, codes.THREAD_NOT_FOUND],
+    raises=[codes.ROOM_NOT_FOUND, codes.THREAD_NOT_FOUND, codes.USER_NOT_FOUND],
 )
 def subscribe(
     access: SecretKeyCaller, roomId: str, threadId: str, body: inbox.SubscriptionRequest
@@ -113,7 +113,7 @@ def subscribe(
     auth=SECRET,
     body=inbox.SubscriptionRequest,
     answer=inbox.THREAD_SUBSCRIPTION,
-    raises=[codes.ROOM_NOT_FOUND, codes.THREAD_NOT_FOUND],
+    raises=[codes.ROOM_NOT_FOUND, codes.THREAD_NOT_FOUND, codes.USER_NOT_FOUND],
 )
 def unsubscribe(
     access: SecretKeyCaller, roomId: str, threadId: str, body: inbox.SubscriptionRequest
@@ -134,7 +134,7 @@ def unsubscribe(
     "GET",
     auth=SECRET,
     answer=inbox.NOTIFICATION_SETTINGS,
-    raises=[codes.ROOM_NOT_FOUND],
+    raises=[codes.ROOM_NOT_FOUND, codes.USER_NOT_FOUND],
 )
 def get_settings(access: SecretKeyCaller, roomId: str, userId: str) -> NotificationSettings:
     """Get a user's notification setting for a room
@@ -151,7 +151,7 @@ def get_settings(access: SecretKeyCaller, roomId: str, userId: str) -> Notificat
     auth=SECRET,
     body=inbox.NotificationSettingsRequest,
     answer=inbox.NOTIFICATION_SETTINGS,
-    raises=[codes.ROOM_NOT_FOUND],
+    raises=[codes.ROOM_NOT_FOUND, codes.USER_NOT_FOUND],
 )
 def put_settings(
     access: SecretKeyCaller, roomId: str, userId: str, body: inbox.NotificationSettingsRequest

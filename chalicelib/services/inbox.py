@@ -168,13 +168,15 @@ class InboxService:
     def subscribe(
         self, caller: Caller, room_id: str, thread_id: str, user_id: str, on: bool
     ) -> bool:
-        """Subscribe the user to the thread (or unsubscribe: nothing from it reaches them). A
-        user Pulse has not minted a token for yet may be subscribed ahead of their first visit."""
+        """Subscribe the user to the thread (or unsubscribe: nothing from it reaches them)."""
         room = self.rooms.room_read(caller.env_id, room_id)
         thread = self.rooms.thread_read(caller.env_id, room_id, thread_id)
         head = self.history.head_read(caller.env_id, room_id)
-        got = self.authority.load(caller, room, thread, head)
+        user = self.users.user_read(caller.env_id, user_id)
+        got = self.authority.load(caller, room, thread, head, user)
         parents(got[room], got[thread])
+        if got[user] is None:
+            raise user_not_found()
         state = "on" if on else "off"
         self.inbox.subscribe(caller.env_id, room_id, thread_id, user_id, state, got[head])
         return on
@@ -182,20 +184,27 @@ class InboxService:
     def room_setting(self, caller: Caller, room_id: str, user_id: str) -> str:
         room = self.rooms.room_read(caller.env_id, room_id)
         setting = self.inbox.setting_read(caller.env_id, user_id, room_id)
-        got = self.authority.load(caller, room, setting)
-        if got[room] is None:
-            raise NotFound("Room not found.", code=codes.ROOM_NOT_FOUND)
+        user = self.users.user_read(caller.env_id, user_id)
+        got = self.authority.load(caller, room, setting, user)
+        self._room_and_user(got[room], got[user])
         return got[setting]
 
     def set_room_setting(self, caller: Caller, room_id: str, user_id: str, setting: str) -> str:
         if setting not in SETTINGS:
             raise InvalidInput("setting", "must be one of all, mentions, none")
         room = self.rooms.room_read(caller.env_id, room_id)
-        got = self.authority.load(caller, room)
-        if got[room] is None:
-            raise NotFound("Room not found.", code=codes.ROOM_NOT_FOUND)
+        user = self.users.user_read(caller.env_id, user_id)
+        got = self.authority.load(caller, room, user)
+        self._room_and_user(got[room], got[user])
         self.inbox.set_setting(caller.env_id, user_id, room_id, setting)
         return setting
+
+    @staticmethod
+    def _room_and_user(room: object | None, user: User | None) -> None:
+        if room is None:
+            raise NotFound("Room not found.", code=codes.ROOM_NOT_FOUND)
+        if user is None:
+            raise user_not_found()
 
     def list_inbox(
         self, caller: Caller, user_id: str, limit: int, cursor: str | None
