@@ -529,6 +529,8 @@ class Req:
             return ("events", p["roomId"])
         if tail == "active_users":  # paged by size (no sockets here: no cursor of A's own)
             return ("active_users", p["roomId"])
+        if tail == "inbox":  # a user's (nothing unread here: no cursor of A's own)
+            return ("inbox", p["userId"])
         return None
 
     def with_values(self, swap: Callable[[str], str]) -> Req:
