@@ -88,6 +88,10 @@ class ApiKey:
     revoked_at: str | None
     # The full key string: set only on the object returned by the call that creates the key.
     key: str | None = field(default=None, repr=False)
+    # A restricted key's scopes and rooms pattern (scopes.py); None for pk_/sk_ (sk_: every
+    # scope, every room).
+    scopes: tuple[str, ...] | None = None
+    rooms: str | None = None
 
 
 @dataclass(frozen=True)

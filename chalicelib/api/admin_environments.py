@@ -184,10 +184,14 @@ def create_key(actor: Actor, envId: str, body: wire.CreateKeyRequest) -> ApiKey:
     """Create a key
 
     One more key of the environment, beside the others. Its full `key` is in this answer only.
+    A `restricted` key (`rk_...`) is a secret key limited to its `scopes` and, optionally, to
+    the rooms its `rooms` pattern names (docs/keys.md).
 
     Returns: The new key, with its `key`.
     """
-    return services().environments.create_key(actor, envId, body.kind, body.name)
+    return services().environments.create_key(
+        actor, envId, body.kind, body.name, scopes=body.scopes, rooms=body.rooms
+    )
 
 
 @router.route(

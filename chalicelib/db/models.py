@@ -134,7 +134,7 @@ class EnvironmentItem(ControlTable):
 class ApiKeyItem(ControlTable):
     id = UnicodeAttribute()
     env_id = UnicodeAttribute()
-    kind = UnicodeAttribute()  # publishable | secret
+    kind = UnicodeAttribute()  # publishable | secret | restricted
     name = UnicodeAttribute()
     name_lower = UnicodeAttribute()
     secret_hash = UnicodeAttribute()  # HMAC-SHA256(pepper, key); the key itself is never stored
@@ -144,6 +144,9 @@ class ApiKeyItem(ControlTable):
     created_by = UnicodeAttribute()
     last_used_at = UnicodeAttribute(null=True)
     revoked_at = UnicodeAttribute(null=True)
+    # A restricted key's limits (absent on pk_/sk_): read with the key, so checked for free.
+    scopes = UnicodeSetAttribute(null=True)
+    rooms = UnicodeAttribute(null=True)
 
 
 class AuditItem(ControlTable):

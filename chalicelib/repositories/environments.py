@@ -75,7 +75,7 @@ def to_state(item: EnvironmentItem) -> EnvState:
 
 
 def to_key(item: ApiKeyItem) -> ApiKey:
-    return to_record(ApiKey, item)
+    return to_record(ApiKey, item, scopes=tuple(sorted(item.scopes)) if item.scopes else None)
 
 
 def environment_read(env_id: str) -> Read[EnvState | None]:
@@ -197,6 +197,8 @@ def _key_item(new: NewKey) -> ApiKeyItem:
         status="active",
         created_at=k.created_at,
         created_by=k.created_by,
+        scopes=set(k.scopes) if k.scopes else None,
+        rooms=k.rooms,
     )
 
 

@@ -20,7 +20,11 @@ from .ports import AuditStore, EnvironmentStore
 
 log = logging.getLogger("pulse.environments")
 
-DEFAULT_KEY_NAMES = {"publishable": "Publishable key", "secret": "Secret key"}
+DEFAULT_KEY_NAMES = {
+    "publishable": "Publishable key",
+    "secret": "Secret key",
+    "restricted": "Restricted key",
+}
 
 
 def environment_not_found() -> NotFound:
@@ -50,7 +54,13 @@ def keys_changed() -> Conflict:
 
 
 def new_key(
-    settings: Settings, env_id: str, kind: apikeys.KeyKind, name: str, created_by: str, now: str
+    settings: Settings,
+    env_id: str,
+    kind: apikeys.KeyKind,
+    name: str,
+    created_by: str,
+    now: str,
+    limits: KeyLimits | None = None,
 ) -> NewKey:
     """A fresh key: the record (with the clear key, for the one response) and its digest."""
     key_id = ids.new_id("key")
@@ -67,8 +77,32 @@ def new_key(
         last_used_at=None,
         revoked_at=None,
         key=secret,
+        scopes=limits.scopes if limits else None,
+        rooms=limits.rooms if limits else None,
     )
     return NewKey(key=key, digest=apikeys.digest(settings.key_pepper, secret))
+
+
+@dataclass(frozen=True)
+class KeyLimits:
+    """What a restricted key may do: its scopes (scopes.SCOPES) and, optionally, its rooms."""
+
+    scopes: tuple[str, ...]
+    rooms: str | None = None
+
+    @staticmethod
+    def of(
+        kind: apikeys.KeyKind, scopes: tuple[str, ...] | None, rooms: str | None
+    ) -> KeyLimits | None:
+        """The limits a create request names, which only a restricted key has (and must)."""
+        if kind != "restricted":
+            for field, value in (("scopes", scopes), ("rooms", rooms)):
+                if value is not None:
+                    raise InvalidInput(field, "is only for a restricted key (kind `restricted`)")
+            return None
+        if not scopes:
+            raise InvalidInput("scopes", "is required for a restricted key: a non-empty list")
+        return KeyLimits(scopes, rooms)
 
 
 KeysDead = Callable[[str, "set[str] | None"], object]
@@ -290,8 +324,16 @@ class EnvironmentService:
         )
 
     def create_key(
-        self, actor: Actor, env_id: str, kind: apikeys.KeyKind, name: str | None
+        self,
+        actor: Actor,
+        env_id: str,
+        kind: apikeys.KeyKind,
+        name: str | None,
+        *,
+        scopes: tuple[str, ...] | None = None,
+        rooms: str | None = None,
     ) -> ApiKey:
+        limits = KeyLimits.of(kind, scopes, rooms)
         state = self._active_state(env_id)
         if len(state.active_key_ids) >= MAX_ACTIVE_KEYS:
             raise Conflict(
@@ -301,8 +343,11 @@ class EnvironmentService:
             )
         now = self.clock.now_iso()
         new = new_key(
-            self.settings, env_id, kind, name or DEFAULT_KEY_NAMES[kind], actor.email, now
+            self.settings, env_id, kind, name or DEFAULT_KEY_NAMES[kind], actor.email, now, limits
         )
+        details: dict[str, object] = {"kind": kind, "name": new.key.name}
+        if limits is not None:
+            details.update(scopes=list(limits.scopes), rooms=limits.rooms)
         audit = self.audit_log.new_event(
             actor,
             "key.created",
@@ -310,7 +355,7 @@ class EnvironmentService:
             target_type="key",
             target_id=new.key.id,
             now_iso=now,
-            details={"kind": kind, "name": new.key.name},
+            details=details,
         )
         if not self.repo.add_key(state, new, audit):
             raise keys_changed()

@@ -16,6 +16,7 @@ from ..entities import (
     DailyStats,
     Environment,
 )
+from ..scopes import SCOPES
 from .fields import Body, Spec, boolean, choice, if_sent, level, text
 from .fields import NoBody as NoBody  # the admin routes' action bodies
 from .schemas import LEVEL, MIME_TYPE
@@ -26,7 +27,13 @@ if TYPE_CHECKING:  # a type only: wire/ imports no auth, service or storage modu
 
 NAME_MAX = 100
 KEY_NAME_MAX = 100
-KEY_KINDS: tuple[KeyKind, ...] = ("publishable", "secret")
+KEY_KINDS: tuple[KeyKind, ...] = ("publishable", "secret", "restricted")
+ROOMS_PATTERN: dict[str, Any] = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": v.ROOM_ID_MAX + 1,
+    "pattern": r"^[A-Za-z0-9_.:-]+\*?$",
+}
 
 
 class CreateEnvironmentRequest(Body):
@@ -110,10 +117,41 @@ class CreateKeyRequest(Body):
         max_len=KEY_NAME_MAX,
         strip=True,
         required=False,
-        description="Absent: `Secret key` or `Publishable key`.",
+        description="Absent: `Secret key`, `Publishable key` or `Restricted key`.",
+    )
+    scopes: tuple[str, ...] | None = _spec(
+        lambda body, name: v.key_scopes(body, name),
+        {
+            "type": ["array", "null"],
+            "minItems": 1,
+            "uniqueItems": True,
+            "items": {"type": "string", "enum": list(SCOPES)},
+        },
+        required=False,
+        description="A restricted key's scopes (required for `restricted`, refused for the "
+        "others): what it may do. Each operation of the customer API names the one it needs "
+        "(`x-pulse-scope`).",
+    )
+    rooms: str | None = _spec(
+        lambda body, name: v.rooms_pattern(body, name),
+        {**ROOMS_PATTERN, "type": ["string", "null"]},
+        required=False,
+        description="A restricted key's rooms: one room id, or a prefix of room ids ending with "
+        "`*` (`acme:*`). Absent: every room. Tokens it mints reach only these rooms.",
     )
 
-    example = {"kind": "secret", "name": "CI"}
+    examples = {
+        "secret": ("A secret key", {"kind": "secret", "name": "CI"}),
+        "restricted": (
+            "A restricted key",
+            {
+                "kind": "restricted",
+                "name": "Support bot",
+                "scopes": ["tokens:mint", "comments:read"],
+                "rooms": "acme:*",
+            },
+        ),
+    }
 
 
 ENVIRONMENT = Record(
@@ -157,15 +195,19 @@ API_KEY = Record(
     ApiKey,
     "ApiKey",
     rename={"env_id": "environmentId"},
-    omit_none=("key",),
+    omit_none=("key", "scopes", "rooms"),
     schemas={
         "kind": {"type": "string", "enum": list(KEY_KINDS)},
         "status": {"type": "string", "enum": ["active", "revoked"]},
         "key": {"type": "string"},
+        "scopes": {"type": "array", "items": {"type": "string", "enum": list(SCOPES)}},
+        "rooms": ROOMS_PATTERN,
     },
     describe={
         "preview": "The key's first and last characters, to recognise it.",
         "key": "The whole key: only in the answer that creates it, never again.",
+        "scopes": "A restricted key's scopes; absent for the others (a secret key has them all).",
+        "rooms": "A restricted key's rooms pattern; absent: every room.",
     },
 )
 API_KEYS = PageOf(API_KEY)
