@@ -236,6 +236,32 @@ def revoke_key(actor: Actor, envId: str, keyId: str, body: wire.NoBody) -> ApiKe
 
 
 @router.route(
+    "/keys/report-leak",
+    "POST",
+    role="admin",
+    body=wire.ReportLeakRequest,
+    answer=wire.LEAK_REPORT,
+    raises=[codes.KEY_NOT_FOUND, codes.KEYS_CHANGED],
+    tag="Keys",
+)
+def report_leak(actor: Actor, body: wire.ReportLeakRequest) -> dict[str, Any]:
+    """Report a leaked key
+
+    A key found where it should not be (a public repository, a paste, a log), in any
+    environment: it is found by its ids and hash, revoked at once (its tokens and live sockets
+    end, as a revoke), and audited as `key.leaked` in its environment. Reporting a key that is
+    already revoked audits it again and changes nothing. A string that is no Pulse key (its
+    checksum fails), or no key of this deployment, is a 404 `KEY_NOT_FOUND`. A publishable key
+    (`pk_`) is public by design and is not revoked this way (400). For secret scanning
+    partners: docs/keys.md.
+
+    Returns: Whose key it was, and whether this report revoked it.
+    """
+    report = services().environments.report_leak(actor, body.key)
+    return {"environmentId": report.env_id, "key": report.key, "revokedNow": report.revoked_now}
+
+
+@router.route(
     "/environments/{envId}/audit", "GET", answer=wire.AUDIT_EVENTS, query=params.PAGE, tag="Audit"
 )
 def environment_audit(actor: Actor, envId: str) -> Page[AuditEvent]:

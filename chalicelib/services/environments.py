@@ -16,6 +16,7 @@ from ..config import Settings
 from ..entities import Actor, ApiKey, AuditEvent, Environment, Page
 from ..errors import Conflict, InvalidInput, NotFound
 from ..repositories.environments import MAX_ACTIVE_KEYS, EnvState, NewKey
+from ..repositories.reads import fetch
 from .ports import AuditStore, EnvironmentStore
 
 log = logging.getLogger("pulse.environments")
@@ -103,6 +104,19 @@ class KeyLimits:
         if not scopes:
             raise InvalidInput("scopes", "is required for a restricted key: a non-empty list")
         return KeyLimits(scopes, rooms)
+
+
+@dataclass(frozen=True)
+class LeakReport:
+    """A reported key: whose it is, and whether this report revoked it (False: it already was)."""
+
+    env_id: str
+    key: ApiKey
+    revoked_now: bool
+
+
+def no_such_key() -> NotFound:
+    return NotFound("No Pulse key is this one.", code=codes.KEY_NOT_FOUND)
 
 
 KeysDead = Callable[[str, "set[str] | None"], object]
@@ -407,6 +421,51 @@ class EnvironmentService:
             raise keys_changed()
         self._keys_dead(env_id, {key_id})
         return replace(key, status="revoked", revoked_at=now)
+
+    def report_leak(self, actor: Actor, raw: str) -> LeakReport:
+        """Revoke a key found where it should not be (a repository, a paste), in whichever
+        environment it is: its ids are inside it, and its digest must match the stored one (a
+        well-formed key with a forged checksum or secret is no key of ours: 404, as any other).
+        Audited as a leak in its environment, revoked as `revoke` does (its tokens and sockets
+        end at once). A key already revoked is reported and audited again, and stays revoked."""
+        if apikeys.kind_of_prefix(raw.strip()) == "publishable":  # its prefix says: no read
+            raise InvalidInput(
+                "key",
+                "is a publishable key (pk_), public by design: it sits in frontend code; revoke "
+                "it from the environment's keys if you mean to",
+            )
+        parsed = apikeys.parse(raw.strip())
+        if parsed is None:  # not a Pulse key (format or checksum): no read
+            raise no_such_key()
+        env_read = self.repo.environment_read(parsed.env_id)
+        key_read = self.repo.stored_key_read(parsed.env_id, parsed.key_id)
+        got = fetch([env_read, key_read])
+        state, stored = got[env_read], got[key_read]
+        if (
+            state is None
+            or stored is None
+            or stored.key.kind != parsed.kind
+            or not apikeys.matches(self.settings.key_pepper, raw.strip(), stored.digest)
+        ):
+            raise no_such_key()
+        key, now = stored.key, self.clock.now_iso()
+        active = key.status == "active"
+        audit = self.audit_log.new_event(
+            actor,
+            "key.leaked",
+            env_id=parsed.env_id,
+            target_type="key",
+            target_id=key.id,
+            now_iso=now,
+            details={"kind": key.kind, "name": key.name, "revoked": active},
+        )
+        if not active:
+            self.audit_log.record(audit)
+            return LeakReport(parsed.env_id, key, revoked_now=False)
+        if not self.repo.revoke(state, key.id, now, audit):
+            raise keys_changed()
+        self._keys_dead(parsed.env_id, {key.id})
+        return LeakReport(parsed.env_id, replace(key, status="revoked", revoked_at=now), True)
 
     def audit(self, env_id: str, limit: int, cursor: str | None) -> Page[AuditEvent]:
         self._state(env_id)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # a type only: wire/ imports no auth, service or storage modu
 
 NAME_MAX = 100
 KEY_NAME_MAX = 100
+LEAKED_KEY_MAX = 200  # a key is 69 characters; room for what a scanner hands over around it
 KEY_KINDS: tuple[KeyKind, ...] = ("publishable", "secret", "restricted")
 ROOMS_PATTERN: dict[str, Any] = {
     "type": "string",
@@ -154,6 +155,16 @@ class CreateKeyRequest(Body):
     }
 
 
+class ReportLeakRequest(Body):
+    key: str = text(
+        max_len=LEAKED_KEY_MAX,
+        strip=True,
+        description="The whole key as it was found (`pk_...`, `sk_...` or `rk_...`).",
+    )
+
+    example = {"key": "sk_VbxS2RvaEHXy9cNQVbxS2RvNLnZP03VSYkGZuv0KlN6UgB0wEjSKYt3P3kva"}
+
+
 ENVIRONMENT = Record(
     Environment,
     "Environment",
@@ -217,6 +228,16 @@ CREATED_ENVIRONMENT = Obj(
     {"environment": ENVIRONMENT, "keys": Many(API_KEY)},
     description="The new environment and its first keys, a publishable and a secret one, with "
     "their `key` (shown this once).",
+)
+LEAK_REPORT = Obj(
+    "LeakReport",
+    {
+        "environmentId": Value({"type": "string"}),
+        "key": API_KEY,
+        "revokedNow": Value({"type": "boolean"}),
+    },
+    description="Whose key it was (its environment, the key, now revoked), and whether this "
+    "report revoked it (`false`: it already was).",
 )
 ROTATED_KEYS = Obj(
     "RotatedKeys",
