@@ -72,6 +72,10 @@ class Environment:
     # have; the presigned POST's policy enforces both.
     attachment_max_bytes: int = ATTACHMENT_MAX_BYTES
     attachment_types: tuple[str, ...] = ATTACHMENT_TYPES
+    # A key reported leaked (POST /admin/api/keys/report-leak): its preview and when, until an
+    # operator dismisses the banner.
+    leak_reported_at: str | None = None
+    leaked_key: str | None = None
 
 
 @dataclass(frozen=True)

@@ -262,6 +262,26 @@ def report_leak(actor: Actor, body: wire.ReportLeakRequest) -> dict[str, Any]:
 
 
 @router.route(
+    "/environments/{envId}/leak/dismiss",
+    "POST",
+    role="admin",
+    body=wire.NoBody,
+    answer=wire.ENVIRONMENT,
+    tag="Keys",
+)
+def dismiss_leak(actor: Actor, envId: str, body: wire.NoBody) -> Environment:
+    """Dismiss a leak report
+
+    Hides the banner a reported leak shows on the environment (`leakReportedAt`,
+    `leakedKey`); the key stays revoked. Audited as `environment.leak_dismissed`; with no
+    leak shown it changes nothing.
+
+    Returns: The environment.
+    """
+    return services().environments.dismiss_leak(actor, envId)
+
+
+@router.route(
     "/environments/{envId}/audit", "GET", answer=wire.AUDIT_EVENTS, query=params.PAGE, tag="Audit"
 )
 def environment_audit(actor: Actor, envId: str) -> Page[AuditEvent]:

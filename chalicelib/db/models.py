@@ -119,6 +119,10 @@ class EnvironmentItem(ControlTable):
     # Set while an operator has the environment suspended (reversible, unlike disabled): every
     # request and connection of it is refused. Independent of status and keys.
     suspended_at = UnicodeAttribute(null=True)
+    # The last key reported leaked (its preview, never the key) and when: the panel's banner,
+    # until an operator dismisses it.
+    leak_reported_at = UnicodeAttribute(null=True)
+    leaked_key = UnicodeAttribute(null=True)
     # The set of active key ids and a version: every key change is a transaction conditioned on
     # the version, which is what makes two racing rotations leave exactly one active pair.
     active_key_ids = UnicodeSetAttribute(null=True)

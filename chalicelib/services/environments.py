@@ -460,12 +460,30 @@ class EnvironmentService:
             details={"kind": key.kind, "name": key.name, "revoked": active},
         )
         if not active:
-            self.audit_log.record(audit)
+            self.repo.record_leak(parsed.env_id, key.preview, now, audit)
             return LeakReport(parsed.env_id, key, revoked_now=False)
-        if not self.repo.revoke(state, key.id, now, audit):
+        if not self.repo.revoke(state, key.id, now, audit, leaked=key.preview):
             raise keys_changed()
         self._keys_dead(parsed.env_id, {key.id})
         return LeakReport(parsed.env_id, replace(key, status="revoked", revoked_at=now), True)
+
+    def dismiss_leak(self, actor: Actor, env_id: str) -> Environment:
+        """Hide the environment's leak banner (the key stays revoked). Dismissing none is a
+        no-op, so a second click or a racing operator gets the same answer."""
+        env = self._state(env_id).environment
+        if env.leak_reported_at is None:
+            return env
+        audit = self.audit_log.new_event(
+            actor,
+            "environment.leak_dismissed",
+            env_id=env_id,
+            target_type="environment",
+            target_id=env_id,
+            now_iso=self.clock.now_iso(),
+            details={"key": env.leaked_key, "reportedAt": env.leak_reported_at},
+        )
+        self.repo.dismiss_leak(env_id, audit)
+        return replace(env, leak_reported_at=None, leaked_key=None)
 
     def audit(self, env_id: str, limit: int, cursor: str | None) -> Page[AuditEvent]:
         self._state(env_id)

@@ -182,7 +182,11 @@ ENVIRONMENT = Record(
         "connection too).",
         "create_rooms_on_join": "Whether a connection to a room that does not exist creates "
         "it (else its `$connect` is a 404 `ROOM_NOT_FOUND`).",
+        "leak_reported_at": "When a key of it was last reported leaked (and revoked), until an "
+        "operator dismisses it; absent otherwise.",
+        "leaked_key": "That key's preview (`sk_...a1b2`); absent otherwise.",
     },
+    omit_none=("leak_reported_at", "leaked_key"),
     examples=[
         {
             "id": "env_0Q9cZk1aB2cD3eF4",

@@ -81,3 +81,34 @@ def test_operator_creates_a_restricted_key_and_sees_its_scopes(
     outside = stack.call("GET", "/api/v1/rooms/beta%3A1/threads", restricted)
     assert outside.status_code == 403, outside.text
     assert stack.call("GET", "/api/v1/users", secret).status_code == 200
+
+
+def test_a_reported_leak_shows_a_banner_until_an_admin_dismisses_it(
+    open_page: OpenPage, stack: Stack, artifacts: Path
+) -> None:
+    admin = stack.login()
+    created = stack.call("POST", "/admin/api/environments", admin, json={"name": "Leaky"}).json()
+    env_id = created["environment"]["id"]
+    (secret,) = [k["key"] for k in created["keys"] if k["kind"] == "secret"]
+    reported = stack.call("POST", "/admin/api/keys/report-leak", admin, json={"key": secret})
+    assert reported.status_code == 200, reported.text
+
+    page = open_page()
+    log_in(page)
+    page.goto(f"/admin#/environments/{env_id}/keys")
+    expect(page.get_by_role("heading", level=1, name="Leaky")).to_be_visible()
+    banner = page.get_by_role("note", name="Leaked key")
+    expect(banner).to_contain_text("reported leaked")
+    expect(banner).to_contain_text(f"sk_...{secret[-4:]}")
+    shot(page, artifacts, "leak-banner")
+    revoked = page.get_by_role("table", name="API keys").get_by_role(
+        "row", name=re.compile("Secret key")
+    )
+    expect(revoked).to_contain_text("revoked")
+
+    banner.get_by_role("button", name="Dismiss").click()
+
+    expect(page.get_by_role("status").first).to_contain_text("dismissed")
+    expect(page.get_by_role("note", name="Leaked key")).to_have_count(0)
+    env = stack.call("GET", f"/admin/api/environments/{env_id}", admin).json()
+    assert "leakReportedAt" not in env

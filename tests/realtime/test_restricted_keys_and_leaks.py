@@ -197,3 +197,58 @@ def test_a_viewer_cannot_report(services: runtime.Services, env: Env, client: An
     rest_error(rest(client, "POST", LEAK, viewer, {"key": env.sk}), 403, "ROLE_REQUIRED")
 
     assert rest(client, "GET", "/api/v1/users", env.sk).status_code == 200
+
+
+# --- the environment's banner --------------------------------------------------------------------
+
+
+def environment(client: Any, admin: str, env: Env) -> dict[str, Any]:
+    return dict(rest_ok(rest(client, "GET", f"/admin/api/environments/{env.id}", admin)))
+
+
+def test_a_leak_shows_on_its_environment_until_dismissed(
+    gw: Gateway, env: Env, client: Any, admin: str
+) -> None:
+    other = new_env("Other")
+    assert "leakReportedAt" not in environment(client, admin, env)
+
+    rest_ok(rest(client, "POST", LEAK, admin, {"key": env.sk}))
+
+    shown = environment(client, admin, env)
+    assert shown["leakedKey"] == f"sk_...{env.sk[-4:]}" and shown["leakReportedAt"]
+    assert "leakReportedAt" not in environment(client, admin, other)
+    dismiss = f"/admin/api/environments/{env.id}/leak/dismiss"
+    dismissed = rest_ok(rest(client, "POST", dismiss, admin))
+    assert "leakReportedAt" not in dismissed and "leakedKey" not in dismissed
+    assert "leakReportedAt" not in environment(client, admin, env)
+    actions = [e["action"] for e in audit(client, admin, env)]
+    assert actions[:2] == ["environment.leak_dismissed", "key.leaked"]
+    # Dismissing again changes nothing; the key stays revoked.
+    rest_ok(rest(client, "POST", dismiss, admin))
+    assert [e["action"] for e in audit(client, admin, env)] == actions
+    rest_error(rest(client, "GET", "/api/v1/users", env.sk), 401, "INVALID_API_KEY")
+
+
+def test_a_revoked_key_reported_again_shows_again(
+    gw: Gateway, env: Env, client: Any, admin: str
+) -> None:
+    rest_ok(rest(client, "POST", LEAK, admin, {"key": env.sk}))
+    rest_ok(rest(client, "POST", f"/admin/api/environments/{env.id}/leak/dismiss", admin))
+
+    rest_ok(rest(client, "POST", LEAK, admin, {"key": env.sk}))
+
+    assert environment(client, admin, env)["leakedKey"] == f"sk_...{env.sk[-4:]}"
+
+
+def test_a_viewer_cannot_dismiss(
+    services: runtime.Services, env: Env, client: Any, admin: str
+) -> None:
+    rest_ok(rest(client, "POST", LEAK, admin, {"key": env.sk}))
+    services.operators.create(None, "viewer@example.com", PASSWORD, "viewer")
+    login = {"email": "viewer@example.com", "password": PASSWORD}
+    viewer = rest_ok(rest(client, "POST", "/admin/api/login", None, login))["token"]
+
+    dismiss = f"/admin/api/environments/{env.id}/leak/dismiss"
+    rest_error(rest(client, "POST", dismiss, viewer), 403, "ROLE_REQUIRED")
+
+    assert environment(client, admin, env)["leakedKey"]

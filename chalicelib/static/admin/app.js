@@ -1069,9 +1069,38 @@ async function environmentView(envId, tab, rest, params) {
             ),
           )
         : null,
+    leakBanner(env),
     accessWarningNode(env),
     tabs,
     h("div", { class: "tab-panel" }, content),
+  );
+}
+
+/** A key reported leaked (POST /admin/api/keys/report-leak): shown until an admin dismisses it. */
+function leakBanner(env) {
+  if (!env.leakReportedAt) return null;
+  const dismiss = async (event) => {
+    try {
+      await busy(event.currentTarget, () => api("POST", apiPath`environments/${env.id}/leak/dismiss`));
+      flash("Leak report dismissed.");
+      render();
+    } catch (err) {
+      reportError(err);
+    }
+  };
+  return h(
+    "div",
+    { class: "callout callout-danger", role: "note", "aria-label": "Leaked key" },
+    h("p", { class: "callout-title" }, "A key of this environment was reported leaked."),
+    h(
+      "p",
+      {},
+      mono(env.leakedKey || "a key"),
+      " was reported leaked ",
+      time(env.leakReportedAt),
+      " and revoked: requests with it, tokens it minted and their connections stopped at once. Give its backend a new key, then check the audit log for what it did before.",
+    ),
+    can("admin") ? button("Dismiss", dismiss, { kind: "secondary", small: true }) : null,
   );
 }
 
