@@ -76,6 +76,10 @@ class Environment:
     attachment_types: tuple[str, ...] = ATTACHMENT_TYPES
     # How long unread activity waits before `notification.created` (docs/inbox.md).
     notification_delay_seconds: int = NOTIFICATION_DELAY_SECONDS
+    # A key reported leaked (POST /admin/api/keys/report-leak): its preview and when, until an
+    # operator dismisses the banner.
+    leak_reported_at: str | None = None
+    leaked_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,10 @@ class ApiKey:
     revoked_at: str | None
     # The full key string: set only on the object returned by the call that creates the key.
     key: str | None = field(default=None, repr=False)
+    # A restricted key's scopes and rooms pattern (scopes.py); None for pk_/sk_ (sk_: every
+    # scope, every room).
+    scopes: tuple[str, ...] | None = None
+    rooms: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from . import access, codes, ids
+from . import access, codes, ids, scopes
 from .errors import InvalidInput
 
 E = TypeVar("E", bound=str)
@@ -374,6 +374,41 @@ def permissions(obj: Mapping[str, Any], field: str) -> dict[str, access.Level] |
             )
         out[pattern] = _level(item, name)
     return out
+
+
+def key_scopes(obj: Mapping[str, Any], field: str) -> tuple[str, ...] | None:
+    """Optional list of a restricted key's scopes (scopes.SCOPES): non-empty, no repeats."""
+    value = obj.get(field)
+    if value is None:
+        return None
+    named = ", ".join(scopes.SCOPES)
+    if not isinstance(value, list) or not value:
+        raise InvalidInput(field, f"must be a non-empty list of scopes: {named}")
+    for item in value:
+        if item not in scopes.SCOPES:
+            shown = str(item)[:40] if isinstance(item, str) else type(item).__name__
+            raise InvalidInput(field, f"has an unknown scope `{shown}`; scopes are: {named}")
+    if len(set(value)) != len(value):
+        raise InvalidInput(field, "names a scope twice")
+    return tuple(sorted(value))
+
+
+def rooms_pattern(obj: Mapping[str, Any], field: str) -> str | None:
+    """Optional rooms pattern of a restricted key: a room id, or a prefix of one ending with
+    `*` (`acme:*`). `*` alone is every room: send nothing instead."""
+    value = obj.get(field)
+    if value is None:
+        return None
+    stem = (
+        value[:-1] if isinstance(value, str) and value.endswith(access.PREFIX_WILDCARD) else value
+    )
+    if not isinstance(value, str) or not access.is_pattern(value) or not is_room_id(stem):
+        raise InvalidInput(
+            field,
+            f"must be a room id, or a prefix of one ending with `*` (`acme:*`): at most "
+            f"{ROOM_ID_MAX} characters of letters, digits and -_.:",
+        )
+    return value
 
 
 def access_map(

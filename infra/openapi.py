@@ -201,6 +201,10 @@ class Generator:
             op["description"] = description
         if declared(spec).secured_by is None:
             op["security"] = []
+        scope = declared(spec).scope
+        if scope is not None:  # OpenAPI 3.1: a bearer scheme's requirement may list roles
+            op["security"] = [{self.header.scheme: [scope]}]
+            op["x-pulse-scope"] = scope
         if spec.role is not None:
             op["x-minimum-role"] = spec.role
         parameters = [self.param(p) for p in declared(spec).query]
@@ -389,7 +393,7 @@ def codes_of(spec: RouteSpec) -> list[str]:
     found: list[str] = []
     if declared(spec).secured_by == "secret_key":
         found += [c.MISSING_API_KEY, c.INVALID_API_KEY, c.SECRET_KEY_REQUIRED]
-        found += [c.ENVIRONMENT_SUSPENDED, c.TOO_MANY_FAILURES]
+        found += [c.ENVIRONMENT_SUSPENDED, c.INSUFFICIENT_SCOPE, c.TOO_MANY_FAILURES]
     elif declared(spec).secured_by == "operator":
         found.append(c.INVALID_SESSION)
         if spec.role is not None and spec.role != ROLES_BELOW_ALL:

@@ -104,6 +104,25 @@ CODES: dict[str, CodeDoc] = {
             }
         },
     ),
+    c.INSUFFICIENT_SCOPE: CodeDoc(
+        403,
+        "a restricted key (`rk_...`) lacks the scope the operation needs (its `x-pulse-scope`), "
+        "or the room is outside the key's rooms pattern (a list of every room, and a mint "
+        "without `permissions`, are refused to a key limited to rooms).",
+        {
+            "scope": {
+                "message": "This restricted key lacks the `comments:write` scope this request "
+                "needs.",
+                "suggestion": "Create a restricted key with this scope, or call from a backend "
+                "holding one.",
+            },
+            "room": {
+                "message": "This restricted key is limited to rooms `acme:*`; the room is "
+                "outside it.",
+                "suggestion": "Use a key whose rooms pattern includes this room.",
+            },
+        },
+    ),
     c.INVALID_SESSION: CodeDoc(
         401,
         "no session token was sent, or it is malformed, expired or revoked (a logout, a new "

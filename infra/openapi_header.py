@@ -209,9 +209,11 @@ CUSTOMER = Header(
     security_scheme={
         "type": "http",
         "scheme": "bearer",
-        "bearerFormat": "sk_...",
-        "description": "The environment's secret key (`sk_...`), from the Admin Panel. Backend "
-        "only: never ship it to a browser.",
+        "bearerFormat": "sk_... or rk_...",
+        "description": "The environment's secret key (`sk_...`), or a restricted key (`rk_...`) "
+        "holding the scope each operation names in its security requirement and its "
+        "`x-pulse-scope` (and, for a key limited to rooms, the room). From the Admin Panel. "
+        "Backend only: never ship it to a browser.",
     },
     tags=[
         {"name": "Auth", "description": "User tokens for the browser widget."},

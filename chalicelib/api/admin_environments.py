@@ -185,10 +185,14 @@ def create_key(actor: Actor, envId: str, body: wire.CreateKeyRequest) -> ApiKey:
     """Create a key
 
     One more key of the environment, beside the others. Its full `key` is in this answer only.
+    A `restricted` key (`rk_...`) is a secret key limited to its `scopes` and, optionally, to
+    the rooms its `rooms` pattern names (docs/keys.md).
 
     Returns: The new key, with its `key`.
     """
-    return services().environments.create_key(actor, envId, body.kind, body.name)
+    return services().environments.create_key(
+        actor, envId, body.kind, body.name, scopes=body.scopes, rooms=body.rooms
+    )
 
 
 @router.route(
@@ -230,6 +234,52 @@ def revoke_key(actor: Actor, envId: str, keyId: str, body: wire.NoBody) -> ApiKe
     Returns: The revoked key.
     """
     return services().environments.revoke(actor, envId, keyId)
+
+
+@router.route(
+    "/keys/report-leak",
+    "POST",
+    role="admin",
+    body=wire.ReportLeakRequest,
+    answer=wire.LEAK_REPORT,
+    raises=[codes.KEY_NOT_FOUND, codes.KEYS_CHANGED],
+    tag="Keys",
+)
+def report_leak(actor: Actor, body: wire.ReportLeakRequest) -> dict[str, Any]:
+    """Report a leaked key
+
+    A key found where it should not be (a public repository, a paste, a log), in any
+    environment: it is found by its ids and hash, revoked at once (its tokens and live sockets
+    end, as a revoke), and audited as `key.leaked` in its environment. Reporting a key that is
+    already revoked audits it again and changes nothing. A string that is no Pulse key (its
+    checksum fails), or no key of this deployment, is a 404 `KEY_NOT_FOUND`. A publishable key
+    (`pk_`) is public by design and is not revoked this way (400). For secret scanning
+    partners: docs/keys.md.
+
+    Returns: Whose key it was, and whether this report revoked it.
+    """
+    report = services().environments.report_leak(actor, body.key)
+    return {"environmentId": report.env_id, "key": report.key, "revokedNow": report.revoked_now}
+
+
+@router.route(
+    "/environments/{envId}/leak/dismiss",
+    "POST",
+    role="admin",
+    body=wire.NoBody,
+    answer=wire.ENVIRONMENT,
+    tag="Keys",
+)
+def dismiss_leak(actor: Actor, envId: str, body: wire.NoBody) -> Environment:
+    """Dismiss a leak report
+
+    Hides the banner a reported leak shows on the environment (`leakReportedAt`,
+    `leakedKey`); the key stays revoked. Audited as `environment.leak_dismissed`; with no
+    leak shown it changes nothing.
+
+    Returns: The environment.
+    """
+    return services().environments.dismiss_leak(actor, envId)
 
 
 @router.route(

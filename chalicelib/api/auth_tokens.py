@@ -18,7 +18,7 @@ FIELD_MAX = tokens.FIELD_MAX
 @router.route(
     "/token",
     "POST",
-    auth=SecretKey(limit="mint"),
+    auth=SecretKey(limit="mint", scope="tokens:mint"),
     idempotent=True,
     replay_for=lambda s: s.token_ttl_seconds,
     body=tokens.MintRequest,

@@ -21,6 +21,7 @@ from ..config import Settings
 from ..errors import InvalidInput, PulseError
 from ..runtime import services
 from ..services.callers import SecretKeyCaller
+from ..services.grants import Need
 from ..services.idempotency import REPLAY_SECONDS, Replay
 from . import errors
 from .http import bearer, request_id, source_ip
@@ -69,15 +70,20 @@ def fingerprint(request: Request, path: str) -> str:
 
 
 def once(
-    request: Request, path: str, replay_for: ReplayFor | None, respond: Callable[[], Response]
+    request: Request,
+    path: str,
+    replay_for: ReplayFor | None,
+    respond: Callable[[], Response],
+    need: Need | None = None,
 ) -> Response:
     """`respond()` (the route, which answers every error itself), at most once per key: a retry
-    with the same key and request gets the first answer; with another request, 422."""
+    with the same key and request gets the first answer; with another request, 422. `need`: the
+    route's scope (and room), which a restricted key must hold for a replay too."""
     if HEADER.lower() not in (request.headers or {}):
         return respond()
     try:
         gate = services().limits.gate(source_ip(request), None)  # the route counts its own rate
-        caller = SecretKeyCaller.of(bearer(request), gate)  # credentials first, as every route
+        caller = SecretKeyCaller.of(bearer(request), gate, need)  # credentials first, as ever
         key = key_of(request)
         assert key is not None
         graph = services()

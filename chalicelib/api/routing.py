@@ -15,7 +15,9 @@ from .. import codes
 from ..entities import Role
 from ..errors import Forbidden, MethodNotAllowed, PulseError
 from ..runtime import services
+from ..scopes import KeyScope
 from ..services.callers import SecretKeyCaller
+from ..services.grants import Need
 from ..services.limits import Scope
 from ..wire.fields import Body
 from ..wire.params import Param
@@ -27,12 +29,17 @@ from .http import bearer, json_object, request_id, source_ip
 class SecretKey:
     """A route for a customer backend's secret key, and the abuse limits it passes: failed
     authentications, then `limit`'s request rates (services/limits.py). A secret-key route cannot
-    be declared without its limit."""
+    be declared without its limit, nor without the one `scope` a restricted key (rk_) needs for
+    it (scopes.py); a `{roomId}` in its path is the room that key's rooms pattern must include,
+    and `every_room` (a list of all rooms) is refused to a key limited to rooms."""
 
-    __slots__ = ("limit",)
+    __slots__ = ("every_room", "limit", "scope")
 
-    def __init__(self, limit: Scope) -> None:
-        self.limit = limit
+    def __init__(self, limit: Scope, scope: KeyScope, *, every_room: bool = False) -> None:
+        self.limit, self.scope, self.every_room = limit, scope, every_room
+
+    def need(self, room_id: str | None) -> Need:
+        return Need(self.scope, room_id, self.every_room)
 
 
 Auth = Literal["none", "operator"] | SecretKey
@@ -53,9 +60,9 @@ class Declared:
     """What the contract says of a route (infra/openapi.py; nothing here runs on a request): the
     view (its docstring is the operation's summary, description and, after `Returns:`, its
     success), its status, body model and answer shape, the query parameters it reads, the error
-    codes of its own beyond those of its auth, path, body and idempotency, its tag, and the
-    credentials it needs, whoever checks them (None: public). A plain class: every field of a
-    dataclass costs import time on each cold start."""
+    codes of its own beyond those of its auth, path, body and idempotency, its tag, the
+    credentials it needs, whoever checks them (None: public), and a secret-key route's scope.
+    A plain class: every field of a dataclass costs import time on each cold start."""
 
     __slots__ = (
         "answer",
@@ -63,6 +70,7 @@ class Declared:
         "operation_id",
         "query",
         "raises",
+        "scope",
         "secured_by",
         "status",
         "tag",
@@ -81,10 +89,11 @@ class Declared:
         tag: str | None,
         operation_id: str | None,
         secured_by: AuthKind | None,
+        scope: KeyScope | None = None,
     ) -> None:
         self.view, self.status, self.body, self.answer = view, status, body, answer
         self.query, self.raises, self.tag = query, raises, tag
-        self.operation_id, self.secured_by = operation_id, secured_by
+        self.operation_id, self.secured_by, self.scope = operation_id, secured_by, scope
 
 
 class RouteSpec(NamedTuple):
@@ -177,6 +186,7 @@ class Router:
                 tag=tag or self.tag,
                 operation_id=operation_id,
                 secured_by=kind if kind != "none" else secured_by,
+                scope=auth.scope if isinstance(auth, SecretKey) else None,
             )
             for each in methods:
                 spec = RouteSpec(each, template, kind, least, idempotent, doc, limit)
@@ -192,8 +202,9 @@ class Router:
                     return errors.to_response(exc)
                 if idempotent:
                     where = template.format(**params)
+                    need = auth.need(params.get("roomId")) if isinstance(auth, SecretKey) else None
                     return idempotency.once(
-                        request, where, replay_for, lambda: respond(request, params)
+                        request, where, replay_for, lambda: respond(request, params), need
                     )
                 response = respond(request, params)
                 if request.method == "HEAD":
@@ -211,7 +222,8 @@ class Router:
                             )
                         result = call(actor, **params)
                     elif isinstance(auth, SecretKey):
-                        result = call(secret_key_caller(request, auth.limit), **params)
+                        need = auth.need(params.get("roomId"))
+                        result = call(secret_key_caller(request, auth.limit, need), **params)
                     else:
                         result = call(**params)
                     if answer is not None and not isinstance(result, Response) and status != 204:
@@ -263,7 +275,8 @@ class Router:
         return refuse
 
 
-def secret_key_caller(request: Request, limit: Scope) -> SecretKeyCaller:
+def secret_key_caller(request: Request, limit: Scope, need: Need | None = None) -> SecretKeyCaller:
     """The request's secret key, refused offline when missing, malformed or a pk_ (no read), with
-    the limits its route declared."""
-    return SecretKeyCaller.of(bearer(request), services().limits.gate(source_ip(request), limit))
+    the limits and the scope its route declared."""
+    gate = services().limits.gate(source_ip(request), limit)
+    return SecretKeyCaller.of(bearer(request), gate, need)

@@ -19,13 +19,18 @@ from . import http
 from .routing import Router, SecretKey
 
 router = Router(prefix="/api/v1", contract="customer", tag="Inbox")
-SECRET = SecretKey(limit="rest")
+# A user's inbox spans rooms: a key limited to rooms may not read it, nor mark a thread read by
+# its id alone (its room is not in the path to check).
+INBOX_READ = SecretKey(limit="rest", scope="users:read", every_room=True)
+INBOX_WRITE = SecretKey(limit="rest", scope="users:write", every_room=True)
+USERS_READ = SecretKey(limit="rest", scope="users:read")
+USERS_WRITE = SecretKey(limit="rest", scope="users:write")
 
 
 @router.route(
     "/users/{userId}/inbox",
     "GET",
-    auth=SECRET,
+    auth=INBOX_READ,
     answer=inbox.INBOX,
     query=list(params.PAGE),
     raises=[codes.USER_NOT_FOUND],
@@ -48,7 +53,7 @@ def list_inbox(access: SecretKeyCaller, userId: str) -> Page[InboxEntry]:
 @router.route(
     "/users/{userId}/inbox/count",
     "GET",
-    auth=SECRET,
+    auth=INBOX_READ,
     answer=inbox.INBOX_COUNT,
     raises=[codes.USER_NOT_FOUND],
 )
@@ -66,7 +71,7 @@ def inbox_count(access: SecretKeyCaller, userId: str) -> InboxCount:
 @router.route(
     "/users/{userId}/threads/{threadId}/read",
     "POST",
-    auth=SECRET,
+    auth=INBOX_WRITE,
     answer=inbox.THREAD_READ,
     raises=[codes.USER_NOT_FOUND, codes.THREAD_NOT_FOUND, codes.CONCURRENT_CHANGE],
 )
@@ -87,7 +92,7 @@ def mark_read(access: SecretKeyCaller, userId: str, threadId: str) -> ThreadRead
 @router.route(
     "/rooms/{roomId}/threads/{threadId}/subscribe",
     "POST",
-    auth=SECRET,
+    auth=USERS_WRITE,
     body=inbox.SubscriptionRequest,
     answer=inbox.THREAD_SUBSCRIPTION,
     raises=[codes.ROOM_NOT_FOUND, codes.THREAD_NOT_FOUND, codes.USER_NOT_FOUND],
@@ -110,7 +115,7 @@ def subscribe(
 @router.route(
     "/rooms/{roomId}/threads/{threadId}/unsubscribe",
     "POST",
-    auth=SECRET,
+    auth=USERS_WRITE,
     body=inbox.SubscriptionRequest,
     answer=inbox.THREAD_SUBSCRIPTION,
     raises=[codes.ROOM_NOT_FOUND, codes.THREAD_NOT_FOUND, codes.USER_NOT_FOUND],
@@ -132,7 +137,7 @@ def unsubscribe(
 @router.route(
     "/rooms/{roomId}/users/{userId}/notification-settings",
     "GET",
-    auth=SECRET,
+    auth=USERS_READ,
     answer=inbox.NOTIFICATION_SETTINGS,
     raises=[codes.ROOM_NOT_FOUND, codes.USER_NOT_FOUND],
 )
@@ -148,7 +153,7 @@ def get_settings(access: SecretKeyCaller, roomId: str, userId: str) -> Notificat
 @router.route(
     "/rooms/{roomId}/users/{userId}/notification-settings",
     "PUT",
-    auth=SECRET,
+    auth=USERS_WRITE,
     body=inbox.NotificationSettingsRequest,
     answer=inbox.NOTIFICATION_SETTINGS,
     raises=[codes.ROOM_NOT_FOUND, codes.USER_NOT_FOUND],

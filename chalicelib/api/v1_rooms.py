@@ -16,7 +16,16 @@ from . import http
 from .routing import Router, SecretKey
 
 router = Router(prefix="/api/v1", contract="customer")
-SECRET = SecretKey(limit="rest")  # every route here: a secret key, the REST API's rates
+# Every route here: a secret key, the REST API's rates, and the one scope a restricted key needs.
+ROOMS_LIST = SecretKey(limit="rest", scope="rooms:read", every_room=True)
+ROOMS_READ = SecretKey(limit="rest", scope="rooms:read")
+ROOMS_WRITE = SecretKey(limit="rest", scope="rooms:write")
+COMMENTS_READ = SecretKey(limit="rest", scope="comments:read")
+COMMENTS_WRITE = SecretKey(limit="rest", scope="comments:write")
+BROADCAST = SecretKey(limit="rest", scope="broadcast")
+EVENTS_READ = SecretKey(limit="rest", scope="events:read")
+USERS_READ = SecretKey(limit="rest", scope="users:read")
+USERS_WRITE = SecretKey(limit="rest", scope="users:write")
 USER_ID_MAX = threads.USER_ID_MAX
 
 
@@ -30,7 +39,7 @@ def _page_args() -> tuple[int, str | None]:
 @router.route(
     "/rooms",
     "GET",
-    auth=SECRET,
+    auth=ROOMS_LIST,
     answer=rooms.ROOMS,
     query=[params.GRANTED_USER, params.GRANTED_GROUPS, *params.PAGE],
     tag="Rooms",
@@ -54,7 +63,7 @@ def list_rooms(access: SecretKeyCaller) -> Page[Room]:
 @router.route(
     "/rooms",
     "POST",
-    auth=SECRET,
+    auth=ROOMS_WRITE,
     status=201,
     idempotent=True,
     body=rooms.CreateRoomRequest,
@@ -73,10 +82,11 @@ def create_room(access: SecretKeyCaller, body: rooms.CreateRoomRequest) -> Room:
     Returns: The new room.
     """
     grants = AccessChange(body.default_access, body.users_access, body.groups_access)
-    return services().collab.create_room(access, body.id, body.metadata, grants)
+    # The room is in the body: a key limited to rooms must include it.
+    return services().collab.create_room(access.in_room(body.id), body.id, body.metadata, grants)
 
 
-@router.route("/rooms/{roomId}", "GET", auth=SECRET, answer=rooms.ROOM, tag="Rooms")
+@router.route("/rooms/{roomId}", "GET", auth=ROOMS_READ, answer=rooms.ROOM, tag="Rooms")
 def get_room(access: SecretKeyCaller, roomId: str) -> Room:
     """Get a room
 
@@ -88,7 +98,7 @@ def get_room(access: SecretKeyCaller, roomId: str) -> Room:
 @router.route(
     "/rooms/{roomId}",
     "PATCH",
-    auth=SECRET,
+    auth=ROOMS_WRITE,
     body=rooms.UpdateRoomRequest,
     answer=rooms.ROOM,
     tag="Rooms",
@@ -110,7 +120,7 @@ def update_room(access: SecretKeyCaller, roomId: str, body: rooms.UpdateRoomRequ
 @router.route(
     "/rooms/{roomId}",
     "DELETE",
-    auth=SECRET,
+    auth=ROOMS_WRITE,
     status=204,
     raises=[codes.CONCURRENT_CHANGE],
     tag="Rooms",
@@ -127,7 +137,7 @@ def delete_room(access: SecretKeyCaller, roomId: str) -> None:
 @router.route(
     "/rooms/{roomId}/active_users",
     "GET",
-    auth=SECRET,
+    auth=ROOMS_READ,
     answer=rooms.MEMBERS,
     query=[params.CURSOR],
     tag="Realtime",
@@ -150,7 +160,7 @@ def active_users(access: SecretKeyCaller, roomId: str) -> Page[Any]:
 @router.route(
     "/rooms/{roomId}/broadcast",
     "POST",
-    auth=SECRET,
+    auth=BROADCAST,
     status=202,
     idempotent=True,
     body=rooms.BroadcastRequest,
@@ -178,7 +188,7 @@ def broadcast(access: SecretKeyCaller, roomId: str, body: rooms.BroadcastRequest
 @router.route(
     "/rooms/{roomId}/threads",
     "GET",
-    auth=SECRET,
+    auth=COMMENTS_READ,
     answer=threads.THREADS,
     query=[params.RESOLVED, *params.PAGE],
     tag="Threads",
@@ -197,7 +207,7 @@ def list_threads(access: SecretKeyCaller, roomId: str) -> Page[Thread]:
 @router.route(
     "/rooms/{roomId}/threads",
     "POST",
-    auth=SECRET,
+    auth=COMMENTS_WRITE,
     status=201,
     idempotent=True,
     body=threads.CreateThreadRequest,
@@ -222,7 +232,7 @@ def create_thread(
 @router.route(
     "/rooms/{roomId}/threads/{threadId}",
     "GET",
-    auth=SECRET,
+    auth=COMMENTS_READ,
     answer=threads.THREAD_WITH_COMMENTS,
     tag="Threads",
 )
@@ -240,7 +250,7 @@ def get_thread(access: SecretKeyCaller, roomId: str, threadId: str) -> Thread:
 @router.route(
     "/rooms/{roomId}/threads/{threadId}",
     "PATCH",
-    auth=SECRET,
+    auth=COMMENTS_WRITE,
     body=threads.UpdateThreadRequest,
     answer=threads.THREAD,
     tag="Threads",
@@ -262,7 +272,7 @@ def update_thread(
 @router.route(
     "/rooms/{roomId}/threads/{threadId}",
     "DELETE",
-    auth=SECRET,
+    auth=COMMENTS_WRITE,
     status=204,
     raises=[codes.CONCURRENT_CHANGE],
     tag="Threads",
@@ -281,7 +291,7 @@ def delete_thread(access: SecretKeyCaller, roomId: str, threadId: str) -> None:
 @router.route(
     "/rooms/{roomId}/events",
     "GET",
-    auth=SECRET,
+    auth=EVENTS_READ,
     answer=events.EVENTS,
     query=[params.SINCE, *params.PAGE],
     raises=[codes.RESYNC_REQUIRED],
@@ -312,7 +322,7 @@ REACTIONS = "/rooms/{roomId}/threads/{threadId}/comments/{commentId}/reactions"
 @router.route(
     REACTIONS,
     "POST",
-    auth=SECRET,
+    auth=COMMENTS_WRITE,
     idempotent=True,
     body=threads.ReactionRequest,
     answer=threads.COMMENT,
@@ -343,7 +353,7 @@ def add_reaction(
 @router.route(
     REACTIONS + "/{emoji}",
     "DELETE",
-    auth=SECRET,
+    auth=COMMENTS_WRITE,
     query=[params.REACTING_USER],
     answer=threads.COMMENT,
     raises=[codes.CONCURRENT_CHANGE],
@@ -375,7 +385,7 @@ def remove_reaction(
 @router.route(
     "/rooms/{roomId}/threads/{threadId}/comments",
     "GET",
-    auth=SECRET,
+    auth=COMMENTS_READ,
     answer=threads.COMMENTS,
     query=params.PAGE,
     tag="Comments",
@@ -393,7 +403,7 @@ def list_comments(access: SecretKeyCaller, roomId: str, threadId: str) -> Page[C
 @router.route(
     "/rooms/{roomId}/threads/{threadId}/comments",
     "POST",
-    auth=SECRET,
+    auth=COMMENTS_WRITE,
     status=201,
     idempotent=True,
     body=threads.CreateCommentRequest,
@@ -416,7 +426,7 @@ def create_comment(
 @router.route(
     "/rooms/{roomId}/threads/{threadId}/comments/{commentId}",
     "PATCH",
-    auth=SECRET,
+    auth=COMMENTS_WRITE,
     body=threads.UpdateCommentRequest,
     answer=threads.COMMENT,
     tag="Comments",
@@ -440,7 +450,7 @@ def update_comment(
 @router.route(
     "/rooms/{roomId}/threads/{threadId}/comments/{commentId}",
     "DELETE",
-    auth=SECRET,
+    auth=COMMENTS_WRITE,
     status=204,
     raises=[codes.CONCURRENT_CHANGE],
     tag="Comments",
@@ -459,7 +469,7 @@ def delete_comment(access: SecretKeyCaller, roomId: str, threadId: str, commentI
 @router.route(
     "/rooms/{roomId}/attachments",
     "POST",
-    auth=SECRET,
+    auth=COMMENTS_WRITE,
     status=201,
     idempotent=True,
     body=attachments.CreateAttachmentRequest,
@@ -492,7 +502,7 @@ def create_attachment(
 @router.route(
     "/users",
     "GET",
-    auth=SECRET,
+    auth=USERS_READ,
     answer=users.USERS,
     query=[params.USER_SEARCH, *params.PAGE],
     tag="Users",
@@ -513,7 +523,7 @@ def list_users(access: SecretKeyCaller) -> Page[User]:
     return Page(collab.search_users(access, q, http.limit(router.request)), None)
 
 
-@router.route("/users/{userId}", "GET", auth=SECRET, answer=users.USER, tag="Users")
+@router.route("/users/{userId}", "GET", auth=USERS_READ, answer=users.USER, tag="Users")
 def get_user(access: SecretKeyCaller, userId: str) -> User:
     """Get a user
 
@@ -525,7 +535,7 @@ def get_user(access: SecretKeyCaller, userId: str) -> User:
 @router.route(
     "/users/{userId}/revoke-tokens",
     "POST",
-    auth=SECRET,
+    auth=USERS_WRITE,
     idempotent=True,
     answer=users.TOKENS_REVOKED,
     raises=[codes.USER_NOT_FOUND],

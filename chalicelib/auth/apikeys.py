@@ -1,4 +1,4 @@
-"""API key format: `pk_`/`sk_` + environment id + key id + 131 random bits + CRC32 checksum.
+"""API key format: `pk_`/`sk_`/`rk_` + environment id + key id + 131 random bits + CRC32 checksum.
 
     sk_ 0Q5cZkT8abcdefgh 0Q5cZkU1ijklmnop <22 random base62> <6 base62 CRC32>
         environment      key id
@@ -18,9 +18,11 @@ from typing import Literal
 
 from .. import ids
 
-KeyKind = Literal["publishable", "secret"]
-PREFIX: dict[str, str] = {"publishable": "pk", "secret": "sk"}
-KIND_BY_PREFIX: dict[str, KeyKind] = {"pk": "publishable", "sk": "secret"}
+KeyKind = Literal["publishable", "secret", "restricted"]
+PREFIX: dict[str, str] = {"publishable": "pk", "secret": "sk", "restricted": "rk"}
+KIND_BY_PREFIX: dict[str, KeyKind] = {"pk": "publishable", "sk": "secret", "rk": "restricted"}
+# A restricted key (rk_) is a secret key limited to scopes and rooms (services/grants.py).
+SECRET_KINDS: frozenset[str] = frozenset({"secret", "restricted"})
 SECRET_CHARS = 22  # 22 * log2(62) ~ 131 bits
 CHECKSUM_CHARS = 6  # 62**6 > 2**32
 BODY_CHARS = 2 * ids.RAW_ID_CHARS + SECRET_CHARS

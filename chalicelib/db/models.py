@@ -124,6 +124,10 @@ class EnvironmentItem(ControlTable):
     # Set while an operator has the environment suspended (reversible, unlike disabled): every
     # request and connection of it is refused. Independent of status and keys.
     suspended_at = UnicodeAttribute(null=True)
+    # The last key reported leaked (its preview, never the key) and when: the panel's banner,
+    # until an operator dismisses it.
+    leak_reported_at = UnicodeAttribute(null=True)
+    leaked_key = UnicodeAttribute(null=True)
     # The set of active key ids and a version: every key change is a transaction conditioned on
     # the version, which is what makes two racing rotations leave exactly one active pair.
     active_key_ids = UnicodeSetAttribute(null=True)
@@ -140,7 +144,7 @@ class EnvironmentItem(ControlTable):
 class ApiKeyItem(ControlTable):
     id = UnicodeAttribute()
     env_id = UnicodeAttribute()
-    kind = UnicodeAttribute()  # publishable | secret
+    kind = UnicodeAttribute()  # publishable | secret | restricted
     name = UnicodeAttribute()
     name_lower = UnicodeAttribute()
     secret_hash = UnicodeAttribute()  # HMAC-SHA256(pepper, key); the key itself is never stored
@@ -150,6 +154,9 @@ class ApiKeyItem(ControlTable):
     created_by = UnicodeAttribute()
     last_used_at = UnicodeAttribute(null=True)
     revoked_at = UnicodeAttribute(null=True)
+    # A restricted key's limits (absent on pk_/sk_): read with the key, so checked for free.
+    scopes = UnicodeSetAttribute(null=True)
+    rooms = UnicodeAttribute(null=True)
 
 
 class AuditItem(ControlTable):

@@ -81,7 +81,7 @@ def to_state(item: EnvironmentItem) -> EnvState:
 
 
 def to_key(item: ApiKeyItem) -> ApiKey:
-    return to_record(ApiKey, item)
+    return to_record(ApiKey, item, scopes=tuple(sorted(item.scopes)) if item.scopes else None)
 
 
 def environment_read(env_id: str) -> Read[EnvState | None]:
@@ -203,6 +203,8 @@ def _key_item(new: NewKey) -> ApiKeyItem:
         status="active",
         created_at=k.created_at,
         created_by=k.created_by,
+        scopes=set(k.scopes) if k.scopes else None,
+        rooms=k.rooms,
     )
 
 
@@ -357,8 +359,12 @@ def rotate(state: EnvState, new_keys: list[NewKey], now_iso: str, audit: AuditEv
     return True
 
 
-def revoke(state: EnvState, key_id: str, now_iso: str, audit: AuditEvent) -> bool:
+def revoke(
+    state: EnvState, key_id: str, now_iso: str, audit: AuditEvent, leaked: str | None = None
+) -> bool:
+    """Revoke one key; `leaked` (its preview): reported leaked, which the environment shows."""
     env_id = state.environment.id
+    leak = _leak_actions(leaked, now_iso) if leaked else []
     try:
         with transaction() as tx:
             _revoke_in(tx, env_id, key_id, now_iso)
@@ -367,8 +373,42 @@ def revoke(state: EnvState, key_id: str, now_iso: str, audit: AuditEvent) -> boo
                 actions=[
                     EnvironmentItem.active_key_ids.delete({key_id}),
                     EnvironmentItem.key_version.add(1),
+                    *leak,
                 ],
                 condition=EnvironmentItem.key_version == state.key_version,
+            )
+            tx.save(to_item(audit))
+    except TransactionCancelled:
+        return False
+    return True
+
+
+def _leak_actions(preview: str, now_iso: str) -> list[Any]:
+    return [EnvironmentItem.leak_reported_at.set(now_iso), EnvironmentItem.leaked_key.set(preview)]
+
+
+def record_leak(env_id: str, preview: str, now_iso: str, audit: AuditEvent) -> None:
+    """A key already revoked, reported leaked again: shown again, with its audit event."""
+    with transaction() as tx:
+        tx.update(
+            EnvironmentItem(env_pk(env_id), ENV_SK),
+            actions=_leak_actions(preview, now_iso),
+            condition=EnvironmentItem.pk.exists(),
+        )
+        tx.save(to_item(audit))
+
+
+def dismiss_leak(env_id: str, audit: AuditEvent) -> bool:
+    """Hide the leak banner, with its audit event; False if none was shown."""
+    try:
+        with transaction() as tx:
+            tx.update(
+                EnvironmentItem(env_pk(env_id), ENV_SK),
+                actions=[
+                    EnvironmentItem.leak_reported_at.remove(),
+                    EnvironmentItem.leaked_key.remove(),
+                ],
+                condition=EnvironmentItem.leak_reported_at.exists(),
             )
             tx.save(to_item(audit))
     except TransactionCancelled:

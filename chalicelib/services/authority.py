@@ -46,7 +46,7 @@ class Authority:
     ) -> tuple[Environment, Fetched]:
         """As `load`, with the environment read in the same BatchGetItem (its settings)."""
         if isinstance(caller, SecretKeyCaller):
-            ctx = self.keys.authenticate(caller.raw, caller.parsed, reads, caller.gate)
+            ctx = self.keys.authenticate(caller.raw, caller.parsed, reads, caller.gate, caller.need)
             caller.gate.count(ctx.env_id, ctx.key.id)
             self.touch_if_due(ctx.key)
             return ctx.environment, ctx.got

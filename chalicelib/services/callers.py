@@ -3,11 +3,12 @@ one of them and proves it in the read that loads what the request needs (service
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..auth import apikeys
 from ..entities import Actor, Connection
 from . import keyauth
+from .grants import Need
 from .limits import Gate
 
 
@@ -15,19 +16,26 @@ from .limits import Gate
 class SecretKeyCaller:
     """A customer backend with a secret key (REST API v1, token minting). The key passed its
     offline checks (services/keyauth.parse); the service's read verifies it. Its Gate carries the
-    abuse limits its route declared: a secret key never goes through without them."""
+    abuse limits its route declared: a secret key never goes through without them. Its Need
+    is the scope (and room) its route declared, which a restricted key (rk_) must hold."""
 
     raw: str = field(repr=False)
     parsed: apikeys.ParsedKey
     gate: Gate = field(compare=False, repr=False)
+    need: Need | None = None
 
     @classmethod
-    def of(cls, raw: str | None, gate: Gate) -> SecretKeyCaller:
+    def of(cls, raw: str | None, gate: Gate, need: Need | None = None) -> SecretKeyCaller:
         """The caller of a presented key: missing, malformed and pk_ keys are refused here,
         before any read."""
         parsed = keyauth.parse(raw, "secret")
         assert raw is not None
-        return cls(raw, parsed, gate)
+        return cls(raw, parsed, gate, need)
+
+    def in_room(self, room_id: str) -> SecretKeyCaller:
+        """The same caller, touching `room_id` (a room named in the body, not the path)."""
+        need = replace(self.need, room_id=room_id) if self.need is not None else None
+        return replace(self, need=need)
 
     @property
     def env_id(self) -> str:

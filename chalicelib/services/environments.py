@@ -16,11 +16,16 @@ from ..config import Settings
 from ..entities import Actor, ApiKey, AuditEvent, Environment, Page
 from ..errors import Conflict, InvalidInput, NotFound
 from ..repositories.environments import MAX_ACTIVE_KEYS, EnvState, NewKey
+from ..repositories.reads import fetch
 from .ports import AuditStore, EnvironmentStore
 
 log = logging.getLogger("pulse.environments")
 
-DEFAULT_KEY_NAMES = {"publishable": "Publishable key", "secret": "Secret key"}
+DEFAULT_KEY_NAMES = {
+    "publishable": "Publishable key",
+    "secret": "Secret key",
+    "restricted": "Restricted key",
+}
 
 
 def environment_not_found() -> NotFound:
@@ -50,7 +55,13 @@ def keys_changed() -> Conflict:
 
 
 def new_key(
-    settings: Settings, env_id: str, kind: apikeys.KeyKind, name: str, created_by: str, now: str
+    settings: Settings,
+    env_id: str,
+    kind: apikeys.KeyKind,
+    name: str,
+    created_by: str,
+    now: str,
+    limits: KeyLimits | None = None,
 ) -> NewKey:
     """A fresh key: the record (with the clear key, for the one response) and its digest."""
     key_id = ids.new_id("key")
@@ -67,8 +78,45 @@ def new_key(
         last_used_at=None,
         revoked_at=None,
         key=secret,
+        scopes=limits.scopes if limits else None,
+        rooms=limits.rooms if limits else None,
     )
     return NewKey(key=key, digest=apikeys.digest(settings.key_pepper, secret))
+
+
+@dataclass(frozen=True)
+class KeyLimits:
+    """What a restricted key may do: its scopes (scopes.SCOPES) and, optionally, its rooms."""
+
+    scopes: tuple[str, ...]
+    rooms: str | None = None
+
+    @staticmethod
+    def of(
+        kind: apikeys.KeyKind, scopes: tuple[str, ...] | None, rooms: str | None
+    ) -> KeyLimits | None:
+        """The limits a create request names, which only a restricted key has (and must)."""
+        if kind != "restricted":
+            for field, value in (("scopes", scopes), ("rooms", rooms)):
+                if value is not None:
+                    raise InvalidInput(field, "is only for a restricted key (kind `restricted`)")
+            return None
+        if not scopes:
+            raise InvalidInput("scopes", "is required for a restricted key: a non-empty list")
+        return KeyLimits(scopes, rooms)
+
+
+@dataclass(frozen=True)
+class LeakReport:
+    """A reported key: whose it is, and whether this report revoked it (False: it already was)."""
+
+    env_id: str
+    key: ApiKey
+    revoked_now: bool
+
+
+def no_such_key() -> NotFound:
+    return NotFound("No Pulse key is this one.", code=codes.KEY_NOT_FOUND)
 
 
 KeysDead = Callable[[str, "set[str] | None"], object]
@@ -298,8 +346,16 @@ class EnvironmentService:
         )
 
     def create_key(
-        self, actor: Actor, env_id: str, kind: apikeys.KeyKind, name: str | None
+        self,
+        actor: Actor,
+        env_id: str,
+        kind: apikeys.KeyKind,
+        name: str | None,
+        *,
+        scopes: tuple[str, ...] | None = None,
+        rooms: str | None = None,
     ) -> ApiKey:
+        limits = KeyLimits.of(kind, scopes, rooms)
         state = self._active_state(env_id)
         if len(state.active_key_ids) >= MAX_ACTIVE_KEYS:
             raise Conflict(
@@ -309,8 +365,11 @@ class EnvironmentService:
             )
         now = self.clock.now_iso()
         new = new_key(
-            self.settings, env_id, kind, name or DEFAULT_KEY_NAMES[kind], actor.email, now
+            self.settings, env_id, kind, name or DEFAULT_KEY_NAMES[kind], actor.email, now, limits
         )
+        details: dict[str, object] = {"kind": kind, "name": new.key.name}
+        if limits is not None:
+            details.update(scopes=list(limits.scopes), rooms=limits.rooms)
         audit = self.audit_log.new_event(
             actor,
             "key.created",
@@ -318,7 +377,7 @@ class EnvironmentService:
             target_type="key",
             target_id=new.key.id,
             now_iso=now,
-            details={"kind": kind, "name": new.key.name},
+            details=details,
         )
         if not self.repo.add_key(state, new, audit):
             raise keys_changed()
@@ -370,6 +429,69 @@ class EnvironmentService:
             raise keys_changed()
         self._keys_dead(env_id, {key_id})
         return replace(key, status="revoked", revoked_at=now)
+
+    def report_leak(self, actor: Actor, raw: str) -> LeakReport:
+        """Revoke a key found where it should not be (a repository, a paste), in whichever
+        environment it is: its ids are inside it, and its digest must match the stored one (a
+        well-formed key with a forged checksum or secret is no key of ours: 404, as any other).
+        Audited as a leak in its environment, revoked as `revoke` does (its tokens and sockets
+        end at once). A key already revoked is reported and audited again, and stays revoked."""
+        if apikeys.kind_of_prefix(raw.strip()) == "publishable":  # its prefix says: no read
+            raise InvalidInput(
+                "key",
+                "is a publishable key (pk_), public by design: it sits in frontend code; revoke "
+                "it from the environment's keys if you mean to",
+            )
+        parsed = apikeys.parse(raw.strip())
+        if parsed is None:  # not a Pulse key (format or checksum): no read
+            raise no_such_key()
+        env_read = self.repo.environment_read(parsed.env_id)
+        key_read = self.repo.stored_key_read(parsed.env_id, parsed.key_id)
+        got = fetch([env_read, key_read])
+        state, stored = got[env_read], got[key_read]
+        if (
+            state is None
+            or stored is None
+            or stored.key.kind != parsed.kind
+            or not apikeys.matches(self.settings.key_pepper, raw.strip(), stored.digest)
+        ):
+            raise no_such_key()
+        key, now = stored.key, self.clock.now_iso()
+        active = key.status == "active"
+        audit = self.audit_log.new_event(
+            actor,
+            "key.leaked",
+            env_id=parsed.env_id,
+            target_type="key",
+            target_id=key.id,
+            now_iso=now,
+            details={"kind": key.kind, "name": key.name, "revoked": active},
+        )
+        if not active:
+            self.repo.record_leak(parsed.env_id, key.preview, now, audit)
+            return LeakReport(parsed.env_id, key, revoked_now=False)
+        if not self.repo.revoke(state, key.id, now, audit, leaked=key.preview):
+            raise keys_changed()
+        self._keys_dead(parsed.env_id, {key.id})
+        return LeakReport(parsed.env_id, replace(key, status="revoked", revoked_at=now), True)
+
+    def dismiss_leak(self, actor: Actor, env_id: str) -> Environment:
+        """Hide the environment's leak banner (the key stays revoked). Dismissing none is a
+        no-op, so a second click or a racing operator gets the same answer."""
+        env = self._state(env_id).environment
+        if env.leak_reported_at is None:
+            return env
+        audit = self.audit_log.new_event(
+            actor,
+            "environment.leak_dismissed",
+            env_id=env_id,
+            target_type="environment",
+            target_id=env_id,
+            now_iso=self.clock.now_iso(),
+            details={"key": env.leaked_key, "reportedAt": env.leak_reported_at},
+        )
+        self.repo.dismiss_leak(env_id, audit)
+        return replace(env, leak_reported_at=None, leaked_key=None)
 
     def audit(self, env_id: str, limit: int, cursor: str | None) -> Page[AuditEvent]:
         self._state(env_id)

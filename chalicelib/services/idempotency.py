@@ -79,7 +79,9 @@ class IdempotencyService:
         caller's failed-authentication limits (its Gate) apply to that same read."""
         now = self.clock.now()
         record_read = self.records.record_read(caller.env_id, key, now)
-        ctx = self.keys.authenticate(caller.raw, caller.parsed, [record_read], caller.gate)
+        ctx = self.keys.authenticate(
+            caller.raw, caller.parsed, [record_read], caller.gate, caller.need
+        )
         record = ctx.got[record_read]
         if record is not None:
             if record.fingerprint != fingerprint:

@@ -13,6 +13,8 @@ from ..config import Settings
 from ..entities import ApiKey, Environment
 from ..errors import Unauthenticated, environment_suspended, invalid_api_key
 from ..repositories.reads import Fetched, Read, fetch
+from . import grants
+from .grants import Need
 from .limits import Gate
 from .ports import EnvironmentStore
 
@@ -51,12 +53,17 @@ def parse(raw: str | None, kind: apikeys.KeyKind) -> apikeys.ParsedKey:
             suggestion="Send it as `Authorization: Bearer sk_...`.",
         )
     claimed = apikeys.kind_of_prefix(raw)
-    if claimed is not None and claimed != kind:
+    if claimed is not None and claimed != kind and not _stands_for(claimed, kind):
         raise secret_key_required() if kind == "secret" else publishable_key_required()
     parsed = apikeys.parse(raw)
     if parsed is None:
         raise invalid_api_key()
     return parsed
+
+
+def _stands_for(claimed: apikeys.KeyKind, kind: apikeys.KeyKind) -> bool:
+    """A restricted key goes wherever a secret key does, within its scopes (grants.py)."""
+    return kind == "secret" and claimed == "restricted"
 
 
 class KeyCheck:
@@ -72,6 +79,7 @@ class KeyCheck:
         parsed: apikeys.ParsedKey,
         reads: Sequence[Read[Any]],
         gate: Gate,
+        need: Need | None = None,
     ) -> KeyContext:
         """Identical refusal for unknown, revoked, wrong-hash and disabled-environment keys.
 
@@ -101,4 +109,5 @@ class KeyCheck:
             raise invalid_api_key()
         if env.suspended_at is not None:  # told only to a caller whose key is good
             raise environment_suspended()
+        grants.require(key, need)  # a restricted key's scope and rooms: on the item just read
         return KeyContext(key=key, env_id=parsed.env_id, got=got, environment=env)

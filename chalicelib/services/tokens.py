@@ -8,18 +8,18 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
 from .. import codes
-from ..auth import tokens
+from ..auth import apikeys, tokens
 from ..clock import Clock, iso
 from ..config import Settings
 from ..entities import ApiKey, Environment, MintedToken, User
 from ..errors import InvalidInput, Unauthenticated
 from ..repositories.reads import Fetched, Read
 from ..repositories.users import KeyTouch, Revocation, SeenWrite
-from . import keyauth
+from . import grants, keyauth
 from .callers import SecretKeyCaller
 from .limits import Gate
 from .ports import EnvironmentStore, UserStore
@@ -117,7 +117,13 @@ class TokenService:
         user_read = self.users.user_read(caller.env_id, request.user_id)
         revocation = self.users.revocation_read(caller.env_id, request.user_id)  # the same item
         reads: list[Read[Any]] = [user_read, revocation]
-        ctx = self.keys.authenticate(caller.raw, caller.parsed, reads, caller.gate)
+        ctx = self.keys.authenticate(caller.raw, caller.parsed, reads, caller.gate, caller.need)
+        # A room-limited restricted key's token reaches only its rooms: a mint asking for more
+        # gets less (grants.token_permissions); one reaching none of them is refused, uncounted
+        # as every refusal of the key check.
+        narrowed = grants.token_permissions(ctx.key, request.permissions)
+        if narrowed != request.permissions:
+            request = replace(request, permissions=narrowed)
         caller.gate.count(ctx.env_id, ctx.key.id)
         existing = ctx.got[user_read]
         now_iso, today = iso(now), iso(now)[:10]
@@ -222,7 +228,7 @@ class TokenService:
         # secret key, or with a bad signature. A token of a revoked or rotated key, or an expired
         # one, is what every widget holds after a rotation or a long sleep: counting those would
         # lock out a whole office behind one address.
-        if minting_key is None or minting_key.kind != "secret":
+        if minting_key is None or minting_key.kind not in apikeys.SECRET_KINDS:
             self._guessed(gate)
         if minting_key.status != "active":
             raise invalid_token()

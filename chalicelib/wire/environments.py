@@ -17,6 +17,7 @@ from ..entities import (
     DailyStats,
     Environment,
 )
+from ..scopes import SCOPES
 from .fields import Body, Spec, boolean, choice, if_sent, level, text
 from .fields import NoBody as NoBody  # the admin routes' action bodies
 from .schemas import LEVEL, MIME_TYPE
@@ -27,7 +28,14 @@ if TYPE_CHECKING:  # a type only: wire/ imports no auth, service or storage modu
 
 NAME_MAX = 100
 KEY_NAME_MAX = 100
-KEY_KINDS: tuple[KeyKind, ...] = ("publishable", "secret")
+LEAKED_KEY_MAX = 200  # a key is 69 characters; room for what a scanner hands over around it
+KEY_KINDS: tuple[KeyKind, ...] = ("publishable", "secret", "restricted")
+ROOMS_PATTERN: dict[str, Any] = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": v.ROOM_ID_MAX + 1,
+    "pattern": r"^[A-Za-z0-9_.:-]+\*?$",
+}
 
 
 class CreateEnvironmentRequest(Body):
@@ -120,10 +128,51 @@ class CreateKeyRequest(Body):
         max_len=KEY_NAME_MAX,
         strip=True,
         required=False,
-        description="Absent: `Secret key` or `Publishable key`.",
+        description="Absent: `Secret key`, `Publishable key` or `Restricted key`.",
+    )
+    scopes: tuple[str, ...] | None = _spec(
+        lambda body, name: v.key_scopes(body, name),
+        {
+            "type": ["array", "null"],
+            "minItems": 1,
+            "uniqueItems": True,
+            "items": {"type": "string", "enum": list(SCOPES)},
+        },
+        required=False,
+        description="A restricted key's scopes (required for `restricted`, refused for the "
+        "others): what it may do. Each operation of the customer API names the one it needs "
+        "(`x-pulse-scope`).",
+    )
+    rooms: str | None = _spec(
+        lambda body, name: v.rooms_pattern(body, name),
+        {**ROOMS_PATTERN, "type": ["string", "null"]},
+        required=False,
+        description="A restricted key's rooms: one room id, or a prefix of room ids ending with "
+        "`*` (`acme:*`). Absent: every room. Tokens it mints reach only these rooms.",
     )
 
-    example = {"kind": "secret", "name": "CI"}
+    examples = {
+        "secret": ("A secret key", {"kind": "secret", "name": "CI"}),
+        "restricted": (
+            "A restricted key",
+            {
+                "kind": "restricted",
+                "name": "Support bot",
+                "scopes": ["tokens:mint", "comments:read"],
+                "rooms": "acme:*",
+            },
+        ),
+    }
+
+
+class ReportLeakRequest(Body):
+    key: str = text(
+        max_len=LEAKED_KEY_MAX,
+        strip=True,
+        description="The whole key as it was found (`pk_...`, `sk_...` or `rk_...`).",
+    )
+
+    example = {"key": "sk_VbxS2RvaEHXy9cNQVbxS2RvNLnZP03VSYkGZuv0KlN6UgB0wEjSKYt3P3kva"}
 
 
 ENVIRONMENT = Record(
@@ -144,7 +193,11 @@ ENVIRONMENT = Record(
         "connection too).",
         "create_rooms_on_join": "Whether a connection to a room that does not exist creates "
         "it (else its `$connect` is a 404 `ROOM_NOT_FOUND`).",
+        "leak_reported_at": "When a key of it was last reported leaked (and revoked), until an "
+        "operator dismisses it; absent otherwise.",
+        "leaked_key": "That key's preview (`sk_...a1b2`); absent otherwise.",
     },
+    omit_none=("leak_reported_at", "leaked_key"),
     examples=[
         {
             "id": "env_0Q9cZk1aB2cD3eF4",
@@ -169,15 +222,19 @@ API_KEY = Record(
     ApiKey,
     "ApiKey",
     rename={"env_id": "environmentId"},
-    omit_none=("key",),
+    omit_none=("key", "scopes", "rooms"),
     schemas={
         "kind": {"type": "string", "enum": list(KEY_KINDS)},
         "status": {"type": "string", "enum": ["active", "revoked"]},
         "key": {"type": "string"},
+        "scopes": {"type": "array", "items": {"type": "string", "enum": list(SCOPES)}},
+        "rooms": ROOMS_PATTERN,
     },
     describe={
         "preview": "The key's first and last characters, to recognise it.",
         "key": "The whole key: only in the answer that creates it, never again.",
+        "scopes": "A restricted key's scopes; absent for the others (a secret key has them all).",
+        "rooms": "A restricted key's rooms pattern; absent: every room.",
     },
 )
 API_KEYS = PageOf(API_KEY)
@@ -187,6 +244,16 @@ CREATED_ENVIRONMENT = Obj(
     {"environment": ENVIRONMENT, "keys": Many(API_KEY)},
     description="The new environment and its first keys, a publishable and a secret one, with "
     "their `key` (shown this once).",
+)
+LEAK_REPORT = Obj(
+    "LeakReport",
+    {
+        "environmentId": Value({"type": "string"}),
+        "key": API_KEY,
+        "revokedNow": Value({"type": "boolean"}),
+    },
+    description="Whose key it was (its environment, the key, now revoked), and whether this "
+    "report revoked it (`false`: it already was).",
 )
 ROTATED_KEYS = Obj(
     "RotatedKeys",

@@ -493,6 +493,8 @@ ROUTE_ROLES: dict[tuple[str, str], str | None] = {
     ("POST", "/admin/api/environments/{envId}/keys"): "admin",
     ("POST", "/admin/api/environments/{envId}/keys/rotate"): "admin",
     ("POST", "/admin/api/environments/{envId}/keys/{keyId}/revoke"): "admin",
+    ("POST", "/admin/api/keys/report-leak"): "admin",
+    ("POST", "/admin/api/environments/{envId}/leak/dismiss"): "admin",
     ("GET", "/admin/api/environments/{envId}/audit"): "viewer",
     ("GET", "/admin/api/openapi.json"): "viewer",
 }

@@ -85,7 +85,7 @@ def test_an_unknown_field_is_400_unknown_field_naming_it(client: Any, owner: Log
         [
             ("POST", ENVS, {"name": "x", "colour": "red"}, "colour"),
             ("PATCH", f"{ENVS}/{env_id}", {"name": "x", "id": "env_1"}, "id"),
-            ("POST", f"{ENVS}/{env_id}/keys", {"kind": "secret", "scopes": []}, "scopes"),
+            ("POST", f"{ENVS}/{env_id}/keys", {"kind": "secret", "permissions": []}, "permissions"),
             ("POST", f"{API}/operators", {"email": "a@b.co", "admin": True}, "admin"),
             ("POST", f"{API}/login", {"email": "a@b.co", "password": "p", "otp": 1}, "otp"),
         ],

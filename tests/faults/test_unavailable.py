@@ -94,6 +94,19 @@ def _disable_env(w: World) -> Req:
     return Req("DELETE", f"{ADMIN}/environments/{env_id}", body, w.owner_token)
 
 
+def _leaked_key(w: World) -> Req:
+    """`report-leak` of the secret key of an environment of its own."""
+    _, _, sk = w.environment()
+    return Req("POST", f"{ADMIN}/keys/report-leak", {"key": sk}, w.owner_token)
+
+
+def _leak_shown(w: World) -> Req:
+    """`leak/dismiss` on an environment of its own whose secret key was reported leaked."""
+    env_id, _, sk = w.environment()
+    w.graph.environments.report_leak(OWNER, sk)
+    return Req("POST", f"{ADMIN}/environments/{env_id}/leak/dismiss", None, w.owner_token)
+
+
 def _suspended_env(w: World) -> Req:
     """`resume` on an environment of its own, suspended first."""
     env_id, _, _ = w.environment()
@@ -298,6 +311,8 @@ CASES: dict[str, Case] = {
     "environment audit": Case(
         ("GET", "/environments/{envId}/audit"), 200, _fresh_env("GET", "/audit")
     ),
+    "report a leaked key": Case(("POST", "/keys/report-leak"), 200, _leaked_key),
+    "dismiss a leak": Case(("POST", "/environments/{envId}/leak/dismiss"), 200, _leak_shown),
     # Admin API: the data browser
     "analytics": Case(("GET", "/analytics"), 200, _admin_env("GET", "/analytics")),
     "browse rooms": Case(("GET", "/rooms"), 200, _admin_env("GET", "/rooms")),

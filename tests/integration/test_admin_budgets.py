@@ -47,6 +47,10 @@ BUDGETS: dict[str, tuple[str, str, list[str]]] = {
     "rotate keys": ("POST", E + "/keys/rotate", [AUTH, READ, TX, KICK]),
     "revoke key": ("POST", E + "/keys/{key}/revoke", [AUTH, READ, TX, KICK]),
     "environment audit": ("GET", E + "/audit", [AUTH, READ, Q]),
+    # the key's environment and item (its ids are inside it), then the revoke with its audit
+    # event, then the connections of the dead key closed (one Query)
+    "report a leaked key": ("POST", "/admin/api/keys/report-leak", [AUTH, READ, TX, KICK]),
+    "dismiss a leak": ("POST", E + "/leak/dismiss", [AUTH, READ, TX]),
     "list operators": ("GET", "/admin/api/operators", [AUTH, Q]),
     "create operator": ("POST", "/admin/api/operators", [AUTH, TX]),
     "change an operator's role": ("PATCH", "/admin/api/operators/{op}", [AUTH, READ, TX]),
@@ -92,14 +96,24 @@ BODIES: dict[str, Any] = {
     "change a room's access": {"defaultAccess": "read", "usersAccess": {"ada": "write"}},
     "disable environment": {"confirmName": "Acme"},
     "create key": {"kind": "secret"},
+    "report a leaked key": {"key": "{sk}"},
     "create operator": {"email": "new@example.com", "password": PASSWORD, "role": "viewer"},
     "change an operator's role": {"role": "admin"},
 }
 
 # Done (and not counted) before the operation: what it needs to find.
-BEFORE: dict[str, tuple[str, str]] = {
-    "resume environment": ("POST", E + "/suspend"),
+BEFORE: dict[str, tuple[str, str, Any]] = {
+    "resume environment": ("POST", E + "/suspend", None),
+    "dismiss a leak": ("POST", "/admin/api/keys/report-leak", {"key": "{sk}"}),
 }
+
+
+def filled(body: Any, values: dict[str, str]) -> Any:
+    """A body whose string values name world values (`{sk}`), filled in."""
+    if not isinstance(body, dict):
+        return body
+    return {k: v.format(**values) if isinstance(v, str) else v for k, v in body.items()}
+
 
 # POST /admin/api/login: the email claim and the throttles in one read; one conditional write
 # reserving the one running password check (of the address, and the account's hourly attempt:
@@ -161,6 +175,7 @@ def world(client: Any, services: runtime.Services, make_env: Callable[..., Env])
     values = {
         "env": env.id,
         "key": env.pk_id,
+        "sk": env.sk,
         "op": op.id,
         "t": t,
         "c": c[0]["id"],
@@ -209,12 +224,16 @@ def test_the_budget_table_covers_every_admin_route() -> None:
 def test_admin_budget(operation: str, client: Any, world: World, dynamo_calls: DynamoCalls) -> None:
     method, path, budget = BUDGETS[operation]
     if operation in BEFORE:
-        before_method, before_path = BEFORE[operation]
-        resp = call(client, world.token, before_method, before_path.format(**world.values))
+        before_method, before_path, before_body = BEFORE[operation]
+        before_body = filled(before_body, world.values)
+        resp = call(
+            client, world.token, before_method, before_path.format(**world.values), before_body
+        )
         assert resp.status_code == 200, resp.body
 
     with dynamo_calls.record() as calls:
-        resp = call(client, world.token, method, path.format(**world.values), BODIES.get(operation))
+        body = filled(BODIES.get(operation), world.values)
+        resp = call(client, world.token, method, path.format(**world.values), body)
 
     assert 200 <= resp.status_code < 300, (resp.status_code, resp.body)
     assert ops(calls) == budget

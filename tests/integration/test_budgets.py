@@ -10,6 +10,7 @@ failed-authentication counters ride in the read."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -167,6 +168,32 @@ def test_mint_budget(
         (control, f"RL#fail-ip:127.0.0.1#{minute}", "RL"),
         (control, f"RL#fail-key:{env.id}:{env.sk_id}#{minute}", "RL"),
     }
+
+
+@pytest.mark.parametrize("scenario", list(MINT_BUDGETS))
+def test_a_restricted_keys_mint_costs_what_a_secret_keys_does(
+    scenario: str,
+    client: Any,
+    services: runtime.Services,
+    make_env: Callable[..., Env],
+    clock: FrozenClock,
+    dynamo_calls: DynamoCalls,
+) -> None:
+    """An rk_ key's scope is checked on the key item the one read already holds."""
+    env = make_env()
+    rk = services.environments.create_key(
+        OWNER, env.id, "restricted", "minter", scopes=("tokens:mint",)
+    )
+    assert rk.key is not None
+    env = dataclasses.replace(env, sk=rk.key, sk_id=rk.id)
+    user, name = setup_mint(scenario, client, env, clock)
+    reads, writes = MINT_BUDGETS[scenario]
+
+    with dynamo_calls.record() as calls:
+        resp = post_token(client, f"Bearer {env.sk}", user, name)
+
+    assert resp.status_code == 200, resp.body
+    assert_budget(calls, reads, writes, rate=True)
 
 
 def test_the_first_mint_records_user_counters_and_key_use_in_one_transaction(

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -317,6 +317,63 @@ def test_v1_budget(operation: str, client: Any, world: World, dynamo_calls: Dyna
     assert 200 <= resp.status_code < 300, (resp.status_code, resp.body)
     assert [describe(c) for c in calls] == budget
     check_calls(calls)
+
+
+# --- restricted keys (rk_): their scopes and rooms are checked on the key item the one read holds
+
+
+def restricted_env(services: runtime.Services, env: Env, rooms: str | None) -> Env:
+    """`env` as a backend holding a restricted key with every scope (and `rooms`)."""
+    from chalicelib import scopes
+    from chalicelib.entities import Actor
+
+    owner = Actor(id="op_0Q5cZkT8operator", email="owner@example.com", role="owner")
+    key = services.environments.create_key(
+        owner, env.id, "restricted", "bot", scopes=scopes.SCOPES, rooms=rooms
+    )
+    assert key.key is not None
+    return replace(env, sk=key.key, sk_id=key.id)
+
+
+EVERY_ROOM = {"list rooms", "list rooms by user and groups", "create room"}
+
+
+@pytest.mark.parametrize("operation", list(BUDGETS))
+def test_a_restricted_key_costs_what_a_secret_key_does(
+    operation: str,
+    client: Any,
+    services: runtime.Services,
+    world: World,
+    dynamo_calls: DynamoCalls,
+) -> None:
+    rooms = None if operation in EVERY_ROOM else "doc:*"
+    env = restricted_env(services, world.env, rooms)
+    assert request(client, env, "GET", "/api/v1/users").status_code == 200  # lastUsedAt, first
+    method, path, budget = BUDGETS[operation]
+
+    with dynamo_calls.record() as calls:
+        resp = request(client, env, method, concrete(path, world), BODIES.get(operation))
+
+    assert 200 <= resp.status_code < 300, (resp.status_code, resp.body)
+    assert [describe(c) for c in calls] == budget
+    check_calls(calls)
+
+
+def test_a_restricted_key_refused_costs_the_one_read_alone(
+    client: Any, services: runtime.Services, world: World, dynamo_calls: DynamoCalls
+) -> None:
+    env = restricted_env(services, world.env, "other:*")
+    assert request(client, env, "GET", "/api/v1/users").status_code == 200  # lastUsedAt, first
+
+    for method, path, body in (
+        ("GET", R, None),  # a room outside its pattern
+        ("GET", "/api/v1/rooms", None),  # every room
+        ("POST", "/auth/token", {"userId": "u", "name": "U"}),  # an identity token
+    ):
+        with dynamo_calls.record() as calls:
+            resp = request(client, env, method, path, body)
+        assert resp.status_code == 403, (path, resp.body)
+        assert [describe(c) for c in calls] == [READ], path
 
 
 def test_the_one_read_holds_the_key_the_environment_and_every_named_item(

@@ -311,8 +311,15 @@ ADMIN_BODIES: Table = {
     ("DELETE", ENV): ({"confirmName": "Existing"}, [Field("confirmName", "string")]),
     ("POST", f"{ENV}/keys"): (
         {"kind": "secret", "name": "Backend"},
-        [Field("kind", "string"), Field("name", "string", nullable=True)],
+        [
+            Field("kind", "string"),
+            Field("name", "string", nullable=True),
+            Field("scopes", "list", nullable=True),
+            Field("rooms", "string", nullable=True),
+        ],
     ),
+    ("POST", "/admin/api/keys/report-leak"): ({"key": "sk_not_a_key"}, [Field("key", "string")]),
+    ("POST", f"{ENV}/leak/dismiss"): ({}, []),
     ("POST", f"{ENV}/suspend"): ({}, []),
     ("POST", f"{ENV}/resume"): ({}, []),
     ("POST", f"{ENV}/keys/rotate"): ({}, []),

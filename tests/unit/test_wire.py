@@ -43,6 +43,7 @@ MODELS: list[type[Body]] = [
     environments.UpdateEnvironmentRequest,
     environments.DisableEnvironmentRequest,
     environments.CreateKeyRequest,
+    environments.ReportLeakRequest,
     environments.NoBody,
     operators.LoginRequest,
     operators.CreateOperatorRequest,

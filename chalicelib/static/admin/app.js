@@ -500,7 +500,17 @@ function formDialog({ title, fields, submitLabel, onSubmit, intro }) {
   for (const field of fields) {
     const id = uid("field");
     let control;
-    if (field.type === "select") {
+    if (field.type === "checkboxes") {
+      // A group of checkboxes: its value is the list of the checked ones.
+      control = h(
+        "fieldset",
+        { id, class: "checks", "data-name": field.name },
+        h("legend", {}, field.label),
+        field.options.map(([value, text]) =>
+          h("label", { class: "check-row" }, h("input", { type: "checkbox", value, name: field.name }), mono(value), h("span", { class: "muted small" }, text)),
+        ),
+      );
+    } else if (field.type === "select") {
       control = h(
         "select",
         { id, name: field.name },
@@ -523,20 +533,30 @@ function formDialog({ title, fields, submitLabel, onSubmit, intro }) {
     inputs[field.name] = control;
     const hintId = field.hint ? uid("hint") : null;
     if (hintId) control.setAttribute("aria-describedby", hintId);
-    form.append(
-      h(
-        "div",
-        { class: "field" },
-        h(
-          "label",
-          { for: id },
-          field.label,
-          field.required || field.type === "select" ? null : h("span", { class: "optional" }, " (optional)"),
-        ),
-        control,
-        field.hint ? h("p", { class: "hint", id: hintId }, field.hint) : null,
-      ),
+    const wrapper = h(
+      "div",
+      { class: "field", "data-field": field.name },
+      field.type === "checkboxes"
+        ? null
+        : h(
+            "label",
+            { for: id },
+            field.label,
+            field.required || field.type === "select" ? null : h("span", { class: "optional" }, " (optional)"),
+          ),
+      control,
+      field.hint ? h("p", { class: "hint", id: hintId }, field.hint) : null,
     );
+    form.append(wrapper);
+    if (field.showWhen) {
+      // Shown only while another field (a select above) has one value.
+      const [other, wanted] = field.showWhen;
+      const sync = () => {
+        wrapper.hidden = inputs[other].value !== wanted;
+      };
+      inputs[other].addEventListener("change", sync);
+      sync();
+    }
   }
   const submit = h("button", { type: "submit", class: "btn btn-primary" }, submitLabel);
   const cancel = h("button", { type: "button", class: "btn btn-secondary" }, "Cancel");
@@ -549,7 +569,8 @@ function formDialog({ title, fields, submitLabel, onSubmit, intro }) {
     const values = {};
     for (const [name, control] of Object.entries(inputs)) {
       control.removeAttribute("aria-invalid");
-      values[name] = control.value;
+      values[name] =
+        control.tagName === "FIELDSET" ? [...control.querySelectorAll("input:checked")].map((input) => input.value) : control.value;
     }
     clearBanners(dialog.errors);
     try {
@@ -557,7 +578,7 @@ function formDialog({ title, fields, submitLabel, onSubmit, intro }) {
     } catch (err) {
       if (err instanceof ApiError && err.field && inputs[err.field]) {
         inputs[err.field].setAttribute("aria-invalid", "true");
-        inputs[err.field].focus();
+        (inputs[err.field].querySelector("input") || inputs[err.field]).focus();
       }
       reportError(err, dialog.errors);
     }
@@ -607,16 +628,31 @@ function copyButton(label, getText, input, status) {
   return btn;
 }
 
-const KIND_LABEL = { secret: "Secret key", publishable: "Publishable key" };
+const KIND_LABEL = { secret: "Secret key", publishable: "Publishable key", restricted: "Restricted key" };
 const KIND_HINT = {
   secret: "Backend only: mints user tokens and calls the REST API. Never put it in frontend code.",
   publishable: "Safe in frontend code: the widget connects with it.",
+  restricted: "Backend only: a secret key limited to its scopes (and rooms). Never put it in frontend code.",
 };
+const KIND_PREFIX = { secret: "sk_", publishable: "pk_", restricted: "rk_" };
+const KIND_TONE = { secret: "danger", publishable: "info", restricted: "warn" };
+// What a restricted key may be given (docs/keys.md); each customer API operation needs one.
+const KEY_SCOPES = [
+  ["tokens:mint", "mint user tokens (POST /auth/token)"],
+  ["rooms:read", "read rooms and who is in them"],
+  ["rooms:write", "create, change and delete rooms"],
+  ["comments:read", "read threads and comments"],
+  ["comments:write", "write threads, comments, reactions, attachments"],
+  ["users:read", "read users"],
+  ["users:write", "revoke a user's tokens"],
+  ["broadcast", "broadcast to a room"],
+  ["events:read", "read a room's events"],
+];
 
 /** Full keys, shown once, each with a copy button. */
 function keysOnceDialog({ title, keys, intro, onClose }) {
   const status = h("p", { class: "copy-status", role: "status" });
-  const hasSecret = keys.some((k) => k.kind === "secret");
+  const hasSecret = keys.some((k) => k.kind !== "publishable");
   const rows = keys
     .slice()
     .sort((a, b) => (a.kind === b.kind ? 0 : a.kind === "publishable" ? -1 : 1))
@@ -639,7 +675,7 @@ function keysOnceDialog({ title, keys, intro, onClose }) {
       return h(
         "div",
         { class: `keybox keybox-${key.kind}` },
-        h("label", { for: id }, label, " ", badge(key.kind === "secret" ? "sk_" : "pk_", key.kind === "secret" ? "danger" : "info")),
+        h("label", { for: id }, label, " ", badge(KIND_PREFIX[key.kind], KIND_TONE[key.kind])),
         h("div", { class: "keybox-row" }, input, copyButton(KIND_LABEL[key.kind], () => key.key, input, status)),
         h("p", { class: "hint", id: hintId }, KIND_HINT[key.kind]),
       );
@@ -1033,16 +1069,45 @@ async function environmentView(envId, tab, rest, params) {
             ),
           )
         : null,
+    leakBanner(env),
     accessWarningNode(env),
     tabs,
     h("div", { class: "tab-panel" }, content),
   );
 }
 
+/** A key reported leaked (POST /admin/api/keys/report-leak): shown until an admin dismisses it. */
+function leakBanner(env) {
+  if (!env.leakReportedAt) return null;
+  const dismiss = async (event) => {
+    try {
+      await busy(event.currentTarget, () => api("POST", apiPath`environments/${env.id}/leak/dismiss`));
+      flash("Leak report dismissed.");
+      render();
+    } catch (err) {
+      reportError(err);
+    }
+  };
+  return h(
+    "div",
+    { class: "callout callout-danger", role: "note", "aria-label": "Leaked key" },
+    h("p", { class: "callout-title" }, "A key of this environment was reported leaked."),
+    h(
+      "p",
+      {},
+      mono(env.leakedKey || "a key"),
+      " was reported leaked ",
+      time(env.leakReportedAt),
+      " and revoked: requests with it, tokens it minted and their connections stopped at once. Give its backend a new key, then check the audit log for what it did before.",
+    ),
+    can("admin") ? button("Dismiss", dismiss, { kind: "secondary", small: true }) : null,
+  );
+}
+
 // --- API keys -----------------------------------------------------------------------------------
 
 function keyConsequences(key) {
-  return key.kind === "secret"
+  return key.kind !== "publishable"
     ? [
         `Backends calling with ${key.preview} get 401 INVALID_API_KEY on their very next request (POST /auth/token and the /api/v1 REST API).`,
         "User tokens minted with it stop working; widgets connected with those tokens are disconnected.",
@@ -1069,7 +1134,7 @@ async function keysTab(env, _rest, params) {
       },
       columns: [
         { label: "Name", header: true, render: (k) => k.name },
-        { label: "Kind", render: (k) => badge(k.kind, k.kind === "secret" ? "danger" : "info") },
+        { label: "Kind", render: (k) => [badge(k.kind, KIND_TONE[k.kind]), keyScopes(k)] },
         { label: "Key", render: (k) => mono(k.preview) },
         { label: "Created", render: (k) => time(k.createdAt) },
         { label: "Last used", render: (k) => time(k.lastUsedAt) },
@@ -1117,6 +1182,19 @@ async function keysTab(env, _rest, params) {
   );
 }
 
+/** What a restricted key may do, under its kind: its scopes and rooms (a secret key: all). */
+function keyScopes(key) {
+  if (key.kind !== "restricted") return null;
+  return h(
+    "span",
+    { class: "key-scopes small" },
+    h("span", { class: "muted" }, "scopes "),
+    (key.scopes || []).join(", "),
+    h("span", { class: "muted" }, key.rooms ? " · rooms " : " · every room"),
+    key.rooms ? mono(key.rooms) : null,
+  );
+}
+
 function createKey(env) {
   formDialog({
     title: "Create API key",
@@ -1129,13 +1207,27 @@ function createKey(env) {
         options: [
           ["secret", "Secret key (sk_): backend"],
           ["publishable", "Publishable key (pk_): frontend"],
+          ["restricted", "Restricted key (rk_): backend, limited"],
         ],
       },
       { name: "name", label: "Name", maxlength: 100, placeholder: "CI backend", hint: "Helps you tell keys apart, e.g. where it is used." },
+      { name: "scopes", label: "Scopes", type: "checkboxes", options: KEY_SCOPES, showWhen: ["kind", "restricted"] },
+      {
+        name: "rooms",
+        label: "Rooms",
+        maxlength: 129,
+        placeholder: "acme:*",
+        hint: "One room id, or a prefix of room ids ending with * (acme:*). Empty: every room. Tokens it mints reach only these rooms.",
+        showWhen: ["kind", "restricted"],
+      },
     ],
     onSubmit: async (values, dialog) => {
       const body = { kind: values.kind };
       if (values.name.trim()) body.name = values.name.trim();
+      if (values.kind === "restricted") {
+        body.scopes = values.scopes;
+        if (values.rooms.trim()) body.rooms = values.rooms.trim();
+      }
       const key = await api("POST", apiPath`environments/${env.id}/keys`, { body });
       dialog.close("done");
       keysOnceDialog({ title: `Key “${key.name}” created`, keys: [key], onClose: () => render() });
