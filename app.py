@@ -14,6 +14,7 @@ from chalicelib.api import (
     admin_webhooks,
     auth_tokens,
     sdk,
+    v1_inbox,
     v1_openapi,
     v1_rooms,
 )
@@ -34,6 +35,7 @@ for router in (
     admin_webhooks.router,
     auth_tokens.router,
     v1_rooms.router,
+    v1_inbox.router,
     v1_openapi.router,
     admin_openapi.router,
     admin_panel.router,

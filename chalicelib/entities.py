@@ -13,6 +13,8 @@ T = TypeVar("T")
 # Attachments, per environment unless an operator changes them (Admin API environment PATCH).
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 ATTACHMENT_MAX_BYTES_CAP = 100 * 1024 * 1024  # the most an operator may allow
+NOTIFICATION_DELAY_SECONDS = 300  # unread activity waits this long before notification.created
+NOTIFICATION_DELAY_MAX = 7 * 86400
 ATTACHMENT_TYPES: tuple[str, ...] = (
     "image/png",
     "image/jpeg",
@@ -72,6 +74,8 @@ class Environment:
     # have; the presigned POST's policy enforces both.
     attachment_max_bytes: int = ATTACHMENT_MAX_BYTES
     attachment_types: tuple[str, ...] = ATTACHMENT_TYPES
+    # How long unread activity waits before `notification.created` (docs/inbox.md).
+    notification_delay_seconds: int = NOTIFICATION_DELAY_SECONDS
 
 
 @dataclass(frozen=True)
@@ -195,6 +199,45 @@ class Comment:
 
 
 @dataclass(frozen=True)
+class InboxEntry:
+    """A thread with unread activity for a user, and why it is in their inbox (`mention`,
+    `reply`: they wrote in it, `subscribed`: they chose to follow it)."""
+
+    thread_id: str
+    room_id: str
+    unread_count: int
+    reason: str
+    last_activity_at: str
+
+
+@dataclass(frozen=True)
+class InboxCount:
+    user_id: str
+    count: int
+
+
+@dataclass(frozen=True)
+class ThreadRead:
+    user_id: str
+    thread_id: str
+    unread_count: int
+
+
+@dataclass(frozen=True)
+class ThreadSubscription:
+    user_id: str
+    thread_id: str
+    subscribed: bool
+
+
+@dataclass(frozen=True)
+class NotificationSettings:
+    user_id: str
+    room_id: str
+    setting: str
+
+
+@dataclass(frozen=True)
 class Reaction:
     """One emoji on a comment: how many users reacted with it, and the first few of them."""
 
@@ -227,6 +270,10 @@ class Thread:
     comment_count: int
     # Set where the thread is returned with its comments (create, get one): the first page.
     comments: Page[Comment] | None = None
+    # Set where the thread is answered to one user (a socket's threads.list, `?userId=`): their
+    # unread comments in it and whether they are subscribed.
+    unread_count: int | None = None
+    subscribed: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from .services.channel import RoomChannel, Sender
 from .services.collab import CollabService
 from .services.environments import EnvironmentService
 from .services.idempotency import IdempotencyService
+from .services.inbox import InboxService
 from .services.keyauth import KeyCheck
 from .services.limits import Limits
 from .services.login_throttle import LoginThrottle
@@ -37,6 +38,7 @@ class Services:
     idempotency: IdempotencyService
     webhooks: WebhookService
     pipeline: WebhookPipeline
+    inbox: InboxService
 
 
 _services: Services | None = None
@@ -65,6 +67,7 @@ def build(
         environments,
         events,
         idempotency,
+        inbox,
         login_throttles,
         operators,
         ratelimits,
@@ -142,6 +145,18 @@ def build(
             settings, clock, environment_service, pipeline, webhooks=webhooks, audit=audit
         ),
         pipeline=pipeline,
+        inbox=InboxService(
+            settings,
+            clock,
+            authority,
+            channel,
+            pipeline,
+            inbox=inbox,
+            rooms=rooms,
+            users=users,
+            environments=environments,
+            connections=connections,
+        ),
     )
 
 

@@ -484,6 +484,16 @@ def max_bytes(obj: Mapping[str, Any], field: str, cap: int) -> int | None:
     return value
 
 
+def seconds(obj: Mapping[str, Any], field: str, cap: int) -> int | None:
+    """An optional number of seconds, 0..cap (`null`: absent)."""
+    if obj.get(field) is None:
+        return None
+    value = whole_number(obj, field)
+    if value is not None and not 0 <= value <= cap:
+        raise InvalidInput(field, f"must be 0-{cap} seconds")
+    return value
+
+
 def mime_types(obj: Mapping[str, Any], field: str) -> tuple[str, ...] | None:
     """An optional list of 1-100 distinct MIME types."""
     value = obj.get(field)

@@ -1,5 +1,6 @@
-"""The webhook pipeline's two Lambda entry points (app.py wires them; the local stack calls the
-same functions): the data table's stream records, and one queued delivery attempt."""
+"""The stream and queue pipeline's two Lambda entry points (app.py wires them; the local stack
+calls the same functions): the data table's stream records (webhook deliveries, then the inbox
+fan-out), and one queued message (a delivery attempt, or a notification's check)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,17 @@ def stream(event: dict[str, Any]) -> int:
     records = [r for r in event.get("Records", []) if is_event_record(r)]
     if not records:
         return 0
-    return services().pipeline.on_stream(records)
+    started = services().pipeline.on_stream(records)
+    services().inbox.on_stream(records)
+    return started
 
 
 def attempts(event: dict[str, Any]) -> None:
     """SQS messages, each one attempt to make. An exception leaves the message on the queue (it
     comes back after its visibility timeout, and goes to the dead-letter queue after a few)."""
     for record in event.get("Records", []):
-        services().pipeline.on_message(jsontext.loads(record["body"]))
+        message = jsontext.loads(record["body"])
+        if message.get("kind") == "notification":
+            services().inbox.on_notification(message)
+        else:
+            services().pipeline.on_message(message)

@@ -233,6 +233,11 @@ CUSTOMER = Header(
         },
         {"name": "Users", "description": "The people your backend minted tokens for."},
         {
+            "name": "Inbox",
+            "description": "Each user's unread threads, subscriptions and notification settings "
+            "(docs/inbox.md).",
+        },
+        {
             "name": "Realtime",
             "description": "Who is connected to a room right now, and messages to everyone in it.",
         },

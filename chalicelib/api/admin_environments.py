@@ -92,6 +92,7 @@ def update_environment(
         create_rooms_on_join=body.create_rooms_on_join,
         attachment_max_bytes=body.attachment_max_bytes,
         attachment_types=body.attachment_types,
+        notification_delay_seconds=body.notification_delay_seconds,
     )
     return services().environments.update(actor, envId, change)
 

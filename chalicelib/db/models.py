@@ -39,6 +39,11 @@ data table (customer data; every pk starts with ENV#<envId>, so isolation holds 
   Room event log head (last seq)   ENV#<envId>#EVENTS#<roomId>  HEAD
   Socket write by clientMutationId ENV#<envId>#EVENTS#<roomId>  MUT#<sha256(user, id)>
   Attachment (an upload)           ENV#<envId>#ATT#<attachmentId>  ATT
+  A user's state of a thread       ENV#<envId>#INBOX#<userId>  T#<threadId>
+  ... in the inbox, newest first   ENV#<envId>#INBOX#<userId>  L#<activity>#<threadId>
+  A user's unread thread count     ENV#<envId>#INBOX#<userId>  COUNT
+  A thread's subscriber            ENV#<envId>#SUBS#<threadId>  <userId>
+  A user's setting for a room      ENV#<envId>#USER#<userId>   NOTIFY#<roomId>
 
 A room carries a generation (`gen`, new each time the room is created); its threads carry the
 gen they were created under. Deleting a room is one transaction (room + counters), after which
@@ -129,6 +134,7 @@ class EnvironmentItem(ControlTable):
     # Attachment limits (absent: the defaults in entities.py).
     attachment_max_bytes = NumberAttribute(null=True)
     attachment_types = UnicodeAttribute(null=True)  # JSON list of MIME types
+    notification_delay_seconds = NumberAttribute(null=True)
 
 
 class ApiKeyItem(ControlTable):
@@ -316,6 +322,56 @@ class ReactionItem(DataTable):
 
     emoji = UnicodeAttribute()
     user_id = UnicodeAttribute()
+
+
+class InboxStateItem(DataTable):
+    """A user's state of one thread: unread comments since they last read it, why it is in
+    their inbox, the sort key of its inbox entry, and the end of its notification window.
+    `version` conditions every change (the fan-out and a reader race)."""
+
+    room_id = UnicodeAttribute()
+    thread_id = UnicodeAttribute()
+    unread = NumberAttribute(default=0)
+    reason = UnicodeAttribute(null=True)
+    last_seq = NumberAttribute(default=0)  # the room seq of the last comment counted
+    activity_at = UnicodeAttribute(null=True)
+    read_at = UnicodeAttribute(null=True)
+    entry_sk = UnicodeAttribute(null=True)  # its inbox entry while unread
+    notify_until = NumberAttribute(null=True)  # epoch seconds: a notification is scheduled
+    version = NumberAttribute(default=0)
+
+
+class InboxEntryItem(DataTable):
+    """A thread with unread activity in a user's inbox, under its activity time."""
+
+    room_id = UnicodeAttribute()
+    thread_id = UnicodeAttribute()
+    unread = NumberAttribute()
+    reason = UnicodeAttribute()
+    activity_at = UnicodeAttribute()
+
+
+class InboxCountItem(DataTable):
+    """The number of threads with unread activity in a user's inbox (the inbox/count read)."""
+
+    total = NumberAttribute(default=0)
+
+
+class SubscriptionItem(DataTable):
+    """A user's subscription to a thread: `auto` (wrote in it, or was mentioned), `on` or `off`
+    (chosen). Outside the thread's comment partition, so a thread's purge leaves it for the
+    fan-out that clears its subscribers' inboxes."""
+
+    room_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    state = UnicodeAttribute()
+
+
+class RoomNotifyItem(DataTable):
+    """A user's notification setting for a room: `all` (the default, absent), `mentions`, `none`."""
+
+    room_id = UnicodeAttribute()
+    setting = UnicodeAttribute()
 
 
 class AttachmentItem(DataTable):
@@ -642,6 +698,31 @@ def user_name_sk(words: str, user_id: str) -> str:
 
 def mutation_sk(digest: str) -> str:
     return f"MUT#{digest}"
+
+
+def inbox_pk(env_id: str, user_id: str) -> str:
+    return f"ENV#{env_id}#INBOX#{user_id}"
+
+
+def inbox_state_sk(thread_id: str) -> str:
+    return f"T#{thread_id}"
+
+
+def inbox_entry_sk(activity_at: str, thread_id: str) -> str:
+    """Under its activity time, so a Query newest first lists the inbox in order."""
+    return f"L#{activity_at}#{thread_id}"
+
+
+INBOX_ENTRY_PREFIX = "L#"
+INBOX_COUNT_SK = "COUNT"
+
+
+def subscribers_pk(env_id: str, thread_id: str) -> str:
+    return f"ENV#{env_id}#SUBS#{thread_id}"
+
+
+def room_notify_sk(room_id: str) -> str:
+    return f"NOTIFY#{room_id}"
 
 
 # The sort key prefixes of event items, the only items the stream handler takes (`EVT#`: events

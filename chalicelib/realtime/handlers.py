@@ -85,7 +85,9 @@ def message(event: dict[str, Any]) -> dict[str, Any]:
         reply_to = connection
         if received.refusal is not None:
             raise received.refusal
-        protocol.dispatch(protocol.Context.of(connection, message, graph.realtime, graph.collab))
+        protocol.dispatch(
+            protocol.Context.of(connection, message, graph.realtime, graph.collab, graph.inbox)
+        )
     except PulseError as exc:
         graph.realtime.reply(reply_to, protocol.error_message(exc, request_id))
     except Exception:

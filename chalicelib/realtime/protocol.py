@@ -16,10 +16,11 @@ from typing import Any
 
 from .. import access, codes, jsontext
 from .. import validation as v
-from ..entities import Connection
+from ..entities import Connection, Page, Thread
 from ..errors import Forbidden, InvalidInput, PulseError, RateLimited, Replayed, Unavailable
 from ..services.callers import MemberCaller
 from ..services.collab import CatchUp, CollabService, for_members
+from ..services.inbox import InboxService
 from ..services.realtime import RealtimeService
 from ..wire import sizing
 from ..wire.attachments import ATTACHMENT, CreateAttachmentRequest
@@ -47,6 +48,7 @@ class Context:
     message: dict[str, Any]
     realtime: RealtimeService
     collab: CollabService
+    inbox: InboxService
 
     @classmethod
     def of(
@@ -55,12 +57,13 @@ class Context:
         message: dict[str, Any],
         realtime: RealtimeService,
         collab: CollabService,
+        inbox: InboxService,
     ) -> Context:
         named = message.get("clientMutationId")
         member = MemberCaller(
             connection, message.get("requestId"), named if isinstance(named, str) else None
         )
-        return cls(member, message, realtime, collab)
+        return cls(member, message, realtime, collab, inbox)
 
     @property
     def connection(self) -> Connection:
@@ -319,11 +322,23 @@ def threads_list(ctx: Context) -> None:
         ctx.collab.browse_threads if v.boolean(ctx.message, "comments") else ctx.collab.list_threads
     )
     page = listing(ctx.member, ctx.connection.room_id, resolved, THREADS_PAGE, cursor)
+    page = _marked(ctx, page)
     listed: dict[str, Any] = {"type": "threads.listed", "data": [], "nextCursor": None}
     data, next_cursor = sizing.fit(
         page, THREAD.dump, ctx.budget(listed, "data"), strict=True, shrink=thread_within
     )
     ctx.reply({**listed, "data": data, "nextCursor": next_cursor})
+
+
+def _marked(ctx: Context, page: Page[Thread]) -> Page[Thread]:
+    """Each thread with the connection's user's unread count and subscription."""
+    me = ctx.connection
+    marks = ctx.inbox.marks(me.env_id, me.user_id, [t.id for t in page.data])
+    data = [
+        replace(t, unread_count=marks[t.id].unread_count, subscribed=marks[t.id].subscribed)
+        for t in page.data
+    ]
+    return Page(data, page.next_cursor, page.after)
 
 
 @handles("comments.list", "threadId", "cursor")
@@ -448,6 +463,52 @@ def _react(ctx: Context, *, add: bool) -> None:
                 "unchanged": True,
             }
         )
+
+
+# --- unread state, subscriptions, notification settings -----------------------------------
+
+
+@handles("thread.markRead", "threadId")
+def thread_mark_read(ctx: Context) -> None:
+    """The user has read the thread to its end: `thread.read`, and `inbox.updated` to each of
+    their sockets if their unread count changed."""
+    thread_id = _thread_id(ctx)
+    me = ctx.connection
+    unread = ctx.inbox.mark_read(ctx.member, me.user_id, thread_id, room_id=me.room_id)
+    ctx.reply({"type": "thread.read", "threadId": thread_id, "unreadCount": unread})
+
+
+@handles("thread.subscribe", "threadId")
+def thread_subscribe(ctx: Context) -> None:
+    _subscription(ctx, on=True)
+
+
+@handles("thread.unsubscribe", "threadId")
+def thread_unsubscribe(ctx: Context) -> None:
+    _subscription(ctx, on=False)
+
+
+def _subscription(ctx: Context, *, on: bool) -> None:
+    thread_id = _thread_id(ctx)
+    me = ctx.connection
+    ctx.inbox.subscribe(ctx.member, me.room_id, thread_id, me.user_id, on)
+    ctx.reply({"type": "thread.subscription", "threadId": thread_id, "subscribed": on})
+
+
+@handles("notifications.get")
+def notifications_get(ctx: Context) -> None:
+    me = ctx.connection
+    setting = ctx.inbox.room_setting(ctx.member, me.room_id, me.user_id)
+    ctx.reply({"type": "notifications.settings", "roomId": me.room_id, "setting": setting})
+
+
+@handles("notifications.set", "setting")
+def notifications_set(ctx: Context) -> None:
+    """The user's setting for this room: `all`, `mentions` or `none` (docs/inbox.md)."""
+    me = ctx.connection
+    wanted = v.required_text(ctx.message, "setting", max_len=16)
+    setting = ctx.inbox.set_room_setting(ctx.member, me.room_id, me.user_id, wanted)
+    ctx.reply({"type": "notifications.settings", "roomId": me.room_id, "setting": setting})
 
 
 # --- attachments -------------------------------------------------------------------------------

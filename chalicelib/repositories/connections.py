@@ -37,6 +37,7 @@ from ..db.models import (
 from ..entities import Connection
 from . import stats
 from . import user_connections as users
+from .reads import Read, fetch
 from .records import to_record
 from .rooms import RoomState
 from .user_connections import Entry, UserConnections
@@ -258,6 +259,24 @@ def user_connections_in(env_id: str, user_id: str, now: float) -> list[Connectio
             consistent_read=True,
         )
         return [to_connection(i) for i in items]
+
+
+def live_of_user(env_id: str, user_id: str, now: float) -> list[Connection]:
+    """A user's live connections, from their connections item (one GetItem, then one
+    BatchGetItem of the rows by id): flat in the environment's size."""
+    item = users.read(env_id, user_id)
+    live = list(fetch([item])[item].live(now))
+    if not live:
+        return []
+    rows = [
+        Read((ConnectionItem, connection_pk(cid), CONNECTION_SK), _live_or_none) for cid in live
+    ]
+    got = fetch(rows)
+    return [c for c in (got[r] for r in rows) if c is not None]
+
+
+def _live_or_none(item: ConnectionItem | None) -> Connection | None:
+    return to_connection(item) if item is not None else None
 
 
 def environment_connections(env_id: str, now: float) -> list[Connection]:

@@ -21,6 +21,7 @@ from ..db.models import (
 from ..entities import (
     ATTACHMENT_MAX_BYTES,
     ATTACHMENT_TYPES,
+    NOTIFICATION_DELAY_SECONDS,
     ApiKey,
     AuditEvent,
     Environment,
@@ -62,6 +63,11 @@ def to_environment(item: EnvironmentItem) -> Environment:
             tuple(jsontext.stored(item.attachment_types))
             if item.attachment_types
             else ATTACHMENT_TYPES
+        ),
+        notification_delay_seconds=(
+            int(item.notification_delay_seconds)
+            if item.notification_delay_seconds is not None
+            else NOTIFICATION_DELAY_SECONDS
         ),
     )
 
@@ -238,6 +244,7 @@ def update(env: Environment, now_iso: str, audit: AuditEvent) -> bool:
                     EnvironmentItem.create_rooms_on_join.set(env.create_rooms_on_join),
                     EnvironmentItem.attachment_max_bytes.set(env.attachment_max_bytes),
                     EnvironmentItem.attachment_types.set(jsontext.dumps(env.attachment_types)),
+                    EnvironmentItem.notification_delay_seconds.set(env.notification_delay_seconds),
                     EnvironmentItem.updated_at.set(now_iso),
                 ],
                 condition=EnvironmentItem.status == "active",

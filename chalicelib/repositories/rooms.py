@@ -639,6 +639,19 @@ def list_comments(
     ).page(to_comment)
 
 
+def latest_comments(env_id: str, thread_id: str, n: int) -> list[Comment]:
+    """The thread's newest `n` comments, oldest of them first (one Query, newest first)."""
+    with unavailable_on_throttle():
+        items = CommentItem.query(
+            comments_pk(env_id, thread_id),
+            CommentItem.sk.startswith("COMMENT#"),
+            scan_index_forward=False,
+            limit=n,
+            consistent_read=True,
+        )
+        return [to_comment(i) for i in reversed(list(items))]
+
+
 def first_comments(
     env_id: str, thread_id: str, comments: list[Comment], secret: bytes
 ) -> Page[Comment]:

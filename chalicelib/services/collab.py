@@ -92,6 +92,15 @@ def _maps_fit(grants: RoomAccess) -> None:
             )
 
 
+def parents(room: RoomState | None, thread: ThreadState | None) -> tuple[RoomState, ThreadState]:
+    """The room and its thread, or 404 for either (a thread of a deleted room's gen included)."""
+    if room is None:
+        raise room_not_found()
+    if thread is None or thread.room_gen != room.gen:
+        raise thread_not_found()
+    return room, thread
+
+
 def resync_required(since: int, last: int, why: str) -> Gone:
     return Gone(
         f"since {since} {why}: the room's last seq is {last}.",
@@ -638,7 +647,7 @@ class CollabService:
             comment = self.rooms.comment_read(env_id, thread_id, comment_id)
             mine = self.rooms.reaction_read(env_id, thread_id, comment_id, emoji, user_id)
             got, last = self._load_to_change(caller, room_id, room, thread, comment, mine)
-            _, state = self._parents(got[room], got[thread])
+            _, state = parents(got[room], got[thread])
             found = got[comment]
             if found is None or found.room_id != room_id:
                 raise comment_not_found()
@@ -848,7 +857,7 @@ class CollabService:
             self.rooms.thread_read(env_id, room_id, thread_id),
         )
         got = self.authority.load(caller, room, thread)
-        return self._parents(got[room], got[thread])
+        return parents(got[room], got[thread])
 
     def _thread_to_change(
         self, caller: Caller, room_id: str, thread_id: str, *extra: Read[Any]
@@ -859,7 +868,7 @@ class CollabService:
             self.rooms.thread_read(env_id, room_id, thread_id),
         )
         got, last = self._load_to_change(caller, room_id, room, thread, *extra)
-        return (*self._parents(got[room], got[thread]), last, got)
+        return (*parents(got[room], got[thread]), last, got)
 
     def _comment(
         self,
@@ -878,23 +887,13 @@ class CollabService:
         )
         comment = self.rooms.comment_read(env_id, thread_id, comment_id)
         got, last = self._load_to_change(caller, room_id, room, thread, comment, *extra)
-        parents = self._parents(got[room], got[thread])
+        pair = parents(got[room], got[thread])
         found = got[comment]
         if found is None or found.room_id != room_id:
             raise comment_not_found()
         if author is not None and found.user_id != author:
             raise Forbidden("You can only change your own comments.", code=codes.NOT_COMMENT_AUTHOR)
-        return (*parents, found, last, got)
-
-    @staticmethod
-    def _parents(
-        room: RoomState | None, thread: ThreadState | None
-    ) -> tuple[RoomState, ThreadState]:
-        if room is None:
-            raise room_not_found()
-        if thread is None or thread.room_gen != room.gen:
-            raise thread_not_found()
-        return room, thread
+        return (*pair, found, last, got)
 
     def _event(
         self,

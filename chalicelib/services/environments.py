@@ -83,6 +83,7 @@ class EnvironmentChange:
     create_rooms_on_join: bool | None = None
     attachment_max_bytes: int | None = None
     attachment_types: tuple[str, ...] | None = None
+    notification_delay_seconds: int | None = None
 
     @property
     def only_name(self) -> bool:
@@ -93,6 +94,7 @@ class EnvironmentChange:
                 self.create_rooms_on_join,
                 self.attachment_max_bytes,
                 self.attachment_types,
+                self.notification_delay_seconds,
             )
         )
 
@@ -105,6 +107,7 @@ class EnvironmentChange:
             ("create_rooms_on_join", "createRoomsOnJoin"),
             ("attachment_max_bytes", "attachmentMaxBytes"),
             ("attachment_types", "attachmentTypes"),
+            ("notification_delay_seconds", "notificationDelaySeconds"),
         ):
             value = getattr(self, attr)
             if value is not None:
@@ -190,6 +193,11 @@ class EnvironmentService:
             ),
             attachment_max_bytes=change.attachment_max_bytes or env.attachment_max_bytes,
             attachment_types=change.attachment_types or env.attachment_types,
+            notification_delay_seconds=(
+                change.notification_delay_seconds
+                if change.notification_delay_seconds is not None
+                else env.notification_delay_seconds
+            ),
             updated_at=now,
         )
         details: dict[str, object]

@@ -4,7 +4,7 @@ composition root (runtime.py) hands each service its stores, and tests may hand 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from ..entities import (
@@ -16,6 +16,7 @@ from ..entities import (
     Comment,
     Connection,
     Environment,
+    InboxEntry,
     Operator,
     Page,
     Reaction,
@@ -32,6 +33,7 @@ from ..repositories.connections import UserWrite
 from ..repositories.environments import EnvState, NewKey, StoredKey
 from ..repositories.events import EventsAfter, StoredAck
 from ..repositories.idempotency import IdempotencyRecord
+from ..repositories.inbox import InboxState
 from ..repositories.login_throttles import HourCount, Release, Reserved, Throttle
 from ..repositories.operators import OperatorRecord
 from ..repositories.reads import Read
@@ -45,6 +47,7 @@ from ..repositories.webhooks import DeliveryState, WebhookState
 class RoomStore(Protocol):
     """Rooms, threads and comments (repositories/rooms.py)."""
 
+    def latest_comments(self, env_id: str, thread_id: str, n: int) -> list[Comment]: ...
     def room_read(self, env_id: str, room_id: str) -> Read[RoomState | None]: ...
     def purge_read(self, env_id: str, room_id: str) -> Read[set[str]]: ...
     def thread_read(
@@ -202,6 +205,30 @@ class EventLog(Protocol):
     ) -> EventsAfter: ...
 
 
+class InboxStore(Protocol):
+    """Unread state, inboxes, subscriptions and room settings (repositories/inbox.py)."""
+
+    def state_read(self, env_id: str, user_id: str, thread_id: str) -> Read[InboxState]: ...
+    def count_read(self, env_id: str, user_id: str) -> Read[int]: ...
+    def subscription_read(self, env_id: str, thread_id: str, user_id: str) -> Read[str | None]: ...
+    def setting_read(self, env_id: str, user_id: str, room_id: str) -> Read[str]: ...
+    def save(self, before: InboxState, after: InboxState) -> bool: ...
+    def drop(self, before: InboxState) -> bool: ...
+    def entry_sk(self, activity_at: str, thread_id: str) -> str: ...
+    def entries(
+        self, env_id: str, user_id: str, *, limit: int, cursor: str | None, secret: bytes
+    ) -> Page[InboxEntry]: ...
+    def subscribers(self, env_id: str, thread_id: str) -> dict[str, str]: ...
+    def subscribe(
+        self, env_id: str, room_id: str, thread_id: str, user_id: str, state: str
+    ) -> None: ...
+    def subscribe_auto(
+        self, env_id: str, room_id: str, thread_id: str, user_ids: Iterable[str]
+    ) -> None: ...
+    def unsubscribe_all(self, env_id: str, thread_id: str, user_ids: Iterable[str]) -> None: ...
+    def set_setting(self, env_id: str, user_id: str, room_id: str, setting: str) -> None: ...
+
+
 class StatsStore(Protocol):
     """Counters (repositories/stats.py)."""
 
@@ -272,6 +299,7 @@ class AuditStore(Protocol):
 class ConnectionStore(Protocol):
     """Live WebSocket connections (repositories/connections.py)."""
 
+    def live_of_user(self, env_id: str, user_id: str, now: float) -> list[Connection]: ...
     def add(
         self,
         c: Connection,

@@ -67,16 +67,24 @@ class WebhookPipeline:
             if event is None:
                 continue
             if event.env_id not in endpoints:
-                endpoints[event.env_id] = self.store.all_webhooks(event.env_id)
-            for state in endpoints[event.env_id]:
-                if self._wants(state, event):
-                    started += self.start(state, event) is not None
+                endpoints[event.env_id] = self.endpoints(event.env_id)
+            started += self.deliver(event, endpoints[event.env_id])
         return started
 
+    def endpoints(self, env_id: str) -> list[WebhookState]:
+        return self.store.all_webhooks(env_id)
+
+    def deliver(self, event: RoomEvent, endpoints: list[WebhookState] | None = None) -> int:
+        """Start the event's delivery to each endpoint that wants it; the number started."""
+        found = self.endpoints(event.env_id) if endpoints is None else endpoints
+        return sum(
+            self.start(state, event) is not None for state in found if self.wants(state, event.type)
+        )
+
     @staticmethod
-    def _wants(state: WebhookState, event: RoomEvent) -> bool:
+    def wants(state: WebhookState, event_type: str) -> bool:
         hook = state.webhook
-        return hook.enabled and (hook.events is None or event.type in hook.events)
+        return hook.enabled and (hook.events is None or event_type in hook.events)
 
     def start(
         self, state: WebhookState, event: RoomEvent, *, manual: bool = False

@@ -10,6 +10,7 @@ from .. import validation as v
 from ..access import Level
 from ..entities import (
     ATTACHMENT_MAX_BYTES_CAP,
+    NOTIFICATION_DELAY_MAX,
     Analytics,
     ApiKey,
     AuditEvent,
@@ -75,6 +76,14 @@ class UpdateEnvironmentRequest(Body):
         description="The MIME types an attachment may have (common image, PDF, text and "
         "office types until changed); the list replaces the one before.",
     )
+    notification_delay_seconds: int | None = _spec(
+        lambda body, name: v.seconds(body, name, NOTIFICATION_DELAY_MAX),
+        {"type": ["integer", "null"], "minimum": 0, "maximum": NOTIFICATION_DELAY_MAX},
+        required=False,
+        description="How long a user's unread activity in a thread waits before "
+        "`notification.created` is sent (300 until changed; 0-604800): a user who reads it "
+        "first is not notified, and a thread notifies a user at most once per delay.",
+    )
 
     at_least_one = (
         "name",
@@ -82,6 +91,7 @@ class UpdateEnvironmentRequest(Body):
         "create_rooms_on_join",
         "attachment_max_bytes",
         "attachment_types",
+        "notification_delay_seconds",
     )
     examples = {
         "rename": ("Rename", {"name": "Production (EU)"}),
@@ -124,6 +134,7 @@ ENVIRONMENT = Record(
         "default_room_access": LEVEL,
         "attachment_max_bytes": {"type": "integer", "minimum": 1},
         "attachment_types": {"type": "array", "items": MIME_TYPE},
+        "notification_delay_seconds": {"type": "integer", "minimum": 0},
     },
     describe={
         "created_by": "The id of the operator who created it.",
@@ -148,6 +159,7 @@ ENVIRONMENT = Record(
             "createRoomsOnJoin": True,
             "attachmentMaxBytes": 10485760,
             "attachmentTypes": ["image/png", "image/jpeg", "application/pdf", "text/plain"],
+            "notificationDelaySeconds": 300,
         }
     ],
 )

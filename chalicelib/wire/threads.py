@@ -122,14 +122,19 @@ THREAD = Record(
     Thread,
     "Thread",
     exclude=("comments",),
+    omit_none=("unread_count", "subscribed"),
     schemas={
         "id": THREAD_ID,
         "room_id": ROOM_ID,
         "comment_count": {"type": "integer", "minimum": 0},
+        "unread_count": {"type": "integer", "minimum": 0},
     },
     describe={
         "updated_at": "The last change to the thread or one of its comments.",
         "created_by": "The `userId` of the thread's first comment.",
+        "unread_count": "Where the thread is answered for one user (a socket's `threads.list`, "
+        "`?userId=`): the comments they have not read (docs/inbox.md).",
+        "subscribed": "Where the thread is answered for one user: whether they are subscribed.",
     },
     extra={
         # Where the thread is answered with its comments (create, get one, browse).

@@ -30,6 +30,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "room.deleted",
     "reaction.added",
     "reaction.removed",
+    "notification.created",
 )
 TEST_EVENT = "webhook.test"
 ALL = "all"  # PATCH `events: null`: every event type again
