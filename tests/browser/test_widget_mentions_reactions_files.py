@@ -267,3 +267,78 @@ def test_refused_files_say_why_and_are_not_sent(open_widget: OpenWidget, artifac
     start_thread(ada, "No files")
     eventually(ada, lambda: bool(sent(ada, "thread.create")), "thread.create")
     assert "attachmentIds" not in sent(ada, "thread.create")[-1]
+
+
+# --- unread state and subscriptions ----------------------------------------------------------
+
+
+def received(page: WidgetPage, type_: str) -> list[dict[str, Any]]:
+    return [m for m in page.received if m["type"] == type_]
+
+
+def test_unread_badge_cleared_on_open_and_the_subscribe_toggle(
+    open_widget: OpenWidget, stack: Stack, env: Env, artifacts: Path
+) -> None:
+    ada, grace, room = two_users(open_widget)
+    # Ada mentions Grace: Grace is subscribed and has one unread comment, told live.
+    first = {"comment": {"userId": "ada", "body": "Can you check this, <@grace>?"}}
+    v1(stack, env, "POST", f"/rooms/{quote(room)}/threads", first)
+    theirs = grace.thread_with("Can you check this")
+    badge = theirs.locator(".unread")
+    expect(badge).to_have_text("1 new")
+    expect(badge).to_have_attribute("aria-label", "1 unread comment")
+    expect(ada.thread_with("Can you check this").locator(".unread")).to_be_hidden()
+    assert any(m["type"] == "inbox.updated" for m in grace.received)
+    grace.widget.screenshot(path=str(artifacts / "widget-unread.png"))
+
+    theirs.locator(".comment .body").click()  # opening the thread reads it
+    expect(badge).to_be_hidden()
+    assert [m["threadId"] for m in sent(grace, "thread.markRead")] == [
+        theirs.get_attribute("data-thread-id")
+    ]
+    assert received(grace, "thread.read")[-1]["unreadCount"] == 0
+    assert v1(stack, env, "GET", "/users/grace/inbox/count")["count"] == 0
+    assert v1(stack, env, "GET", "/users/grace/inbox")["data"] == []
+    (thread,) = v1(stack, env, "GET", f"/rooms/{quote(room)}/threads")["data"]
+
+    # The toggle: subscribed by the mention; unsubscribe, then subscribe again.
+    toggle = theirs.locator("button.subscribe")
+    expect(toggle).to_have_text("Unsubscribe")
+    toggle.click()
+    expect(toggle).to_have_text("Subscribe")
+    assert sent(grace, "thread.unsubscribe")[-1]["threadId"] == thread["id"]
+    assert received(grace, "thread.subscription")[-1]["subscribed"] is False
+    toggle.click()
+    expect(toggle).to_have_text("Unsubscribe")
+    assert received(grace, "thread.subscription")[-1]["subscribed"] is True
+
+    # A reply by Ada while Grace is in the thread (focus in its reply box) is read at once.
+    theirs.get_by_label("Reply").focus()
+    v1(
+        stack,
+        env,
+        "POST",
+        f"/rooms/{quote(room)}/threads/{thread['id']}/comments",
+        {"userId": "ada", "body": "Any news?"},
+    )
+    expect(theirs.locator(".comment")).to_have_count(2)
+    eventually(grace, lambda: len(sent(grace, "thread.markRead")) == 2, "a second markRead")
+    expect(badge).to_be_hidden()
+
+    # Away from the thread, the next reply is unread; a widget opened now lists it so
+    # (threads.list's unreadCount and subscribed).
+    grace.page.locator(f"{WIDGET} h2").click()
+    v1(
+        stack,
+        env,
+        "POST",
+        f"/rooms/{quote(room)}/threads/{thread['id']}/comments",
+        {"userId": "ada", "body": "Still there?"},
+    )
+    expect(badge).to_have_text("1 new")
+    later = open_widget("grace", "Grace Hopper", room)
+    later.wait_connected()
+    listed = later.thread_with("Can you check this")
+    expect(listed.locator(".unread")).to_have_text("1 new")
+    expect(listed.locator("button.subscribe")).to_have_text("Unsubscribe")
+    assert sent(grace, "thread.markRead")[2:] == []

@@ -21,7 +21,9 @@
  * Events (bubbling, composed CustomEvents): pulse:connected {connectionId, self, others,
  * access}, pulse:disconnected {code, reason}, pulse:error {code, message, ...}, pulse:presence
  * {connectionId, userId, data}, pulse:members {members}, pulse:broadcast
- * {connectionId, userId, event}, pulse:status {status}, pulse:access {access, previous}. A
+ * {connectionId, userId, event}, pulse:status {status}, pulse:access {access, previous},
+ * pulse:inbox {count, roomId, threadId, unreadCount} (the user's unread count changed, in any
+ * room of the environment: count is the whole inbox's, for a badge on the page). A
  * token-url failure's pulse:error (TOKEN_REFRESH_FAILED) adds attempt (failures in a row) and
  * retryInMs (null: stopped); an ACCESS_DENIED one adds needed (the level the action needs).
  *
@@ -70,7 +72,10 @@
  * "@Name" in the text, sent as <@userId>. Each comment's reactions are toggle buttons, with a
  * picker of common emoji. "Attach" (or a drop or paste) uploads files straight to S3 with
  * attachment.create's presigned POST, showing progress or the refusal; comments show images as
- * thumbnails and other files as chips, each linking to its presigned download.
+ * thumbnails and other files as chips, each linking to its presigned download. A thread with
+ * comments this user has not read shows "N new" (threads.list's unreadCount, then
+ * inbox.updated); clicking or focusing in it sends thread.markRead. "Subscribe" / "Unsubscribe"
+ * toggles the user's subscription (thread.subscribe, thread.unsubscribe).
  *
  * The protocol is docs/protocol.md. All user text is set with textContent, never as HTML.
  */
@@ -209,6 +214,10 @@
     ".thread-head{display:flex;justify-content:space-between;align-items:center;gap:6px;",
     "margin-bottom:4px;font-size:12px;color:var(--pulse-muted,#57606a)}",
     ".badge{font-size:11px;border-radius:999px;padding:1px 8px;background:#dafbe1;color:#116329}",
+    ".unread{font-size:11px;font-weight:600;border-radius:999px;padding:1px 8px;margin-left:6px;",
+    "background:var(--pulse-accent,#0969da);color:#fff}",
+    ".thread.has-unread{border-color:var(--pulse-accent,#0969da)}",
+    ".thread-tools{display:inline-flex;align-items:center;gap:2px}",
     ".view-only{font-size:11px;border-radius:999px;padding:1px 8px;margin-right:auto;",
     "background:var(--pulse-muted-bg,#eaeef2);color:var(--pulse-muted,#57606a);",
     "border:1px solid var(--pulse-border,#d0d7de)}",
@@ -1342,6 +1351,15 @@
       case "access.changed":
         this._accessChanged(m.access);
         break;
+      case "inbox.updated":
+        this._inboxUpdated(m);
+        break;
+      case "thread.read":
+        this._threadMarks(m.threadId, { unreadCount: m.unreadCount });
+        break;
+      case "thread.subscription":
+        this._threadMarks(m.threadId, { subscribed: m.subscribed });
+        break;
       case "error":
         if (m.code === "NOT_CONNECTED") {
           this._settle(m);
@@ -1711,6 +1729,9 @@
       case "thread.created":
       case "thread.updated":
         if (m.thread && m.thread.id) this._applyThread(m.thread, seq);
+        if (m.thread && Array.isArray(m.thread.comments) && m.thread.comments[0]) {
+          this._guessSubscription(m.thread.comments[0]);
+        }
         return;
       case "thread.deleted":
         if (!this._newer("t:" + m.threadId, seq)) return;
@@ -1724,6 +1745,7 @@
         if (this._newer("c:" + m.comment.id, seq)) {
           this._upsertComment(this._withNewerReactions(m.comment, seq), m.type === "comment.created");
         }
+        if (m.type === "comment.created") this._guessSubscription(m.comment);
         return;
       case "comment.deleted":
         if (this._newer("c:" + m.commentId, seq)) this._removeComment(m.threadId, m.commentId);
@@ -2013,6 +2035,7 @@
     if (!t || !t.id) return;
     var known = this._threads.get(t.id);
     var thread = Object.assign({}, known || {}, t);
+    if (typeof t.subscribed === "boolean") thread._guessed = false; // the server's word
     if (Array.isArray(t.comments)) thread.comments = t.comments.slice().sort(byCreated);
     else thread.comments = known ? known.comments : [];
     if (!("commentsNextCursor" in t)) {
@@ -2094,6 +2117,67 @@
     var type = add ? "reaction.add" : "reaction.remove";
     var message = { type: type, threadId: threadId, commentId: commentId, emoji: emoji };
     this._write(message, onSettled, onSettled);
+  };
+
+  // --- unread state and subscriptions (docs/protocol.md) -------------------------------------
+
+  /** inbox.updated: this user's unread count changed (any room of the environment; the page
+   * hears of every one as pulse:inbox). A thread of this room shows its new count, and one the
+   * visitor is in (focus inside it) is read at once. */
+  proto._inboxUpdated = function (m) {
+    this._emit("pulse:inbox", {
+      count: m.count,
+      roomId: m.roomId === undefined ? null : m.roomId,
+      threadId: m.threadId,
+      unreadCount: m.unreadCount,
+    });
+    if (m.roomId !== this._config().room || typeof m.unreadCount !== "number") return;
+    this._threadMarks(m.threadId, { unreadCount: m.unreadCount });
+    var node = this._threadEls.get(m.threadId);
+    var focus = this._shadow.activeElement;
+    if (m.unreadCount > 0 && node && focus && node.contains(focus)) this._markRead(m.threadId);
+  };
+
+  /** A thread's unreadCount or subscribed, as the server last said (this user's only). */
+  proto._threadMarks = function (threadId, marks) {
+    var thread = this._threads.get(threadId);
+    if (!thread) return;
+    Object.keys(marks).forEach(function (name) {
+      if (marks[name] !== undefined) thread[name] = marks[name];
+    });
+    if (typeof marks.subscribed === "boolean") thread._guessed = false; // the server's word
+    this._renderThreads();
+  };
+
+  /** A live comment: threads.list says whether this user is subscribed, but a thread that came
+   * live says nothing. The server subscribes a comment's author and the users it mentions,
+   * leaving a choice made with thread.(un)subscribe; until a list or a choice says otherwise the
+   * widget assumes that rule (and not subscribed otherwise). */
+  proto._guessSubscription = function (comment) {
+    var thread = this._threads.get(comment.threadId);
+    if (!thread || (typeof thread.subscribed === "boolean" && !thread._guessed)) return;
+    var me = this._myUserId();
+    var mentioned = Array.isArray(comment.mentions) && comment.mentions.indexOf(me) >= 0;
+    thread.subscribed = thread.subscribed === true || comment.userId === me || mentioned;
+    thread._guessed = true;
+  };
+
+  /** The visitor opened a thread (clicked or focused in it): read, if it had unread comments. */
+  proto._markRead = function (threadId) {
+    var thread = this._threads.get(threadId);
+    if (!thread || !(thread.unreadCount > 0) || thread._markingRead) return;
+    thread._markingRead = true;
+    var done = function () {
+      thread._markingRead = false;
+    };
+    this._request({ type: "thread.markRead", threadId: threadId }, done, done);
+  };
+
+  proto._toggleSubscription = function (threadId) {
+    var thread = this._threads.get(threadId);
+    if (!thread || typeof thread.subscribed !== "boolean") return;
+    var type = thread.subscribed ? "thread.unsubscribe" : "thread.subscribe";
+    this._request({ type: type, threadId: threadId });
   };
 
   // --- mentioned users' names ----------------------------------------------------------------
@@ -2869,7 +2953,23 @@
       );
     });
     var stateEl = el("span", { className: "thread-state" });
-    var head = el("div", { className: "thread-head" }, [stateEl, resolveBtn]);
+    var unreadEl = el("span", { className: "unread", hidden: true });
+    var subscribeBtn = el("button", { type: "button", className: "link subscribe", hidden: true });
+    subscribeBtn.addEventListener("click", function () {
+      widget._toggleSubscription(threadId);
+    });
+    var open = function () {
+      widget._markRead(threadId);
+    };
+    node.addEventListener("pointerdown", open);
+    node.addEventListener("focusin", open);
+    var tools = el("span", { className: "thread-tools" }, [subscribeBtn, resolveBtn]);
+    var head = el("div", { className: "thread-head" }, [
+      el("span", {}, [stateEl, unreadEl]),
+      tools,
+    ]);
+    node._unread = unreadEl;
+    node._subscribeBtn = subscribeBtn;
     var list = el("ol", { className: "comments" });
     var moreText = el("span");
     var moreBtn = el("button", { type: "button", className: "link", text: "Show more" });
@@ -2923,6 +3023,7 @@
               ((t.commentCount || t.comments.length) === 1 ? " comment" : " comments"),
           ),
     );
+    this._updateMarks(node, t);
     var canComment = this._can("comment");
     node._resolveBtn.hidden = !canComment;
     node._reply.form.hidden = !canComment;
@@ -2949,6 +3050,28 @@
       hidden > 0 ? (loading ? "Loading comments…" : hidden + " more comments not shown") : "";
     node._moreBtn.hidden = !(hidden > 0 && t.commentsNextCursor && !loading);
     node._more.hidden = hidden <= 0;
+  };
+
+  /** The thread's unread badge and subscribe toggle (shown where the server tells them). */
+  proto._updateMarks = function (node, t) {
+    var unread = typeof t.unreadCount === "number" ? t.unreadCount : 0;
+    node._unread.hidden = unread <= 0;
+    node._unread.textContent = unread + " new";
+    node._unread.setAttribute("aria-label", unread + (unread === 1 ? " unread comment" : " unread comments"));
+    node.classList.toggle("has-unread", unread > 0);
+    node.setAttribute("data-unread", String(unread));
+    var known = typeof t.subscribed === "boolean";
+    node._subscribeBtn.hidden = !known;
+    node._subscribeBtn.textContent = t.subscribed ? "Unsubscribe" : "Subscribe";
+    node._subscribeBtn.setAttribute("data-subscribed", String(!!t.subscribed));
+    node._subscribeBtn.setAttribute(
+      "aria-label",
+      t.subscribed ? "Unsubscribe from this thread" : "Subscribe to this thread",
+    );
+    node._subscribeBtn.title = t.subscribed
+      ? "You are notified of new comments here. Click to stop."
+      : "Get notified of new comments here.";
+    node._subscribeBtn.disabled = this._status !== "connected";
   };
 
   proto._userName = function (userId) {
