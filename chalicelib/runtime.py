@@ -156,6 +156,7 @@ def build(
             users=users,
             environments=environments,
             connections=connections,
+            history=events,
         ),
     )
 

@@ -365,6 +365,9 @@ class SubscriptionItem(DataTable):
     room_id = UnicodeAttribute()
     user_id = UnicodeAttribute()
     state = UnicodeAttribute()
+    # The room seq it started after: an older comment handed over again never reaches a user
+    # who subscribed later.
+    since_seq = NumberAttribute(default=0)
 
 
 class RoomNotifyItem(DataTable):

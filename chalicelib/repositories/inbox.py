@@ -207,15 +207,17 @@ def entries(
 # --- subscriptions and settings --------------------------------------------------------------
 
 
-def subscribers(env_id: str, thread_id: str) -> dict[str, str]:
-    """Every subscription of the thread (`auto`, `on`, `off`) by user."""
+def subscribers(env_id: str, thread_id: str) -> dict[str, tuple[str, int]]:
+    """Every subscription of the thread (`auto`, `on`, `off`, and the seq it started after)."""
     with unavailable_on_throttle():
         items = SubscriptionItem.query(subscribers_pk(env_id, thread_id), consistent_read=True)
-        return {str(i.user_id): str(i.state) for i in items}
+        return {str(i.user_id): (str(i.state), int(i.since_seq or 0)) for i in items}
 
 
-def subscribe(env_id: str, room_id: str, thread_id: str, user_id: str, state: str) -> None:
-    """Set a chosen state (`on`, `off`)."""
+def subscribe(
+    env_id: str, room_id: str, thread_id: str, user_id: str, state: str, since_seq: int
+) -> None:
+    """Set a chosen state (`on`, `off`), from after the room's seq `since_seq`."""
     with unavailable_on_throttle():
         SubscriptionItem(
             subscribers_pk(env_id, thread_id),
@@ -223,17 +225,22 @@ def subscribe(env_id: str, room_id: str, thread_id: str, user_id: str, state: st
             room_id=room_id,
             user_id=user_id,
             state=state,
+            since_seq=since_seq,
         ).save()
 
 
-def subscribe_auto(env_id: str, room_id: str, thread_id: str, user_ids: Iterable[str]) -> None:
-    """Subscribe users who wrote in or were mentioned in the thread, leaving a chosen state."""
+def subscribe_auto(
+    env_id: str, room_id: str, thread_id: str, user_ids: Iterable[str], seq: int
+) -> None:
+    """Subscribe users who wrote in or were mentioned in the thread at `seq`, leaving a chosen
+    state (and an earlier start) as it is."""
     for user_id in user_ids:
         item = SubscriptionItem(subscribers_pk(env_id, thread_id), user_id)
         with unavailable_on_throttle():
             item.update(
                 actions=[
                     SubscriptionItem.state.set(SubscriptionItem.state | "auto"),
+                    SubscriptionItem.since_seq.set(SubscriptionItem.since_seq | seq),
                     SubscriptionItem.room_id.set(room_id),
                     SubscriptionItem.user_id.set(user_id),
                 ]

@@ -6,7 +6,9 @@ transaction."""
 from __future__ import annotations
 
 import logging
+import random
 import secrets
+import time
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -45,6 +47,16 @@ log = logging.getLogger("pulse.collab")
 THREAD_COMMENTS_PAGE = 100  # comments embedded in a thread returned alone
 ANALYTICS_DAYS = 30
 RETRIES = 3  # re-reads after a concurrent change to the same thread or room
+# Reactions gather on one comment at once (a poll, an announcement): more re-reads, each after a
+# short random wait that doubles up to a cap, so a burst spreads out instead of colliding again.
+REACT_ATTEMPTS = 10
+REACT_BACKOFF_SECONDS = 0.01
+REACT_BACKOFF_MAX_SECONDS = 0.2
+
+
+def _pause(attempt: int) -> None:
+    wait = min(REACT_BACKOFF_MAX_SECONDS, REACT_BACKOFF_SECONDS * 2**attempt)
+    time.sleep(random.uniform(0, wait))  # noqa: S311 (jitter, not a secret)
 
 
 def room_not_found() -> NotFound:
@@ -638,7 +650,9 @@ class CollabService:
         Reacting twice, or removing a reaction that is not there, changes nothing and is not an
         error (`changed` False). At most REACTION_EMOJI_MAX distinct emoji on a comment."""
         kind = "reaction.added" if add else "reaction.removed"
-        for _ in range(RETRIES):
+        for attempt in range(REACT_ATTEMPTS):
+            if attempt:
+                _pause(attempt)
             env_id = caller.env_id
             room, thread = (
                 self.rooms.room_read(env_id, room_id),

@@ -30,7 +30,14 @@ from .authority import Authority
 from .callers import Caller, MemberCaller
 from .channel import RoomChannel
 from .collab import parents, thread_not_found, user_not_found
-from .ports import ConnectionStore, EnvironmentStore, InboxStore, RoomStore, UserStore
+from .ports import (
+    ConnectionStore,
+    EnvironmentStore,
+    EventLog,
+    InboxStore,
+    RoomStore,
+    UserStore,
+)
 from .webhook_delivery import WebhookPipeline
 
 log = logging.getLogger("pulse.inbox")
@@ -91,6 +98,7 @@ class InboxService:
         users: UserStore,
         environments: EnvironmentStore,
         connections: ConnectionStore,
+        history: EventLog,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -102,6 +110,7 @@ class InboxService:
         self.users = users
         self.environments = environments
         self.connections = connections
+        self.history = history
 
     # --- reading and changing one user's state ---------------------------------------------
 
@@ -155,11 +164,13 @@ class InboxService:
         room = self.rooms.room_read(caller.env_id, room_id)
         thread = self.rooms.thread_read(caller.env_id, room_id, thread_id)
         user = self.users.user_read(caller.env_id, user_id)
-        got = self.authority.load(caller, room, thread, user)
+        head = self.history.head_read(caller.env_id, room_id)
+        got = self.authority.load(caller, room, thread, user, head)
         parents(got[room], got[thread])
         if got[user] is None and not isinstance(caller, MemberCaller):
             raise user_not_found()
-        self.inbox.subscribe(caller.env_id, room_id, thread_id, user_id, "on" if on else "off")
+        state = "on" if on else "off"
+        self.inbox.subscribe(caller.env_id, room_id, thread_id, user_id, state, got[head])
         return on
 
     def room_setting(self, caller: Caller, room_id: str, user_id: str) -> str:
@@ -254,11 +265,11 @@ class InboxService:
         env_id, room_id = event.env_id, event.room_id
         thread_id, author = str(comment["threadId"]), str(comment["userId"])
         mentions = [str(m) for m in comment.get("mentions") or []]
-        self.inbox.subscribe_auto(env_id, room_id, thread_id, [author, *mentions])
+        self.inbox.subscribe_auto(env_id, room_id, thread_id, [author, *mentions], event.seq)
         subs = self.inbox.subscribers(env_id, thread_id)
         reasons: dict[str, str] = {}
-        for user_id, chosen in subs.items():
-            if chosen != "off":
+        for user_id, (chosen, since) in subs.items():
+            if chosen != "off" and since < event.seq:
                 reasons[user_id] = "reply" if chosen == "auto" else "subscribed"
         for user_id in mentions:
             reasons[user_id] = "mention"

@@ -609,6 +609,27 @@ def test_the_panel_shows_and_edits_the_attachment_limits(
     assert stack.call("PATCH", path, owner, json=defaults).ok
 
 
+def test_the_panel_shows_and_edits_the_notification_delay(
+    stack: Stack, env: Env, panel: Page
+) -> None:
+    env_id = env_id_of(env)
+    owner = stack.login()
+    path = f"/admin/api/environments/{env_id}"
+    panel.goto(f"/admin#/environments/{env_id}/settings")
+    delay = panel.get_by_label("Notification delay (minutes)")
+    expect(delay).to_have_value("5")  # 300 s until changed
+
+    delay.fill("0.5")
+    panel.get_by_role("button", name="Save notification delay").click()
+    expect(panel.get_by_role("status").first).to_contain_text("Notification delay saved.")
+    assert stack.call("GET", path, owner).json()["notificationDelaySeconds"] == 30
+    delay.fill("20000")  # over 7 days: the form refuses it before anything is sent
+    panel.get_by_role("button", name="Save notification delay").click()
+    assert delay.evaluate("e => e.validity.rangeOverflow") is True
+    assert stack.call("GET", path, owner).json()["notificationDelaySeconds"] == 30
+    assert stack.call("PATCH", path, owner, json={"notificationDelaySeconds": 300}).ok
+
+
 UPLOAD_JS = """async ([post, text]) => {
   const form = new FormData();
   for (const [name, value] of Object.entries(post.fields)) form.append(name, value);

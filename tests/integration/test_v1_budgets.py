@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import boto3
 import pytest
 
 from chalicelib import runtime
@@ -50,6 +51,7 @@ Q_GRANTS = "Query grants"  # the rooms that name a user or group (their index pa
 FANOUT = "Query connections"  # the room's live WebSocket connections (fan-out)
 Q_EVENTS = "Query events"  # the room's event log, from after a seq
 Q_NAMES = "Query names"  # the users under a word of their name
+Q_INBOX = "Query inbox"  # a user's inbox entries, newest first
 PURGE_COMMENTS = ["Query comment keys", "BatchWriteItem comments"]  # per thread purged
 PURGE_THREADS = "BatchWriteItem threads"
 
@@ -107,10 +109,29 @@ BUDGETS: dict[str, tuple[str, str, list[str]]] = {
     "get user": ("GET", "/api/v1/users/user-1", [READ, RATE]),
     # the user's next token generation, then its live sockets (the environment's, filtered): none
     "revoke tokens": ("POST", "/api/v1/users/user-1/revoke-tokens", [READ, RATE, UPDATE, FANOUT]),
+    # the user's inbox entries, then the page's rooms and threads (is each still readable?)
+    "inbox": ("GET", "/api/v1/users/user-1/inbox", [READ, RATE, Q_INBOX, READ]),
+    "inbox count": ("GET", "/api/v1/users/user-1/inbox/count", [READ, RATE]),
+    # the user's state of the thread in the read; its state, entry and count in one transaction,
+    # then the new count and the user's sockets (none here) for inbox.updated
+    "mark thread read": (
+        "POST",
+        "/api/v1/users/user-1/threads/{t}/read",
+        [READ, RATE, TX, READ, READ],
+    ),
+    # the room, the thread, the user and the room's last seq in the read (it starts after it)
+    "subscribe": ("POST", f"{R}/threads/{{t}}/subscribe", [READ, RATE, PUT]),
+    "unsubscribe": ("POST", f"{R}/threads/{{t}}/unsubscribe", [READ, RATE, PUT]),
+    "get notification settings": ("GET", f"{R}/users/user-1/notification-settings", [READ, RATE]),
+    "put notification settings": (
+        "PUT",
+        f"{R}/users/user-1/notification-settings",
+        [READ, RATE, PUT],
+    ),
     "active users": ("GET", f"{R}/active_users", [READ, RATE, FANOUT]),
     "broadcast": ("POST", f"{R}/broadcast", [READ, RATE, FANOUT]),
     # deletes with a purge after the commit
-    "delete thread (3 comments)": (
+    "delete thread (4 comments)": (
         "DELETE",
         f"{R}/threads/{{t}}",
         [READ, RATE, TX, *PURGE_COMMENTS, FANOUT],
@@ -137,6 +158,9 @@ BODIES: dict[str, Any] = {
     "create comment": {"userId": "user-1", "body": "Reply"},
     "patch comment": {"body": "Edited"},
     "add reaction": {"emoji": "👍", "userId": "user-1"},
+    "subscribe": {"userId": "user-1"},
+    "unsubscribe": {"userId": "user-1"},
+    "put notification settings": {"setting": "mentions"},
     "broadcast": {"event": {"cursor": [1, 2]}},
     "create attachment": {"name": "a.png", "mimeType": "image/png", "size": 3},
 }
@@ -144,7 +168,8 @@ BODIES: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class World:
-    """Room doc:1 with thread t (3 comments; c is the second) and thread lt (1 comment, lc)."""
+    """Room doc:1 with thread t (4 comments; c is the second; the last, user-2's, unread by
+    user-1) and thread lt (1 comment, lc)."""
 
     env: Env
     t: str
@@ -177,7 +202,25 @@ def world(client: Any, make_env: Callable[..., Env]) -> World:
     lone = created(request(client, env, "POST", f"{R}/threads", first))
     mint = {"userId": "user-1", "name": "Ada"}
     assert request(client, env, "POST", "/auth/token", mint).status_code == 200
+    # A reply by someone else, counted in user-1's inbox as the stream would hand it over.
+    reply = {"userId": "user-2", "body": "A reply for user-1"}
+    created(request(client, env, "POST", f"{R}/threads/{t}/comments", reply))
+    fan_out(env.id)
     return World(env, t, comments[0]["id"], lone["id"], lone["comments"][0]["id"])
+
+
+def fan_out(env_id: str) -> None:
+    graph = runtime.services()
+    items = boto3.client("dynamodb").query(
+        TableName=graph.settings.data_table,
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :seq)",
+        ExpressionAttributeValues={
+            ":pk": {"S": f"ENV#{env_id}#EVENTS#{ROOM}"},
+            ":seq": {"S": "SEQ#"},
+        },
+    )["Items"]
+    records = [{"eventName": "INSERT", "dynamodb": {"NewImage": i}} for i in items]
+    assert graph.inbox.on_stream(records) == 1
 
 
 # --- describing calls ---------------------------------------------------------------------------
@@ -189,6 +232,7 @@ QUERY_KINDS = {
     "USER#": Q_USERS,
     "CONN#": FANOUT,
     "SEQ#": Q_EVENTS,
+    "L#": Q_INBOX,
 }
 
 
@@ -247,7 +291,7 @@ def concrete(path: str, world: World) -> str:
 
 
 def test_the_budget_table_covers_every_v1_route() -> None:
-    from chalicelib.api import v1_rooms
+    from chalicelib.api import v1_inbox, v1_rooms
 
     def route_of(method: str, path: str) -> tuple[str, str]:
         path = path.split("?")[0].replace(quote(ROOM, safe=""), "{roomId}")
@@ -259,7 +303,8 @@ def test_the_budget_table_covers_every_v1_route() -> None:
         return method, path.replace("/users/user-1", "/users/{userId}").replace("?q=user", "")
 
     covered = {route_of(method, path) for method, path, _ in BUDGETS.values()}
-    assert covered == {(s.method, s.path) for s in v1_rooms.router.specs}
+    specs = [*v1_rooms.router.specs, *v1_inbox.router.specs]
+    assert covered == {(s.method, s.path) for s in specs}
 
 
 @pytest.mark.parametrize("operation", list(BUDGETS))

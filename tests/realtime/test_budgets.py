@@ -34,6 +34,13 @@ Every DynamoDB call a handler makes is recorded, in order, and must be exactly t
 | presence.update                            | rate + UpdateItem (presence) + Query              |
 | broadcast                                  | rate + Query                                      |
 | threads.list                               | rate + BatchGetItem (env, room) + Query           |
+|                                            | + BatchGetItem (the user's unread state and       |
+|                                            | subscription of each thread listed)               |
+| thread.markRead                            | rate + BatchGetItem (env, room, thread, state)    |
+|                                            | (+ TransactWriteItems when unread, and the count  |
+|                                            | and the user's sockets for inbox.updated)         |
+| thread.subscribe, thread.unsubscribe       | rate + BatchGetItem (+ last seq) + PutItem        |
+| notifications.get / .set                   | rate + BatchGetItem (+ PutItem)                   |
 | users.search                               | rate + BatchGetItem (env, room) + Query (ids) +   |
 |                                            | Query (name words) + BatchGetItem (users found by |
 |                                            | name only; none when the ids fill the answer)     |
@@ -245,6 +252,26 @@ MESSAGES: dict[str, tuple[dict[str, Any] | str, list[str]]] = {
     ),
     "broadcast": ({"type": "broadcast", "event": {"a": 1}}, [*RATE, "Query"]),
     "threads.list": ({"type": "threads.list"}, [*RATE, "BatchGetItem", "Query"]),
+    # the page's threads, then the user's unread state and subscription of each in one read
+    "threads.list (a thread)": (
+        {"type": "threads.list"},
+        [*RATE, "BatchGetItem", "Query", "BatchGetItem"],
+    ),
+    # the user's state of the thread with the room and the thread: nothing unread, no write
+    "thread.markRead": (
+        {"type": "thread.markRead", "threadId": "<thread>"},
+        [*RATE, "BatchGetItem"],
+    ),
+    # the room, the thread and its last seq (the subscription starts after it) in the read
+    "thread.subscribe": (
+        {"type": "thread.subscribe", "threadId": "<thread>"},
+        [*RATE, "BatchGetItem", "PutItem"],
+    ),
+    "notifications.get": ({"type": "notifications.get"}, [*RATE, "BatchGetItem"]),
+    "notifications.set": (
+        {"type": "notifications.set", "setting": "mentions"},
+        [*RATE, "BatchGetItem", "PutItem"],
+    ),
     # the room's access with the environment, then the ids and the name words that start so;
     # the users found by name in one BatchGetItem (ada is found by her id here)
     "users.search": (
@@ -295,6 +322,10 @@ def test_message_budget(gw: Gateway, env: Env, dynamo_calls: DynamoCalls, name: 
     ada, _ = _member(gw, env)
     if isinstance(message, dict) and message.get("sinceSeq") == 0:
         _thread(gw, ada)  # one event to catch up on
+        gw.send(ada, "ping")
+        gw.fake.clear()
+    if name.endswith("(a thread)"):
+        _thread(gw, ada)
         gw.send(ada, "ping")
         gw.fake.clear()
     if isinstance(message, dict) and "<thread>" in message.values():

@@ -1509,6 +1509,7 @@ async function settingsTab(env) {
     ),
     roomAccessSettings(env, editable),
     attachmentSettings(env, editable),
+    notificationSettings(env, editable),
   ];
   if (editable) {
     parts.push(suspension(env));
@@ -1731,6 +1732,62 @@ function reactionList(reactions, names) {
       });
       return item;
     }),
+  );
+}
+
+/** How long a user's unread comments wait before the notification.created webhook
+ * (notificationDelaySeconds, entered in minutes): a user who reads the thread first is not
+ * notified, and a thread notifies a user at most once per delay (docs/inbox.md). */
+function notificationSettings(env, editable) {
+  const delayId = uid("notification-delay");
+  const delayHint = uid("hint");
+  const minutes = (env.notificationDelaySeconds ?? 300) / 60;
+  const delay = h("input", {
+    id: delayId,
+    type: "number",
+    min: "0",
+    max: "10080",
+    step: "any",
+    value: String(Math.round(minutes * 100) / 100),
+    disabled: !editable,
+    "aria-describedby": delayHint,
+  });
+  const save = h("button", { type: "submit", class: "btn btn-primary", disabled: !editable }, "Save notification delay");
+  const errors = h("div");
+  const form = h(
+    "form",
+    {
+      class: "inline-form",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        clearBanners(errors);
+        await busy(save, async () => {
+          try {
+            await api("PATCH", apiPath`environments/${env.id}`, {
+              body: { notificationDelaySeconds: Math.round(Number(delay.value) * 60) },
+            });
+            flash("Notification delay saved.");
+            render();
+          } catch (err) {
+            reportError(err, errors);
+          }
+        });
+      },
+    },
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: delayId }, "Notification delay (minutes)"),
+      delay,
+      h("p", { class: "hint", id: delayHint }, "How long unread comments wait before your backend gets notification.created (to email or push the user). A user who reads the thread in the widget first is not notified; a thread notifies a user at most once per delay. At most 7 days."),
+    ),
+    save,
+  );
+  return section(
+    "Notifications",
+    errors,
+    form,
+    !editable ? h("p", { class: "muted" }, env.status !== "active" ? "A disabled environment cannot be changed." : "Changing these needs the admin role.") : null,
   );
 }
 
