@@ -1,0 +1,146 @@
+"""Unread state on the socket (issue 16): threads.list tells each user their unread count and
+subscription, thread.markRead clears it and tells every socket of the user (inbox.updated, in
+any room), subscriptions and the room setting from the socket, a `read` connection may do all of
+it, and the refusals (another room's thread, another environment's, a bad setting)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib import runtime
+
+from .conftest import Env, Gateway, new_env, rest, rest_ok
+
+ROOM = "room-1"
+
+
+def fan_out(graph: runtime.Services, env_id: str, room_id: str = ROOM) -> None:
+    """The room's events handed to the stream handler, as the data table's stream would."""
+    items = boto3.client("dynamodb").query(
+        TableName=graph.settings.data_table,
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :seq)",
+        ExpressionAttributeValues={
+            ":pk": {"S": f"ENV#{env_id}#EVENTS#{room_id}"},
+            ":seq": {"S": "SEQ#"},
+        },
+    )["Items"]
+    graph.inbox.on_stream([{"eventName": "INSERT", "dynamodb": {"NewImage": i}} for i in items])
+
+
+@pytest.fixture
+def thread(client: Any, env: Env) -> str:
+    for room in (ROOM, "room-2"):
+        assert rest(client, "POST", "/api/v1/rooms", env.sk, {"id": room}).status_code == 201
+    made = rest(
+        client,
+        "POST",
+        f"/api/v1/rooms/{ROOM}/threads",
+        env.sk,
+        {"comment": {"userId": "ada", "body": "Ship?"}},
+    )
+    thread_id: str = rest_ok(made, 201)["id"]
+    return thread_id
+
+
+def reply(client: Any, env: Env, thread_id: str, user: str = "bob") -> None:
+    path = f"/api/v1/rooms/{ROOM}/threads/{thread_id}/comments"
+    rest_ok(rest(client, "POST", path, env.sk, {"userId": user, "body": "Yes"}), 201)
+
+
+def test_unread_counts_reach_the_user_and_clear_on_read(
+    gw: Gateway, env: Env, client: Any, thread: str
+) -> None:
+    here = gw.connect(env, "ada", ROOM)
+    away = gw.connect(env, "ada", "room-2")
+    other = gw.connect(env, "bob", ROOM)
+    reply(client, env, thread)
+    gw.fake.clear()
+
+    fan_out(gw.graph, env.id)
+
+    told = [f for f in gw.fake.take(away) if f["type"] == "inbox.updated"]
+    assert told == [
+        {"type": "inbox.updated", "count": 1, "roomId": ROOM, "threadId": thread, "unreadCount": 1}
+    ]
+    assert [f for f in gw.fake.take(other) if f["type"] == "inbox.updated"] == []
+    gw.fake.clear()
+    listed = gw.ask(here, "threads.list")
+    assert [(t["id"], t["unreadCount"], t["subscribed"]) for t in listed["data"]] == [
+        (thread, 1, True)
+    ]
+    theirs = gw.ask(other, "threads.list")
+    assert [(t["unreadCount"], t["subscribed"]) for t in theirs["data"]] == [(0, True)]
+
+    gw.fake.clear()
+    gw.send(here, "thread.markRead", threadId=thread)
+    mine = gw.fake.take(here)  # the sender's own socket is one of the user's too
+    assert mine[-1] == {"type": "thread.read", "threadId": thread, "unreadCount": 0}
+    assert [f["type"] for f in mine] == ["inbox.updated", "thread.read"]
+    cleared = [f for f in gw.fake.take(away) if f["type"] == "inbox.updated"]
+    assert [(f["count"], f["unreadCount"]) for f in cleared] == [(0, 0)]
+    gw.fake.clear()
+    assert gw.ask(here, "threads.list")["data"][0]["unreadCount"] == 0
+
+
+def test_subscriptions_and_the_room_setting_from_the_socket(
+    gw: Gateway, env: Env, client: Any, thread: str
+) -> None:
+    cy = gw.connect(env, "cy", ROOM)
+    gw.fake.clear()
+    assert gw.ask(cy, "thread.subscribe", threadId=thread) == {
+        "type": "thread.subscription",
+        "threadId": thread,
+        "subscribed": True,
+    }
+    assert gw.ask(cy, "notifications.get") == {
+        "type": "notifications.settings",
+        "roomId": ROOM,
+        "setting": "all",
+    }
+    reply(client, env, thread)
+    fan_out(gw.graph, env.id)
+    assert rest_ok(rest(client, "GET", "/api/v1/users/cy/inbox/count", env.sk))["count"] == 1
+    gw.fake.clear()
+
+    assert gw.ask(cy, "notifications.set", setting="none")["setting"] == "none"
+    assert gw.ask(cy, "thread.unsubscribe", threadId=thread)["subscribed"] is False
+    assert gw.ask(cy, "threads.list")["data"][0]["subscribed"] is False
+
+
+def test_a_reader_may_mark_read_and_subscribe(
+    gw: Gateway, env: Env, client: Any, thread: str
+) -> None:
+    rest_ok(rest(client, "PATCH", f"/api/v1/rooms/{ROOM}", env.sk, {"defaultAccess": "read"}))
+    ada = gw.connect(env, "ada", ROOM)
+    gw.fake.clear()
+    assert gw.ask(ada, "thread.markRead", threadId=thread)["type"] == "thread.read"
+    assert gw.ask(ada, "thread.subscribe", threadId=thread)["type"] == "thread.subscription"
+
+
+def test_refusals_name_what_was_wrong(gw: Gateway, env: Env, client: Any, thread: str) -> None:
+    away = gw.connect(env, "ada", "room-2")
+    gw.fake.clear()
+    # a thread of another room, through this room's socket
+    assert gw.ask(away, "thread.subscribe", threadId=thread)["code"] == "THREAD_NOT_FOUND"
+    reply(client, env, thread)
+    fan_out(gw.graph, env.id)
+    gw.fake.clear()
+    assert gw.ask(away, "thread.markRead", threadId=thread)["code"] == "THREAD_NOT_FOUND"
+    bad = gw.ask(away, "notifications.set", setting="loud")
+    assert (bad["code"], bad["field"]) == ("INVALID_INPUT", "setting")
+    missing = gw.ask(away, "thread.markRead")
+    assert (missing["code"], missing["field"]) == ("MISSING_FIELD", "threadId")
+
+
+def test_another_environments_thread_is_not_found(
+    gw: Gateway, env: Env, client: Any, thread: str
+) -> None:
+    other = new_env("Other")
+    assert rest(client, "POST", "/api/v1/rooms", other.sk, {"id": ROOM}).status_code == 201
+    theirs = gw.connect(other, "ada", ROOM)
+    gw.fake.clear()
+    assert gw.ask(theirs, "thread.subscribe", threadId=thread)["code"] == "THREAD_NOT_FOUND"
+    assert gw.ask(theirs, "thread.markRead", threadId=thread)["code"] == "THREAD_NOT_FOUND"
