@@ -132,6 +132,9 @@
   // The word being typed after `@` (the server matches ids and words of names by prefix).
   var MENTION_TYPED = /(^|\s)@([^\s@<>]{1,64})$/;
   var SEARCH_DEBOUNCE_MS = 200; // users.search while typing: one per pause, not per key
+  // Between two lookups of a mentioned user's name: at most 4/s, well inside the 20 messages a
+  // second a connection may send beside the comment pages listed in the background.
+  var NAME_LOOKUP_MS = 250;
   var REACTION_PICKS = ["\uD83D\uDC4D", "\u2764\uFE0F", "\uD83D\uDE02", "\uD83C\uDF89",
     "\uD83D\uDE2E", "\uD83D\uDE22", "\uD83D\uDC40", "\uD83D\uDE80"]; // 👍 ❤️ 😂 🎉 😮 😢 👀 🚀
 
@@ -2201,11 +2204,11 @@
     var widget = this;
     var userId = this._nameQueue.shift();
     this._nameBusy = true;
-    var next = function () {
+    var next = function (wait) {
       setTimeout(function () {
         widget._nameBusy = false;
         widget._pumpNames();
-      }, BACKGROUND_MS);
+      }, wait || NAME_LOOKUP_MS);
     };
     this._request(
       { type: "users.search", q: userId },
@@ -2215,10 +2218,11 @@
         next();
       },
       function (error) {
-        if (error.code === "NOT_CONNECTED" || error.code === "RATE_LIMITED") {
-          widget._nameQueue.unshift(userId); // asked again once connected
+        var limited = error.code === "RATE_LIMITED" || error.code === "USER_RATE_LIMITED";
+        if (error.code === "NOT_CONNECTED" || limited) {
+          widget._nameQueue.unshift(userId); // asked again once connected, or after the wait
         }
-        next();
+        next(limited ? (error.retryAfter || 1) * 1000 : 0);
       },
     );
   };
