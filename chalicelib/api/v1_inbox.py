@@ -50,13 +50,13 @@ def list_inbox(access: SecretKeyCaller, userId: str) -> Page[InboxEntry]:
     "GET",
     auth=SECRET,
     answer=inbox.INBOX_COUNT,
+    raises=[codes.USER_NOT_FOUND],
 )
 def inbox_count(access: SecretKeyCaller, userId: str) -> InboxCount:
     """Count a user's unread threads
 
     The number of threads in the user's inbox: exact (kept by every change of the user's
-    unread state, in that change's own transaction), and one read. A user never minted for
-    has 0.
+    unread state, in that change's own transaction), and one read (with the key's).
 
     Returns: The count.
     """
@@ -68,14 +68,15 @@ def inbox_count(access: SecretKeyCaller, userId: str) -> InboxCount:
     "POST",
     auth=SECRET,
     answer=inbox.THREAD_READ,
-    raises=[codes.USER_NOT_FOUND, codes.CONCURRENT_CHANGE],
+    raises=[codes.USER_NOT_FOUND, codes.THREAD_NOT_FOUND, codes.CONCURRENT_CHANGE],
 )
 def mark_read(access: SecretKeyCaller, userId: str, threadId: str) -> ThreadRead:
     """Mark a thread read for a user
 
     Moves the user's read position to the thread's end: its unread count becomes 0, it leaves
     their inbox, and the user's open sockets get `inbox.updated`. A thread with nothing unread
-    for the user is already read: nothing changes (and no error). It takes no body.
+    for the user is already read: nothing changes (and no error). It takes no body. A thread
+    that does not exist (or was deleted) is a 404.
 
     Returns: The thread's unread count for the user after it (0).
     """
@@ -133,7 +134,7 @@ def unsubscribe(
     "GET",
     auth=SECRET,
     answer=inbox.NOTIFICATION_SETTINGS,
-    raises=[codes.ROOM_NOT_FOUND],
+    raises=[codes.ROOM_NOT_FOUND, codes.USER_NOT_FOUND],
 )
 def get_settings(access: SecretKeyCaller, roomId: str, userId: str) -> NotificationSettings:
     """Get a user's notification setting for a room
@@ -150,7 +151,7 @@ def get_settings(access: SecretKeyCaller, roomId: str, userId: str) -> Notificat
     auth=SECRET,
     body=inbox.NotificationSettingsRequest,
     answer=inbox.NOTIFICATION_SETTINGS,
-    raises=[codes.ROOM_NOT_FOUND],
+    raises=[codes.ROOM_NOT_FOUND, codes.USER_NOT_FOUND],
 )
 def put_settings(
     access: SecretKeyCaller, roomId: str, userId: str, body: inbox.NotificationSettingsRequest

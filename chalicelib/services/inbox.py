@@ -27,7 +27,7 @@ from ..repositories.events import from_record
 from ..repositories.inbox import InboxState
 from ..repositories.reads import Read, fetch
 from .authority import Authority
-from .callers import Caller, MemberCaller
+from .callers import Caller
 from .channel import RoomChannel
 from .collab import parents, thread_not_found, user_not_found
 from .ports import (
@@ -128,7 +128,7 @@ class InboxService:
     ) -> int:
         """Move the user's read position to the thread's end; their unread count after (0).
         From a socket (`room_id` set), the thread must be one of its room's. Nothing unread:
-        nothing is written."""
+        nothing is written (from the REST API, one Query makes sure the thread exists)."""
         read = self.inbox.state_read(caller.env_id, user_id, thread_id)
         extra: list[Read[Any]] = []
         if room_id is not None:
@@ -142,6 +142,8 @@ class InboxService:
             got = self.authority.load(caller, read, user)
             if got[user] is None:
                 raise user_not_found()
+            if got[read].version is None and not self._exists(caller.env_id, thread_id):
+                raise thread_not_found()
         before = got[read]
         for _ in range(ATTEMPTS):
             if before.unread == 0:
@@ -157,17 +159,23 @@ class InboxService:
             before = fetch([read])[read]
         raise Conflict("The thread changed meanwhile; try again.", code=codes.CONCURRENT_CHANGE)
 
+    def _exists(self, env_id: str, thread_id: str) -> bool:
+        """Whether the thread has a comment (every thread does until it is deleted)."""
+        return bool(ids.raw_part(thread_id, "th")) and bool(
+            self.rooms.latest_comments(env_id, thread_id, 1)
+        )
+
     def subscribe(
         self, caller: Caller, room_id: str, thread_id: str, user_id: str, on: bool
     ) -> bool:
         """Subscribe the user to the thread (or unsubscribe: nothing from it reaches them)."""
         room = self.rooms.room_read(caller.env_id, room_id)
         thread = self.rooms.thread_read(caller.env_id, room_id, thread_id)
-        user = self.users.user_read(caller.env_id, user_id)
         head = self.history.head_read(caller.env_id, room_id)
-        got = self.authority.load(caller, room, thread, user, head)
+        user = self.users.user_read(caller.env_id, user_id)
+        got = self.authority.load(caller, room, thread, head, user)
         parents(got[room], got[thread])
-        if got[user] is None and not isinstance(caller, MemberCaller):
+        if got[user] is None:
             raise user_not_found()
         state = "on" if on else "off"
         self.inbox.subscribe(caller.env_id, room_id, thread_id, user_id, state, got[head])
@@ -176,20 +184,27 @@ class InboxService:
     def room_setting(self, caller: Caller, room_id: str, user_id: str) -> str:
         room = self.rooms.room_read(caller.env_id, room_id)
         setting = self.inbox.setting_read(caller.env_id, user_id, room_id)
-        got = self.authority.load(caller, room, setting)
-        if got[room] is None:
-            raise NotFound("Room not found.", code=codes.ROOM_NOT_FOUND)
+        user = self.users.user_read(caller.env_id, user_id)
+        got = self.authority.load(caller, room, setting, user)
+        self._room_and_user(got[room], got[user])
         return got[setting]
 
     def set_room_setting(self, caller: Caller, room_id: str, user_id: str, setting: str) -> str:
         if setting not in SETTINGS:
             raise InvalidInput("setting", "must be one of all, mentions, none")
         room = self.rooms.room_read(caller.env_id, room_id)
-        got = self.authority.load(caller, room)
-        if got[room] is None:
-            raise NotFound("Room not found.", code=codes.ROOM_NOT_FOUND)
+        user = self.users.user_read(caller.env_id, user_id)
+        got = self.authority.load(caller, room, user)
+        self._room_and_user(got[room], got[user])
         self.inbox.set_setting(caller.env_id, user_id, room_id, setting)
         return setting
+
+    @staticmethod
+    def _room_and_user(room: object | None, user: User | None) -> None:
+        if room is None:
+            raise NotFound("Room not found.", code=codes.ROOM_NOT_FOUND)
+        if user is None:
+            raise user_not_found()
 
     def list_inbox(
         self, caller: Caller, user_id: str, limit: int, cursor: str | None
@@ -215,7 +230,11 @@ class InboxService:
     def count(self, caller: Caller, user_id: str) -> int:
         """Threads with unread activity: one read, kept by every change of the user's state."""
         count = self.inbox.count_read(caller.env_id, user_id)
-        return self.authority.load(caller, count)[count]
+        user = self.users.user_read(caller.env_id, user_id)
+        got = self.authority.load(caller, count, user)
+        if got[user] is None:
+            raise user_not_found()
+        return got[count]
 
     def _unreadable(self, env_id: str, user: User, entries: list[InboxEntry]) -> list[InboxEntry]:
         rooms = {e.room_id: self.rooms.room_read(env_id, e.room_id) for e in entries}

@@ -36,6 +36,7 @@ ENV_FIELDS = {
     "createRoomsOnJoin",
     "attachmentMaxBytes",
     "attachmentTypes",
+    "notificationDelaySeconds",
 }
 KEY_FIELDS = {
     "id",

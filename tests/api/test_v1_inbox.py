@@ -269,6 +269,8 @@ def test_a_room_the_user_can_no_longer_read_leaves_the_inbox_when_listed(
 def test_refusals_name_what_was_wrong(client: Any, tenant: Tenant) -> None:
     error(v1(client, "GET", "/users/nobody/inbox", tenant.sk), 404, "USER_NOT_FOUND")
     error(read(client, tenant, "nobody", "th_0000000000000000"), 404, "USER_NOT_FOUND")
+    error(v1(client, "GET", "/users/nobody/inbox/count", tenant.sk), 404, "USER_NOT_FOUND")
+    error(read(client, tenant, "ada", "th_0000000000000000"), 404, "THREAD_NOT_FOUND")
     path = f"/rooms/{ROOM}/users/ada/notification-settings"
     names_field(error(v1(client, "PUT", path, tenant.sk, {"setting": "loud"}), 400), "setting")
     missing = f"/rooms/{ROOM}/threads/th_0000000000000000/subscribe"

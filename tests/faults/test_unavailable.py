@@ -19,7 +19,14 @@ from typing import Any
 import pytest
 from api.helpers import PASSWORD
 
-from chalicelib.api import admin_data, admin_environments, admin_operators, auth_tokens, v1_rooms
+from chalicelib.api import (
+    admin_data,
+    admin_environments,
+    admin_operators,
+    auth_tokens,
+    v1_inbox,
+    v1_rooms,
+)
 
 from .conftest import OWNER, World
 from .injector import KINDS, RATE, THROTTLE, TIMEOUT, TX_THROTTLED, UNREACHABLE, Faults
@@ -179,6 +186,36 @@ CASES: dict[str, Case] = {
     "revoke tokens": Case(
         ("POST", "/users/{userId}/revoke-tokens"), 200, _v1("POST", "/users/{u}/revoke-tokens")
     ),
+    # unread state and the inbox
+    "inbox": Case(("GET", "/users/{userId}/inbox"), 200, _v1("GET", "/users/{u}/inbox")),
+    "inbox count": Case(
+        ("GET", "/users/{userId}/inbox/count"), 200, _v1("GET", "/users/{u}/inbox/count")
+    ),
+    "mark read": Case(
+        ("POST", "/users/{userId}/threads/{threadId}/read"),
+        200,
+        _v1("POST", "/users/{u}/threads/{t}/read"),
+    ),
+    "subscribe": Case(
+        ("POST", "/rooms/{roomId}/threads/{threadId}/subscribe"),
+        200,
+        _v1("POST", "/rooms/{r}/threads/{t}/subscribe", {"userId": "ada"}),
+    ),
+    "unsubscribe": Case(
+        ("POST", "/rooms/{roomId}/threads/{threadId}/unsubscribe"),
+        200,
+        _v1("POST", "/rooms/{r}/threads/{t}/unsubscribe", {"userId": "ada"}),
+    ),
+    "get notification settings": Case(
+        ("GET", "/rooms/{roomId}/users/{userId}/notification-settings"),
+        200,
+        _v1("GET", "/rooms/{r}/users/{u}/notification-settings"),
+    ),
+    "put notification settings": Case(
+        ("PUT", "/rooms/{roomId}/users/{userId}/notification-settings"),
+        200,
+        _v1("PUT", "/rooms/{r}/users/{u}/notification-settings", {"setting": "mentions"}),
+    ),
     # tokens
     "mint token": Case(
         ("POST", "/token"),
@@ -295,6 +332,7 @@ CASES: dict[str, Case] = {
 
 ROUTERS = {
     "v1": v1_rooms.router,
+    "inbox": v1_inbox.router,
     "token": auth_tokens.router,
     "operators": admin_operators.router,
     "environments": admin_environments.router,

@@ -7,14 +7,15 @@ victim), each with rooms, threads, comments, users (minted through POST /auth/to
 cursors (`nextCursor` of each list with limit=1) and a key pair. Both hold a room and a user with
 the *same* ids (`shared:doc`, `shared-user`): A naming them must get A's own data, never B's.
 
-The requests are generated over every route of `chalicelib.api.v1_rooms.router.specs` (and of
-`admin_data.router.specs` for the operator's data browser), so a new route is covered the day it
-is registered. Path parameters, the `cursor` query parameter and body ids (`id`, `userId`) are
-drawn from: B's ids of the matching kind, any id of B (its room ids as thread ids, its env id as a
-room id...), A's own ids, random well-formed ids, and B's and A's cursors; each path segment is
-sent in one of several URL encodings (quoted, raw, every byte %XX, lower-case hex, double-quoted;
-the server decodes exactly once). Credentials: A's sk_ mostly, else B's pk_ or a key forged from
-parts of A's and B's keys with a valid checksum (format-valid, so it reaches the database check).
+The requests are generated over every route of `chalicelib.api.v1_rooms.router.specs` and
+`v1_inbox.router.specs` (and of `admin_data.router.specs` for the operator's data browser), so a
+new route is covered the day it is registered. Path parameters, the `cursor` query parameter and
+body ids (`id`, `userId`) are drawn from: B's ids of the matching kind, any id of B (its room ids
+as thread ids, its env id as a room id...), A's own ids, random well-formed ids, and B's and A's
+cursors; each path segment is sent in one of several URL encodings (quoted, raw, every byte %XX,
+lower-case hex, double-quoted; the server decodes exactly once). Credentials: A's sk_ mostly,
+else B's pk_ or a key forged from parts of A's and B's keys with a valid checksum (format-valid,
+so it reaches the database check).
 
 Properties checked on every request:
 - no response (success or error) carries anything of B that the request did not itself send or
@@ -56,7 +57,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from chalicelib import ids, runtime
-from chalicelib.api import admin_data, v1_rooms
+from chalicelib.api import admin_data, v1_inbox, v1_rooms
 from chalicelib.api.routing import RouteSpec
 from chalicelib.auth import apikeys
 from chalicelib.entities import Actor
@@ -438,6 +439,14 @@ BODIES: dict[tuple[str, str], BodySpec] = {
         {"userId": "user"}, lambda s, x: {"userId": s["userId"], "emoji": "👍"}
     ),
     ("POST", f"{V1}/users/{{userId}}/revoke-tokens"): NO_BODY,  # an action: no body
+    ("POST", f"{V1}/users/{{userId}}/threads/{{threadId}}/read"): NO_BODY,
+    ("POST", f"{T}/subscribe"): BodySpec({"userId": "user"}, lambda s, x: {"userId": s["userId"]}),
+    ("POST", f"{T}/unsubscribe"): BodySpec(
+        {"userId": "user"}, lambda s, x: {"userId": s["userId"]}
+    ),
+    ("PUT", f"{R}/users/{{userId}}/notification-settings"): BodySpec(
+        {}, lambda s, x: {"setting": "mentions"}
+    ),
     ("POST", f"{R}/attachments"): BodySpec(
         {}, lambda s, x: {"name": "a.txt", "mimeType": "text/plain", "size": 1}
     ),
@@ -520,6 +529,8 @@ class Req:
             return ("events", p["roomId"])
         if tail == "active_users":  # paged by size (no sockets here: no cursor of A's own)
             return ("active_users", p["roomId"])
+        if tail == "inbox":  # a user's (nothing unread here: no cursor of A's own)
+            return ("inbox", p["userId"])
         return None
 
     def with_values(self, swap: Callable[[str], str]) -> Req:
@@ -876,7 +887,7 @@ def run_property(
         run()
 
 
-V1_SPECS = list(v1_rooms.router.specs)
+V1_SPECS = [*v1_rooms.router.specs, *v1_inbox.router.specs]
 ADMIN_SPECS = list(admin_data.router.specs)
 
 

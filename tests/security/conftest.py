@@ -49,6 +49,8 @@ def existing(client: Any, owner: Login) -> dict[str, str]:  # noqa: F811 (the fi
     created = create_environment(client, owner.token, "Existing")
     sk = secret_of(created)
     make_room(client, sk, "room-1")
+    minted = call(client, "POST", "/auth/token", token=sk, body={"userId": "user-1", "name": "U"})
+    assert minted.status_code == 200, minted.body
     thread = make_thread(client, sk, "room-1")
     comment = make_comment(client, sk, "room-1", thread["id"])
     env_id = created["environment"]["id"]
@@ -73,6 +75,7 @@ def existing(client: Any, owner: Login) -> dict[str, str]:  # noqa: F811 (the fi
         "{roomId}": "room-1",
         "{threadId}": thread["id"],
         "{commentId}": comment["id"],
+        "{userId}": "user-1",
         "{webhookId}": hook["id"],
         "{deliveryId}": delivery["id"],
     }

@@ -47,7 +47,7 @@ from api.helpers import (
 )
 from realtime.conftest import Env, Gateway
 
-from chalicelib.api import admin_environments, admin_operators, v1_rooms
+from chalicelib.api import admin_environments, admin_operators, v1_inbox, v1_rooms
 from chalicelib.realtime import protocol
 
 from .conftest import fill, table_items
@@ -247,8 +247,8 @@ CONTRACT = contract_bodies()
 def test_the_contract_has_a_body_schema_for_every_v1_write_route() -> None:
     writes = {
         (s.method, s.path)
-        for s in v1_rooms.router.specs
-        if s.method in ("POST", "PATCH") and s.doc is not None and s.doc.body is not None
+        for s in [*v1_rooms.router.specs, *v1_inbox.router.specs]
+        if s.method in ("POST", "PUT", "PATCH") and s.doc is not None and s.doc.body is not None
     }
 
     assert writes | {("POST", "/auth/token")} == set(CONTRACT)
@@ -305,6 +305,7 @@ ADMIN_BODIES: Table = {
             Field("createRoomsOnJoin", "boolean"),
             Field("attachmentMaxBytes", "integer", nullable=True),
             Field("attachmentTypes", "list", nullable=True),
+            Field("notificationDelaySeconds", "integer", nullable=True),
         ],
     ),
     ("DELETE", ENV): ({"confirmName": "Existing"}, [Field("confirmName", "string")]),
@@ -385,6 +386,7 @@ WS_FIELDS: dict[str, str] = {
     "name": "string",
     "mimeType": "string",
     "size": "integer",
+    "setting": "string",
 }
 # A valid message of each type (the fields it needs; mutations add the optional ones).
 WS_MESSAGES: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
@@ -415,6 +417,11 @@ WS_MESSAGES: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     },
     "comment.delete": lambda ids: {"threadId": ids["thread"], "commentId": ids["comment"]},
     "attachment.create": lambda ids: {"name": "a.png", "mimeType": "image/png", "size": 3},
+    "thread.markRead": lambda ids: {"threadId": ids["thread"]},
+    "thread.subscribe": lambda ids: {"threadId": ids["thread"]},
+    "thread.unsubscribe": lambda ids: {"threadId": ids["thread"]},
+    "notifications.get": lambda ids: {},
+    "notifications.set": lambda ids: {"setting": "mentions"},
 }
 
 

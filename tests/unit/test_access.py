@@ -22,6 +22,12 @@ EXPECTED_NEEDS = {
     "threads.list": "read",
     "comments.list": "read",
     "users.search": "read",
+    # a user's own unread state and notifications: anyone who can read the room
+    "thread.markRead": "read",
+    "thread.subscribe": "read",
+    "thread.unsubscribe": "read",
+    "notifications.get": "read",
+    "notifications.set": "read",
     "thread.create": "comment",
     "comment.create": "comment",
     "comment.update": "comment",

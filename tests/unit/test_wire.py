@@ -12,7 +12,16 @@ import pytest
 
 from chalicelib.entities import Metadata
 from chalicelib.errors import InvalidInput
-from chalicelib.wire import attachments, environments, operators, rooms, threads, tokens, webhooks
+from chalicelib.wire import (
+    attachments,
+    environments,
+    inbox,
+    operators,
+    rooms,
+    threads,
+    tokens,
+    webhooks,
+)
 from chalicelib.wire.fields import Body
 from chalicelib.wire.schemas import METADATA, TIMESTAMP
 from chalicelib.wire.shapes import Record
@@ -28,6 +37,8 @@ MODELS: list[type[Body]] = [
     threads.UpdateCommentRequest,
     threads.ReactionRequest,
     attachments.CreateAttachmentRequest,
+    inbox.SubscriptionRequest,
+    inbox.NotificationSettingsRequest,
     environments.CreateEnvironmentRequest,
     environments.UpdateEnvironmentRequest,
     environments.DisableEnvironmentRequest,

@@ -1550,6 +1550,40 @@ async function settingsTab(env) {
   return h("div", {}, parts);
 }
 
+/** One settings form of an environment: its fields, a Save button that PATCHes what `body()`
+ * returns, the confirmation, and why it is read-only when it is. */
+function envSettingsForm(env, editable, { title, button, saved, body, fields }) {
+  const save = h("button", { type: "submit", class: "btn btn-primary", disabled: !editable }, button);
+  const errors = h("div");
+  const form = h(
+    "form",
+    {
+      class: "inline-form",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        clearBanners(errors);
+        await busy(save, async () => {
+          try {
+            await api("PATCH", apiPath`environments/${env.id}`, { body: body() });
+            flash(saved);
+            render();
+          } catch (err) {
+            reportError(err, errors);
+          }
+        });
+      },
+    },
+    ...fields,
+    save,
+  );
+  return section(
+    title,
+    errors,
+    form,
+    !editable ? h("p", { class: "muted" }, env.status !== "active" ? "A disabled environment cannot be changed." : "Changing these needs the admin role.") : null,
+  );
+}
+
 /** The environment's room access settings: the level a new room gets (defaultRoomAccess) and
  * whether a connection may create the room it names (createRoomsOnJoin). */
 function roomAccessSettings(env, editable) {
@@ -1561,49 +1595,27 @@ function roomAccessSettings(env, editable) {
   level.setAttribute("aria-describedby", levelHint);
   const onJoin = h("input", { id: joinId, type: "checkbox", disabled: !editable, "aria-describedby": joinHint });
   onJoin.checked = Boolean(env.createRoomsOnJoin);
-  const save = h("button", { type: "submit", class: "btn btn-primary", disabled: !editable }, "Save room access");
-  const errors = h("div");
-  const form = h(
-    "form",
-    {
-      class: "inline-form",
-      onsubmit: async (event) => {
-        event.preventDefault();
-        clearBanners(errors);
-        await busy(save, async () => {
-          try {
-            await api("PATCH", apiPath`environments/${env.id}`, {
-              body: { defaultRoomAccess: level.value, createRoomsOnJoin: onJoin.checked },
-            });
-            flash("Room access settings saved.");
-            render();
-          } catch (err) {
-            reportError(err, errors);
-          }
-        });
-      },
-    },
-    h(
-      "div",
-      { class: "field" },
-      h("label", { for: levelId }, "Default room access"),
-      level,
-      h("p", { class: "hint", id: levelHint }, "The level a room gets when it is created without its own defaultAccess: by your backend (POST /api/v1/rooms) or by a connection to a new room. Rooms that exist keep theirs."),
-    ),
-    h(
-      "div",
-      { class: "field field-check" },
-      h("div", { class: "check-row" }, onJoin, h("label", { for: joinId }, "Create rooms on join")),
-      h("p", { class: "hint", id: joinHint }, "When off, a connection to a room that does not exist is refused (404 ROOM_NOT_FOUND): only your backend creates rooms."),
-    ),
-    save,
-  );
-  return section(
-    "Room access",
-    errors,
-    form,
-    !editable ? h("p", { class: "muted" }, env.status !== "active" ? "A disabled environment cannot be changed." : "Changing these needs the admin role.") : null,
-  );
+  return envSettingsForm(env, editable, {
+    title: "Room access",
+    button: "Save room access",
+    saved: "Room access settings saved.",
+    body: () => ({ defaultRoomAccess: level.value, createRoomsOnJoin: onJoin.checked }),
+    fields: [
+      h(
+        "div",
+        { class: "field" },
+        h("label", { for: levelId }, "Default room access"),
+        level,
+        h("p", { class: "hint", id: levelHint }, "The level a room gets when it is created without its own defaultAccess: by your backend (POST /api/v1/rooms) or by a connection to a new room. Rooms that exist keep theirs."),
+      ),
+      h(
+        "div",
+        { class: "field field-check" },
+        h("div", { class: "check-row" }, onJoin, h("label", { for: joinId }, "Create rooms on join")),
+        h("p", { class: "hint", id: joinHint }, "When off, a connection to a room that does not exist is refused (404 ROOM_NOT_FOUND): only your backend creates rooms."),
+      ),
+    ],
+  });
 }
 
 /** The environment's attachment limits: the largest upload (attachmentMaxBytes, shown and
@@ -1627,51 +1639,31 @@ function attachmentSettings(env, editable) {
   });
   const types = h("textarea", { id: typesId, rows: "6", disabled: !editable, "aria-describedby": typesHint });
   types.value = (env.attachmentTypes || []).join("\n");
-  const save = h("button", { type: "submit", class: "btn btn-primary", disabled: !editable }, "Save attachment limits");
-  const errors = h("div");
-  const form = h(
-    "form",
-    {
-      class: "inline-form",
-      onsubmit: async (event) => {
-        event.preventDefault();
-        clearBanners(errors);
-        const list = types.value.split("\n").map((t) => t.trim()).filter(Boolean);
-        await busy(save, async () => {
-          try {
-            await api("PATCH", apiPath`environments/${env.id}`, {
-              body: { attachmentMaxBytes: Math.round(Number(size.value) * 1024 * 1024), attachmentTypes: list },
-            });
-            flash("Attachment limits saved.");
-            render();
-          } catch (err) {
-            reportError(err, errors);
-          }
-        });
-      },
-    },
-    h(
-      "div",
-      { class: "field" },
-      h("label", { for: sizeId }, "Largest attachment (MB)"),
-      size,
-      h("p", { class: "hint", id: sizeHint }, "Uploads over this size are refused (400 naming size) before anything is signed; S3 itself refuses a file of another size than declared. At most 100 MB."),
-    ),
-    h(
-      "div",
-      { class: "field" },
-      h("label", { for: typesId }, "Allowed types (one MIME type a line)"),
-      types,
-      h("p", { class: "hint", id: typesHint }, "An upload of any other type is refused (400 naming mimeType), and S3 refuses a file sent with another Content-Type."),
-    ),
-    save,
-  );
-  return section(
-    "Attachments",
-    errors,
-    form,
-    !editable ? h("p", { class: "muted" }, env.status !== "active" ? "A disabled environment cannot be changed." : "Changing these needs the admin role.") : null,
-  );
+  return envSettingsForm(env, editable, {
+    title: "Attachments",
+    button: "Save attachment limits",
+    saved: "Attachment limits saved.",
+    body: () => ({
+      attachmentMaxBytes: Math.round(Number(size.value) * 1024 * 1024),
+      attachmentTypes: types.value.split("\n").map((t) => t.trim()).filter(Boolean),
+    }),
+    fields: [
+      h(
+        "div",
+        { class: "field" },
+        h("label", { for: sizeId }, "Largest attachment (MB)"),
+        size,
+        h("p", { class: "hint", id: sizeHint }, "Uploads over this size are refused (400 naming size) before anything is signed; S3 itself refuses a file of another size than declared. At most 100 MB."),
+      ),
+      h(
+        "div",
+        { class: "field" },
+        h("label", { for: typesId }, "Allowed types (one MIME type a line)"),
+        types,
+        h("p", { class: "hint", id: typesHint }, "An upload of any other type is refused (400 naming mimeType), and S3 refuses a file sent with another Content-Type."),
+      ),
+    ],
+  });
 }
 
 /** End users' names for the data browser: each asked once per view (GET .../users/{userId});
@@ -1752,43 +1744,21 @@ function notificationSettings(env, editable) {
     disabled: !editable,
     "aria-describedby": delayHint,
   });
-  const save = h("button", { type: "submit", class: "btn btn-primary", disabled: !editable }, "Save notification delay");
-  const errors = h("div");
-  const form = h(
-    "form",
-    {
-      class: "inline-form",
-      onsubmit: async (event) => {
-        event.preventDefault();
-        clearBanners(errors);
-        await busy(save, async () => {
-          try {
-            await api("PATCH", apiPath`environments/${env.id}`, {
-              body: { notificationDelaySeconds: Math.round(Number(delay.value) * 60) },
-            });
-            flash("Notification delay saved.");
-            render();
-          } catch (err) {
-            reportError(err, errors);
-          }
-        });
-      },
-    },
-    h(
-      "div",
-      { class: "field" },
-      h("label", { for: delayId }, "Notification delay (minutes)"),
-      delay,
-      h("p", { class: "hint", id: delayHint }, "How long unread comments wait before your backend gets notification.created (to email or push the user). A user who reads the thread in the widget first is not notified; a thread notifies a user at most once per delay. At most 7 days."),
-    ),
-    save,
-  );
-  return section(
-    "Notifications",
-    errors,
-    form,
-    !editable ? h("p", { class: "muted" }, env.status !== "active" ? "A disabled environment cannot be changed." : "Changing these needs the admin role.") : null,
-  );
+  return envSettingsForm(env, editable, {
+    title: "Notifications",
+    button: "Save notification delay",
+    saved: "Notification delay saved.",
+    body: () => ({ notificationDelaySeconds: Math.round(Number(delay.value) * 60) }),
+    fields: [
+      h(
+        "div",
+        { class: "field" },
+        h("label", { for: delayId }, "Notification delay (minutes)"),
+        delay,
+        h("p", { class: "hint", id: delayHint }, "How long unread comments wait before your backend gets notification.created (to email or push the user). A user who reads the thread in the widget first is not notified; a thread notifies a user at most once per delay. At most 7 days."),
+      ),
+    ],
+  });
 }
 
 /** A comment's files, each a link to its presigned download (valid an hour from the read). */
