@@ -278,8 +278,8 @@ class Thread:
     comment_count: int
     # Set where the thread is returned with its comments (create, get one): the first page.
     comments: Page[Comment] | None = None
-    # Set where the thread is answered to one user (a socket's threads.list, `?userId=`): their
-    # unread comments in it and whether they are subscribed.
+    # Set where the thread is answered to one user (a socket's threads.list): their unread
+    # comments in it and whether they are subscribed.
     unread_count: int | None = None
     subscribed: bool | None = None
 

@@ -175,3 +175,14 @@ def list_users(actor: Actor, envId: str) -> Page[User]:
     Returns: A page of users, in id order.
     """
     return services().collab.list_users(OperatorCaller(actor, envId), *_page_args())
+
+
+@router.route("/users/{userId}", "GET", answer=users.USER)
+def get_user(actor: Actor, envId: str, userId: str) -> User:
+    """Get a user
+
+    The data browser names comment authors with it.
+
+    Returns: The user.
+    """
+    return services().collab.get_user(OperatorCaller(actor, envId), userId)

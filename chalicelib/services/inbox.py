@@ -274,7 +274,7 @@ class InboxService:
             if event.type in ("comment.created", "thread.created"):
                 changed += self.on_comment(event)
             elif event.type == "thread.deleted":
-                self.on_thread_gone(event.env_id, str(event.data.get("id", "")))
+                self.on_thread_gone(event.env_id, event.room_id, str(event.data.get("id", "")))
         return changed
 
     def on_comment(self, event: RoomEvent) -> int:
@@ -356,7 +356,7 @@ class InboxService:
         log.warning("inbox change lost to concurrent changes", extra={"threadId": thread_id})
         return None
 
-    def on_thread_gone(self, env_id: str, thread_id: str) -> None:
+    def on_thread_gone(self, env_id: str, room_id: str, thread_id: str) -> None:
         """A deleted thread leaves every subscriber's inbox (and their counts)."""
         if not ids.raw_part(thread_id, "th"):
             return
@@ -365,7 +365,8 @@ class InboxService:
             self._forget(env_id, user_id, thread_id)
             count = self.inbox.count_read(env_id, user_id)
             total = fetch([count])[count]
-            message = {"type": "inbox.updated", "count": total, "threadId": thread_id}
+            message = {"type": "inbox.updated", "count": total, "roomId": room_id}
+            message["threadId"] = thread_id
             self._push(env_id, user_id, {**message, "unreadCount": 0})
         self.inbox.unsubscribe_all(env_id, thread_id, subs)
 

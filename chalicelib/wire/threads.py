@@ -132,8 +132,8 @@ THREAD = Record(
     describe={
         "updated_at": "The last change to the thread or one of its comments.",
         "created_by": "The `userId` of the thread's first comment.",
-        "unread_count": "Where the thread is answered for one user (a socket's `threads.list`, "
-        "`?userId=`): the comments they have not read (docs/inbox.md).",
+        "unread_count": "Where the thread is answered for one user (a socket's `threads.list`): "
+        "the comments they have not read (docs/inbox.md).",
         "subscribed": "Where the thread is answered for one user: whether they are subscribed.",
     },
     extra={

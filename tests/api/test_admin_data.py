@@ -277,6 +277,8 @@ def test_browse_one_thread_its_comments_and_the_users(
     assert [c["id"] for c in comments["data"]] == [thread["comments"][0]["id"], reply["id"]]
     assert [u["id"] for u in users] == ["ada", "bob"]
     assert users == ok(v1(client, "GET", "/users", tenant.sk))["data"]
+    one = ok(call(client, "GET", f"{base(tenant)}/users/bob", token=viewer.token))
+    assert one == ok(v1(client, "GET", "/users/bob", tenant.sk))
 
 
 def test_browsing_unknown_things_is_404_naming_them(
@@ -296,6 +298,7 @@ def test_browsing_unknown_things_is_404_naming_them(
             (f"{b}/rooms/nope/threads/{thread['id']}", "ROOM_NOT_FOUND"),
             (f"{b}/rooms/doc/threads/{NO_THREAD}", "THREAD_NOT_FOUND"),
             (f"{b}/rooms/doc/threads/{NO_THREAD}/comments", "THREAD_NOT_FOUND"),
+            (f"{b}/users/nobody", "USER_NOT_FOUND"),
         ],
         check,
     )
@@ -430,6 +433,7 @@ ROUTE_ROLES: dict[tuple[str, str], str] = {
         "/admin/api/environments/{envId}/rooms/{roomId}/threads/{threadId}/comments/{commentId}",
     ): "admin",
     ("GET", "/admin/api/environments/{envId}/users"): "viewer",
+    ("GET", "/admin/api/environments/{envId}/users/{userId}"): "viewer",
 }
 
 
@@ -439,6 +443,7 @@ def concrete(path: str, env_id: str) -> str:
         "{roomId}": "room-0",
         "{threadId}": NO_THREAD,
         "{commentId}": NO_COMMENT,
+        "{userId}": "nobody",
     }
     for placeholder, value in values.items():
         path = path.replace(placeholder, value)

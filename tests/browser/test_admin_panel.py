@@ -763,3 +763,45 @@ def test_dialogs_keep_tab_inside_and_tabs_keep_focus(
     expect(page.get_by_role("heading", level=2, name="Analytics")).to_be_visible()
     expect(tab.filter(has_text="Analytics")).to_be_focused()
     expect(tab.filter(has_text="Analytics")).to_have_attribute("aria-current", "page")
+
+
+def test_the_data_browser_names_authors_and_mentions_and_shows_reactions(
+    open_page: OpenPage, stack: Stack, owner: str, artifacts: Path
+) -> None:
+    created = stack.create_environment(owner, "Names and reactions")
+    env, sk = created["environment"], secret_of(created)
+    for user, name in (("ada", "Ada Lovelace"), ("grace", "Grace Hopper")):
+        assert mint(stack, sk, user, name=name).status_code == 200
+    rest(stack, sk, "POST", "/rooms", {"id": "lobby"})
+    first = {"comment": {"userId": "ada", "body": "Thoughts, <@grace>?"}}
+    thread = rest(stack, sk, "POST", "/rooms/lobby/threads", first)
+    comment = thread["comments"][0]
+    path = f"/rooms/lobby/threads/{thread['id']}/comments/{comment['id']}/reactions"
+    thumbs = "\N{THUMBS UP SIGN}"
+    for user in ("grace", "ada"):
+        rest(stack, sk, "POST", path, {"emoji": thumbs, "userId": user})
+    # A comment by a user id no token was minted for keeps its id.
+    rest(
+        stack,
+        sk,
+        "POST",
+        f"/rooms/lobby/threads/{thread['id']}/comments",
+        {"userId": "bot-7", "body": "ok"},
+    )
+
+    page = open_page()
+    log_in(page)
+    page.goto(f"/admin#/environments/{env['id']}/browse/lobby")
+    card = page.locator(".thread-card")
+    expect(card).to_contain_text("started by Ada Lovelace (ada)")
+    page.goto(f"/admin#/environments/{env['id']}/browse/lobby/{thread['id']}")
+    comments = page.get_by_role("list", name="Comments").locator(":scope > li")
+    expect(comments).to_have_count(2)
+    expect(comments.nth(0).locator(".comment-head")).to_contain_text("Ada Lovelace (ada)")
+    expect(comments.nth(0).locator(".comment-body")).to_have_text("Thoughts, @Grace Hopper?")
+    reaction = comments.nth(0).get_by_role("list", name="Reactions").locator("li")
+    expect(reaction).to_have_text(f"{thumbs} 2")
+    expect(reaction).to_have_attribute("title", "Grace Hopper, Ada Lovelace")
+    expect(comments.nth(1).locator(".comment-head .user-label")).to_have_text("bot-7")
+    expect(comments.nth(1).get_by_role("list", name="Reactions")).to_have_count(0)
+    shot(page, artifacts, "browse-names-reactions")

@@ -257,6 +257,10 @@ def test_two_users_see_each_other_presence_broadcasts_and_comments(rt: Realtime)
                     {**attempt, "threadId": thread_id, "commentId": comment["id"]}
                 )
                 assert error["code"] == "NOT_COMMENT_AUTHOR", error
+            # B's reply is unread for A, who started the thread: A's socket is told (the
+            # stream's fan-out, a moment after the write).
+            told = await a.expect("inbox.updated", timeout=20, threadId=thread_id)
+            assert (told["roomId"], told["unreadCount"], told["count"]) == (room, 1, 1)
             await gather(a.quiet(), b.quiet())
 
             # threads.list: only the sender gets threads.listed.

@@ -65,6 +65,8 @@ BUDGETS: dict[str, tuple[str, str, list[str]]] = {
     # connections re-evaluated and told `room.updated` (one Q), then the audit event
     "change a room's access": ("PATCH", ER, [AUTH, READ, TX, Q, "PutItem"]),
     "browse users": ("GET", E + "/users", [AUTH, READ, Q]),
+    # the environment and the user in the one consistent BatchGetItem
+    "get user": ("GET", E + "/users/user-1", [AUTH, READ]),
     # one Query of threads, then one of comments per thread on the page (3 here)
     "browse threads (+ comments)": ("GET", ER + "/threads", [AUTH, READ, Q, Q, Q, Q]),
     "get thread": ("GET", ER + "/threads/{t}", [AUTH, READ, Q]),
@@ -171,6 +173,9 @@ def world(client: Any, services: runtime.Services, make_env: Callable[..., Env])
     comments = f"{threads}/{t}/comments"
     c = [rest(client, env, "POST", comments, {"userId": "user-1", "body": "x"}) for _ in "ab"]
     lone = rest(client, env, "POST", threads, first)
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {env.sk}"}
+    minted = json.dumps({"userId": "user-1", "name": "Ada"}).encode()  # the user "get user" reads
+    assert client.http.post("/auth/token", headers=headers, body=minted).status_code == 200
     rest(client, env, "POST", threads, first)
     values = {
         "env": env.id,
@@ -206,6 +211,7 @@ def test_the_budget_table_covers_every_admin_route() -> None:
             ("{key}", "{keyId}"),
             ("{op}", "{operatorId}"),
             ("room-1", "{roomId}"),
+            ("user-1", "{userId}"),
             ("{t}", "{threadId}"),
             ("{lt}", "{threadId}"),
             ("{c}", "{commentId}"),

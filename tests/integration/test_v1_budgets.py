@@ -335,7 +335,15 @@ def restricted_env(services: runtime.Services, env: Env, rooms: str | None) -> E
     return replace(env, sk=key.key, sk_id=key.id)
 
 
-EVERY_ROOM = {"list rooms", "list rooms by user and groups", "create room"}
+# Routes a key limited to rooms may not call (they span rooms): priced with an unlimited one.
+EVERY_ROOM = {
+    "list rooms",
+    "list rooms by user and groups",
+    "create room",
+    "inbox",
+    "inbox count",
+    "mark thread read",
+}
 
 
 @pytest.mark.parametrize("operation", list(BUDGETS))

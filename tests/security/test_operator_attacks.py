@@ -405,6 +405,7 @@ NOWHERE = {
     "{roomId}": "room-0",
     "{threadId}": test_admin_data.NO_THREAD,
     "{commentId}": test_admin_data.NO_COMMENT,
+    "{userId}": "user-0",
     "{webhookId}": test_admin_webhooks.NO_WEBHOOK,
     "{deliveryId}": test_admin_webhooks.NO_DELIVERY,
 }

@@ -1758,6 +1758,67 @@ function attachmentSettings(env, editable) {
   });
 }
 
+/** End users' names for the data browser: each asked once per view (GET .../users/{userId});
+ * null for an id no token was minted for (a backend may write as any user id). */
+function userNames(env) {
+  const asked = new Map();
+  return (userId) => {
+    if (!asked.has(userId)) {
+      const read = api("GET", apiPath`environments/${env.id}/users/${userId}`);
+      asked.set(userId, read.then((user) => (user && user.name) || null, () => null));
+    }
+    return asked.get(userId);
+  };
+}
+
+/** A user's id, replaced by "name (id)" once the name is known. */
+function userLabel(names, userId, tag = "strong") {
+  const label = h(tag, { class: "user-label", "data-user-id": userId }, userId);
+  names(userId).then((name) => {
+    if (name && name !== userId) label.replaceChildren(name, h("span", { class: "muted small" }, ` (${userId})`));
+  });
+  return label;
+}
+
+const MENTION = /<@([^\s<>]{1,128})>/g;
+
+/** A comment's body as text, each of its `mentions` as "@name" (others stay as typed). */
+function commentBody(c, names) {
+  const body = String(c.body);
+  const mentioned = c.mentions || [];
+  const parts = [];
+  let at = 0;
+  for (const match of body.matchAll(MENTION)) {
+    if (!mentioned.includes(match[1])) continue;
+    parts.push(body.slice(at, match.index));
+    const chip = h("span", { class: "mention", "data-user-id": match[1], title: match[1] }, `@${match[1]}`);
+    names(match[1]).then((name) => {
+      if (name) chip.textContent = `@${name}`;
+    });
+    parts.push(chip);
+    at = match.index + match[0].length;
+  }
+  parts.push(body.slice(at));
+  return h("p", { class: "comment-body" }, ...parts);
+}
+
+/** A comment's reactions: each emoji with its count, and who (the first few) on hover. */
+function reactionList(reactions, names) {
+  if (!reactions || reactions.length === 0) return null;
+  return h(
+    "ul",
+    { class: "comment-reactions", "aria-label": "Reactions" },
+    ...reactions.map((r) => {
+      const item = h("li", { "data-emoji": r.emoji, title: r.userIds.join(", ") }, `${r.emoji} ${r.count}`);
+      Promise.all(r.userIds.map((id) => names(id).then((name) => name || id))).then((who) => {
+        const others = r.count - who.length;
+        item.title = who.join(", ") + (others > 0 ? ` and ${others} more` : "");
+      });
+      return item;
+    }),
+  );
+}
+
 /** How long a user's unread comments wait before the notification.created webhook
  * (notificationDelaySeconds, entered in minutes): a user who reads the thread first is not
  * notified, and a thread notifies a user at most once per delay (docs/inbox.md). */
@@ -2130,6 +2191,7 @@ async function threadsView(env, roomId, params) {
   const roomBase = hashPath`environments/${env.id}/browse/${roomId}`;
   const filter = params.get("resolved") || "";
   const deletable = can("admin");
+  const names = userNames(env);
   const selectId = uid("filter");
   const select = h(
     "select",
@@ -2167,7 +2229,7 @@ async function threadsView(env, roomId, params) {
             "p",
             { class: "muted small" },
             `${t.commentCount} comment${t.commentCount === 1 ? "" : "s"} · started by `,
-            h("strong", {}, t.createdBy),
+            userLabel(names, t.createdBy),
             " · ",
             time(t.createdAt),
             " · ",
@@ -2243,6 +2305,7 @@ async function commentsView(env, roomId, threadId) {
   const threadPath = apiPath`environments/${env.id}/rooms/${roomId}/threads/${threadId}`;
   const thread = await api("GET", threadPath);
   const deletable = can("admin");
+  const names = userNames(env);
   const list = h("ol", { class: "comments", "aria-label": "Comments" });
   const addComments = (comments) => {
     for (const c of comments) {
@@ -2253,13 +2316,14 @@ async function commentsView(env, roomId, threadId) {
           h(
             "div",
             { class: "comment-head" },
-            h("strong", {}, c.userId),
+            userLabel(names, c.userId),
             " ",
             time(c.createdAt),
             c.editedAt ? h("span", { class: "muted small" }, " (edited ", time(c.editedAt), ")") : null,
           ),
-          h("p", { class: "comment-body" }, c.body),
+          commentBody(c, names),
           attachmentLinks(c.attachments),
+          reactionList(c.reactions, names),
           deletable
             ? h(
                 "div",
@@ -2319,7 +2383,9 @@ async function commentsView(env, roomId, threadId) {
         "p",
         { class: "muted small" },
         thread.resolved ? badge("resolved", "ok") : badge("open", "info"),
-        ` ${thread.commentCount} comment${thread.commentCount === 1 ? "" : "s"} · started by ${thread.createdBy} · `,
+        ` ${thread.commentCount} comment${thread.commentCount === 1 ? "" : "s"} · started by `,
+        userLabel(names, thread.createdBy, "span"),
+        " · ",
         time(thread.createdAt),
         Object.keys(thread.metadata || {}).length ? [" · ", metadataText(thread.metadata)] : null,
       ),

@@ -21,7 +21,9 @@
  * Events (bubbling, composed CustomEvents): pulse:connected {connectionId, self, others,
  * access}, pulse:disconnected {code, reason}, pulse:error {code, message, ...}, pulse:presence
  * {connectionId, userId, data}, pulse:members {members}, pulse:broadcast
- * {connectionId, userId, event}, pulse:status {status}, pulse:access {access, previous}. A
+ * {connectionId, userId, event}, pulse:status {status}, pulse:access {access, previous},
+ * pulse:inbox {count, roomId, threadId, unreadCount} (the user's unread count changed, in any
+ * room of the environment: count is the whole inbox's, for a badge on the page). A
  * token-url failure's pulse:error (TOKEN_REFRESH_FAILED) adds attempt (failures in a row) and
  * retryInMs (null: stopped); an ACCESS_DENIED one adds needed (the level the action needs).
  *
@@ -64,6 +66,16 @@
  * them) it lists the threads again. Each write (new thread, reply, edit, delete, resolve) carries
  * a random clientMutationId; one not acknowledged when the socket drops is resent with the same
  * id after the rejoin, and the server stores it at most once (its answer says replay: true).
+ *
+ * Comments: a body's <@userId> of the comment's mentions is a chip with the user's name; typing
+ * "@" and letters in a composer lists who can read the room (users.search), and picking one puts
+ * "@Name" in the text, sent as <@userId>. Each comment's reactions are toggle buttons, with a
+ * picker of common emoji. "Attach" (or a drop or paste) uploads files straight to S3 with
+ * attachment.create's presigned POST, showing progress or the refusal; comments show images as
+ * thumbnails and other files as chips, each linking to its presigned download. A thread with
+ * comments this user has not read shows "N new" (threads.list's unreadCount, then
+ * inbox.updated); clicking or focusing in it sends thread.markRead. "Subscribe" / "Unsubscribe"
+ * toggles the user's subscription (thread.subscribe, thread.unsubscribe).
  *
  * The protocol is docs/protocol.md. All user text is set with textContent, never as HTML.
  */
@@ -115,6 +127,16 @@
   var LEVELS = ["none", "read", "comment", "write"];
   var VIEW_ONLY_TITLE = "You can read this room's comments, not add to them.";
   var MISCONFIGURED_TEXT = "Comments are unavailable: this page has not set up the widget fully.";
+  // `<@userId>` in a body (chalicelib/mentions.py); one of the comment's `mentions` is a chip.
+  var MENTION = /<@([^\s<>]{1,128})>/g;
+  // The word being typed after `@` (the server matches ids and words of names by prefix).
+  var MENTION_TYPED = /(^|\s)@([^\s@<>]{1,64})$/;
+  var SEARCH_DEBOUNCE_MS = 200; // users.search while typing: one per pause, not per key
+  // Between two lookups of a mentioned user's name: at most 4/s, well inside the 20 messages a
+  // second a connection may send beside the comment pages listed in the background.
+  var NAME_LOOKUP_MS = 250;
+  var REACTION_PICKS = ["\uD83D\uDC4D", "\u2764\uFE0F", "\uD83D\uDE02", "\uD83C\uDF89",
+    "\uD83D\uDE2E", "\uD83D\uDE22", "\uD83D\uDC40", "\uD83D\uDE80"]; // 👍 ❤️ 😂 🎉 😮 😢 👀 🚀
 
   var CSS = [
     ":host{display:block;box-sizing:border-box;width:100%;max-width:100%;min-width:0;",
@@ -195,6 +217,10 @@
     ".thread-head{display:flex;justify-content:space-between;align-items:center;gap:6px;",
     "margin-bottom:4px;font-size:12px;color:var(--pulse-muted,#57606a)}",
     ".badge{font-size:11px;border-radius:999px;padding:1px 8px;background:#dafbe1;color:#116329}",
+    ".unread{font-size:11px;font-weight:600;border-radius:999px;padding:1px 8px;margin-left:6px;",
+    "background:var(--pulse-accent,#0969da);color:#fff}",
+    ".thread.has-unread{border-color:var(--pulse-accent,#0969da)}",
+    ".thread-tools{display:inline-flex;align-items:center;gap:2px}",
     ".view-only{font-size:11px;border-radius:999px;padding:1px 8px;margin-right:auto;",
     "background:var(--pulse-muted-bg,#eaeef2);color:var(--pulse-muted,#57606a);",
     "border:1px solid var(--pulse-border,#d0d7de)}",
@@ -221,7 +247,37 @@
     "border-bottom:1px solid #eed888}",
     ".notice button{font-size:12px;min-height:24px;padding:2px 10px;background:#fff;",
     "color:#4d2d00;border-color:#d4a72c}",
+    ".mention{display:inline-block;padding:0 5px;border-radius:999px;font-weight:600;",
+    "background:var(--pulse-mention-bg,#ddf4ff);color:var(--pulse-accent,#0969da);white-space:nowrap}",
+    ".mention-list{list-style:none;margin:0;padding:4px;border:1px solid var(--pulse-border,#d0d7de);",
+    "border-radius:8px;background:var(--pulse-bg,#fff);box-shadow:0 4px 12px rgba(0,0,0,.12);",
+    "max-height:220px;overflow:auto}",
+    ".mention-list li{display:flex;align-items:center;gap:6px;padding:4px 6px;border-radius:6px;",
+    "cursor:pointer;min-width:0}",
+    ".mention-list li[aria-selected=true]{background:var(--pulse-accent,#0969da);color:#fff}",
+    ".mention-list .uid{font-size:11px;opacity:.75;overflow:hidden;text-overflow:ellipsis}",
+    ".reactions{display:flex;flex-wrap:wrap;gap:4px;margin-top:4px;align-items:center}",
+    ".reactions button{min-height:24px;padding:0 8px;border-radius:999px;font-size:13px}",
+    ".reactions button[aria-pressed=true]{border-color:var(--pulse-accent,#0969da);",
+    "background:var(--pulse-mention-bg,#ddf4ff)}",
+    ".picker{display:flex;flex-wrap:wrap;gap:2px}",
+    ".picker button{border:0;background:transparent;font-size:16px;padding:0 4px}",
+    ".files{display:flex;flex-wrap:wrap;gap:6px;margin-top:4px;list-style:none;padding:0}",
+    ".files img{display:block;max-width:120px;max-height:90px;border-radius:6px;",
+    "border:1px solid var(--pulse-border,#d0d7de);object-fit:cover}",
+    ".file,.upload{display:inline-flex;align-items:center;gap:6px;max-width:100%;min-width:0;",
+    "padding:2px 8px;border:1px solid var(--pulse-border,#d0d7de);border-radius:999px;",
+    "font-size:12px;color:inherit;text-decoration:none}",
+    ".file .name,.upload .name{overflow:hidden;text-overflow:ellipsis;white-space:nowrap;",
+    "min-width:0}",
+    ".upload[data-state=failed]{border-color:#cf222e;color:#cf222e;border-radius:8px;",
+    "flex-wrap:wrap;white-space:normal}",
+    ".upload progress{width:60px;height:6px}",
+    ".upload button{min-height:0;padding:0 4px;border:0;background:transparent}",
+    ".uploads{display:flex;flex-wrap:wrap;gap:6px;list-style:none;margin:0;padding:0}",
+    ".compose.dragging{outline:2px dashed var(--pulse-accent,#0969da);outline-offset:2px}",
     "@media (prefers-color-scheme:dark){:host{--pulse-text:#e6edf3;--pulse-bg:#0d1117;",
+    "--pulse-mention-bg:#0c2d6b;",
     "--pulse-border:#30363d;--pulse-bar:#161b22;--pulse-muted:#8d96a0;--pulse-muted-bg:#161b22;",
     "--pulse-btn:#21262d;--pulse-btn-hover:#30363d;--pulse-card:#0d1117;--pulse-divider:#21262d;",
     "--pulse-accent:#2f81f7}.badge{background:#033a16;color:#7ee787}}",
@@ -511,6 +567,16 @@
         return Object.assign(frame, { type: "room.updated", room: data });
       case "room.deleted":
         return Object.assign(frame, { type: "room.deleted" });
+      case "reaction.added":
+      case "reaction.removed":
+        return Object.assign(frame, {
+          type: event.type,
+          threadId: data.threadId,
+          commentId: data.commentId,
+          emoji: data.emoji,
+          userId: data.userId,
+          reactions: data.reactions,
+        });
       default:
         return Object.assign(frame, { type: "unknown" }); // a newer server's: its seq counts
     }
@@ -582,6 +648,12 @@
     this._mutationIds = false; // the server takes clientMutationId (it sends seq)
     this._requestSeq = 0;
     this._threadEls = new Map();
+    // "commentId emoji" -> whether this user reacted: reaction frames say so even when the
+    // comment's userIds (only the first five) do not name this user.
+    this._myReactions = new Map();
+    this._nameQueue = []; // mentioned userIds whose names are to be asked (users.search)
+    this._namesAsked = new Set();
+    this._nameBusy = false;
     this._generation = 0; // bumps on every (re)connect: late callbacks of old sockets are ignored
     this._active = false;
     this._onOnline = this._handleOnline.bind(this);
@@ -1266,6 +1338,8 @@
       case "comment.deleted":
       case "room.updated":
       case "room.deleted":
+      case "reaction.added":
+      case "reaction.removed":
         this._liveChange(m);
         break;
       case "room.events":
@@ -1279,6 +1353,15 @@
         break;
       case "access.changed":
         this._accessChanged(m.access);
+        break;
+      case "inbox.updated":
+        this._inboxUpdated(m);
+        break;
+      case "thread.read":
+        this._threadMarks(m.threadId, { unreadCount: m.unreadCount });
+        break;
+      case "thread.subscription":
+        this._threadMarks(m.threadId, { subscribed: m.subscribed });
         break;
       case "error":
         if (m.code === "NOT_CONNECTED") {
@@ -1295,7 +1378,7 @@
         if (m.code === "REPLY_TOO_LARGE") this._changeTooLarge(m);
         break;
       default:
-        // A change this widget does not show (reaction.*, a newer server's): seen all the same.
+        // A change this widget does not show (a newer server's): seen all the same.
         if (typeof m.seq === "number") this._position.add(m.seq);
         break;
     }
@@ -1344,6 +1427,7 @@
     this._renderThreads();
     this._rejoined(m);
     if (this._presence !== null) this._flushPresence();
+    this._pumpNames();
     this._joining = m.more === true;
     if (!this._joining) {
       this._joinedAll();
@@ -1634,6 +1718,7 @@
 
   proto._change = function (m) {
     var seq = typeof m.seq === "number" ? m.seq : null;
+    if (m.type === "reaction.added" || m.type === "reaction.removed") this._noteMyReaction(m);
     if (seq !== null && this._position.has(seq)) return;
     this._apply(m, seq);
     if (seq !== null) this._position.add(seq);
@@ -1647,6 +1732,9 @@
       case "thread.created":
       case "thread.updated":
         if (m.thread && m.thread.id) this._applyThread(m.thread, seq);
+        if (m.thread && Array.isArray(m.thread.comments) && m.thread.comments[0]) {
+          this._guessSubscription(m.thread.comments[0]);
+        }
         return;
       case "thread.deleted":
         if (!this._newer("t:" + m.threadId, seq)) return;
@@ -1658,14 +1746,19 @@
         // A thread the widget does not hold (an older page) is not marked: nothing was applied.
         if (!m.comment || !this._threads.has(m.comment.threadId)) return;
         if (this._newer("c:" + m.comment.id, seq)) {
-          this._upsertComment(m.comment, m.type === "comment.created");
+          this._upsertComment(this._withNewerReactions(m.comment, seq), m.type === "comment.created");
         }
+        if (m.type === "comment.created") this._guessSubscription(m.comment);
         return;
       case "comment.deleted":
         if (this._newer("c:" + m.commentId, seq)) this._removeComment(m.threadId, m.commentId);
         return;
       case "room.deleted":
         this._threads.clear();
+        return;
+      case "reaction.added":
+      case "reaction.removed":
+        if (this._newer("r:" + m.commentId, seq)) this._setReactions(m);
         return;
       default:
         return; // room.updated: the widget shows none of the room's settings
@@ -1945,6 +2038,7 @@
     if (!t || !t.id) return;
     var known = this._threads.get(t.id);
     var thread = Object.assign({}, known || {}, t);
+    if (typeof t.subscribed === "boolean") thread._guessed = false; // the server's word
     if (Array.isArray(t.comments)) thread.comments = t.comments.slice().sort(byCreated);
     else thread.comments = known ? known.comments : [];
     if (!("commentsNextCursor" in t)) {
@@ -1979,6 +2073,158 @@
     if (thread.comments.length < before) {
       thread.commentCount = Math.max(0, (thread.commentCount || 1) - 1);
     }
+  };
+
+  // --- reactions -----------------------------------------------------------------------------
+
+  /** A reaction frame: the comment's whole `reactions` summary after the change. */
+  proto._setReactions = function (m) {
+    var comment = this._findComment(m.threadId, m.commentId);
+    if (!comment || !Array.isArray(m.reactions)) return;
+    this._upsertComment(Object.assign({}, comment, { reactions: m.reactions }), false);
+  };
+
+  /** A comment frame older than the comment's last reaction frame keeps the newer reactions. */
+  proto._withNewerReactions = function (c, seq) {
+    var reacted = this._versions.get("r:" + c.id);
+    var known = this._findComment(c.threadId, c.id);
+    if (seq === null || reacted === undefined || reacted <= seq || !known) return c;
+    return Object.assign({}, c, { reactions: known.reactions });
+  };
+
+  proto._findComment = function (threadId, commentId) {
+    var thread = this._threads.get(threadId);
+    if (!thread) return null;
+    for (var i = 0; i < thread.comments.length; i++) {
+      if (thread.comments[i].id === commentId) return thread.comments[i];
+    }
+    return null;
+  };
+
+  /** This user's own reaction changes (any of its connections): remembered, as the summary's
+   * userIds hold only the first five. */
+  proto._noteMyReaction = function (m) {
+    if (!m.userId || m.userId !== this._myUserId()) return;
+    this._myReactions.set(m.commentId + " " + m.emoji, m.type === "reaction.added");
+  };
+
+  proto._reactedByMe = function (commentId, reaction) {
+    var known = this._myReactions.get(commentId + " " + reaction.emoji);
+    if (known !== undefined) return known;
+    var ids = Array.isArray(reaction.userIds) ? reaction.userIds : [];
+    return ids.indexOf(this._myUserId()) >= 0;
+  };
+
+  /** Add or take back this user's `emoji` on a comment (the room's frame updates it). */
+  proto._react = function (threadId, commentId, emoji, add, onSettled) {
+    var type = add ? "reaction.add" : "reaction.remove";
+    var message = { type: type, threadId: threadId, commentId: commentId, emoji: emoji };
+    this._write(message, onSettled, onSettled);
+  };
+
+  // --- unread state and subscriptions (docs/protocol.md) -------------------------------------
+
+  /** inbox.updated: this user's unread count changed (any room of the environment; the page
+   * hears of every one as pulse:inbox). A thread of this room shows its new count, and one the
+   * visitor is in (focus inside it) is read at once. */
+  proto._inboxUpdated = function (m) {
+    this._emit("pulse:inbox", {
+      count: m.count,
+      roomId: m.roomId === undefined ? null : m.roomId,
+      threadId: m.threadId,
+      unreadCount: m.unreadCount,
+    });
+    if (m.roomId !== this._config().room || typeof m.unreadCount !== "number") return;
+    this._threadMarks(m.threadId, { unreadCount: m.unreadCount });
+    var node = this._threadEls.get(m.threadId);
+    var focus = this._shadow.activeElement;
+    if (m.unreadCount > 0 && node && focus && node.contains(focus)) this._markRead(m.threadId);
+  };
+
+  /** A thread's unreadCount or subscribed, as the server last said (this user's only). */
+  proto._threadMarks = function (threadId, marks) {
+    var thread = this._threads.get(threadId);
+    if (!thread) return;
+    Object.keys(marks).forEach(function (name) {
+      if (marks[name] !== undefined) thread[name] = marks[name];
+    });
+    if (typeof marks.subscribed === "boolean") thread._guessed = false; // the server's word
+    this._renderThreads();
+  };
+
+  /** A live comment: threads.list says whether this user is subscribed, but a thread that came
+   * live says nothing. The server subscribes a comment's author and the users it mentions,
+   * leaving a choice made with thread.(un)subscribe; until a list or a choice says otherwise the
+   * widget assumes that rule (and not subscribed otherwise). */
+  proto._guessSubscription = function (comment) {
+    var thread = this._threads.get(comment.threadId);
+    if (!thread || (typeof thread.subscribed === "boolean" && !thread._guessed)) return;
+    var me = this._myUserId();
+    var mentioned = Array.isArray(comment.mentions) && comment.mentions.indexOf(me) >= 0;
+    thread.subscribed = thread.subscribed === true || comment.userId === me || mentioned;
+    thread._guessed = true;
+  };
+
+  /** The visitor opened a thread (clicked or focused in it): read, if it had unread comments. */
+  proto._markRead = function (threadId) {
+    var thread = this._threads.get(threadId);
+    if (!thread || !(thread.unreadCount > 0) || thread._markingRead) return;
+    thread._markingRead = true;
+    var done = function () {
+      thread._markingRead = false;
+    };
+    this._request({ type: "thread.markRead", threadId: threadId }, done, done);
+  };
+
+  proto._toggleSubscription = function (threadId) {
+    var thread = this._threads.get(threadId);
+    if (!thread || typeof thread.subscribed !== "boolean") return;
+    var type = thread.subscribed ? "thread.unsubscribe" : "thread.subscribe";
+    this._request({ type: type, threadId: threadId });
+  };
+
+  // --- mentioned users' names ----------------------------------------------------------------
+
+  proto._usersFound = function (reply) {
+    var data = reply && Array.isArray(reply.data) ? reply.data : [];
+    for (var i = 0; i < data.length; i++) this._rememberUser(data[i]);
+  };
+
+  /** A mentioned user the widget has no name for (not here, never seen writing): asked once,
+   * by id (users.search matches ids by prefix), one question at a time. */
+  proto._askName = function (userId) {
+    if (this._users.has(userId) || this._namesAsked.has(userId)) return;
+    this._namesAsked.add(userId);
+    this._nameQueue.push(userId);
+    this._pumpNames();
+  };
+
+  proto._pumpNames = function () {
+    if (this._nameBusy || !this._nameQueue.length || this._status !== "connected") return;
+    var widget = this;
+    var userId = this._nameQueue.shift();
+    this._nameBusy = true;
+    var next = function (wait) {
+      setTimeout(function () {
+        widget._nameBusy = false;
+        widget._pumpNames();
+      }, wait || NAME_LOOKUP_MS);
+    };
+    this._request(
+      { type: "users.search", q: userId },
+      function (reply) {
+        widget._usersFound(reply);
+        if (widget._users.has(userId)) widget._renderThreads();
+        next();
+      },
+      function (error) {
+        var limited = error.code === "RATE_LIMITED" || error.code === "USER_RATE_LIMITED";
+        if (error.code === "NOT_CONNECTED" || limited) {
+          widget._nameQueue.unshift(userId); // asked again once connected, or after the wait
+        }
+        next(limited ? (error.retryAfter || 1) * 1000 : 0);
+      },
+    );
   };
 
   proto._myUserId = function () {
@@ -2060,8 +2306,11 @@
       submit: "Comment",
       hint: true,
       className: "compose new-thread",
-      onSubmit: function (body, done) {
-        widget._write({ type: "thread.create", body: body }, function () {
+      attach: true,
+      onSubmit: function (body, done, attachmentIds) {
+        var message = { type: "thread.create", body: body };
+        if (attachmentIds.length) message.attachmentIds = attachmentIds;
+        widget._write(message, function () {
           done(null);
           widget._setFilter("open");
         }, done);
@@ -2097,7 +2346,9 @@
     this._renderThreads();
   };
 
-  /** A labelled textarea + submit button. onSubmit(body, done) calls done(error|null). */
+  /** A labelled textarea + submit button, with `@` suggestions, and with `attach` an attach
+   * button (its uploads' ids go with the body). onSubmit(body, done, attachmentIds) calls
+   * done(error|null). */
   proto._composer = function (opts) {
     var id = nextId("pulse-text");
     var errorId = nextId("pulse-error");
@@ -2108,29 +2359,43 @@
       placeholder: opts.placeholder,
       "aria-describedby": errorId,
     });
-    if (opts.value) textarea.value = opts.value;
+    var busy = false;
+    var widget = this;
+    var sync = function () {
+      var uploading = !!files && files.busy();
+      submit.disabled =
+        busy || uploading || !textarea.value.trim() || widget._status !== "connected";
+      if (files) files.button.disabled = widget._status !== "connected";
+    };
+    var mentions = this._mentionBox(textarea);
+    var files = opts.attach ? this._attachBox(sync) : null;
+    if (opts.value) textarea.value = mentions.toDisplay(opts.value);
     var submit = el("button", { type: "submit", className: "primary", text: opts.submit });
     var error = el("p", { className: "form-error", id: errorId, role: "alert" });
+    var buttons = [opts.extra, files && files.button, submit];
     var row = el("div", { className: "row" }, [
       opts.hint
         ? el("span", { className: "hint", "aria-hidden": "true", text: "Ctrl+Enter to send" })
         : el("span"),
-      el("span", {}, opts.extra ? [opts.extra, submit] : [submit]),
+      el("span", {}, buttons),
     ]);
     var form = el("form", { className: opts.className, novalidate: true }, [
       el("label", { for: id, className: "sr-only", text: opts.label }),
       textarea,
+      mentions.list,
+      files && files.list,
+      files && files.input,
       error,
       row,
     ]);
     if (opts.extra) opts.extra.style.marginRight = "6px";
-    var busy = false;
-    var widget = this;
-    var sync = function () {
-      submit.disabled = busy || !textarea.value.trim() || widget._status !== "connected";
-    };
+    if (files) {
+      files.button.style.marginRight = "6px";
+      files.acceptDrops(form, textarea);
+    }
     textarea.addEventListener("input", sync);
     textarea.addEventListener("keydown", function (e) {
+      if (mentions.keydown(e)) return;
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
         e.preventDefault();
         if (typeof form.requestSubmit === "function") form.requestSubmit();
@@ -2142,24 +2407,385 @@
     });
     form.addEventListener("submit", function (e) {
       e.preventDefault();
-      var body = textarea.value;
-      if (busy || !body.trim()) return;
+      var body = mentions.toBody(textarea.value);
+      if (busy || !body.trim() || (files && files.busy())) return;
       busy = true;
       error.textContent = "";
       sync();
-      opts.onSubmit(body, function (failure) {
-        busy = false;
-        if (failure) {
-          error.textContent = failure.message || "Something went wrong.";
-        } else if (!opts.keep) {
-          textarea.value = "";
-        }
-        sync();
-      });
+      var ids = files ? files.ids() : [];
+      opts.onSubmit(
+        body,
+        function (failure) {
+          busy = false;
+          if (failure) {
+            error.textContent = failure.message || "Something went wrong.";
+          } else if (!opts.keep) {
+            textarea.value = "";
+            mentions.reset();
+            if (files) files.clear();
+          }
+          sync();
+        },
+        ids,
+      );
     });
     sync();
     return { form: form, textarea: textarea, sync: sync };
   };
+
+  /** The composer's `@` suggestions: typing `@` and letters asks the server (users.search,
+   * debounced) and lists who can read the room; picking one (click, or arrows and Enter) puts
+   * `@Name` in the text, sent as `<@userId>`. A listbox the textarea points at
+   * (aria-activedescendant), as a combobox does. */
+  proto._mentionBox = function (textarea) {
+    var widget = this;
+    var listId = nextId("pulse-mentions");
+    var list = el("ul", {
+      className: "mention-list",
+      role: "listbox",
+      id: listId,
+      "aria-label": "People to mention",
+      hidden: true,
+    });
+    textarea.setAttribute("aria-autocomplete", "list");
+    textarea.setAttribute("aria-controls", listId);
+    textarea.setAttribute("aria-expanded", "false");
+    var typed = null; // {q, start}: the `@word` before the caret
+    var options = []; // [{user, node}]
+    var active = -1;
+    var timer = null;
+    var picks = new Map(); // name -> userId: `@name` in the text stands for `<@userId>`
+
+    var close = function () {
+      clearTimeout(timer);
+      typed = null;
+      options = [];
+      active = -1;
+      list.replaceChildren();
+      list.hidden = true;
+      textarea.setAttribute("aria-expanded", "false");
+      textarea.removeAttribute("aria-activedescendant");
+    };
+    var setActive = function (index) {
+      active = index;
+      options.forEach(function (option, i) {
+        option.node.setAttribute("aria-selected", String(i === index));
+      });
+      if (index >= 0) {
+        textarea.setAttribute("aria-activedescendant", options[index].node.id);
+        options[index].node.scrollIntoView({ block: "nearest" });
+      } else {
+        textarea.removeAttribute("aria-activedescendant");
+      }
+    };
+    var pick = function (index) {
+      var user = options[index] && options[index].user;
+      if (!user || !typed) return;
+      var name = user.name || user.userId;
+      var end = typed.start + 1 + typed.q.length;
+      var text = textarea.value;
+      var inserted = "@" + name + " ";
+      textarea.value = text.slice(0, typed.start) + inserted + text.slice(end);
+      var caret = typed.start + inserted.length;
+      textarea.setSelectionRange(caret, caret);
+      picks.set(name, user.userId);
+      close();
+      textarea.dispatchEvent(new Event("input"));
+    };
+    var show = function (users) {
+      options = users.map(function (user, i) {
+        var node = el("li", { role: "option", id: listId + "-" + i, "aria-selected": "false" }, [
+          widget._avatar(user, true),
+          el("span", { className: "name", text: user.name || user.userId }),
+          el("span", { className: "uid", text: user.userId }),
+        ]);
+        node.addEventListener("mousedown", function (e) {
+          e.preventDefault(); // keep the focus (and the caret) in the textarea
+        });
+        node.addEventListener("click", function () {
+          pick(i);
+        });
+        return { user: user, node: node };
+      });
+      list.replaceChildren.apply(
+        list,
+        options.map(function (o) {
+          return o.node;
+        }),
+      );
+      list.hidden = !options.length;
+      textarea.setAttribute("aria-expanded", String(!!options.length));
+      setActive(options.length ? 0 : -1);
+    };
+    var search = function () {
+      var q = typed && typed.q;
+      if (!q) return;
+      widget._request({ type: "users.search", q: q }, function (reply) {
+        widget._usersFound(reply);
+        if (typed && typed.q === q) show(Array.isArray(reply.data) ? reply.data : []);
+      });
+    };
+    textarea.addEventListener("input", function () {
+      var before = textarea.value.slice(0, textarea.selectionStart);
+      var found = MENTION_TYPED.exec(before);
+      if (!found) {
+        close();
+        return;
+      }
+      clearTimeout(timer);
+      typed = { q: found[2], start: before.length - found[2].length - 1 };
+      timer = setTimeout(search, SEARCH_DEBOUNCE_MS);
+    });
+    textarea.addEventListener("blur", close);
+
+    var escape = function (text) {
+      return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    };
+    return {
+      list: list,
+      /** Arrow keys, Enter, Tab and Escape while the list is open; true: handled. */
+      keydown: function (e) {
+        if (list.hidden || !options.length) return false;
+        if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+          var step = e.key === "ArrowDown" ? 1 : -1;
+          setActive((active + step + options.length) % options.length);
+        } else if ((e.key === "Enter" && !e.ctrlKey && !e.metaKey) || e.key === "Tab") {
+          pick(active < 0 ? 0 : active);
+        } else if (e.key === "Escape") {
+          close();
+          e.stopPropagation(); // closes the list, not the editor around it
+        } else {
+          return false;
+        }
+        e.preventDefault();
+        return true;
+      },
+      /** The text as sent: each picked `@Name` becomes `<@userId>` (longest names first). */
+      toBody: function (text) {
+        var names = Array.from(picks.keys()).sort(function (a, b) {
+          return b.length - a.length;
+        });
+        if (!names.length) return text;
+        var pattern = new RegExp("@(" + names.map(escape).join("|") + ")", "g");
+        return text.replace(pattern, function (all, name) {
+          return "<@" + picks.get(name) + ">";
+        });
+      },
+      /** A stored body as the composer shows it: mentions of known users as `@Name`. */
+      toDisplay: function (body) {
+        return String(body).replace(MENTION, function (all, userId) {
+          var user = widget._users.get(userId);
+          if (!user || !user.name || (picks.has(user.name) && picks.get(user.name) !== userId)) {
+            return all;
+          }
+          picks.set(user.name, userId);
+          return "@" + user.name;
+        });
+      },
+      reset: function () {
+        picks.clear();
+        close();
+      },
+    };
+  };
+
+  /** The composer's files: each is announced (attachment.create), then uploaded straight to
+   * the file store with the presigned POST it returned (XMLHttpRequest, for its progress), and
+   * shown as a chip with its progress, its refusal, and a remove button. `onChange` runs when
+   * an upload starts or ends (the submit waits for them). */
+  proto._attachBox = function (onChange) {
+    var widget = this;
+    var uploads = [];
+    var input = el("input", { type: "file", multiple: true, hidden: true, tabindex: "-1" });
+    var button = el("button", { type: "button", text: "Attach", "aria-label": "Attach files" });
+    var list = el("ul", { className: "uploads", "aria-label": "Files to attach", hidden: true });
+    button.addEventListener("click", function () {
+      input.click();
+    });
+    input.addEventListener("change", function () {
+      add(input.files);
+      input.value = "";
+    });
+
+    var render = function () {
+      list.replaceChildren.apply(
+        list,
+        uploads.map(function (u) {
+          return u.node;
+        }),
+      );
+      list.hidden = !uploads.length;
+      onChange();
+    };
+    var show = function (u) {
+      var remove = el("button", { type: "button", "aria-label": "Remove " + u.name, text: "\u00D7" });
+      remove.addEventListener("click", function () {
+        if (u.xhr) u.xhr.abort();
+        u.removed = true;
+        uploads = uploads.filter(function (x) {
+          return x !== u;
+        });
+        render();
+      });
+      var status = u.state === "failed" ? u.error : u.state === "done" ? formatSize(u.size) : "";
+      var progress =
+        u.state === "uploading"
+          ? el("progress", { max: String(u.size), value: String(u.loaded), "aria-label": "Uploading " + u.name })
+          : null;
+      var node = el("li", { className: "upload", "data-state": u.state }, [
+        el("span", { className: "name", text: u.name }),
+        progress,
+        status ? el("span", { className: "state", text: status }) : null,
+        remove,
+      ]);
+      if (u.node && u.node.parentNode) u.node.parentNode.replaceChild(node, u.node);
+      u.node = node;
+    };
+    var update = function (u, changes) {
+      if (u.removed) return;
+      Object.assign(u, changes);
+      show(u);
+      onChange();
+    };
+    var fail = function (u, text) {
+      update(u, { state: "failed", error: text, xhr: null });
+    };
+    var send = function (u, upload) {
+      var url = upload && safeImageUrl(upload.url);
+      if (!url) {
+        fail(u, "The server gave no place to upload to.");
+        return;
+      }
+      var form = new FormData();
+      var fields = upload.fields || {};
+      Object.keys(fields).forEach(function (name) {
+        form.append(name, fields[name]);
+      });
+      form.append("file", u.file);
+      var xhr = new XMLHttpRequest();
+      u.xhr = xhr;
+      xhr.open("POST", url);
+      xhr.upload.addEventListener("progress", function (e) {
+        if (e.lengthComputable) update(u, { loaded: e.loaded });
+      });
+      xhr.addEventListener("load", function () {
+        if (xhr.status >= 200 && xhr.status < 300) update(u, { state: "done", xhr: null });
+        else fail(u, storeRefusal(xhr));
+      });
+      xhr.addEventListener("error", function () {
+        fail(u, "The upload could not reach the file store.");
+      });
+      xhr.send(form);
+    };
+    var start = function (u) {
+      var message = { type: "attachment.create", name: u.name, mimeType: u.type, size: u.size };
+      widget._request(
+        message,
+        function (reply) {
+          if (u.removed) return;
+          u.id = reply.attachment && reply.attachment.id;
+          update(u, { state: "uploading" });
+          send(u, reply.upload);
+        },
+        function (error) {
+          fail(u, uploadRefusal(u, error));
+        },
+      );
+    };
+    var add = function (fileList) {
+      Array.prototype.forEach.call(fileList || [], function (file) {
+        var u = {
+          file: file,
+          name: file.name || "file",
+          type: file.type || "application/octet-stream",
+          size: file.size,
+          state: "asking",
+          loaded: 0,
+          id: null,
+          xhr: null,
+          node: null,
+        };
+        uploads.push(u);
+        show(u);
+        start(u);
+      });
+      render();
+    };
+    return {
+      input: input,
+      button: button,
+      list: list,
+      busy: function () {
+        return uploads.some(function (u) {
+          return u.state === "asking" || u.state === "uploading";
+        });
+      },
+      ids: function () {
+        return uploads
+          .filter(function (u) {
+            return u.state === "done" && u.id;
+          })
+          .map(function (u) {
+            return u.id;
+          });
+      },
+      clear: function () {
+        uploads = [];
+        render();
+      },
+      /** Files dropped on the form or pasted into the text are attached too. */
+      acceptDrops: function (form, textarea) {
+        form.addEventListener("dragover", function (e) {
+          if (!e.dataTransfer || Array.prototype.indexOf.call(e.dataTransfer.types, "Files") < 0) return;
+          e.preventDefault();
+          form.classList.add("dragging");
+        });
+        form.addEventListener("dragleave", function () {
+          form.classList.remove("dragging");
+        });
+        form.addEventListener("drop", function (e) {
+          form.classList.remove("dragging");
+          if (!e.dataTransfer || !e.dataTransfer.files.length) return;
+          e.preventDefault();
+          add(e.dataTransfer.files);
+        });
+        textarea.addEventListener("paste", function (e) {
+          var pasted = e.clipboardData && e.clipboardData.files;
+          if (!pasted || !pasted.length) return;
+          e.preventDefault();
+          add(pasted);
+        });
+      },
+    };
+  };
+
+  /** Why attachment.create refused a file, short: the list of accepted types is long. */
+  function uploadRefusal(u, error) {
+    if (error.field === "mimeType") {
+      return "Not attached: files of type " + u.type + " are not accepted here (mimeType).";
+    }
+    return "Not attached: " + (error.message || error.code);
+  }
+
+  /** The file store's refusal (S3 answers XML: <Error><Code/><Message/></Error>) as a sentence. */
+  function storeRefusal(xhr) {
+    var text = "";
+    try {
+      var doc = new DOMParser().parseFromString(xhr.responseText || "", "application/xml");
+      var message = doc.getElementsByTagName("Message")[0];
+      var code = doc.getElementsByTagName("Code")[0];
+      text = (message && message.textContent) || (code && code.textContent) || "";
+    } catch (e) {
+      text = "";
+    }
+    return "The file store refused it" + (text ? ": " + text : " (HTTP " + xhr.status + ")") + ".";
+  }
+
+  function formatSize(bytes) {
+    if (bytes >= 1024 * 1024) return (bytes / (1024 * 1024)).toFixed(1) + " MB";
+    if (bytes >= 1024) return Math.round(bytes / 1024) + " KB";
+    return bytes + " B";
+  }
 
   proto._avatar = function (user, small) {
     var color = safeColor(user && user.color);
@@ -2331,7 +2957,23 @@
       );
     });
     var stateEl = el("span", { className: "thread-state" });
-    var head = el("div", { className: "thread-head" }, [stateEl, resolveBtn]);
+    var unreadEl = el("span", { className: "unread", hidden: true });
+    var subscribeBtn = el("button", { type: "button", className: "link subscribe", hidden: true });
+    subscribeBtn.addEventListener("click", function () {
+      widget._toggleSubscription(threadId);
+    });
+    var open = function () {
+      widget._markRead(threadId);
+    };
+    node.addEventListener("pointerdown", open);
+    node.addEventListener("focusin", open);
+    var tools = el("span", { className: "thread-tools" }, [subscribeBtn, resolveBtn]);
+    var head = el("div", { className: "thread-head" }, [
+      el("span", {}, [stateEl, unreadEl]),
+      tools,
+    ]);
+    node._unread = unreadEl;
+    node._subscribeBtn = subscribeBtn;
     var list = el("ol", { className: "comments" });
     var moreText = el("span");
     var moreBtn = el("button", { type: "button", className: "link", text: "Show more" });
@@ -2346,8 +2988,11 @@
       submit: "Reply",
       rows: 1,
       className: "reply",
-      onSubmit: function (body, done) {
-        widget._write({ type: "comment.create", threadId: threadId, body: body }, function () {
+      attach: true,
+      onSubmit: function (body, done, attachmentIds) {
+        var message = { type: "comment.create", threadId: threadId, body: body };
+        if (attachmentIds.length) message.attachmentIds = attachmentIds;
+        widget._write(message, function () {
           done(null);
         }, done);
       },
@@ -2382,6 +3027,7 @@
               ((t.commentCount || t.comments.length) === 1 ? " comment" : " comments"),
           ),
     );
+    this._updateMarks(node, t);
     var canComment = this._can("comment");
     node._resolveBtn.hidden = !canComment;
     node._reply.form.hidden = !canComment;
@@ -2410,6 +3056,28 @@
     node._more.hidden = hidden <= 0;
   };
 
+  /** The thread's unread badge and subscribe toggle (shown where the server tells them). */
+  proto._updateMarks = function (node, t) {
+    var unread = typeof t.unreadCount === "number" ? t.unreadCount : 0;
+    node._unread.hidden = unread <= 0;
+    node._unread.textContent = unread + " new";
+    node._unread.setAttribute("aria-label", unread + (unread === 1 ? " unread comment" : " unread comments"));
+    node.classList.toggle("has-unread", unread > 0);
+    node.setAttribute("data-unread", String(unread));
+    var known = typeof t.subscribed === "boolean";
+    node._subscribeBtn.hidden = !known;
+    node._subscribeBtn.textContent = t.subscribed ? "Unsubscribe" : "Subscribe";
+    node._subscribeBtn.setAttribute("data-subscribed", String(!!t.subscribed));
+    node._subscribeBtn.setAttribute(
+      "aria-label",
+      t.subscribed ? "Unsubscribe from this thread" : "Subscribe to this thread",
+    );
+    node._subscribeBtn.title = t.subscribed
+      ? "You are notified of new comments here. Click to stop."
+      : "Get notified of new comments here.";
+    node._subscribeBtn.disabled = this._status !== "connected";
+  };
+
   proto._userName = function (userId) {
     var me = this._myUserId();
     var user = this._users.get(userId);
@@ -2429,6 +3097,8 @@
     var time = el("time");
     var edited = el("span", { className: "edited", text: "(edited)" });
     var body = el("p", { className: "body" });
+    var files = el("ul", { className: "files", "aria-label": "Attachments", hidden: true });
+    var reactions = this._reactionBar(threadId, commentId);
     var actions = el("div", { className: "actions" });
     var editBtn = el("button", { type: "button", className: "link", text: "Edit" });
     var deleteBtn = el("button", { type: "button", className: "link danger", text: "Delete" });
@@ -2436,7 +3106,11 @@
     actions.appendChild(deleteBtn);
     item.appendChild(el("div", { className: "meta" }, [avatarSlot, author, time, edited]));
     item.appendChild(body);
+    item.appendChild(files);
+    item.appendChild(reactions.node);
     item.appendChild(actions);
+    item._files = files;
+    item._reactions = reactions;
     item._avatarSlot = avatarSlot;
     item._author = author;
     item._time = time;
@@ -2456,6 +3130,7 @@
         item.removeChild(item._editing.form);
         item._editing = null;
         body.hidden = false;
+        files.hidden = !files.firstChild;
         actions.hidden = false;
         editBtn.focus();
       };
@@ -2482,6 +3157,7 @@
       });
       item._editing = editor;
       body.hidden = true;
+      files.hidden = true;
       actions.hidden = true;
       item.insertBefore(editor.form, actions);
       editor.textarea.focus();
@@ -2545,7 +3221,9 @@
     item._time.textContent = formatTime(c.createdAt);
     item._time.title = c.createdAt ? new Date(c.createdAt).toLocaleString() : "";
     item._edited.hidden = !c.editedAt;
-    if (item._body.textContent !== c.body) item._body.textContent = c.body;
+    this._renderBody(item, c);
+    this._renderFiles(item, c);
+    item._reactions.update(c);
     if (!this._can("comment")) this._closeEditors(item); // the level went down meanwhile
     item._actions.hidden = !mine || !this._can("comment") || !!item._editing || !!item._confirm;
     var connected = this._status === "connected";
@@ -2555,12 +3233,163 @@
     item._deleteBtn.setAttribute("aria-label", "Delete your comment");
   };
 
+  /** The body as text, each of the comment's `mentions` a chip with the user's name; a
+   * `<@userId>` not among them (no access) stays as it was typed. */
+  proto._renderBody = function (item, c) {
+    var body = String(c.body || "");
+    var mentioned = Array.isArray(c.mentions) ? c.mentions : [];
+    var widget = this;
+    var names = mentioned.map(function (userId) {
+      var user = widget._users.get(userId);
+      if (!user || !user.name) widget._askName(userId);
+      return user && user.name ? user.name : userId;
+    });
+    var key = JSON.stringify([body, mentioned, names]);
+    if (item._bodyKey === key) return;
+    item._bodyKey = key;
+    var nodes = [];
+    var at = 0;
+    var match;
+    MENTION.lastIndex = 0;
+    while ((match = MENTION.exec(body))) {
+      var index = mentioned.indexOf(match[1]);
+      if (index < 0) continue;
+      if (match.index > at) nodes.push(document.createTextNode(body.slice(at, match.index)));
+      nodes.push(
+        el("span", {
+          className: "mention",
+          "data-user-id": match[1],
+          title: match[1],
+          text: "@" + names[index],
+        }),
+      );
+      at = match.index + match[0].length;
+    }
+    if (at < body.length || !nodes.length) nodes.push(document.createTextNode(body.slice(at)));
+    item._body.replaceChildren.apply(item._body, nodes);
+  };
+
+  /** The comment's files: images as thumbnails opening the full image in a new tab, the rest as
+   * chips with name and size; each links to its presigned download. */
+  proto._renderFiles = function (item, c) {
+    var files = Array.isArray(c.attachments) ? c.attachments : [];
+    var key = JSON.stringify(
+      files.map(function (f) {
+        return [f.id, f.url];
+      }),
+    );
+    if (item._filesKey === key) return;
+    item._filesKey = key;
+    item._files.replaceChildren.apply(item._files, files.map(fileNode));
+    item._files.hidden = !files.length || !!item._editing;
+  };
+
+  function fileNode(file) {
+    var url = safeImageUrl(file.url);
+    var name = String(file.name || "file");
+    var size = typeof file.size === "number" ? formatSize(file.size) : "";
+    var image = url && /^image\//.test(String(file.mimeType || ""));
+    var link = { href: url, target: "_blank", rel: "noopener noreferrer" };
+    if (image) {
+      var img = el("img", { src: url, alt: name, referrerpolicy: "no-referrer" });
+      return el("li", { "data-attachment-id": file.id }, [
+        el("a", Object.assign({ className: "thumb", title: name + " (" + size + ")" }, link), [img]),
+      ]);
+    }
+    var chip = [el("span", { className: "name", text: name }), el("span", { text: size })];
+    return el("li", { "data-attachment-id": file.id }, [
+      url
+        ? el("a", Object.assign({ className: "file", title: name }, link), chip)
+        : el("span", { className: "file", title: name + " (not available)" }, chip),
+    ]);
+  }
+
+  /** A comment's reactions: one toggle button per emoji (pressed: this user reacted), and a
+   * small picker of common emoji. */
+  proto._reactionBar = function (threadId, commentId) {
+    var widget = this;
+    var buttons = new Map(); // emoji -> button
+    var node = el("div", { className: "reactions", role: "group", "aria-label": "Reactions" });
+    var addBtn = el("button", {
+      type: "button",
+      className: "add-reaction",
+      "aria-label": "Add reaction",
+      "aria-expanded": "false",
+      text: "+\u263A",
+    });
+    var picker = el("div", { className: "picker", role: "group", "aria-label": "Pick a reaction", hidden: true });
+    var comment = null;
+    var toggle = function (emoji, button) {
+      var reaction = (comment.reactions || []).find(function (r) {
+        return r.emoji === emoji;
+      });
+      var mine = !!reaction && widget._reactedByMe(commentId, reaction);
+      if (button) button.disabled = true;
+      widget._react(threadId, commentId, emoji, !mine, function () {
+        if (button) button.disabled = widget._status !== "connected";
+      });
+    };
+    REACTION_PICKS.forEach(function (emoji) {
+      var pick = el("button", { type: "button", "aria-label": "React with " + emoji, text: emoji });
+      pick.addEventListener("click", function () {
+        picker.hidden = true;
+        addBtn.setAttribute("aria-expanded", "false");
+        toggle(emoji, null);
+      });
+      picker.appendChild(pick);
+    });
+    addBtn.addEventListener("click", function () {
+      picker.hidden = !picker.hidden;
+      addBtn.setAttribute("aria-expanded", String(!picker.hidden));
+    });
+    var buttonFor = function (emoji) {
+      var button = buttons.get(emoji);
+      if (!button) {
+        button = el("button", { type: "button", className: "reaction", "data-emoji": emoji });
+        button.addEventListener("click", function () {
+          toggle(emoji, button);
+        });
+        buttons.set(emoji, button);
+      }
+      return button;
+    };
+    return {
+      node: node,
+      update: function (c) {
+        comment = c;
+        var canReact = widget._can("comment") && widget._status === "connected";
+        var reactions = Array.isArray(c.reactions) ? c.reactions : [];
+        var shown = reactions.map(function (r) {
+          var button = buttonFor(r.emoji);
+          var mine = widget._reactedByMe(commentId, r);
+          var label = r.emoji + " " + r.count + (mine ? ", including you" : "");
+          button.textContent = r.emoji + " " + r.count;
+          button.setAttribute("aria-pressed", String(mine));
+          button.setAttribute("aria-label", label);
+          button.title = (r.userIds || []).map(function (id) {
+            return widget._userName(id);
+          }).join(", ") + (r.count > (r.userIds || []).length ? " and others" : "");
+          button.disabled = !canReact;
+          return button;
+        });
+        buttons.forEach(function (button, emoji) {
+          if (!reactions.some(function (r) { return r.emoji === emoji; })) buttons.delete(emoji);
+        });
+        addBtn.hidden = !widget._can("comment");
+        addBtn.disabled = !canReact;
+        if (!canReact) picker.hidden = true;
+        reconcile(node, shown.concat([addBtn, picker]));
+      },
+    };
+  };
+
   /** Close a comment's open editor or delete confirmation, keeping nothing of them. */
   proto._closeEditors = function (item) {
     if (item._editing) {
       item.removeChild(item._editing.form);
       item._editing = null;
       item._body.hidden = false;
+      item._files.hidden = !item._files.firstChild;
     }
     if (item._confirm) {
       item.removeChild(item._confirm);
