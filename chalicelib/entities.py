@@ -86,8 +86,13 @@ class ApiKey:
     created_by: str
     last_used_at: str | None
     revoked_at: str | None
-    # The full key string: set only on the object returned by the call that creates the key.
+    # The full key string: on the answer that creates a key, and on every answer for a pk_ (a
+    # publishable key is public: it sits in frontend code). Never a secret key's after creation.
     key: str | None = field(default=None, repr=False)
+    # Refused like a revoked key from then on (set at creation, or by a roll with a grace).
+    expires_at: str | None = None
+    # Source addresses (CIDRs) a secret key is accepted from; None: any.
+    allowed_ips: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,7 @@ def build(
     clock = clock or Clock()
     sender = sender or ManagementApi(settings.ws_management_scheme, settings.region)
     channel = RoomChannel(sender, clock, connections)
-    keys = KeyCheck(settings, environments)
+    keys = KeyCheck(settings, environments, clock)
     authority = Authority(settings, clock, keys, environments)
     tokens = TokenService(settings, clock, keys, users=users, environments=environments)
     limits = Limits(settings, clock, ratelimits)
@@ -106,7 +106,12 @@ def build(
         files = S3Files(bucket, settings.region, endpoint=settings.s3_endpoint)
     attachment_service = AttachmentService(settings, clock, attachments=attachments, files=files)
     environment_service = EnvironmentService(
-        settings, clock, environments=environments, audit=audit, on_keys_dead=channel.kick
+        settings,
+        clock,
+        environments=environments,
+        audit=audit,
+        on_keys_dead=channel.kick,
+        queue=queue,
     )
     return Services(
         settings=settings,

@@ -1,5 +1,6 @@
 """The webhook pipeline's two Lambda entry points (app.py wires them; the local stack calls the
-same functions): the data table's stream records, and one queued delivery attempt."""
+same functions): the data table's stream records, and one queued delivery attempt. The same
+queue carries the end of a rolled publishable key (its sockets closed then)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from . import jsontext
 from .repositories.events import is_event_record
 from .runtime import services
+from .services.environments import KEY_EXPIRY_JOB
 
 
 def stream(event: dict[str, Any]) -> int:
@@ -24,4 +26,8 @@ def attempts(event: dict[str, Any]) -> None:
     """SQS messages, each one attempt to make. An exception leaves the message on the queue (it
     comes back after its visibility timeout, and goes to the dead-letter queue after a few)."""
     for record in event.get("Records", []):
-        services().pipeline.on_message(jsontext.loads(record["body"]))
+        message = jsontext.loads(record["body"])
+        if isinstance(message, dict) and message.get("job") == KEY_EXPIRY_JOB:
+            services().environments.on_key_expiry(message)
+        else:
+            services().pipeline.on_message(message)

@@ -144,6 +144,9 @@ class ApiKeyItem(ControlTable):
     created_by = UnicodeAttribute()
     last_used_at = UnicodeAttribute(null=True)
     revoked_at = UnicodeAttribute(null=True)
+    expires_at = UnicodeAttribute(null=True)  # refused from then on, like a revoked key
+    allowed_ips = UnicodeAttribute(null=True)  # JSON list of CIDRs (secret keys); absent: any
+    public_key = UnicodeAttribute(null=True)  # the whole pk_ (public by design); never an sk_
 
 
 class AuditItem(ControlTable):

@@ -75,7 +75,12 @@ def to_state(item: EnvironmentItem) -> EnvState:
 
 
 def to_key(item: ApiKeyItem) -> ApiKey:
-    return to_record(ApiKey, item)
+    return to_record(
+        ApiKey,
+        item,
+        key=item.public_key if item.kind == "publishable" else None,
+        allowed_ips=tuple(jsontext.stored(item.allowed_ips)) if item.allowed_ips else None,
+    )
 
 
 def environment_read(env_id: str) -> Read[EnvState | None]:
@@ -197,6 +202,10 @@ def _key_item(new: NewKey) -> ApiKeyItem:
         status="active",
         created_at=k.created_at,
         created_by=k.created_by,
+        expires_at=k.expires_at,
+        allowed_ips=jsontext.dumps(list(k.allowed_ips)) if k.allowed_ips else None,
+        # A pk_ is public (it sits in frontend code), so it is kept to be shown again.
+        public_key=k.key if k.kind == "publishable" else None,
     )
 
 
@@ -363,6 +372,48 @@ def revoke(state: EnvState, key_id: str, now_iso: str, audit: AuditEvent) -> boo
                 ],
                 condition=EnvironmentItem.key_version == state.key_version,
             )
+            tx.save(to_item(audit))
+    except TransactionCancelled:
+        return False
+    return True
+
+
+def roll(
+    state: EnvState, old_id: str, new: NewKey, expires_at: str, audit: AuditEvent, *, cut: bool
+) -> bool:
+    """Put `new` beside the key `old_id` and give the old one its end, in one transaction
+    conditioned on the key version read: `cut` revokes it now (out of the active set); else it
+    stays active until `expires_at` (never later than an end it already had). False on a race
+    or when the old key is no longer active."""
+    env_id = state.environment.id
+    active = set(state.active_key_ids) | {new.key.id}
+    if cut:
+        active.discard(old_id)
+    try:
+        with transaction() as tx:
+            tx.update(
+                EnvironmentItem(env_pk(env_id), ENV_SK),
+                actions=[
+                    EnvironmentItem.active_key_ids.set(active),
+                    EnvironmentItem.key_version.add(1),
+                    EnvironmentItem.updated_at.set(audit.created_at),
+                ],
+                condition=(EnvironmentItem.status == "active")
+                & (EnvironmentItem.key_version == state.key_version),
+            )
+            tx.save(_key_item(new), condition=ApiKeyItem.pk.does_not_exist())
+            if cut:
+                _revoke_in(tx, env_id, old_id, expires_at)
+            else:
+                tx.update(
+                    ApiKeyItem(env_pk(env_id), key_sk(old_id)),
+                    actions=[ApiKeyItem.expires_at.set(expires_at)],
+                    condition=(ApiKeyItem.status == "active")
+                    & (
+                        ApiKeyItem.expires_at.does_not_exist()
+                        | (ApiKeyItem.expires_at >= expires_at)
+                    ),
+                )
             tx.save(to_item(audit))
     except TransactionCancelled:
         return False

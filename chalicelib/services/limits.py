@@ -105,7 +105,7 @@ class Limits:
     def gate(self, source_ip: str | None, scope: Scope | None) -> Gate:
         """The limits a request from `source_ip` passes: failed authentications, then `scope`'s
         request rates (None: failures only)."""
-        return Gate(self, source_scope(source_ip), scope)
+        return Gate(self, source_scope(source_ip), scope, address=source_ip)
 
     # --- memory of counters over their limit -------------------------------------------------
 
@@ -238,6 +238,7 @@ class Gate:
     source: str | None
     scope: Scope | None  # None: a WebSocket $connect (failures only; its rate is per socket)
     counted: bool = False
+    address: str | None = None  # the source address as sent (a key's allowedIps are matched)
     _counters: list[tuple[_Counter, Read[int]]] = field(default_factory=list)
     _key_over: _Counter | None = None  # the key id's counter, at its limit: wrong keys get 429
 

@@ -246,6 +246,16 @@ class EnvironmentStore(Protocol):
         self, state: EnvState, new_keys: list[NewKey], now_iso: str, audit: AuditEvent
     ) -> bool: ...
     def revoke(self, state: EnvState, key_id: str, now_iso: str, audit: AuditEvent) -> bool: ...
+    def roll(
+        self,
+        state: EnvState,
+        old_id: str,
+        new: NewKey,
+        expires_at: str,
+        audit: AuditEvent,
+        *,
+        cut: bool,
+    ) -> bool: ...
     def touch_last_used(self, env_id: str, key_id: str, now_iso: str, cutoff_iso: str) -> None: ...
 
 

@@ -27,6 +27,9 @@ if TYPE_CHECKING:  # a type only: wire/ imports no auth, service or storage modu
 NAME_MAX = 100
 KEY_NAME_MAX = 100
 KEY_KINDS: tuple[KeyKind, ...] = ("publishable", "secret")
+KEY_STATUSES = ("active", "expiring", "expired", "revoked")
+ROLL_GRACES = ("now", "1h", "24h", "3d", "7d")
+KEY_EXPIRY_MAX_DAYS = 365
 
 
 class CreateEnvironmentRequest(Body):
@@ -113,7 +116,55 @@ class CreateKeyRequest(Body):
         description="Absent: `Secret key` or `Publishable key`.",
     )
 
+    expires_at: str | None = _spec(
+        lambda body, name: v.instant(body, name),
+        {"type": ["string", "null"], "format": "date-time"},
+        required=False,
+        description="A secret key only: when it stops (ISO 8601 with its offset; in the future, "
+        f"within {KEY_EXPIRY_MAX_DAYS} days). From then on it is refused like a revoked key.",
+    )
+    allowed_ips: tuple[str, ...] | None = _spec(
+        lambda body, name: v.cidrs(body, name),
+        {
+            "type": ["array", "null"],
+            "minItems": 1,
+            "maxItems": v.ALLOWED_IPS_MAX,
+            "uniqueItems": True,
+            "items": {"type": "string", "maxLength": 64, "examples": ["203.0.113.0/24"]},
+        },
+        required=False,
+        description="A secret key only: the IPv4/IPv6 networks (CIDRs, at most "
+        f"{v.ALLOWED_IPS_MAX}) it is accepted from; a request from any other source address "
+        "gets 403 `IP_NOT_ALLOWED`. Absent: any address. Set at creation only (kept by a roll).",
+    )
+
     example = {"kind": "secret", "name": "CI"}
+    examples = {
+        "secret": ("A secret key", {"kind": "secret", "name": "CI"}),
+        "limited": (
+            "A secret key that expires and is accepted from one network only",
+            {
+                "kind": "secret",
+                "name": "Batch job",
+                "expiresAt": "2027-01-31T00:00:00Z",
+                "allowedIps": ["203.0.113.0/24", "2001:db8::/32"],
+            },
+        ),
+    }
+
+
+class RollKeyRequest(Body):
+    """How long the key being replaced keeps working beside its successor."""
+
+    expires_in: str = choice(
+        ROLL_GRACES,
+        description="`now`: the old key (and the tokens it minted, and the sockets opened with "
+        "it) stops at once, as a revoke. Else it keeps working for that long, then stops like a "
+        "revoked key; the tokens it minted stay valid until their own `exp`, and the sockets "
+        "opened with an old `pk_` are closed when it stops.",
+    )
+
+    example = {"expiresIn": "24h"}
 
 
 ENVIRONMENT = Record(
@@ -160,12 +211,19 @@ API_KEY = Record(
     omit_none=("key",),
     schemas={
         "kind": {"type": "string", "enum": list(KEY_KINDS)},
-        "status": {"type": "string", "enum": ["active", "revoked"]},
+        "status": {"type": "string", "enum": list(KEY_STATUSES)},
         "key": {"type": "string"},
+        "expires_at": {"type": ["string", "null"], "format": "date-time"},
+        "allowed_ips": {"type": ["array", "null"], "items": {"type": "string"}},
     },
     describe={
         "preview": "The key's first and last characters, to recognise it.",
-        "key": "The whole key: only in the answer that creates it, never again.",
+        "key": "The whole key. A publishable key's is in every answer (it is public: it sits "
+        "in frontend code); a secret key's only in the answer that creates it, never again.",
+        "status": "`active`; `expiring` (works until `expiresAt`); `expired` (refused since "
+        "`expiresAt`, like a revoked key); `revoked`.",
+        "expires_at": "When it stops (set at creation, or by a roll with a grace); `null`: never.",
+        "allowed_ips": "The networks a secret key is accepted from; `null`: any.",
     },
 )
 API_KEYS = PageOf(API_KEY)
