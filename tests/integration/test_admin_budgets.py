@@ -46,6 +46,10 @@ BUDGETS: dict[str, tuple[str, str, list[str]]] = {
     "create key": ("POST", E + "/keys", [AUTH, READ, TX]),
     "rotate keys": ("POST", E + "/keys/rotate", [AUTH, READ, TX, KICK]),
     "revoke key": ("POST", E + "/keys/{key}/revoke", [AUTH, READ, TX, KICK]),
+    # the environment and the key; the successor, the old key's end and the audit event in one
+    # transaction; `now` then closes the old key's sockets (a grace queues that: SQS, no call)
+    "roll key now": ("POST", E + "/keys/{key}/roll", [AUTH, READ, TX, KICK]),
+    "roll key with a grace": ("POST", E + "/keys/{key}/roll", [AUTH, READ, TX]),
     "environment audit": ("GET", E + "/audit", [AUTH, READ, Q]),
     "list operators": ("GET", "/admin/api/operators", [AUTH, Q]),
     "create operator": ("POST", "/admin/api/operators", [AUTH, TX]),
@@ -92,6 +96,8 @@ BODIES: dict[str, Any] = {
     "change a room's access": {"defaultAccess": "read", "usersAccess": {"ada": "write"}},
     "disable environment": {"confirmName": "Acme"},
     "create key": {"kind": "secret"},
+    "roll key now": {"expiresIn": "now"},
+    "roll key with a grace": {"expiresIn": "24h"},
     "create operator": {"email": "new@example.com", "password": PASSWORD, "role": "viewer"},
     "change an operator's role": {"role": "admin"},
 }

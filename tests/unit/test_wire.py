@@ -32,6 +32,7 @@ MODELS: list[type[Body]] = [
     environments.UpdateEnvironmentRequest,
     environments.DisableEnvironmentRequest,
     environments.CreateKeyRequest,
+    environments.RollKeyRequest,
     environments.NoBody,
     operators.LoginRequest,
     operators.CreateOperatorRequest,
