@@ -72,6 +72,8 @@ class Environment:
     # have; the presigned POST's policy enforces both.
     attachment_max_bytes: int = ATTACHMENT_MAX_BYTES
     attachment_types: tuple[str, ...] = ATTACHMENT_TYPES
+    # (key id, expiresAt) of each active key that has an end, soonest first.
+    key_ends: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

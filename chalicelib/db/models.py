@@ -123,6 +123,9 @@ class EnvironmentItem(ControlTable):
     # the version, which is what makes two racing rotations leave exactly one active pair.
     active_key_ids = UnicodeSetAttribute(null=True)
     key_version = NumberAttribute(default=0)
+    # The ends of its active keys that have one (JSON {keyId: expiresAt}), written with the
+    # key transactions: the environment list tells keys about to end without reading them.
+    key_ends = UnicodeAttribute(null=True)
     # Room access settings (absent: `write`, and rooms are created on join).
     default_room_access = UnicodeAttribute(null=True)
     create_rooms_on_join = BooleanAttribute(null=True)

@@ -63,7 +63,23 @@ def to_environment(item: EnvironmentItem) -> Environment:
             if item.attachment_types
             else ATTACHMENT_TYPES
         ),
+        key_ends=tuple(
+            sorted(
+                jsontext.stored(item.key_ends).items() if item.key_ends else (),
+                key=lambda pair: (pair[1], pair[0]),
+            )
+        ),
     )
+
+
+def _ends(state: EnvState, add: dict[str, str] | None = None, drop: str | None = None) -> Any:
+    """The action that writes the environment's key ends as `state` read them, changed."""
+    ends = dict(state.environment.key_ends)
+    ends.update(add or {})
+    ends.pop(drop or "", None)
+    if not ends:
+        return EnvironmentItem.key_ends.remove()
+    return EnvironmentItem.key_ends.set(jsontext.dumps(ends))
 
 
 def to_state(item: EnvironmentItem) -> EnvState:
@@ -270,6 +286,7 @@ def disable(state: EnvState, now_iso: str, audit: AuditEvent) -> bool:
                     EnvironmentItem.updated_at.set(now_iso),
                     EnvironmentItem.active_key_ids.remove(),
                     EnvironmentItem.key_version.add(1),
+                    EnvironmentItem.key_ends.remove(),
                 ],
                 condition=(EnvironmentItem.status == "active")
                 & (EnvironmentItem.key_version == state.key_version),
@@ -322,6 +339,11 @@ def add_key(state: EnvState, new: NewKey, audit: AuditEvent) -> bool:
                 actions=[
                     EnvironmentItem.active_key_ids.add({new.key.id}),
                     EnvironmentItem.key_version.add(1),
+                    *(
+                        [_ends(state, {new.key.id: new.key.expires_at})]
+                        if new.key.expires_at
+                        else []
+                    ),
                 ],
                 condition=(EnvironmentItem.status == "active")
                 & (EnvironmentItem.key_version == state.key_version),
@@ -345,6 +367,7 @@ def rotate(state: EnvState, new_keys: list[NewKey], now_iso: str, audit: AuditEv
                     EnvironmentItem.active_key_ids.set({k.key.id for k in new_keys}),
                     EnvironmentItem.key_version.add(1),
                     EnvironmentItem.updated_at.set(now_iso),
+                    EnvironmentItem.key_ends.remove(),  # every key that had an end is revoked
                 ],
                 condition=(EnvironmentItem.status == "active")
                 & (EnvironmentItem.key_version == state.key_version),
@@ -369,6 +392,7 @@ def revoke(state: EnvState, key_id: str, now_iso: str, audit: AuditEvent) -> boo
                 actions=[
                     EnvironmentItem.active_key_ids.delete({key_id}),
                     EnvironmentItem.key_version.add(1),
+                    _ends(state, drop=key_id),
                 ],
                 condition=EnvironmentItem.key_version == state.key_version,
             )
@@ -397,6 +421,7 @@ def roll(
                     EnvironmentItem.active_key_ids.set(active),
                     EnvironmentItem.key_version.add(1),
                     EnvironmentItem.updated_at.set(audit.created_at),
+                    _ends(state, drop=old_id) if cut else _ends(state, {old_id: expires_at}),
                 ],
                 condition=(EnvironmentItem.status == "active")
                 & (EnvironmentItem.key_version == state.key_version),

@@ -18,7 +18,7 @@ from ..entities import (
 )
 from .fields import Body, Spec, boolean, choice, if_sent, level, text
 from .fields import NoBody as NoBody  # the admin routes' action bodies
-from .schemas import LEVEL, MIME_TYPE
+from .schemas import LEVEL, MIME_TYPE, TIMESTAMP
 from .shapes import Extra, Many, Obj, PageOf, Record, Value
 
 if TYPE_CHECKING:  # a type only: wire/ imports no auth, service or storage module
@@ -167,9 +167,31 @@ class RollKeyRequest(Body):
     example = {"expiresIn": "24h"}
 
 
+def _key_ends(env: Environment) -> list[dict[str, str]]:
+    return [{"keyId": key_id, "expiresAt": at} for key_id, at in env.key_ends]
+
+
 ENVIRONMENT = Record(
     Environment,
     "Environment",
+    exclude=("key_ends",),
+    extra={
+        "keyEnds": Extra(
+            _key_ends,
+            {
+                "type": "array",
+                "description": "Each active key with an end (rolled with a grace, or created "
+                "with `expiresAt`), soonest first: the panel warns of those ending within 7 "
+                "days.",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["keyId", "expiresAt"],
+                    "properties": {"keyId": {"type": "string"}, "expiresAt": TIMESTAMP},
+                },
+            },
+        )
+    },
     schemas={
         "status": {"type": "string", "enum": ["active", "disabled"]},
         "default_room_access": LEVEL,

@@ -36,6 +36,7 @@ ENV_FIELDS = {
     "createRoomsOnJoin",
     "attachmentMaxBytes",
     "attachmentTypes",
+    "keyEnds",
 }
 KEY_FIELDS = {
     "id",
@@ -48,6 +49,8 @@ KEY_FIELDS = {
     "createdBy",
     "lastUsedAt",
     "revokedAt",
+    "expiresAt",
+    "allowedIps",
 }
 UNKNOWN_ENV = "env_0000000000000000"
 MALFORMED_ENV_IDS = ["nope", "env_", "env_123", "env_!!!!!!!!!!!!!!!!", "key_0000000000000000"]

@@ -391,3 +391,34 @@ def test_twenty_networks_are_accepted_in_their_normal_form(
     assert made.status_code == 201, made.body
     assert made.json_body["allowedIps"][0] == "10.0.0.0/24"
     assert made.json_body["allowedIps"][-1] == "2001:db8::/32"
+
+
+# --- the environment tells its keys' ends --------------------------------------------------------
+
+
+def test_the_environment_lists_its_active_keys_ends_soonest_first(
+    client: Any, owner: Login, env: dict[str, Any], clock: FrozenClock
+) -> None:
+    sk, pk = key_of(env, "secret"), key_of(env, "publishable")
+    later = iso(clock.now() + 10 * 86400)
+    made = create_key(client, owner.token, env, kind="secret", expiresAt=later).json_body
+    roll(client, owner.token, env, pk["id"], "3d")
+    roll(client, owner.token, env, sk["id"], "1h")
+
+    def ends() -> list[dict[str, str]]:
+        got = call(client, "GET", env_path(env), token=owner.token).json_body
+        listed = call(client, "GET", ENVS, token=owner.token).json_body["data"]
+        assert [e["keyEnds"] for e in listed if e["id"] == got["id"]] == [got["keyEnds"]]
+        return list(got["keyEnds"])
+
+    assert ends() == [
+        {"keyId": sk["id"], "expiresAt": iso(clock.now() + 3600)},
+        {"keyId": pk["id"], "expiresAt": iso(clock.now() + 3 * 86400)},
+        {"keyId": made["id"], "expiresAt": later},
+    ]
+    call(client, "POST", f"{env_path(env)}/keys/{made['id']}/revoke", token=owner.token)
+    assert [e["keyId"] for e in ends()] == [sk["id"], pk["id"]]
+    roll(client, owner.token, env, pk["id"], "now")
+    assert [e["keyId"] for e in ends()] == [sk["id"]]
+    call(client, "POST", f"{env_path(env)}/keys/rotate", token=owner.token)
+    assert ends() == []
