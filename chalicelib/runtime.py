@@ -20,6 +20,7 @@ from .services.operators import OperatorService
 from .services.ports import DeliveryQueue, FileStore, WebhookPoster
 from .services.realtime import RealtimeService
 from .services.tokens import TokenService
+from .services.usage import UsageService
 from .services.webhook_delivery import WebhookPipeline
 from .services.webhooks import WebhookService
 
@@ -37,6 +38,7 @@ class Services:
     idempotency: IdempotencyService
     webhooks: WebhookService
     pipeline: WebhookPipeline
+    usage: UsageService
 
 
 _services: Services | None = None
@@ -147,6 +149,7 @@ def build(
             settings, clock, environment_service, pipeline, webhooks=webhooks, audit=audit
         ),
         pipeline=pipeline,
+        usage=UsageService(clock, ratelimits),
     )
 
 

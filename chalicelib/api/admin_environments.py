@@ -202,6 +202,27 @@ def create_key(actor: Actor, envId: str, body: wire.CreateKeyRequest) -> ApiKey:
 
 
 @router.route(
+    "/environments/{envId}/keys/usage",
+    "GET",
+    answer=wire.KEY_USAGE,
+    tag="Keys",
+)
+def keys_usage(actor: Actor, envId: str) -> dict[str, Any]:
+    """Usage per key
+
+    Per UTC day for the last 30 days, each key's REST API v1 calls (`requests`), token mints
+    (`mints`) and failed authentications with a key carrying its id (`refusals`), as counted by
+    the rate counters every request writes anyway: nothing more is written on the request path.
+    A request refused after its key was found good (an ended key, a source address outside its
+    `allowedIps`, a rate limit, a suspended environment) is in none of them.
+
+    Returns: The days and each key's counts.
+    """
+    services().environments.get(envId)  # 404 for an unknown environment
+    return wire.key_usage(services().usage.by_key(envId))
+
+
+@router.route(
     "/environments/{envId}/keys/rotate",
     "POST",
     role="admin",

@@ -526,7 +526,7 @@ def login_hour_sk(window: int) -> str:
     return f"HOUR#{window}"
 
 
-def rate_pk(scope: str, window: int) -> str:
+def rate_pk(scope: str, window: int | str) -> str:
     """`scope` names what is counted, e.g. `env:<envId>`, `fail-ip:<address>`."""
     return f"RL#{scope}#{window}"
 

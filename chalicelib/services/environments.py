@@ -405,12 +405,12 @@ class EnvironmentService:
         state, key = self._state_with_key(env_id, key_id)
         now = self.clock.now()
         now_iso = iso(now)
+        if state.environment.status != "active":
+            raise environment_disabled()
         if key.status != "active":
             raise Conflict("The key is already revoked.", code=codes.KEY_ALREADY_REVOKED)
         if expired(key, now_iso):
             raise Conflict("The key has already expired.", code=codes.KEY_EXPIRED)
-        if state.environment.status != "active":
-            raise environment_disabled()
         if len(state.active_key_ids) >= MAX_ACTIVE_KEYS and expires_in != "now":
             raise Conflict(
                 f"An environment can have at most {MAX_ACTIVE_KEYS} active keys; a key rolled "

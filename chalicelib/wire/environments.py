@@ -221,6 +221,7 @@ ENVIRONMENT = Record(
             "createRoomsOnJoin": True,
             "attachmentMaxBytes": 10485760,
             "attachmentTypes": ["image/png", "image/jpeg", "application/pdf", "text/plain"],
+            "keyEnds": [{"keyId": "key_0Q9cZk1aB2cD3eF5", "expiresAt": "2026-11-26T04:48:22.123Z"}],
         }
     ],
 )
@@ -293,6 +294,54 @@ AUDIT_EVENT = Record(
     describe={"action": "What happened: `environment.created`, `key.revoked`, ..."},
 )
 AUDIT_EVENTS = PageOf(AUDIT_EVENT)
+
+_COUNTS = {"type": "array", "items": {"type": "integer", "minimum": 0}}
+KEY_USAGE = Obj(
+    "KeyUsage",
+    {
+        "days": Value(
+            {
+                "type": "array",
+                "items": {"type": "string", "format": "date"},
+                "description": "The last 30 UTC days, oldest first, today last.",
+            }
+        ),
+        "keys": Value(
+            {
+                "type": "array",
+                "description": "Each key with any count in those days; each list has one "
+                "number per day of `days`.",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["keyId", "requests", "mints", "refusals"],
+                    "properties": {
+                        "keyId": {"type": "string"},
+                        "requests": {**_COUNTS, "description": "REST API v1 calls counted."},
+                        "mints": {**_COUNTS, "description": "Token mints counted."},
+                        "refusals": {
+                            **_COUNTS,
+                            "description": "Failed authentications with a key carrying its "
+                            "id (a wrong secret).",
+                        },
+                    },
+                },
+            }
+        ),
+    },
+    description="Requests per key per day, from the rate counters every request writes anyway.",
+)
+
+
+def key_usage(usage: Any) -> dict[str, Any]:
+    return {
+        "days": usage.days,
+        "keys": [
+            {"keyId": k.key_id, "requests": k.requests, "mints": k.mints, "refusals": k.refusals}
+            for k in usage.keys
+        ],
+    }
+
 
 DAILY = Record(DailyStats, "DailyStats", schemas={"date": {"type": "string", "format": "date"}})
 ANALYTICS = Record(

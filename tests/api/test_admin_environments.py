@@ -365,6 +365,8 @@ ENV_ROUTES: list[tuple[str, str, Any]] = [
     ("POST", "/keys", {"kind": "secret"}),
     ("POST", "/keys/rotate", None),
     ("POST", "/keys/key_0000000000000000/revoke", None),
+    ("POST", "/keys/key_0000000000000000/roll", {"expiresIn": "1h"}),
+    ("GET", "/keys/usage", None),
     ("GET", "/audit", None),
 ]
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.auth import apikeys
 from chalicelib.clock import FrozenClock, iso
 
 from .helpers import API, Login, call, create_environment, error, list_all, mint, secret_of
@@ -422,3 +423,75 @@ def test_the_environment_lists_its_active_keys_ends_soonest_first(
     assert [e["keyId"] for e in ends()] == [sk["id"]]
     call(client, "POST", f"{env_path(env)}/keys/rotate", token=owner.token)
     assert ends() == []
+
+
+# --- usage per key -------------------------------------------------------------------------------
+
+
+def relogin(client: Any, owner: Login) -> str:
+    """A fresh session (the clock moved past the last one's end)."""
+    body = {"email": owner.email, "password": owner.password}
+    resp = call(client, "POST", f"{API}/login", body=body)
+    assert resp.status_code == 200, resp.body
+    return str(resp.json_body["token"])
+
+
+def usage(client: Any, token: str, env: dict[str, Any]) -> dict[str, Any]:
+    resp = call(client, "GET", f"{env_path(env)}/keys/usage", token=token)
+    assert resp.status_code == 200, resp.body
+    body: dict[str, Any] = resp.json_body
+    return body
+
+
+def test_usage_counts_each_keys_requests_mints_and_refusals_per_day_exactly(
+    client: Any, owner: Login, env: dict[str, Any], clock: FrozenClock
+) -> None:
+    sk = secret_of(env)
+    sk_id = key_of(env, "secret")["id"]
+    other = create_key(client, owner.token, env, kind="secret", name="other").json_body
+    # The right ids and checksum, another secret: a wrong key, counted against sk's key id.
+    wrong = apikeys.generate("secret", env["environment"]["id"], sk_id)
+    # Yesterday: 2 REST calls and 1 mint with sk, 1 mint with the other key.
+    for _ in range(2):
+        assert call(client, "GET", "/api/v1/rooms", token=sk).status_code == 200
+    assert mint(client, sk).status_code == 200
+    assert mint(client, other["key"]).status_code == 200
+    clock.advance(86400)
+    # Today: 3 REST calls, 2 mints, 2 refusals (a wrong secret carrying sk's ids).
+    for _ in range(3):
+        assert call(client, "GET", "/api/v1/rooms", token=sk).status_code == 200
+        clock.advance(1)  # across seconds: each second is its own counter item
+    for _ in range(2):
+        assert mint(client, sk).status_code == 200
+    for _ in range(2):
+        error(call(client, "GET", "/api/v1/rooms", token=wrong), 401, "INVALID_API_KEY")
+    body = usage(client, relogin(client, owner), env)
+
+    assert len(body["days"]) == 30 and body["days"][-1] == iso(clock.now())[:10]
+    by_key = {k["keyId"]: k for k in body["keys"]}
+    assert set(by_key) == {sk_id, other["id"]}
+    mine = by_key[sk_id]
+    assert (mine["requests"][-2:], mine["mints"][-2:], mine["refusals"][-2:]) == (
+        [2, 3],
+        [1, 2],
+        [0, 2],
+    )
+    assert sum(mine["requests"]) == 5 and sum(mine["mints"]) == 3
+    assert by_key[other["id"]]["mints"][-2:] == [1, 0]
+
+
+def test_usage_keeps_thirty_days(
+    client: Any, owner: Login, env: dict[str, Any], clock: FrozenClock
+) -> None:
+    assert call(client, "GET", "/api/v1/rooms", token=secret_of(env)).status_code == 200
+    clock.advance(29 * 86400)
+
+    assert [k["requests"][0] for k in usage(client, relogin(client, owner), env)["keys"]] == [1]
+    clock.advance(86400)
+    assert usage(client, relogin(client, owner), env)["keys"] == []
+
+
+def test_usage_of_an_unknown_environment_is_a_404(client: Any, owner: Login) -> None:
+    resp = call(client, "GET", f"{ENVS}/env_0000000000000000/keys/usage", token=owner.token)
+
+    error(resp, 404, "ENVIRONMENT_NOT_FOUND")

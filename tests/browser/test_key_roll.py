@@ -59,6 +59,12 @@ def test_a_pk_is_shown_in_full_with_copy_and_a_grace_roll_shows_the_old_key_expi
     expect(table).not_to_contain_text(new_secret)
     assert mint(stack, old_secret).status_code == 200
     assert mint(stack, new_secret).status_code == 200
+    # Usage: a sparkline per key, its totals in words.
+    page.reload()
+    old_row = table.get_by_role("row").filter(has_text=f"sk_...{old_secret[-4:]}")
+    expect(old_row.get_by_role("img")).to_have_attribute(
+        "aria-label", "0 requests, 1 mints, 0 refusals in 30 days"
+    )
     callout = page.locator(".key-ending-callout")
     expect(callout).to_contain_text("Keys ending within 7 days")
     shot(page, artifacts, "keys-tab-expiring")

@@ -48,6 +48,9 @@ BUDGETS: dict[str, tuple[str, str, list[str]]] = {
     "revoke key": ("POST", E + "/keys/{key}/revoke", [AUTH, READ, TX, KICK]),
     # the environment and the key; the successor, the old key's end and the audit event in one
     # transaction; `now` then closes the old key's sockets (a grace queues that: SQS, no call)
+    # the environment, then per day of the last 30 one Query of its request counters and one of
+    # its keys' failure counters (each one page here): the request path writes nothing for it
+    "keys usage": ("GET", E + "/keys/usage", [AUTH, READ, *[Q, Q] * 30]),
     "roll key now": ("POST", E + "/keys/{key}/roll", [AUTH, READ, TX, KICK]),
     "roll key with a grace": ("POST", E + "/keys/{key}/roll", [AUTH, READ, TX]),
     "environment audit": ("GET", E + "/audit", [AUTH, READ, Q]),

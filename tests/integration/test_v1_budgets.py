@@ -34,6 +34,7 @@ import pytest
 
 from chalicelib import runtime
 from chalicelib.clock import FrozenClock, iso
+from chalicelib.services.limits import day_of
 
 from .conftest import OWNER, Call, DynamoCalls, Env, is_counter, is_rate_count
 
@@ -287,7 +288,7 @@ def test_the_one_read_holds_the_key_the_environment_and_every_named_item(
     minute = int(services.clock.now() // 60) * 60
     assert keys_of(calls[0]) == {
         (control, f"RL#fail-ip:127.0.0.1#{minute}", "RL"),
-        (control, f"RL#fail-key:{env}:{world.env.sk_id}#{minute}", "RL"),
+        (control, f"RL#fail-key:{env}#{day_of(minute)}", f"RL#{world.env.sk_id}#{minute}"),
         (control, f"ENV#{env}", "ENV"),
         (control, f"ENV#{env}", f"KEY#{world.env.sk_id}"),
         (data, f"ENV#{env}", f"ROOM#{ROOM}"),

@@ -1096,8 +1096,38 @@ function keyStatusCell(k) {
   return out;
 }
 
+/** A key's last 30 days as a sparkline (requests + mints + refusals a day), with its totals in
+ * words for screen readers and as a tooltip. */
+function usageSparkline(k, usage) {
+  const counts = usage.get(k.id);
+  const days = counts ? counts.requests.map((n, i) => n + counts.mints[i] + counts.refusals[i]) : [];
+  const total = (list) => (list || []).reduce((a, b) => a + b, 0);
+  const words = counts
+    ? `${total(counts.requests)} requests, ${total(counts.mints)} mints, ${total(counts.refusals)} refusals in 30 days`
+    : "No use in 30 days";
+  if (!counts) return h("span", { class: "muted small usage-none", title: words }, "—");
+  const width = 90;
+  const height = 22;
+  const top = Math.max(1, ...days);
+  const step = days.length > 1 ? width / (days.length - 1) : width;
+  const points = days.map((n, i) => `${(i * step).toFixed(1)},${(height - 2 - (n / top) * (height - 4)).toFixed(1)}`).join(" ");
+  return h(
+    "svg:svg",
+    { class: "sparkline", viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": words },
+    h("svg:title", {}, words),
+    h("svg:polyline", { points, class: "sparkline-line" }),
+  );
+}
+
 async function keysTab(env, _rest, params) {
   const q = params.get("q") || "";
+  const usage = new Map();
+  try {
+    const got = await api("GET", apiPath`environments/${env.id}/keys/usage`);
+    for (const k of got.keys) usage.set(k.keyId, k);
+  } catch (err) {
+    reportError(err);
+  }
   const editable = can("admin") && env.status === "active";
   const base = hashPath`environments/${env.id}/keys`;
   let activeCount = 0;
@@ -1117,6 +1147,7 @@ async function keysTab(env, _rest, params) {
         { label: "Key", render: keyCell },
         { label: "Created", render: (k) => time(k.createdAt) },
         { label: "Last used", render: (k) => time(k.lastUsedAt) },
+        { label: "Last 30 days", render: (k) => usageSparkline(k, usage) },
         { label: "Created by", render: (k) => k.createdBy },
         { label: "Status", render: keyStatusCell },
         editable && {
