@@ -1294,11 +1294,11 @@ function rollKey(env, key) {
     onSubmit: async (values, dialog) => {
       const created = await api("POST", apiPath`environments/${env.id}/keys/${key.id}/roll`, { body: { expiresIn: values.expiresIn } });
       dialog.close("done");
-      const ends = values.expiresIn === "now" ? "It was revoked." : `It keeps working for ${values.expiresIn}, then stops.`;
+      const ends = values.expiresIn === "now" ? "was revoked." : `keeps working for ${values.expiresIn}, then stops.`;
       keysOnceDialog({
         title: `Key “${key.name}” rolled`,
         keys: [created],
-        intro: `This is the new key. The old one, ${key.preview}: ${ends}`,
+        intro: `This is the new key. The old one (${key.preview}) ${ends}`,
         onClose: () => render(),
       });
     },
