@@ -310,8 +310,14 @@ ADMIN_BODIES: Table = {
     ("DELETE", ENV): ({"confirmName": "Existing"}, [Field("confirmName", "string")]),
     ("POST", f"{ENV}/keys"): (
         {"kind": "secret", "name": "Backend"},
-        [Field("kind", "string"), Field("name", "string", nullable=True)],
+        [
+            Field("kind", "string"),
+            Field("name", "string", nullable=True),
+            Field("expiresAt", "string", nullable=True),
+            Field("allowedIps", "list", nullable=True),
+        ],
     ),
+    ("POST", f"{ENV}/keys/{{keyId}}/roll"): ({"expiresIn": "24h"}, [Field("expiresIn", "string")]),
     ("POST", f"{ENV}/suspend"): ({}, []),
     ("POST", f"{ENV}/resume"): ({}, []),
     ("POST", f"{ENV}/keys/rotate"): ({}, []),
