@@ -111,6 +111,9 @@ class Settings:
     # their create answers 503), and S3's endpoint locally (the dev stack's stand-in).
     attachments_bucket: str | None = None
     s3_endpoint: str | None = None
+    # Tests only (PULSE_KEY_GRACE_SECONDS): every roll with a grace (`1h` ... `7d`) lasts this
+    # many seconds instead, so an end-to-end test sees an old key stop. Never set on a stage.
+    key_grace_seconds: int | None = None
 
     @property
     def control_table(self) -> str:
@@ -165,6 +168,7 @@ class Settings:
             webhook_allow_local=env.get("PULSE_WEBHOOK_ALLOW_LOCAL") == "1",
             attachments_bucket=env.get("PULSE_ATTACHMENTS_BUCKET") or None,
             s3_endpoint=env.get("PULSE_S3_ENDPOINT") or None,
+            key_grace_seconds=_int(env, "PULSE_KEY_GRACE_SECONDS", 0) or None,
             **_rates(env),
         )
 

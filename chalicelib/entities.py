@@ -80,6 +80,8 @@ class Environment:
     # operator dismisses the banner.
     leak_reported_at: str | None = None
     leaked_key: str | None = None
+    # (key id, expiresAt) of each active key that has an end, soonest first.
+    key_ends: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,12 +96,17 @@ class ApiKey:
     created_by: str
     last_used_at: str | None
     revoked_at: str | None
-    # The full key string: set only on the object returned by the call that creates the key.
+    # The full key string: on the answer that creates a key, and on every answer for a pk_ (a
+    # publishable key is public: it sits in frontend code). Never a secret key's after creation.
     key: str | None = field(default=None, repr=False)
     # A restricted key's scopes and rooms pattern (scopes.py); None for pk_/sk_ (sk_: every
     # scope, every room).
     scopes: tuple[str, ...] | None = None
     rooms: str | None = None
+    # Refused like a revoked key from then on (set at creation, or by a roll with a grace).
+    expires_at: str | None = None
+    # Source addresses (CIDRs) a secret key is accepted from; None: any.
+    allowed_ips: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

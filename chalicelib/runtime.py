@@ -21,6 +21,7 @@ from .services.operators import OperatorService
 from .services.ports import DeliveryQueue, FileStore, WebhookPoster
 from .services.realtime import RealtimeService
 from .services.tokens import TokenService
+from .services.usage import UsageService
 from .services.webhook_delivery import WebhookPipeline
 from .services.webhooks import WebhookService
 
@@ -39,6 +40,7 @@ class Services:
     webhooks: WebhookService
     pipeline: WebhookPipeline
     inbox: InboxService
+    usage: UsageService
 
 
 _services: Services | None = None
@@ -83,7 +85,7 @@ def build(
     clock = clock or Clock()
     sender = sender or ManagementApi(settings.ws_management_scheme, settings.region)
     channel = RoomChannel(sender, clock, connections)
-    keys = KeyCheck(settings, environments)
+    keys = KeyCheck(settings, environments, clock)
     authority = Authority(settings, clock, keys, environments)
     tokens = TokenService(settings, clock, keys, users=users, environments=environments)
     limits = Limits(settings, clock, ratelimits)
@@ -109,7 +111,12 @@ def build(
         files = S3Files(bucket, settings.region, endpoint=settings.s3_endpoint)
     attachment_service = AttachmentService(settings, clock, attachments=attachments, files=files)
     environment_service = EnvironmentService(
-        settings, clock, environments=environments, audit=audit, on_keys_dead=channel.kick
+        settings,
+        clock,
+        environments=environments,
+        audit=audit,
+        on_keys_dead=channel.kick,
+        queue=queue,
     )
     return Services(
         settings=settings,
@@ -158,6 +165,7 @@ def build(
             connections=connections,
             history=events,
         ),
+        usage=UsageService(clock, ratelimits),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -462,6 +463,66 @@ def timestamp(obj: Mapping[str, Any], field: str) -> str:
             continue
         return parsed.strftime("%Y-%m-%dT%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}Z"
     raise InvalidInput(field, "must be a UTC time such as 2026-11-25T04:48:22Z")
+
+
+def instant(obj: Mapping[str, Any], field: str) -> str | None:
+    """An optional ISO 8601 date-time with its offset (`Z`, `+02:00`), answered in UTC with
+    milliseconds; None when absent. A time without an offset is refused: it names no instant."""
+    value = text(obj, field, max_len=40, required=False)
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise InvalidInput(
+            field, "must be an ISO 8601 date-time with its offset, such as 2026-11-25T04:48:22Z"
+        )
+    parsed = parsed.astimezone(UTC)
+    return parsed.strftime("%Y-%m-%dT%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}Z"
+
+
+ALLOWED_IPS_MAX = 20
+
+
+def cidrs(
+    obj: Mapping[str, Any], field: str, *, max_items: int = ALLOWED_IPS_MAX
+) -> tuple[str, ...] | None:
+    """An optional list of 1-`max_items` distinct IPv4/IPv6 networks (`203.0.113.0/24`,
+    `2001:db8::/32`; a bare address is its own /32 or /128), in their normal form."""
+    value = obj.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not 1 <= len(value) <= max_items:
+        raise InvalidInput(field, f"must be a list of 1-{max_items} IPv4 or IPv6 CIDRs")
+    out: list[str] = []
+    for item in value:
+        try:
+            if not isinstance(item, str) or len(item) > 64:
+                raise ValueError
+            network = ipaddress.ip_network(item.strip(), strict=False)
+        except ValueError:
+            shown = repr(item)[:64] if isinstance(item, str) else type(item).__name__
+            raise InvalidInput(field, f"{shown} is not an IPv4 or IPv6 CIDR") from None
+        out.append(str(network))
+    if len(set(out)) != len(out):
+        raise InvalidInput(field, "must not repeat a network")
+    return tuple(out)
+
+
+def address_in(address: str | None, networks: Sequence[str]) -> bool:
+    """Whether `address` (API Gateway's sourceIp) lies in one of `networks`; an IPv4-mapped
+    IPv6 address counts as its IPv4 address. No usable address is in none."""
+    if not address:
+        return False
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in ipaddress.ip_network(n) for n in networks)
 
 
 # --- attachments (services/attachments.py) ----------------------------------------------------

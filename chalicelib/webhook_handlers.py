@@ -1,6 +1,7 @@
 """The stream and queue pipeline's two Lambda entry points (app.py wires them; the local stack
 calls the same functions): the data table's stream records (webhook deliveries, then the inbox
-fan-out), and one queued message (a delivery attempt, or a notification's check)."""
+fan-out), and one queued message (a delivery attempt, a notification's check, or the end of a
+rolled publishable key: its sockets closed then)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from . import jsontext
 from .repositories.events import is_event_record
 from .runtime import services
+from .services.environments import KEY_EXPIRY_JOB
 
 
 def stream(event: dict[str, Any]) -> int:
@@ -28,7 +30,9 @@ def attempts(event: dict[str, Any]) -> None:
     comes back after its visibility timeout, and goes to the dead-letter queue after a few)."""
     for record in event.get("Records", []):
         message = jsontext.loads(record["body"])
-        if message.get("kind") == "notification":
+        if isinstance(message, dict) and message.get("job") == KEY_EXPIRY_JOB:
+            services().environments.on_key_expiry(message)
+        elif message.get("kind") == "notification":
             services().inbox.on_notification(message)
         else:
             services().pipeline.on_message(message)

@@ -393,7 +393,12 @@ def codes_of(spec: RouteSpec) -> list[str]:
     found: list[str] = []
     if declared(spec).secured_by == "secret_key":
         found += [c.MISSING_API_KEY, c.INVALID_API_KEY, c.SECRET_KEY_REQUIRED]
-        found += [c.ENVIRONMENT_SUSPENDED, c.INSUFFICIENT_SCOPE, c.TOO_MANY_FAILURES]
+        found += [
+            c.ENVIRONMENT_SUSPENDED,
+            c.INSUFFICIENT_SCOPE,
+            c.IP_NOT_ALLOWED,
+            c.TOO_MANY_FAILURES,
+        ]
     elif declared(spec).secured_by == "operator":
         found.append(c.INVALID_SESSION)
         if spec.role is not None and spec.role != ROLES_BELOW_ALL:

@@ -152,6 +152,18 @@ CODES: dict[str, CodeDoc] = {
             }
         },
     ),
+    c.IP_NOT_ALLOWED: CodeDoc(
+        403,
+        "the key is good, but its `allowedIps` leave out the address the request came from "
+        "(API Gateway's source address; `X-Forwarded-For` is not read).",
+        {
+            "ipNotAllowed": {
+                "message": "This key is not accepted from this address.",
+                "suggestion": "Call from one of the networks in the key's allowedIps, or use "
+                "another key.",
+            }
+        },
+    ),
     c.ROLE_REQUIRED: CodeDoc(
         403,
         "the operator's role is below the one this operation needs.",
@@ -247,6 +259,9 @@ CODES: dict[str, CodeDoc] = {
         409, "the environment's keys changed while the request ran; nothing was changed."
     ),
     c.KEY_ALREADY_REVOKED: CodeDoc(409, "the key is already revoked."),
+    c.KEY_EXPIRED: CodeDoc(
+        409, "the key has expired (its `expiresAt` is past): it cannot be rolled."
+    ),
     c.TOO_MANY_KEYS: CodeDoc(409, "the environment has as many active keys as it may."),
     c.TOO_MANY_WEBHOOKS: CodeDoc(
         409, "the environment has as many webhook endpoints as it may (20); delete one first."

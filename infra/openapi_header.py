@@ -19,7 +19,9 @@ data of one environment. (The Admin API, for operators, has its own document: \
 **Authentication.** Every operation except `GET /api/v1/openapi.json` needs the environment's \
 secret key: `Authorization: Bearer sk_...`. A publishable key (`pk_...`) gets 401 \
 `{c.SECRET_KEY_REQUIRED}`; a missing key 401 `{c.MISSING_API_KEY}`; a malformed, unknown, \
-revoked or rotated key, or a key of a disabled environment, 401 `{c.INVALID_API_KEY}`. Keys \
+revoked, rotated or expired key (a rolled key once its grace is over), or a key of a disabled \
+environment, 401 `{c.INVALID_API_KEY}`. A key with `allowedIps` refuses a request from any \
+other source address with 403 `{c.IP_NOT_ALLOWED}`, before anything is read. Keys \
 never cross environments: an id of another environment is a 404, as if it did not exist.
 
 {JSON}
@@ -256,7 +258,11 @@ CUSTOMER = Header(
             (c.MISSING_API_KEY, c.INVALID_API_KEY, c.SECRET_KEY_REQUIRED),
         ),
         SharedResponse(
-            "EnvironmentSuspended", 403, "Suspended.", (c.ENVIRONMENT_SUSPENDED,), exact=True
+            "KeyRefusedHere",
+            403,
+            "Suspended, or not from this address.",
+            (c.ENVIRONMENT_SUSPENDED, c.IP_NOT_ALLOWED),
+            exact=True,
         ),
         SharedResponse(
             "NotFound",

@@ -160,8 +160,9 @@ def resume_environment(actor: Actor, envId: str, body: wire.NoBody) -> Environme
 def list_keys(actor: Actor, envId: str) -> Page[ApiKey]:
     """List an environment's keys
 
-    Newest first, revoked ones included, never their full key; `q` keeps those whose name,
-    kind, status, id or preview contains it.
+    Newest first, revoked ones included; a publishable key with its full `key` (it is public),
+    a secret key never; `q` keeps those whose name, kind, status, id or preview contains it.
+    `status` tells a key rolled with a grace or created with an end (`expiring`, `expired`).
 
     Returns: A page of keys.
     """
@@ -184,15 +185,46 @@ def list_keys(actor: Actor, envId: str) -> Page[ApiKey]:
 def create_key(actor: Actor, envId: str, body: wire.CreateKeyRequest) -> ApiKey:
     """Create a key
 
-    One more key of the environment, beside the others. Its full `key` is in this answer only.
-    A `restricted` key (`rk_...`) is a secret key limited to its `scopes` and, optionally, to
-    the rooms its `rooms` pattern names (docs/keys.md).
+    One more key of the environment, beside the others. A secret or restricted key's full
+    `key` is in this answer only. A `restricted` key (`rk_...`) is a secret key limited to its
+    `scopes` and, optionally, to the rooms its `rooms` pattern names (docs/keys.md). A secret or
+    restricted key may carry `expiresAt` (refused like a revoked key from then on) and
+    `allowedIps` (403 `IP_NOT_ALLOWED` from any other source address); both are set here only
+    (no key is edited after its creation: roll it to change them).
 
     Returns: The new key, with its `key`.
     """
     return services().environments.create_key(
-        actor, envId, body.kind, body.name, scopes=body.scopes, rooms=body.rooms
+        actor,
+        envId,
+        body.kind,
+        body.name,
+        scopes=body.scopes,
+        rooms=body.rooms,
+        expires_at=body.expires_at,
+        allowed_ips=body.allowed_ips,
     )
+
+
+@router.route(
+    "/environments/{envId}/keys/usage",
+    "GET",
+    answer=wire.KEY_USAGE,
+    tag="Keys",
+)
+def keys_usage(actor: Actor, envId: str) -> dict[str, Any]:
+    """Usage per key
+
+    Per UTC day for the last 30 days, each key's REST API v1 calls (`requests`), token mints
+    (`mints`) and failed authentications with a key carrying its id (`refusals`), as counted by
+    the rate counters every request writes anyway: nothing more is written on the request path.
+    A request refused after its key was found good (an ended key, a source address outside its
+    `allowedIps`, a rate limit, a suspended environment) is in none of them.
+
+    Returns: The days and each key's counts.
+    """
+    services().environments.get(envId)  # 404 for an unknown environment
+    return wire.key_usage(services().usage.by_key(envId))
 
 
 @router.route(
@@ -215,6 +247,37 @@ def rotate_keys(actor: Actor, envId: str, body: wire.NoBody) -> dict[str, Any]:
     """
     keys, revoked = services().environments.rotate(actor, envId)
     return {"keys": keys, "revoked": revoked}
+
+
+@router.route(
+    "/environments/{envId}/keys/{keyId}/roll",
+    "POST",
+    role="admin",
+    status=201,
+    body=wire.RollKeyRequest,
+    answer=wire.API_KEY,
+    raises=[
+        DISABLED,
+        codes.KEY_ALREADY_REVOKED,
+        codes.KEY_EXPIRED,
+        codes.TOO_MANY_KEYS,
+        codes.KEYS_CHANGED,
+    ],
+    tag="Keys",
+)
+def roll_key(actor: Actor, envId: str, keyId: str, body: wire.RollKeyRequest) -> ApiKey:
+    """Roll a key
+
+    A new key of the same kind, name and allowed addresses replaces this one, which keeps
+    working for `expiresIn` (`1h`, `24h`, `3d`, `7d`; its `status` is `expiring` with
+    `expiresAt` meanwhile), then is refused like a revoked key. Tokens it minted stay valid
+    until their own `exp`; sockets opened with a rolled publishable key are closed when it
+    ends. `now` cuts at once, as a revoke: its tokens and sockets die on the spot. Recorded as
+    `key.rolled`. A secret key's full `key` is in this answer only.
+
+    Returns: The new key, with its `key`.
+    """
+    return services().environments.roll(actor, envId, keyId, body.expires_in)
 
 
 @router.route(

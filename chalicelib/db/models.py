@@ -132,6 +132,9 @@ class EnvironmentItem(ControlTable):
     # the version, which is what makes two racing rotations leave exactly one active pair.
     active_key_ids = UnicodeSetAttribute(null=True)
     key_version = NumberAttribute(default=0)
+    # The ends of its active keys that have one (JSON {keyId: expiresAt}), written with the
+    # key transactions: the environment list tells keys about to end without reading them.
+    key_ends = UnicodeAttribute(null=True)
     # Room access settings (absent: `write`, and rooms are created on join).
     default_room_access = UnicodeAttribute(null=True)
     create_rooms_on_join = BooleanAttribute(null=True)
@@ -157,6 +160,9 @@ class ApiKeyItem(ControlTable):
     # A restricted key's limits (absent on pk_/sk_): read with the key, so checked for free.
     scopes = UnicodeSetAttribute(null=True)
     rooms = UnicodeAttribute(null=True)
+    expires_at = UnicodeAttribute(null=True)  # refused from then on, like a revoked key
+    allowed_ips = UnicodeAttribute(null=True)  # JSON list of CIDRs (secret keys); absent: any
+    public_key = UnicodeAttribute(null=True)  # the whole pk_ (public by design); never an sk_
 
 
 class AuditItem(ControlTable):
@@ -586,7 +592,7 @@ def login_hour_sk(window: int) -> str:
     return f"HOUR#{window}"
 
 
-def rate_pk(scope: str, window: int) -> str:
+def rate_pk(scope: str, window: int | str) -> str:
     """`scope` names what is counted, e.g. `env:<envId>`, `fail-ip:<address>`."""
     return f"RL#{scope}#{window}"
 

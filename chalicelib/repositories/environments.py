@@ -69,7 +69,23 @@ def to_environment(item: EnvironmentItem) -> Environment:
             if item.notification_delay_seconds is not None
             else NOTIFICATION_DELAY_SECONDS
         ),
+        key_ends=tuple(
+            sorted(
+                jsontext.stored(item.key_ends).items() if item.key_ends else (),
+                key=lambda pair: (pair[1], pair[0]),
+            )
+        ),
     )
+
+
+def _ends(state: EnvState, add: dict[str, str] | None = None, drop: str | None = None) -> Any:
+    """The action that writes the environment's key ends as `state` read them, changed."""
+    ends = dict(state.environment.key_ends)
+    ends.update(add or {})
+    ends.pop(drop or "", None)
+    if not ends:
+        return EnvironmentItem.key_ends.remove()
+    return EnvironmentItem.key_ends.set(jsontext.dumps(ends))
 
 
 def to_state(item: EnvironmentItem) -> EnvState:
@@ -81,7 +97,13 @@ def to_state(item: EnvironmentItem) -> EnvState:
 
 
 def to_key(item: ApiKeyItem) -> ApiKey:
-    return to_record(ApiKey, item, scopes=tuple(sorted(item.scopes)) if item.scopes else None)
+    return to_record(
+        ApiKey,
+        item,
+        scopes=tuple(sorted(item.scopes)) if item.scopes else None,
+        key=item.public_key if item.kind == "publishable" else None,
+        allowed_ips=tuple(jsontext.stored(item.allowed_ips)) if item.allowed_ips else None,
+    )
 
 
 def environment_read(env_id: str) -> Read[EnvState | None]:
@@ -205,6 +227,10 @@ def _key_item(new: NewKey) -> ApiKeyItem:
         created_by=k.created_by,
         scopes=set(k.scopes) if k.scopes else None,
         rooms=k.rooms,
+        expires_at=k.expires_at,
+        allowed_ips=jsontext.dumps(list(k.allowed_ips)) if k.allowed_ips else None,
+        # A pk_ is public (it sits in frontend code), so it is kept to be shown again.
+        public_key=k.key if k.kind == "publishable" else None,
     )
 
 
@@ -270,6 +296,7 @@ def disable(state: EnvState, now_iso: str, audit: AuditEvent) -> bool:
                     EnvironmentItem.updated_at.set(now_iso),
                     EnvironmentItem.active_key_ids.remove(),
                     EnvironmentItem.key_version.add(1),
+                    EnvironmentItem.key_ends.remove(),
                 ],
                 condition=(EnvironmentItem.status == "active")
                 & (EnvironmentItem.key_version == state.key_version),
@@ -322,6 +349,11 @@ def add_key(state: EnvState, new: NewKey, audit: AuditEvent) -> bool:
                 actions=[
                     EnvironmentItem.active_key_ids.add({new.key.id}),
                     EnvironmentItem.key_version.add(1),
+                    *(
+                        [_ends(state, {new.key.id: new.key.expires_at})]
+                        if new.key.expires_at
+                        else []
+                    ),
                 ],
                 condition=(EnvironmentItem.status == "active")
                 & (EnvironmentItem.key_version == state.key_version),
@@ -345,6 +377,7 @@ def rotate(state: EnvState, new_keys: list[NewKey], now_iso: str, audit: AuditEv
                     EnvironmentItem.active_key_ids.set({k.key.id for k in new_keys}),
                     EnvironmentItem.key_version.add(1),
                     EnvironmentItem.updated_at.set(now_iso),
+                    EnvironmentItem.key_ends.remove(),  # every key that had an end is revoked
                 ],
                 condition=(EnvironmentItem.status == "active")
                 & (EnvironmentItem.key_version == state.key_version),
@@ -374,6 +407,7 @@ def revoke(
                     EnvironmentItem.active_key_ids.delete({key_id}),
                     EnvironmentItem.key_version.add(1),
                     *leak,
+                    _ends(state, drop=key_id),
                 ],
                 condition=EnvironmentItem.key_version == state.key_version,
             )
@@ -410,6 +444,49 @@ def dismiss_leak(env_id: str, audit: AuditEvent) -> bool:
                 ],
                 condition=EnvironmentItem.leak_reported_at.exists(),
             )
+            tx.save(to_item(audit))
+    except TransactionCancelled:
+        return False
+    return True
+
+
+def roll(
+    state: EnvState, old_id: str, new: NewKey, expires_at: str, audit: AuditEvent, *, cut: bool
+) -> bool:
+    """Put `new` beside the key `old_id` and give the old one its end, in one transaction
+    conditioned on the key version read: `cut` revokes it now (out of the active set); else it
+    stays active until `expires_at` (never later than an end it already had). False on a race
+    or when the old key is no longer active."""
+    env_id = state.environment.id
+    active = set(state.active_key_ids) | {new.key.id}
+    if cut:
+        active.discard(old_id)
+    try:
+        with transaction() as tx:
+            tx.update(
+                EnvironmentItem(env_pk(env_id), ENV_SK),
+                actions=[
+                    EnvironmentItem.active_key_ids.set(active),
+                    EnvironmentItem.key_version.add(1),
+                    EnvironmentItem.updated_at.set(audit.created_at),
+                    _ends(state, drop=old_id) if cut else _ends(state, {old_id: expires_at}),
+                ],
+                condition=(EnvironmentItem.status == "active")
+                & (EnvironmentItem.key_version == state.key_version),
+            )
+            tx.save(_key_item(new), condition=ApiKeyItem.pk.does_not_exist())
+            if cut:
+                _revoke_in(tx, env_id, old_id, expires_at)
+            else:
+                tx.update(
+                    ApiKeyItem(env_pk(env_id), key_sk(old_id)),
+                    actions=[ApiKeyItem.expires_at.set(expires_at)],
+                    condition=(ApiKeyItem.status == "active")
+                    & (
+                        ApiKeyItem.expires_at.does_not_exist()
+                        | (ApiKeyItem.expires_at >= expires_at)
+                    ),
+                )
             tx.save(to_item(audit))
     except TransactionCancelled:
         return False

@@ -1,6 +1,6 @@
 """Environments and their key lifecycle: create (with a first key pair), rename and change the
-room access settings, suspend and resume, disable, create/rotate/revoke keys, and the audit
-trail of each."""
+room access settings, suspend and resume, disable, create/rotate/roll/revoke keys (a rolled key's
+end, and the close of its sockets then), and the audit trail of each."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from dataclasses import dataclass, replace
 from .. import codes, ids
 from ..access import Level
 from ..auth import apikeys
-from ..clock import Clock
+from ..clock import Clock, iso, parse_iso
 from ..config import Settings
 from ..entities import Actor, ApiKey, AuditEvent, Environment, Page
 from ..errors import Conflict, InvalidInput, NotFound
 from ..repositories.environments import MAX_ACTIVE_KEYS, EnvState, NewKey
 from ..repositories.reads import fetch
-from .ports import AuditStore, EnvironmentStore
+from .keyauth import expired
+from .ports import AuditStore, DeliveryQueue, EnvironmentStore
 
 log = logging.getLogger("pulse.environments")
 
@@ -26,6 +27,19 @@ DEFAULT_KEY_NAMES = {
     "secret": "Secret key",
     "restricted": "Restricted key",
 }
+# How long a rolled key keeps working beside its successor (`now`: not at all, as a revoke).
+ROLL_GRACES = {"now": 0, "1h": 3600, "24h": 86400, "3d": 3 * 86400, "7d": 7 * 86400}
+KEY_EXPIRY_MAX_SECONDS = 365 * 86400  # a key's expiresAt at creation: at most a year ahead
+KEY_EXPIRY_JOB = "key.expiry"  # the queued message that closes a rolled pk_'s sockets
+MAX_QUEUE_DELAY = 900  # SQS's longest DelaySeconds: longer waits are chained
+
+
+def shown(key: ApiKey, now_iso: str) -> ApiKey:
+    """The key with the status an operator reads: an active key with an end is `expiring`
+    until it, `expired` after it (the stored status stays `active`: the end alone refuses it)."""
+    if key.status != "active" or key.expires_at is None:
+        return key
+    return replace(key, status="expired" if expired(key, now_iso) else "expiring")
 
 
 def environment_not_found() -> NotFound:
@@ -62,6 +76,9 @@ def new_key(
     created_by: str,
     now: str,
     limits: KeyLimits | None = None,
+    *,
+    expires_at: str | None = None,
+    allowed_ips: tuple[str, ...] | None = None,
 ) -> NewKey:
     """A fresh key: the record (with the clear key, for the one response) and its digest."""
     key_id = ids.new_id("key")
@@ -80,6 +97,8 @@ def new_key(
         key=secret,
         scopes=limits.scopes if limits else None,
         rooms=limits.rooms if limits else None,
+        expires_at=expires_at,
+        allowed_ips=allowed_ips,
     )
     return NewKey(key=key, digest=apikeys.digest(settings.key_pepper, secret))
 
@@ -172,6 +191,7 @@ class EnvironmentService:
         environments: EnvironmentStore,
         audit: AuditStore,
         on_keys_dead: KeysDead | None = None,
+        queue: DeliveryQueue | None = None,
     ) -> None:
         self.repo = environments
         self.audit_log = audit
@@ -180,6 +200,8 @@ class EnvironmentService:
         # Told which keys just stopped (None: all of an environment's), so live WebSocket
         # connections opened with them can be closed. Never fails the admin request.
         self.on_keys_dead = on_keys_dead
+        # Where the close of a rolled pk_'s sockets waits for its end (the webhook queue, SQS).
+        self.queue = queue
 
     def _keys_dead(self, env_id: str, key_ids: set[str] | None) -> None:
         if self.on_keys_dead is None:
@@ -341,9 +363,11 @@ class EnvironmentService:
 
     def list_keys(self, env_id: str, q: str | None, limit: int, cursor: str | None) -> Page[ApiKey]:
         self._state(env_id)
-        return self.repo.list_keys(
+        page = self.repo.list_keys(
             env_id, q, limit=limit, cursor=cursor, secret=self.settings.signing_secret
         )
+        now = self.clock.now_iso()
+        return replace(page, data=[shown(k, now) for k in page.data])
 
     def create_key(
         self,
@@ -354,8 +378,16 @@ class EnvironmentService:
         *,
         scopes: tuple[str, ...] | None = None,
         rooms: str | None = None,
+        expires_at: str | None = None,
+        allowed_ips: tuple[str, ...] | None = None,
     ) -> ApiKey:
         limits = KeyLimits.of(kind, scopes, rooms)
+        if kind == "publishable":
+            for field, value in (("expiresAt", expires_at), ("allowedIps", allowed_ips)):
+                if value is not None:  # a pk_ is public and its sockets come from anywhere
+                    raise InvalidInput(field, "is for secret keys only; leave it out for a pk_")
+        if expires_at is not None:
+            self._check_expiry(expires_at)
         state = self._active_state(env_id)
         if len(state.active_key_ids) >= MAX_ACTIVE_KEYS:
             raise Conflict(
@@ -365,11 +397,23 @@ class EnvironmentService:
             )
         now = self.clock.now_iso()
         new = new_key(
-            self.settings, env_id, kind, name or DEFAULT_KEY_NAMES[kind], actor.email, now, limits
+            self.settings,
+            env_id,
+            kind,
+            name or DEFAULT_KEY_NAMES[kind],
+            actor.email,
+            now,
+            limits,
+            expires_at=expires_at,
+            allowed_ips=allowed_ips,
         )
         details: dict[str, object] = {"kind": kind, "name": new.key.name}
         if limits is not None:
             details.update(scopes=list(limits.scopes), rooms=limits.rooms)
+        if expires_at is not None:
+            details["expiresAt"] = expires_at
+        if allowed_ips is not None:
+            details["allowedIps"] = list(allowed_ips)
         audit = self.audit_log.new_event(
             actor,
             "key.created",
@@ -403,7 +447,119 @@ class EnvironmentService:
         self._keys_dead(env_id, set(revoked))
         return [k.key for k in pair], revoked
 
-    def revoke(self, actor: Actor, env_id: str, key_id: str) -> ApiKey:
+    def _check_expiry(self, expires_at: str) -> None:
+        now = self.clock.now()
+        at = parse_iso(expires_at)
+        if at <= now:
+            raise InvalidInput("expiresAt", "must be in the future")
+        if at > now + KEY_EXPIRY_MAX_SECONDS:
+            raise InvalidInput("expiresAt", "must be within 365 days")
+
+    def roll(self, actor: Actor, env_id: str, key_id: str, expires_in: str) -> ApiKey:
+        """A successor of the key (same kind, name and allowed addresses), the old one ending
+        `expires_in` from now: `now` revokes it at once (its tokens and sockets die, as a revoke);
+        a grace leaves it active until then, when its sockets are closed (a queued job)."""
+        state, key = self._state_with_key(env_id, key_id)
+        now = self.clock.now()
+        now_iso = iso(now)
+        if state.environment.status != "active":
+            raise environment_disabled()
+        if key.status != "active":
+            raise Conflict("The key is already revoked.", code=codes.KEY_ALREADY_REVOKED)
+        if expired(key, now_iso):
+            raise Conflict("The key has already expired.", code=codes.KEY_EXPIRED)
+        if len(state.active_key_ids) >= MAX_ACTIVE_KEYS and expires_in != "now":
+            raise Conflict(
+                f"An environment can have at most {MAX_ACTIVE_KEYS} active keys; a key rolled "
+                "with a grace stays active beside its successor until it expires.",
+                code=codes.TOO_MANY_KEYS,
+                suggestion="Revoke keys you no longer use, or roll with expiresIn `now`.",
+            )
+        grace = ROLL_GRACES[expires_in]
+        if grace and self.settings.key_grace_seconds:
+            grace = self.settings.key_grace_seconds  # tests only: an end that comes soon
+        ends = now_iso if not grace else iso(now + grace)
+        if key.expires_at is not None and key.expires_at < ends:
+            ends = key.expires_at  # a roll never lengthens a key's life
+        # The same kind, name, scopes, rooms and addresses (a restricted key stays restricted).
+        limits = KeyLimits(key.scopes, key.rooms) if key.scopes is not None else None
+        kinds: dict[str, apikeys.KeyKind] = {
+            "publishable": "publishable",
+            "secret": "secret",
+            "restricted": "restricted",
+        }
+        new = new_key(
+            self.settings,
+            env_id,
+            kinds[key.kind],
+            key.name,
+            actor.email,
+            now_iso,
+            limits,
+            allowed_ips=key.allowed_ips,
+        )
+        audit = self.audit_log.new_event(
+            actor,
+            "key.rolled",
+            env_id=env_id,
+            target_type="key",
+            target_id=key_id,
+            now_iso=now_iso,
+            details={
+                "kind": key.kind,
+                "name": key.name,
+                "newKeyId": new.key.id,
+                "expiresIn": expires_in,
+                "expiresAt": ends,
+            },
+        )
+        cut = not grace
+        if not self.repo.roll(state, key_id, new, ends, audit, cut=cut):
+            raise keys_changed()
+        if cut:
+            self._keys_dead(env_id, {key_id})
+        elif key.kind == "publishable":
+            self._schedule_expiry(env_id, key_id, parse_iso(ends))
+        return new.key
+
+    def _schedule_expiry(self, env_id: str, key_id: str, at: float) -> None:
+        """Queue the close of the key's sockets for its end; never fails the admin request
+        (the key is refused at $connect from then on whatever happens to the job)."""
+        if self.queue is None:
+            return
+        message = {"job": KEY_EXPIRY_JOB, "envId": env_id, "keyId": key_id, "at": at}
+        try:
+            self.queue.send(message, self._delay(at))
+        except Exception:
+            log.exception("could not queue a key's end", extra={"envId": env_id, "keyId": key_id})
+
+    def _delay(self, at: float) -> int:
+        return max(0, min(MAX_QUEUE_DELAY, int(at - self.clock.now() + 0.999)))
+
+    def on_key_expiry(self, message: dict[str, object]) -> bool:
+        """A queued key end: before its time, wait again (SQS holds a message 15 minutes at
+        most); at it, close the sockets opened with the key if it is still ended (read again:
+        a key revoked since is closed too, one that still works is left). True when closed."""
+        env_id, key_id, at = message.get("envId"), message.get("keyId"), message.get("at")
+        if not isinstance(env_id, str) or not isinstance(key_id, str):
+            return False
+        if not isinstance(at, int | float):
+            return False
+        if at > self.clock.now():
+            if self.queue is not None:
+                self.queue.send(message, self._delay(at))
+            return False
+        if not (ids.raw_part(env_id, "env") and ids.raw_part(key_id, "key")):
+            return False
+        state, key = self.repo.get_with_key(env_id, key_id)
+        if state is None or key is None:
+            return False
+        if key.status == "active" and not expired(key, self.clock.now_iso()):
+            return False
+        self._keys_dead(env_id, {key_id})
+        return True
+
+    def _state_with_key(self, env_id: str, key_id: str) -> tuple[EnvState, ApiKey]:
         key: ApiKey | None = None
         if ids.raw_part(env_id, "env") and ids.raw_part(key_id, "key"):
             state, key = self.repo.get_with_key(env_id, key_id)
@@ -413,6 +569,10 @@ class EnvironmentService:
             raise environment_not_found()
         if key is None:
             raise NotFound("No key with this id in this environment.", code=codes.KEY_NOT_FOUND)
+        return state, key
+
+    def revoke(self, actor: Actor, env_id: str, key_id: str) -> ApiKey:
+        state, key = self._state_with_key(env_id, key_id)
         if key.status != "active":
             raise Conflict("The key is already revoked.", code=codes.KEY_ALREADY_REVOKED)
         now = self.clock.now_iso()

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .. import codes
+from .. import codes, validation
 from ..auth import apikeys
+from ..clock import Clock
 from ..config import Settings
 from ..entities import ApiKey, Environment
-from ..errors import Unauthenticated, environment_suspended, invalid_api_key
+from ..errors import Forbidden, Unauthenticated, environment_suspended, invalid_api_key
 from ..repositories.reads import Fetched, Read, fetch
 from . import grants
 from .grants import Need
@@ -66,12 +67,28 @@ def _stands_for(claimed: apikeys.KeyKind, kind: apikeys.KeyKind) -> bool:
     return kind == "secret" and claimed == "restricted"
 
 
+def ip_not_allowed() -> Forbidden:
+    return Forbidden(
+        "This key is not accepted from this address.",
+        code=codes.IP_NOT_ALLOWED,
+        suggestion="Call from one of the networks in the key's allowedIps, or use another key.",
+    )
+
+
+def expired(key: ApiKey, now_iso: str) -> bool:
+    """Whether the key's end (`expiresAt`: set at creation or by a roll) has come."""
+    return key.expires_at is not None and key.expires_at <= now_iso
+
+
 class KeyCheck:
     """Verifies a presented key in the one consistent BatchGetItem its request makes."""
 
-    def __init__(self, settings: Settings, environments: EnvironmentStore) -> None:
+    def __init__(
+        self, settings: Settings, environments: EnvironmentStore, clock: Clock | None = None
+    ) -> None:
         self.settings = settings
         self.environments = environments
+        self.clock = clock or Clock()
 
     def authenticate(
         self,
@@ -103,10 +120,20 @@ class KeyCheck:
             raise invalid_api_key()
         key = found.key
         env = state.environment if state is not None else None
-        if env is None or env.status != "active" or key.status != "active":
-            # A real key that was revoked or rotated (or its environment disabled): what every
-            # deployed widget sends until its page is updated. Not a guess, so not counted.
+        if (
+            env is None
+            or env.status != "active"
+            or key.status != "active"
+            or expired(key, self.clock.now_iso())
+        ):
+            # A real key that was revoked, rotated or rolled, or expired (or its environment
+            # disabled): what every deployed widget sends until its page is updated. Not a
+            # guess, so not counted.
             raise invalid_api_key()
+        if key.allowed_ips is not None and not validation.address_in(
+            gate.address, key.allowed_ips
+        ):  # before the caller's reads are used: the key proves nothing from elsewhere
+            raise ip_not_allowed()
         if env.suspended_at is not None:  # told only to a caller whose key is good
             raise environment_suspended()
         grants.require(key, need)  # a restricted key's scope and rooms: on the item just read

@@ -32,6 +32,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -47,6 +48,8 @@ log = logging.getLogger("pulse.limits")
 
 REQUEST_WINDOW_SECONDS = 1
 FAILURE_WINDOW_SECONDS = 60
+USAGE_DAYS = 30  # an environment's request and key-failure counters are kept this long (+1 day)
+KEEP_SECONDS = (USAGE_DAYS + 1) * 86400
 MEMORY_MAX = 10_000  # counters remembered as over their limit, per container
 Scope = Literal["rest", "mint"]
 SCOPE_NAMES = {"rest": "API requests", "mint": "token mints"}
@@ -68,6 +71,22 @@ def user_rate_limited(limit: int, retry_after: int) -> RateLimited:
     )
 
 
+def day_of(epoch_seconds: float) -> str:
+    """The UTC day of a time, `YYYY-MM-DD`: the partition of a day's counters."""
+    return time.strftime("%Y-%m-%d", time.gmtime(epoch_seconds))
+
+
+def request_counter(env_id: str, day: str) -> str:
+    """The partition of an environment's request counters of one day (one item per second)."""
+    return repo.pk(f"env:{env_id}", day)
+
+
+def key_failure_counter(env_id: str, day: str) -> str:
+    """The partition of an environment's keys' failure counters of one day (one item per key
+    id and minute)."""
+    return repo.pk(f"fail-key:{env_id}", day)
+
+
 def source_scope(address: str | None) -> str | None:
     """The unit a source address is counted in: the IPv4 address, or the IPv6 /64 (one host
     usually holds a whole /64). None when there is no usable address (then it is not counted)."""
@@ -87,6 +106,7 @@ def source_scope(address: str | None) -> str | None:
 @dataclass(frozen=True)
 class _Counter:
     key: str  # the counter item's pk
+    sk: str  # ... and sk
     limit: int
     ends: int  # end of its window (epoch seconds)
     refusal: str  # what a refusal says
@@ -105,7 +125,7 @@ class Limits:
     def gate(self, source_ip: str | None, scope: Scope | None) -> Gate:
         """The limits a request from `source_ip` passes: failed authentications, then `scope`'s
         request rates (None: failures only)."""
-        return Gate(self, source_scope(source_ip), scope)
+        return Gate(self, source_scope(source_ip), scope, address=source_ip)
 
     # --- memory of counters over their limit -------------------------------------------------
 
@@ -144,7 +164,10 @@ class Limits:
         now = self.clock.now()
         window = int(now // REQUEST_WINDOW_SECONDS) * REQUEST_WINDOW_SECONDS
         ends = window + REQUEST_WINDOW_SECONDS
-        item = repo.pk(f"env:{env_id}", window)
+        # One item per second in the environment's partition of the day: the same one write
+        # per request keeps the counts of the usage per key (services/usage.py) too.
+        item = request_counter(env_id, day_of(window))
+        sk = f"RL#{window}"
         names = (scope, f"{scope}:{key_id}")
         what = SCOPE_NAMES[scope]
         refusals = (
@@ -152,16 +175,16 @@ class Limits:
             f"This key is over its limit of {key_limit} {what} per second.",
         )
         for name, refusal in zip(names, refusals, strict=True):
-            if self._known_over(f"{item}/{name}") is not None:
+            if self._known_over(f"{item}#{sk}/{name}") is not None:
                 raise rate_limited(refusal, self._retry_after(ends))
-        expires = ends + FAILURE_WINDOW_SECONDS
+        expires = ends + KEEP_SECONDS
         try:
             if key_limit:
                 counted = self.counters.add_unless_at(
-                    item, names, expires, cap=(names[1], key_limit)
+                    item, names, expires, cap=(names[1], key_limit), sk=sk
                 )
             else:
-                counted = self.counters.add(item, names, expires)
+                counted = self.counters.add(item, names, expires, sk=sk)
         except Unavailable:
             log.warning("request not counted", extra={"envId": env_id, "scope": scope})
             return
@@ -169,7 +192,7 @@ class Limits:
         counts = counted if counted is not None else {names[0]: 0, names[1]: key_limit + 1}
         for name, limit, refusal in zip(names, (env_limit, key_limit), refusals, strict=True):
             if limit and counts[name] > limit:
-                self._remember(f"{item}/{name}", ends)
+                self._remember(f"{item}#{sk}/{name}", ends)
                 raise rate_limited(refusal, self._retry_after(ends))
 
     # --- WebSocket messages per user -----------------------------------------------------------
@@ -208,6 +231,7 @@ class Limits:
             counters.append(
                 _Counter(
                     repo.pk(f"fail-ip:{source}", window),
+                    repo.RATE_SK,
                     s.auth_failures_per_source,
                     ends,
                     "Too many failed authentications from this address; wait before retrying.",
@@ -217,7 +241,9 @@ class Limits:
         if s.auth_failures_per_key:
             counters.append(
                 _Counter(
-                    repo.pk(f"fail-key:{env_id}:{key_id}", window),
+                    # In the environment's partition of the day: the usage per key counts them.
+                    key_failure_counter(env_id, day_of(window)),
+                    f"RL#{key_id}#{window}",
                     s.auth_failures_per_key,
                     ends,
                     "Too many failed authentications with this key; wait before retrying.",
@@ -238,6 +264,7 @@ class Gate:
     source: str | None
     scope: Scope | None  # None: a WebSocket $connect (failures only; its rate is per socket)
     counted: bool = False
+    address: str | None = None  # the source address as sent (a key's allowedIps are matched)
     _counters: list[tuple[_Counter, Read[int]]] = field(default_factory=list)
     _key_over: _Counter | None = None  # the key id's counter, at its limit: wrong keys get 429
 
@@ -250,7 +277,7 @@ class Gate:
         for c in counters:
             if not c.per_key and limits._known_over(c.key) is not None:
                 raise too_many_failures(c.refusal, limits._retry_after(c.ends))
-        self._counters = [(c, limits.counters.counter_read(c.key)) for c in counters]
+        self._counters = [(c, limits.counters.counter_read(c.key, c.sk)) for c in counters]
         return [read for _, read in self._counters]
 
     def check_failures(self, got: Fetched) -> None:
@@ -273,8 +300,10 @@ class Gate:
             if c.per_key and (not key or c is self._key_over):
                 continue
             try:
-                expires = c.ends + FAILURE_WINDOW_SECONDS
-                count = self.limits.counters.add(c.key, [repo.FAILURES], expires)[repo.FAILURES]
+                expires = c.ends + (KEEP_SECONDS if c.per_key else FAILURE_WINDOW_SECONDS)
+                count = self.limits.counters.add(c.key, [repo.FAILURES], expires, sk=c.sk)[
+                    repo.FAILURES
+                ]
             except Unavailable:
                 log.warning("failure not counted")
                 continue

@@ -20,7 +20,7 @@ from ..entities import (
 from ..scopes import SCOPES
 from .fields import Body, Spec, boolean, choice, if_sent, level, text
 from .fields import NoBody as NoBody  # the admin routes' action bodies
-from .schemas import LEVEL, MIME_TYPE
+from .schemas import LEVEL, MIME_TYPE, TIMESTAMP
 from .shapes import Extra, Many, Obj, PageOf, Record, Value
 
 if TYPE_CHECKING:  # a type only: wire/ imports no auth, service or storage module
@@ -30,6 +30,9 @@ NAME_MAX = 100
 KEY_NAME_MAX = 100
 LEAKED_KEY_MAX = 200  # a key is 69 characters; room for what a scanner hands over around it
 KEY_KINDS: tuple[KeyKind, ...] = ("publishable", "secret", "restricted")
+KEY_STATUSES = ("active", "expiring", "expired", "revoked")
+ROLL_GRACES = ("now", "1h", "24h", "3d", "7d")
+KEY_EXPIRY_MAX_DAYS = 365
 ROOMS_PATTERN: dict[str, Any] = {
     "type": "string",
     "minLength": 1,
@@ -151,8 +154,41 @@ class CreateKeyRequest(Body):
         "`*` (`acme:*`). Absent: every room. Tokens it mints reach only these rooms.",
     )
 
+    expires_at: str | None = _spec(
+        lambda body, name: v.instant(body, name),
+        {"type": ["string", "null"], "format": "date-time"},
+        required=False,
+        description="A secret or restricted key only: when it stops (ISO 8601 with its offset; "
+        f"in the future, within {KEY_EXPIRY_MAX_DAYS} days). From then on it is refused like a "
+        "revoked key.",
+    )
+    allowed_ips: tuple[str, ...] | None = _spec(
+        lambda body, name: v.cidrs(body, name),
+        {
+            "type": ["array", "null"],
+            "minItems": 1,
+            "maxItems": v.ALLOWED_IPS_MAX,
+            "uniqueItems": True,
+            "items": {"type": "string", "maxLength": 64, "examples": ["203.0.113.0/24"]},
+        },
+        required=False,
+        description="A secret or restricted key only: the IPv4/IPv6 networks (CIDRs, at most "
+        f"{v.ALLOWED_IPS_MAX}) it is accepted from; a request from any other source address "
+        "gets 403 `IP_NOT_ALLOWED`. Absent: any address. Set at creation only (kept by a roll).",
+    )
+
+    example = {"kind": "secret", "name": "CI"}
     examples = {
         "secret": ("A secret key", {"kind": "secret", "name": "CI"}),
+        "limited": (
+            "A secret key that expires and is accepted from one network only",
+            {
+                "kind": "secret",
+                "name": "Batch job",
+                "expiresAt": "2027-01-31T00:00:00Z",
+                "allowedIps": ["203.0.113.0/24", "2001:db8::/32"],
+            },
+        ),
         "restricted": (
             "A restricted key",
             {
@@ -175,9 +211,45 @@ class ReportLeakRequest(Body):
     example = {"key": "sk_VbxS2RvaEHXy9cNQVbxS2RvNLnZP03VSYkGZuv0KlN6UgB0wEjSKYt3P3kva"}
 
 
+class RollKeyRequest(Body):
+    """How long the key being replaced keeps working beside its successor."""
+
+    expires_in: str = choice(
+        ROLL_GRACES,
+        description="`now`: the old key (and the tokens it minted, and the sockets opened with "
+        "it) stops at once, as a revoke. Else it keeps working for that long, then stops like a "
+        "revoked key; the tokens it minted stay valid until their own `exp`, and the sockets "
+        "opened with an old `pk_` are closed when it stops.",
+    )
+
+    example = {"expiresIn": "24h"}
+
+
+def _key_ends(env: Environment) -> list[dict[str, str]]:
+    return [{"keyId": key_id, "expiresAt": at} for key_id, at in env.key_ends]
+
+
 ENVIRONMENT = Record(
     Environment,
     "Environment",
+    exclude=("key_ends",),
+    extra={
+        "keyEnds": Extra(
+            _key_ends,
+            {
+                "type": "array",
+                "description": "Each active key with an end (rolled with a grace, or created "
+                "with `expiresAt`), soonest first: the panel warns of those ending within 7 "
+                "days.",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["keyId", "expiresAt"],
+                    "properties": {"keyId": {"type": "string"}, "expiresAt": TIMESTAMP},
+                },
+            },
+        )
+    },
     schemas={
         "status": {"type": "string", "enum": ["active", "disabled"]},
         "default_room_access": LEVEL,
@@ -213,6 +285,7 @@ ENVIRONMENT = Record(
             "attachmentMaxBytes": 10485760,
             "attachmentTypes": ["image/png", "image/jpeg", "application/pdf", "text/plain"],
             "notificationDelaySeconds": 300,
+            "keyEnds": [{"keyId": "key_0Q9cZk1aB2cD3eF5", "expiresAt": "2026-11-26T04:48:22.123Z"}],
         }
     ],
 )
@@ -225,14 +298,21 @@ API_KEY = Record(
     omit_none=("key", "scopes", "rooms"),
     schemas={
         "kind": {"type": "string", "enum": list(KEY_KINDS)},
-        "status": {"type": "string", "enum": ["active", "revoked"]},
+        "status": {"type": "string", "enum": list(KEY_STATUSES)},
         "key": {"type": "string"},
         "scopes": {"type": "array", "items": {"type": "string", "enum": list(SCOPES)}},
         "rooms": ROOMS_PATTERN,
+        "expires_at": {"type": ["string", "null"], "format": "date-time"},
+        "allowed_ips": {"type": ["array", "null"], "items": {"type": "string"}},
     },
     describe={
         "preview": "The key's first and last characters, to recognise it.",
-        "key": "The whole key: only in the answer that creates it, never again.",
+        "key": "The whole key. A publishable key's is in every answer (it is public: it sits "
+        "in frontend code); a secret or restricted key's only in the answer that creates it.",
+        "status": "`active`; `expiring` (works until `expiresAt`); `expired` (refused since "
+        "`expiresAt`, like a revoked key); `revoked`.",
+        "expires_at": "When it stops (set at creation, or by a roll with a grace); `null`: never.",
+        "allowed_ips": "The networks a secret key is accepted from; `null`: any.",
         "scopes": "A restricted key's scopes; absent for the others (a secret key has them all).",
         "rooms": "A restricted key's rooms pattern; absent: every room.",
     },
@@ -292,6 +372,54 @@ AUDIT_EVENT = Record(
     describe={"action": "What happened: `environment.created`, `key.revoked`, ..."},
 )
 AUDIT_EVENTS = PageOf(AUDIT_EVENT)
+
+_COUNTS = {"type": "array", "items": {"type": "integer", "minimum": 0}}
+KEY_USAGE = Obj(
+    "KeyUsage",
+    {
+        "days": Value(
+            {
+                "type": "array",
+                "items": {"type": "string", "format": "date"},
+                "description": "The last 30 UTC days, oldest first, today last.",
+            }
+        ),
+        "keys": Value(
+            {
+                "type": "array",
+                "description": "Each key with any count in those days; each list has one "
+                "number per day of `days`.",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["keyId", "requests", "mints", "refusals"],
+                    "properties": {
+                        "keyId": {"type": "string"},
+                        "requests": {**_COUNTS, "description": "REST API v1 calls counted."},
+                        "mints": {**_COUNTS, "description": "Token mints counted."},
+                        "refusals": {
+                            **_COUNTS,
+                            "description": "Failed authentications with a key carrying its "
+                            "id (a wrong secret).",
+                        },
+                    },
+                },
+            }
+        ),
+    },
+    description="Requests per key per day, from the rate counters every request writes anyway.",
+)
+
+
+def key_usage(usage: Any) -> dict[str, Any]:
+    return {
+        "days": usage.days,
+        "keys": [
+            {"keyId": k.key_id, "requests": k.requests, "mints": k.mints, "refusals": k.refusals}
+            for k in usage.keys
+        ],
+    }
+
 
 DAILY = Record(DailyStats, "DailyStats", schemas={"date": {"type": "string", "format": "date"}})
 ANALYTICS = Record(

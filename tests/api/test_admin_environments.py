@@ -37,6 +37,7 @@ ENV_FIELDS = {
     "attachmentMaxBytes",
     "attachmentTypes",
     "notificationDelaySeconds",
+    "keyEnds",
 }
 KEY_FIELDS = {
     "id",
@@ -49,6 +50,8 @@ KEY_FIELDS = {
     "createdBy",
     "lastUsedAt",
     "revokedAt",
+    "expiresAt",
+    "allowedIps",
 }
 UNKNOWN_ENV = "env_0000000000000000"
 MALFORMED_ENV_IDS = ["nope", "env_", "env_123", "env_!!!!!!!!!!!!!!!!", "key_0000000000000000"]
@@ -363,6 +366,8 @@ ENV_ROUTES: list[tuple[str, str, Any]] = [
     ("POST", "/keys", {"kind": "secret"}),
     ("POST", "/keys/rotate", None),
     ("POST", "/keys/key_0000000000000000/revoke", None),
+    ("POST", "/keys/key_0000000000000000/roll", {"expiresIn": "1h"}),
+    ("GET", "/keys/usage", None),
     ("GET", "/audit", None),
 ]
 

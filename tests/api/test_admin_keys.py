@@ -25,8 +25,9 @@ from .helpers import (
 
 ENVS = f"{API}/environments"
 UNKNOWN_KEY = "key_0000000000000000"
-# "sk_"/"pk_" followed by more than a preview's worth of key characters: a full key.
-FULL_KEY = re.compile(r"(sk|pk)_[0-9A-Za-z]{8,}")
+# "sk_" followed by more than a preview's worth of key characters: a full secret key. (A pk_ is
+# public: the key list shows it in full, issue 17.)
+FULL_KEY = re.compile(r"sk_[0-9A-Za-z]{8,}")
 
 
 @pytest.fixture
@@ -60,15 +61,19 @@ def revoke(client: Any, token: str, env: dict[str, Any], key_id: str) -> Any:
 # --- list and search ---------------------------------------------------------------------------
 
 
-def test_list_shows_the_first_key_pair_without_the_full_keys(
+def test_list_shows_the_first_key_pair_the_pk_in_full_the_sk_never(
     client: Any, owner: Login, env: dict[str, Any]
 ) -> None:
     body = keys_of(client, owner.token, env)
 
     assert body["nextCursor"] is None
-    expected = [{k: v for k, v in key.items() if k != "key"} for key in env["keys"]]
+    # A pk_ is public (issue 17): shown in full at any time; a secret key only once.
+    expected = [
+        key if key["kind"] == "publishable" else {k: v for k, v in key.items() if k != "key"}
+        for key in env["keys"]
+    ]
     assert sorted(body["data"], key=lambda k: k["id"]) == sorted(expected, key=lambda k: k["id"])
-    assert all("key" not in k for k in body["data"])
+    assert all("key" not in k for k in body["data"] if k["kind"] == "secret")
 
 
 def test_list_is_newest_first(client: Any, owner: Login, env: dict[str, Any]) -> None:
@@ -531,7 +536,9 @@ def test_no_read_after_creation_contains_a_full_key(
     extra = create_key(client, owner.token, env, kind="secret", name="extra").json_body
     rotated = rotate(client, owner.token, env).json_body
     assert mint(client, secret_of(rotated)).status_code == 200
-    full_keys = [k["key"] for k in env["keys"] + rotated["keys"]] + [extra["key"]]
+    full_keys = [k["key"] for k in env["keys"] + rotated["keys"] if k["kind"] == "secret"] + [
+        extra["key"]
+    ]
     env_id = env["environment"]["id"]
 
     reads = [

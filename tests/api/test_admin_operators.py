@@ -495,6 +495,8 @@ ROUTE_ROLES: dict[tuple[str, str], str | None] = {
     ("POST", "/admin/api/environments/{envId}/keys/{keyId}/revoke"): "admin",
     ("POST", "/admin/api/keys/report-leak"): "admin",
     ("POST", "/admin/api/environments/{envId}/leak/dismiss"): "admin",
+    ("POST", "/admin/api/environments/{envId}/keys/{keyId}/roll"): "admin",
+    ("GET", "/admin/api/environments/{envId}/keys/usage"): "viewer",
     ("GET", "/admin/api/environments/{envId}/audit"): "viewer",
     ("GET", "/admin/api/openapi.json"): "viewer",
 }
@@ -589,6 +591,7 @@ def test_viewer_cannot_change_anything(client: Any, owner: Login, viewer: Login)
         ("POST", f"{base}/keys", {"kind": "secret"}),
         ("POST", f"{base}/keys/rotate", None),
         ("POST", f"{base}/keys/{key_id}/revoke", None),
+        ("POST", f"{base}/keys/{key_id}/roll", {"expiresIn": "now"}),
     ]
     for method, path, body in attempts:
         error(call(client, method, path, token=viewer.token, body=body), 403, "ROLE_REQUIRED")

@@ -25,6 +25,7 @@ from chalicelib.auth import apikeys
 from chalicelib.db.models import TTL_ATTRIBUTE
 from chalicelib.entities import Actor
 from chalicelib.services.callers import OperatorCaller
+from chalicelib.services.limits import day_of
 
 from .injector import Faults, installed
 
@@ -67,8 +68,8 @@ class World:
         `counters_grown` tells it (the clock stands still: they all fall in one 1-second window)."""
         if not n:
             return {}
-        second = int(self.graph.clock.now())
-        return {f"RL#env:{self.env_id}#{second}": {"rest": n, f"rest:{self.sk_id}": n}}
+        day = day_of(self.graph.clock.now())  # the environment's partition of the day
+        return {f"RL#env:{self.env_id}#{day}": {"rest": n, f"rest:{self.sk_id}": n}}
 
     def fresh(self, prefix: str) -> str:
         return f"{prefix}-{next(self.counter)}"

@@ -308,6 +308,14 @@ CASES: dict[str, Case] = {
         200,
         _fresh_env("POST", "/keys/{k}/revoke"),
     ),
+    "roll key": Case(
+        ("POST", "/environments/{envId}/keys/{keyId}/roll"),
+        201,
+        _fresh_env("POST", "/keys/{k}/roll", {"expiresIn": "24h"}),
+    ),
+    "keys usage": Case(
+        ("GET", "/environments/{envId}/keys/usage"), 200, _fresh_env("GET", "/keys/usage")
+    ),
     "environment audit": Case(
         ("GET", "/environments/{envId}/audit"), 200, _fresh_env("GET", "/audit")
     ),

@@ -46,6 +46,13 @@ BUDGETS: dict[str, tuple[str, str, list[str]]] = {
     "create key": ("POST", E + "/keys", [AUTH, READ, TX]),
     "rotate keys": ("POST", E + "/keys/rotate", [AUTH, READ, TX, KICK]),
     "revoke key": ("POST", E + "/keys/{key}/revoke", [AUTH, READ, TX, KICK]),
+    # the environment and the key; the successor, the old key's end and the audit event in one
+    # transaction; `now` then closes the old key's sockets (a grace queues that: SQS, no call)
+    # the environment, then per day of the last 30 one Query of its request counters and one of
+    # its keys' failure counters (each one page here): the request path writes nothing for it
+    "keys usage": ("GET", E + "/keys/usage", [AUTH, READ, *[Q, Q] * 30]),
+    "roll key now": ("POST", E + "/keys/{key}/roll", [AUTH, READ, TX, KICK]),
+    "roll key with a grace": ("POST", E + "/keys/{key}/roll", [AUTH, READ, TX]),
     "environment audit": ("GET", E + "/audit", [AUTH, READ, Q]),
     # the key's environment and item (its ids are inside it), then the revoke with its audit
     # event, then the connections of the dead key closed (one Query)
@@ -99,6 +106,8 @@ BODIES: dict[str, Any] = {
     "disable environment": {"confirmName": "Acme"},
     "create key": {"kind": "secret"},
     "report a leaked key": {"key": "{sk}"},
+    "roll key now": {"expiresIn": "now"},
+    "roll key with a grace": {"expiresIn": "24h"},
     "create operator": {"email": "new@example.com", "password": PASSWORD, "role": "viewer"},
     "change an operator's role": {"role": "admin"},
 }

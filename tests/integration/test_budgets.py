@@ -23,6 +23,7 @@ from chalicelib import runtime
 from chalicelib.clock import FrozenClock
 from chalicelib.db.models import env_pk, key_sk, user_sk
 from chalicelib.errors import Unauthenticated
+from chalicelib.services.limits import day_of
 
 from .conftest import OWNER, READ_OPS, WRITE_OPS, Call, DynamoCalls, Env, is_rate_count
 
@@ -166,7 +167,7 @@ def test_mint_budget(
         (data, env_pk(env.id), f"USER#{user}"),
         # the caller's failed-authentication counters, checked before the key
         (control, f"RL#fail-ip:127.0.0.1#{minute}", "RL"),
-        (control, f"RL#fail-key:{env.id}:{env.sk_id}#{minute}", "RL"),
+        (control, f"RL#fail-key:{env.id}#{day_of(minute)}", f"RL#{env.sk_id}#{minute}"),
     }
 
 

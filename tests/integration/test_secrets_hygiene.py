@@ -193,8 +193,10 @@ def run_flow(client: Any, services: runtime.Services) -> tuple[Flow, dict[str, A
 
 
 def forbidden_strings(services: runtime.Services, secrets: dict[str, Any]) -> dict[str, str]:
-    """Everything that must never be logged or stored, by a name to report."""
-    keys: dict[str, str] = secrets["keys"]
+    """Everything that must never be logged or stored, by a name to report. A publishable key
+    is public (issue 17: stored and listed in full, so it shows in DynamoDB's request logs);
+    every secret key stays forbidden."""
+    keys: dict[str, str] = secret_keys(secrets)
     session: str = secrets["session"]
     found = {name: key for name, key in keys.items()}
     found.update({f"{name} secret part": key[SECRET_SLICE] for name, key in keys.items()})
@@ -206,6 +208,11 @@ def forbidden_strings(services: runtime.Services, secrets: dict[str, Any]) -> di
     signing = tokens.signing_key(services.settings.signing_secret, secrets["env_id"], "key_x")
     found["a derived signing key (hex)"] = signing.hex()
     return found
+
+
+def secret_keys(secrets: dict[str, Any]) -> dict[str, str]:
+    """The flow's secret keys by name (its publishable keys are public)."""
+    return {name: key for name, key in secrets["keys"].items() if not key.startswith("pk_")}
 
 
 def scan(table: str) -> list[dict[str, Any]]:
@@ -260,6 +267,7 @@ def test_no_response_after_the_creating_one_contains_a_key_or_session(
     leaks = [
         (recorded.exchanges[i].label, i)
         for secret, made in recorded.created_at.items()
+        if not secret.startswith("pk_")  # public: listed in full (issue 17)
         for i in range(made + 1, len(recorded.exchanges))
         if secret in recorded.exchanges[i].text
         or secret[SECRET_SLICE] in recorded.exchanges[i].text
@@ -289,7 +297,11 @@ def test_key_listings_show_only_previews(
     data = json.loads(listing.body)["data"]
 
     assert len(data) == len(secrets["keys"])
-    assert all("key" not in item for item in data)
+    # A secret key never again; a publishable key in full (it is public: issue 17).
+    assert all("key" not in item for item in data if item["kind"] == "secret")
+    assert {item["key"] for item in data if item["kind"] == "publishable"} == {
+        k for k in secrets["keys"].values() if k.startswith("pk_")
+    }
     assert {item["preview"] for item in data} == {
         apikeys.preview(k) for k in secrets["keys"].values()
     }
@@ -322,7 +334,7 @@ def test_no_log_line_contains_a_key_session_token_password_or_server_secret(
     leaks = sorted({name for line in lines for name, s in forbidden.items() if s in line})
 
     assert leaks == []
-    assert not any(re.search(r"(sk|pk)_[0-9A-Za-z]{60}", line) for line in lines)
+    assert not any(re.search(r"sk_[0-9A-Za-z]{60}", line) for line in lines)
 
 
 def test_no_stored_item_contains_a_key_in_clear(

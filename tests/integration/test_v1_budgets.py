@@ -34,9 +34,10 @@ import boto3
 import pytest
 
 from chalicelib import runtime
-from chalicelib.clock import FrozenClock
+from chalicelib.clock import FrozenClock, iso
+from chalicelib.services.limits import day_of
 
-from .conftest import Call, DynamoCalls, Env, is_counter, is_rate_count
+from .conftest import OWNER, Call, DynamoCalls, Env, is_counter, is_rate_count
 
 READ = "BatchGetItem"  # consistent, key + environment + the named items (+ failure counters)
 RATE = "UpdateItem rate"  # the environment's and the key's request counters of this second
@@ -397,7 +398,7 @@ def test_the_one_read_holds_the_key_the_environment_and_every_named_item(
     minute = int(services.clock.now() // 60) * 60
     assert keys_of(calls[0]) == {
         (control, f"RL#fail-ip:127.0.0.1#{minute}", "RL"),
-        (control, f"RL#fail-key:{env}:{world.env.sk_id}#{minute}", "RL"),
+        (control, f"RL#fail-key:{env}#{day_of(minute)}", f"RL#{world.env.sk_id}#{minute}"),
         (control, f"ENV#{env}", "ENV"),
         (control, f"ENV#{env}", f"KEY#{world.env.sk_id}"),
         (data, f"ENV#{env}", f"ROOM#{ROOM}"),
@@ -467,6 +468,35 @@ def test_refusals_cost_at_most_the_one_read(
             resp = client.http.request(method, path, headers=headers, body=data)
         assert resp.status_code in (400, 401, 404), (name, resp.status_code)
         assert [describe(c) for c in calls] == expected, name
+
+
+def test_a_key_with_an_end_and_addresses_costs_what_any_key_does(
+    client: Any, world: World, services: runtime.Services, dynamo_calls: DynamoCalls
+) -> None:
+    """Issue 17: the end and the allowed networks are read with the key in its one read and
+    checked in memory; a refusal by address costs that read alone (no rate, no failure count)."""
+    clock = services.clock
+    ends = iso(clock.now() + 3600)
+    key = services.environments.create_key(
+        OWNER, world.env.id, "secret", "limited", expires_at=ends, allowed_ips=("50.0.0.0/8",)
+    )
+    assert key.key is not None
+    limited = Env(world.env.id, world.env.pk, key.key, world.env.pk_id, key.id)
+    converter = client.http._local_gateway.event_converter
+    before = converter.LOCAL_SOURCE_IP
+    try:
+        converter.LOCAL_SOURCE_IP = "50.1.2.3"
+        assert request(client, limited, "GET", R).status_code == 200  # first use: lastUsedAt
+        with dynamo_calls.record() as accepted:
+            assert request(client, limited, "GET", R).status_code == 200
+        converter.LOCAL_SOURCE_IP = "51.1.2.3"
+        with dynamo_calls.record() as refused:
+            assert request(client, limited, "GET", R).status_code == 403
+    finally:
+        converter.LOCAL_SOURCE_IP = before
+
+    assert [describe(c) for c in accepted] == [READ, RATE]
+    assert [describe(c) for c in refused] == [READ]
 
 
 IMPOSSIBLE_IDS: dict[str, tuple[str, str]] = {

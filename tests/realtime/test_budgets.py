@@ -74,6 +74,8 @@ from typing import Any
 
 import pytest
 
+from chalicelib.services.limits import day_of
+
 from .conftest import OWNER, DynamoCalls, Env, Gateway, mint, rest, rest_ok
 
 ROOM = "room-1"
@@ -123,7 +125,7 @@ def test_connect_is_one_consistent_read_and_one_transaction(
     minute = int(gw.clock.now() // 60) * 60
     assert batch_keys(calls[0]) == {
         (f"RL#fail-ip:203.0.113.9#{minute}", "RL"),  # the caller's failed attempts, checked first
-        (f"RL#fail-key:{env.id}:{env.pk_id}#{minute}", "RL"),
+        (f"RL#fail-key:{env.id}#{day_of(minute)}", f"RL#{env.pk_id}#{minute}"),
         (f"ENV#{env.id}", f"KEY#{env.pk_id}"),
         (f"ENV#{env.id}", "ENV"),
         (f"ENV#{env.id}", f"KEY#{env.sk_id}"),

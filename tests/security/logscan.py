@@ -8,8 +8,9 @@ under pytest's temporary directory) are read too. Any finding fails the run and 
 the test that was running and the secret redacted.
 
 What counts as a secret:
-- anything shaped like an API key (`pk_`/`sk_`/`rk_` + 60 base62 characters), an operator session
-  (`pso_` + 48) or a signed JWT (`eyJ....eyJ....signature`);
+- anything shaped like a secret API key (`sk_`/`rk_` + 60 base62 characters; a `pk_` is
+  public since issue 17: stored and listed in full, it shows in DynamoDB's DEBUG lines), an
+  operator session (`pso_` + 48) or a signed JWT (`eyJ....eyJ....signature`);
 - the suite's server secrets (key pepper, signing secrets: tests/conftest.py sets them) and the
   operator passwords the tests use.
 
@@ -29,7 +30,7 @@ import pytest
 from chalicelib.logs import JsonFormatter
 
 SHAPES = {
-    "an API key": re.compile(r"(?<![0-9A-Za-z])[prs]k_[0-9A-Za-z]{60}(?![0-9A-Za-z])"),
+    "an API key": re.compile(r"(?<![0-9A-Za-z])[rs]k_[0-9A-Za-z]{60}(?![0-9A-Za-z])"),
     "an operator session": re.compile(r"(?<![0-9A-Za-z])pso_[0-9A-Za-z]{48}(?![0-9A-Za-z])"),
     "a user token (JWT)": re.compile(r"eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{16,}"),
 }

@@ -28,6 +28,7 @@ from realtime.conftest import OWNER, Env, Gateway, mint, new_env, rest
 
 from chalicelib import ids, runtime
 from chalicelib.auth import apikeys
+from chalicelib.services.limits import day_of
 
 from .conftest import table_items
 
@@ -199,14 +200,20 @@ def test_the_live_keys_pass_every_surface(client: Any, gw: Gateway, world: World
         assert answer.status in (200, 201), (name, answer)
 
 
+def counter_id(pk: str, sk: str) -> str:
+    """A counter item's name: its pk, and its sk when several share the pk (a key id's failures
+    live in its environment's partition of the day, one item per key id and minute)."""
+    return pk if sk == "RL" else f"{pk}|{sk}"
+
+
 def failure_counts(items: list[str]) -> dict[str, int]:
-    """The abuse-limit counter items of a table snapshot: pk -> failed attempts counted (`n`).
-    Only failure counters may exist here (a refused request counts no request rate)."""
+    """The abuse-limit counter items of a table snapshot: counter -> failed attempts counted
+    (`n`). Only failure counters may exist here (a refused request counts no request rate)."""
     out = {}
     for item in map(json.loads, items):
         if is_counter(item["pk"]["S"]):
             assert set(item) == {"pk", "sk", "n", "ttl"}, item
-            out[item["pk"]["S"]] = int(item["n"]["N"])
+            out[counter_id(item["pk"]["S"], item["sk"]["S"])] = int(item["n"]["N"])
     return out
 
 
@@ -218,6 +225,7 @@ def test_every_wrong_key_gets_one_identical_401_and_malformed_ones_cost_no_call(
     before = table_items()
     assert failure_counts(before) == {}
     minute = int(runtime.services().clock.now() // 60) * 60
+    day = day_of(minute)
     source = f"RL#fail-ip:{SOURCES.get(surface, REST_SOURCE)}#{minute}"
     answers: dict[str, Answer] = {}
     expected: dict[str, int] = {}  # counter -> failed attempts, after every case
@@ -242,8 +250,9 @@ def test_every_wrong_key_gets_one_identical_401_and_malformed_ones_cost_no_call(
             # the key check, then the failure counted against the source and against the key id
             assert operations == ["BatchGetItem", "UpdateItem", "UpdateItem"], operations
             assert [c.operation in READ_OPS for c in calls] == [True, False, False]
-            counted = [source, f"RL#fail-key:{parsed.env_id}:{parsed.key_id}#{minute}"]
-            assert [c.params["Key"]["pk"]["S"] for c in calls[1:]] == counted, calls
+            counted = [source, f"RL#fail-key:{parsed.env_id}#{day}|RL#{parsed.key_id}#{minute}"]
+            keys = [c.params["Key"] for c in calls[1:]]
+            assert [counter_id(k["pk"]["S"], k["sk"]["S"]) for k in keys] == counted, calls
         after = table_items()
         assert without_counters(after) == without_counters(before)
         now = failure_counts(after)

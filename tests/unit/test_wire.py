@@ -44,6 +44,7 @@ MODELS: list[type[Body]] = [
     environments.DisableEnvironmentRequest,
     environments.CreateKeyRequest,
     environments.ReportLeakRequest,
+    environments.RollKeyRequest,
     environments.NoBody,
     operators.LoginRequest,
     operators.CreateOperatorRequest,

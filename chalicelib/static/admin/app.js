@@ -685,16 +685,18 @@ function keysOnceDialog({ title, keys, intro, onClose }) {
     "form",
     { method: "dialog", class: "dialog-body" },
     intro ? h("p", {}, intro) : null,
-    h(
-      "div",
-      { class: "callout callout-warn", role: "note" },
-      h("p", { class: "callout-title" }, hasSecret ? "The secret key is shown only this once." : "This key is shown only this once."),
-      h(
-        "p",
-        {},
-        "Pulse stores only a hash of it and cannot show it again. Copy it now into your secret manager; if it is lost, create a new key or rotate the keys.",
-      ),
-    ),
+    hasSecret
+      ? h(
+          "div",
+          { class: "callout callout-warn", role: "note" },
+          h("p", { class: "callout-title" }, "The secret key is shown only this once."),
+          h(
+            "p",
+            {},
+            "Pulse stores only a hash of it and cannot show it again. Copy it now into your secret manager; if it is lost, create a new key or roll it.",
+          ),
+        )
+      : h("p", { class: "muted" }, "A publishable key is public: it stays visible, with a copy button, on the environment's keys tab."),
     rows,
     status,
     h("div", { class: "dialog-actions" }, done),
@@ -955,7 +957,7 @@ async function environmentsView(params) {
       load: (cursor) => api("GET", apiPath`environments`, { query: { q: query, cursor, limit: 20 } }),
       columns: [
         { label: "Name", header: true, render: (e) => h("a", { href: hashPath`environments/${e.id}` }, e.name) },
-        { label: "Status", render: (e) => statusBadge(envState(e)) },
+        { label: "Status", render: (e) => [statusBadge(envState(e)), endingSoonBadge(e)] },
         { label: "ID", render: (e) => mono(e.id) },
         { label: "Created", render: (e) => time(e.createdAt) },
         { label: "Created by", render: (e) => e.createdBy },
@@ -1117,8 +1119,80 @@ function keyConsequences(key) {
       ];
 }
 
+const WEEK_MS = 7 * 86400 * 1000;
+
+/** The environment's active keys that end within 7 days (or have ended), from its keyEnds. */
+function keysEndingSoon(env) {
+  const limit = Date.now() + WEEK_MS;
+  return (env.keyEnds || []).filter((e) => Date.parse(e.expiresAt) <= limit);
+}
+
+function endingSoonBadge(env) {
+  const soon = keysEndingSoon(env);
+  if (!soon.length) return null;
+  const text = `${soon.length} key${soon.length === 1 ? "" : "s"} ending within 7 days`;
+  return [" ", h("span", { class: "badge badge-warn key-ending", title: soon.map((e) => `${e.keyId}: ${e.expiresAt}`).join("\n") }, text)];
+}
+
+/** The key column: a publishable key that still works in full with a copy button (it is
+ * public); a secret key's masked preview (its full key was shown once), and a dead key's. */
+function keyCell(k) {
+  const works = k.status === "active" || k.status === "expiring";
+  if (k.kind !== "publishable" || !k.key || !works) return mono(k.preview);
+  const status = h("span", { class: "sr-only", role: "status" });
+  const input = h("input", {
+    type: "text",
+    readonly: true,
+    class: "mono key-public",
+    value: k.key,
+    spellcheck: "false",
+    "aria-label": `${k.name}: publishable key`,
+    onfocus: (event) => event.target.select(),
+  });
+  return h("div", { class: "key-public-row" }, input, copyButton("Publishable key", () => k.key, input, status), status);
+}
+
+function keyStatusCell(k) {
+  const out = [statusBadge(k.status)];
+  if (k.status === "expiring") out.push(h("span", { class: "muted small" }, " until ", time(k.expiresAt)));
+  else if (k.status === "expired") out.push(h("span", { class: "muted small" }, " since ", time(k.expiresAt)));
+  else if (k.revokedAt) out.push(h("span", { class: "muted small" }, " ", time(k.revokedAt)));
+  if (k.allowedIps) out.push(h("div", { class: "muted small" }, `from ${k.allowedIps.join(", ")}`));
+  return out;
+}
+
+/** A key's last 30 days as a sparkline (requests + mints + refusals a day), with its totals in
+ * words for screen readers and as a tooltip. */
+function usageSparkline(k, usage) {
+  const counts = usage.get(k.id);
+  const days = counts ? counts.requests.map((n, i) => n + counts.mints[i] + counts.refusals[i]) : [];
+  const total = (list) => (list || []).reduce((a, b) => a + b, 0);
+  const words = counts
+    ? `${total(counts.requests)} requests, ${total(counts.mints)} mints, ${total(counts.refusals)} refusals in 30 days`
+    : "No use in 30 days";
+  if (!counts) return h("span", { class: "muted small usage-none", title: words }, "—");
+  const width = 90;
+  const height = 22;
+  const top = Math.max(1, ...days);
+  const step = days.length > 1 ? width / (days.length - 1) : width;
+  const points = days.map((n, i) => `${(i * step).toFixed(1)},${(height - 2 - (n / top) * (height - 4)).toFixed(1)}`).join(" ");
+  return h(
+    "svg:svg",
+    { class: "sparkline", viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": words },
+    h("svg:title", {}, words),
+    h("svg:polyline", { points, class: "sparkline-line" }),
+  );
+}
+
 async function keysTab(env, _rest, params) {
   const q = params.get("q") || "";
+  const usage = new Map();
+  try {
+    const got = await api("GET", apiPath`environments/${env.id}/keys/usage`);
+    for (const k of got.keys) usage.set(k.keyId, k);
+  } catch (err) {
+    reportError(err);
+  }
   const editable = can("admin") && env.status === "active";
   const base = hashPath`environments/${env.id}/keys`;
   let activeCount = 0;
@@ -1135,21 +1209,30 @@ async function keysTab(env, _rest, params) {
       columns: [
         { label: "Name", header: true, render: (k) => k.name },
         { label: "Kind", render: (k) => [badge(k.kind, KIND_TONE[k.kind]), keyScopes(k)] },
-        { label: "Key", render: (k) => mono(k.preview) },
+        { label: "Key", render: keyCell },
         { label: "Created", render: (k) => time(k.createdAt) },
         { label: "Last used", render: (k) => time(k.lastUsedAt) },
+        { label: "Last 30 days", render: (k) => usageSparkline(k, usage) },
         { label: "Created by", render: (k) => k.createdBy },
-        { label: "Status", render: (k) => [statusBadge(k.status), k.revokedAt ? h("span", { class: "muted small" }, " ", time(k.revokedAt)) : null] },
+        { label: "Status", render: keyStatusCell },
         editable && {
           label: "Actions",
           className: "col-actions",
           render: (k) =>
-            k.status === "active"
-              ? button("Revoke", (event) => revokeKey(env, k, event.currentTarget), {
-                  kind: "danger-outline",
-                  small: true,
-                  "aria-label": `Revoke ${k.name} (${k.preview})`,
-                })
+            k.status === "active" || k.status === "expiring"
+              ? h(
+                  "div",
+                  { class: "row-actions" },
+                  button("Roll", () => rollKey(env, k), {
+                    small: true,
+                    "aria-label": `Roll ${k.name} (${k.preview})`,
+                  }),
+                  button("Revoke", (event) => revokeKey(env, k, event.currentTarget), {
+                    kind: "danger-outline",
+                    small: true,
+                    "aria-label": `Revoke ${k.name} (${k.preview})`,
+                  }),
+                )
               : h("span", { class: "muted" }, "—"),
         },
       ],
@@ -1175,7 +1258,19 @@ async function keysTab(env, _rest, params) {
     : [];
   return section(
     "API keys",
-    h("p", { class: "muted" }, "Only a masked preview of each key is kept. Full keys are shown once, when they are created."),
+    h("p", { class: "muted" }, "A secret key is shown once, when it is created; only a masked preview of it is kept. A publishable key is public: it is shown in full."),
+    keysEndingSoon(env).length
+      ? h(
+          "div",
+          { class: "callout callout-warn key-ending-callout", role: "note" },
+          h("p", { class: "callout-title" }, "Keys ending within 7 days"),
+          h(
+            "ul",
+            {},
+            keysEndingSoon(env).map((e) => h("li", {}, mono(e.keyId), " ends ", time(e.expiresAt))),
+          ),
+        )
+      : null,
     !can("admin") ? h("p", { class: "callout callout-info" }, "You have read-only access (viewer): keys are managed by admins and owners.") : null,
     h("div", { class: "toolbar" }, form, actions.length ? h("div", { class: "actions" }, actions) : null),
     results,
@@ -1220,6 +1315,13 @@ function createKey(env) {
         hint: "One room id, or a prefix of room ids ending with * (acme:*). Empty: every room. Tokens it mints reach only these rooms.",
         showWhen: ["kind", "restricted"],
       },
+      { name: "expiresAt", label: "Ends at", type: "datetime-local", hint: "Secret and restricted keys only: refused like a revoked key from then on (within a year)." },
+      {
+        name: "allowedIps",
+        label: "Allowed addresses",
+        placeholder: "203.0.113.0/24, 2001:db8::/32",
+        hint: "Secret and restricted keys only: up to 20 IPv4/IPv6 networks; requests from elsewhere get 403 IP_NOT_ALLOWED.",
+      },
     ],
     onSubmit: async (values, dialog) => {
       const body = { kind: values.kind };
@@ -1228,6 +1330,9 @@ function createKey(env) {
         body.scopes = values.scopes;
         if (values.rooms.trim()) body.rooms = values.rooms.trim();
       }
+      if (values.expiresAt) body.expiresAt = new Date(values.expiresAt).toISOString();
+      const networks = values.allowedIps.split(/[\s,]+/).filter(Boolean);
+      if (networks.length) body.allowedIps = networks;
       const key = await api("POST", apiPath`environments/${env.id}/keys`, { body });
       dialog.close("done");
       keysOnceDialog({ title: `Key “${key.name}” created`, keys: [key], onClose: () => render() });
@@ -1258,6 +1363,38 @@ async function rotateKeys(env, activeCount) {
   } catch (err) {
     reportError(err);
   }
+}
+
+const ROLL_GRACES = [
+  ["now", "Now: the old key stops at once (as a revoke)"],
+  ["1h", "In 1 hour"],
+  ["24h", "In 24 hours"],
+  ["3d", "In 3 days"],
+  ["7d", "In 7 days"],
+];
+
+function rollKey(env, key) {
+  formDialog({
+    title: `Roll “${key.name}”?`,
+    submitLabel: "Roll key",
+    intro: `A new ${KIND_LABEL[key.kind].toLowerCase()} replaces ${key.preview}. The old one keeps working until the end you choose, then stops like a revoked key${
+      key.kind === "secret"
+        ? " (the user tokens it minted stay valid until they expire)."
+        : " (widgets connected with it are disconnected then)."
+    }`,
+    fields: [{ name: "expiresIn", label: "The old key stops", type: "select", options: ROLL_GRACES, value: "24h" }],
+    onSubmit: async (values, dialog) => {
+      const created = await api("POST", apiPath`environments/${env.id}/keys/${key.id}/roll`, { body: { expiresIn: values.expiresIn } });
+      dialog.close("done");
+      const ends = values.expiresIn === "now" ? "was revoked." : `keeps working for ${values.expiresIn}, then stops.`;
+      keysOnceDialog({
+        title: `Key “${key.name}” rolled`,
+        keys: [created],
+        intro: `This is the new key. The old one (${key.preview}) ${ends}`,
+        onClose: () => render(),
+      });
+    },
+  });
 }
 
 async function revokeKey(env, key) {
