@@ -304,25 +304,33 @@ def revoke_key(actor: Actor, envId: str, keyId: str, body: wire.NoBody) -> ApiKe
     "POST",
     role="admin",
     body=wire.ReportLeakRequest,
-    answer=wire.LEAK_REPORT,
-    raises=[codes.KEY_NOT_FOUND, codes.KEYS_CHANGED],
+    answer=wire.LEAK_RECEIVED,
+    status=202,
+    raises=[codes.KEYS_CHANGED],
     tag="Keys",
 )
-def report_leak(actor: Actor, body: wire.ReportLeakRequest) -> dict[str, Any]:
+def report_leak(actor: Actor, body: wire.ReportLeakRequest) -> None:
     """Report a leaked key
 
     A key found where it should not be (a public repository, a paste, a log), in any
     environment: it is found by its ids and hash, revoked at once (its tokens and live sockets
-    end, as a revoke), and audited as `key.leaked` in its environment. Reporting a key that is
-    already revoked audits it again and changes nothing. A string that is no Pulse key (its
-    checksum fails), or no key of this deployment, is a 404 `KEY_NOT_FOUND`. A publishable key
-    (`pk_`) is public by design and is not revoked this way (400). For secret scanning
-    partners: docs/keys.md.
+    end, as a revoke), audited as `key.leaked` in its environment, and shown there until an
+    operator dismisses it. Reporting a key that is already revoked audits (and shows) it again
+    and changes nothing else. A publishable key (`pk_`) is public by design: it is not revoked
+    or audited this way. A string that is no Pulse key, or no key of this deployment, changes
+    nothing.
 
-    Returns: Whose key it was, and whether this report revoked it.
+    The answer is the same 202 in every case, so the endpoint reveals nothing about the key:
+    see what it did in the environment (its keys, audit log and `leakReportedAt`). Its time
+    says little too: every string costs the same lookup (one consistent read of an environment
+    and a key item, at placeholder ids for a string that carries none, and one hash); only a
+    found `sk_`/`rk_` goes on to write. It is not constant-time. A 409 `KEYS_CHANGED` comes
+    only from a found key whose environment's keys changed during the report: send it again.
+    For secret scanning partners: docs/keys.md.
+
+    Returns: Received (whatever the key was).
     """
-    report = services().environments.report_leak(actor, body.key)
-    return {"environmentId": report.env_id, "key": report.key, "revokedNow": report.revoked_now}
+    services().environments.report_leak(actor, body.key)
 
 
 @router.route(

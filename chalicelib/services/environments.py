@@ -134,8 +134,11 @@ class LeakReport:
     revoked_now: bool
 
 
-def no_such_key() -> NotFound:
-    return NotFound("No Pulse key is this one.", code=codes.KEY_NOT_FOUND)
+# What report_leak reads and hashes against for a string that carries no ids: well-formed ids
+# no environment has (an id's first 7 chars are its creation time: 0000000 is 1970), and a
+# digest no key has (hex digests have no `-`).
+_NO_KEY_IDS = ("env_0000000000000000", "key_0000000000000000")
+_NO_DIGEST = "-" * 64
 
 
 KeysDead = Callable[[str, "set[str] | None"], object]
@@ -590,32 +593,37 @@ class EnvironmentService:
         self._keys_dead(env_id, {key_id})
         return replace(key, status="revoked", revoked_at=now)
 
-    def report_leak(self, actor: Actor, raw: str) -> LeakReport:
+    def report_leak(self, actor: Actor, raw: str) -> LeakReport | None:
         """Revoke a key found where it should not be (a repository, a paste), in whichever
         environment it is: its ids are inside it, and its digest must match the stored one (a
-        well-formed key with a forged checksum or secret is no key of ours: 404, as any other).
-        Audited as a leak in its environment, revoked as `revoke` does (its tokens and sockets
-        end at once). A key already revoked is reported and audited again, and stays revoked."""
-        if apikeys.kind_of_prefix(raw.strip()) == "publishable":  # its prefix says: no read
-            raise InvalidInput(
-                "key",
-                "is a publishable key (pk_), public by design: it sits in frontend code; revoke "
-                "it from the environment's keys if you mean to",
-            )
-        parsed = apikeys.parse(raw.strip())
-        if parsed is None:  # not a Pulse key (format or checksum): no read
-            raise no_such_key()
-        env_read = self.repo.environment_read(parsed.env_id)
-        key_read = self.repo.stored_key_read(parsed.env_id, parsed.key_id)
+        well-formed key with a forged checksum or secret is no key of ours). Audited as a leak
+        in its environment, revoked as `revoke` does (its tokens and sockets end at once). A key
+        already revoked is reported and audited again, and stays revoked.
+
+        None when it changed nothing: no Pulse key (format or checksum), no key of this
+        deployment, or a publishable key (public by design: not revoked, not audited). The
+        caller answers the same either way, so the lookup costs the same too: every string is
+        read (one consistent BatchGetItem of an environment and a key item, at placeholder ids
+        when it carries none) and hashed; only a found `sk_`/`rk_` goes on to write."""
+        text = raw.strip()
+        parsed = apikeys.parse(text)
+        env_id, key_id = (parsed.env_id, parsed.key_id) if parsed else _NO_KEY_IDS
+        env_read = self.repo.environment_read(env_id)
+        key_read = self.repo.stored_key_read(env_id, key_id)
         got = fetch([env_read, key_read])
         state, stored = got[env_read], got[key_read]
+        hashed = apikeys.matches(
+            self.settings.key_pepper, text, stored.digest if stored else _NO_DIGEST
+        )
         if (
-            state is None
+            parsed is None
+            or parsed.kind not in apikeys.SECRET_KINDS  # a pk_: public by design
+            or state is None
             or stored is None
             or stored.key.kind != parsed.kind
-            or not apikeys.matches(self.settings.key_pepper, raw.strip(), stored.digest)
+            or not hashed
         ):
-            raise no_such_key()
+            return None
         key, now = stored.key, self.clock.now_iso()
         active = key.status == "active"
         audit = self.audit_log.new_event(

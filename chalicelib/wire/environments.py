@@ -21,7 +21,7 @@ from ..scopes import SCOPES
 from .fields import Body, Spec, boolean, choice, if_sent, level, text
 from .fields import NoBody as NoBody  # the admin routes' action bodies
 from .schemas import LEVEL, MIME_TYPE, TIMESTAMP
-from .shapes import Extra, Many, Obj, PageOf, Record, Value
+from .shapes import Const, Extra, Many, Obj, PageOf, Record, Value
 
 if TYPE_CHECKING:  # a type only: wire/ imports no auth, service or storage module
     from ..auth.apikeys import KeyKind
@@ -325,15 +325,12 @@ CREATED_ENVIRONMENT = Obj(
     description="The new environment and its first keys, a publishable and a secret one, with "
     "their `key` (shown this once).",
 )
-LEAK_REPORT = Obj(
-    "LeakReport",
-    {
-        "environmentId": Value({"type": "string"}),
-        "key": API_KEY,
-        "revokedNow": Value({"type": "boolean"}),
-    },
-    description="Whose key it was (its environment, the key, now revoked), and whether this "
-    "report revoked it (`false`: it already was).",
+LEAK_RECEIVED = Const(
+    "LeakReportReceived",
+    {"received": True},
+    description="The report was received. The same answer whatever the key was (found and "
+    "revoked, already revoked, publishable, unknown or no key at all), so it reveals nothing; "
+    "what it did shows in the key's environment (its keys, its audit log, its banner).",
 )
 ROTATED_KEYS = Obj(
     "RotatedKeys",

@@ -172,19 +172,26 @@ class Value(Shape):
 class Const(Shape):
     """Always the same answer, whatever the view returns."""
 
-    def __init__(self, name: str, value: dict[str, str]) -> None:
-        self.name, self.value = name, value
+    def __init__(
+        self, name: str, value: dict[str, str | bool], *, description: str | None = None
+    ) -> None:
+        self.name, self.value, self.description = name, value, description
 
-    def dump(self, value: Any) -> dict[str, str]:
+    def dump(self, value: Any) -> dict[str, str | bool]:
         return dict(self.value)
 
     def schema(self) -> Schema:
-        return {
-            "type": "object",
-            "additionalProperties": False,
-            "required": list(self.value),
-            "properties": {k: {"type": "string", "const": v} for k, v in self.value.items()},
-        }
+        return self._documented(
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "required": list(self.value),
+                "properties": {
+                    k: {"type": "boolean" if isinstance(v, bool) else "string", "const": v}
+                    for k, v in self.value.items()
+                },
+            }
+        )
 
 
 class Obj(Shape):

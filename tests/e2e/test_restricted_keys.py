@@ -57,8 +57,8 @@ def test_a_restricted_key_over_http_and_sockets_until_it_is_reported(
             ada = await clients.enter("A", env.pk, token, inside)
             assert ada.joined["access"] == "write"
             reported = rt.admin_call("POST", "/admin/api/keys/report-leak", json={"key": rk})
-            assert reported.status_code == 200, reported.text
-            assert reported.json()["environmentId"] == env.id
+            assert reported.status_code == 202, reported.text
+            assert reported.json() == {"received": True}  # the same for any key: see its effects
             await ada.closed()
 
     run(main)

@@ -319,7 +319,7 @@ CASES: dict[str, Case] = {
     "environment audit": Case(
         ("GET", "/environments/{envId}/audit"), 200, _fresh_env("GET", "/audit")
     ),
-    "report a leaked key": Case(("POST", "/keys/report-leak"), 200, _leaked_key),
+    "report a leaked key": Case(("POST", "/keys/report-leak"), 202, _leaked_key),
     "dismiss a leak": Case(("POST", "/environments/{envId}/leak/dismiss"), 200, _leak_shown),
     # Admin API: the data browser
     "analytics": Case(("GET", "/analytics"), 200, _admin_env("GET", "/analytics")),

@@ -1,7 +1,9 @@
 """Sockets and restricted keys: a token an rk_ minted connects, only to rooms within its
 pattern. POST /admin/api/keys/report-leak: a leaked key is found by its ids and hash in any
 environment, revoked at once (the sockets of its tokens closed, as a revoke), audited as a leak
-in its environment; other environments are untouched; no such key is a 404."""
+in its environment; other environments are untouched. Every well-formed report gets the same
+202 (found, already revoked, publishable, unknown, malformed), so the effects are checked through
+the Admin API: the key's status, the audit log, the environment's banner."""
 
 from __future__ import annotations
 
@@ -91,6 +93,30 @@ def test_revoking_a_restricted_key_closes_the_sockets_of_its_tokens(
 # --- report-leak ---------------------------------------------------------------------------------
 
 
+RECEIVED = {"received": True}
+
+
+def report(client: Any, admin: str, key: str) -> tuple[int, Any, str | None]:
+    """POST report-leak: what the answer says (status, body, content type), which must be the
+    same whatever the key was."""
+    resp = rest(client, "POST", LEAK, admin, {"key": key})
+    return resp.status_code, resp.json_body, resp.headers.get("Content-Type")
+
+
+def reported(client: Any, admin: str, key: str) -> None:
+    assert report(client, admin, key) == (202, RECEIVED, "application/json")
+
+
+def key_status(client: Any, admin: str, env: Env, key_id: str) -> str:
+    path = f"/admin/api/environments/{env.id}/keys?limit=100"
+    listed = {k["id"]: k for k in rest_ok(rest(client, "GET", path, admin))["data"]}
+    return str(listed[key_id]["status"])
+
+
+def leaks(client: Any, admin: str, env: Env) -> list[dict[str, Any]]:
+    return [e for e in audit(client, admin, env) if e["action"] == "key.leaked"]
+
+
 def test_a_reported_secret_key_is_revoked_its_sockets_closed_and_the_leak_audited(
     gw: Gateway, env: Env, client: Any, admin: str
 ) -> None:
@@ -98,18 +124,17 @@ def test_a_reported_secret_key_is_revoked_its_sockets_closed_and_the_leak_audite
     mine = gw.connect(env, "ada", "room-1")  # a token the leaked sk_ minted
     theirs = gw.connect(other, "ada", "room-1")
 
-    body = rest_ok(rest(client, "POST", LEAK, admin, {"key": env.sk}))
+    reported(client, admin, env.sk)
 
-    assert body["environmentId"] == env.id and body["revokedNow"] is True
-    assert body["key"]["id"] == env.sk_id and body["key"]["status"] == "revoked"
-    assert "key" not in body["key"]  # the answer never repeats the key
+    assert key_status(client, admin, env, env.sk_id) == "revoked"
+    assert key_status(client, admin, env, env.pk_id) == "active"
     assert mine in gw.fake.closed and theirs not in gw.fake.closed
     rest_error(rest(client, "GET", "/api/v1/users", env.sk), 401, "INVALID_API_KEY")
     assert rest(client, "GET", "/api/v1/users", other.sk).status_code == 200
-    (leak,) = [e for e in audit(client, admin, env) if e["action"] == "key.leaked"]
+    (leak,) = leaks(client, admin, env)
     assert leak["target"] == {"type": "key", "id": env.sk_id} and leak["details"]["revoked"]
     assert env.sk not in str(leak)
-    assert [e for e in audit(client, admin, other) if e["action"] == "key.leaked"] == []
+    assert leaks(client, admin, other) == []
 
 
 def test_a_reported_restricted_key_is_revoked(
@@ -117,9 +142,12 @@ def test_a_reported_restricted_key_is_revoked(
 ) -> None:
     rk_id, rk = restricted(env, ("rooms:read",))
 
-    body = rest_ok(rest(client, "POST", LEAK, admin, {"key": f"  {rk}\n"}))
+    reported(client, admin, f"  {rk}\n")
 
-    assert body["key"]["id"] == rk_id and body["key"]["kind"] == "restricted"
+    assert key_status(client, admin, env, rk_id) == "revoked"
+    (leak,) = leaks(client, admin, env)
+    assert leak["target"] == {"type": "key", "id": rk_id}
+    assert leak["details"]["kind"] == "restricted"
     rest_error(rest(client, "GET", "/api/v1/rooms/r", rk), 401, "INVALID_API_KEY")
     assert rest(client, "GET", "/api/v1/users", env.sk).status_code == 200
 
@@ -127,13 +155,15 @@ def test_a_reported_restricted_key_is_revoked(
 def test_reporting_a_revoked_key_again_audits_it_and_changes_nothing(
     gw: Gateway, env: Env, client: Any, admin: str
 ) -> None:
-    rest_ok(rest(client, "POST", LEAK, admin, {"key": env.sk}))
+    reported(client, admin, env.sk)
+    revoked_at = rest_ok(rest(client, "GET", f"/admin/api/environments/{env.id}/keys", admin))
 
-    again = rest_ok(rest(client, "POST", LEAK, admin, {"key": env.sk}))
+    reported(client, admin, env.sk)
 
-    assert again["revokedNow"] is False and again["key"]["status"] == "revoked"
-    leaks = [e for e in audit(client, admin, env) if e["action"] == "key.leaked"]
-    assert [e["details"]["revoked"] for e in leaks] == [False, True]  # newest first
+    assert key_status(client, admin, env, env.sk_id) == "revoked"
+    again = rest_ok(rest(client, "GET", f"/admin/api/environments/{env.id}/keys", admin))
+    assert again == revoked_at  # its revokedAt is the first report's
+    assert [e["details"]["revoked"] for e in leaks(client, admin, env)] == [False, True]
 
 
 def near_miss(key: str) -> str:
@@ -142,44 +172,90 @@ def near_miss(key: str) -> str:
     return key[:i] + ("A" if key[i] != "A" else "B") + key[i + 1 :]
 
 
-@pytest.mark.parametrize(
-    "case",
-    ["unknown but well-formed", "near miss", "junk", "forged secret", "another deployment's"],
-)
-def test_no_such_key_is_a_404_and_changes_nothing(
-    case: str, gw: Gateway, env: Env, client: Any, admin: str
-) -> None:
-    keep = gw.connect(env, "ada", "room-1")
+def no_key(case: str, env: Env) -> str:
     head = env.sk[: -apikeys.CHECKSUM_CHARS]
     forged_head = head[:-4] + ("zzzz" if not head.endswith("zzzz") else "yyyy")
-    key = {
+    as_rk = "rk" + head[2:]
+    return {
         "unknown but well-formed": apikeys.generate("secret", ids.new_id("env"), ids.new_id("key")),
         "near miss": near_miss(env.sk),
         "junk": "sk_live_not_a_pulse_key",
+        "no prefix at all": "hello",
         # the same ids with another secret and its valid checksum: the hash does not match
         "forged secret": forged_head + apikeys._checksum(forged_head),
         "another deployment's": apikeys.generate("secret", env.id, ids.new_id("key")),
+        # the sk_'s ids under another prefix, with a valid checksum: the kind does not match
+        "another kind": as_rk + apikeys._checksum(as_rk),
     }[case]
 
-    rest_error(rest(client, "POST", LEAK, admin, {"key": key}), 404, "KEY_NOT_FOUND")
+
+NO_KEYS = [
+    "unknown but well-formed",
+    "near miss",
+    "junk",
+    "no prefix at all",
+    "forged secret",
+    "another deployment's",
+    "another kind",
+]
+
+
+@pytest.mark.parametrize("case", NO_KEYS)
+def test_no_such_key_answers_as_a_found_one_and_changes_nothing(
+    case: str, gw: Gateway, env: Env, client: Any, admin: str
+) -> None:
+    keep = gw.connect(env, "ada", "room-1")
+
+    reported(client, admin, no_key(case, env))
 
     assert keep not in gw.fake.closed
+    assert key_status(client, admin, env, env.sk_id) == "active"
     assert rest(client, "GET", "/api/v1/users", env.sk).status_code == 200
-    assert [e for e in audit(client, admin, env) if e["action"] == "key.leaked"] == []
+    assert leaks(client, admin, env) == []
+    assert "leakReportedAt" not in environment(client, admin, env)
 
 
-def test_a_publishable_key_is_not_revoked_as_a_leak(
+def test_a_publishable_key_answers_as_a_found_one_and_is_not_revoked(
     gw: Gateway, env: Env, client: Any, admin: str
 ) -> None:
-    err = rest_error(rest(client, "POST", LEAK, admin, {"key": env.pk}), 400, "INVALID_INPUT")
+    reported(client, admin, env.pk)
 
-    assert err["field"] == "key" and "publishable" in err["message"]
+    assert key_status(client, admin, env, env.pk_id) == "active"
+    assert leaks(client, admin, env) == []
+    assert "leakReportedAt" not in environment(client, admin, env)
     gw.connect(env, "ada", "room-1")
+
+
+def test_every_case_gets_the_identical_answer(
+    gw: Gateway, env: Env, client: Any, admin: str
+) -> None:
+    rk_id, rk = restricted(env, ("rooms:read",))
+    keys = {
+        "live sk_": env.sk,
+        "live rk_": rk,
+        "already revoked sk_": env.sk,
+        "pk_": env.pk,
+        **{case: no_key(case, env) for case in NO_KEYS},
+    }
+
+    answers = {case: report(client, admin, key) for case, key in keys.items()}
+
+    assert all(a == (202, RECEIVED, "application/json") for a in answers.values()), answers
+    assert key_status(client, admin, env, env.sk_id) == "revoked"
+    assert key_status(client, admin, env, rk_id) == "revoked"
+    assert key_status(client, admin, env, env.pk_id) == "active"
+    assert [e["target"]["id"] for e in leaks(client, admin, env)] == [env.sk_id, rk_id, env.sk_id]
 
 
 @pytest.mark.parametrize(
     ("body", "code"),
-    [({}, "MISSING_FIELD"), ({"key": 5}, "INVALID_INPUT"), ({"key": "x" * 201}, "INVALID_INPUT")],
+    [
+        ({}, "MISSING_FIELD"),
+        ({"key": 5}, "INVALID_INPUT"),
+        ({"key": None}, "MISSING_FIELD"),
+        ({"key": "  "}, "INVALID_INPUT"),
+        ({"key": "x" * 201}, "INVALID_INPUT"),
+    ],
 )
 def test_a_bad_body_is_a_400_naming_key(
     client: Any, admin: str, body: dict[str, Any], code: str
@@ -212,7 +288,7 @@ def test_a_leak_shows_on_its_environment_until_dismissed(
     other = new_env("Other")
     assert "leakReportedAt" not in environment(client, admin, env)
 
-    rest_ok(rest(client, "POST", LEAK, admin, {"key": env.sk}))
+    reported(client, admin, env.sk)
 
     shown = environment(client, admin, env)
     assert shown["leakedKey"] == f"sk_...{env.sk[-4:]}" and shown["leakReportedAt"]
@@ -232,10 +308,10 @@ def test_a_leak_shows_on_its_environment_until_dismissed(
 def test_a_revoked_key_reported_again_shows_again(
     gw: Gateway, env: Env, client: Any, admin: str
 ) -> None:
-    rest_ok(rest(client, "POST", LEAK, admin, {"key": env.sk}))
+    reported(client, admin, env.sk)
     rest_ok(rest(client, "POST", f"/admin/api/environments/{env.id}/leak/dismiss", admin))
 
-    rest_ok(rest(client, "POST", LEAK, admin, {"key": env.sk}))
+    reported(client, admin, env.sk)
 
     assert environment(client, admin, env)["leakedKey"] == f"sk_...{env.sk[-4:]}"
 
@@ -243,7 +319,7 @@ def test_a_revoked_key_reported_again_shows_again(
 def test_a_viewer_cannot_dismiss(
     services: runtime.Services, env: Env, client: Any, admin: str
 ) -> None:
-    rest_ok(rest(client, "POST", LEAK, admin, {"key": env.sk}))
+    reported(client, admin, env.sk)
     services.operators.create(None, "viewer@example.com", PASSWORD, "viewer")
     login = {"email": "viewer@example.com", "password": PASSWORD}
     viewer = rest_ok(rest(client, "POST", "/admin/api/login", None, login))["token"]
