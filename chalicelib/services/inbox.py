@@ -291,7 +291,8 @@ class InboxService:
             if chosen != "off" and since < event.seq:
                 reasons[user_id] = "reply" if chosen == "auto" else "subscribed"
         for user_id in mentions:
-            reasons[user_id] = "mention"
+            if subs.get(user_id, ("auto", 0))[0] != "off":  # unsubscribed: mentions too
+                reasons[user_id] = "mention"
         reasons.pop(author, None)
         recipients = self._let_through(env_id, room_id, reasons)
         environment = self.environments.get(env_id)

@@ -190,6 +190,9 @@ def test_subscribing_and_unsubscribing(
         (thread["id"], "subscribed")
     ]
     assert inbox(client, tenant, "ada") == []  # unsubscribed: writing before does not count
+    make_comment(client, tenant.sk, ROOM, thread["id"], "<@ada> are you there?", "bob")
+    fan_out(services, tenant.id)
+    assert inbox(client, tenant, "ada") == []  # nor a mention: the thread is silenced
 
 
 def test_the_room_setting_filters_what_reaches_the_inbox(

@@ -2135,7 +2135,11 @@
       unreadCount: m.unreadCount,
     });
     if (m.roomId !== this._config().room || typeof m.unreadCount !== "number") return;
-    this._threadMarks(m.threadId, { unreadCount: m.unreadCount });
+    // Unread activity reaches only a thread's subscribers (a mention subscribes): a count above
+    // zero is the server's word that this user is subscribed, whatever an earlier list said.
+    var marks = { unreadCount: m.unreadCount };
+    if (m.unreadCount > 0) marks.subscribed = true;
+    this._threadMarks(m.threadId, marks);
     var node = this._threadEls.get(m.threadId);
     var focus = this._shadow.activeElement;
     if (m.unreadCount > 0 && node && focus && node.contains(focus)) this._markRead(m.threadId);
