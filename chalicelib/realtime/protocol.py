@@ -25,6 +25,7 @@ from ..services.realtime import RealtimeService
 from ..wire import sizing
 from ..wire.attachments import ATTACHMENT, CreateAttachmentRequest
 from ..wire.events import EVENT
+from ..wire.inbox import INBOX_ENTRY
 from ..wire.rooms import member
 from ..wire.threads import COMMENT, REACTION, THREAD, thread_within
 
@@ -37,6 +38,7 @@ MAX_MUTATION_ID = 64
 # (resync.required), which costs less than hundreds of frames.
 CATCH_UP_MAX = 500
 THREADS_PAGE = 20
+INBOX_PAGE = 20
 COMMENTS_PAGE = 100  # as many as a thread embeds
 # An error names a field, and may quote it: a client's 60 KB key must not make it unsendable.
 ERROR_TEXT_MAX = 1000
@@ -493,6 +495,23 @@ def _subscription(ctx: Context, *, on: bool) -> None:
     me = ctx.connection
     ctx.inbox.subscribe(ctx.member, me.room_id, thread_id, me.user_id, on)
     ctx.reply({"type": "thread.subscription", "threadId": thread_id, "subscribed": on})
+
+
+@handles("inbox.list", "cursor")
+def inbox_list(ctx: Context) -> None:
+    """The user's inbox across the environment's rooms (as `GET /api/v1/users/{userId}/inbox`),
+    newest first, with their unread count: what a client's inbox shows before `inbox.updated`
+    keeps it current."""
+    cursor = v.text(ctx.message, "cursor", max_len=1024, required=False)
+    page, count = ctx.inbox.inbox_page(ctx.member, ctx.connection.user_id, INBOX_PAGE, cursor)
+    listed: dict[str, Any] = {
+        "type": "inbox.listed",
+        "data": [],
+        "nextCursor": None,
+        "count": count,
+    }
+    data, next_cursor = sizing.fit(page, INBOX_ENTRY.dump, ctx.budget(listed, "data"), strict=True)
+    ctx.reply({**listed, "data": data, "nextCursor": next_cursor})
 
 
 @handles("notifications.get")

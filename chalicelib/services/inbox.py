@@ -211,8 +211,16 @@ class InboxService:
     ) -> Page[InboxEntry]:
         """Threads with unread activity, newest first, in rooms the user can still read: an
         entry of a room they lost (or a thread deleted) leaves the inbox and its count here."""
+        return self.inbox_page(caller, user_id, limit, cursor)[0]
+
+    def inbox_page(
+        self, caller: Caller, user_id: str, limit: int, cursor: str | None
+    ) -> tuple[Page[InboxEntry], int]:
+        """`list_inbox` and the user's count after it: the count is read with the user (one
+        BatchGetItem), and again only when listing dropped unreadable entries."""
         user = self.users.user_read(caller.env_id, user_id)
-        got = self.authority.load(caller, user)
+        count = self.inbox.count_read(caller.env_id, user_id)
+        got = self.authority.load(caller, user, count)
         found = got[user]
         if found is None:
             raise user_not_found()
@@ -220,12 +228,12 @@ class InboxService:
             caller.env_id, user_id, limit=limit, cursor=cursor, secret=self._secret()
         )
         gone = self._unreadable(caller.env_id, found, page.data)
-        if gone:
-            for entry in gone:
-                self._forget(caller.env_id, user_id, entry.thread_id)
-            keep = [e for e in page.data if e not in gone]
-            return Page(keep, page.next_cursor, None)
-        return page
+        if not gone:
+            return page, got[count]
+        for entry in gone:
+            self._forget(caller.env_id, user_id, entry.thread_id)
+        keep = [e for e in page.data if e not in gone]
+        return Page(keep, page.next_cursor, None), fetch([count])[count]
 
     def count(self, caller: Caller, user_id: str) -> int:
         """Threads with unread activity: one read, kept by every change of the user's state."""

@@ -41,6 +41,8 @@ Every DynamoDB call a handler makes is recorded, in order, and must be exactly t
 |                                            | and the user's sockets for inbox.updated)         |
 | thread.subscribe, thread.unsubscribe       | rate + BatchGetItem (+ last seq) + PutItem        |
 | notifications.get / .set                   | rate + BatchGetItem (+ PutItem)                   |
+| inbox.list                                 | rate + BatchGetItem (env, user, count) + Query    |
+|                                            | (+ BatchGetItem: the entries' rooms and threads)  |
 | users.search                               | rate + BatchGetItem (env, room) + Query (ids) +   |
 |                                            | Query (name words) + BatchGetItem (users found by |
 |                                            | name only; none when the ids fill the answer)     |
@@ -270,6 +272,8 @@ MESSAGES: dict[str, tuple[dict[str, Any] | str, list[str]]] = {
         [*RATE, "BatchGetItem", "PutItem"],
     ),
     "notifications.get": ({"type": "notifications.get"}, [*RATE, "BatchGetItem"]),
+    # the user and their count with the environment, then the entries (none here)
+    "inbox.list": ({"type": "inbox.list"}, [*RATE, "BatchGetItem", "Query"]),
     "notifications.set": (
         {"type": "notifications.set", "setting": "mentions"},
         [*RATE, "BatchGetItem", "PutItem"],

@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from chalicelib import runtime
+from chalicelib.realtime import protocol
 
 from .conftest import Env, Gateway, new_env, rest, rest_ok
 
@@ -144,3 +145,67 @@ def test_another_environments_thread_is_not_found(
     gw.fake.clear()
     assert gw.ask(theirs, "thread.subscribe", threadId=thread)["code"] == "THREAD_NOT_FOUND"
     assert gw.ask(theirs, "thread.markRead", threadId=thread)["code"] == "THREAD_NOT_FOUND"
+
+
+def test_the_inbox_from_the_socket_spans_rooms_and_pages(
+    gw: Gateway, env: Env, client: Any, thread: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`inbox.list`: the user's own inbox from any room's socket (as the REST list), newest
+    first, with the exact count; a cursor continues it; a bad cursor is refused by name."""
+    other = rest_ok(
+        rest(
+            client,
+            "POST",
+            "/api/v1/rooms/room-2/threads",
+            env.sk,
+            {"comment": {"userId": "ada", "body": "And this?"}},
+        ),
+        201,
+    )["id"]
+    reply(client, env, thread)
+    rest_ok(
+        rest(
+            client,
+            "POST",
+            f"/api/v1/rooms/room-2/threads/{other}/comments",
+            env.sk,
+            {"userId": "bob", "body": "Sure"},
+        ),
+        201,
+    )
+    ada = gw.connect(env, "ada", ROOM)  # a user with a token: the fan-out reaches them
+    bob = gw.connect(env, "bob", ROOM)
+    fan_out(gw.graph, env.id)
+    fan_out(gw.graph, env.id, "room-2")
+    gw.fake.clear()
+
+    listed = gw.ask(ada, "inbox.list")
+    rest_list = rest_ok(rest(client, "GET", "/api/v1/users/ada/inbox", env.sk))
+    assert listed["count"] == 2
+    assert [(e["threadId"], e["roomId"]) for e in listed["data"]] == [
+        (other, "room-2"),
+        (thread, ROOM),
+    ]
+    assert listed["data"] == rest_list["data"]
+    assert listed["nextCursor"] is None
+    monkeypatch.setattr(protocol, "INBOX_PAGE", 1)
+    first = gw.ask(ada, "inbox.list")
+    rest_of_it = gw.ask(ada, "inbox.list", cursor=first["nextCursor"])
+    assert [e["threadId"] for e in first["data"] + rest_of_it["data"]] == [other, thread]
+    assert (first["count"], rest_of_it["count"], rest_of_it["nextCursor"]) == (2, 2, None)
+    monkeypatch.undo()
+    assert gw.ask(bob, "inbox.list") == {
+        "type": "inbox.listed",
+        "data": [],
+        "nextCursor": None,
+        "count": 0,
+    }
+
+    gw.send(ada, "thread.markRead", threadId=thread)
+    gw.fake.clear()
+    after = gw.ask(ada, "inbox.list")
+    assert (after["count"], [e["threadId"] for e in after["data"]]) == (1, [other])
+
+    gw.send(ada, "inbox.list", cursor="not-a-cursor")
+    refused = [f for f in gw.fake.take(ada) if f["type"] == "error"]
+    assert [(e["code"], e.get("field")) for e in refused] == [("INVALID_CURSOR", "cursor")]

@@ -431,6 +431,7 @@ WS_MESSAGES: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "thread.subscribe": lambda ids: {"threadId": ids["thread"]},
     "thread.unsubscribe": lambda ids: {"threadId": ids["thread"]},
     "notifications.get": lambda ids: {},
+    "inbox.list": lambda ids: {},
     "notifications.set": lambda ids: {"setting": "mentions"},
 }
 
@@ -508,6 +509,7 @@ def test_every_message_type_refuses_every_bad_input_naming_the_field(
         "broadcast event",
         "comment.create attachmentIds",
         "comments.list cursor",
+        "inbox.list cursor",
         "thread.create attachmentIds",
         "threads.list cursor",
         "users.search q",  # nothing to search for: no suggestions

@@ -27,6 +27,7 @@ EXPECTED_NEEDS = {
     "thread.subscribe": "read",
     "thread.unsubscribe": "read",
     "notifications.get": "read",
+    "inbox.list": "read",
     "notifications.set": "read",
     "thread.create": "comment",
     "comment.create": "comment",
