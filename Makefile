@@ -20,9 +20,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 dev: $(STAMP)
 	$(PY) -m devstack
 
-## test: run the whole test suite
+## test: run the whole test suite, in TEST_WORKERS processes (2: CI's machine has 2 cores; each
+## test file runs whole in one process, as its module fixtures start stacks; TEST_WORKERS=0: one)
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## check: lint, format check, type check and the layer contracts (import-linter, pyproject.toml)
 check: $(STAMP)
