@@ -163,6 +163,7 @@ def build(
             users=users,
             environments=environments,
             connections=connections,
+            user_connections=user_connections,
             history=events,
         ),
         usage=UsageService(clock, ratelimits),

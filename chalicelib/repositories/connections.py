@@ -265,11 +265,16 @@ def live_of_user(env_id: str, user_id: str, now: float) -> list[Connection]:
     """A user's live connections, from their connections item (one GetItem, then one
     BatchGetItem of the rows by id): flat in the environment's size."""
     item = users.read(env_id, user_id)
-    live = list(fetch([item])[item].live(now))
-    if not live:
+    return by_ids(list(fetch([item])[item].live(now)))
+
+
+def by_ids(connection_ids: Sequence[str]) -> list[Connection]:
+    """The rows of these connections that still exist (one BatchGetItem; none for no ids)."""
+    if not connection_ids:
         return []
     rows = [
-        Read((ConnectionItem, connection_pk(cid), CONNECTION_SK), _live_or_none) for cid in live
+        Read((ConnectionItem, connection_pk(cid), CONNECTION_SK), _live_or_none)
+        for cid in connection_ids
     ]
     got = fetch(rows)
     return [c for c in (got[r] for r in rows) if c is not None]

@@ -36,6 +36,7 @@ from .ports import (
     EventLog,
     InboxStore,
     RoomStore,
+    UserConnectionStore,
     UserStore,
 )
 from .webhook_delivery import WebhookPipeline
@@ -98,6 +99,7 @@ class InboxService:
         users: UserStore,
         environments: EnvironmentStore,
         connections: ConnectionStore,
+        user_connections: UserConnectionStore,
         history: EventLog,
     ) -> None:
         self.settings = settings
@@ -110,6 +112,7 @@ class InboxService:
         self.users = users
         self.environments = environments
         self.connections = connections
+        self.user_connections = user_connections
         self.history = history
 
     # --- reading and changing one user's state ---------------------------------------------
@@ -154,7 +157,7 @@ class InboxService:
                 before, unread=0, reason=None, read_at=self.clock.now_iso(), entry_sk=None
             )
             if self.inbox.save(before, after):
-                self._tell(caller.env_id, user_id, after)
+                self._tell(caller.env_id, user_id, after.room_id, after.thread_id, after.unread)
                 return 0
             before = fetch([read])[read]
         raise Conflict("The thread changed meanwhile; try again.", code=codes.CONCURRENT_CHANGE)
@@ -358,7 +361,7 @@ class InboxService:
                 notify_until=now + (delay or 0) if schedule else before.notify_until,
             )
             if self.inbox.save(before, after):
-                self._tell(event.env_id, user_id, after)
+                self._tell(event.env_id, user_id, after.room_id, after.thread_id, after.unread)
                 if schedule:
                     self._schedule(event.env_id, user_id, thread_id, now + (delay or 0))
                 return after
@@ -372,33 +375,25 @@ class InboxService:
         subs = list(self.inbox.subscribers(env_id, thread_id))
         for user_id in subs:
             self._forget(env_id, user_id, thread_id)
-            count = self.inbox.count_read(env_id, user_id)
-            total = fetch([count])[count]
-            message = {"type": "inbox.updated", "count": total, "roomId": room_id}
-            message["threadId"] = thread_id
-            self._push(env_id, user_id, {**message, "unreadCount": 0})
+            self._tell(env_id, user_id, room_id, thread_id, 0)
         self.inbox.unsubscribe_all(env_id, thread_id, subs)
 
-    def _tell(self, env_id: str, user_id: str, state: InboxState) -> None:
-        """`inbox.updated` to the user's open sockets, in any room of the environment."""
-        count = self.inbox.count_read(env_id, user_id)
-        total = fetch([count])[count]
-        self._push(
-            env_id,
-            user_id,
-            {
-                "type": "inbox.updated",
-                "count": total,
-                "roomId": state.room_id,
-                "threadId": state.thread_id,
-                "unreadCount": state.unread,
-            },
-        )
-
-    def _push(self, env_id: str, user_id: str, message: dict[str, Any]) -> None:
+    def _tell(self, env_id: str, user_id: str, room_id: str, thread_id: str, unread: int) -> None:
+        """`inbox.updated` to the user's open sockets, in any room of the environment: their
+        count and their connections item in one BatchGetItem, then the rows by id."""
         try:
-            targets = self.connections.live_of_user(env_id, user_id, self.clock.now())
-            for c in targets:
+            count = self.inbox.count_read(env_id, user_id)
+            sockets = self.user_connections.read(env_id, user_id)
+            got = fetch([count, sockets])
+            live = list(got[sockets].live(self.clock.now()))
+            message = {
+                "type": "inbox.updated",
+                "count": got[count],
+                "roomId": room_id,
+                "threadId": thread_id,
+                "unreadCount": unread,
+            }
+            for c in self.connections.by_ids(live):
                 self.channel.to(c, message)
         except Exception as exc:  # a push is a courtesy: the count is read again on demand
             log.warning("inbox push failed", extra={"reason": type(exc).__name__})

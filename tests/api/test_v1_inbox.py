@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
+import streams
 
 from chalicelib import runtime
 
@@ -33,17 +33,7 @@ ROOM = "launch"
 
 
 def fan_out(services: runtime.Services, env_id: str, room_id: str = ROOM) -> None:
-    """Hand every event of the room to the stream handler, as the stream would (again and
-    again: a record handed over twice counts once)."""
-    items = boto3.client("dynamodb").query(
-        TableName=services.settings.data_table,
-        KeyConditionExpression="pk = :pk AND begins_with(sk, :seq)",
-        ExpressionAttributeValues={
-            ":pk": {"S": f"ENV#{env_id}#EVENTS#{room_id}"},
-            ":seq": {"S": "SEQ#"},
-        },
-    )["Items"]
-    services.inbox.on_stream([{"eventName": "INSERT", "dynamodb": {"NewImage": i}} for i in items])
+    streams.fan_out(services, env_id, room_id)
 
 
 def mint(client: Any, key: str, user_id: str, **extra: Any) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
+import streams
 from standardwebhooks import Webhook as Verifier
 from webhook_listener import Listener, listening
 
@@ -50,17 +51,7 @@ class Pipeline:
         self.data_table = graph.settings.data_table
 
     def stream_events(self, env_id: str, room_id: str) -> list[dict[str, Any]]:
-        """The room's event items as stream records (INSERT, NEW_IMAGE), oldest first (the
-        partition also holds its log's head, which the stream handler leaves out)."""
-        items = boto3.client("dynamodb").query(
-            TableName=self.data_table,
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :seq)",
-            ExpressionAttributeValues={
-                ":pk": {"S": f"ENV#{env_id}#EVENTS#{room_id}"},
-                ":seq": {"S": "SEQ#"},
-            },
-        )["Items"]
-        return [{"eventName": "INSERT", "dynamodb": {"NewImage": item}} for item in items]
+        return streams.stream_records(self.data_table, env_id, room_id)
 
     def run_queue(self) -> list[float]:
         """Deliver every queued message once its delay has passed (the clock moves to it), as

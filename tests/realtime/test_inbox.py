@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
+import streams
 
 from chalicelib import runtime
 from chalicelib.realtime import protocol
@@ -19,16 +19,7 @@ ROOM = "room-1"
 
 
 def fan_out(graph: runtime.Services, env_id: str, room_id: str = ROOM) -> None:
-    """The room's events handed to the stream handler, as the data table's stream would."""
-    items = boto3.client("dynamodb").query(
-        TableName=graph.settings.data_table,
-        KeyConditionExpression="pk = :pk AND begins_with(sk, :seq)",
-        ExpressionAttributeValues={
-            ":pk": {"S": f"ENV#{env_id}#EVENTS#{room_id}"},
-            ":seq": {"S": "SEQ#"},
-        },
-    )["Items"]
-    graph.inbox.on_stream([{"eventName": "INSERT", "dynamodb": {"NewImage": i}} for i in items])
+    streams.fan_out(graph, env_id, room_id)
 
 
 @pytest.fixture
