@@ -11,12 +11,17 @@ const WAIT_MS = 15000;
 /** A WebSocket that remembers what the client sent (to check the rejoin's frames). */
 function recordingSocket(log) {
   return class extends WebSocket {
+    constructor(url) {
+      super(url);
+      sockets.push(this);
+    }
     send(data) {
       log.push(JSON.parse(data));
       super.send(data);
     }
   };
 }
+const sockets = [];
 
 async function until(what, check) {
   const deadline = Date.now() + WAIT_MS;
@@ -101,6 +106,24 @@ try {
   result.rejoin = joins[joins.length - 1];
   result.listsAfterRejoin = sent.grace.filter((m) => m.type === "threads.list").length - listsBefore;
   step("catch-up");
+
+  // Ada's socket closes right after a write went out: the write is resent after the rejoin with
+  // the same clientMutationId, and the room holds it once.
+  const adaSocket = sockets.find((ws) => ws.url.includes(encodeURIComponent(config.tokens.ada)) && ws.readyState === 1);
+  const sentBefore = sent.ada.length;
+  const kept = adaRoom.createComment({ threadId: thread.id, body: "Sent as the line dropped" });
+  adaSocket.close(1000, "test drop");
+  const resent = await kept;
+  const writes = sent.ada.slice(sentBefore).filter((m) => m.type === "comment.create");
+  result.resend = { sends: writes.length, sameId: new Set(writes.map((m) => m.clientMutationId)).size === 1 };
+  await until("grace sees the resent comment", () =>
+    graceRoom.threads.find((t) => t.id === thread.id)?.comments.some((c) => c.id === resent.id),
+  );
+  await until("ada reconnected", () => adaRoom.status === "connected");
+  result.resentCopies = graceRoom.threads
+    .find((t) => t.id === thread.id)
+    .comments.filter((c) => c.body === "Sent as the line dropped").length;
+  step("resend");
 
   const settings = await graceRoom.setNotificationSettings("mentions");
   result.settings = settings;

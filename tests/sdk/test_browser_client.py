@@ -1,7 +1,8 @@
 """The built headless client (`/sdk/pulse-client.js`) against the real local stack: two users in
 Node over real WebSockets (tests/sdk/browser_client_scenario.mjs) see each other's presence,
-threads, comments and reactions, unread state and the inbox, and one catches up after a
-reconnect with `join` `sinceSeq`, without listing the threads again."""
+threads, comments and reactions, unread state and the inbox; one catches up after a reconnect
+with `join` `sinceSeq`, without listing the threads again, and a write cut off by a drop is
+resent with its clientMutationId and stored once."""
 
 from __future__ import annotations
 
@@ -68,7 +69,7 @@ def test_two_users_share_a_room_and_one_catches_up_after_a_reconnect(
     result = run_scenario(stack, tmp_path, "sdk-room")
 
     assert "error" not in result, result
-    assert result["steps"] == ["presence", "comments", "reactions", "unread", "catch-up"]
+    assert result["steps"] == ["presence", "comments", "reactions", "unread", "catch-up", "resend"]
     assert result["access"] == "write"
     assert result["mentions"] == ["grace"]
     assert result["reactions"] == [{"emoji": "👍", "count": 1, "userIds": ["grace"]}]
@@ -77,6 +78,9 @@ def test_two_users_share_a_room_and_one_catches_up_after_a_reconnect(
     # The rejoin asked only for what was missed, and nothing was listed again.
     assert isinstance(result["rejoin"].get("sinceSeq"), int), result["rejoin"]
     assert result["listsAfterRejoin"] == 0
+    # A write cut off by a drop went out twice with one clientMutationId, and is stored once.
+    assert result["resend"] == {"sends": 2, "sameId": True}
+    assert result["resentCopies"] == 1
     assert result["settings"] == {"roomId": "sdk-room", "setting": "mentions"}
     assert result["found"] == ["ada"]
     # Each user's provider was asked once, for the first connection; the rejoin reused it.
