@@ -6,6 +6,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STAGE ?= dev
+# npm projects (each with a committed package-lock.json): installed by `npm ci` into their own
+# node_modules/, checked by `npm run check` in `make check`, unit-tested by `npm test` in `make test`.
+NPM_PROJECTS := sdk/browser
+NPM_STAMPS := $(NPM_PROJECTS:%=%/node_modules/.installed)
 
 .PHONY: dev test check lint format typecheck template openapi chalice-local clean \
 	deploy package secrets policy
@@ -16,22 +20,31 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
+# An npm project's tools, at the versions its lock pins (reinstalled when the lock changes).
+%/node_modules/.installed: %/package-lock.json
+	cd $* && npm ci --no-audit --no-fund
+	touch $@
+
 ## dev: start the local stack (embedded DynamoDB + HTTP API on 127.0.0.1:8000) in the foreground
-dev: $(STAMP)
+dev: $(STAMP) $(NPM_STAMPS)
 	$(PY) -m devstack
 
-## test: run the whole test suite, in TEST_WORKERS processes (2: CI's machine has 2 cores; each
-## test file runs whole in one process, as its module fixtures start stacks; TEST_WORKERS=0: one)
+## test: run the whole test suite: each npm project's unit tests, then pytest in TEST_WORKERS
+## processes (2: CI's machine has 2 cores; each test file runs whole in one process, as its module
+## fixtures start stacks; TEST_WORKERS=0: one)
 TEST_WORKERS ?= 2
-test: $(STAMP)
+test: $(STAMP) $(NPM_STAMPS)
+	for dir in $(NPM_PROJECTS); do (cd $$dir && npm test) || exit 1; done
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
-## check: lint, format check, type check and the layer contracts (import-linter, pyproject.toml)
-check: $(STAMP)
+## check: lint, format check, type check and the layer contracts (import-linter, pyproject.toml);
+## then each npm project's check (eslint, tsc, and for sdk/browser: the committed build is current)
+check: $(STAMP) $(NPM_STAMPS)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
+	for dir in $(NPM_PROJECTS); do (cd $$dir && npm run check) || exit 1; done
 
 format: $(STAMP)
 	$(PY) -m ruff format .
