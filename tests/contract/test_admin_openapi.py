@@ -29,14 +29,23 @@ YAML_PATH = ROOT / "docs" / "admin-openapi.yaml"
 JSON_PATH = ROOT / "chalicelib" / "admin-openapi.json"
 PUBLIC = {("POST", "/admin/api/login")}
 DOCUMENT = "/admin/api/openapi.json"
-# Served by the app, in no document: the Admin Panel and the widget's script are files, not API.
+# Served by the app, in no document: the Admin Panel and the browser SDK's files are files, not API.
 STATIC = {
     ("GET", "/admin"),
     ("HEAD", "/admin"),
     ("GET", "/admin/assets/{name}"),
     ("HEAD", "/admin/assets/{name}"),
-    ("GET", "/sdk/pulse.js"),
-    ("HEAD", "/sdk/pulse.js"),
+    *{
+        (method, f"/sdk/{name}")
+        for name in (
+            "pulse.js",
+            "pulse-client.js",
+            "pulse-client.d.ts",
+            "pulse-react.js",
+            "pulse-react.d.ts",
+        )
+        for method in ("GET", "HEAD")
+    },
 }
 
 
