@@ -3285,7 +3285,6 @@
       this.joinedAll = false;
       // pulse:connected fired for this connection
       this.membersKey = "";
-      this.markingRead = /* @__PURE__ */ new Set();
       this.filter = "open";
       this.threadViews = /* @__PURE__ */ new Map();
       this.host = this.makeHost();
@@ -3486,6 +3485,7 @@
           this.renderNotice();
         })
       );
+      on.push(room.on("users", () => this.queueRender()));
       on.push(room.subscribe(() => this.queueRender()));
     }
     /** pulse:members when who is here changed (not for presence), once pulse:connected fired. */
@@ -3516,9 +3516,11 @@
         unreadCount: e.unreadCount
       });
       if (!this.room || e.roomId !== this.room.roomId || !(e.unreadCount > 0)) return;
-      const view = this.threadViews.get(e.threadId);
-      const focus = this.shadow.activeElement;
-      if (view && focus && view.node.contains(focus)) this.readThread(e.threadId);
+      queueMicrotask(() => {
+        const view = this.threadViews.get(e.threadId);
+        const focus = this.shadow.activeElement;
+        if (view && focus && view.node.contains(focus)) this.readThread(e.threadId);
+      });
     }
     // --- what the views ask of the widget ---------------------------------------------------------
     /** The views' window on the widget: its state and the room's actions (not the element's
@@ -3587,12 +3589,8 @@
       return this.room?.threads.find((t) => t.id === threadId) ?? null;
     }
     readThread(threadId) {
-      if (!this.room || this.markingRead.has(threadId)) return;
-      this.markingRead.add(threadId);
-      const done = () => {
-        this.markingRead.delete(threadId);
-      };
-      this.room.markThreadRead(threadId).then(done, done);
+      const ignore = () => void 0;
+      this.room?.markThreadRead(threadId).then(ignore, ignore);
     }
     // --- rendering ---------------------------------------------------------------------------------
     build() {

@@ -88,7 +88,6 @@ export class PulseWidget extends HTMLElement {
   private lastUserId: string | null = null;
   private joinedAll = false; // pulse:connected fired for this connection
   private membersKey = "";
-  private readonly markingRead = new Set<string>();
   private filter: "open" | "resolved" = "open";
   private readonly threadViews = new Map<string, ThreadView>();
   private readonly host: ThreadsHost = this.makeHost();
@@ -326,6 +325,7 @@ export class PulseWidget extends HTMLElement {
         this.renderNotice();
       }),
     );
+    on.push(room.on("users", () => this.queueRender())); // names of mentioned users arrived
     on.push(room.subscribe(() => this.queueRender()));
   }
 
@@ -359,9 +359,12 @@ export class PulseWidget extends HTMLElement {
       unreadCount: e.unreadCount,
     });
     if (!this.room || e.roomId !== this.room.roomId || !(e.unreadCount > 0)) return;
-    const view = this.threadViews.get(e.threadId);
-    const focus = this.shadow.activeElement;
-    if (view && focus && view.node.contains(focus)) this.readThread(e.threadId);
+    // After the room has applied the update (it tells first): the thread is unread by then.
+    queueMicrotask(() => {
+      const view = this.threadViews.get(e.threadId);
+      const focus = this.shadow.activeElement;
+      if (view && focus && view.node.contains(focus)) this.readThread(e.threadId);
+    });
   }
 
   // --- what the views ask of the widget ---------------------------------------------------------
@@ -443,12 +446,8 @@ export class PulseWidget extends HTMLElement {
   }
 
   private readThread(threadId: string): void {
-    if (!this.room || this.markingRead.has(threadId)) return;
-    this.markingRead.add(threadId);
-    const done = (): void => {
-      this.markingRead.delete(threadId);
-    };
-    this.room.markThreadRead(threadId).then(done, done);
+    const ignore = (): void => undefined; // the room sends one at a time; an error is an event
+    this.room?.markThreadRead(threadId).then(ignore, ignore);
   }
 
   // --- rendering ---------------------------------------------------------------------------------
