@@ -243,6 +243,51 @@ describe("<pulse-widget> on the headless client", () => {
   });
 });
 
+describe("<pulse-widget> reading and naming", () => {
+  it("reads a thread at once when unread activity arrives while the visitor is in it", async () => {
+    const { w } = await mount(FULL);
+    room().join(GRACE, [], "comment");
+    const t = thread("t1", false, [comment("c1", "t1", "ada", "Can you check?")], "2026-12-07T06:01:00Z");
+    room().threads = [t];
+    room().changed();
+    await settle();
+    shadow(w).querySelector<HTMLTextAreaElement>("li.thread[data-thread-id=t1] form.reply textarea")!.focus();
+    // The real room sends thread.markRead only for a thread it holds as unread.
+    const unreadWhenAsked: unknown[] = [];
+    room().answers.set("markThreadRead", () => {
+      unreadWhenAsked.push(room().threads[0]!.unreadCount);
+      return Promise.resolve();
+    });
+    // The client tells inbox first, then applies the count (as the real room does).
+    room().fire("inbox", { count: 1, roomId: "budget", threadId: "t1", unreadCount: 1 });
+    room().threads = [{ ...t, unreadCount: 1 }];
+    room().changed();
+    await settle();
+    expect(room().called("markThreadRead")).toEqual([["t1"]]);
+    expect(unreadWhenAsked).toEqual([1]); // asked once the room counts it unread
+
+    room().fire("inbox", { count: 2, roomId: "other-room", threadId: "t9", unreadCount: 1 });
+    await settle();
+    expect(room().called("markThreadRead")).toHaveLength(1); // another room's: only told
+  });
+
+  it("shows a mentioned user's name once the room has looked it up", async () => {
+    const { w } = await mount(FULL);
+    room().join(ADA, [], "comment");
+    room().threads = [
+      thread("t1", false, [comment("c1", "t1", "ada", "Ping <@linus>", ["linus"])], "2026-12-07T06:01:00Z"),
+    ];
+    room().changed();
+    await settle();
+    const chip = (): string | null | undefined => shadow(w).querySelector(".mention")?.textContent;
+    expect(chip()).toBe("@linus");
+    room().users.set("linus", { userId: "linus", name: "Linus Torvalds" });
+    room().fire("users", { userIds: ["linus"] }); // no other state change comes with it
+    await settle();
+    expect(chip()).toBe("@Linus Torvalds");
+  });
+});
+
 describe("the widget's code", () => {
   it("does not know the protocol: no socket, no frame types, no sinceSeq", () => {
     const dir = join(__dirname, "../../src/widget");
