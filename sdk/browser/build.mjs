@@ -35,7 +35,8 @@ const ENTRIES = [
     sources: ["src/widget/index.ts", "src/widget/index.js"],
     js: "pulse.js",
     format: "iife",
-    banner: "/*! Pulse widget SDK: <pulse-widget>. Built from sdk/browser/src/widget; do not edit. */",
+    // The header a reader of /sdk/pulse.js sees first: usage, attributes, events, statuses.
+    bannerFile: "src/widget/banner.txt",
   },
   {
     sources: ["src/react/index.ts", "src/react/index.tsx"],
@@ -64,7 +65,7 @@ async function buildJs(entry, source, outDir) {
     legalComments: "inline",
     external: entry.external ?? [],
     plugins: entry.plugins ?? [],
-    banner: { js: entry.banner },
+    banner: { js: entry.bannerFile ? readFileSync(join(HERE, entry.bannerFile), "utf8").trimEnd() : entry.banner },
     logLevel: "warning",
   });
 }
