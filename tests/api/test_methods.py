@@ -16,6 +16,10 @@ from .helpers import Login, call, each, error
 
 STATIC = {
     "/sdk/pulse.js": "text/javascript; charset=utf-8",
+    "/sdk/pulse-client.js": "text/javascript; charset=utf-8",
+    "/sdk/pulse-client.d.ts": "application/typescript; charset=utf-8",
+    "/sdk/pulse-react.js": "text/javascript; charset=utf-8",
+    "/sdk/pulse-react.d.ts": "application/typescript; charset=utf-8",
     "/admin": "text/html; charset=utf-8",
     "/admin/assets/app.js": "text/javascript; charset=utf-8",
     "/admin/assets/app.css": "text/css; charset=utf-8",

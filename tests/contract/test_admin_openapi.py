@@ -35,8 +35,17 @@ STATIC = {
     ("HEAD", "/admin"),
     ("GET", "/admin/assets/{name}"),
     ("HEAD", "/admin/assets/{name}"),
-    ("GET", "/sdk/pulse.js"),
-    ("HEAD", "/sdk/pulse.js"),
+    *(
+        (method, f"/sdk/{name}")
+        for name in (
+            "pulse.js",
+            "pulse-client.js",
+            "pulse-client.d.ts",
+            "pulse-react.js",
+            "pulse-react.d.ts",
+        )
+        for method in ("GET", "HEAD")
+    ),
 }
 
 

@@ -23,7 +23,14 @@ from .conftest import Stack, StartStack
 
 pytestmark = pytest.mark.e2e
 
-STATIC = ["/sdk/pulse.js", "/admin", "/admin/assets/app.js", "/api/v1/openapi.json"]
+STATIC = [
+    "/sdk/pulse.js",
+    "/sdk/pulse-client.js",
+    "/sdk/pulse-react.d.ts",
+    "/admin",
+    "/admin/assets/app.js",
+    "/api/v1/openapi.json",
+]
 
 
 @pytest.fixture
