@@ -268,7 +268,11 @@ export interface Room {
     /** Hand this room a new token (the widget's token attribute): connects at once unless
      * connected. */
     setToken(token: string | null): void;
-    updatePresence(patch: Presence): void;
+    /** Merge `patch` into this user's presence (`replace: true`: set it whole) and share it:
+     * at most one send per presenceThrottleMs, the latest wins; kept across reconnects. */
+    updatePresence(patch: Presence, options?: {
+        replace?: boolean;
+    }): void;
     broadcast(event: JsonValue): boolean;
     listThreads(options?: {
         resolved?: boolean;
@@ -339,5 +343,5 @@ export interface Client {
     destroy(): void;
 }
 
-/** A client for one environment: rooms entered with it share its options and token provider. */
+/** A client for one environment: rooms entered with it share its key, endpoint and tokens. */
 export declare function createClient(options: ClientOptions): Client;

@@ -1,10 +1,10 @@
 // The headless client's entry (served as /sdk/pulse-client.js): createClient and the public types.
+import { PulseClient } from "./client.js";
 import type { Client, ClientOptions } from "./types.js";
 
 export * from "./types.js";
 
-/** A client for one environment: rooms entered with it share its options and token provider. */
+/** A client for one environment: rooms entered with it share its key, endpoint and tokens. */
 export function createClient(options: ClientOptions): Client {
-  void options;
-  throw new Error("createClient: not implemented yet");
+  return new PulseClient(options);
 }

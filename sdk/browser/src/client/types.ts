@@ -282,7 +282,9 @@ export interface Room {
    * connected. */
   setToken(token: string | null): void;
 
-  updatePresence(patch: Presence): void;
+  /** Merge `patch` into this user's presence (`replace: true`: set it whole) and share it:
+   * at most one send per presenceThrottleMs, the latest wins; kept across reconnects. */
+  updatePresence(patch: Presence, options?: { replace?: boolean }): void;
   broadcast(event: JsonValue): boolean;
 
   listThreads(options?: { resolved?: boolean }): Promise<void>;
