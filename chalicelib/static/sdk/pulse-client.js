@@ -1694,13 +1694,7 @@ var RoomImpl = class {
       this.commentQueue = [];
       this.pumping = false;
     }
-    this.listRequestId = this.requests.request(
-      message,
-      () => {
-        this.loading = false;
-      },
-      (error) => this.listFailed(error, cursor)
-    );
+    this.listRequestId = this.requests.request(message, void 0, (error) => this.listFailed(error, cursor));
     this.changed();
   }
   listFailed(error, cursor) {

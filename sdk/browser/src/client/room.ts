@@ -1085,13 +1085,8 @@ export class RoomImpl implements Room {
       this.commentQueue = [];
       this.pumping = false; // a pump timer of a previous connection never fires
     }
-    this.listRequestId = this.requests.request(
-      message,
-      () => {
-        this.loading = false;
-      },
-      (error) => this.listFailed(error, cursor),
-    );
+    // The answer (threads.listed) is handled as a frame: it may queue the next page.
+    this.listRequestId = this.requests.request(message, undefined, (error) => this.listFailed(error, cursor));
     this.changed();
   }
 
