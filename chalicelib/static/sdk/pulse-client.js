@@ -774,6 +774,21 @@ function postFile(upload, file, name, options) {
 }
 
 // src/client/room.ts
+var OWN_EVENTS = /* @__PURE__ */ new Set([
+  "status",
+  "connected",
+  "disconnected",
+  "error",
+  "presence",
+  "others",
+  "broadcast",
+  "access",
+  "threads",
+  "inbox",
+  "notice",
+  "users",
+  "message"
+]);
 var CHANGE_FRAMES = /* @__PURE__ */ new Set([
   "thread.created",
   "thread.updated",
@@ -1434,7 +1449,7 @@ var RoomImpl = class {
   }
   emitFrame(m) {
     this.emit("message", m);
-    this.emit(m.type, m);
+    if (!OWN_EVENTS.has(m.type)) this.emit(m.type, m);
   }
   joined(m) {
     this._connectionId = m.connectionId || null;

@@ -67,6 +67,12 @@ export interface RoomContext {
 
 type Timer = ReturnType<typeof setTimeout>;
 
+/** The room's own event names (RoomEventMap): never used for a frame of the same type. */
+const OWN_EVENTS: ReadonlySet<string> = new Set([
+  "status", "connected", "disconnected", "error", "presence", "others", "broadcast", "access",
+  "threads", "inbox", "notice", "users", "message",
+]);
+
 const CHANGE_FRAMES = new Set([
   "thread.created",
   "thread.updated",
@@ -789,7 +795,9 @@ export class RoomImpl implements Room {
 
   private emitFrame(m: ServerMessage): void {
     this.emit("message", m);
-    this.emit(m.type, m);
+    // A frame named like one of the room's own events ("broadcast", "error") is that event
+    // already, in its own shape: emitted again as the raw frame, handlers would hear it twice.
+    if (!OWN_EVENTS.has(m.type)) this.emit(m.type, m);
   }
 
   private joined(m: ServerMessage): void {
