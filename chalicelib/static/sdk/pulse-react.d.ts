@@ -70,7 +70,9 @@ export interface InboxResult {
     /** Appends the next page, if any. */
     loadMore(): void;
 }
-/** The inbox: its count, live, and its entries, listed over a connected room's socket (the
- * first page on mount and again whenever the count changes; `loadMore` appends the next). */
+/** The inbox: its count, live, and its entries, listed over a connected room's socket: the
+ * first page on mount, at every `inbox.updated`, and (inside a RoomProvider) whenever its room
+ * (re)connects; `loadMore` appends the next page. Outside a RoomProvider, a list made before any
+ * room connected fails with NOT_CONNECTED: call `refresh()` later. */
 export declare function useInbox(): InboxResult;
 export {};

@@ -29,7 +29,7 @@ function RoomProvider({ roomId, initialPresence, children }) {
   const [presence] = useState(initialPresence);
   const [epoch, setEpoch] = useState(0);
   const room = useMemo(
-    () => client.getRoom(roomId) ?? client.enterRoom(roomId, { initialPresence: presence ?? {} }),
+    () => client.getRoom(roomId) ?? client.enterRoom(roomId, presence ? { initialPresence: presence } : {}),
     // `epoch` renews a room that was left between this render and its effect.
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [client, roomId, presence, epoch]
@@ -166,10 +166,14 @@ function useInboxCount() {
 function useInbox() {
   const client = useClient();
   const count = useInboxCount();
+  const connected = useConnectedRoom();
+  const [updates, setUpdates] = useState(0);
+  useEffect(() => client.on("inbox", () => setUpdates((n) => n + 1)), [client]);
   const [refreshes, setRefreshes] = useState(0);
+  const first = `${updates}|${refreshes}|${connected}`;
   const [more, setMore] = useState(null);
-  const cursor = more && more.count === count ? more.cursor : null;
-  const key = `${count}|${refreshes}|${cursor}`;
+  const cursor = more && more.first === first ? more.cursor : null;
+  const key = `${first}|${cursor}`;
   const [list, setList] = useState({
     entries: [],
     nextCursor: null,
@@ -202,8 +206,8 @@ function useInbox() {
     setRefreshes((n) => n + 1);
   }, []);
   const loadMore = useCallback(() => {
-    if (nextCursor) setMore({ cursor: nextCursor, count });
-  }, [nextCursor, count]);
+    if (nextCursor) setMore({ cursor: nextCursor, first });
+  }, [nextCursor, first]);
   return {
     count,
     entries: list.entries,
@@ -213,6 +217,12 @@ function useInbox() {
     refresh,
     loadMore
   };
+}
+function useConnectedRoom() {
+  const room = useContext(RoomContext);
+  const [connections, setConnections] = useState(0);
+  useEffect(() => room?.on("connected", () => setConnections((n) => n + 1)), [room]);
+  return connections;
 }
 export {
   PulseProvider,

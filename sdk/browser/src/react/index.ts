@@ -70,7 +70,7 @@ export function RoomProvider({ roomId, initialPresence, children }: RoomProvider
   const [epoch, setEpoch] = useState(0);
   // Entering is idempotent (the same id gives the same Room), so rendering may do it.
   const room = useMemo(
-    () => client.getRoom(roomId) ?? client.enterRoom(roomId, { initialPresence: presence ?? {} }),
+    () => client.getRoom(roomId) ?? client.enterRoom(roomId, presence ? { initialPresence: presence } : {}),
     // `epoch` renews a room that was left between this render and its effect.
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [client, roomId, presence, epoch],
@@ -291,16 +291,22 @@ export interface InboxResult {
   loadMore(): void;
 }
 
-/** The inbox: its count, live, and its entries, listed over a connected room's socket (the
- * first page on mount and again whenever the count changes; `loadMore` appends the next). */
+/** The inbox: its count, live, and its entries, listed over a connected room's socket: the
+ * first page on mount, at every `inbox.updated`, and (inside a RoomProvider) whenever its room
+ * (re)connects; `loadMore` appends the next page. Outside a RoomProvider, a list made before any
+ * room connected fails with NOT_CONNECTED: call `refresh()` later. */
 export function useInbox(): InboxResult {
   const client = useClient();
   const count = useInboxCount();
+  const connected = useConnectedRoom();
+  const [updates, setUpdates] = useState(0);
+  useEffect(() => client.on("inbox", () => setUpdates((n) => n + 1)), [client]);
   const [refreshes, setRefreshes] = useState(0);
-  const [more, setMore] = useState<{ cursor: string; count: number | null } | null>(null);
-  // The page wanted now: the next one loadMore asked for at this count, else the first.
-  const cursor = more && more.count === count ? more.cursor : null;
-  const key = `${count}|${refreshes}|${cursor}`;
+  // Each reason to list the first page again: any of them makes a pending loadMore moot.
+  const first = `${updates}|${refreshes}|${connected}`;
+  const [more, setMore] = useState<{ cursor: string; first: string } | null>(null);
+  const cursor = more && more.first === first ? more.cursor : null;
+  const key = `${first}|${cursor}`;
   const [list, setList] = useState({
     entries: [] as InboxEntry[],
     nextCursor: null as string | null,
@@ -333,8 +339,8 @@ export function useInbox(): InboxResult {
     setRefreshes((n) => n + 1);
   }, []);
   const loadMore = useCallback(() => {
-    if (nextCursor) setMore({ cursor: nextCursor, count });
-  }, [nextCursor, count]);
+    if (nextCursor) setMore({ cursor: nextCursor, first });
+  }, [nextCursor, first]);
   return {
     count,
     entries: list.entries,
@@ -344,4 +350,12 @@ export function useInbox(): InboxResult {
     refresh,
     loadMore,
   };
+}
+
+/** How many times the enclosing RoomProvider's room has connected since mount (0 outside one). */
+function useConnectedRoom(): number {
+  const room = useContext(RoomContext);
+  const [connections, setConnections] = useState(0);
+  useEffect(() => room?.on("connected", () => setConnections((n) => n + 1)), [room]);
+  return connections;
 }
