@@ -1,54 +1,66 @@
-"""`GET /sdk/...` (and `HEAD`): the browser SDK's files, public: the `<pulse-widget>` script, the
-headless client and the React bindings as ES modules, and their TypeScript declarations. Built
-from sdk/browser/ and committed in chalicelib/static/sdk/, so they deploy with the Lambda package.
-Any site may load them, hence `Access-Control-Allow-Origin: *` (no credentials, no secrets)."""
+"""`GET /sdk/<file>` (and `HEAD`): the browser SDK's built files, public. Built from sdk/browser/
+(its build.mjs) into chalicelib/static/sdk/ and committed, so they deploy with the Lambda package
+and deploying needs no Node. Any site may load them, hence `Access-Control-Allow-Origin: *` (no
+credentials, no secrets). FILES is the one table of what is served; any other name is a 404."""
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
 
 from chalice.app import Response
 
+from .. import codes
+from ..errors import NotFound
 from .routing import Router
 
 router = Router(prefix="/sdk")
-SDK_DIR = Path(__file__).resolve().parents[1] / "static" / "sdk"
-JAVASCRIPT = "text/javascript; charset=utf-8"
-TYPESCRIPT = "application/typescript; charset=utf-8"
-# The one table of served files: name -> content type.
-FILES = {
-    "pulse.js": JAVASCRIPT,
-    "pulse-client.js": JAVASCRIPT,
-    "pulse-client.d.ts": TYPESCRIPT,
-    "pulse-react.js": JAVASCRIPT,
-    "pulse-react.d.ts": TYPESCRIPT,
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static" / "sdk"
+SCRIPT = "text/javascript; charset=utf-8"
+TYPES = "application/typescript; charset=utf-8"
+# name -> Content-Type. pulse.js is a classic script (the widget); pulse-client.js and
+# pulse-react.js are ES modules (`import ... from ".../sdk/pulse-client.js"`), each with its
+# TypeScript declarations beside it. A name is served once its file is built (see below).
+FILES: dict[str, str] = {
+    "pulse.js": SCRIPT,
+    "pulse-client.js": SCRIPT,
+    "pulse-client.d.ts": TYPES,
+    "pulse-react.js": SCRIPT,
+    "pulse-react.d.ts": TYPES,
 }
+CACHE_CONTROL = "public, max-age=300"
 
 
 @functools.cache
 def text(name: str) -> str:
     """A file's text, read once per container on first use."""
-    return (SDK_DIR / name).read_text(encoding="utf-8")
+    try:
+        return (STATIC_DIR / name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        # Not built (yet): the browser SDK's entries are built once their sources exist.
+        raise NotFound(
+            f"/sdk/{name} is not built on this server.", code=codes.ASSET_NOT_FOUND
+        ) from None
 
 
-def _serve(name: str) -> Response:
-    headers: dict[str, str | list[str]] = {
-        "Content-Type": FILES[name],
-        "Cache-Control": "public, max-age=300",
-        "Access-Control-Allow-Origin": "*",
-    }
-    return Response(body=text(name), status_code=200, headers=headers)
+def script() -> str:
+    """The widget's script (pulse.js)."""
+    return text("pulse.js")
 
 
-def _route(name: str) -> None:
-    # One exact path per file (no {name} parameter: nothing else under /sdk is ever read).
+def _serve(name: str) -> Callable[[], Response]:
     def view() -> Response:
-        return _serve(name)
+        headers: dict[str, str | list[str]] = {
+            "Content-Type": FILES[name],
+            "Cache-Control": CACHE_CONTROL,
+            "Access-Control-Allow-Origin": "*",
+        }
+        return Response(body=text(name), status_code=200, headers=headers)
 
-    view.__name__ = "sdk_" + name.replace("-", "_").replace(".", "_")
-    router.route(f"/{name}", "GET", auth="none", head=True)(view)
+    view.__name__ = "sdk_" + "".join(c if c.isalnum() else "_" for c in name)
+    return view
 
 
 for _name in FILES:
-    _route(_name)
+    router.route("/" + _name, "GET", auth="none", head=True)(_serve(_name))

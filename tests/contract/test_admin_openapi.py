@@ -29,13 +29,13 @@ YAML_PATH = ROOT / "docs" / "admin-openapi.yaml"
 JSON_PATH = ROOT / "chalicelib" / "admin-openapi.json"
 PUBLIC = {("POST", "/admin/api/login")}
 DOCUMENT = "/admin/api/openapi.json"
-# Served by the app, in no document: the Admin Panel and the widget's script are files, not API.
+# Served by the app, in no document: the Admin Panel and the browser SDK's files are files, not API.
 STATIC = {
     ("GET", "/admin"),
     ("HEAD", "/admin"),
     ("GET", "/admin/assets/{name}"),
     ("HEAD", "/admin/assets/{name}"),
-    *(
+    *{
         (method, f"/sdk/{name}")
         for name in (
             "pulse.js",
@@ -45,7 +45,7 @@ STATIC = {
             "pulse-react.d.ts",
         )
         for method in ("GET", "HEAD")
-    ),
+    },
 }
 
 

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.e2e
 STATIC = [
     "/sdk/pulse.js",
     "/sdk/pulse-client.js",
-    "/sdk/pulse-react.d.ts",
+    "/sdk/pulse-client.d.ts",
     "/admin",
     "/admin/assets/app.js",
     "/api/v1/openapi.json",
@@ -66,7 +66,14 @@ def raw_request(stack: Stack, data: bytes) -> tuple[int, dict[str, str], bytes]:
 
 def test_an_unknown_path_is_404_never_403_whatever_the_credentials(stack: Stack) -> None:
     secret = "sk_" + "A" * 60
-    for path in ["/nope", "/api/v2/rooms", "/api/v1", "/admin/api//environments", "/sdk/x.js"]:
+    for path in [
+        "/nope",
+        "/api/v2/rooms",
+        "/api/v1",
+        "/admin/api//environments",
+        "/sdk/x.js",
+        "/sdk/pulse-client.ts",
+    ]:
         for headers in ({}, {"Authorization": f"Bearer {secret}"}):
             response = stack.session.get(stack.url + path, headers=headers, timeout=10)
             shaped(response, 404, "NOT_FOUND")
