@@ -53,10 +53,10 @@ PUBLIC_ROUTES = {
     ("GET", "/admin"): "the Admin Panel's static page (it calls the API with a session)",
     ("GET", "/admin/assets/{name}"): "the Admin Panel's static assets",
     ("GET", "/sdk/pulse.js"): "the public widget script",
-    ("GET", "/sdk/pulse-client.js"): "the public headless client",
-    ("GET", "/sdk/pulse-client.d.ts"): "the headless client's public types",
-    ("GET", "/sdk/pulse-react.js"): "the public React bindings",
-    ("GET", "/sdk/pulse-react.d.ts"): "the React bindings' public types",
+    ("GET", "/sdk/pulse-client.js"): "the public headless client (an ES module)",
+    ("GET", "/sdk/pulse-client.d.ts"): "the headless client's public TypeScript declarations",
+    ("GET", "/sdk/pulse-react.js"): "the public React bindings (an ES module)",
+    ("GET", "/sdk/pulse-react.d.ts"): "the React bindings' public TypeScript declarations",
 }
 # HEAD of each static file answers as its GET, without the body.
 PUBLIC_ROUTES.update(
