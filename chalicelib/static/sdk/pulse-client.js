@@ -1146,7 +1146,7 @@ var RoomImpl = class {
       this.halt("BAD_ENDPOINT", "endpoint must be a ws:// or wss:// URL.");
       return;
     }
-    const Socket = this.ctx.WebSocket;
+    const Socket = this.ctx.WebSocket ?? globalThis.WebSocket ?? null;
     let socket;
     try {
       if (!Socket) throw new Error("no WebSocket class: pass options.WebSocket");
@@ -2022,14 +2022,15 @@ var PulseClient = class {
     this.lastInbox = "";
     if (!options || typeof options !== "object") throw new TypeError("createClient(options): options must be an object");
     const provider = options.tokenProvider ?? (options.tokenUrl ? tokenUrlProvider(options.tokenUrl, options.tokenMethod === "POST" ? "POST" : "GET") : null);
-    const native = globalThis.WebSocket ?? null;
     this.context = {
       publicApiKey: required(options, "publicApiKey"),
       endpoint: required(options, "endpoint"),
       token: options.token?.trim() || null,
       provider,
       providerName: options.tokenProvider ? "the token provider" : "token-url",
-      WebSocket: options.WebSocket ?? native,
+      // Without one, the page's WebSocket is looked up at each dial (room.ts): a page (or a test
+      // tool) may replace it after the client was made.
+      WebSocket: options.WebSocket ?? null,
       presenceThrottleMs: options.presenceThrottleMs ?? PRESENCE_MIN_MS,
       backoffInitialMs: options.backoff?.initialMs ?? BACKOFF_BASE_MS,
       backoffMaxMs: options.backoff?.maxMs ?? BACKOFF_MAX_MS

@@ -191,3 +191,22 @@ describe("reconnecting", () => {
     expect(client.enterRoom("room-1")).not.toBe(room);
   });
 });
+
+describe("the WebSocket class", () => {
+  it("is the page's, looked up at each dial, when none is given", async () => {
+    const client = makeClient({ WebSocket: undefined });
+    vi.stubGlobal("WebSocket", FakeSocket); // replaced after the client was made
+    const room = client.enterRoom("room-1");
+    await settle();
+    expect(FakeSocket.instances).toHaveLength(1);
+    expect(room.status).toBe("connecting");
+  });
+
+  it("missing everywhere is a CONNECT_FAILED, retried", async () => {
+    vi.stubGlobal("WebSocket", undefined);
+    const room = makeClient({ WebSocket: undefined }).enterRoom("room-1");
+    await settle();
+    expect(room.lastError?.code).toBe("CONNECT_FAILED");
+    expect(room.status).toBe("reconnecting");
+  });
+});

@@ -15,7 +15,6 @@ import type {
   PulseError,
   Room,
   Unsubscribe,
-  WebSocketConstructor,
 } from "./types.js";
 
 function required(options: ClientOptions, name: "publicApiKey" | "endpoint"): string {
@@ -36,14 +35,15 @@ export class PulseClient implements Client {
     const provider =
       options.tokenProvider ??
       (options.tokenUrl ? tokenUrlProvider(options.tokenUrl, options.tokenMethod === "POST" ? "POST" : "GET") : null);
-    const native = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket ?? null;
     this.context = {
       publicApiKey: required(options, "publicApiKey"),
       endpoint: required(options, "endpoint"),
       token: options.token?.trim() || null,
       provider,
       providerName: options.tokenProvider ? "the token provider" : "token-url",
-      WebSocket: options.WebSocket ?? native,
+      // Without one, the page's WebSocket is looked up at each dial (room.ts): a page (or a test
+      // tool) may replace it after the client was made.
+      WebSocket: options.WebSocket ?? null,
       presenceThrottleMs: options.presenceThrottleMs ?? PRESENCE_MIN_MS,
       backoffInitialMs: options.backoff?.initialMs ?? BACKOFF_BASE_MS,
       backoffMaxMs: options.backoff?.maxMs ?? BACKOFF_MAX_MS,

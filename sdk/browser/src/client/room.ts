@@ -461,7 +461,7 @@ export class RoomImpl implements Room {
       this.halt("BAD_ENDPOINT", "endpoint must be a ws:// or wss:// URL.");
       return;
     }
-    const Socket = this.ctx.WebSocket;
+    const Socket = this.ctx.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket ?? null;
     let socket: WebSocketLike;
     try {
       if (!Socket) throw new Error("no WebSocket class: pass options.WebSocket");
