@@ -4,6 +4,8 @@
 - `GET /demo`: a page with two `<pulse-widget>`s, for the dev users Ada and Grace, in one room.
 - `GET|POST /demo/token?user=ada`: a fresh `{token, expiresAt}` for a dev user, minted through the
   app's real `POST /auth/token` with the Demo environment's `sk_` (the widgets' `token-url`).
+- `GET /demo/headless?user=ada&room=demo`: one user's screen built on the headless client alone
+  (devstack/headless.py), its tokens from `/demo/token`.
 
 The "Demo" environment is created on first use (so stacks nobody opens the demo in stay as they
 were) and its keys are kept in `{PULSE_DATA_DIR}/demo.json` (mode 0600), so the demo works after a
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from .headless import render_headless
 from .localhttp import LocalRequestHandler
 
 log = logging.getLogger("pulse.demo")
@@ -219,7 +222,10 @@ class DemoRequestHandler(LocalRequestHandler):
         elif parts.path == "/demo/token" and self.command in ("GET", "POST"):
             user = (parse_qs(parts.query).get("user") or [""])[0]
             self._token(user)
-        elif parts.path in ("/demo", "/demo/", "/demo/token"):
+        elif parts.path == "/demo/headless" and self.command in ("GET", "HEAD"):
+            query = parse_qs(parts.query)
+            self._headless((query.get("user") or ["ada"])[0], (query.get("room") or [DEMO_ROOM])[0])
+        elif parts.path in ("/demo", "/demo/", "/demo/token", "/demo/headless"):
             self._send(405, "application/json", _error("METHOD_NOT_ALLOWED", "Not allowed."))
         else:
             self._send(404, "application/json", _error("NOT_FOUND", "No such demo page."))
@@ -243,6 +249,32 @@ class DemoRequestHandler(LocalRequestHandler):
         except DemoError as exc:
             keys, tokens, problem = None, {}, str(exc)
         page = render_page(keys, tokens, self.demo.ws_url or "", problem)
+        self._send(200, "text/html; charset=utf-8", page)
+
+    def _headless(self, user: str, room: str) -> None:
+        """The headless client's page (devstack/headless.py) for one dev user in one room."""
+        from chalicelib import validation
+        from chalicelib.errors import InvalidInput
+
+        if user not in USERS:
+            message = f"unknown dev user {user!r}; use one of {', '.join(USERS)}"
+            self._send(404, "application/json", _error("DEMO_USER", message))
+            return
+        try:
+            validation.room_id(room, "room")
+        except InvalidInput as exc:
+            self._send(400, "application/json", _error(exc.code, exc.message))
+            return
+        try:
+            keys = self.demo.keys()
+        except DemoError as exc:
+            self._send(502, "application/json", _error("DEMO_TOKEN", str(exc)))
+            return
+        if not self.demo.ws_url:
+            problem = "The WebSocket gateway is not running."
+            self._send(503, "application/json", _error("DEMO_UNAVAILABLE", problem))
+            return
+        page = render_headless(keys.publishable_key, self.demo.ws_url, user, USERS[user], room)
         self._send(200, "text/html; charset=utf-8", page)
 
     def _send(self, status: int, content_type: str, body: str) -> None:

@@ -406,7 +406,10 @@ def banner(plan: Plan, stack: DevStack, report: Report) -> str:
         f"  Panel:     {api}/admin  (the Admin Panel: log in with the admin account below)",
         *ws_lines(stack),
         *(
-            [f"  Demo:      {api}/demo  (two widgets, dev users Ada and Grace; dev only)"]
+            [
+                f"  Demo:      {api}/demo  (two widgets, dev users Ada and Grace; dev only)",
+                f"  Headless:  {api}/demo/headless?user=ada  (the headless client, no widget)",
+            ]
             if stack.ws
             else []
         ),
