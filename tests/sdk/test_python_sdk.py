@@ -216,6 +216,46 @@ def test_an_idempotency_key_replays_the_first_answer(env: Env) -> None:
         assert raised.value.code == "ROOM_EXISTS"
 
 
+def test_an_attachment_uploads_to_storage_and_downloads_from_its_comment(env: Env) -> None:
+    content = b"pulse sdk attachment"
+    with sync_client(env, Seen()) as pulse:
+        pulse.rooms.create("files")
+        attachment = pulse.attachments.upload(
+            "files", content, name="notes.txt", mime_type="text/plain"
+        )
+        thread = pulse.threads.create(
+            "files", user_id="ada", body="see file", attachment_ids=[attachment["id"]]
+        )
+    (attached,) = thread["comments"][0]["attachments"]
+    assert attached["id"] == attachment["id"] and attached["size"] == len(content)
+    assert attached["url"] and httpx.get(attached["url"], timeout=10).content == content
+
+
+def test_an_upload_storage_refuses_is_an_upload_error(env: Env) -> None:
+    async def scenario() -> None:
+        async with async_client(env, Seen()) as pulse:
+            await pulse.rooms.create("files-async")
+            created = await pulse.attachments.create(
+                "files-async", name="a.txt", mime_type="text/plain", size=3
+            )
+            form = {"data": created["upload"]["fields"], "files": {"file": ("a.txt", b"toolong")}}
+            await pulse.attachments._client.upload(created["upload"]["url"], form)
+
+    with pytest.raises(pulse_sdk.errors.UploadError) as raised:
+        asyncio.run(scenario())
+    assert raised.value.status == 400 and "EntityTooLarge" in raised.value.body
+
+
+def test_an_upload_never_carries_the_secret_key(env: Env, listener: Listener) -> None:
+    with sync_client(env, Seen()) as pulse:
+        pulse.attachments._client.upload(
+            listener.url + "/storage", {"data": {"key": "k"}, "files": {"file": ("f", b"x")}}
+        )
+    (received,) = listener.wait_for("/storage", 1)
+    assert "authorization" not in received.headers
+    assert env.secret_key.encode() not in received.body
+
+
 # --- 429 and errors ---------------------------------------------------------------------------
 
 

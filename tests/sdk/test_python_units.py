@@ -199,6 +199,14 @@ def test_a_retry_after_beyond_the_cap_is_not_waited_for(sleeps: list[float]) -> 
     assert sleeps == [] and len(script.requests) == 1
 
 
+def test_a_key_still_in_use_is_retried_after_its_retry_after(sleeps: list[float]) -> None:
+    in_use = error(409, "IDEMPOTENCY_KEY_IN_USE", **{"Retry-After": "1"})
+    script = Script(in_use, reply(201, ROOM))
+    assert client(script).rooms.create("doc:42", idempotency_key="k-1")["id"] == "doc:42"
+    assert [r.headers["Idempotency-Key"] for r in script.requests] == ["k-1", "k-1"]
+    assert len(sleeps) == 1
+
+
 def test_other_errors_are_not_retried(sleeps: list[float]) -> None:
     script = Script(error(409, "ROOM_EXISTS"), reply(201, ROOM))
     with pytest.raises(pulse_sdk.ConflictError, match="ROOM_EXISTS"):

@@ -171,8 +171,8 @@ class Generator:
 UNASYNC = [
     (r'^"""The resources of `Pulse`', '"""The resources of `AsyncPulse`'),
     (r"^(\s+)def (?!__init__)", r"\1async def "),
-    (r"\bself\._client\.request\(", "await self._client.request("),
-    (r"\bself\.(list|_send_mint)\(", r"await self.\1("),
+    (r"\bself\._client\.(request|upload)\(", r"await self._client.\1("),
+    (r"\bself\.(list|create|_send_mint)\(", r"await self.\1("),
     (r"\bIterator\b", "AsyncIterator"),
     (r"\bSyncTransport\b", "AsyncTransport"),
     (r"^class _Resource:", "class _AsyncResource:"),

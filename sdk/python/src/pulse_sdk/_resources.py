@@ -11,12 +11,13 @@ from typing import Any, Literal, cast
 
 from . import _paths
 from ._tokens import TokenCache, cache_key
-from ._transport import SyncTransport, build_call
+from ._transport import SyncTransport, build_call, multipart
 from .types import (
     Accepted,
     AccessLevel,
     ActiveUser,
     ActiveUserList,
+    Attachment,
     Comment,
     CommentPage,
     CreatedAttachment,
@@ -394,6 +395,28 @@ class Attachments(_Resource):
             idempotency_key=idempotency_key,
         )
         return cast(CreatedAttachment, self._client.request(call))
+
+    def upload(
+        self,
+        room_id: str,
+        data: bytes,
+        *,
+        name: str,
+        mime_type: str,
+        idempotency_key: str | None = None,
+    ) -> Attachment:
+        """`create`, then the file's upload to storage (UploadError if storage refuses it): the
+        attachment, ready for a comment's `attachment_ids`."""
+        created = self.create(
+            room_id,
+            name=name,
+            mime_type=mime_type,
+            size=len(data),
+            idempotency_key=idempotency_key,
+        )
+        upload = created["upload"]
+        self._client.upload(upload["url"], multipart(upload["fields"], data, name, mime_type))
+        return created["attachment"]
 
 
 class Events(_Resource):

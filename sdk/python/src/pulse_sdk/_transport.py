@@ -83,9 +83,12 @@ def retry_delay(response: httpx.Response | None, attempt: int) -> float | None:
     """Seconds to wait before retrying, or None when this outcome is not retried."""
     if response is None:
         return backoff(attempt)
-    if response.status_code not in RETRY_STATUSES:
-        return None
     after = errors.parse_retry_after(response.headers.get("retry-after"))
+    # A 409 with Retry-After is IDEMPOTENCY_KEY_IN_USE: this key's first request still runs
+    # (an earlier attempt that timed out); once it answers, a retry gets its answer.
+    in_use = response.status_code == 409 and after is not None
+    if response.status_code not in RETRY_STATUSES and not in_use:
+        return None
     if after is None:
         return backoff(attempt)
     if after > MAX_RETRY_AFTER:
@@ -152,6 +155,16 @@ def _transport_error(exc: httpx.TransportError) -> errors.APIConnectionError:
     return errors.APIConnectionError(f"the request got no answer: {exc}")
 
 
+def multipart(fields: Mapping[str, str], data: bytes, name: str, mime_type: str) -> dict[str, Any]:
+    """A presigned POST's form: its fields, then the file as `file` (S3 reads it last)."""
+    return {"data": dict(fields), "files": {"file": (name, data, mime_type)}}
+
+
+def uploaded(response: httpx.Response) -> None:
+    if response.status_code >= 300:
+        raise errors.UploadError(response.status_code, response.text)
+
+
 class SyncTransport:
     """Sends calls with an httpx.Client, retrying as the module says."""
 
@@ -177,6 +190,12 @@ class SyncTransport:
                 response.close()
             time.sleep(delay or 0)
             attempt += 1
+
+    def upload(self, url: str, form: dict[str, Any]) -> None:
+        """POSTs a presigned form to storage with a client of its own: the secret key that this
+        client's headers carry must never reach another host."""
+        with httpx.Client(timeout=self.http.timeout, follow_redirects=False) as plain:
+            uploaded(plain.post(url, **form))
 
 
 class AsyncTransport:
@@ -204,3 +223,8 @@ class AsyncTransport:
                 await response.aclose()
             await asyncio.sleep(delay or 0)
             attempt += 1
+
+    async def upload(self, url: str, form: dict[str, Any]) -> None:
+        """As SyncTransport.upload."""
+        async with httpx.AsyncClient(timeout=self.http.timeout, follow_redirects=False) as plain:
+            uploaded(await plain.post(url, **form))

@@ -101,6 +101,15 @@ class ServiceUnavailableError(ServerError):
     """503: temporarily unavailable, still after the SDK's retries."""
 
 
+class UploadError(PulseError):
+    """Storage refused an attachment's upload (the presigned POST): `status` and S3's `body`."""
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"the upload was refused with {status}: {body[:300]}")
+        self.status = status
+        self.body = body
+
+
 class WebhookVerificationError(PulseError):
     """A webhook whose headers or signature do not verify: answer it with a 400."""
 
