@@ -64,6 +64,7 @@ secrets: $(STAMP)
 ## API's (chalicelib/admin-openapi.json, served at GET /admin/api/openapi.json; docs/admin-openapi.yaml)
 openapi: $(STAMP)
 	$(PY) -m infra openapi --write
+	$(MAKE) -s sdk-node-types
 
 ## chalice-local: `chalice local` on 127.0.0.1:8010 (PULSE_CHALICE_PORT) beside a running `make dev`:
 ## its embedded DynamoDB (PULSE_DYNAMODB_PORT, or PULSE_DYNAMODB_ENDPOINT), secrets and WebSocket
@@ -81,7 +82,7 @@ NODE_SDK := sdk/node
 NODE_SDK_SOURCES := $(wildcard $(NODE_SDK)/src/*.ts $(NODE_SDK)/src/generated/*.ts) \
 	$(NODE_SDK)/tsconfig.json $(NODE_SDK)/tsconfig.build.json
 
-.PHONY: sdk-node sdk-node-check sdk-node-test
+.PHONY: sdk-node sdk-node-check sdk-node-test sdk-node-types
 check: sdk-node-check
 test: sdk-node-test
 
@@ -101,3 +102,7 @@ sdk-node-check: $(NODE_SDK)/node_modules/.installed
 
 sdk-node-test: $(NODE_SDK)/dist/index.js
 	cd $(NODE_SDK) && npm test
+
+# The SDK's types from the customer API's contract (`make openapi` runs it after writing it).
+sdk-node-types: $(NODE_SDK)/node_modules/.installed
+	cd $(NODE_SDK) && npm run generate
