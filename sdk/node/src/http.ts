@@ -102,7 +102,9 @@ function backoffMs(attempt: number): number {
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   const reason = (): Error =>
-    signal?.reason instanceof Error ? signal.reason : new Error("aborted", { cause: signal?.reason });
+    signal?.reason instanceof Error
+      ? signal.reason
+      : new Error("aborted", { cause: signal?.reason });
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(reason());

@@ -4,8 +4,16 @@ import type { RequestOptions, Transport } from "./http.js";
 import { allItems } from "./pages.js";
 import type { Answer, QueryParams, RequestBody } from "./types.js";
 
-type PageQuery<Op extends "listRooms" | "listThreads" | "listComments" | "listEvents" | "listUsers" | "listInbox" | "listActiveUsers"> =
-  Omit<QueryParams<Op>, "cursor"> & { cursor?: string };
+type PageQuery<
+  Op extends
+    | "listRooms"
+    | "listThreads"
+    | "listComments"
+    | "listEvents"
+    | "listUsers"
+    | "listInbox"
+    | "listActiveUsers",
+> = Omit<QueryParams<Op>, "cursor"> & { cursor?: string };
 
 abstract class Resource {
   constructor(protected readonly http: Transport) {}
@@ -13,7 +21,10 @@ abstract class Resource {
 
 export class Rooms extends Resource {
   /** One page of the environment's rooms, in id order. */
-  list(query: QueryParams<"listRooms"> = {}, options?: RequestOptions): Promise<Answer<"listRooms">> {
+  list(
+    query: QueryParams<"listRooms"> = {},
+    options?: RequestOptions,
+  ): Promise<Answer<"listRooms">> {
     return this.http.call("listRooms", { query }, options);
   }
   /** Every room, page after page. */
@@ -184,7 +195,10 @@ export class Users extends Resource {
   ) {
     super(http);
   }
-  list(query: QueryParams<"listUsers"> = {}, options?: RequestOptions): Promise<Answer<"listUsers">> {
+  list(
+    query: QueryParams<"listUsers"> = {},
+    options?: RequestOptions,
+  ): Promise<Answer<"listUsers">> {
     return this.http.call("listUsers", { query }, options);
   }
   listAll(query: PageQuery<"listUsers"> = {}, options?: RequestOptions) {
@@ -215,7 +229,11 @@ export class Inbox extends Resource {
   count(userId: string, options?: RequestOptions): Promise<Answer<"inboxCount">> {
     return this.http.call("inboxCount", { path: { userId } }, options);
   }
-  markRead(userId: string, threadId: string, options?: RequestOptions): Promise<Answer<"markRead">> {
+  markRead(
+    userId: string,
+    threadId: string,
+    options?: RequestOptions,
+  ): Promise<Answer<"markRead">> {
     return this.http.call("markRead", { path: { userId, threadId } }, options);
   }
   subscribe(

@@ -31,9 +31,7 @@ export interface WebhookEvent {
 }
 
 /** Node's `req.headers`, a fetch `Headers`, or any record of header names (any case). */
-export type WebhookHeaders =
-  | Headers
-  | Record<string, string | readonly string[] | undefined>;
+export type WebhookHeaders = Headers | Record<string, string | readonly string[] | undefined>;
 
 function header(headers: WebhookHeaders, name: string): string | undefined {
   if (typeof (headers as Headers).get === "function") {
@@ -69,7 +67,11 @@ export class Webhook {
 
   /** The event, parsed, when `body` (the raw bytes or text, before any JSON parsing) carries a
    * good signature and a recent timestamp; throws WebhookVerificationError otherwise. */
-  verify(body: string | Uint8Array, headers: WebhookHeaders, options: VerifyOptions = {}): WebhookEvent {
+  verify(
+    body: string | Uint8Array,
+    headers: WebhookHeaders,
+    options: VerifyOptions = {},
+  ): WebhookEvent {
     const id = header(headers, "webhook-id");
     const timestamp = header(headers, "webhook-timestamp");
     const signatures = header(headers, "webhook-signature");

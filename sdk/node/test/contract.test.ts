@@ -91,7 +91,8 @@ describe("the route table", () => {
 describe("the resources", () => {
   it("reach every operation of the route table", async () => {
     const fake = new FakeFetch();
-    fake.fallback = () => json(200, { data: [], nextCursor: null, expiresAt: "2099-01-01T00:00:00.000Z" });
+    fake.fallback = () =>
+      json(200, { data: [], nextCursor: null, expiresAt: "2099-01-01T00:00:00.000Z" });
     const p = new Pulse({ secretKey: "sk_t", baseUrl: "http://127.0.0.1:9", fetch: fake.fetch });
     const r = "doc:1";
     const calls: (() => Promise<unknown>)[] = [
@@ -134,7 +135,9 @@ describe("the resources", () => {
     const template = (route: Route) =>
       new RegExp(`^${route.method} ${route.path.replace(/\{\w+\}/g, "[^/]+")}$`);
     const reached = Object.entries(routes as Record<string, Route>)
-      .filter(([, route]) => fake.sent.some((s) => template(route).test(`${s.method} ${s.url.pathname}`)))
+      .filter(([, route]) =>
+        fake.sent.some((s) => template(route).test(`${s.method} ${s.url.pathname}`)),
+      )
       .map(([id]) => id);
     expect(reached.sort()).toEqual(Object.keys(routes).sort());
   });

@@ -9,7 +9,11 @@ export interface Sent {
 
 export type Answer = Response | Error | ((sent: Sent, init: RequestInit) => Promise<Response>);
 
-export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+export function json(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Response {
   return new Response(body === undefined ? null : JSON.stringify(body), {
     status,
     headers: { "Content-Type": "application/json", "X-Request-Id": "req-1", ...headers },
@@ -36,12 +40,17 @@ export class FakeFetch {
     this.answers = answers;
   }
 
-  readonly fetch = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
+  readonly fetch = async (
+    input: string | URL | Request,
+    init: RequestInit = {},
+  ): Promise<Response> => {
     const headers = new Headers(init.headers);
     const text = typeof init.body === "string" ? init.body : undefined;
     const sent: Sent = {
       method: init.method ?? "GET",
-      url: new URL(typeof input === "string" ? input : input instanceof URL ? input.href : input.url),
+      url: new URL(
+        typeof input === "string" ? input : input instanceof URL ? input.href : input.url,
+      ),
       headers,
       body: text === undefined ? undefined : (JSON.parse(text) as unknown),
     };

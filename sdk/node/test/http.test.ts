@@ -155,7 +155,9 @@ describe("errors", () => {
         { field: "limit", suggestion: "Send 1-100." },
       ),
     );
-    const error = await pulse(fake).rooms.list({ limit: 500 }).catch((e: unknown) => e);
+    const error = await pulse(fake)
+      .rooms.list({ limit: 500 })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PulseError);
     expect(error).toMatchObject({
       name: "PulseError",
@@ -170,7 +172,9 @@ describe("errors", () => {
 
   it("name the status when the answer has no error body", async () => {
     const fake = new FakeFetch(new Response("<html>bad gateway</html>", { status: 502 }));
-    const error = await pulse(fake).rooms.get("doc:1").catch((e: unknown) => e);
+    const error = await pulse(fake)
+      .rooms.get("doc:1")
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 502, code: "HTTP_502", requestId: null });
     expect((error as PulseError).details.body).toBe("<html>bad gateway</html>");
   });

@@ -99,7 +99,10 @@ function webhook() {
       message: error.message,
     };
   }
-  return { event: { type: event.type, threadId: event.data.id, roomId: event.data.roomId }, refused };
+  return {
+    event: { type: event.type, threadId: event.data.id, roomId: event.data.roomId },
+    refused,
+  };
 }
 
 const phase = process.argv[2];

@@ -11,7 +11,10 @@ function minter(ttlSeconds = 900) {
   const fake = new FakeFetch();
   fake.fallback = () => {
     n += 1;
-    return json(200, { token: `jwt-${n}`, expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString() });
+    return json(200, {
+      token: `jwt-${n}`,
+      expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString(),
+    });
   };
   const pulse = new Pulse({ secretKey: "sk_t", baseUrl: "http://127.0.0.1:9", fetch: fake.fetch });
   return { fake, pulse };
@@ -64,7 +67,9 @@ describe("mintToken's cache", () => {
 
   it("shares one mint between concurrent asks", async () => {
     const { fake, pulse } = minter();
-    const tokens = await Promise.all([1, 2, 3].map(() => pulse.mintToken({ userId: "u1", name: "Ada" })));
+    const tokens = await Promise.all(
+      [1, 2, 3].map(() => pulse.mintToken({ userId: "u1", name: "Ada" })),
+    );
     expect(new Set(tokens.map((t) => t.token)).size).toBe(1);
     expect(fake.sent).toHaveLength(1);
   });
@@ -72,7 +77,9 @@ describe("mintToken's cache", () => {
   it("mints anew with cache: false, and after the user's tokens are revoked", async () => {
     const { fake, pulse } = minter();
     await pulse.mintToken({ userId: "u1", name: "Ada" });
-    expect((await pulse.mintToken({ userId: "u1", name: "Ada" }, { cache: false })).token).toBe("jwt-2");
+    expect((await pulse.mintToken({ userId: "u1", name: "Ada" }, { cache: false })).token).toBe(
+      "jwt-2",
+    );
     await pulse.users.revokeTokens("u1"); // the fake answers it too (jwt-3 unused)
     expect((await pulse.mintToken({ userId: "u1", name: "Ada" })).token).toBe("jwt-4");
     expect(fake.sent.map((s) => s.url.pathname)).toEqual([
@@ -85,9 +92,16 @@ describe("mintToken's cache", () => {
 
   it("does not keep a failed mint", async () => {
     const fake = new FakeFetch(json(400, { error: { code: "INVALID_INPUT", message: "name" } }));
-    fake.fallback = () => json(200, { token: "ok", expiresAt: new Date(Date.now() + 900_000).toISOString() });
-    const pulse = new Pulse({ secretKey: "sk_t", baseUrl: "http://127.0.0.1:9", fetch: fake.fetch });
-    await expect(pulse.mintToken({ userId: "u1", name: "" })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    fake.fallback = () =>
+      json(200, { token: "ok", expiresAt: new Date(Date.now() + 900_000).toISOString() });
+    const pulse = new Pulse({
+      secretKey: "sk_t",
+      baseUrl: "http://127.0.0.1:9",
+      fetch: fake.fetch,
+    });
+    await expect(pulse.mintToken({ userId: "u1", name: "" })).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+    });
     expect((await pulse.mintToken({ userId: "u1", name: "" })).token).toBe("ok");
   });
 });

@@ -46,7 +46,9 @@ describe("Webhook.verify", () => {
   it("refuses a tampered body", () => {
     const tampered = body.replace('"seq":3', '"seq":4');
     expect(() => new Webhook(secret).verify(tampered, signed())).toThrow(WebhookVerificationError);
-    expect(() => new Webhook(secret).verify(tampered, signed())).toThrow(/no webhook-signature matches/);
+    expect(() => new Webhook(secret).verify(tampered, signed())).toThrow(
+      /no webhook-signature matches/,
+    );
   });
 
   it("refuses another endpoint's secret", () => {
@@ -58,7 +60,10 @@ describe("Webhook.verify", () => {
     const headers = { ...signed(), "webhook-id": "msg_2" };
     expect(() => new Webhook(secret).verify(body, headers)).toThrow(WebhookVerificationError);
     const at = new Date();
-    const moved = { ...signed(body, at), "webhook-timestamp": String(Math.floor(at.getTime() / 1000) + 1) };
+    const moved = {
+      ...signed(body, at),
+      "webhook-timestamp": String(Math.floor(at.getTime() / 1000) + 1),
+    };
     expect(() => new Webhook(secret).verify(body, moved)).toThrow(WebhookVerificationError);
   });
 
@@ -79,7 +84,9 @@ describe("Webhook.verify", () => {
   });
 
   it("reads header names in any case, as Node and frameworks hand them", () => {
-    const headers = Object.fromEntries(Object.entries(signed()).map(([k, v]) => [k.toUpperCase(), v]));
+    const headers = Object.fromEntries(
+      Object.entries(signed()).map(([k, v]) => [k.toUpperCase(), v]),
+    );
     expect(new Webhook(secret).verify(body, headers).type).toBe("comment.created");
   });
 
@@ -90,6 +97,8 @@ describe("Webhook.verify", () => {
 
   it("agrees with the reference verifier on what it accepts", () => {
     const headers = signed();
-    expect(new Reference(secret).verify(body, headers)).toEqual(new Webhook(secret).verify(body, headers));
+    expect(new Reference(secret).verify(body, headers)).toEqual(
+      new Webhook(secret).verify(body, headers),
+    );
   });
 });
