@@ -19,7 +19,13 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       ...tseslint.configs.disableTypeChecked.languageOptions,
-      globals: { process: "readonly", console: "readonly", URL: "readonly" },
+      globals: {
+        Buffer: "readonly",
+        console: "readonly",
+        process: "readonly",
+        Response: "readonly",
+        URL: "readonly",
+      },
     },
   },
 );

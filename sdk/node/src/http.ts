@@ -132,6 +132,25 @@ async function readBody(response: Response): Promise<unknown> {
   }
 }
 
+/** A success's JSON answer; anything else (a proxy's page, a cut-off body) is no answer the
+ * types describe, so it is thrown rather than handed on as if it were. */
+async function readJson(operationId: OperationId, response: Response): Promise<unknown> {
+  const text = await response.text();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (cause) {
+    throw new PulseError({
+      status: response.status,
+      code: "INVALID_RESPONSE",
+      message: `${operationId} answered ${response.status} with a body that is not JSON`,
+      details: { body: text.slice(0, 1024) },
+      requestId: response.headers.get("x-request-id"),
+      operationId,
+      cause,
+    });
+  }
+}
+
 function errorFrom(operationId: OperationId, response: Response, body: unknown): PulseError {
   const error = (body as { error?: Record<string, unknown> } | undefined)?.error;
   const text = (key: string): string | undefined =>
@@ -246,8 +265,8 @@ export class Transport {
         });
       }
       if (response.ok) {
-        const parsed = route.method === "HEAD" ? undefined : await readBody(response);
-        return parsed as Answer<Op>;
+        if (route.method === "HEAD" || response.status === 204) return undefined as Answer<Op>;
+        return (await readJson(operationId, response)) as Answer<Op>;
       }
       const error = errorFrom(operationId, response, await readBody(response));
       const retryable =

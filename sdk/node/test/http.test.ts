@@ -179,6 +179,15 @@ describe("errors", () => {
     expect((error as PulseError).details.body).toBe("<html>bad gateway</html>");
   });
 
+  it("refuse a success whose body is not JSON", async () => {
+    const fake = new FakeFetch(new Response("<html>login</html>", { status: 200 }));
+    const error = await pulse(fake)
+      .rooms.get("doc:1")
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 200, code: "INVALID_RESPONSE" });
+    expect((error as PulseError).details.body).toBe("<html>login</html>");
+  });
+
   it("report a timeout as TIMEOUT", async () => {
     const hang = (_sent: unknown, init: RequestInit) =>
       new Promise<Response>((_resolve, reject) => {
