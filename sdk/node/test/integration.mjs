@@ -81,6 +81,7 @@ async function api() {
       requestId: error.requestId,
     };
   }
+  report.retries = retries.length; // every wait, the burst's and any of the calls before it
   return report;
 }
 
