@@ -122,8 +122,8 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
-async function readBody(response: Response): Promise<unknown> {
-  const text = await response.text();
+/** An error answer's body: its JSON, or its text when it is not JSON (a gateway's page). */
+function errorBody(text: string): unknown {
   if (text === "") return undefined;
   try {
     return JSON.parse(text) as unknown;
@@ -132,10 +132,9 @@ async function readBody(response: Response): Promise<unknown> {
   }
 }
 
-/** A success's JSON answer; anything else (a proxy's page, a cut-off body) is no answer the
- * types describe, so it is thrown rather than handed on as if it were. */
-async function readJson(operationId: OperationId, response: Response): Promise<unknown> {
-  const text = await response.text();
+/** A success's JSON answer; anything else (a proxy's page) is no answer the types describe, so
+ * it is thrown rather than handed on as if it were. */
+function successBody(operationId: OperationId, response: Response, text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (cause) {
@@ -236,6 +235,7 @@ export class Transport {
     for (let attempt = 1; ; attempt += 1) {
       const last = attempt > this.maxRetries;
       let response: Response;
+      let text: string;
       try {
         const signals = [AbortSignal.timeout(this.timeoutMs)];
         if (options.signal) signals.push(options.signal);
@@ -246,6 +246,8 @@ export class Transport {
           signal: AbortSignal.any(signals),
           redirect: "error",
         });
+        // Read inside the attempt: a body cut off or too slow fails this attempt like no answer.
+        text = route.method === "HEAD" ? "" : await response.text();
       } catch (cause) {
         if (options.signal?.aborted) throw options.signal.reason;
         const timedOut = cause instanceof DOMException && cause.name === "TimeoutError";
@@ -266,9 +268,9 @@ export class Transport {
       }
       if (response.ok) {
         if (route.method === "HEAD" || response.status === 204) return undefined as Answer<Op>;
-        return (await readJson(operationId, response)) as Answer<Op>;
+        return successBody(operationId, response, text) as Answer<Op>;
       }
-      const error = errorFrom(operationId, response, await readBody(response));
+      const error = errorFrom(operationId, response, errorBody(text));
       const retryable =
         RETRY_STATUSES.has(response.status) ||
         (response.status === 409 && error.code === "IDEMPOTENCY_KEY_IN_USE");

@@ -120,6 +120,21 @@ describe("retries", () => {
     expect(await result).toEqual({ value: ROOM });
   });
 
+  it("retries a GET whose answer was cut off", async () => {
+    const cut = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"id":'));
+        controller.error(new TypeError("terminated"));
+      },
+    });
+    const fake = new FakeFetch(new Response(cut, { status: 200 }), json(200, ROOM));
+    const retries: RetryInfo[] = [];
+    const result = settle(pulse(fake, { onRetry: (r) => retries.push(r) }).rooms.get("doc:1"));
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(await result).toEqual({ value: ROOM });
+    expect(retries.map((r) => r.code)).toEqual(["NETWORK_ERROR"]);
+  });
+
   it("does not repeat a POST without an idempotency key that got no answer", async () => {
     const fake = new FakeFetch(new TypeError("fetch failed"), json(201, ROOM));
     const { error } = await settle(
