@@ -79,6 +79,7 @@ secrets: $(STAMP)
 ## API's (chalicelib/admin-openapi.json, served at GET /admin/api/openapi.json; docs/admin-openapi.yaml)
 openapi: $(STAMP)
 	$(PY) -m infra openapi --write
+	$(MAKE) -s sdk-node-types
 
 ## chalice-local: `chalice local` on 127.0.0.1:8010 (PULSE_CHALICE_PORT) beside a running `make dev`:
 ## its embedded DynamoDB (PULSE_DYNAMODB_PORT, or PULSE_DYNAMODB_ENDPOINT), secrets and WebSocket
@@ -88,3 +89,35 @@ chalice-local: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Node server SDK (sdk/node): installed from its lock file, built to sdk/node/dist (not committed);
+# `make check` lints and type-checks it and checks its generated types are current, `make test`
+# runs its unit tests before pytest (tests/sdk/test_node_sdk.py runs it against the real stack).
+NODE_SDK := sdk/node
+NODE_SDK_SOURCES := $(wildcard $(NODE_SDK)/src/*.ts $(NODE_SDK)/src/generated/*.ts) \
+	$(NODE_SDK)/tsconfig.json $(NODE_SDK)/tsconfig.build.json
+
+.PHONY: sdk-node sdk-node-check sdk-node-test sdk-node-types
+check: sdk-node-check
+test: sdk-node-test
+
+$(NODE_SDK)/node_modules/.installed: $(NODE_SDK)/package-lock.json
+	cd $(NODE_SDK) && npm ci --no-audit --no-fund
+	touch $@
+
+$(NODE_SDK)/dist/index.js: $(NODE_SDK)/node_modules/.installed $(NODE_SDK_SOURCES)
+	cd $(NODE_SDK) && npm run build
+	touch $@
+
+## sdk-node: install and build the Node server SDK (sdk/node/dist)
+sdk-node: $(NODE_SDK)/dist/index.js
+
+sdk-node-check: $(NODE_SDK)/node_modules/.installed
+	cd $(NODE_SDK) && npm run check
+
+sdk-node-test: $(NODE_SDK)/dist/index.js
+	cd $(NODE_SDK) && npm test
+
+# The SDK's types from the customer API's contract (`make openapi` runs it after writing it).
+sdk-node-types: $(NODE_SDK)/node_modules/.installed
+	cd $(NODE_SDK) && npm run generate
