@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 # npm projects (each with a committed package-lock.json): installed by `npm ci` into their own
 # node_modules/, checked by `npm run check` in `make check`, unit-tested by `npm test` in `make test`.
-NPM_PROJECTS := sdk/browser
+NPM_PROJECTS := sdk/browser sdk/node
 NPM_STAMPS := $(NPM_PROJECTS:%=%/node_modules/.installed)
 
 .PHONY: dev test check lint format typecheck template openapi chalice-local clean \
@@ -90,20 +90,13 @@ chalice-local: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
-# Node server SDK (sdk/node): installed from its lock file, built to sdk/node/dist (not committed);
-# `make check` lints and type-checks it and checks its generated types are current, `make test`
-# runs its unit tests before pytest (tests/sdk/test_node_sdk.py runs it against the real stack).
+# The Node server SDK (sdk/node) is built to sdk/node/dist (not committed) for its users and for
+# tests/sdk/test_node_sdk.py, which runs it against the real stack.
 NODE_SDK := sdk/node
 NODE_SDK_SOURCES := $(wildcard $(NODE_SDK)/src/*.ts $(NODE_SDK)/src/generated/*.ts) \
 	$(NODE_SDK)/tsconfig.json $(NODE_SDK)/tsconfig.build.json
 
-.PHONY: sdk-node sdk-node-check sdk-node-test sdk-node-types
-check: sdk-node-check
-test: sdk-node-test
-
-$(NODE_SDK)/node_modules/.installed: $(NODE_SDK)/package-lock.json
-	cd $(NODE_SDK) && npm ci --no-audit --no-fund
-	touch $@
+.PHONY: sdk-node sdk-node-types
 
 $(NODE_SDK)/dist/index.js: $(NODE_SDK)/node_modules/.installed $(NODE_SDK_SOURCES)
 	cd $(NODE_SDK) && npm run build
@@ -111,12 +104,6 @@ $(NODE_SDK)/dist/index.js: $(NODE_SDK)/node_modules/.installed $(NODE_SDK_SOURCE
 
 ## sdk-node: install and build the Node server SDK (sdk/node/dist)
 sdk-node: $(NODE_SDK)/dist/index.js
-
-sdk-node-check: $(NODE_SDK)/node_modules/.installed
-	cd $(NODE_SDK) && npm run check
-
-sdk-node-test: $(NODE_SDK)/dist/index.js
-	cd $(NODE_SDK) && npm test
 
 # The SDK's types from the customer API's contract (`make openapi` runs it after writing it).
 sdk-node-types: $(NODE_SDK)/node_modules/.installed
