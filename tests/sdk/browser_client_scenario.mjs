@@ -88,8 +88,10 @@ try {
   await until("grace's unread count", () => (graceRoom.threads.find((t) => t.id === thread.id)?.unreadCount ?? 0) > 0);
   await until("grace's inbox event", () => inbox.length > 0);
   result.inboxCount = grace.inboxCount;
+  result.inboxBefore = await grace.getInbox();
   await graceRoom.markThreadRead(thread.id);
   await until("grace read it", () => graceRoom.threads.find((t) => t.id === thread.id)?.unreadCount === 0);
+  result.inboxAfter = await grace.getInbox();
   step("unread");
 
   // Grace drops; Ada writes meanwhile; Grace comes back and catches up without listing again.

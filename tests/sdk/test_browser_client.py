@@ -75,6 +75,14 @@ def test_two_users_share_a_room_and_one_catches_up_after_a_reconnect(
     assert result["reactions"] == [{"emoji": "👍", "count": 1, "userIds": ["grace"]}]
     assert result["graceReacted"] is True
     assert result["inboxCount"] >= 1
+    # getInbox (inbox.list): the thread in grace's inbox with her count, then gone once read
+    before, after = result["inboxBefore"], result["inboxAfter"]
+    assert [(e["threadId"], e["roomId"]) for e in before["data"]] == [
+        (result["threadId"], "sdk-room")
+    ]
+    assert before["data"][0]["unreadCount"] >= 1
+    assert (before["count"], before["nextCursor"]) == (1, None)
+    assert (after["data"], after["count"]) == ([], 0)
     # The rejoin asked only for what was missed, and nothing was listed again.
     assert isinstance(result["rejoin"].get("sinceSeq"), int), result["rejoin"]
     assert result["listsAfterRejoin"] == 0
