@@ -22,6 +22,8 @@ from pulse_sdk.operations import OPERATIONS, PAGINATED
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = json.loads((ROOT / "chalicelib" / "openapi.json").read_text())
+# HEAD operations (headOpenApi) are the GET's headers without its body: the SDK answers them with
+# the GET (openapi.get()), so they are not asked of it.
 METHODS = ("get", "put", "post", "patch", "delete")
 CLIENTS = {
     "sync": pulse_sdk.Pulse("sk_contract", base_url="http://127.0.0.1:9"),
