@@ -85,7 +85,9 @@ try {
 
   // Ada writes again: grace (mentioned, so subscribed) has unread comments, then reads them.
   await adaRoom.createComment({ threadId: thread.id, body: "Are you there?" });
-  await until("grace's unread count", () => (graceRoom.threads.find((t) => t.id === thread.id)?.unreadCount ?? 0) > 0);
+  // Both of Ada's comments counted (the mention, then this one): the stream's fan-out runs after
+  // the write, so waiting for one could let the other arrive after the read below.
+  await until("grace's unread count", () => (graceRoom.threads.find((t) => t.id === thread.id)?.unreadCount ?? 0) >= 2);
   await until("grace's inbox event", () => inbox.length > 0);
   result.inboxCount = grace.inboxCount;
   result.inboxBefore = await grace.getInbox();
