@@ -261,15 +261,9 @@ def user_connections_in(env_id: str, user_id: str, now: float) -> list[Connectio
         return [to_connection(i) for i in items]
 
 
-def live_of_user(env_id: str, user_id: str, now: float) -> list[Connection]:
-    """A user's live connections, from their connections item (one GetItem, then one
-    BatchGetItem of the rows by id): flat in the environment's size."""
-    item = users.read(env_id, user_id)
-    return by_ids(list(fetch([item])[item].live(now)))
-
-
 def by_ids(connection_ids: Sequence[str]) -> list[Connection]:
-    """The rows of these connections that still exist (one BatchGetItem; none for no ids)."""
+    """The rows of these connections that still exist (one BatchGetItem; none for no ids): a
+    user's live ones, from the ids their connections item lists, flat in the environment's size."""
     if not connection_ids:
         return []
     rows = [

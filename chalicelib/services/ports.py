@@ -318,7 +318,6 @@ class AuditStore(Protocol):
 class ConnectionStore(Protocol):
     """Live WebSocket connections (repositories/connections.py)."""
 
-    def live_of_user(self, env_id: str, user_id: str, now: float) -> list[Connection]: ...
     def by_ids(self, connection_ids: Sequence[str]) -> list[Connection]: ...
     def add(
         self,
