@@ -41,11 +41,11 @@ format: $(STAMP)
 template: $(STAMP)
 	$(PY) -m infra template > infra/tables.template.json
 
-## policy: regenerate .chalice/policy-<stage>.json (the functions' IAM policy) for every stage
+## policy: regenerate the functions' IAM policies for every stage: .chalice/policy-<stage>.json
+## (the stage's) and .chalice/policy-<stage>-<function>.json (each function's own, least privilege)
 policy: $(STAMP)
 	for stage in $$($(PY) -c 'import infra.stages as s; print(*s.stage_names())'); do \
-		$(PY) -m infra policy --stage $$stage > .chalice/policy-$$stage.json.tmp && \
-		mv .chalice/policy-$$stage.json.tmp .chalice/policy-$$stage.json || exit 1; \
+		$(PY) -m infra policy --stage $$stage --write || exit 1; \
 	done
 
 ## deploy: put STAGE (dev) on AWS: tables stack + secrets (created if missing) + chalice deploy;

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,6 +40,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "policy", help="print the Lambda IAM policy of a stage (.chalice/policy-<stage>.json)"
     )
     policy.add_argument("--stage", required=True)
+    policy.add_argument(
+        "--write",
+        action="store_true",
+        help="write the stage's policy and each function's own (.chalice/policy-<stage>-<function>"
+        ".json) instead of printing",
+    )
     deploy = commands.add_parser(
         "deploy",
         help="deploy a stage to AWS: tables stack, secrets, chalice deploy; prints the URLs",
@@ -117,6 +124,8 @@ def deploy_command(args: argparse.Namespace) -> int:
     from .stages import load_stage
 
     if args.command == "policy":
+        if args.write:
+            return deploy.run_command(lambda: _write_policies(load_stage(args.stage)))
         return deploy.run_command(lambda: _write(policy_json(load_stage(args.stage))))
     if args.command == "deploy":
         return deploy.run_command(lambda: deploy.deploy(args.stage))
@@ -139,6 +148,17 @@ def deploy_command(args: argparse.Namespace) -> int:
 
 def _write(text: str) -> int:
     sys.stdout.write(text)
+    return 0
+
+
+def _write_policies(stage: Any) -> int:
+    from .policy import policy_files
+
+    for name, text in policy_files(stage).items():
+        path = stage.policy_file.with_name(name)
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+            print(f"wrote {path.name}", file=sys.stderr)
     return 0
 
 

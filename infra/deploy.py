@@ -33,8 +33,8 @@ from chalicelib.config import (
     STREAM_ARN_VARIABLE,
 )
 
-from . import bytecode, gateway_responses
-from .policy import policy_json
+from . import bytecode, gateway_responses, guardrails
+from .policy import policy_files
 from .stages import ROOT, Stage, StageError, load_stage
 
 TEMPLATE_PATH = Path("infra") / "tables.template.json"
@@ -419,16 +419,19 @@ def _deployed(stage: Stage, root: Path, *fields: tuple[str, str]) -> list[str]:
 
 
 def check_policy_file(stage: Stage) -> None:
-    """Refuse to deploy a policy that no longer matches the models and the stage's settings."""
-    try:
-        committed = stage.policy_file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DeployError(f"cannot read {stage.policy_file}: {exc}") from None
-    if committed != policy_json(stage):
-        raise DeployError(
-            f"{stage.policy_file.name} does not match the tables, secrets and log groups of stage "
-            f"{stage.name!r}: run `make policy`, review the diff, and deploy again"
-        )
+    """Refuse to deploy a policy (the stage's, or a function's own) that no longer matches the
+    models and the stage's settings."""
+    for name, expected in policy_files(stage).items():
+        path = stage.policy_file.with_name(name)
+        try:
+            committed = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise DeployError(f"cannot read {path}: {exc}; run `make policy`") from None
+        if committed != expected:
+            raise DeployError(
+                f"{name} does not match the tables, secrets and log groups of stage "
+                f"{stage.name!r}: run `make policy`, review the diff, and deploy again"
+            )
 
 
 # --- the commands --------------------------------------------------------------------------
@@ -542,6 +545,7 @@ def package(
     packaged = json.loads(template.read_text(encoding="utf-8"))
     gateway_responses.add_to_template(packaged)
     add_event_sources(packaged)
+    guardrails.add(packaged, stage)
     template.write_text(json.dumps(packaged, indent=2) + "\n", encoding="utf-8")
     shown = _relative(template)
     code = out_dir / "deployment.zip"
