@@ -16,6 +16,15 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
+# The template scanners (checkov, cfn-lint-serverless) in a venv of their own: checkov's pins
+# (boto3 1.35) conflict with requirements.txt's. tests/infra/test_scanners.py runs them.
+SCAN_VENV := .venv-scan
+SCAN_STAMP := $(SCAN_VENV)/.installed
+$(SCAN_STAMP): requirements-scan.txt
+	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet -r requirements-scan.txt
+	touch $(SCAN_STAMP)
+
 ## dev: start the local stack (embedded DynamoDB + HTTP API on 127.0.0.1:8000) in the foreground
 dev: $(STAMP)
 	$(PY) -m devstack
@@ -23,7 +32,7 @@ dev: $(STAMP)
 ## test: run the whole test suite, in TEST_WORKERS processes (2: CI's machine has 2 cores; each
 ## test file runs whole in one process, as its module fixtures start stacks; TEST_WORKERS=0: one)
 TEST_WORKERS ?= 2
-test: $(STAMP)
+test: $(STAMP) $(SCAN_STAMP)
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## check: lint, format check, type check and the layer contracts (import-linter, pyproject.toml)
@@ -74,4 +83,4 @@ chalice-local: $(STAMP)
 	$(PY) -m devstack chalice-local
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SCAN_VENV) .pytest_cache .mypy_cache .ruff_cache
