@@ -29,7 +29,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     admin.add_argument(
         "--stage",
         help="a deployed stage of .chalice/config.json: use its tables and SSM secrets on AWS "
-        "(with your AWS credentials and AWS_DEFAULT_REGION)",
+        "(with your AWS credentials, in the region deploy uses: AWS_DEFAULT_REGION or your "
+        "profile's)",
     )
     commands.add_parser(
         "create-tables",
@@ -97,11 +98,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .admin import create_admin
 
         if args.stage:
+            from .deploy import DeployError, configured_region
             from .stages import StageError, load_stage
 
             try:
                 load_stage(args.stage).apply_to(os.environ)
-            except StageError as exc:
+                # The region deploy used (the profile's too), not create-admin's local default.
+                os.environ["AWS_DEFAULT_REGION"] = configured_region()
+            except (StageError, DeployError) as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 1
         return create_admin(args.email, args.role)
