@@ -109,7 +109,6 @@ def _throttle_and_log(resources: dict[str, Any], stage: Stage) -> None:
             "HttpMethod": "*",
             "ThrottlingRateLimit": rate,
             "ThrottlingBurstLimit": burst,
-            "MetricsEnabled": True,
         }
     ]
     rest["AccessLogSetting"] = {
