@@ -102,9 +102,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .stages import StageError, load_stage
 
             try:
+                # The region deploy uses (the profile's too), not create-admin's local default;
+                # found before anything in the environment changes.
+                region = configured_region()
                 load_stage(args.stage).apply_to(os.environ)
-                # The region deploy used (the profile's too), not create-admin's local default.
-                os.environ["AWS_DEFAULT_REGION"] = configured_region()
+                os.environ["AWS_DEFAULT_REGION"] = region
             except (StageError, DeployError) as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 1

@@ -564,5 +564,7 @@ def test_create_admin_with_stage_and_no_region_is_one_line(
 ) -> None:
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     monkeypatch.delenv("AWS_REGION", raising=False)
+    before = dict(os.environ)
     assert main(["create-admin", "--stage", "prod", "--email", "a@example.com"]) == 1
     assert capsys.readouterr().err.startswith("error: no AWS region configured")
+    assert dict(os.environ) == before  # refused before the stage's settings were applied
