@@ -25,6 +25,15 @@ $(STAMP): requirements.txt requirements-dev.txt
 	cd $* && npm ci --no-audit --no-fund
 	touch $@
 
+# The template scanners (checkov, cfn-lint-serverless) in a venv of their own: checkov's pins
+# (boto3 1.35) conflict with requirements.txt's. tests/infra/test_scanners.py runs them.
+SCAN_VENV := .venv-scan
+SCAN_STAMP := $(SCAN_VENV)/.installed
+$(SCAN_STAMP): requirements-scan.txt
+	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet -r requirements-scan.txt
+	touch $(SCAN_STAMP)
+
 ## dev: start the local stack (embedded DynamoDB + HTTP API on 127.0.0.1:8000) in the foreground
 dev: $(STAMP) $(NPM_STAMPS)
 	$(PY) -m devstack
@@ -33,7 +42,7 @@ dev: $(STAMP) $(NPM_STAMPS)
 ## processes (2: CI's machine has 2 cores; each test file runs whole in one process, as its module
 ## fixtures start stacks; TEST_WORKERS=0: one)
 TEST_WORKERS ?= 2
-test: $(STAMP) $(NPM_STAMPS)
+test: $(STAMP) $(NPM_STAMPS) $(SCAN_STAMP)
 	for dir in $(NPM_PROJECTS); do (cd $$dir && npm test) || exit 1; done
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
@@ -54,11 +63,11 @@ format: $(STAMP)
 template: $(STAMP)
 	$(PY) -m infra template > infra/tables.template.json
 
-## policy: regenerate .chalice/policy-<stage>.json (the functions' IAM policy) for every stage
+## policy: regenerate the functions' IAM policies for every stage: .chalice/policy-<stage>.json
+## (the stage's) and .chalice/policy-<stage>-<function>.json (each function's own, least privilege)
 policy: $(STAMP)
 	for stage in $$($(PY) -c 'import infra.stages as s; print(*s.stage_names())'); do \
-		$(PY) -m infra policy --stage $$stage > .chalice/policy-$$stage.json.tmp && \
-		mv .chalice/policy-$$stage.json.tmp .chalice/policy-$$stage.json || exit 1; \
+		$(PY) -m infra policy --stage $$stage --write || exit 1; \
 	done
 
 ## deploy: put STAGE (dev) on AWS: tables stack + secrets (created if missing) + chalice deploy;
@@ -88,7 +97,7 @@ chalice-local: $(STAMP)
 	$(PY) -m devstack chalice-local
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SCAN_VENV) .pytest_cache .mypy_cache .ruff_cache
 
 # The Node server SDK (sdk/node) is built to sdk/node/dist (not committed) for its users and for
 # tests/sdk/test_node_sdk.py, which runs it against the real stack.

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,7 +29,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     admin.add_argument(
         "--stage",
         help="a deployed stage of .chalice/config.json: use its tables and SSM secrets on AWS "
-        "(with your AWS credentials and AWS_DEFAULT_REGION)",
+        "(with your AWS credentials, in the region deploy uses: AWS_DEFAULT_REGION or your "
+        "profile's)",
     )
     commands.add_parser(
         "create-tables",
@@ -39,6 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "policy", help="print the Lambda IAM policy of a stage (.chalice/policy-<stage>.json)"
     )
     policy.add_argument("--stage", required=True)
+    policy.add_argument(
+        "--write",
+        action="store_true",
+        help="write the stage's policy and each function's own (.chalice/policy-<stage>-<function>"
+        ".json) instead of printing",
+    )
     deploy = commands.add_parser(
         "deploy",
         help="deploy a stage to AWS: tables stack, secrets, chalice deploy; prints the URLs",
@@ -90,11 +98,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .admin import create_admin
 
         if args.stage:
+            from .deploy import DeployError, configured_region
             from .stages import StageError, load_stage
 
             try:
+                # The region deploy uses (the profile's too), not create-admin's local default;
+                # found before anything in the environment changes.
+                region = configured_region()
                 load_stage(args.stage).apply_to(os.environ)
-            except StageError as exc:
+                os.environ["AWS_DEFAULT_REGION"] = region
+            except (StageError, DeployError) as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 1
         return create_admin(args.email, args.role)
@@ -117,6 +130,8 @@ def deploy_command(args: argparse.Namespace) -> int:
     from .stages import load_stage
 
     if args.command == "policy":
+        if args.write:
+            return deploy.run_command(lambda: _write_policies(load_stage(args.stage)))
         return deploy.run_command(lambda: _write(policy_json(load_stage(args.stage))))
     if args.command == "deploy":
         return deploy.run_command(lambda: deploy.deploy(args.stage))
@@ -139,6 +154,17 @@ def deploy_command(args: argparse.Namespace) -> int:
 
 def _write(text: str) -> int:
     sys.stdout.write(text)
+    return 0
+
+
+def _write_policies(stage: Any) -> int:
+    from .policy import policy_files
+
+    for name, text in policy_files(stage).items():
+        path = stage.policy_file.with_name(name)
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+            print(f"wrote {path.name}", file=sys.stderr)
     return 0
 
 

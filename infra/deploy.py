@@ -33,8 +33,8 @@ from chalicelib.config import (
     STREAM_ARN_VARIABLE,
 )
 
-from . import bytecode, gateway_responses
-from .policy import policy_json
+from . import bytecode, gateway_responses, guardrails
+from .policy import policy_files
 from .stages import ROOT, Stage, StageError, load_stage
 
 TEMPLATE_PATH = Path("infra") / "tables.template.json"
@@ -44,6 +44,12 @@ RESTART_VARIABLE = "PULSE_SECRETS_CHANGED_AT"
 
 Runner = Callable[..., "subprocess.CompletedProcess[Any]"]
 Print = Callable[[str], None]
+
+
+NO_REGION = (
+    "no AWS region configured: set AWS_DEFAULT_REGION (or AWS_REGION), "
+    "or a region in your AWS profile"
+)
 
 
 class DeployError(Exception):
@@ -62,6 +68,21 @@ class Aws:
         return self.session.client(service, region_name=self.region)
 
 
+def configured_region() -> str:
+    """The region `deploy` uses (boto3's: the environment, else the profile's), for the other
+    commands that reach a deployed stage (`create-admin --stage`)."""
+    import boto3
+    from botocore.exceptions import ProfileNotFound
+
+    try:
+        region = boto3.Session().region_name
+    except ProfileNotFound as exc:
+        raise DeployError(f"AWS profile not found: {exc}") from None
+    if not region:
+        raise DeployError(NO_REGION)
+    return str(region)
+
+
 def connect(region: str | None = None) -> Aws:
     """The caller's AWS session, checked with one sts:GetCallerIdentity."""
     import boto3
@@ -72,10 +93,7 @@ def connect(region: str | None = None) -> Aws:
     except ProfileNotFound as exc:
         raise DeployError(f"AWS profile not found: {exc}") from None
     if not session.region_name:
-        raise DeployError(
-            "no AWS region configured: set AWS_DEFAULT_REGION (or AWS_REGION), "
-            "or a region in your AWS profile"
-        )
+        raise DeployError(NO_REGION)
     if session.get_credentials() is None:
         raise DeployError(
             "no AWS credentials found: run `aws configure` or `aws sso login`, set AWS_PROFILE, "
@@ -167,12 +185,7 @@ def rotate_pepper(aws: Aws, stage: Stage) -> list[str]:
 def restart_functions(lambda_client: Any, stage: Stage) -> list[str]:
     """Secrets are read once per container: make every function of the stage start new ones by
     changing one environment variable (RESTART_VARIABLE). The next deploy resets it."""
-    names = []
-    for page in lambda_client.get_paginator("list_functions").paginate():
-        for function in page["Functions"]:
-            name = function["FunctionName"]
-            if name == stage.function_prefix or name.startswith(stage.function_prefix + "-"):
-                names.append(name)
+    names = stage_functions(lambda_client, stage)
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     for name in sorted(names):
         config = lambda_client.get_function_configuration(FunctionName=name)
@@ -182,6 +195,35 @@ def restart_functions(lambda_client: Any, stage: Stage) -> list[str]:
             FunctionName=name, Environment={"Variables": variables}
         )
     return sorted(names)
+
+
+def stage_functions(lambda_client: Any, stage: Stage) -> list[str]:
+    """The deployed functions of the stage: `pulse-<stage>` and `pulse-<stage>-*`."""
+    names = []
+    for page in lambda_client.get_paginator("list_functions").paginate():
+        for function in page["Functions"]:
+            name = function["FunctionName"]
+            if name == stage.function_prefix or name.startswith(stage.function_prefix + "-"):
+                names.append(name)
+    return sorted(names)
+
+
+def refuse_a_second_copy(lambda_client: Any, stage: Stage, root: Path = ROOT) -> None:
+    """chalice deploy updates what .chalice/deployed/<stage>.json records; without that record
+    it creates every function and both APIs again, beside the first ones (new URLs, two sets of
+    everything). Refuse when the stage's functions exist and the record does not."""
+    record = root / DEPLOYED_DIR / f"{stage.name}.json"
+    if record.is_file():
+        return
+    existing = stage_functions(lambda_client, stage)
+    if existing:
+        shown = ", ".join(existing[:3]) + (", ..." if len(existing) > 3 else "")
+        raise DeployError(
+            f"stage {stage.name} is deployed ({shown}) but {record.relative_to(root)}, "
+            "chalice's record of it, is missing: deploying now would create a second copy of "
+            "its functions and APIs. Restore the file from where you keep it (your deployment "
+            "fork or CI), or tear the stage down first (docs/operations.md, Teardown)"
+        )
 
 
 def _get_secret(ssm: Any, name: str) -> str:
@@ -419,16 +461,19 @@ def _deployed(stage: Stage, root: Path, *fields: tuple[str, str]) -> list[str]:
 
 
 def check_policy_file(stage: Stage) -> None:
-    """Refuse to deploy a policy that no longer matches the models and the stage's settings."""
-    try:
-        committed = stage.policy_file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DeployError(f"cannot read {stage.policy_file}: {exc}") from None
-    if committed != policy_json(stage):
-        raise DeployError(
-            f"{stage.policy_file.name} does not match the tables, secrets and log groups of stage "
-            f"{stage.name!r}: run `make policy`, review the diff, and deploy again"
-        )
+    """Refuse to deploy a policy (the stage's, or a function's own) that no longer matches the
+    models and the stage's settings."""
+    for name, expected in policy_files(stage).items():
+        path = stage.policy_file.with_name(name)
+        try:
+            committed = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise DeployError(f"cannot read {path}: {exc}; run `make policy`") from None
+        if committed != expected:
+            raise DeployError(
+                f"{name} does not match the tables, secrets and log groups of stage "
+                f"{stage.name!r}: run `make policy`, review the diff, and deploy again"
+            )
 
 
 # --- the commands --------------------------------------------------------------------------
@@ -445,6 +490,7 @@ def deploy(
     stage = load_stage(stage_name, root)
     check_policy_file(stage)
     aws = connect_aws()
+    refuse_a_second_copy(aws.client("lambda"), stage, root)
     out(f"Deploying Pulse stage {stage.name} to AWS account {aws.account}, {aws.region}.")
 
     tables = deploy_tables(aws.client("cloudformation"), stage, root, out)
@@ -542,6 +588,7 @@ def package(
     packaged = json.loads(template.read_text(encoding="utf-8"))
     gateway_responses.add_to_template(packaged)
     add_event_sources(packaged)
+    guardrails.add(packaged, stage)
     template.write_text(json.dumps(packaged, indent=2) + "\n", encoding="utf-8")
     shown = _relative(template)
     code = out_dir / "deployment.zip"

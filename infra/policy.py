@@ -75,6 +75,49 @@ FILE_ACTIONS = ("s3:DeleteObject", "s3:GetObject", "s3:PutObject", "s3:PutObject
 FILES_PREFIX = "att/"
 
 
+# What each function calls, by statement of the stage's policy: each function's own policy file
+# (.chalice/policy-<stage>-<function>.json) holds these statements only. tests/infra/test_policy.py
+# records the calls each handler's code paths make and holds this table to them. The event
+# source mappings act with the function's role: the stream (webhook_events) and the queue's
+# receive and delete (webhook_attempts).
+COMMON = ("ControlTable", "DataTable", "Secrets", "Logs")
+FUNCTION_STATEMENTS: dict[str, tuple[str, ...]] = {
+    "api_handler": (
+        *COMMON,
+        "Indexes",
+        "WebhookQueue",
+        "AttachmentFiles",
+        "AttachmentList",
+        "WebSocketPush",
+    ),
+    "websocket_connect": (*COMMON, "WebSocketPush"),
+    "websocket_message": (*COMMON, "AttachmentFiles", "WebSocketPush"),
+    "websocket_disconnect": ("DataTable", "Secrets", "Logs", "WebSocketPush"),
+    "webhook_events": (*COMMON, "EventStream", "WebhookQueue"),
+    "webhook_attempts": (*COMMON, "WebhookQueue", "WebSocketPush"),
+}
+# X-Ray's write actions take no resource: "*" is the only form IAM accepts (stages with `xray`).
+TRACING_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
+
+
+def function_policy_document(stage: Stage, function: str) -> dict[str, Any]:
+    """The function's own policy: the statements FUNCTION_STATEMENTS gives it."""
+    wanted = FUNCTION_STATEMENTS[function]
+    statements = [s for s in policy_document(stage)["Statement"] if s["Sid"] in wanted]
+    if stage.tracing:
+        statements.append(_allow("Tracing", TRACING_ACTIONS, ["*"]))
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def policy_files(stage: Stage) -> dict[str, str]:
+    """Every committed policy file of the stage (file name -> text), byte for byte."""
+    files = {stage.policy_file.name: policy_json(stage)}
+    for function in FUNCTION_STATEMENTS:
+        document = function_policy_document(stage, function)
+        files[stage.function_policy_file(function).name] = json.dumps(document, indent=2) + "\n"
+    return files
+
+
 def policy_document(stage: Stage) -> dict[str, Any]:
     statements: list[dict[str, Any]] = []
     indexes = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,16 @@ LOCAL_ONLY_VARIABLES = (
 )
 
 
+FUNCTIONS = (
+    "api_handler",
+    "websocket_connect",
+    "websocket_message",
+    "websocket_disconnect",
+    "webhook_events",
+    "webhook_attempts",
+)
+
+
 class StageError(Exception):
     """The stage is unknown or its configuration is incomplete (shown without traceback)."""
 
@@ -35,6 +45,39 @@ class Stage:
     env: dict[str, str]  # the Lambda functions' environment variables
     policy_file: Path
     api_gateway_stage: str
+    # The stage's entry of .chalice/config.json as it is (guard rails read theirs from it).
+    config: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def throttle(self, api: str) -> tuple[float, int]:
+        """(rate per second, burst) of API Gateway's throttle on `rest` or `websocket`."""
+        limits = self.config.get("api_throttling", {}).get(api)
+        if not limits:
+            raise StageError(f"stage {self.name!r} lacks api_throttling.{api} in {CONFIG_PATH}")
+        return float(limits["rate_limit"]), int(limits["burst_limit"])
+
+    @property
+    def log_retention_days(self) -> int:
+        days = self.config.get("log_retention_in_days")
+        if not days:
+            raise StageError(f"stage {self.name!r} lacks log_retention_in_days in {CONFIG_PATH}")
+        return int(days)
+
+    @property
+    def tracing(self) -> bool:
+        """X-Ray on the functions (chalice's `xray`) and on the REST API's stage."""
+        return bool(self.config.get("xray", False))
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {"app": self.app_name, "stage": self.name}
+
+    @property
+    def alarm_topic(self) -> str:
+        return f"{self.function_prefix}-alarms"
+
+    def function_policy_file(self, function: str) -> Path:
+        """The function's own IAM policy (chalice's per-function `iam_policy_file`)."""
+        return self.policy_file.with_name(f"policy-{self.name}-{function}.json")
 
     @property
     def table_prefix(self) -> str:
@@ -112,4 +155,5 @@ def load_stage(name: str, root: Path = ROOT) -> Stage:
         api_gateway_stage=str(
             stage.get("api_gateway_stage") or config.get("api_gateway_stage") or "api"
         ),
+        config=stage,
     )

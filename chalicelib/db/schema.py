@@ -53,6 +53,8 @@ def cloudformation_template() -> dict[str, Any]:
             "TimeToLiveSpecification": {"AttributeName": TTL_ATTRIBUTE, "Enabled": True},
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
             "SSESpecification": {"SSEEnabled": True},
+            # A table is deleted only after an operator turns this off (docs/operations.md).
+            "DeletionProtectionEnabled": True,
         }
         if logical in STREAMS:
             properties["StreamSpecification"] = {"StreamViewType": STREAMS[logical]}

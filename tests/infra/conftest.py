@@ -90,6 +90,24 @@ def byte_code_problems(package: Path) -> list[str]:
     return problems
 
 
+@pytest.fixture(scope="session")
+def packaged(tmp_path_factory: pytest.TempPathFactory, ordinary_checkout: Path) -> dict[str, Path]:
+    """Both stages packaged once (the dependencies are built for the first and reused from
+    chalice's cache for the second), from a checkout whose `__pycache__` holds what an operator's
+    machine leaves there, with byte-code writing on as it is there: each stage's sam.json."""
+    from infra import deploy
+    from infra.stages import stage_names
+
+    out = tmp_path_factory.mktemp("package")
+    lines: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+        return {
+            name: deploy.package(name, out / name, root=ordinary_checkout, out=lines.append)
+            for name in stage_names()
+        }
+
+
 @pytest.fixture
 def package_problems() -> Callable[[Path], list[str]]:
     return byte_code_problems

@@ -25,6 +25,7 @@ from infra import deploy, gateway_responses
 from infra.__main__ import main
 from infra.deploy import Aws, DeployError
 from infra.stages import LOCAL_ONLY_VARIABLES, load_stage
+from infra.tables import create_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 REST_URL = "https://abc123.execute-api.us-east-1.amazonaws.com/api/"
@@ -459,3 +460,111 @@ def test_make_deploy_on_a_machine_that_writes_byte_code_deploys_only_byte_code_p
     assert "Could not connect to the endpoint URL" in chalice.stderr  # went no further
     (package,) = (ordinary_checkout / ".chalice" / "deployments").glob("*.zip")
     assert package_problems(package) == []
+
+
+# --- no second copy of a stage ---------------------------------------------------------------
+
+
+def test_deploy_refuses_a_second_copy_when_chalice_s_record_is_missing(
+    aws_account: Aws, project: Path, functions: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The stage's functions exist, .chalice/deployed/prod.json does not: chalice would create
+    every function and both APIs again. Nothing is created, the message says how to recover."""
+    fake = FakeChalice(project)
+
+    with pytest.raises(DeployError) as refused:
+        run_deploy(project, fake, [])
+
+    message = str(refused.value)
+    assert "pulse-prod, pulse-prod-websocket_connect" in message
+    assert ".chalice/deployed/prod.json" in message and "second copy" in message
+    assert "Restore the file" in message and "Teardown" in message
+    assert "pulse-dev" not in message and "pulse-production-x" not in message
+    assert fake.calls == []  # no chalice package or deploy
+    stacks = boto3.client("cloudformation", region_name="us-east-1").list_stacks()
+    assert stacks["StackSummaries"] == []  # no tables stack either
+    parameters = boto3.client("ssm", region_name="us-east-1").describe_parameters()
+    assert parameters["Parameters"] == []
+
+
+def test_deploy_goes_on_when_the_record_is_there(
+    aws_account: Aws, project: Path, functions: list[str]
+) -> None:
+    fake = FakeChalice(project)
+    (project / ".chalice" / "deployed").mkdir()
+    FakeChalice(project)(["chalice", "deploy", "--stage", "prod"])  # the record of a deploy
+
+    assert run_deploy(project, fake, []) == 0
+    assert fake.calls[-1][0][1:] == ["deploy", "--stage", "prod"]
+
+
+def test_deploy_of_another_stage_is_not_refused(
+    aws_account: Aws, project: Path, functions: list[str]
+) -> None:
+    """pulse-production-x is not stage prod's, nor pulse-prod's of stage dev."""
+    only_others = boto3.client("lambda", region_name="us-east-1")
+    for name in ("pulse-prod", "pulse-prod-websocket_connect"):
+        only_others.delete_function(FunctionName=name)
+    assert run_deploy(project, FakeChalice(project), []) == 0
+
+
+def test_the_refusal_is_one_error_line(
+    aws_account: Aws,
+    project: Path,
+    functions: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(deploy, "ROOT", project)
+    assert deploy.run_command(lambda: run_deploy(project, FakeChalice(project), [])) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: stage prod is deployed") and len(err.strip().splitlines()) == 1
+
+
+# --- create-admin --stage: deploy's region ----------------------------------------------------
+
+
+def test_create_admin_with_stage_uses_the_profile_s_region_as_deploy_does(
+    aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No region in the environment, one in the AWS profile: deploy goes there, and so does
+    create-admin (it used to take us-east-1, and found no tables)."""
+    config = tmp_path / "aws-config"
+    config.write_text("[default]\nregion = eu-west-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):  # set, then removed: restored after
+        monkeypatch.setenv(name, "us-east-1")
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("PULSE_ADMIN_PASSWORD", PASSWORD)
+    for name in LOCAL_ONLY_VARIABLES:  # so that undo restores what --stage changes
+        monkeypatch.setenv(name, "unused")
+        monkeypatch.delenv(name)
+    for name, value in load_stage("prod").env.items():
+        monkeypatch.setenv(name, value)
+    ssm = boto3.client("ssm", region_name="eu-west-1")  # the stage's secrets are there
+    for name in ("key-pepper", "signing-secret"):
+        ssm.put_parameter(Name=f"/pulse/prod/{name}", Value="s" * 64, Type="SecureString")
+    create_tables(boto3.client("dynamodb", region_name="eu-west-1"), "pulse-prod-")
+
+    try:
+        assert deploy.configured_region() == "eu-west-1"
+        code = main(["create-admin", "--stage", "prod", "--email", "owner@example.com"])
+        assert code == 0, capsys.readouterr().err
+        assert os.environ["AWS_DEFAULT_REGION"] == "eu-west-1"
+        in_eu = boto3.client("dynamodb", region_name="eu-west-1").scan(
+            TableName="pulse-prod-control"
+        )
+        assert in_eu["Count"] >= 1  # the operator is there
+    finally:
+        runtime.install(None)
+
+
+def test_create_admin_with_stage_and_no_region_is_one_line(
+    no_aws_config: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    before = dict(os.environ)
+    assert main(["create-admin", "--stage", "prod", "--email", "a@example.com"]) == 1
+    assert capsys.readouterr().err.startswith("error: no AWS region configured")
+    assert dict(os.environ) == before  # refused before the stage's settings were applied

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from cfnlint.api import lint_file
 
-from infra import deploy, gateway_responses
+from infra import deploy, gateway_responses, guardrails
 from infra.stages import Stage, load_stage, read_config, stage_names
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,21 +32,6 @@ FUNCTIONS = {  # logical id in the template -> chalice's function name in config
     "WebhookEvents": "webhook_events",
     "WebhookAttempts": "webhook_attempts",
 }
-
-
-@pytest.fixture(scope="module")
-def packaged(tmp_path_factory: pytest.TempPathFactory, ordinary_checkout: Path) -> dict[str, Path]:
-    """Both stages packaged once for the module (the dependencies are built for the first and
-    reused from chalice's cache for the second), from a checkout whose `__pycache__` holds what
-    an operator's machine leaves there, with byte-code writing on as it is there."""
-    out = tmp_path_factory.mktemp("package")
-    lines: list[str] = []
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
-        return {
-            name: deploy.package(name, out / name, root=ordinary_checkout, out=lines.append)
-            for name in STAGES
-        }
 
 
 def template(packaged: dict[str, Path], name: str) -> dict[str, Any]:
@@ -88,17 +73,31 @@ def test_the_websocket_api_has_its_three_routes(packaged: dict[str, Path], name:
 
 
 @pytest.mark.parametrize("name", STAGES)
-def test_every_function_has_the_stage_policy_and_nothing_else(
+def test_every_function_has_its_own_policy_and_nothing_else(
     packaged: dict[str, Path], name: str
 ) -> None:
+    """Each role holds its function's own policy file, its WebSocket push naming this template's
+    WebSocket API (a reference), never every API whose stage has the same name."""
     t = template(packaged, name)
     stage = load_stage(name)
-    policy = json.loads(stage.policy_file.read_text(encoding="utf-8"))
-    for logical in FUNCTIONS:
+    for logical, function in FUNCTIONS.items():
+        policy = json.loads(stage.function_policy_file(function).read_text(encoding="utf-8"))
         role_ref = t["Resources"][logical]["Properties"]["Role"]["Fn::GetAtt"][0]
         role = t["Resources"][role_ref]["Properties"]
-        assert [p["PolicyDocument"] for p in role["Policies"]] == [policy]
+        (document,) = [p["PolicyDocument"] for p in role["Policies"]]
         assert "ManagedPolicyArns" not in role
+        for got, committed in zip(document["Statement"], policy["Statement"], strict=True):
+            if got["Sid"] != "WebSocketPush":
+                assert got == committed
+                continue
+            methods = [arn.split("/")[-3] for arn in committed["Resource"]]
+            assert got["Resource"] == [
+                {
+                    "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:"
+                    f"${{AWS::AccountId}}:${{WebsocketAPI}}/api/{method}/@connections/*"
+                }
+                for method in methods
+            ]
 
 
 @pytest.mark.parametrize("name", STAGES)
@@ -227,7 +226,7 @@ def test_package_prints_the_next_steps(tmp_path: Path) -> None:
         (Path(command[-1])).mkdir(parents=True)
         merge = json.loads(Path(command[command.index("--merge-template") + 1]).read_text())
         assert merge["Parameters"]["TablePrefix"]["Default"] == "pulse-prod-"
-        api = {"RestAPI": {"Properties": {"DefinitionBody": {}}}}
+        api = {"RestAPI": {"Type": "AWS::Serverless::Api", "Properties": {"DefinitionBody": {}}}}
         (Path(command[-1]) / "sam.json").write_text(json.dumps({"Resources": api}))
         return type("Done", (), {"returncode": 0, "stdout": "", "stderr": ""})()
 
@@ -331,3 +330,141 @@ def test_the_webhook_pipeline_reads_the_merged_stream_and_queue(
     redrive = t["Resources"]["WebhookQueue"]["Properties"]["RedrivePolicy"]
     assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["WebhookDeadLetters", "Arn"]}
     assert "arn:aws:sqs:us-east-1:000000000000" not in json.dumps(t)  # no stand-in left
+
+
+# --- guard rails (infra/guardrails.py and the stage's config) ---------------------------------
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_both_apis_throttle_at_the_stage_s_rate_and_burst(
+    packaged: dict[str, Path], name: str
+) -> None:
+    t = template(packaged, name)
+    config = read_config()["stages"][name]["api_throttling"]
+    (rest,) = t["Resources"]["RestAPI"]["Properties"]["MethodSettings"]
+    assert (rest["ResourcePath"], rest["HttpMethod"]) == ("/*", "*")  # every method of every path
+    assert rest["ThrottlingRateLimit"] == config["rest"]["rate_limit"]
+    assert rest["ThrottlingBurstLimit"] == config["rest"]["burst_limit"]
+    websocket = t["Resources"]["WebsocketAPIStage"]["Properties"]["DefaultRouteSettings"]
+    assert websocket["ThrottlingRateLimit"] == config["websocket"]["rate_limit"]
+    assert websocket["ThrottlingBurstLimit"] == config["websocket"]["burst_limit"]
+
+
+def test_the_stages_throttle_differently() -> None:
+    dev, prod = (load_stage(name) for name in STAGES)
+    assert dev.throttle("rest") != prod.throttle("rest")
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_every_function_has_a_reserved_concurrency_and_the_account_keeps_a_share(
+    packaged: dict[str, Path], name: str
+) -> None:
+    t = template(packaged, name)
+    config = read_config()["stages"][name]["lambda_functions"]
+    total = 0
+    for logical, function in FUNCTIONS.items():
+        reserved = t["Resources"][logical]["Properties"]["ReservedConcurrentExecutions"]
+        assert reserved == config[function]["reserved_concurrency"] > 0
+        total += reserved
+    # Lambda keeps 100 of the default 1,000 unreserved: both stages in one account must fit.
+    both = sum(
+        f["reserved_concurrency"]
+        for stage in read_config()["stages"].values()
+        for f in stage["lambda_functions"].values()
+    )
+    assert total <= both <= 900
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_every_function_and_api_logs_to_a_group_with_the_stage_s_retention(
+    packaged: dict[str, Path], name: str
+) -> None:
+    t = template(packaged, name)
+    stage = load_stage(name)
+    groups = resources_of(t, "AWS::Logs::LogGroup")
+    names = [g["Properties"]["LogGroupName"] for g in groups.values()]
+    assert {g["Properties"]["RetentionInDays"] for g in groups.values()} == {
+        stage.log_retention_days
+    }
+    for logical in FUNCTIONS:  # Lambda's own group of the function, by reference
+        assert {"Fn::Sub": f"/aws/lambda/${{{logical}}}"} in names
+    rest = t["Resources"]["RestAPI"]["Properties"]["AccessLogSetting"]
+    websocket = t["Resources"]["WebsocketAPIStage"]["Properties"]["AccessLogSettings"]
+    for setting, group in ((rest, "RestAccessLogs"), (websocket, "WebsocketAccessLogs")):
+        assert setting["DestinationArn"] == {"Fn::GetAtt": [group, "Arn"]}
+        line = json.loads(setting["Format"])  # JSON lines
+        assert {"requestId", "ip", "status"} <= set(line)
+        assert group in groups
+
+
+def test_tracing_is_a_per_stage_switch(packaged: dict[str, Path]) -> None:
+    for name in STAGES:
+        stage = load_stage(name)
+        t = template(packaged, name)
+        assert t["Resources"]["RestAPI"]["Properties"]["TracingEnabled"] is stage.tracing
+        functions = resources_of(t, "AWS::Serverless::Function").values()
+        modes = {r["Properties"]["Tracing"] for r in functions}
+        assert modes == {"Active" if stage.tracing else "PassThrough"}
+        for function in FUNCTIONS.values():
+            policy = json.loads(stage.function_policy_file(function).read_text(encoding="utf-8"))
+            sids = [s["Sid"] for s in policy["Statement"]]
+            assert ("Tracing" in sids) is stage.tracing  # X-Ray's permission only where it is on
+    assert [load_stage(n).tracing for n in STAGES] == [False, True]
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_the_tables_cannot_be_deleted_while_protected(packaged: dict[str, Path], name: str) -> None:
+    for table in resources_of(template(packaged, name), "AWS::DynamoDB::Table").values():
+        assert table["Properties"]["DeletionProtectionEnabled"] is True
+        assert table["Properties"]["PointInTimeRecoverySpecification"] == {
+            "PointInTimeRecoveryEnabled": True
+        }
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_every_taggable_resource_carries_the_app_and_the_stage(
+    packaged: dict[str, Path], name: str
+) -> None:
+    t = template(packaged, name)
+    untagged = []
+    for logical, resource in t["Resources"].items():
+        if resource["Type"] in guardrails.UNTAGGABLE:
+            continue
+        tags = resource["Properties"].get("Tags", {})
+        if isinstance(tags, list):
+            tags = {tag["Key"]: tag["Value"] for tag in tags}
+        if not {"app": "pulse", "stage": name}.items() <= tags.items():
+            untagged.append(logical)
+    assert untagged == []
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_alarms_watch_functions_apis_tables_and_dead_letters_into_the_stage_s_topic(
+    packaged: dict[str, Path], name: str
+) -> None:
+    t = template(packaged, name)
+    stage = load_stage(name)
+    (topic,) = resources_of(t, "AWS::SNS::Topic").values()
+    assert topic["Properties"]["TopicName"] == f"pulse-{name}-alarms"
+    assert t["Outputs"]["AlarmTopicArn"] == {"Value": {"Ref": "AlarmTopic"}}
+    alarms = resources_of(t, "AWS::CloudWatch::Alarm").values()
+    watched = set()
+    for alarm in alarms:
+        props = alarm["Properties"]
+        assert props["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+        dimensions = {d["Name"]: d["Value"] for d in props["Dimensions"]}
+        watched.add((props["Namespace"], props["MetricName"], json.dumps(dimensions)))
+    for logical in FUNCTIONS:
+        for metric in ("Errors", "Throttles"):
+            assert ("AWS/Lambda", metric, json.dumps({"FunctionName": {"Ref": logical}})) in watched
+    rest = json.dumps({"ApiName": stage.function_prefix, "Stage": "api"})
+    assert t["Resources"]["RestAPI"]["Properties"]["Name"] == stage.function_prefix
+    assert {("AWS/ApiGateway", "5XXError", rest), ("AWS/ApiGateway", "4XXError", rest)} <= watched
+    websocket = json.dumps({"ApiId": {"Ref": "WebsocketAPI"}, "Stage": "api"})
+    for metric in ("ExecutionError", "IntegrationError", "ClientError"):
+        assert ("AWS/ApiGateway", metric, websocket) in watched
+    for table in ("ControlTable", "DataTable"):
+        for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
+            assert ("AWS/DynamoDB", metric, json.dumps({"TableName": {"Ref": table}})) in watched
+    dlq = json.dumps({"QueueName": {"Fn::GetAtt": ["WebhookDeadLetters", "QueueName"]}})
+    assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible", dlq) in watched

@@ -18,8 +18,14 @@ from realtime.conftest import Env, FakeApi, Gateway
 from chalicelib import runtime
 from chalicelib.config import SECRET_PARAMETERS
 from infra.__main__ import main
-from infra.policy import policy_document, policy_json
-from infra.stages import Stage, load_stage, stage_names
+from infra.policy import (
+    FUNCTION_STATEMENTS,
+    function_policy_document,
+    policy_document,
+    policy_files,
+    policy_json,
+)
+from infra.stages import Stage, load_stage, read_config, stage_names
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSACT_ACTIONS = {
@@ -268,3 +274,216 @@ def test_the_policy_allows_exactly_what_the_app_does(
         "dynamodb:GetShardIterator",
         "dynamodb:ListStreams",
     ]
+
+
+# --- each function's own policy ---------------------------------------------------------------
+
+# Statements no handler's own call shows: CloudWatch Logs (Lambda's runtime writes), the secrets
+# (tests read local ones; every function reads them at its first request), X-Ray's (the runtime),
+# and what an event source mapping does with the function's role (the stream; the queue's
+# receive and delete).
+NOT_RECORDED = {"Logs", "Secrets", "Tracing", "EventStream"}
+MAPPING_ONLY = {("webhook_attempts", "WebhookQueue")}
+HANDLERS = {
+    ("chalicelib.realtime.handlers", "connect"): "websocket_connect",
+    ("chalicelib.realtime.handlers", "message"): "websocket_message",
+    ("chalicelib.realtime.handlers", "disconnect"): "websocket_disconnect",
+    ("chalicelib.webhook_handlers", "stream"): "webhook_events",
+    ("chalicelib.webhook_handlers", "attempts"): "webhook_attempts",
+}
+
+
+@pytest.fixture
+def by_function(monkeypatch: pytest.MonkeyPatch, fake: FakeApi) -> set[tuple[str, str]]:
+    """(function, policy statement) of every call the app makes, the function being the entry
+    point the call happened under (REST requests: api_handler). A module-wide cell, not a
+    context variable: fan-out posts from a thread pool."""
+    import importlib
+
+    from chalicelib.outbound.files import S3Files
+    from chalicelib.outbound.queue import NoQueue, SqsQueue
+
+    seen: set[tuple[str, str]] = set()
+    current = ["api_handler"]
+    tables = {"control": "ControlTable", "data": "DataTable"}
+
+    def note(statement: str) -> None:
+        seen.add((current[0], statement))
+
+    def under(function: str, inner: Any) -> Any:
+        def entry(*args: Any) -> Any:
+            before, current[0] = current[0], function
+            try:
+                return inner(*args)
+            finally:
+                current[0] = before
+
+        return entry
+
+    for (module_name, name), function in HANDLERS.items():
+        module = importlib.import_module(module_name)
+        monkeypatch.setattr(module, name, under(function, getattr(module, name)))
+
+    original = BaseClient._make_api_call
+
+    def recording(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        service = self.meta.service_model.service_name
+        if service == "dynamodb":
+            names = (
+                [i[next(iter(i))]["TableName"] for i in params["TransactItems"]]
+                if "TransactItems" in params
+                else list(params.get("RequestItems") or [params.get("TableName", "")])
+            )
+            for table in names:
+                note(tables[table.rsplit("-", 1)[-1]])
+            if params.get("IndexName"):
+                note("Indexes")
+        elif service == "s3":
+            note("AttachmentList" if operation.startswith("ListObjects") else "AttachmentFiles")
+        elif service == "sqs":
+            note("WebhookQueue")
+        elif service == "ssm":
+            note("Secrets")
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+
+    def wrap(cls: Any, method: str, statement: str) -> None:
+        inner = getattr(cls, method)
+
+        def recorded(self: Any, *args: Any, **kwargs: Any) -> Any:
+            note(statement)
+            return inner(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, method, recorded)
+
+    # Presigned URLs are signed in process: the browser's upload and download act with the
+    # signer's rights, so signing one uses them.
+    wrap(S3Files, "upload", "AttachmentFiles")
+    wrap(S3Files, "download_url", "AttachmentFiles")
+    for queue in (NoQueue, SqsQueue):
+        wrap(queue, "send", "WebhookQueue")
+    for method in ("post", "close", "gone_of"):
+        wrap(FakeApi, method, "WebSocketPush")
+    return seen
+
+
+def pipeline_and_files(client: Any, services: runtime.Services, gw: Gateway, fake: FakeApi) -> None:
+    """What the first scenario leaves out: files (REST and socket), the stream's events handed to
+    webhook_events, and a queued key end handed to webhook_attempts."""
+    import boto3
+    from streams import stream_records
+
+    from chalicelib import webhook_handlers
+    from chalicelib.services.environments import KEY_EXPIRY_JOB
+
+    services.operators.create(None, "files@example.com", "a-long-enough-password", "owner")
+    login = {"email": "files@example.com", "password": "a-long-enough-password"}
+    op = call(client, "POST", "/admin/api/login", None, login)["token"]
+    created = call(client, "POST", "/admin/api/environments", op, {"name": "Files"})
+    env_id = created["environment"]["id"]
+    env = f"/admin/api/environments/{env_id}"
+    call(client, "POST", f"{env}/webhooks", op, {"url": "https://hooks.example.com/in"})
+    keys = call(client, "POST", f"{env}/keys/rotate", op)["keys"]
+    pk = next(k for k in keys if k["kind"] == "publishable")
+    sk = next(k["key"] for k in keys if k["kind"] == "secret")
+    rooms = "/api/v1/rooms"
+    call(client, "POST", rooms, sk, {"id": "files"})
+    bucket = services.settings.attachments_bucket
+
+    def uploaded() -> str:
+        body = {"name": "a.png", "mimeType": "image/png", "size": 3}
+        att = call(client, "POST", f"{rooms}/files/attachments", sk, body)
+        boto3.client("s3").put_object(Bucket=bucket, Key=att["upload"]["fields"]["key"], Body=b"x")
+        return str(att["attachment"]["id"])
+
+    thread = call(
+        client,
+        "POST",
+        f"{rooms}/files/threads",
+        sk,
+        {"comment": {"userId": "ada", "body": "Files", "attachmentIds": [uploaded()]}},
+    )
+    call(client, "GET", f"{rooms}/files/threads/{thread['id']}", sk)
+    # One socket per user and room: a second of ada's is refused after asking API Gateway
+    # whether the first is still open ($connect's GET @connections).
+    gw.reconfigure(user_connections_per_room=1)
+    tenant = Env(env_id, pk["key"], sk, "", "")
+    ada, bob = (
+        call(client, "POST", "/auth/token", sk, {"userId": user, "name": user})["token"]
+        for user in ("ada", "bob")
+    )
+    socket = gw.connect(tenant, token=ada, room="files")
+    gw.join(socket)
+    gw.refused({"apiKey": pk["key"], "token": ada, "room": "files"}, 429)
+    other = gw.connect(tenant, "bob", token=bob, room="files")
+    gw.join(other)
+    gw.send(
+        socket, "comment.create", threadId=thread["id"], body="More", attachmentIds=[uploaded()]
+    )
+    gw.disconnect(other)  # the room is told
+    records = stream_records(services.settings.data_table, env_id, "files")
+    assert records
+    webhook_handlers.stream({"Records": records})
+    # The pk rolled with a grace: at its end, the queued job closes the sockets opened with it.
+    call(client, "POST", f"{env}/keys/{pk['id']}/roll", op, {"expiresIn": "1h"})
+    gw.clock.advance(3601)
+    job = {"job": KEY_EXPIRY_JOB, "envId": env_id, "keyId": pk["id"], "at": 0}
+    webhook_handlers.attempts({"Records": [{"body": json.dumps(job)}]})
+    assert socket in fake.closed
+    call(client, "DELETE", f"{rooms}/files", sk)  # its files go: the prefix is listed
+
+
+def test_each_function_s_policy_grants_what_it_calls_and_nothing_more(
+    client: Any,
+    services: runtime.Services,
+    fake: FakeApi,
+    gw: Gateway,
+    by_function: set[tuple[str, str]],
+) -> None:
+    every_access_pattern(client, services, gw)
+    pipeline_and_files(client, services, gw, fake)
+    called = {function for function, _ in by_function}
+    assert called == set(FUNCTION_STATEMENTS)  # every function's code paths ran
+    denied = sorted(
+        (function, statement)
+        for function, statement in by_function
+        if statement not in FUNCTION_STATEMENTS[function]
+    )
+    assert denied == [], f"these calls would be denied: {denied}"
+    unused = sorted(
+        (function, statement)
+        for function, statements in FUNCTION_STATEMENTS.items()
+        for statement in statements
+        if statement not in NOT_RECORDED
+        and (function, statement) not in MAPPING_ONLY
+        and (function, statement) not in by_function
+    )
+    assert unused == [], f"granted but never called (not least privilege): {unused}"
+
+
+@pytest.mark.parametrize("name", stage_names())
+def test_each_function_s_committed_policy_is_the_generated_one(name: str) -> None:
+    stage = load_stage(name)
+    for file_name, text in policy_files(stage).items():
+        path = stage.policy_file.with_name(file_name)
+        assert path.read_text(encoding="utf-8") == text, f"{file_name}: run `make policy`"
+    config = read_config()["stages"][name]["lambda_functions"]
+    for function in FUNCTION_STATEMENTS:  # chalice gives each function its own file
+        assert config[function]["iam_policy_file"] == stage.function_policy_file(function).name
+
+
+@pytest.mark.parametrize("name", stage_names())
+def test_a_function_s_policy_is_the_stage_s_statements_it_needs(name: str) -> None:
+    stage = load_stage(name)
+    whole = {s["Sid"]: s for s in policy_document(stage)["Statement"]}
+    for function, statements in FUNCTION_STATEMENTS.items():
+        document = function_policy_document(stage, function)
+        own = {s["Sid"]: s for s in document["Statement"]}
+        assert set(own) - {"Tracing"} == set(statements)
+        assert all(own[sid] == whole[sid] for sid in statements)
+    assert "AttachmentList" not in FUNCTION_STATEMENTS["websocket_message"]
+    assert "EventStream" in FUNCTION_STATEMENTS["webhook_events"]
+    assert all(
+        "EventStream" not in s for f, s in FUNCTION_STATEMENTS.items() if f != "webhook_events"
+    )
