@@ -1,5 +1,6 @@
-"""One cold start, run by bench/cold_start.py in a fresh interpreter: import, first request,
-second request; prints the timings (and, with "audit", what got loaded and built) as JSON.
+"""One cold start, run by bench/cold_start.py in a fresh interpreter (`python -I -S -B`: the
+unpacked package and the standard library only): import, first request, second request; prints
+the timings (and, with "audit", what got loaded and built) as JSON.
 
 Run as a script so nothing but the standard library is imported before the clock starts. The
 preamble (json, sys, time, reading the payload) is the same for every scenario, the floor too."""
@@ -10,25 +11,10 @@ import sys
 import time
 
 payload = json.loads(sys.stdin.read())
-sys.path.insert(0, payload["root"])
+sys.path[:0] = payload["paths"]  # the unpacked package (and boto3, for the floor)
 scenario = payload["scenario"]
 events = payload["events"]
 audit = payload.get("audit", False)
-
-
-class Absent:
-    """Hides the packages the Lambda package lacks (dev-only ones, such as moto's cryptography),
-    so optional imports (PyJWT's of cryptography) behave as they do in Lambda."""
-
-    hidden = frozenset(payload.get("hidden", ()))
-
-    def find_spec(self, name, path=None, target=None):  # type: ignore[no-untyped-def]
-        if name.partition(".")[0] in self.hidden:
-            raise ModuleNotFoundError(f"No module named {name!r} (not shipped)", name=name)
-        return None
-
-
-sys.meta_path.insert(0, Absent())
 
 counts = {"sessions": 0, "clients": []}
 if audit:  # counting needs botocore patched before anything uses it (not timed)
@@ -60,9 +46,9 @@ class LambdaContext:
 
 def call(event: dict) -> object:  # type: ignore[type-arg]
     """One request through the handler Lambda would call for this scenario."""
-    if scenario == "floor: import boto3":
+    if scenario.startswith("floor"):
         return None
-    if scenario == "reference: boto3 + 1 GetItem":
+    if scenario.startswith("reference"):
         global client
         if client is None:  # built by the first request, as the app builds its own
             client = boto3.client("dynamodb", endpoint_url=payload["endpoint"])

@@ -1,6 +1,7 @@
-"""Cold start: importing `app` and serving the first request of each handler, each in a fresh
-interpreter, against `import boto3` alone in the same run (the floor every Python Lambda here
-pays).
+"""Cold start as deployed: the Lambda code package (`make package`: trimmed, with its byte code)
+unpacked read-only, each scenario a fresh interpreter that sees only the package and the standard
+library (`python -I -S -B`), importing `app` and serving the first request of a handler, against
+`import boto3` from the same package's botocore (the floor every Python Lambda here pays).
 
     .venv/bin/python -m bench.cold_start [--reps 9] [--profile SCENARIO [--request-only]]
 
@@ -11,11 +12,12 @@ moto's DynamoDB server in another process and a local Management API: client cre
 first round trips are included. The reference scenario is the smallest DynamoDB Lambda: `import
 boto3`, then a client and one GetItem as its first request.
 
-As in the Lambda package, the children cannot import what requirements.txt does not ship (moto's
-`cryptography`, which PyJWT would otherwise import). Every module loads from byte code compiled
-beforehand (a private PYTHONPYCACHEPREFIX) except in the "not precompiled" scenarios: app code
-from source, or everything but the standard library from source, which is what a chalice
-package as built does (it unpacks wheels without compiling them, and /var/task is read-only).
+Three code directories, built once per run (chalice's dependency cache makes it quick after the
+first): "package" (what `make package` ships: infra/lean.py's trimmed zip, with byte code);
+"package + boto3" (the same with boto3 and s3transfer added back, byte-compiled, for the floor
+and the reference, which import boto3); "untrimmed" (chalice's own package with byte code only,
+as shipped before infra/lean.py: botocore's data for every service, boto3 included; and what a
+Lambda using the runtime's boto3 loads). "no byte code" is the package without its .pyc files.
 One more untimed run per scenario counts the botocore sessions and clients built and notes which
 heavy modules got imported.
 """
@@ -23,19 +25,22 @@ heavy modules got imported.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
+import compileall
 import json
-import re
+import os
+import py_compile
 import shutil
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from infra import bytecode, deploy, lean
 
 from .common import (
     BENCH_ENV,
@@ -70,8 +75,7 @@ class World:
     env_id: str = ""
     pk: str = ""
     sk: str = ""
-    pycache: Pycache = field(default_factory=lambda: Pycache(Path()))
-    unshipped: list[str] = field(default_factory=list)
+    code: dict[str, list[Path]] = field(default_factory=dict)  # sys.path of each code variant
     profile_request_only: bool = False
     counter: Iterator[int] = field(default_factory=lambda: iter(range(1, 1_000_000)))
 
@@ -179,23 +183,19 @@ def reference_events(world: World) -> list[dict[str, Any]]:
 @dataclass(frozen=True)
 class Scenario:
     events: Callable[[World], list[dict[str, Any]]]
-    shipped_only: bool = True  # hide packages the Lambda package lacks
-    # Which modules load from .pyc: "all"; "deps" (app.py and chalicelib/ compile from source);
-    # "stdlib" (only the standard library: a chalice package as built, wheels unpacked as is)
-    precompiled: str = "all"
+    # Which code the child sees (Packages): "package" (as shipped), "package + boto3" (for the
+    # scenarios that import boto3), "untrimmed" (before infra/lean.py), "no byte code"
+    code: str = "package"
     ssm: bool = False  # secrets from SSM Parameter Store, as deployed (else environment variables)
 
 
 NO_REQUEST: Callable[[World], list[dict[str, Any]]] = lambda world: []  # noqa: E731
+WITH_BOTO3 = "package + boto3"
+UNTRIMMED = "untrimmed"
 SCENARIOS: dict[str, Scenario] = {
-    FLOOR: Scenario(NO_REQUEST),
-    REFERENCE: Scenario(reference_events),
+    FLOOR: Scenario(NO_REQUEST, code=WITH_BOTO3),
+    REFERENCE: Scenario(reference_events, code=WITH_BOTO3),
     "import app (no request)": Scenario(NO_REQUEST),
-    "import app, dev venv (cryptography visible)": Scenario(NO_REQUEST, shipped_only=False),
-    "import app, app code not precompiled": Scenario(NO_REQUEST, precompiled="deps"),
-    "floor, packages not precompiled": Scenario(NO_REQUEST, precompiled="stdlib"),
-    "import app, packages not precompiled": Scenario(NO_REQUEST, precompiled="stdlib"),
-    "REST mint, packages not precompiled": Scenario(mint_events, precompiled="stdlib"),
     "REST POST /auth/token (mint)": Scenario(mint_events),
     "REST mint, secrets from SSM (as deployed)": Scenario(mint_events, ssm=True),
     "REST GET /api/v1/rooms": Scenario(list_rooms_events),
@@ -203,51 +203,13 @@ SCENARIOS: dict[str, Scenario] = {
     "ws $connect": Scenario(connect_events),
     "ws $default (join)": Scenario(join_events),
     "ws $disconnect": Scenario(disconnect_events),
+    "floor, untrimmed package": Scenario(NO_REQUEST, code=UNTRIMMED),
+    "reference, untrimmed package": Scenario(reference_events, code=UNTRIMMED),
+    "import app, untrimmed package": Scenario(NO_REQUEST, code=UNTRIMMED),
+    "REST mint, untrimmed package": Scenario(mint_events, code=UNTRIMMED),
+    "ws $connect, untrimmed package": Scenario(connect_events, code=UNTRIMMED),
+    "import app, package without byte code": Scenario(NO_REQUEST, code="no byte code"),
 }
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def _top_level(dist: importlib.metadata.Distribution) -> set[str]:
-    text = dist.read_text("top_level.txt")
-    if text:
-        return set(text.split())
-    names = set()
-    for f in dist.files or []:
-        first = f.parts[0]
-        if first.endswith((".dist-info", ".data")) or first in ("..", "__pycache__"):
-            continue
-        if len(f.parts) > 1:
-            names.add(first)
-        elif first.endswith(".py"):
-            names.add(first[:-3])
-    return names
-
-
-def unshipped_modules() -> list[str]:
-    """Top-level modules installed here but absent from the Lambda package: everything outside
-    requirements.txt's dependency closure (chalice ships only chalice/app.py, which needs none of
-    its own dependencies)."""
-    dists = {_norm(d.metadata["Name"]): d for d in importlib.metadata.distributions()}
-    todo = []
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
-        line = line.split("#")[0].strip()
-        if line and not line.startswith("-"):
-            todo.append(_norm(re.split(r"[<>=!~\[; ]", line)[0]))
-    shipped: set[str] = set()
-    while todo:
-        name = todo.pop()
-        if name in shipped or name not in dists:
-            continue
-        shipped.add(name)
-        for requirement in dists[name].requires or []:
-            if "extra ==" not in requirement:
-                todo.append(_norm(re.split(r"[<>=!~\[; (]", requirement)[0]))
-    keep = {"chalice"}.union(*(_top_level(dists[n]) for n in shipped))
-    unshipped = set().union(*(_top_level(d) for n, d in dists.items() if n not in shipped))
-    return sorted(unshipped - keep)
 
 
 @dataclass
@@ -256,64 +218,119 @@ class Run:
     result: dict[str, Any]
 
 
-@dataclass
-class Pycache:
-    """Byte-code caches for the children (PYTHONPYCACHEPREFIX), so the run does not depend on
-    the checkout's __pycache__ or PYTHONDONTWRITEBYTECODE: `all` holds every module's .pyc
-    once warmed; `deps` the same without the app's own (app.py, chalicelib/); `stdlib` only the
-    standard library's."""
+class Packages:
+    """The code variants, unpacked read-only under `root` (see the module docstring)."""
 
-    root: Path
+    def __init__(self, root: Path) -> None:
+        self.root = root
 
-    def path(self, which: str) -> Path:
-        return self.root / which
+    def build(self) -> dict[str, list[Path]]:
+        built = self.root / "built"
+        chalice_zip = self._chalice_package(built / "chalice")
+        untrimmed = built / "untrimmed.zip"
+        shutil.copy(chalice_zip, untrimmed)
+        bytecode.precompile(untrimmed)
+        finished = built / "package.zip"
+        shutil.copy(chalice_zip, finished)
+        lean.finish(finished)
+        bare = built / "bare.zip"
+        with zipfile.ZipFile(finished) as source, zipfile.ZipFile(bare, "w") as target:
+            for entry in source.infolist():
+                if "__pycache__" not in entry.filename.split("/"):
+                    target.writestr(entry, source.read(entry))
+        boto3_dir = self._boto3(self.root / "boto3")
+        package = self._unpack(finished, self.root / "package")
+        return {
+            "package": [package],
+            WITH_BOTO3: [package, boto3_dir],
+            UNTRIMMED: [self._unpack(untrimmed, self.root / "untrimmed")],
+            "no byte code": [self._unpack(bare, self.root / "bare")],
+        }
 
-    def split(self) -> None:
-        full = self.path("all")
-        app_dir = full / str(ROOT).lstrip("/")
+    def sizes(self) -> dict[str, int]:
+        built = self.root / "built"
+        return {
+            "package": (built / "package.zip").stat().st_size,
+            UNTRIMMED: (built / "untrimmed.zip").stat().st_size,
+        }
 
-        def app_code(directory: str, names: list[str]) -> list[str]:
-            if Path(directory) != app_dir:
-                return []
-            return [n for n in names if n == "chalicelib" or n.startswith("app.")]
+    @staticmethod
+    def _chalice_package(out: Path) -> Path:
+        """`chalice package` of the checkout: the zip as chalice builds it, untrimmed."""
+        env = deploy.chalice_env(os.environ.get("AWS_DEFAULT_REGION"))
+        command = [deploy.chalice_command(), "package", "--stage", "dev", str(out)]
+        subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
+        path = out / "deployment.zip"
+        with zipfile.ZipFile(path) as z:
+            if not any(n.startswith("boto3/") for n in z.namelist()):
+                raise SystemExit(
+                    "chalice's cached package is already trimmed (a `make deploy` finished it): "
+                    "remove .chalice/deployments/ and run again"
+                )
+        return path
 
-        shutil.copytree(full, self.path("deps"), ignore=app_code)
-        stdlib = sysconfig.get_paths()["stdlib"].lstrip("/")
-        shutil.copytree(full / stdlib, self.path("stdlib") / stdlib)
+    @staticmethod
+    def _boto3(into: Path) -> Path:
+        """boto3 and s3transfer of this venv, byte-compiled as the package is."""
+        import importlib.util
+
+        for name in ("boto3", "s3transfer"):
+            spec = importlib.util.find_spec(name)
+            assert spec is not None and spec.origin is not None, name
+            source = Path(spec.origin).parent
+            skip = shutil.ignore_patterns("__pycache__")
+            shutil.copytree(source, into / source.name, ignore=skip)
+        compileall.compile_dir(
+            into, quiet=2, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+        )
+        return into
+
+    @staticmethod
+    def _unpack(package: Path, into: Path) -> Path:
+        """As Lambda unpacks it: entries dated as in the zip (1980), nothing writable."""
+        with zipfile.ZipFile(package) as z:
+            z.extractall(into)
+            for info in z.infolist():
+                stamp = time.mktime((*info.date_time, 0, 0, -1))
+                os.utime(into / info.filename, (stamp, stamp))
+        for path in sorted(into.rglob("*"), reverse=True):
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        return into
+
+    def release(self) -> None:
+        """Make everything writable again, so the temporary directory can be removed."""
+        for path in self.root.rglob("*"):
+            if not path.is_symlink():
+                path.chmod(0o755 if path.is_dir() else 0o644)
 
 
-def run_child(
-    world: World, scenario: str, audit: bool = False, profile: str = "", warm: bool = False
-) -> Run:
+def run_child(world: World, scenario: str, audit: bool = False, profile: str = "") -> Run:
     spec = SCENARIOS[scenario]
     events = spec.events(world)
     payload = {
-        "root": str(ROOT),
+        "paths": [str(p) for p in world.code[spec.code]],
         "scenario": scenario,
         "events": events[:1] if profile else events,
         "endpoint": world.endpoint,
         "audit": audit,
         "profile": profile,
         "profile_request_only": world.profile_request_only,
-        "hidden": world.unshipped if spec.shipped_only else [],
     }
-    pycache = world.pycache.path("all" if warm else spec.precompiled)
-    env = bench_environ(PULSE_DYNAMODB_ENDPOINT=world.endpoint, PYTHONPYCACHEPREFIX=str(pycache))
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env = bench_environ(PULSE_DYNAMODB_ENDPOINT=world.endpoint)
     if spec.ssm:
         for name in ("PULSE_KEY_PEPPER", "PULSE_SIGNING_SECRET"):
             del env[name]
         env.update(PULSE_SECRETS_SSM_PREFIX=SSM_PREFIX, AWS_ENDPOINT_URL_SSM=world.endpoint)
-    if not warm:
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
     start = time.perf_counter()
+    # -I -S: no site-packages, no PYTHON* variables; -B: nothing written (/var/task is
+    # read-only): the package and the standard library only, as in Lambda
     proc = subprocess.run(
-        [sys.executable, str(CHILD)],
+        [sys.executable, "-I", "-S", "-B", str(CHILD)],
         input=json.dumps(payload),
         capture_output=True,
         text=True,
         env=env,
-        cwd=ROOT,
+        cwd=world.code[spec.code][0],
         check=False,
     )
     wall = time.perf_counter() - start
@@ -326,7 +343,9 @@ def run_child(
     return Run(wall, result)
 
 
-def report(runs: dict[str, list[Run]], audits: dict[str, Run], reps: int) -> str:
+def report(
+    runs: dict[str, list[Run]], audits: dict[str, Run], reps: int, sizes: dict[str, int]
+) -> str:
     def total(r: Run, cpu: bool = False) -> float:
         """import + the first request (if any), wall or CPU time."""
         if cpu:
@@ -370,10 +389,25 @@ def report(runs: dict[str, list[Run]], audits: dict[str, Run], reps: int) -> str
         "botocore sessions / clients",
         "heavy modules loaded",
     ]
+
+    def ratio(scenario: str, against: str) -> str:
+        ours = [median([total(r, cpu) for r in runs[scenario]]) for cpu in (False, True)]
+        base = [median([total(r, cpu) for r in runs[against]]) for cpu in (False, True)]
+        return f"{ours[0] / base[0]:.2f} ({ours[1] / base[1]:.2f} CPU)"
+
+    targets = [
+        f"- import app / floor: {ratio('import app (no request)', FLOOR)} (target <= 1.15)",
+        *(
+            f"- {name} (import + 1st) / reference: {ratio(name, REFERENCE)} (target <= 1.3); "
+            f"/ the untrimmed reference: {ratio(name, 'reference, untrimmed package')}"
+            for name in ("REST POST /auth/token (mint)", "REST GET /api/v1/rooms", "ws $connect")
+        ),
+    ]
     return (
-        f"{machine()}\n\nMedians of {reps} fresh processes per scenario. Floor = `import boto3` "
-        f"in-process: {ms(floor)} ms, {ms(floor_cpu)} ms CPU (a whole `python -c` process: "
-        f"{ms(floor_wall)} ms).\n\n" + table(headers, rows)
+        f"{machine()}\n\nPackage {sizes['package'] / 1e6:.2f} MB zipped (untrimmed: "
+        f"{sizes[UNTRIMMED] / 1e6:.2f} MB). Medians of {reps} fresh processes per scenario. "
+        f"Floor = `import boto3` in-process: {ms(floor)} ms, {ms(floor_cpu)} ms CPU (a whole "
+        f"process: {ms(floor_wall)} ms).\n\n" + table(headers, rows) + "\n\n" + "\n".join(targets)
     )
 
 
@@ -423,19 +457,23 @@ def main(argv: list[str] | None = None) -> None:
         from chalicelib.config import get_settings
 
         create_tables(endpoint, get_settings().table_prefix)
-        world = World(endpoint=endpoint, domain=domain, unshipped=unshipped_modules())
+        world = World(endpoint=endpoint, domain=domain)
         world.profile_request_only = args.request_only
         setup(world)
         with tempfile.TemporaryDirectory(prefix="pulse-cold-") as tmp:
-            world.pycache = Pycache(Path(tmp))
-            for scenario in SCENARIOS:  # write every .pyc and warm the disk cache; not counted
-                run_child(world, scenario, warm=True)
-            world.pycache.split()
-            if args.profile:
-                profile(world, args.profile, args.top)
-                return
-            audits, runs = measure(world, args.reps)
-    print(report(runs, audits, args.reps))
+            packages = Packages(Path(tmp))
+            try:
+                world.code = packages.build()
+                sizes = packages.sizes()
+                for scenario in SCENARIOS:  # warm the disk cache; not counted
+                    run_child(world, scenario)
+                if args.profile:
+                    profile(world, args.profile, args.top)
+                    return
+                audits, runs = measure(world, args.reps)
+            finally:
+                packages.release()
+    print(report(runs, audits, args.reps, sizes))
 
 
 if __name__ == "__main__":

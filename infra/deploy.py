@@ -33,7 +33,7 @@ from chalicelib.config import (
     STREAM_ARN_VARIABLE,
 )
 
-from . import bytecode, gateway_responses, guardrails
+from . import gateway_responses, guardrails, lean
 from .policy import policy_files
 from .stages import ROOT, Stage, StageError, load_stage
 
@@ -396,13 +396,14 @@ def prebuild_package(
     root: Path = ROOT,
     run: Runner = subprocess.run,
     sources: dict[str, str] | None = None,
-) -> int | None:
-    """Build the code package `chalice deploy` is about to build, and add its byte code
-    (infra/bytecode.py). chalice keeps each package it builds in .chalice/deployments/, named by
-    a hash of requirements.txt and the app's files, and `chalice deploy` reuses the one that
-    matches: `chalice package` builds that same file, which then gets its .pyc files. Best-effort:
-    if this fails, `chalice deploy` builds its package itself, only without byte code. Returns
-    how many .pyc files were added (0 if the cached package had them), None if it failed."""
+) -> lean.Finished | None:
+    """Build the code package `chalice deploy` is about to build, and finish it (infra/lean.py:
+    trimmed to what the functions load, with its byte code). chalice keeps each package it
+    builds in .chalice/deployments/, named by a hash of requirements.txt and the app's files,
+    and `chalice deploy` reuses the one that matches: `chalice package` builds that same file,
+    which is then finished. Best-effort: if this fails, `chalice deploy` builds its package
+    itself, untrimmed and without byte code. Returns what finishing did (nothing if the cached
+    package was finished), None if it failed."""
     env = chalice_env(region, sources)
     cache = root / ".chalice" / "deployments"
     with tempfile.TemporaryDirectory(prefix="pulse-prebuild-") as tmp:
@@ -413,7 +414,12 @@ def prebuild_package(
             return None
         digest = _sha256(built)
         matches = [z for z in cache.glob("*.zip") if _sha256(z) == digest]
-    return sum(bytecode.precompile(z) for z in matches)
+    finished = [lean.finish(z) for z in matches]
+    return lean.Finished(
+        dropped=sum(f.dropped for f in finished),
+        compiled=sum(f.compiled for f in finished),
+        size=max((f.size for f in finished), default=0),
+    )
 
 
 def _sha256(path: Path) -> str:
@@ -505,9 +511,16 @@ def deploy(
     sources = event_source_env(aws.client("cloudformation"), stage)
     compiled = prebuild_package(stage, aws.region, root, run, sources)
     if compiled is None:
-        out("    could not prebuild the code package: chalice deploy builds it, without byte code")
+        out(
+            "    could not prebuild the code package: chalice deploy builds it, untrimmed and "
+            "without byte code"
+        )
     else:
-        out(f"    code package with byte code (+{compiled} .pyc files: faster cold starts)")
+        out(
+            f"    code package with byte code (+{compiled.compiled} .pyc files: faster cold "
+            f"starts), trimmed to what the functions load (-{compiled.dropped} files, "
+            f"{compiled.size / 1e6:.1f} MB)"
+        )
     rest_url, websocket_url = chalice_deploy(stage, aws.region, root, run, sources)
     rest_api_id = deployed_rest_api_id(stage, root)
     shaped = gateway_responses.put(aws.client("apigateway"), rest_api_id, stage.api_gateway_stage)
@@ -592,8 +605,11 @@ def package(
     template.write_text(json.dumps(packaged, indent=2) + "\n", encoding="utf-8")
     shown = _relative(template)
     code = out_dir / "deployment.zip"
-    compiled = bytecode.precompile(code) if code.is_file() else 0
-    out(f"Packaged stage {stage.name}: {shown} and {_relative(code)} (+{compiled} .pyc files).")
+    finished = lean.finish(code) if code.is_file() else lean.Finished(0, 0, 0)
+    out(
+        f"Packaged stage {stage.name}: {shown} and {_relative(code)} ({finished.size / 1e6:.1f} "
+        f"MB: -{finished.dropped} files never loaded, +{finished.compiled} .pyc files)."
+    )
     out("To deploy it with CloudFormation (functions, both APIs and the tables in one stack):")
     out(f"  .venv/bin/python -m infra secrets --stage {stage.name}")
     out(

@@ -7,10 +7,13 @@ import importlib.util
 import os
 import py_compile
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -111,3 +114,38 @@ def packaged(tmp_path_factory: pytest.TempPathFactory, ordinary_checkout: Path) 
 @pytest.fixture
 def package_problems() -> Callable[[Path], list[str]]:
     return byte_code_problems
+
+
+@pytest.fixture(scope="module")
+def aws_standin() -> Iterator[str]:
+    """moto's server with the project's fixes for what `make deploy` needs
+    (devstack/aws_standin.py), in its own process on a free port; yields its URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devstack.aws_standin", "-p", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # listening is not enough: moto builds its app at the first request
+            try:
+                with urllib.request.urlopen(f"{url}/moto-api/", timeout=5) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -21,7 +21,7 @@ import pytest
 from chalicelib import runtime
 from chalicelib.config import Settings
 from chalicelib.errors import Unauthenticated
-from infra import deploy, gateway_responses
+from infra import deploy, gateway_responses, lean
 from infra.__main__ import main
 from infra.deploy import Aws, DeployError
 from infra.stages import LOCAL_ONLY_VARIABLES, load_stage
@@ -408,7 +408,8 @@ def test_the_code_package_chalice_deploy_reuses_gets_its_byte_code(tmp_path: Pat
         return subprocess.CompletedProcess(command, 0)
 
     stage = load_stage("prod")
-    assert deploy.prebuild_package(stage, "us-east-1", tmp_path, fake_package) == 2
+    first = deploy.prebuild_package(stage, "us-east-1", tmp_path, fake_package)
+    assert first is not None and first.compiled == 2
     tag = sys.implementation.cache_tag
     assert sorted(zipfile.ZipFile(current).namelist()) == [
         f"__pycache__/app.{tag}.pyc",
@@ -417,7 +418,8 @@ def test_the_code_package_chalice_deploy_reuses_gets_its_byte_code(tmp_path: Pat
         "chalicelib/clock.py",
     ]
     assert older.read_bytes() == older_bytes
-    assert deploy.prebuild_package(stage, "us-east-1", tmp_path, fake_package) == 0
+    again = deploy.prebuild_package(stage, "us-east-1", tmp_path, fake_package)
+    assert again is not None and (again.compiled, again.dropped) == (0, 0)
 
 
 def test_a_failed_prebuild_leaves_the_deploy_to_chalice(tmp_path: Path) -> None:
@@ -460,6 +462,9 @@ def test_make_deploy_on_a_machine_that_writes_byte_code_deploys_only_byte_code_p
     assert "Could not connect to the endpoint URL" in chalice.stderr  # went no further
     (package,) = (ordinary_checkout / ".chalice" / "deployments").glob("*.zip")
     assert package_problems(package) == []
+    # and trimmed to what the functions load (infra/lean.py; tests/infra/test_lean_package.py)
+    assert package.stat().st_size < lean.LIMIT_BYTES
+    assert not [n for n in zipfile.ZipFile(package).namelist() if n.startswith("boto3/")]
 
 
 # --- no second copy of a stage ---------------------------------------------------------------
