@@ -11,7 +11,7 @@ STAGE ?= dev
 NPM_PROJECTS := sdk/browser sdk/node
 NPM_STAMPS := $(NPM_PROJECTS:%=%/node_modules/.installed)
 
-.PHONY: dev test check lint format typecheck template openapi chalice-local clean \
+.PHONY: teardown dev test check lint format typecheck template openapi chalice-local clean \
 	deploy package secrets policy
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -70,10 +70,16 @@ policy: $(STAMP)
 		$(PY) -m infra policy --stage $$stage --write || exit 1; \
 	done
 
-## deploy: put STAGE (dev) on AWS: tables stack + secrets (created if missing) + chalice deploy;
+## deploy: put STAGE (dev) on AWS: tables stack + secrets (created if missing) + chalice deploy +
+## the guard rails chalice cannot set (throttles, access logs, alarms: docs/operations.md);
 ## prints the REST and WebSocket URLs and the create-admin command (docs/operations.md)
 deploy: $(STAMP)
 	$(PY) -m infra deploy --stage $(STAGE)
+
+## teardown: remove STAGE from AWS but its data: chalice delete, the guard rails, the tables
+## stack (the tables and the attachments bucket are kept: docs/operations.md, Teardown)
+teardown: $(STAMP)
+	$(PY) -m infra teardown --stage $(STAGE)
 
 ## package: one CloudFormation template of STAGE (functions, APIs, tables) in dist/STAGE/
 package: $(STAMP)

@@ -1,5 +1,5 @@
 """moto's server as the AWS that `make deploy` talks to (the deploy test, tests/infra): moto with
-the three things real AWS accepts that moto (5.2.5) refuses, fixed in this one place.
+the four things real AWS accepts that moto (5.2.5) refuses, fixed in this one place.
 
     python -m devstack.aws_standin -p 5000         # then AWS_ENDPOINT_URL=http://127.0.0.1:5000
 
@@ -15,6 +15,10 @@ the three things real AWS accepts that moto (5.2.5) refuses, fixed in this one p
   `/v2/apis/{id}/deployments`), which chalice calls to deploy the WebSocket API. Here it answers
   a new deployment id, DEPLOYED, as API Gateway does; stages keep whatever deployment id they
   are given.
+- `websocket_stage_updates`: apigatewayv2 has no UpdateStage (PATCH `/v2/apis/{id}/stages/{name}`),
+  which `make deploy` calls to set the WebSocket stage's throttle and access log
+  (infra/stage_guardrails.py). Here it sets the fields given (default route settings, access log
+  settings, description, stage variables) and answers the stage, as API Gateway does.
 
 Lambda functions are created, listed and updated by moto as usual; invoking one needs docker,
 which the deploy test does not use (it runs the uploaded code itself)."""
@@ -27,15 +31,22 @@ import sys
 import uuid
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import unquote
 
-FIXES = ("import_without_description", "swagger_2", "websocket_deployments")
+FIXES = (
+    "import_without_description",
+    "swagger_2",
+    "websocket_deployments",
+    "websocket_stage_updates",
+)
 
 
 def install() -> None:
-    """Apply the three fixes to moto (process-wide, idempotent)."""
+    """Apply the four fixes to moto (process-wide, idempotent)."""
     _import_without_description()
     _swagger_2()
     _websocket_deployments()
+    _websocket_stage_updates()
 
 
 def _import_without_description() -> None:
@@ -95,6 +106,32 @@ def _websocket_deployments() -> None:
 
     ApiGatewayV2Response.create_deployment = create_deployment  # type: ignore[attr-defined]
     urls.url_paths["{0}/v2/apis/(?P<api_id>[^/]+)/deployments$"] = ApiGatewayV2Response.dispatch
+
+
+def _websocket_stage_updates() -> None:
+    from moto.apigatewayv2.responses import ApiGatewayV2Response
+
+    if hasattr(ApiGatewayV2Response, "update_stage"):
+        return
+
+    def update_stage(self: Any) -> tuple[int, dict[str, str], str]:
+        api_id = self.path.split("/")[-3]
+        stage = self.apigatewayv2_backend.get_stage(api_id, unquote(self.path.split("/")[-1]))
+        config = json.loads(self.body or "{}")
+        if "defaultRouteSettings" in config:
+            stage.default_route_settings = {
+                **stage.default_route_settings,
+                **config["defaultRouteSettings"],
+            }
+        if "accessLogSettings" in config:
+            stage.access_log_settings = config["accessLogSettings"]
+        if "description" in config:
+            stage.description = config["description"]
+        if "stageVariables" in config:
+            stage.stage_variables = config["stageVariables"]
+        return 200, {}, json.dumps(stage.to_json())
+
+    ApiGatewayV2Response.update_stage = update_stage  # type: ignore[attr-defined]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -52,6 +52,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="deploy a stage to AWS: tables stack, secrets, chalice deploy; prints the URLs",
     )
     deploy.add_argument("--stage", default="dev")
+    teardown = commands.add_parser(
+        "teardown",
+        help="remove a deployed stage but its data: chalice delete, the guard rails, the tables "
+        "stack (the tables and the bucket are kept)",
+    )
+    teardown.add_argument("--stage", required=True)
     package = commands.add_parser(
         "package",
         help="one CloudFormation template (functions, APIs, tables) of a stage: chalice package",
@@ -111,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"error: {exc}", file=sys.stderr)
                 return 1
         return create_admin(args.email, args.role)
-    if args.command in ("deploy", "package", "secrets", "policy"):
+    if args.command in ("deploy", "teardown", "package", "secrets", "policy"):
         return deploy_command(args)
     if args.command == "create-tables":
         return create_tables_command()
@@ -135,6 +141,8 @@ def deploy_command(args: argparse.Namespace) -> int:
         return deploy.run_command(lambda: _write(policy_json(load_stage(args.stage))))
     if args.command == "deploy":
         return deploy.run_command(lambda: deploy.deploy(args.stage))
+    if args.command == "teardown":
+        return deploy.run_command(lambda: deploy.teardown(args.stage))
     if args.command == "package":
         out = args.out or Path("dist") / args.stage
         return deploy.run_command(lambda: _packaged(deploy.package(args.stage, out)))

@@ -33,7 +33,7 @@ from chalicelib.config import (
     STREAM_ARN_VARIABLE,
 )
 
-from . import gateway_responses, guardrails, lean
+from . import gateway_responses, guardrails, lean, stage_guardrails
 from .policy import policy_files
 from .stages import ROOT, Stage, StageError, load_stage
 
@@ -455,6 +455,14 @@ def deployed_rest_api_id(stage: Stage, root: Path = ROOT) -> str:
     return rest_api_id
 
 
+def deployed_record(stage: Stage, root: Path = ROOT) -> stage_guardrails.Deployed:
+    path = root / DEPLOYED_DIR / f"{stage.name}.json"
+    try:
+        return stage_guardrails.Deployed.from_record(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DeployError(f"cannot read the deployed stage from {path}: {exc!r}") from None
+
+
 def _deployed(stage: Stage, root: Path, *fields: tuple[str, str]) -> list[str]:
     """Values chalice deploy recorded in .chalice/deployed/<stage>.json: (resource, field)."""
     path = root / DEPLOYED_DIR / f"{stage.name}.json"
@@ -500,14 +508,14 @@ def deploy(
     out(f"Deploying Pulse stage {stage.name} to AWS account {aws.account}, {aws.region}.")
 
     tables = deploy_tables(aws.client("cloudformation"), stage, root, out)
-    out(f"1/3 Tables: stack {stage.tables_stack} {tables}.")
+    out(f"1/4 Tables: stack {stage.tables_stack} {tables}.")
 
     created, existing = ensure_secrets(aws.client("ssm"), stage)
     for name in created:
         out(f"    created SecureString {name}")
-    out(f"2/3 Secrets: {len(created)} created, {len(existing)} already there (never overwritten).")
+    out(f"2/4 Secrets: {len(created)} created, {len(existing)} already there (never overwritten).")
 
-    out(f"3/3 chalice deploy --stage {stage.name}")
+    out(f"3/4 chalice deploy --stage {stage.name}")
     sources = event_source_env(aws.client("cloudformation"), stage)
     compiled = prebuild_package(stage, aws.region, root, run, sources)
     if compiled is None:
@@ -525,6 +533,8 @@ def deploy(
     rest_api_id = deployed_rest_api_id(stage, root)
     shaped = gateway_responses.put(aws.client("apigateway"), rest_api_id, stage.api_gateway_stage)
     out(f"    API Gateway's own answers in the error shape: {', '.join(shaped)}")
+    out("4/4 Guard rails (docs/operations.md, Guard rails)")
+    stage_guardrails.apply(aws, stage, deployed_record(stage, root), out)
 
     out("")
     out(f"Pulse {stage.name} is deployed.")
@@ -533,6 +543,47 @@ def deploy(
     out(f"  Admin Panel:   {rest_url.rstrip('/')}/admin")
     out("Create the first owner (it asks for a password, or reads PULSE_ADMIN_PASSWORD):")
     out(f"  {create_admin_command(stage, aws.region)}")
+    return 0
+
+
+def teardown(
+    stage_name: str,
+    *,
+    root: Path = ROOT,
+    connect_aws: Callable[[], Aws] = connect,
+    run: Runner = subprocess.run,
+    out: Print = print,
+) -> int:
+    """Remove what `deploy` made of a stage but the data: `chalice delete` (functions, roles,
+    both APIs), the guard rails it added, and the tables stack, which keeps the tables and the
+    bucket (DeletionPolicy: Retain); docs/operations.md, Teardown, says how to delete those."""
+    stage = load_stage(stage_name, root)
+    aws = connect_aws()
+    out(f"Tearing down Pulse stage {stage.name} in AWS account {aws.account}, {aws.region}.")
+    command = [chalice_command(), "delete", "--stage", stage.name]
+    if (root / DEPLOYED_DIR / f"{stage.name}.json").is_file():
+        if run(command, cwd=root, env=chalice_env(aws.region)).returncode != 0:
+            raise DeployError(f"chalice delete --stage {stage.name} failed (its output is above)")
+        out("1/3 chalice delete: functions, roles and both APIs removed")
+    else:
+        left = stage_functions(aws.client("lambda"), stage)
+        if left:
+            raise DeployError(
+                f"{DEPLOYED_DIR}/{stage.name}.json is missing but functions of the stage exist "
+                f"({', '.join(left[:3])}): restore it, or delete them by hand"
+            )
+        out("1/3 nothing deployed by chalice (no record, no functions)")
+    out("2/3 Guard rails")
+    stage_guardrails.remove(aws, stage, out)
+    cfn = aws.client("cloudformation")
+    if _stack_status(cfn, stage.tables_stack) is not None:
+        cfn.delete_stack(StackName=stage.tables_stack)
+        cfn.get_waiter("stack_delete_complete").wait(StackName=stage.tables_stack)
+    out(
+        f"3/3 Tables stack {stage.tables_stack} deleted: the queues went; the tables "
+        f"({stage.table_prefix}control, {stage.table_prefix}data) and the attachments bucket "
+        "are kept (docs/operations.md, Teardown)"
+    )
     return 0
 
 

@@ -8,6 +8,7 @@ per-function policies). docs/operations.md, "Guard rails", says what each one is
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from .stages import Stage
@@ -127,6 +128,84 @@ def _throttle_and_log(resources: dict[str, Any], stage: Stage) -> None:
     }
 
 
+@dataclass(frozen=True)
+class AlarmSpec:
+    """One alarm: what it watches and when it fires (5-minute sums unless said)."""
+
+    description: str
+    namespace: str
+    metric: str
+    dimensions: dict[str, Any]  # a value or a template reference
+    threshold: int = 1
+    statistic: str = "Sum"
+    period: int = PERIOD
+
+
+def alarm_specs(
+    stage: Stage,
+    functions: dict[str, Any],
+    websocket_api: Any | None,
+    tables: dict[str, Any],
+    dead_letters: Any | None,
+) -> dict[str, AlarmSpec]:
+    """The stage's alarms by logical name, the same for the template (references) and for
+    `make deploy` (names and ids: infra/stage_guardrails.py). `functions`: logical name ->
+    function name; `tables`: logical name -> table name."""
+    specs: dict[str, AlarmSpec] = {}
+    for function, name in sorted(functions.items()):
+        for metric in ("Errors", "Throttles"):
+            specs[f"{function}{metric}Alarm"] = _spec(
+                f"{function}: Lambda {metric}", "AWS/Lambda", metric, {"FunctionName": name}
+            )
+    rest = {"ApiName": stage.function_prefix, "Stage": stage.api_gateway_stage}
+    # REST APIs publish 4XXError and 5XXError only: a 429 (API Gateway's throttle or Pulse's
+    # limits) is one of the 4XXError, so that alarm's threshold is above the usual 401s and 404s.
+    specs["RestAPI5xxAlarm"] = _spec("REST API 5xx", "AWS/ApiGateway", "5XXError", rest)
+    specs["RestAPI4xxAlarm"] = _spec(
+        "REST API 4xx (429 included)", "AWS/ApiGateway", "4XXError", rest, threshold=100
+    )
+    if websocket_api is None:
+        return specs  # not a package of this app (a test's fake chalice)
+    websocket = {"ApiId": websocket_api, "Stage": stage.api_gateway_stage}
+    for metric in ("ExecutionError", "IntegrationError"):
+        specs[f"Websocket{metric}Alarm"] = _spec(
+            f"WebSocket API {metric} (its 5xx)", "AWS/ApiGateway", metric, websocket
+        )
+    specs["WebsocketClientErrorAlarm"] = _spec(
+        "WebSocket API ClientError (429 included)",
+        "AWS/ApiGateway",
+        "ClientError",
+        websocket,
+        threshold=100,
+    )
+    for table, name in tables.items():
+        for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
+            specs[f"{table}{metric}Alarm"] = _spec(
+                f"{table}: DynamoDB {metric}", "AWS/DynamoDB", metric, {"TableName": name}
+            )
+    if dead_letters is not None:
+        specs["WebhookDeadLettersAlarm"] = _spec(
+            "Webhook attempts in the dead-letter queue",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": dead_letters},
+            statistic="Maximum",
+        )
+    return specs
+
+
+def _spec(
+    what: str,
+    namespace: str,
+    metric: str,
+    dimensions: dict[str, Any],
+    threshold: int = 1,
+    statistic: str = "Sum",
+) -> AlarmSpec:
+    description = f"Pulse: {what} (docs/operations.md, Alarms)"
+    return AlarmSpec(description, namespace, metric, dimensions, threshold, statistic)
+
+
 def _alarms(template: dict[str, Any], stage: Stage) -> None:
     resources: dict[str, Any] = template["Resources"]
     resources[TOPIC] = {
@@ -138,69 +217,30 @@ def _alarms(template: dict[str, Any], stage: Stage) -> None:
     }
     template.setdefault("Outputs", {})["AlarmTopicArn"] = {"Value": {"Ref": TOPIC}}
     functions = [k for k, r in resources.items() if r["Type"] == "AWS::Serverless::Function"]
-    alarms: dict[str, dict[str, Any]] = {}
-    for function in sorted(functions):
-        for metric in ("Errors", "Throttles"):
-            dimensions = {"FunctionName": {"Ref": function}}
-            alarms[f"{function}{metric}Alarm"] = _alarm(
-                f"{function}: Lambda {metric}", "AWS/Lambda", metric, dimensions
-            )
-    rest = {"ApiName": stage.function_prefix, "Stage": stage.api_gateway_stage}
-    # REST APIs publish 4XXError and 5XXError only: a 429 (API Gateway's throttle or Pulse's
-    # limits) is one of the 4XXError, so that alarm's threshold is above the usual 401s and 404s.
-    alarms["RestAPI5xxAlarm"] = _alarm("REST API 5xx", "AWS/ApiGateway", "5XXError", rest)
-    alarms["RestAPI4xxAlarm"] = _alarm(
-        "REST API 4xx (429 included)", "AWS/ApiGateway", "4XXError", rest, threshold=100
+    specs = alarm_specs(
+        stage,
+        functions={f: {"Ref": f} for f in functions},
+        websocket_api={"Ref": "WebsocketAPI"} if "WebsocketAPI" in resources else None,
+        tables={t: {"Ref": t} for t in ("ControlTable", "DataTable")},
+        dead_letters={"Fn::GetAtt": ["WebhookDeadLetters", "QueueName"]}
+        if "WebhookDeadLetters" in resources
+        else None,
     )
-    websocket = {"ApiId": {"Ref": "WebsocketAPI"}, "Stage": stage.api_gateway_stage}
-    if "WebsocketAPI" not in resources:
-        return  # not a package of this app (a test's fake chalice)
-    for metric in ("ExecutionError", "IntegrationError"):
-        alarms[f"Websocket{metric}Alarm"] = _alarm(
-            f"WebSocket API {metric} (its 5xx)", "AWS/ApiGateway", metric, websocket
-        )
-    alarms["WebsocketClientErrorAlarm"] = _alarm(
-        "WebSocket API ClientError (429 included)",
-        "AWS/ApiGateway",
-        "ClientError",
-        websocket,
-        threshold=100,
-    )
-    for table in ("ControlTable", "DataTable"):
-        for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
-            alarms[f"{table}{metric}Alarm"] = _alarm(
-                f"{table}: DynamoDB {metric}", "AWS/DynamoDB", metric, {"TableName": {"Ref": table}}
-            )
-    if "WebhookDeadLetters" in resources:
-        alarms["WebhookDeadLettersAlarm"] = _alarm(
-            "Webhook attempts in the dead-letter queue",
-            "AWS/SQS",
-            "ApproximateNumberOfMessagesVisible",
-            {"QueueName": {"Fn::GetAtt": ["WebhookDeadLetters", "QueueName"]}},
-            statistic="Maximum",
-        )
-    resources.update(alarms)
+    resources.update({logical: _alarm(spec) for logical, spec in specs.items()})
 
 
-def _alarm(
-    what: str,
-    namespace: str,
-    metric: str,
-    dimensions: dict[str, Any],
-    threshold: int = 1,
-    statistic: str = "Sum",
-) -> dict[str, Any]:
+def _alarm(spec: AlarmSpec) -> dict[str, Any]:
     return {
         "Type": "AWS::CloudWatch::Alarm",
         "Properties": {
-            "AlarmDescription": f"Pulse: {what} (docs/operations.md, Alarms)",
-            "Namespace": namespace,
-            "MetricName": metric,
-            "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
-            "Statistic": statistic,
-            "Period": PERIOD,
+            "AlarmDescription": spec.description,
+            "Namespace": spec.namespace,
+            "MetricName": spec.metric,
+            "Dimensions": [{"Name": k, "Value": v} for k, v in spec.dimensions.items()],
+            "Statistic": spec.statistic,
+            "Period": spec.period,
             "EvaluationPeriods": 1,
-            "Threshold": threshold,
+            "Threshold": spec.threshold,
             "ComparisonOperator": "GreaterThanOrEqualToThreshold",
             "TreatMissingData": "notBreaching",
             "AlarmActions": [{"Ref": TOPIC}],

@@ -18,6 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from devstack import aws_standin
+
+# In-process moto (mock_aws) gets the stand-in server's fixes too: deploy's guard rails call
+# apigatewayv2's UpdateStage, which moto lacks (devstack/aws_standin.py says what each fixes).
+aws_standin.install()
+
 ROOT = Path(__file__).resolve().parents[2]
 NOT_COPIED = shutil.ignore_patterns(
     ".git",

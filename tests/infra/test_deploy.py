@@ -60,6 +60,7 @@ class FakeChalice:
         self.returncode = returncode
         self.calls: list[tuple[list[str], dict[str, Any]]] = []
         self.rest_api_id = ""
+        self.websocket_api_id = ""
 
     def __call__(self, command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
         self.calls.append((command, kwargs))
@@ -69,8 +70,10 @@ class FakeChalice:
             deployed.mkdir(parents=True, exist_ok=True)
             if not self.rest_api_id:
                 self.rest_api_id = rest_api_with_a_method()
+                self.websocket_api_id = websocket_api_with_a_stage()
+            function = f"arn:aws:lambda:us-east-1:123456789012:function:pulse-{stage}"
             resources = [
-                {"name": "api_handler", "resource_type": "lambda_function", "lambda_arn": "x"},
+                {"name": "api_handler", "resource_type": "lambda_function", "lambda_arn": function},
                 {
                     "name": "rest_api",
                     "resource_type": "rest_api",
@@ -80,6 +83,7 @@ class FakeChalice:
                 {
                     "name": "websocket_api",
                     "resource_type": "websocket_api",
+                    "websocket_api_id": self.websocket_api_id,
                     "websocket_api_url": WS_URL,
                 },
             ]
@@ -97,6 +101,17 @@ def rest_api_with_a_method() -> str:
         restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE"
     )
     apigateway.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK")
+    return api_id
+
+
+def websocket_api_with_a_stage() -> str:
+    apigatewayv2 = boto3.client("apigatewayv2", region_name="us-east-1")
+    api_id: str = apigatewayv2.create_api(
+        Name="pulse-websocket-api",
+        ProtocolType="WEBSOCKET",
+        RouteSelectionExpression="$request.body.action",
+    )["ApiId"]
+    apigatewayv2.create_stage(ApiId=api_id, StageName="api")
     return api_id
 
 

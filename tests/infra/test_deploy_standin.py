@@ -152,6 +152,16 @@ def inventory(env: dict[str, str]) -> dict[str, Any]:
         ),
         "queues": sorted(client(env, "sqs").list_queues().get("QueueUrls", [])),
         "buckets": sorted(b["Name"] for b in client(env, "s3").list_buckets()["Buckets"]),
+        "alarms": sorted(
+            a["AlarmName"] for a in client(env, "cloudwatch").describe_alarms()["MetricAlarms"]
+        ),
+        "topics": sorted(t["TopicArn"] for t in client(env, "sns").list_topics()["Topics"]),
+        "access logs": sorted(
+            g["logGroupName"]
+            for g in client(env, "logs").describe_log_groups(logGroupNamePrefix="/aws/apigateway/")[
+                "logGroups"
+            ]
+        ),
     }
 
 
@@ -261,6 +271,57 @@ def test_the_secrets_queues_bucket_and_event_sources_are_the_template_s(
         assert sources[handler].split(":")[2] == {"DynamoDB": "dynamodb", "SQS": "sqs"}[kind]
 
 
+def test_the_guard_rails_are_the_template_s(template: dict[str, Any], env: dict[str, str]) -> None:
+    """What infra/guardrails.py puts in the package template, make deploy sets on the stage it
+    deployed (infra/stage_guardrails.py): throttles, access logs, tracing, alarms, the topic."""
+    (api,) = of_type(template, "AWS::Serverless::Api").values()
+    (setting,) = api["MethodSettings"]
+    rest = client(env, "apigateway")
+    (rest_api,) = rest.get_rest_apis()["items"]
+    stage = rest.get_stage(restApiId=rest_api["id"], stageName=api["StageName"])
+    deployed_setting = stage["methodSettings"]["*/*"]
+    assert deployed_setting["throttlingRateLimit"] == setting["ThrottlingRateLimit"]
+    assert deployed_setting["throttlingBurstLimit"] == setting["ThrottlingBurstLimit"]
+    assert stage["accessLogSettings"]["format"] == api["AccessLogSetting"]["Format"]
+    assert stage.get("tracingEnabled", False) == api["TracingEnabled"]
+
+    v2 = client(env, "apigatewayv2")
+    (websocket,) = v2.get_apis()["Items"]
+    (ws_stage,) = v2.get_stages(ApiId=websocket["ApiId"])["Items"]
+    (declared,) = of_type(template, "AWS::ApiGatewayV2::Stage").values()
+    route = ws_stage["DefaultRouteSettings"]
+    assert route["ThrottlingRateLimit"] == declared["DefaultRouteSettings"]["ThrottlingRateLimit"]
+    assert route["ThrottlingBurstLimit"] == declared["DefaultRouteSettings"]["ThrottlingBurstLimit"]
+    assert ws_stage["AccessLogSettings"]["Format"] == declared["AccessLogSettings"]["Format"]
+
+    groups = client(env, "logs").describe_log_groups(logGroupNamePrefix="/aws/apigateway/")
+    declared_groups = [
+        p for k, p in of_type(template, "AWS::Logs::LogGroup").items() if "Access" in k
+    ]
+    assert sorted((g["logGroupName"], g["retentionInDays"]) for g in groups["logGroups"]) == sorted(
+        (p["LogGroupName"], p["RetentionInDays"]) for p in declared_groups
+    )
+
+    prefix = load_stage(STAGE).function_prefix
+    alarms = client(env, "cloudwatch").describe_alarms()["MetricAlarms"]
+    declared_alarms = of_type(template, "AWS::CloudWatch::Alarm")
+    assert sorted(a["AlarmName"] for a in alarms) == sorted(
+        f"{prefix}-{k.removesuffix('Alarm')}" for k in declared_alarms
+    )
+    by_name = {a["AlarmName"]: a for a in alarms}
+    for logical, props in declared_alarms.items():
+        alarm = by_name[f"{prefix}-{logical.removesuffix('Alarm')}"]
+        assert (alarm["Namespace"], alarm["MetricName"], alarm["Threshold"]) == (
+            props["Namespace"],
+            props["MetricName"],
+            props["Threshold"],
+        )
+    (topic,) = client(env, "sns").list_topics()["Topics"]
+    (declared_topic,) = of_type(template, "AWS::SNS::Topic").values()
+    assert topic["TopicArn"].endswith(":" + declared_topic["TopicName"])
+    assert {a["AlarmActions"][0] for a in alarms} == {topic["TopicArn"]}
+
+
 def test_the_uploaded_handlers_serve_login_mint_and_a_socket_connect(
     deployed: str, project: Path, env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -309,28 +370,17 @@ def test_deploying_again_duplicates_nothing(
 ) -> None:
     before = inventory(env)
     again = infra_command(project, env, "deploy", "--stage", STAGE)
-    assert f"1/3 Tables: stack {load_stage(STAGE).tables_stack} unchanged." in again
-    assert "2/3 Secrets: 0 created, 2 already there" in again
+    assert f"1/4 Tables: stack {load_stage(STAGE).tables_stack} unchanged." in again
+    assert "2/4 Secrets: 0 created, 2 already there" in again
     assert inventory(env) == before
 
 
 def test_tear_down_removes_the_functions_apis_and_roles(
     deployed: str, project: Path, env: dict[str, str]
 ) -> None:
-    stage = load_stage(STAGE)
-    done = subprocess.run(
-        [deploy.chalice_command(), "delete", "--stage", STAGE],
-        cwd=project,
-        env=deploy.chalice_env(env["AWS_DEFAULT_REGION"]) | env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    cfn = client(env, "cloudformation")
-    cfn.delete_stack(StackName=stage.tables_stack)
-    cfn.get_waiter("stack_delete_complete").wait(StackName=stage.tables_stack)
+    """`make teardown` (python -m infra teardown): everything but the data."""
+    out = infra_command(project, env, "teardown", "--stage", STAGE)
+    assert "3/3 Tables stack" in out
     left = inventory(env)
     assert left["functions"] == []
     assert left["rest apis"] == []
@@ -338,5 +388,10 @@ def test_tear_down_removes_the_functions_apis_and_roles(
     assert left["roles"] == []
     assert left["event sources"] == []
     assert left["stacks"] == []
+    assert left["alarms"] == [] and left["topics"] == [] and left["access logs"] == []
+    assert left["queues"] == []
+    # the data is kept (DeletionPolicy: Retain; docs/operations.md, Teardown)
+    stage = load_stage(STAGE)
+    assert left["tables"] == [f"{stage.table_prefix}control", f"{stage.table_prefix}data"]
     record = json.loads((project / deploy.DEPLOYED_DIR / f"{STAGE}.json").read_text())
     assert record["resources"] == []  # chalice's record of the stage: nothing deployed
