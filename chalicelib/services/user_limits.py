@@ -65,7 +65,10 @@ class Admitted:
 def admit(settings: Settings, user: UserConnections, c: Connection, now: float) -> Admitted | Over:
     """Count the user's live connections (expired entries are sockets API Gateway has ended)
     and either refuse, or say what the connect writes."""
-    live = user.live(now)
+    # The connection being admitted is never its own sibling: a connect stored by a transaction
+    # whose answer was lost, and handled again, would otherwise count against itself and be
+    # written and flagged in one transaction, which DynamoDB refuses.
+    live = {cid: e for cid, e in user.live(now).items() if cid != c.id}
     everywhere = tuple((cid, e.room_id) for cid, e in live.items())
     in_room = tuple((cid, room_id) for cid, room_id in everywhere if room_id == c.room_id)
     per_room, per_env = settings.user_connections_per_room, settings.user_connections_per_env
