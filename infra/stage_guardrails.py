@@ -60,6 +60,10 @@ def apply(aws: Any, stage: Stage, deployed: Deployed, out: Print = print) -> Non
     groups = {
         api: _log_group(logs, stage, access_log_group(stage, api)) for api in ("rest", "websocket")
     }
+    # chalice sets the retention on /aws/lambda/<app>-<stage>-<name>, but names the REST
+    # function <app>-<stage>: its real log group would keep every line forever.
+    for function in sorted(deployed.functions.values()):
+        _log_group(logs, stage, f"/aws/lambda/{function}")
     _rest_stage(aws, stage, deployed.rest_api_id, groups["rest"])
     _websocket_stage(aws, stage, deployed.websocket_api_id, groups["websocket"])
     rate, burst = stage.throttle("rest")
@@ -67,7 +71,7 @@ def apply(aws: Any, stage: Stage, deployed: Deployed, out: Print = print) -> Non
     out(
         f"    throttles: REST {rate:g}/s (burst {burst}), WebSocket {ws_rate:g}/s (burst "
         f"{ws_burst}); JSON access logs in {access_log_group(stage, 'rest')} and "
-        f"{access_log_group(stage, 'websocket')} "
+        f"{access_log_group(stage, 'websocket')}, the functions' log groups "
         f"({stage.log_retention_days} days); REST tracing {'on' if stage.tracing else 'off'}"
     )
     topic = aws.client("sns").create_topic(

@@ -302,6 +302,13 @@ def test_the_guard_rails_are_the_template_s(template: dict[str, Any], env: dict[
         (p["LogGroupName"], p["RetentionInDays"]) for p in declared_groups
     )
 
+    # each function's own log group (the template's, by the function's name) keeps the days
+    function_groups = client(env, "logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")
+    retention = {g["logGroupName"]: g.get("retentionInDays") for g in function_groups["logGroups"]}
+    (days,) = {p["RetentionInDays"] for p in of_type(template, "AWS::Logs::LogGroup").values()}
+    for function in functions(env).values():
+        assert retention["/aws/lambda/" + function["FunctionName"]] == days
+
     prefix = load_stage(STAGE).function_prefix
     alarms = client(env, "cloudwatch").describe_alarms()["MetricAlarms"]
     declared_alarms = of_type(template, "AWS::CloudWatch::Alarm")

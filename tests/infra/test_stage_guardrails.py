@@ -124,6 +124,18 @@ def test_both_stages_get_the_stage_s_throttle_access_log_and_tracing(
     }
 
 
+def test_every_function_s_own_log_group_has_the_stage_s_retention(
+    deployed: ChaliceWithRoles,
+) -> None:
+    """chalice puts the retention on /aws/lambda/pulse-prod-api_handler, but the REST function
+    is named pulse-prod: deploy sets it on the group the function writes to."""
+    groups = client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")
+    assert {g["logGroupName"]: g.get("retentionInDays") for g in groups["logGroups"]} == {
+        "/aws/lambda/pulse-prod": 90,
+        "/aws/lambda/pulse-prod-websocket_message": 90,
+    }
+
+
 def test_the_alarms_are_the_template_s_into_the_stage_s_topic(
     deployed: ChaliceWithRoles,
 ) -> None:
