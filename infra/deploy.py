@@ -226,6 +226,20 @@ def refuse_a_second_copy(lambda_client: Any, stage: Stage, root: Path = ROOT) ->
         )
 
 
+def check_logging_role(apigateway: Any, region: str) -> None:
+    """API Gateway writes the stages' access logs with a role set once per account and region;
+    without it the guard rails step would fail after chalice deployed. Refuse before anything."""
+    if apigateway.get_account().get("cloudwatchRoleArn"):
+        return
+    raise DeployError(
+        f"API Gateway in {region} has no CloudWatch Logs role, which the stages' access logs "
+        "need: set one once per account and region (`aws apigateway update-account "
+        "--patch-operations op=replace,path=/cloudwatchRoleArn,value=<ARN of a role with the "
+        "managed policy AmazonAPIGatewayPushToCloudWatchLogs>`; docs/operations.md, Guard "
+        "rails) and deploy again"
+    )
+
+
 def _get_secret(ssm: Any, name: str) -> str:
     from botocore.exceptions import ClientError
 
@@ -505,6 +519,7 @@ def deploy(
     check_policy_file(stage)
     aws = connect_aws()
     refuse_a_second_copy(aws.client("lambda"), stage, root)
+    check_logging_role(aws.client("apigateway"), aws.region)
     out(f"Deploying Pulse stage {stage.name} to AWS account {aws.account}, {aws.region}.")
 
     tables = deploy_tables(aws.client("cloudformation"), stage, root, out)

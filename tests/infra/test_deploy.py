@@ -48,7 +48,21 @@ def _only_config(directory: str, names: list[str]) -> list[str]:
 
 @pytest.fixture
 def aws_account(aws: None) -> Iterator[Aws]:
+    logging_role_for_api_gateway()
     yield deploy.connect()
+
+
+def logging_role_for_api_gateway() -> None:
+    """What an operator sets once per account and region (docs/operations.md, Guard rails)."""
+    boto3.client("apigateway", region_name="us-east-1").update_account(
+        patchOperations=[
+            {
+                "op": "replace",
+                "path": "/cloudwatchRoleArn",
+                "value": "arn:aws:iam::123456789012:role/apigateway-logs",
+            }
+        ]
+    )
 
 
 class FakeChalice:
@@ -196,6 +210,20 @@ def test_deploying_again_changes_no_table_and_no_secret(aws_account: Aws, projec
     assert "stack pulse-prod-tables unchanged" in "\n".join(lines)
     assert "0 created, 2 already there" in "\n".join(lines)
     assert parameter("/pulse/prod/signing-secret")["Value"] == before
+
+
+def test_deploy_without_api_gateway_s_logging_role_refuses_before_anything(
+    aws: None, project: Path
+) -> None:
+    fake = FakeChalice(project)
+    with pytest.raises(DeployError, match="no CloudWatch Logs role") as refused:
+        run_deploy(project, fake, [])
+    assert "update-account" in str(refused.value)
+    assert fake.calls == []
+    assert (
+        boto3.client("cloudformation", region_name="us-east-1").list_stacks()["StackSummaries"]
+        == []
+    )
 
 
 def test_a_failed_chalice_deploy_is_an_error(aws_account: Aws, project: Path) -> None:

@@ -73,7 +73,17 @@ def infra_command(project: Path, env: dict[str, str], *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def deployed(project: Path, env: dict[str, str]) -> Iterator[str]:
-    """The stage deployed once for the module (torn down by the last test); its output."""
+    """The stage deployed once for the module (torn down by the last test); its output. The
+    account has API Gateway's logging role, as an operator sets it once (docs/operations.md)."""
+    client(env, "apigateway").update_account(
+        patchOperations=[
+            {
+                "op": "replace",
+                "path": "/cloudwatchRoleArn",
+                "value": "arn:aws:iam::123456789012:role/apigateway-logs",
+            }
+        ]
+    )
     yield infra_command(project, env, "deploy", "--stage", STAGE)
 
 

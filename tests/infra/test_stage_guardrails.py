@@ -11,7 +11,12 @@ from typing import Any
 
 import boto3
 import pytest
-from test_deploy import FakeChalice, project, run_deploy  # noqa: F401 (fixture)
+from test_deploy import (  # noqa: F401 (project: a fixture)
+    FakeChalice,
+    logging_role_for_api_gateway,
+    project,
+    run_deploy,
+)
 
 from infra import deploy, guardrails
 from infra.deploy import Aws
@@ -23,6 +28,7 @@ PUSH = "execute-api:ManageConnections"
 
 @pytest.fixture
 def aws_account(aws: None) -> Aws:
+    logging_role_for_api_gateway()
     return deploy.connect()
 
 
