@@ -181,6 +181,7 @@ CODES: dict[str, CodeDoc] = {
     ),
     c.COMMENT_NOT_FOUND: CodeDoc(404, "no comment with this id in this thread."),
     c.USER_NOT_FOUND: CodeDoc(404, "no user with this id."),
+    c.CONNECTION_NOT_FOUND: CodeDoc(404, "no live connection with this id in this room."),
     c.ENVIRONMENT_NOT_FOUND: CodeDoc(
         404,
         "no environment with this id.",

@@ -307,6 +307,11 @@ ADMIN = Header(
         {"name": "Keys", "description": "An environment's publishable and secret keys."},
         {"name": "Data", "description": "An environment's rooms, threads, comments and users."},
         {"name": "Analytics", "description": "An environment's counts."},
+        {
+            "name": "Inspector",
+            "description": "A room live: who is connected now, its last events, closing a "
+            "connection.",
+        },
         {"name": "Audit", "description": "What operators did."},
         {
             "name": "Webhooks",

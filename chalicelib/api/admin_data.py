@@ -1,12 +1,13 @@
-"""Admin API: an environment's analytics and its data browser (rooms, threads, comments, users)."""
+"""Admin API: an environment's analytics, its data browser (rooms, threads, comments, users) and
+the room inspector (live connections, last events, closing a connection)."""
 
 from __future__ import annotations
 
 from .. import codes
-from ..entities import Actor, Analytics, Comment, Page, Room, Thread, User
+from ..entities import Actor, Analytics, Comment, Connection, Page, Room, RoomEvent, Thread, User
 from ..runtime import services
 from ..services.callers import OperatorCaller
-from ..wire import environments, params, rooms, threads, users
+from ..wire import environments, events, params, rooms, threads, users
 from . import http
 from .routing import Router
 
@@ -92,6 +93,79 @@ def delete_room(actor: Actor, envId: str, roomId: str) -> None:
     """
     services().collab.delete_room(OperatorCaller(actor, envId), roomId)
     services().environments.record(actor, envId, "room.deleted", "room", roomId)
+
+
+# --- the room inspector: who is connected now, its last events, closing a connection ----------
+
+RECENT_EVENTS = 50
+
+
+@router.route(
+    "/rooms/{roomId}/connections",
+    "GET",
+    answer=rooms.LIVE_CONNECTIONS,
+    query=[params.CURSOR],
+    tag="Inspector",
+)
+def list_connections(actor: Actor, envId: str, roomId: str) -> Page[Connection]:
+    """Who is connected to a room now
+
+    The room's live WebSocket connections in connection id order, each with its user, access
+    level, presence and since when (one entry per connection: a user with two tabs appears
+    twice).
+
+    Returns: The room's live connections.
+    """
+    cursor = http.query(router.request, "cursor")
+    return services().realtime.active_users(OperatorCaller(actor, envId), roomId, cursor)
+
+
+@router.route(
+    "/rooms/{roomId}/connections/{connectionId}",
+    "DELETE",
+    role="admin",
+    status=204,
+    raises=[codes.CONNECTION_NOT_FOUND],
+    tag="Inspector",
+)
+def close_connection(actor: Actor, envId: str, roomId: str, connectionId: str) -> None:
+    """Close a live connection
+
+    The connection is sent an `error` `CONNECTION_CLOSED`, the room is told it left, and its
+    socket is closed. Its client may connect again with a valid token (to keep a user out,
+    revoke their tokens or change what the room grants them). Recorded in the environment's
+    audit log.
+    """
+    closed = services().realtime.close_connection(
+        OperatorCaller(actor, envId), roomId, connectionId
+    )
+    details: dict[str, object] = {"roomId": closed.room_id, "userId": closed.user_id}
+    services().environments.record(
+        actor, envId, "connection.closed", "connection", connectionId, details
+    )
+
+
+@router.route(
+    "/rooms/{roomId}/events",
+    "GET",
+    answer=events.EVENTS,
+    query=[params.SINCE],
+    raises=[codes.RESYNC_REQUIRED],
+    tag="Inspector",
+)
+def list_room_events(actor: Actor, envId: str, roomId: str) -> Page[RoomEvent]:
+    """A room's last events
+
+    Without `since`, the room's last 50 events still kept, oldest first; with `since`, up to
+    50 of those after it (the panel asks every few seconds with the last `seq` it has).
+
+    Returns: A page of events, oldest first.
+    """
+    caller = OperatorCaller(actor, envId)
+    since = http.whole_number(router.request, "since")
+    if since is None:
+        return services().collab.recent_events(caller, roomId, RECENT_EVENTS)
+    return services().collab.list_events(caller, roomId, since, RECENT_EVENTS, None)
 
 
 @router.route(

@@ -321,6 +321,25 @@ class RealtimeService:
 
         return Page(members, None, after)
 
+    def close_connection(self, caller: Caller, room_id: str, connection_id: str) -> Connection:
+        """Close one of the room's live connections (the Admin Panel's room inspector): it is
+        told why (`error` CONNECTION_CLOSED), the room that it left, then its socket closes. Its
+        client may connect again with a valid token: to keep a user out, revoke their tokens or
+        change what the room grants them."""
+        self._room(caller, room_id)
+        doomed = [c for c in self.channel.members(caller.env_id, room_id) if c.id == connection_id]
+        if not doomed:
+            raise NotFound(
+                "No live connection with this id in this room.", code=codes.CONNECTION_NOT_FOUND
+            )
+        why = {
+            "type": "error",
+            "code": codes.CONNECTION_CLOSED,
+            "message": "An administrator closed this connection.",
+        }
+        self.channel.hang_up(doomed, why)
+        return doomed[0]
+
     def broadcast(self, caller: Caller, room_id: str, event: Any) -> None:
         """A server-originated `broadcast` to everyone in the room (connectionId/userId null)."""
         self._room(caller, room_id)

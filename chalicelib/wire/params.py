@@ -96,6 +96,15 @@ USER = Param(
     component="UserId",
     raises=(codes.INVALID_INPUT, codes.USER_NOT_FOUND),
 )
+CONNECTION = Param(
+    "connectionId",
+    "path",
+    {"type": "string", "minLength": 1, "maxLength": 128},
+    "A live connection's id (`connectionId`), URL-encoded.",
+    component="ConnectionId",
+    example="L0SM9cOFvHcCIhw%3D",
+    raises=(codes.INVALID_INPUT, codes.CONNECTION_NOT_FOUND),
+)
 EMOJI = Param(
     "emoji",
     "path",
@@ -112,7 +121,19 @@ DELIVERY = _id("deliveryId", "delivery", "msg", codes.DELIVERY_NOT_FOUND)
 # Every path parameter of every documented route, by the name its path gives it.
 PATH: dict[str, Param] = {
     p.name: p
-    for p in (ROOM, THREAD, COMMENT, EMOJI, USER, ENVIRONMENT, KEY, OPERATOR, WEBHOOK, DELIVERY)
+    for p in (
+        ROOM,
+        THREAD,
+        COMMENT,
+        EMOJI,
+        USER,
+        CONNECTION,
+        ENVIRONMENT,
+        KEY,
+        OPERATOR,
+        WEBHOOK,
+        DELIVERY,
+    )
 }
 
 LIMIT = Param(

@@ -134,6 +134,19 @@ ACTIVE_USER = Record(
     schemas={"color": COLOR, "access": LEVEL},
 )
 MEMBERS = PageOf(ACTIVE_USER, name="ActiveUserList")
+# The Admin Panel's room inspector: each live connection with its presence and since when.
+LIVE_CONNECTION = Record(
+    Connection,
+    "LiveConnection",
+    only=("id", "user_id", "name", "avatar", "color", "access", "presence", "connected_at"),
+    rename={"id": "connectionId"},
+    schemas={"color": COLOR},
+    describe={
+        "presence": "What its client last set as its presence (null: none yet).",
+        "connected_at": "When it connected (ISO 8601).",
+    },
+)
+LIVE_CONNECTIONS = PageOf(LIVE_CONNECTION, name="LiveConnectionList")
 
 
 def member(connection: Connection) -> dict[str, Any]:

@@ -434,6 +434,12 @@ ROUTE_ROLES: dict[tuple[str, str], str] = {
     ): "admin",
     ("GET", "/admin/api/environments/{envId}/users"): "viewer",
     ("GET", "/admin/api/environments/{envId}/users/{userId}"): "viewer",
+    ("GET", "/admin/api/environments/{envId}/rooms/{roomId}/connections"): "viewer",
+    (
+        "DELETE",
+        "/admin/api/environments/{envId}/rooms/{roomId}/connections/{connectionId}",
+    ): "admin",
+    ("GET", "/admin/api/environments/{envId}/rooms/{roomId}/events"): "viewer",
 }
 
 
@@ -444,6 +450,7 @@ def concrete(path: str, env_id: str) -> str:
         "{threadId}": NO_THREAD,
         "{commentId}": NO_COMMENT,
         "{userId}": "nobody",
+        "{connectionId}": "no-such-connection",
     }
     for placeholder, value in values.items():
         path = path.replace(placeholder, value)

@@ -351,6 +351,19 @@ CASES: dict[str, Case] = {
         _admin_env("DELETE", "/rooms/{r}/threads/{t}/comments/{c}"),
     ),
     "browse users": Case(("GET", "/users"), 200, _admin_env("GET", "/users")),
+    # Admin API: the room inspector
+    "inspect connections": Case(
+        ("GET", "/rooms/{roomId}/connections"), 200, _admin_env("GET", "/rooms/{r}/connections")
+    ),
+    "inspect events": Case(
+        ("GET", "/rooms/{roomId}/events"), 200, _admin_env("GET", "/rooms/{r}/events")
+    ),
+    # (no live connection in this world: the room and its connections are read, then 404)
+    "close a connection": Case(
+        ("DELETE", "/rooms/{roomId}/connections/{connectionId}"),
+        404,
+        _admin_env("DELETE", "/rooms/{r}/connections/gone-connection"),
+    ),
 }
 
 ROUTERS = {

@@ -78,6 +78,8 @@ def existing(client: Any, owner: Login) -> dict[str, str]:  # noqa: F811 (the fi
         "{userId}": "user-1",
         "{webhookId}": hook["id"],
         "{deliveryId}": delivery["id"],
+        # (no socket in this world: the role is refused before any read, so no live one is needed)
+        "{connectionId}": "conn-1",
     }
 
 

@@ -410,6 +410,7 @@ NOWHERE = {
     "{threadId}": test_admin_data.NO_THREAD,
     "{commentId}": test_admin_data.NO_COMMENT,
     "{userId}": "user-0",
+    "{connectionId}": "no-such-connection",
     "{webhookId}": test_admin_webhooks.NO_WEBHOOK,
     "{deliveryId}": test_admin_webhooks.NO_DELIVERY,
 }

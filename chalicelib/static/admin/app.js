@@ -2421,6 +2421,7 @@ async function threadsView(env, roomId, params) {
       h("ol", {}, h("li", {}, h("a", { href: base }, "Rooms")), h("li", {}, h("span", { "aria-current": "page" }, roomId))),
     ),
     roomAccessSection(env, room),
+    roomLiveSection(env, roomId),
     section(
       `Threads in ${roomId}`,
       h("div", { class: "toolbar" }, h("div", { class: "field field-inline" }, h("label", { for: selectId }, "Show"), select)),
@@ -2429,6 +2430,183 @@ async function threadsView(env, roomId, params) {
       h("div", { class: "pager" }, more),
     ),
   );
+}
+
+// --- a room live: who is connected now, its last events, closing a connection -----------------
+
+const LIVE_POLL_MS = 2000;
+const LIVE_EVENTS = 50;
+
+/** The room inspector: its live connections and its last 50 events, asked again every 2 s
+ * while the page is shown (the events after the last seq it has), and, for admins, a Close
+ * button per connection. */
+function roomLiveSection(env, roomId) {
+  const closable = can("admin");
+  const names = userNames(env);
+  const countId = uid("live-count");
+  const count = h("span", { id: countId }, "");
+  const rows = h("tbody", {});
+  const table = h(
+    "table",
+    { class: "table", "aria-label": `Connected now to room ${roomId}` },
+    h(
+      "thead",
+      {},
+      h("tr", {}, h("th", { scope: "col" }, "User"), h("th", { scope: "col" }, "Access"), h("th", { scope: "col" }, "Presence"), h("th", { scope: "col" }, "Since"), h("th", { scope: "col" }, "Connection"), closable ? h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions")) : null),
+    ),
+    rows,
+  );
+  const nobody = h("p", { class: "empty" }, "Nobody is connected to this room.");
+  const events = h("ol", { class: "event-log", "aria-label": `Last events of room ${roomId}`, reversed: true });
+  const noEvents = h("p", { class: "empty" }, "No events kept for this room.");
+  const status = h("p", { class: "muted small" }, "Loading…");
+  let lastSeq = null;
+  let kept = [];
+
+  const showConnections = (connections) => {
+    count.textContent = ` (${connections.length})`;
+    rows.replaceChildren(
+      ...connections.map((c) =>
+        h(
+          "tr",
+          { "data-connection-id": c.connectionId },
+          h("td", {}, h("strong", { class: "user-label", "data-user-id": c.userId }, c.name || c.userId), c.name && c.name !== c.userId ? h("span", { class: "muted small" }, ` (${c.userId})`) : null),
+          h("td", {}, badge(c.access, c.access === "write" ? "ok" : "info")),
+          h("td", {}, c.presence === null || c.presence === undefined ? h("span", { class: "muted" }, "none") : h("code", { class: "mono small" }, excerpt(JSON.stringify(c.presence), 120))),
+          h("td", {}, time(c.connectedAt)),
+          h("td", {}, mono(c.connectionId)),
+          closable
+            ? h(
+                "td",
+                {},
+                button("Close", () => closeConnection(c), {
+                  kind: "danger-outline",
+                  small: true,
+                  "aria-label": `Close connection ${c.connectionId} of ${c.userId}`,
+                }),
+              )
+            : null,
+        ),
+      ),
+    );
+    table.hidden = !connections.length;
+    nobody.hidden = Boolean(connections.length);
+  };
+
+  const showEvents = () => {
+    events.replaceChildren(
+      ...kept
+        .slice()
+        .reverse()
+        .map((e) =>
+          h(
+            "li",
+            { "data-seq": String(e.seq) },
+            mono(`#${e.seq}`),
+            " ",
+            h("strong", {}, e.type),
+            " ",
+            eventSummary(e, names),
+            " · ",
+            time(e.createdAt),
+          ),
+        ),
+    );
+    events.hidden = !kept.length;
+    noEvents.hidden = Boolean(kept.length);
+  };
+
+  const addEvents = (page, replace) => {
+    kept = (replace ? page.data : kept.concat(page.data)).slice(-LIVE_EVENTS);
+    if (kept.length) lastSeq = kept[kept.length - 1].seq;
+    else if (replace) lastSeq = null;
+  };
+
+  const refresh = async () => {
+    const [connections, page] = await Promise.all([
+      api("GET", apiPath`environments/${env.id}/rooms/${roomId}/connections`),
+      lastSeq === null
+        ? api("GET", apiPath`environments/${env.id}/rooms/${roomId}/events`).then((p) => ({ p, replace: true }))
+        : api("GET", apiPath`environments/${env.id}/rooms/${roomId}/events`, { query: { since: lastSeq } })
+            .then((p) => ({ p, replace: false }))
+            .catch((err) => {
+              if (err.status !== 410) throw err; // the events after it are gone: start again
+              return api("GET", apiPath`environments/${env.id}/rooms/${roomId}/events`).then((p) => ({ p, replace: true }));
+            }),
+    ]);
+    showConnections(connections.data);
+    addEvents(page.p, page.replace);
+    showEvents();
+    status.textContent = `Live: updated every ${LIVE_POLL_MS / 1000} s.`;
+  };
+
+  async function closeConnection(c) {
+    const ok = await confirmDialog({
+      title: "Close this connection?",
+      intro: `${c.userId}'s connection ${c.connectionId} is closed now.`,
+      consequences: [
+        "Its client is told that an administrator closed it, and the room that it left.",
+        "Its client may connect again while its token is valid: to keep the user out, revoke their tokens or change what the room grants them.",
+      ],
+      confirmLabel: "Close connection",
+    });
+    if (!ok) return;
+    try {
+      await api("DELETE", apiPath`environments/${env.id}/rooms/${roomId}/connections/${c.connectionId}`);
+      announce(`Connection ${c.connectionId} closed.`);
+      await refresh();
+    } catch (err) {
+      reportError(err);
+    }
+  }
+
+  const root = section(
+    "Live",
+    status,
+    h("h3", {}, "Connected now", count),
+    table,
+    nobody,
+    h("h3", {}, `Last ${LIVE_EVENTS} events`),
+    events,
+    noEvents,
+  );
+  root.classList.add("room-live");
+  table.hidden = true;
+  nobody.hidden = true;
+  events.hidden = true;
+  noEvents.hidden = true;
+  const tick = async () => {
+    if (!root.isConnected && started) return; // the page was left: stop asking
+    started = true;
+    if (!document.hidden) {
+      try {
+        await refresh();
+      } catch (err) {
+        if (err && err.handled) return;
+        status.textContent = `Could not refresh: ${err.message}`;
+      }
+    }
+    window.setTimeout(tick, LIVE_POLL_MS);
+  };
+  let started = false;
+  tick();
+  return root;
+}
+
+/** One line saying what an event changed (its data's ids and, for a comment, its body). */
+function eventSummary(e, names) {
+  const d = e.data || {};
+  const parts = [];
+  if (d.userId) parts.push(userLabel(names, d.userId));
+  if (typeof d.body === "string") parts.push(h("span", {}, `“${excerpt(d.body, 60)}”`));
+  if (d.threadId) parts.push(mono(d.threadId));
+  else if (d.id) parts.push(mono(d.id));
+  const out = [];
+  parts.forEach((p, i) => {
+    if (i) out.push(" ");
+    out.push(p);
+  });
+  return h("span", { class: "muted small" }, out);
 }
 
 function excerpt(text, max) {
