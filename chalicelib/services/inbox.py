@@ -284,6 +284,8 @@ class InboxService:
                 continue
             if event.type in ("comment.created", "thread.created"):
                 changed += self.on_comment(event)
+            elif event.type == "comment.updated":
+                changed += self.on_edit(event)
             elif event.type == "thread.deleted":
                 self.on_thread_gone(event.env_id, event.room_id, str(event.data.get("id", "")))
         return changed
@@ -305,7 +307,35 @@ class InboxService:
             if subs.get(user_id, ("auto", 0))[0] != "off":  # unsubscribed: mentions too
                 reasons[user_id] = "mention"
         reasons.pop(author, None)
-        recipients = self._let_through(env_id, room_id, reasons)
+        return self._count_all(event, thread_id, self._let_through(env_id, room_id, reasons))
+
+    def on_edit(self, event: RoomEvent) -> int:
+        """A comment edited to mention users who do not follow its thread: each is subscribed
+        and told as a new mention would be (reason `mention`, the comment counted unread).
+        Those who follow the thread already were reached by the comment itself, and an
+        unsubscribe silences the thread: the edit is no new activity for them."""
+        comment = event.data
+        mentions = [str(m) for m in comment.get("mentions") or []]
+        if not mentions or "threadId" not in comment:
+            return 0
+        env_id, room_id = event.env_id, event.room_id
+        thread_id, author = str(comment["threadId"]), str(comment["userId"])
+        subs = self.inbox.subscribers(env_id, thread_id)
+        # Not following it, or subscribed by this very edit (a record handed over again after
+        # a pass that stopped short: its counting checks the seq, so nobody counts twice).
+        added = [
+            u for u in mentions if u != author and (u not in subs or subs[u] == ("auto", event.seq))
+        ]
+        if not added:
+            return 0
+        self.inbox.subscribe_auto(env_id, room_id, thread_id, added, event.seq)
+        reasons = dict.fromkeys(added, "mention")
+        return self._count_all(event, thread_id, self._let_through(env_id, room_id, reasons))
+
+    def _count_all(self, event: RoomEvent, thread_id: str, recipients: dict[str, str]) -> int:
+        """Count the event's comment in each recipient's inbox (with their reason); how many
+        inboxes changed."""
+        env_id = event.env_id
         environment = self.environments.get(env_id)
         delay = environment.environment.notification_delay_seconds if environment else 0
         wanted = bool(environment) and self._notifications_wanted(env_id)

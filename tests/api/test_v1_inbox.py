@@ -116,6 +116,49 @@ def test_a_mention_puts_the_thread_in_the_mentioned_users_inbox_as_mention(
     assert (entry["reason"], entry["unreadCount"]) == ("mention", 3)
 
 
+def test_an_edit_that_adds_a_mention_tells_the_newly_mentioned_user_once(
+    services: runtime.Services, client: Any, tenant: Tenant
+) -> None:
+    thread = make_thread(client, tenant.sk, ROOM, "Ship Tuesday?", "ada")
+    reply = make_comment(client, tenant.sk, ROOM, thread["id"], "Yes", "bob")
+    fan_out(services, tenant.id)
+    assert inbox(client, tenant, "cy") == []
+    assert inbox(client, tenant, "ada")[0]["unreadCount"] == 1  # bob's reply
+
+    path = f"/rooms/{ROOM}/threads/{thread['id']}/comments/{reply['id']}"
+    ok(v1(client, "PATCH", path, tenant.sk, {"body": "Yes, <@cy> <@ada> <@bob> agree?"}))
+    for _ in range(2):  # a stream record handed over again counts once
+        fan_out(services, tenant.id)
+
+    [entry] = inbox(client, tenant, "cy")
+    assert (entry["threadId"], entry["reason"], entry["unreadCount"]) == (
+        thread["id"],
+        "mention",
+        1,
+    )
+    # ada follows the thread already (bob's reply reached her): the edit adds nothing; bob
+    # is its author.
+    [ada] = inbox(client, tenant, "ada")
+    assert (ada["reason"], ada["unreadCount"]) == ("reply", 1)
+    assert inbox(client, tenant, "bob") == []
+    # The mention subscribed cy: the next reply reaches them too.
+    make_comment(client, tenant.sk, ROOM, thread["id"], "Tuesday it is", "ada")
+    fan_out(services, tenant.id)
+    assert inbox(client, tenant, "cy")[0]["unreadCount"] == 2
+
+
+def test_an_edit_does_not_mention_into_a_thread_the_user_unsubscribed_from(
+    services: runtime.Services, client: Any, tenant: Tenant
+) -> None:
+    thread = make_thread(client, tenant.sk, ROOM, "Q", "ada")
+    base = f"/rooms/{ROOM}/threads/{thread['id']}"
+    ok(v1(client, "POST", base + "/unsubscribe", tenant.sk, {"userId": "cy"}))
+    reply = make_comment(client, tenant.sk, ROOM, thread["id"], "A", "bob")
+    ok(v1(client, "PATCH", f"{base}/comments/{reply['id']}", tenant.sk, {"body": "A <@cy>"}))
+    fan_out(services, tenant.id)
+    assert inbox(client, tenant, "cy") == []
+
+
 def test_the_inbox_lists_newest_activity_first(
     services: runtime.Services, client: Any, tenant: Tenant, clock: Any
 ) -> None:
