@@ -3502,6 +3502,10 @@
       if (level === null) this.removeAttribute("data-access");
       else this.setAttribute("data-access", level);
       if (previous !== level) {
+        if (this.info && level !== null && previous !== null && LEVELS2.indexOf(level) > LEVELS2.indexOf(previous)) {
+          this.info = "";
+          this.renderNotice();
+        }
         this.queueRender();
         this.emit("pulse:access", { access: level, previous });
       }

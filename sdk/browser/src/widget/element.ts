@@ -344,6 +344,11 @@ export class PulseWidget extends HTMLElement {
     if (level === null) this.removeAttribute("data-access");
     else this.setAttribute("data-access", level);
     if (previous !== level) {
+      // A notice that an action needed more access no longer holds once the level rises.
+      if (this.info && level !== null && previous !== null && LEVELS.indexOf(level) > LEVELS.indexOf(previous)) {
+        this.info = "";
+        this.renderNotice();
+      }
       this.queueRender();
       this.emit("pulse:access", { access: level, previous });
     }

@@ -185,6 +185,19 @@ describe("<pulse-widget> on the headless client", () => {
     );
   });
 
+  it("clears a notice about missing access once the room grants more", async () => {
+    const { w, events } = await mount(FULL);
+    room().join(ADA, [], "read");
+    room().fire("notice", { message: "You need comment access to do that here." });
+    const notice = (): string | null | undefined => shadow(w).querySelector(".notice > span")?.textContent;
+    expect(notice()).toBe("You need comment access to do that here.");
+    room().fire("access", { access: "read", previous: "comment" }); // lower: it still holds
+    expect(notice()).toBe("You need comment access to do that here.");
+    room().fire("access", { access: "write", previous: "read" });
+    expect(notice()).toBe("");
+    expect(events.filter((e) => e.type === "pulse:access").map((e) => e.detail)).toContainEqual({ access: "write", previous: "read" });
+  });
+
   it("renders the room's threads: counts, mentions as chips, and no composer for read access", async () => {
     const { w } = await mount(FULL);
     room().join(ADA, [], "read");
