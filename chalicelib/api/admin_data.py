@@ -149,23 +149,25 @@ def close_connection(actor: Actor, envId: str, roomId: str, connectionId: str) -
     "/rooms/{roomId}/events",
     "GET",
     answer=events.EVENTS,
-    query=[params.SINCE],
+    query=[params.SINCE, params.CURSOR],
     raises=[codes.RESYNC_REQUIRED],
     tag="Inspector",
 )
 def list_room_events(actor: Actor, envId: str, roomId: str) -> Page[RoomEvent]:
     """A room's last events
 
-    Without `since`, the room's last 50 events still kept, oldest first; with `since`, up to
-    50 of those after it (the panel asks every few seconds with the last `seq` it has).
+    Without `since` or `cursor`, the room's last 50 events still kept, oldest first; with
+    `since`, up to 50 of those after it (the panel asks every few seconds with the last `seq`
+    it has), and `nextCursor` continues them.
 
     Returns: A page of events, oldest first.
     """
     caller = OperatorCaller(actor, envId)
     since = http.whole_number(router.request, "since")
-    if since is None:
+    cursor = http.query(router.request, "cursor")
+    if since is None and not cursor:
         return services().collab.recent_events(caller, roomId, RECENT_EVENTS)
-    return services().collab.list_events(caller, roomId, since, RECENT_EVENTS, None)
+    return services().collab.list_events(caller, roomId, since, RECENT_EVENTS, cursor)
 
 
 @router.route(

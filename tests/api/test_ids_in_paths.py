@@ -261,6 +261,7 @@ def world(client: Any, services: runtime.Services, owner: Login, tenant: Tenant)
         "name": "app.js",
         "webhookId": hook.id,
         "deliveryId": delivery.id,
+        "connectionId": "conn-1",  # no socket in this world (chalice's test client has none)
     }
 
 

@@ -83,6 +83,14 @@ BUDGETS: dict[str, tuple[str, str, list[str]]] = {
     "browse threads (+ comments)": ("GET", ER + "/threads", [AUTH, READ, Q, Q, Q, Q]),
     "get thread": ("GET", ER + "/threads/{t}", [AUTH, READ, Q]),
     "list comments": ("GET", ER + "/threads/{t}/comments", [AUTH, READ, Q]),
+    # the room inspector: the environment and the room, then the room's connection rows
+    "room's live connections": ("GET", ER + "/connections", [AUTH, READ, Q]),
+    # the environment, the room and its head (last seq), then one Query of the last 50 events
+    "room's last events": ("GET", ER + "/events", [AUTH, READ, Q]),
+    # the environment and the room, the room's connections (to find it), the connection's rows
+    # removed (one transaction), the room's survivors read to tell them (none here), then the
+    # audit event; the socket is told and closed by the Management API (no DynamoDB call)
+    "close a connection": ("DELETE", ER + "/connections/{conn}", [AUTH, READ, Q, TX, Q, "PutItem"]),
     # deletes: the REST delete (check, transaction, fan-out Query, purge), then the audit event
     "delete comment": ("DELETE", ER + "/threads/{t}/comments/{c}", [AUTH, READ, TX, Q, "PutItem"]),
     "delete the last comment (+ its thread)": (
@@ -205,8 +213,29 @@ def world(client: Any, services: runtime.Services, make_env: Callable[..., Env])
         "c": c[0]["id"],
         "lt": lone["id"],
         "lc": lone["comments"][0]["id"],
+        "conn": CONNECTION,
     }
     return World(resp.json_body["token"], env, values)
+
+
+CONNECTION = "conn-budget-1"
+# Operations that need a live socket in room-1 (made before, not counted; only for them, as a
+# live connection adds the kick's closes to every key change).
+CONNECTED = {"close a connection", "room's live connections"}
+
+
+def live_connection(client: Any, env: Env) -> None:
+    """A socket of user-1 in room-1, through the $connect handler as API Gateway calls it."""
+    from realtime.conftest import LAMBDA_CONTEXT, ws_event
+
+    from app import ws_connect
+
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {env.sk}"}
+    body = json.dumps({"userId": "user-1", "name": "Ada"}).encode()
+    token = client.http.post("/auth/token", headers=headers, body=body).json_body["token"]
+    query = {"apiKey": env.pk, "token": token, "room": "room-1"}
+    event = ws_event("$connect", CONNECTION, query=query)
+    assert ws_connect(event, LAMBDA_CONTEXT) == {"statusCode": 200}
 
 
 def ops(calls: list[Call]) -> list[str]:
@@ -235,6 +264,7 @@ def test_the_budget_table_covers_every_admin_route() -> None:
             ("{lt}", "{threadId}"),
             ("{c}", "{commentId}"),
             ("{lc}", "{commentId}"),
+            ("{conn}", "{connectionId}"),
         ):
             path = path.replace(value, name)
         return method, path
@@ -256,6 +286,8 @@ def test_admin_budget(operation: str, client: Any, world: World, dynamo_calls: D
         )
         assert 200 <= resp.status_code < 300, resp.body
 
+    if operation in CONNECTED:
+        live_connection(client, world.env)
     with dynamo_calls.record() as calls:
         body = filled(BODIES.get(operation), world.values)
         resp = call(client, world.token, method, path.format(**world.values), body)

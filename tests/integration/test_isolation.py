@@ -72,7 +72,13 @@ SHARED_ROOM = "shared:doc"  # both environments hold a room with this id...
 SHARED_USER = "shared-user"  # ...and a user with this one
 ROOM_CHARS = string.ascii_letters + string.digits + "-_.:"
 BASE62 = ids.ALPHABET
-NOT_FOUND_CODES = {"ROOM_NOT_FOUND", "THREAD_NOT_FOUND", "COMMENT_NOT_FOUND", "USER_NOT_FOUND"}
+NOT_FOUND_CODES = {
+    "ROOM_NOT_FOUND",
+    "THREAD_NOT_FOUND",
+    "COMMENT_NOT_FOUND",
+    "USER_NOT_FOUND",
+    "CONNECTION_NOT_FOUND",
+}
 SUCCESS = {200, 201, 202, 204}
 
 EXAMPLES_PER_ROUTE = 25
@@ -527,8 +533,8 @@ class Req:
             return ("comments", p["roomId"], p["threadId"])
         if tail == "events":
             return ("events", p["roomId"])
-        if tail == "active_users":  # paged by size (no sockets here: no cursor of A's own)
-            return ("active_users", p["roomId"])
+        if tail in ("active_users", "connections"):  # the room's sockets, paged by size (no
+            return ("active_users", p["roomId"])  # sockets here: no cursor of A's own)
         if tail == "inbox":  # a user's (nothing unread here: no cursor of A's own)
             return ("inbox", p["userId"])
         return None
@@ -921,7 +927,7 @@ def test_a_credentials_never_reach_b(client: Any, services: runtime.Services) ->
     assert_untouched(client, world, before, writer=world.a)
 
 
-LISTS = ("rooms", "users", "threads", "comments", "active_users")
+LISTS = ("rooms", "users", "threads", "comments", "active_users", "connections")
 SWEEP_EXTRA = (
     ("text", "hello"),
     ("metadata", {"k": "v"}),
@@ -940,6 +946,7 @@ def chain(t: Tenant, thread: int = 0) -> dict[str, str]:
         "commentId": comment,
         "userId": t.users[0],
         "emoji": EMOJI,  # not an id: the same in every environment
+        "connectionId": f"conn-{t.env_id}",  # no sockets here: each tenant's own missing one
     }
 
 
