@@ -16,6 +16,7 @@ from chalicelib.api import (
     sdk,
     v1_inbox,
     v1_openapi,
+    v1_privacy,
     v1_rooms,
 )
 from chalicelib.api.middleware import http_middleware
@@ -36,6 +37,7 @@ for router in (
     auth_tokens.router,
     v1_rooms.router,
     v1_inbox.router,
+    v1_privacy.router,
     v1_openapi.router,
     admin_openapi.router,
     admin_panel.router,

@@ -12,6 +12,8 @@ from .services.authority import Authority
 from .services.channel import RoomChannel, Sender
 from .services.collab import CollabService
 from .services.environments import EnvironmentService
+from .services.erasure import ErasureService
+from .services.export import ExportService
 from .services.idempotency import IdempotencyService
 from .services.inbox import InboxService
 from .services.keyauth import KeyCheck
@@ -41,6 +43,8 @@ class Services:
     pipeline: WebhookPipeline
     inbox: InboxService
     usage: UsageService
+    erasure: ErasureService
+    export: ExportService
 
 
 _services: Services | None = None
@@ -67,6 +71,7 @@ def build(
         audit,
         connections,
         environments,
+        erasure,
         events,
         idempotency,
         inbox,
@@ -118,6 +123,20 @@ def build(
         on_keys_dead=channel.kick,
         queue=queue,
     )
+    inbox_service = InboxService(
+        settings,
+        clock,
+        authority,
+        channel,
+        pipeline,
+        inbox=inbox,
+        rooms=rooms,
+        users=users,
+        environments=environments,
+        connections=connections,
+        user_connections=user_connections,
+        history=events,
+    )
     return Services(
         settings=settings,
         clock=clock,
@@ -152,21 +171,22 @@ def build(
             settings, clock, environment_service, pipeline, webhooks=webhooks, audit=audit
         ),
         pipeline=pipeline,
-        inbox=InboxService(
+        inbox=inbox_service,
+        usage=UsageService(clock, ratelimits),
+        erasure=ErasureService(
             settings,
             clock,
             authority,
             channel,
-            pipeline,
-            inbox=inbox,
-            rooms=rooms,
+            store=erasure,
             users=users,
-            environments=environments,
             connections=connections,
-            user_connections=user_connections,
-            history=events,
+            audit=audit,
+            queue=queue,
+            files=files,
+            on_thread_gone=inbox_service.on_thread_gone,
         ),
-        usage=UsageService(clock, ratelimits),
+        export=ExportService(settings, clock, authority, store=erasure, users=users, files=files),
     )
 
 

@@ -1,7 +1,7 @@
 """The stream and queue pipeline's two Lambda entry points (app.py wires them; the local stack
 calls the same functions): the data table's stream records (webhook deliveries, then the inbox
 fan-out), and one queued message (a delivery attempt, a notification's check, or the end of a
-rolled publishable key: its sockets closed then)."""
+rolled publishable key: its sockets closed then, or a step of an erase job)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from . import jsontext
 from .repositories.events import is_event_record
 from .runtime import services
 from .services.environments import KEY_EXPIRY_JOB
+from .services.erasure import ERASE_JOB
 
 
 def stream(event: dict[str, Any]) -> int:
@@ -32,6 +33,8 @@ def attempts(event: dict[str, Any]) -> None:
         message = jsontext.loads(record["body"])
         if isinstance(message, dict) and message.get("job") == KEY_EXPIRY_JOB:
             services().environments.on_key_expiry(message)
+        elif isinstance(message, dict) and message.get("job") == ERASE_JOB:
+            services().erasure.on_step(message)
         elif message.get("kind") == "notification":
             services().inbox.on_notification(message)
         else:
