@@ -74,8 +74,9 @@ def export_user(access: SecretKeyCaller, userId: str) -> dict[str, Any]:
 
     Everything Pulse holds about the user in the environment, as one JSON document: profile,
     comments (with their thread and room ids), threads started, reactions, read state, inbox,
-    subscriptions, notification settings and attachments' metadata. A document over 1 MiB is
-    answered as `{url, expiresAt}` instead: a presigned download, valid an hour.
+    subscriptions, notification settings and attachments' metadata, as `document`. A document
+    over 1 MiB is not answered inline: `url` is a presigned download of it, valid an hour
+    (`expiresAt`), and `document` is null.
 
     Returns: The document, or where to download it.
     """

@@ -32,6 +32,7 @@ from ..db.models import (
     ReactionItem,
     RoomItem,
     StatsItem,
+    SubscriptionItem,
     ThreadItem,
     UserItem,
     UserNameItem,
@@ -52,8 +53,8 @@ from ..db.models import (
     user_names_pk,
     user_sk,
 )
-from ..entities import Comment, EraseJob
-from . import rooms, stats, users
+from ..entities import AuditEvent, Comment, EraseJob
+from . import audit, rooms, stats, users
 from .reads import Read
 from .rooms import ThreadState
 from .stats import Change
@@ -153,7 +154,8 @@ def get_job(env_id: str, job_id: str) -> JobState | None:
     return _job_of(env_id, item) if item is not None else None
 
 
-def create_job(state: JobState) -> None:
+def create_job(state: JobState, audit_event: AuditEvent) -> None:
+    """The job and the audit event of its request, in one transaction."""
     j = state.job
     item = EraseJobItem(
         jobs_pk(state.env_id),
@@ -170,8 +172,9 @@ def create_job(state: JobState) -> None:
         version=0,
         failures=0,
     )
-    with unavailable_on_throttle():
-        item.save(condition=EraseJobItem.pk.does_not_exist())
+    with transaction() as tx:
+        tx.save(item, condition=EraseJobItem.pk.does_not_exist())
+        tx.save(audit.to_item(audit_event))
 
 
 def _job_change(state: JobState, w: JobWrite) -> tuple[Change, JobState]:
@@ -274,14 +277,14 @@ def _query(
     `after` (raw items: a comment partition holds comments and reactions)."""
     request: dict[str, Any] = {
         "TableName": DataTable.Meta.table_name,
-        "KeyConditionExpression": "pk = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": pk}},
+        "KeyConditionExpression": "pk = :0",
+        "ExpressionAttributeValues": {":0": {"S": pk}},
         "ConsistentRead": True,
         "Limit": max(1, limit),
     }
     if prefix:
-        request["KeyConditionExpression"] += " AND begins_with(sk, :prefix)"
-        request["ExpressionAttributeValues"][":prefix"] = {"S": prefix}
+        request["KeyConditionExpression"] += " AND begins_with(sk, :1)"
+        request["ExpressionAttributeValues"][":1"] = {"S": prefix}
     if attributes:
         request["ProjectionExpression"] = ", ".join(f"#a{i}" for i in range(len(attributes)))
         request["ExpressionAttributeNames"] = {f"#a{i}": a for i, a in enumerate(attributes)}
@@ -384,6 +387,19 @@ def own_partitions(env_id: str, user_id: str) -> list[str]:
 
 def subscription_key(env_id: str, thread_id: str, user_id: str) -> tuple[str, str]:
     return subscribers_pk(env_id, thread_id), user_id
+
+
+def subscriptions(env_id: str, thread_ids: Sequence[str], user_id: str) -> dict[str, str]:
+    """The user's subscription state of each of these threads that has one (one BatchGetItem
+    per 100 threads)."""
+    found: dict[str, str] = {}
+    for start in range(0, len(thread_ids), 100):
+        chunk = thread_ids[start : start + 100]
+        keys = [(SubscriptionItem, subscribers_pk(env_id, t), user_id) for t in chunk]
+        for thread_id, item in zip(chunk, batch_get(keys), strict=True):
+            if item is not None:
+                found[thread_id] = str(item.state)
+    return found
 
 
 def log_partition(env_id: str, room_id: str) -> str:

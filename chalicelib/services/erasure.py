@@ -19,8 +19,8 @@ from typing import Any, Literal
 from .. import codes, ids, jsontext
 from ..clock import Clock, iso
 from ..config import Settings
-from ..entities import Actor, Comment, EraseJob, Reaction, User
-from ..errors import NotFound
+from ..entities import Actor, AuditEvent, Comment, EraseJob, Reaction, User
+from ..errors import NotFound, Unavailable
 from ..repositories.erasure import JobMoved, JobState, JobWrite, Reacted
 from ..repositories.reads import Read, fetch
 from ..repositories.rooms import ThreadState, reactions_text
@@ -121,9 +121,13 @@ class ErasureService:
         )
         key_id = caller.parsed.key_id
         state = JobState(caller.env_id, job, key_id, {})
-        self.store.create_job(state)
-        self._audit(state, "user.erase.requested", now)
-        self.queue.send(self._message(state))
+        self.store.create_job(state, self._audit_event(state, "user.erase.requested", now))
+        try:
+            self.queue.send(self._message(state))
+        except Exception as exc:  # nothing would ever run it: the job ends here, and says why
+            log.exception("erase job not queued", extra={"jobId": job.id})
+            self.store.record_failure(state, now, "The job could not be queued.", True)
+            raise Unavailable("The job could not be queued; retry shortly.") from exc
         return job
 
     def get(self, caller: SecretKeyCaller, user_id: str, job_id: str) -> EraseJob:
@@ -175,6 +179,10 @@ class ErasureService:
         return {"job": ERASE_JOB, "envId": state.env_id, "jobId": state.job.id}
 
     def _audit(self, state: JobState, action: str, now_iso: str) -> None:
+        self.audit.record(self._audit_event(state, action, now_iso))
+
+    def _audit_event(self, state: JobState, action: str, now_iso: str) -> AuditEvent:
+        """Who was erased, how, by which key, and the outcome so far."""
         j = state.job
         actor = Actor(id=state.key_id, email="secret key", role="admin")  # role is not stored
         details: dict[str, object] = {
@@ -184,7 +192,7 @@ class ErasureService:
             "keyId": state.key_id,
             "outcome": j.status,
         }
-        event = self.audit.new_event(
+        return self.audit.new_event(
             actor,
             action,
             env_id=state.env_id,
@@ -193,7 +201,6 @@ class ErasureService:
             now_iso=now_iso,
             details=details,
         )
-        self.audit.record(event)
 
     # --- a step ------------------------------------------------------------------------------
 
@@ -400,12 +407,12 @@ class ErasureService:
         c = step.cursor
         thread_id = c["thread"]
         if step.job.mode == "delete":
-            pk, sk = self.store.subscription_key(step.env_id, thread_id, step.job.user_id)
-            found = [k for k in self.store.keys_under(pk, sk, None, 1) if k == (pk, sk)]
+            user_id = step.job.user_id
             step.left -= 1
-            if found:
+            if self.store.subscriptions(step.env_id, [thread_id], user_id):
+                key = self.store.subscription_key(step.env_id, thread_id, user_id)
                 w = self._write(step, done={"items_removed": 1})
-                step.state = self.store.delete_keys(step.state, w, found)
+                step.state = self.store.delete_keys(step.state, w, [key])
             if c.get("tomb"):
                 self._lone_tombstone(step)
         c.update(after_thread=thread_id, thread=None, part=None, at=None, tomb=False)

@@ -56,7 +56,7 @@ class ExportService:
         document = self.document(caller.env_id, user)
         text = jsontext.dumps(document)
         if len(text.encode()) <= self.settings.export_inline_bytes:
-            return document
+            return {"document": document, "url": None, "expiresAt": None}
         if self.files is None:
             raise Unavailable(
                 "The export is too large to answer inline and no bucket is configured "
@@ -66,7 +66,8 @@ class ExportService:
         key = export_key(caller.env_id)
         self.files.put(key, text.encode(), "application/json")
         expires = self.clock.now() + DOWNLOAD_SECONDS
-        return {"url": self.files.download_url(key, DOWNLOAD_SECONDS), "expiresAt": iso(expires)}
+        url = self.files.download_url(key, DOWNLOAD_SECONDS)
+        return {"document": None, "url": url, "expiresAt": iso(expires)}
 
     def document(self, env_id: str, user: User) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -107,6 +108,8 @@ class ExportService:
         after: str | None = None
         while True:
             threads = self.store.threads(env_id, room_id, after, PAGE)
+            ids_ = [t.thread.id for t in threads]
+            subscribed = self.store.subscriptions(env_id, ids_, user_id) if ids_ else {}
             for t in threads:
                 th = t.thread
                 if th.created_by == user_id:
@@ -114,12 +117,10 @@ class ExportService:
                         {"id": th.id, "roomId": room_id, "createdAt": th.created_at}
                     )
                 self._comments(env_id, user_id, room_id, th.id, out)
-                pk, sk = self.store.subscription_key(env_id, th.id, user_id)
-                for item in self.store.items_under(pk, sk, None, 1):
-                    if item["sk"] == sk:
-                        out["subscriptions"].append(
-                            {"roomId": room_id, "threadId": th.id, "state": item.get("state")}
-                        )
+                if th.id in subscribed:
+                    out["subscriptions"].append(
+                        {"roomId": room_id, "threadId": th.id, "state": subscribed[th.id]}
+                    )
             if len(threads) < PAGE:
                 return
             after = threads[-1].thread.id
@@ -179,8 +180,8 @@ class ExportService:
             }
             for s in states
         ]
-        counts = self._all(inbox_pk, "COUNT")
-        out["inbox"] = {"unreadThreads": counts[0].get("total", 0) if counts else 0}
+        # The inbox count is the states with unread comments, exactly (repositories/inbox.py).
+        out["inbox"] = {"unreadThreads": sum(1 for s in states if s.get("unread", 0) > 0)}
         out["notificationSettings"] = [
             {"roomId": s.get("room_id"), "setting": s.get("setting")}
             for s in self._all(settings_pk, "NOTIFY#")

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..entities import EraseJob
 from .fields import Body, choice
-from .schemas import TIMESTAMP, USER_ID, Schema
-from .shapes import Record, Value
+from .schemas import TIMESTAMP, USER_ID, Named, Schema
+from .shapes import Record, Shape
 
 MODES = ("anonymize", "delete")
 
@@ -61,9 +63,10 @@ ERASE_JOB = Record(
 )
 
 _ROWS: Schema = {"type": "array", "items": {"type": "object"}}
-DOCUMENT: Schema = {
+_DOCUMENT: Schema = {
     "type": "object",
     "description": "Everything Pulse holds about the user in the environment.",
+    "additionalProperties": False,
     "required": [
         "userId",
         "exportedAt",
@@ -91,11 +94,38 @@ DOCUMENT: Schema = {
         "attachments": _ROWS,
     },
 }
-LINK: Schema = {
-    "type": "object",
-    "description": "The document is too large to answer inline: download it from S3.",
-    "additionalProperties": False,
-    "required": ["url", "expiresAt"],
-    "properties": {"url": {"type": "string", "format": "uri"}, "expiresAt": TIMESTAMP},
-}
-EXPORT = Value({"oneOf": [DOCUMENT, LINK]})
+DOCUMENT = Named("UserExport", _DOCUMENT)
+
+
+class _ExportAnswer(Shape):
+    """The document inline, or where to download it: sent as the service built it."""
+
+    name = "UserExportAnswer"
+    description = (
+        "The document inline (`url` and `expiresAt` null), or, when it is over 1 MiB, where to "
+        "download it (`document` null)."
+    )
+
+    def dump(self, value: Any) -> Any:
+        return value
+
+    def schema(self) -> Schema:
+        return self._documented(
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["document", "url", "expiresAt"],
+                "properties": {
+                    "document": {"oneOf": [DOCUMENT, {"type": "null"}]},
+                    "url": {
+                        "type": ["string", "null"],
+                        "format": "uri",
+                        "description": "A presigned S3 download of the document, valid an hour.",
+                    },
+                    "expiresAt": {"oneOf": [TIMESTAMP, {"type": "null"}]},
+                },
+            }
+        )
+
+
+EXPORT = _ExportAnswer()

@@ -261,6 +261,7 @@ def world(client: Any, services: runtime.Services, owner: Login, tenant: Tenant)
         "name": "app.js",
         "webhookId": hook.id,
         "deliveryId": delivery.id,
+        "jobId": "job_0000000000000000",
     }
 
 

@@ -35,6 +35,7 @@ PLACEHOLDERS = {
     "{name}": "app.js",
     "{webhookId}": "wh_0000000000000000",
     "{deliveryId}": "msg_0000000000000000",
+    "{jobId}": "job_0000000000000000",
 }
 
 
