@@ -146,7 +146,7 @@ def others(items: list[dict[str, Any]], env_id: str) -> dict[tuple[str, str], st
     """Every item of the environment that holds nothing of the user, but for counters (which
     the tests check by a recount), rate counters and the erasure's records: key -> its text."""
     out = {}
-    mine = {  # the user's comments: others' reactions to them go with them
+    mine = {  # the user's comments: others' reactions to them, and their files, go with them
         i["sk"]["S"][8:]
         for i in items
         if i["sk"]["S"].startswith("COMMENT#") and i.get("user_id", {}).get("S") == TARGET
@@ -156,6 +156,8 @@ def others(items: list[dict[str, Any]], env_id: str) -> dict[tuple[str, str], st
         if names_user(item) or erasure_records(item, env_id) or sk in ("STATS",):
             continue
         if sk.startswith("REACT#") and sk.split("#")[1] in mine:
+            continue
+        if sk == "ATT" and item.get("comment_id", {}).get("S") in mine:  # the user's uploads
             continue
         if sk.startswith(("DAY#", "SEQ#", "HEAD", "MUT#", "IDEM")) or "#IDEM#" in pk:
             continue

@@ -370,7 +370,7 @@ def by_function(monkeypatch: pytest.MonkeyPatch, fake: FakeApi) -> set[tuple[str
 
 def pipeline_and_files(client: Any, services: runtime.Services, gw: Gateway, fake: FakeApi) -> None:
     """What the first scenario leaves out: files (REST and socket), the stream's events handed to
-    webhook_events, and a queued key end handed to webhook_attempts."""
+    webhook_events, a queued key end and the steps of an erase handed to webhook_attempts."""
     import boto3
     from streams import stream_records
 
@@ -431,6 +431,18 @@ def pipeline_and_files(client: Any, services: runtime.Services, gw: Gateway, fak
     job = {"job": KEY_EXPIRY_JOB, "envId": env_id, "keyId": pk["id"], "at": 0}
     webhook_handlers.attempts({"Records": [{"body": json.dumps(job)}]})
     assert socket in fake.closed
+    # An export (REST), then an erase of ada whose steps webhook_attempts runs: her comments'
+    # files are deleted there, after her last token's life has passed.
+    call(client, "GET", "/api/v1/users/ada/export", sk)
+    erase = call(client, "POST", "/api/v1/users/ada/erase", sk, {"mode": "delete"})
+    step = {"job": "erase", "envId": env_id, "jobId": erase["id"]}
+    for _ in range(20):
+        webhook_handlers.attempts({"Records": [{"body": json.dumps(step)}]})
+        got = services.erasure.store.get_job(env_id, erase["id"])
+        if got is not None and got.job.status == "succeeded":
+            break
+        gw.clock.advance(services.settings.token_ttl_seconds)
+    assert got is not None and got.job.status == "succeeded" and got.job.files_deleted == 2
     call(client, "DELETE", f"{rooms}/files", sk)  # its files go: the prefix is listed
 
 
