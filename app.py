@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from chalice.app import Chalice, DynamoDBEvent, SQSEvent, WebsocketEvent
+from chalice.app import Chalice, CloudWatchEvent, DynamoDBEvent, Rate, SQSEvent, WebsocketEvent
 
 from chalicelib import webhook_handlers
 from chalicelib.api import (
@@ -74,3 +74,9 @@ if _sources is not None:
     @app.on_sqs_message(queue_arn=_queue_arn, batch_size=1, name="webhook_attempts")
     def webhook_attempts(event: SQSEvent) -> None:
         webhook_handlers.attempts(event.to_dict())
+
+
+# Retention and the cleanup of dead purges (docs/privacy.md): hourly, on EventBridge.
+@app.schedule(Rate(1, unit=Rate.HOURS), name="retention")
+def retention(event: CloudWatchEvent) -> None:
+    webhook_handlers.retention(event.to_dict())

@@ -22,6 +22,7 @@ from .services.login_throttle import LoginThrottle
 from .services.operators import OperatorService
 from .services.ports import DeliveryQueue, FileStore, WebhookPoster
 from .services.realtime import RealtimeService
+from .services.retention import RetentionService
 from .services.tokens import TokenService
 from .services.usage import UsageService
 from .services.webhook_delivery import WebhookPipeline
@@ -45,6 +46,7 @@ class Services:
     usage: UsageService
     erasure: ErasureService
     export: ExportService
+    retention: RetentionService
 
 
 _services: Services | None = None
@@ -137,23 +139,24 @@ def build(
         user_connections=user_connections,
         history=events,
     )
+    collab = CollabService(
+        settings,
+        clock,
+        authority,
+        channel,
+        rooms=rooms,
+        users=users,
+        stats=stats,
+        history=events,
+        attachments=attachment_service,
+    )
     return Services(
         settings=settings,
         clock=clock,
         environments=environment_service,
         operators=OperatorService(settings, clock, throttle, operators=operators, audit=audit),
         tokens=tokens,
-        collab=CollabService(
-            settings,
-            clock,
-            authority,
-            channel,
-            rooms=rooms,
-            users=users,
-            stats=stats,
-            history=events,
-            attachments=attachment_service,
-        ),
+        collab=collab,
         realtime=RealtimeService(
             settings,
             clock,
@@ -185,6 +188,15 @@ def build(
             queue=queue,
             files=files,
             on_thread_gone=inbox_service.on_thread_gone,
+        ),
+        retention=RetentionService(
+            settings,
+            clock,
+            collab,
+            attachment_service,
+            environments=environments,
+            rooms=rooms,
+            walk=erasure,
         ),
         export=ExportService(settings, clock, authority, store=erasure, users=users, files=files),
     )

@@ -1,7 +1,8 @@
 """The stream and queue pipeline's two Lambda entry points (app.py wires them; the local stack
 calls the same functions): the data table's stream records (webhook deliveries, then the inbox
 fan-out), and one queued message (a delivery attempt, a notification's check, or the end of a
-rolled publishable key: its sockets closed then, or a step of an erase job)."""
+rolled publishable key: its sockets closed then, or a step of an erase job), and the scheduled
+retention run."""
 
 from __future__ import annotations
 
@@ -24,6 +25,19 @@ def stream(event: dict[str, Any]) -> int:
     started = services().pipeline.on_stream(records)
     services().inbox.on_stream(records)
     return started
+
+
+def retention(event: dict[str, Any]) -> dict[str, Any]:
+    """The hourly retention run (EventBridge; the local stack calls it on a timer): expired
+    resolved threads, and what dead purges left (services/retention.py)."""
+    report = services().retention.run()
+    return {
+        "environments": report.environments,
+        "threadsDeleted": report.threads_deleted,
+        "roomsPurged": report.rooms_purged,
+        "threadsPurged": report.threads_purged,
+        "complete": report.complete,
+    }
 
 
 def attempts(event: dict[str, Any]) -> None:

@@ -45,7 +45,7 @@ data table (customer data; every pk starts with ENV#<envId>, so isolation holds 
   A thread's subscriber            ENV#<envId>#SUBS#<threadId>  <userId>
   A user's setting for a room      ENV#<envId>#USER#<userId>   NOTIFY#<roomId>
   Erase job (its cursor, progress)  ENV#<envId>#JOBS      ERASE#<jobId>
-  Thread purge pending             ENV#<envId>            TPURGE#<roomId>#<threadId>
+  Thread purge pending             ENV#<envId>            TPURGE#<threadId>
 
 A room carries a generation (`gen`, new each time the room is created); its threads carry the
 gen they were created under. Deleting a room is one transaction (room + counters), after which
@@ -673,8 +673,8 @@ def attachment_pk(env_id: str, attachment_id: str) -> str:
 ATTACHMENT_SK = "ATT"
 
 
-def thread_purge_sk(room_id: str, thread_id: str) -> str:
-    return f"TPURGE#{room_id}#{thread_id}"
+def thread_purge_sk(thread_id: str) -> str:
+    return f"TPURGE#{thread_id}"
 
 
 def jobs_pk(env_id: str) -> str:

@@ -38,7 +38,7 @@ TOMBSTONE_AUTHOR = "~deleted"  # a tombstone's userId: no user id can start with
 STEP_ITEMS = 200  # items a step reads (and at most changes) before handing over to the next
 PAGE = 50
 MAX_FAILURES = 5  # steps failing in a row before the job is marked failed
-CLOCK_SKEW_SECONDS = 30
+CLOCK_SKEW_SECONDS = 5  # the servers that verify tokens keep synchronized clocks
 Mode = Literal["anonymize", "delete"]
 
 

@@ -290,6 +290,7 @@ HANDLERS = {
     ("chalicelib.realtime.handlers", "disconnect"): "websocket_disconnect",
     ("chalicelib.webhook_handlers", "stream"): "webhook_events",
     ("chalicelib.webhook_handlers", "attempts"): "webhook_attempts",
+    ("chalicelib.webhook_handlers", "retention"): "retention",
 }
 
 
@@ -422,6 +423,24 @@ def pipeline_and_files(client: Any, services: runtime.Services, gw: Gateway, fak
         socket, "comment.create", threadId=thread["id"], body="More", attachmentIds=[uploaded()]
     )
     gw.disconnect(other)  # the room is told
+    # The retention run: a resolved thread with a file, long untouched, goes (its file deleted,
+    # ada's socket told), and so does what a dead thread purge left.
+    call(client, "PATCH", env, op, {"retentionDays": 1})
+    old = call(
+        client,
+        "POST",
+        f"{rooms}/files/threads",
+        sk,
+        {"comment": {"userId": "bob", "body": "Old", "attachmentIds": [uploaded()]}},
+    )
+    call(client, "PATCH", f"{rooms}/files/threads/{old['id']}", sk, {"resolved": True})
+    boto3.client("dynamodb").update_item(  # last changed long ago (the clock stays)
+        TableName=services.settings.data_table,
+        Key={"pk": {"S": f"ENV#{env_id}#ROOM#files"}, "sk": {"S": f"THREAD#{old['id']}"}},
+        UpdateExpression="SET updated_at = :old",
+        ExpressionAttributeValues={":old": {"S": "2000-01-01T00:00:00.000Z"}},
+    )
+    assert webhook_handlers.retention({})["threadsDeleted"] == 1
     records = stream_records(services.settings.data_table, env_id, "files")
     assert records
     webhook_handlers.stream({"Records": records})

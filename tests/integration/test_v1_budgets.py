@@ -285,7 +285,7 @@ def describe(call: Call) -> str:
             r["DeleteRequest"]["Key"]["sk"]["S"].split("#")[0]
             for requests in call.params["RequestItems"].values()
             for r in requests
-        } - {"PURGE"}  # a room's purge item goes out with the last batch of its threads
+        } - {"PURGE", "TPURGE"}  # a purge's marker goes out with its last batch
         assert len(kinds) == 1, kinds
         return f"BatchWriteItem {kinds.pop().lower()}s"
     return call.operation
