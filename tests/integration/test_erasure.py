@@ -194,3 +194,74 @@ def test_erase_leaves_others_items_as_they_were(
     assert {k: v for k, v in before.items() if after[k] != v} == {}
     _, data = outcome(client, key, env_id, job["id"])
     assert recount(data, env_id) == []
+
+
+def test_a_step_delivered_twice_does_nothing_twice(
+    client: Any,
+    graph: tuple[runtime.Services, Queue],
+    clock: FrozenClock,
+    env: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SQS delivers at least once: every step message handed over twice, the job ends as one
+    delivered once (each copy starts from the cursor the last change saved)."""
+    g, queue = graph
+    env_id, key = env
+    monkeypatch.setattr(erasure, "STEP_ITEMS", 12)
+    build(client_call(client, key))
+    job = erase(client, key, "delete")
+
+    original = queue.send
+    monkeypatch.setattr(queue, "send", lambda m, delay_seconds=0: [original(m, delay_seconds)] * 2)
+    queue.messages *= 2
+    run(g, queue, clock)
+
+    done, data = outcome(client, key, env_id, job["id"])
+    assert done["status"] == "succeeded"
+    assert (done["commentsTombstoned"], done["commentsDeleted"], done["threadsDeleted"]) == (
+        3,
+        3,
+        1,
+    )
+    assert done["reactionsRemoved"] == 2 and done["mentionsReplaced"] == 3
+    assert recount(data, env_id) == [] and reaction_summaries(data, env_id) == []
+    assert [i for i in data if names_user(i) and not erasure_records(i, env_id)] == []
+
+
+def test_a_job_whose_steps_keep_failing_ends_failed_and_audited(
+    client: Any, graph: tuple[runtime.Services, Queue], clock: FrozenClock, env: tuple[str, str]
+) -> None:
+    g, queue = graph
+    env_id, key = env
+    build(client_call(client, key))
+    job = erase(client, key, "anonymize")
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("injected: the table cannot be read")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(g.erasure.store, "comments", broken)
+        from chalicelib import webhook_handlers
+
+        message = queue.messages.pop()[0]
+        record = {"Records": [{"body": json.dumps(message)}]}
+        raised = 0
+        for _ in range(10):
+            try:
+                webhook_handlers.attempts(record)
+            except RuntimeError:  # left on the queue: SQS hands it over again
+                raised += 1
+                continue
+            break  # the job ended failed: the message goes
+    # The first delivery revoked the tokens before failing (progress: its failure is not one in
+    # a row); then MAX_FAILURES steps failed with nothing done, and the last of them ended it.
+    assert raised == erasure.MAX_FAILURES
+
+    done, _ = outcome(client, key, env_id, job["id"])
+    assert (done["status"], done["error"]) == ("failed", "The job failed.")
+    assert done["finishedAt"] is not None
+    events = g.environments.audit(env_id, 20, None).data
+    assert [e.action for e in events if e.action.startswith("user.erase")] == [
+        "user.erase.failed",
+        "user.erase.requested",
+    ]
