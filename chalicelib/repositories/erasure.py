@@ -249,8 +249,9 @@ def save(state: JobState, w: JobWrite) -> JobState:
     return saved
 
 
-def record_failure(state: JobState, now_iso: str, error: str, failed: bool) -> None:
-    """Count a failed step (best-effort); `failed` ends the job."""
+def record_failure(state: JobState, now_iso: str, error: str, failed: bool) -> bool:
+    """Count a failed step, if the job is still as `state` read it (False: it moved on, the
+    step made progress first); `failed` ends the job."""
     item = EraseJobItem(jobs_pk(state.env_id), erase_job_sk(state.job.id))
     actions: list[Any] = [
         EraseJobItem.failures.add(1),
@@ -265,6 +266,8 @@ def record_failure(state: JobState, now_iso: str, error: str, failed: bool) -> N
     except PynamoDBException as exc:
         if not is_condition_failure(exc):
             raise
+        return False
+    return True
 
 
 # --- the walk's reads --------------------------------------------------------------------------

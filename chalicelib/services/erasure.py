@@ -126,7 +126,7 @@ class ErasureService:
             self.queue.send(self._message(state))
         except Exception as exc:  # nothing would ever run it: the job ends here, and says why
             log.exception("erase job not queued", extra={"jobId": job.id})
-            self.store.record_failure(state, now, "The job could not be queued.", True)
+            self.store.record_failure(state, now, "The job could not be queued.", failed=True)
             raise Unavailable("The job could not be queued; retry shortly.") from exc
         return job
 
@@ -153,11 +153,13 @@ class ErasureService:
         except JobMoved:
             log.info("erase step superseded", extra={"jobId": state.job.id})
             return
-        except Exception as exc:
+        except Exception:
             failed = state.failures + 1 >= MAX_FAILURES
             now = iso(self.clock.now())
             reason = "A step failed; it is retried." if not failed else "The job failed."
-            self.store.record_failure(state, now, reason, failed)
+            # Not recorded when the step made progress first (the version moved): then it is not
+            # a failure in a row, and the message must come back.
+            failed = self.store.record_failure(state, now, reason, failed) and failed
             log.exception("erase step failed", extra={"jobId": state.job.id, "final": failed})
             if failed:
                 self._audit(
@@ -166,7 +168,7 @@ class ErasureService:
                     now,
                 )
                 return
-            raise exc
+            raise
         if step.job.status == "succeeded":
             self._audit(step.state, "user.erase.succeeded", step.job.finished_at or "")
             return

@@ -306,6 +306,7 @@ ADMIN_BODIES: Table = {
             Field("attachmentMaxBytes", "integer", nullable=True),
             Field("attachmentTypes", "list", nullable=True),
             Field("notificationDelaySeconds", "integer", nullable=True),
+            Field("retentionDays", "integer", nullable=True),
         ],
     ),
     ("DELETE", ENV): ({"confirmName": "Existing"}, [Field("confirmName", "string")]),
