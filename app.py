@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from chalice.app import Chalice, DynamoDBEvent, SQSEvent, WebsocketEvent
+from chalice.app import Chalice, CloudWatchEvent, DynamoDBEvent, Rate, SQSEvent, WebsocketEvent
 
 from chalicelib import webhook_handlers
 from chalicelib.api import (
@@ -16,6 +16,7 @@ from chalicelib.api import (
     sdk,
     v1_inbox,
     v1_openapi,
+    v1_privacy,
     v1_rooms,
 )
 from chalicelib.api.middleware import http_middleware
@@ -36,6 +37,7 @@ for router in (
     auth_tokens.router,
     v1_rooms.router,
     v1_inbox.router,
+    v1_privacy.router,
     v1_openapi.router,
     admin_openapi.router,
     admin_panel.router,
@@ -72,3 +74,9 @@ if _sources is not None:
     @app.on_sqs_message(queue_arn=_queue_arn, batch_size=1, name="webhook_attempts")
     def webhook_attempts(event: SQSEvent) -> None:
         webhook_handlers.attempts(event.to_dict())
+
+
+# Retention and the cleanup of dead purges (docs/privacy.md): hourly, on EventBridge.
+@app.schedule(Rate(1, unit=Rate.HOURS), name="retention")
+def retention(event: CloudWatchEvent) -> None:
+    webhook_handlers.retention(event.to_dict())

@@ -64,6 +64,7 @@ USER_NOT_FOUND = "USER_NOT_FOUND"
 CONNECTION_NOT_FOUND = "CONNECTION_NOT_FOUND"
 WEBHOOK_NOT_FOUND = "WEBHOOK_NOT_FOUND"
 DELIVERY_NOT_FOUND = "DELIVERY_NOT_FOUND"
+JOB_NOT_FOUND = "JOB_NOT_FOUND"  # no erase job with this id for this user
 
 # --- gone (410) -------------------------------------------------------------------------------
 RESYNC_REQUIRED = "RESYNC_REQUIRED"  # a room's events after that seq are no longer kept

@@ -114,6 +114,9 @@ class Settings:
     # Tests only (PULSE_KEY_GRACE_SECONDS): every roll with a grace (`1h` ... `7d`) lasts this
     # many seconds instead, so an end-to-end test sees an old key stop. Never set on a stage.
     key_grace_seconds: int | None = None
+    # GET /users/{userId}/export answers its document inline up to this many bytes of JSON
+    # (under the REST page budget: Lambda answers at most 6 MB), else a presigned download.
+    export_inline_bytes: int = 1024 * 1024
 
     @property
     def control_table(self) -> str:
@@ -169,6 +172,9 @@ class Settings:
             attachments_bucket=env.get("PULSE_ATTACHMENTS_BUCKET") or None,
             s3_endpoint=env.get("PULSE_S3_ENDPOINT") or None,
             key_grace_seconds=_int(env, "PULSE_KEY_GRACE_SECONDS", 0) or None,
+            export_inline_bytes=min(
+                _int(env, "PULSE_EXPORT_INLINE_BYTES", 1024 * 1024), 1024 * 1024
+            ),
             **_rates(env),
         )
 

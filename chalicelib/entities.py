@@ -76,6 +76,8 @@ class Environment:
     attachment_types: tuple[str, ...] = ATTACHMENT_TYPES
     # How long unread activity waits before `notification.created` (docs/inbox.md).
     notification_delay_seconds: int = NOTIFICATION_DELAY_SECONDS
+    # Resolved threads untouched for this many days are deleted (docs/privacy.md); None: kept.
+    retention_days: int | None = None
     # A key reported leaked (POST /admin/api/keys/report-leak): its preview and when, until an
     # operator dismisses the banner.
     leak_reported_at: str | None = None
@@ -173,6 +175,29 @@ class TokensRevoked:
     user_id: str
     revoked_at: str  # tokens minted for the user until then no longer connect
     closed_connections: int  # the user's sockets it closed
+
+
+@dataclass(frozen=True)
+class EraseJob:
+    """A user's erasure (POST /users/{userId}/erase) and how far it has got."""
+
+    id: str
+    user_id: str
+    mode: Literal["anonymize", "delete"]
+    status: Literal["queued", "running", "succeeded", "failed"]
+    phase: str  # what it is doing: tokens, rooms, user, done
+    created_at: str
+    updated_at: str
+    finished_at: str | None
+    error: str | None
+    # What it has changed so far, each counted once.
+    comments_deleted: int = 0
+    comments_tombstoned: int = 0
+    threads_deleted: int = 0
+    reactions_removed: int = 0
+    mentions_replaced: int = 0
+    files_deleted: int = 0
+    items_removed: int = 0  # inbox, settings, subscriptions, events, acknowledgements
 
 
 @dataclass(frozen=True)

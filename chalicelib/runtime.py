@@ -12,6 +12,8 @@ from .services.authority import Authority
 from .services.channel import RoomChannel, Sender
 from .services.collab import CollabService
 from .services.environments import EnvironmentService
+from .services.erasure import ErasureService
+from .services.export import ExportService
 from .services.idempotency import IdempotencyService
 from .services.inbox import InboxService
 from .services.keyauth import KeyCheck
@@ -20,6 +22,7 @@ from .services.login_throttle import LoginThrottle
 from .services.operators import OperatorService
 from .services.ports import DeliveryQueue, FileStore, WebhookPoster
 from .services.realtime import RealtimeService
+from .services.retention import RetentionService
 from .services.tokens import TokenService
 from .services.usage import UsageService
 from .services.webhook_delivery import WebhookPipeline
@@ -41,6 +44,9 @@ class Services:
     pipeline: WebhookPipeline
     inbox: InboxService
     usage: UsageService
+    erasure: ErasureService
+    export: ExportService
+    retention: RetentionService
 
 
 _services: Services | None = None
@@ -67,6 +73,7 @@ def build(
         audit,
         connections,
         environments,
+        erasure,
         events,
         idempotency,
         inbox,
@@ -118,23 +125,38 @@ def build(
         on_keys_dead=channel.kick,
         queue=queue,
     )
+    inbox_service = InboxService(
+        settings,
+        clock,
+        authority,
+        channel,
+        pipeline,
+        inbox=inbox,
+        rooms=rooms,
+        users=users,
+        environments=environments,
+        connections=connections,
+        user_connections=user_connections,
+        history=events,
+    )
+    collab = CollabService(
+        settings,
+        clock,
+        authority,
+        channel,
+        rooms=rooms,
+        users=users,
+        stats=stats,
+        history=events,
+        attachments=attachment_service,
+    )
     return Services(
         settings=settings,
         clock=clock,
         environments=environment_service,
         operators=OperatorService(settings, clock, throttle, operators=operators, audit=audit),
         tokens=tokens,
-        collab=CollabService(
-            settings,
-            clock,
-            authority,
-            channel,
-            rooms=rooms,
-            users=users,
-            stats=stats,
-            history=events,
-            attachments=attachment_service,
-        ),
+        collab=collab,
         realtime=RealtimeService(
             settings,
             clock,
@@ -152,21 +174,31 @@ def build(
             settings, clock, environment_service, pipeline, webhooks=webhooks, audit=audit
         ),
         pipeline=pipeline,
-        inbox=InboxService(
+        inbox=inbox_service,
+        usage=UsageService(clock, ratelimits),
+        erasure=ErasureService(
             settings,
             clock,
             authority,
             channel,
-            pipeline,
-            inbox=inbox,
-            rooms=rooms,
+            store=erasure,
             users=users,
-            environments=environments,
             connections=connections,
-            user_connections=user_connections,
-            history=events,
+            audit=audit,
+            queue=queue,
+            files=files,
+            on_thread_gone=inbox_service.on_thread_gone,
         ),
-        usage=UsageService(clock, ratelimits),
+        retention=RetentionService(
+            settings,
+            clock,
+            collab,
+            attachment_service,
+            environments=environments,
+            rooms=rooms,
+            walk=erasure,
+        ),
+        export=ExportService(settings, clock, authority, store=erasure, users=users, files=files),
     )
 
 

@@ -590,6 +590,19 @@ def seconds(obj: Mapping[str, Any], field: str, cap: int) -> int | None:
     return value
 
 
+RETENTION_DAYS_MAX = 3650
+
+
+def retention_days(obj: Mapping[str, Any], field: str) -> int | None:
+    """An optional number of days, 0..3650 (0: no retention; `null`: absent)."""
+    if obj.get(field) is None:
+        return None
+    value = whole_number(obj, field)
+    if value is not None and not 0 <= value <= RETENTION_DAYS_MAX:
+        raise InvalidInput(field, f"must be 0-{RETENTION_DAYS_MAX} days (0: keep for ever)")
+    return value
+
+
 def mime_types(obj: Mapping[str, Any], field: str) -> tuple[str, ...] | None:
     """An optional list of 1-100 distinct MIME types."""
     value = obj.get(field)

@@ -1,6 +1,7 @@
 """The webhook pipeline of the local stack, on the embedded moto server: what AWS does with the
 data table's stream (Lambda polling it) and with the delivery queue (Lambda polling SQS), done by
-two threads that call the same handlers as app.py (chalicelib/webhook_handlers.py).
+two threads that call the same handlers as app.py (chalicelib/webhook_handlers.py), and a third
+that runs the hourly retention job as EventBridge does.
 
 moto (5.2.5) serves DynamoDB Streams and SQS from the same server as DynamoDB: in server mode it
 picks the backend of a request signed for `dynamodb` by its `X-Amz-Target`
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import MutableMapping
@@ -69,6 +71,7 @@ class LocalPipeline:
         for name, target, args in (
             ("pulse-stream", self._poll_stream, (shard_iterators,)),
             ("pulse-webhooks", self._poll_queue, ()),
+            ("pulse-retention", self._every_hour, ()),
         ):
             thread = threading.Thread(target=target, args=args, name=name, daemon=True)
             thread.start()
@@ -79,6 +82,18 @@ class LocalPipeline:
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads = []
+
+    def _every_hour(self) -> None:
+        """What EventBridge does with app.py's schedule: the retention run, every
+        PULSE_RETENTION_INTERVAL_SECONDS (an hour by default), first after one interval."""
+        from chalicelib import webhook_handlers
+
+        interval = float(os.environ.get("PULSE_RETENTION_INTERVAL_SECONDS") or 3600)
+        while not self._stop.wait(interval):
+            try:
+                log.info("retention run: %s", webhook_handlers.retention({}))
+            except Exception:
+                log.exception("retention run failed; the next one tries again")
 
     def _latest_iterators(self) -> list[str]:
         arn = self.dynamodb.describe_table(TableName=self.data_table)["Table"]["LatestStreamArn"]

@@ -182,6 +182,7 @@ CODES: dict[str, CodeDoc] = {
     c.COMMENT_NOT_FOUND: CodeDoc(404, "no comment with this id in this thread."),
     c.USER_NOT_FOUND: CodeDoc(404, "no user with this id."),
     c.CONNECTION_NOT_FOUND: CodeDoc(404, "no live connection with this id in this room."),
+    c.JOB_NOT_FOUND: CodeDoc(404, "no erase job with this id for this user."),
     c.ENVIRONMENT_NOT_FOUND: CodeDoc(
         404,
         "no environment with this id.",

@@ -237,6 +237,11 @@ CUSTOMER = Header(
         },
         {"name": "Users", "description": "The people your backend minted tokens for."},
         {
+            "name": "Privacy",
+            "description": "Erasing a user (a resumable job) and exporting everything held about "
+            "them (docs/privacy.md).",
+        },
+        {
             "name": "Inbox",
             "description": "Each user's unread threads, subscriptions and notification settings "
             "(docs/inbox.md).",

@@ -94,7 +94,11 @@ FUNCTION_STATEMENTS: dict[str, tuple[str, ...]] = {
     "websocket_message": (*COMMON, "AttachmentFiles", "WebSocketPush"),
     "websocket_disconnect": ("DataTable", "Secrets", "Logs", "WebSocketPush"),
     "webhook_events": (*COMMON, "EventStream", "WebhookQueue"),
-    "webhook_attempts": (*COMMON, "WebhookQueue", "WebSocketPush"),
+    # queued steps of an erase delete the user's files (services/erasure.py)
+    "webhook_attempts": (*COMMON, "WebhookQueue", "AttachmentFiles", "WebSocketPush"),
+    # the hourly retention run deletes threads as a DELETE does: their files, their sockets told
+    # (the environments listed through gsi1)
+    "retention": (*COMMON, "Indexes", "AttachmentFiles", "WebSocketPush"),
 }
 # X-Ray's write actions take no resource: "*" is the only form IAM accepts (stages with `xray`).
 TRACING_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")

@@ -31,6 +31,7 @@ FUNCTIONS = (
     "websocket_disconnect",
     "webhook_events",
     "webhook_attempts",
+    "retention",
 )
 
 

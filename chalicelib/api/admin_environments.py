@@ -93,6 +93,7 @@ def update_environment(
         attachment_max_bytes=body.attachment_max_bytes,
         attachment_types=body.attachment_types,
         notification_delay_seconds=body.notification_delay_seconds,
+        retention_days=body.retention_days,
     )
     return services().environments.update(actor, envId, change)
 

@@ -44,6 +44,8 @@ data table (customer data; every pk starts with ENV#<envId>, so isolation holds 
   A user's unread thread count     ENV#<envId>#INBOX#<userId>  COUNT
   A thread's subscriber            ENV#<envId>#SUBS#<threadId>  <userId>
   A user's setting for a room      ENV#<envId>#USER#<userId>   NOTIFY#<roomId>
+  Erase job (its cursor, progress)  ENV#<envId>#JOBS      ERASE#<jobId>
+  Thread purge pending             ENV#<envId>            TPURGE#<threadId>
 
 A room carries a generation (`gen`, new each time the room is created); its threads carry the
 gen they were created under. Deleting a room is one transaction (room + counters), after which
@@ -142,6 +144,9 @@ class EnvironmentItem(ControlTable):
     attachment_max_bytes = NumberAttribute(null=True)
     attachment_types = UnicodeAttribute(null=True)  # JSON list of MIME types
     notification_delay_seconds = NumberAttribute(null=True)
+    # Resolved threads untouched for this many days are deleted by the retention job (absent:
+    # kept for ever).
+    retention_days = NumberAttribute(null=True)
 
 
 class ApiKeyItem(ControlTable):
@@ -299,6 +304,38 @@ class RoomPurgeItem(DataTable):
     """Generations of a room whose threads are not all purged yet (repositories/rooms.py)."""
 
     gens = UnicodeSetAttribute(null=True)
+
+
+class ThreadPurgeItem(DataTable):
+    """A deleted thread whose comments are not all purged yet: put in the thread delete's
+    transaction, deleted after its comments, so a purge that died is finished by the retention
+    job (services/retention.py) instead of leaving invisible comments for ever."""
+
+    room_id = UnicodeAttribute()
+    thread_id = UnicodeAttribute()
+
+
+class EraseJobItem(DataTable):
+    """A user's erasure (services/erasure.py): what it does, where its walk stands (`cursor`, JSON
+    text) and what it has done (`progress`, JSON text). Every change a step makes commits in one
+    transaction with this item's new cursor, conditioned on `version`, so a step retried from
+    the saved cursor never does anything twice and two copies of one step cannot both go on."""
+
+    id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    mode = UnicodeAttribute()  # anonymize | delete
+    status = UnicodeAttribute()  # queued | running | succeeded | failed
+    phase = UnicodeAttribute()
+    key_id = UnicodeAttribute()  # the secret key that asked
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    finished_at = UnicodeAttribute(null=True)
+    cursor = UnicodeAttribute(null=True)
+    progress = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    failures = NumberAttribute(default=0)  # steps that failed in a row
+    not_before = NumberAttribute(null=True)  # epoch seconds: the last phase waits until then
+    version = NumberAttribute(default=0)
 
 
 class ThreadItem(DataTable):
@@ -634,6 +671,18 @@ def attachment_pk(env_id: str, attachment_id: str) -> str:
 
 
 ATTACHMENT_SK = "ATT"
+
+
+def thread_purge_sk(thread_id: str) -> str:
+    return f"TPURGE#{thread_id}"
+
+
+def jobs_pk(env_id: str) -> str:
+    return f"ENV#{env_id}#JOBS"
+
+
+def erase_job_sk(job_id: str) -> str:
+    return f"ERASE#{job_id}"
 
 
 def comments_pk(env_id: str, thread_id: str) -> str:

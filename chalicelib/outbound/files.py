@@ -86,6 +86,17 @@ class S3Files:
             raise
         return True
 
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        """An object the app writes itself (an export), tagged `pending`: the lifecycle rule
+        removes it after a day."""
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=key,
+            Body=body,
+            ContentType=content_type,
+            Tagging=f"{TAG_KEY}={PENDING}",
+        )
+
     def mark_attached(self, key: str) -> None:
         """Take the object out of the lifecycle rule (its tag becomes `attached`)."""
         self.client.put_object_tagging(

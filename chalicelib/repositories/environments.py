@@ -69,6 +69,7 @@ def to_environment(item: EnvironmentItem) -> Environment:
             if item.notification_delay_seconds is not None
             else NOTIFICATION_DELAY_SECONDS
         ),
+        retention_days=int(item.retention_days) if item.retention_days else None,
         key_ends=tuple(
             sorted(
                 jsontext.stored(item.key_ends).items() if item.key_ends else (),
@@ -273,6 +274,9 @@ def update(env: Environment, now_iso: str, audit: AuditEvent) -> bool:
                     EnvironmentItem.attachment_max_bytes.set(env.attachment_max_bytes),
                     EnvironmentItem.attachment_types.set(jsontext.dumps(env.attachment_types)),
                     EnvironmentItem.notification_delay_seconds.set(env.notification_delay_seconds),
+                    EnvironmentItem.retention_days.set(env.retention_days)
+                    if env.retention_days
+                    else EnvironmentItem.retention_days.remove(),
                     EnvironmentItem.updated_at.set(now_iso),
                 ],
                 condition=EnvironmentItem.status == "active",

@@ -29,6 +29,7 @@ from ..db.models import (
     RoomItem,
     RoomPurgeItem,
     ThreadItem,
+    ThreadPurgeItem,
     comment_sk,
     comments_pk,
     env_pk,
@@ -36,6 +37,7 @@ from ..db.models import (
     purge_sk,
     reaction_sk,
     room_sk,
+    thread_purge_sk,
     thread_sk,
     threads_pk,
 )
@@ -584,12 +586,18 @@ def delete_thread(
     condition = (ThreadItem.room_gen == state.room_gen) & (
         ThreadItem.comment_count == t.comment_count
     )
+    # Its purge is pending until the purge deletes this marker with its last comments: a purge
+    # that dies is finished by the retention job (services/retention.py).
+    marker = ThreadPurgeItem(
+        env_pk(env_id), thread_purge_sk(t.id), room_id=t.room_id, thread_id=t.id
+    )
     ok = _change(
         event,
         [
             _room_counts(env_id, room, threads=-1, comments=-t.comment_count),
             stats.totals(env_id, threads=-1, comments=-t.comment_count),
         ],
+        puts=[(marker, None)],
         deletes=[(item, condition)],
     )
     if ok is not None:
@@ -604,7 +612,7 @@ def purge_comments(env_id: str, thread_id: str) -> list[str]:
     The attachment ids of the comments it removed."""
     found: list[str] = []
     try:
-        _purge_comments(env_id, thread_id, found)
+        _purge_comments(env_id, thread_id, found, marker=True)
     except Exception:
         log.warning(
             "comment purge incomplete; leftovers are invisible", extra={"threadId": thread_id}
@@ -612,7 +620,11 @@ def purge_comments(env_id: str, thread_id: str) -> list[str]:
     return found
 
 
-def _purge_comments(env_id: str, thread_id: str, files: list[str] | None = None) -> None:
+def _purge_comments(
+    env_id: str, thread_id: str, files: list[str] | None = None, *, marker: bool = False
+) -> None:
+    """The thread's partition (comments, reactions), then its purge marker (`marker`: a thread
+    delete put one), in the last batch."""
     comments = CommentItem.query(
         comments_pk(env_id, thread_id), attributes_to_get=["pk", "sk", "attachments"]
     )
@@ -621,6 +633,58 @@ def _purge_comments(env_id: str, thread_id: str, files: list[str] | None = None)
             if files is not None:
                 files.extend(a.id for a in attachments.from_stored(comment.attachments))
             batch.delete(comment)
+        if marker:
+            batch.delete(ThreadPurgeItem(env_pk(env_id), thread_purge_sk(thread_id)))
+
+
+def pending_purges(env_id: str) -> tuple[list[tuple[str, set[str]]], list[tuple[str, str]]]:
+    """What dead purges left: rooms with generations still to purge (`PURGE#`), and deleted
+    threads whose comments remain (`TPURGE#`). Two Queries of the environment's partition."""
+    with unavailable_on_throttle():
+        rooms = [
+            (i.sk[len("PURGE#") :], set(i.gens or ()))
+            for i in RoomPurgeItem.query(env_pk(env_id), RoomPurgeItem.sk.startswith("PURGE#"))
+        ]
+        threads = [
+            (str(i.room_id), str(i.thread_id))
+            for i in ThreadPurgeItem.query(env_pk(env_id), ThreadPurgeItem.sk.startswith("TPURGE#"))
+        ]
+    return rooms, threads
+
+
+def expired_threads(
+    env_id: str, room: RoomState, cutoff_iso: str, after: str | None, limit: int
+) -> tuple[list[str], str | None]:
+    """Resolved threads of the room (its current generation) last changed before the cutoff: a
+    page of their ids, and where the next page starts (None: no more). One Query."""
+    condition = (
+        (ThreadItem.room_gen == room.gen)
+        & (ThreadItem.resolved == True)  # noqa: E712 (a condition, not a comparison)
+        & (ThreadItem.updated_at < cutoff_iso)
+    )
+    pk = threads_pk(env_id, room.room.id)
+    start = {"pk": {"S": pk}, "sk": {"S": thread_sk(after)}} if after else None
+    ids_: list[str] = []
+    with unavailable_on_throttle():
+        for t in ThreadItem.query(
+            pk,
+            ThreadItem.sk.startswith("THREAD#"),
+            filter_condition=condition,
+            last_evaluated_key=start,
+            consistent_read=True,
+            attributes_to_get=["pk", "sk", "id"],
+        ):
+            ids_.append(str(t.id))
+            if len(ids_) == limit:
+                return ids_, ids_[-1]
+    return ids_, None
+
+
+def finish_thread_purge(env_id: str, thread_id: str) -> list[str]:
+    """A dead thread purge, finished (raises if it stops again); the attachment ids found."""
+    found: list[str] = []
+    _purge_comments(env_id, thread_id, found, marker=True)
+    return found
 
 
 # --- comments --------------------------------------------------------------------------------

@@ -154,6 +154,7 @@ class EnvironmentChange:
     attachment_max_bytes: int | None = None
     attachment_types: tuple[str, ...] | None = None
     notification_delay_seconds: int | None = None
+    retention_days: int | None = None  # 0: no retention
 
     @property
     def only_name(self) -> bool:
@@ -165,6 +166,7 @@ class EnvironmentChange:
                 self.attachment_max_bytes,
                 self.attachment_types,
                 self.notification_delay_seconds,
+                self.retention_days,
             )
         )
 
@@ -178,6 +180,7 @@ class EnvironmentChange:
             ("attachment_max_bytes", "attachmentMaxBytes"),
             ("attachment_types", "attachmentTypes"),
             ("notification_delay_seconds", "notificationDelaySeconds"),
+            ("retention_days", "retentionDays"),
         ):
             value = getattr(self, attr)
             if value is not None:
@@ -270,6 +273,11 @@ class EnvironmentService:
                 change.notification_delay_seconds
                 if change.notification_delay_seconds is not None
                 else env.notification_delay_seconds
+            ),
+            retention_days=(
+                (change.retention_days or None)
+                if change.retention_days is not None
+                else env.retention_days
             ),
             updated_at=now,
         )

@@ -96,6 +96,15 @@ class UpdateEnvironmentRequest(Body):
         "first is not notified, and a thread notifies a user at most once per delay.",
     )
 
+    retention_days: int | None = _spec(
+        lambda body, name: v.retention_days(body, name),
+        {"type": ["integer", "null"], "minimum": 0, "maximum": v.RETENTION_DAYS_MAX},
+        required=False,
+        description="Resolved threads untouched for this many days are deleted by the hourly "
+        "retention job, with their comments (docs/privacy.md); 0 keeps them for ever (the "
+        "default).",
+    )
+
     at_least_one = (
         "name",
         "default_room_access",
@@ -103,6 +112,7 @@ class UpdateEnvironmentRequest(Body):
         "attachment_max_bytes",
         "attachment_types",
         "notification_delay_seconds",
+        "retention_days",
     )
     examples = {
         "rename": ("Rename", {"name": "Production (EU)"}),
@@ -256,6 +266,7 @@ ENVIRONMENT = Record(
         "attachment_max_bytes": {"type": "integer", "minimum": 1},
         "attachment_types": {"type": "array", "items": MIME_TYPE},
         "notification_delay_seconds": {"type": "integer", "minimum": 0},
+        "retention_days": {"type": ["integer", "null"], "minimum": 1},
     },
     describe={
         "created_by": "The id of the operator who created it.",
@@ -285,6 +296,7 @@ ENVIRONMENT = Record(
             "attachmentMaxBytes": 10485760,
             "attachmentTypes": ["image/png", "image/jpeg", "application/pdf", "text/plain"],
             "notificationDelaySeconds": 300,
+            "retentionDays": None,
             "keyEnds": [{"keyId": "key_0Q9cZk1aB2cD3eF5", "expiresAt": "2026-11-26T04:48:22.123Z"}],
         }
     ],

@@ -117,6 +117,7 @@ KEY = _id("keyId", "key", "key", codes.KEY_NOT_FOUND)
 OPERATOR = _id("operatorId", "operator", "op", codes.OPERATOR_NOT_FOUND)
 WEBHOOK = _id("webhookId", "webhook endpoint", "wh", codes.WEBHOOK_NOT_FOUND)
 DELIVERY = _id("deliveryId", "delivery", "msg", codes.DELIVERY_NOT_FOUND)
+JOB = _id("jobId", "erase job", "job", codes.JOB_NOT_FOUND)
 
 # Every path parameter of every documented route, by the name its path gives it.
 PATH: dict[str, Param] = {
@@ -133,6 +134,7 @@ PATH: dict[str, Param] = {
         OPERATOR,
         WEBHOOK,
         DELIVERY,
+        JOB,
     )
 }
 

@@ -37,6 +37,7 @@ ENV_FIELDS = {
     "attachmentMaxBytes",
     "attachmentTypes",
     "notificationDelaySeconds",
+    "retentionDays",
     "keyEnds",
 }
 KEY_FIELDS = {

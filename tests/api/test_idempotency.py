@@ -22,7 +22,7 @@ from botocore.client import BaseClient
 
 from bench.calls import DynamoCalls
 from chalicelib import runtime
-from chalicelib.api import auth_tokens, idempotency, v1_rooms
+from chalicelib.api import auth_tokens, idempotency, v1_privacy, v1_rooms
 from chalicelib.auth import apikeys
 from chalicelib.clock import FrozenClock, parse_iso
 from chalicelib.db.models import (
@@ -642,7 +642,7 @@ def test_a_claim_whose_request_died_can_be_taken_over(
 
 
 def test_the_opted_in_routes_are_the_secret_key_posts(services: runtime.Services) -> None:
-    specs = [*v1_rooms.router.specs, *auth_tokens.router.specs]
+    specs = [*v1_rooms.router.specs, *v1_privacy.router.specs, *auth_tokens.router.specs]
     assert sorted((s.method, s.path) for s in specs if s.idempotent) == [
         ("POST", "/api/v1/rooms"),
         ("POST", "/api/v1/rooms/{roomId}/attachments"),
@@ -650,6 +650,7 @@ def test_the_opted_in_routes_are_the_secret_key_posts(services: runtime.Services
         ("POST", "/api/v1/rooms/{roomId}/threads"),
         ("POST", "/api/v1/rooms/{roomId}/threads/{threadId}/comments"),
         ("POST", "/api/v1/rooms/{roomId}/threads/{threadId}/comments/{commentId}/reactions"),
+        ("POST", "/api/v1/users/{userId}/erase"),
         ("POST", "/api/v1/users/{userId}/revoke-tokens"),
         ("POST", "/auth/token"),
     ]
@@ -671,7 +672,7 @@ def spec() -> Iterator[dict[str, Any]]:
 
 
 def test_the_contract_documents_the_header_on_every_opted_in_post(spec: dict[str, Any]) -> None:
-    specs = [*v1_rooms.router.specs, *auth_tokens.router.specs]
+    specs = [*v1_rooms.router.specs, *v1_privacy.router.specs, *auth_tokens.router.specs]
     for s in specs:
         op = spec["paths"][s.path][s.method.lower()]
         parameters = [_resolve(spec, p) for p in op.get("parameters", [])]

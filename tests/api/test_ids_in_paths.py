@@ -262,6 +262,7 @@ def world(client: Any, services: runtime.Services, owner: Login, tenant: Tenant)
         "webhookId": hook.id,
         "deliveryId": delivery.id,
         "connectionId": "conn-1",  # no socket in this world (chalice's test client has none)
+        "jobId": "job_0000000000000000",
     }
 
 

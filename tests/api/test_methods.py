@@ -36,6 +36,7 @@ PLACEHOLDERS = {
     "{webhookId}": "wh_0000000000000000",
     "{deliveryId}": "msg_0000000000000000",
     "{connectionId}": "conn-1",
+    "{jobId}": "job_0000000000000000",
 }
 
 

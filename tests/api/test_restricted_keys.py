@@ -68,6 +68,9 @@ ROUTE_SCOPES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/users"): "users:read",
     ("GET", "/api/v1/users/{userId}"): "users:read",
     ("POST", "/api/v1/users/{userId}/revoke-tokens"): "users:write",
+    ("POST", "/api/v1/users/{userId}/erase"): "users:write",
+    ("GET", "/api/v1/users/{userId}/erase/{jobId}"): "users:read",
+    ("GET", "/api/v1/users/{userId}/export"): "users:read",
     ("GET", "/api/v1/users/{userId}/inbox"): "users:read",
     ("GET", "/api/v1/users/{userId}/inbox/count"): "users:read",
     ("POST", "/api/v1/users/{userId}/threads/{threadId}/read"): "users:write",
@@ -97,6 +100,7 @@ class World:
     thread: str
     other_thread: str
     comment: str
+    job: str = ""  # an erase job of user-1 (queued: nothing runs it here)
 
 
 @pytest.fixture
@@ -111,7 +115,9 @@ def world(services: Any, client: Any) -> World:
     path = f"/rooms/acme:1/threads/{thread['id']}/comments/{comment['id']}/reactions"
     assert v1(client, "POST", path, sk, {"emoji": "👍", "userId": "user-1"}).status_code == 200
     assert mint(client, sk, "user-1").status_code == 200  # the user's record
-    return World(tenant, thread["id"], other["id"], comment["id"])
+    job = v1(client, "POST", "/users/user-1/erase", sk, {"mode": "anonymize"})
+    assert job.status_code == 202, job.body
+    return World(tenant, thread["id"], other["id"], comment["id"], job.json_body["id"])
 
 
 Request = tuple[str, str, Any]  # method, path (sent), body
@@ -127,6 +133,7 @@ def request_for(method: str, template: str, w: World) -> Request:
         .replace("{commentId}", w.comment)
         .replace("{emoji}", enc("👍"))
         .replace("{userId}", "user-1")
+        .replace("{jobId}", w.job)
     )
     bodies: dict[tuple[str, str], Any] = {
         ("POST", "/auth/token"): {"userId": "u", "name": "U", "permissions": {"acme:*": "write"}},
@@ -156,6 +163,7 @@ def request_for(method: str, template: str, w: World) -> Request:
         ("PUT", "/api/v1/rooms/{roomId}/users/{userId}/notification-settings"): {
             "setting": "mentions"
         },
+        ("POST", "/api/v1/users/{userId}/erase"): {"mode": "anonymize"},
     }
     if template.endswith("/reactions/{emoji}"):
         path += "?userId=user-1"
@@ -294,6 +302,24 @@ def test_listing_every_room_is_refused_to_a_key_limited_to_rooms(
     unlimited = restricted(services, world.tenant, ["rooms:read"])
     listed = v1(client, "GET", "/rooms", unlimited).json_body["data"]
     assert {r["id"] for r in listed} == {"acme:1", "acme:gone"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/users/user-1/erase", {"mode": "delete"}),
+        ("GET", "/users/user-1/export", None),
+    ],
+)
+def test_erasure_and_export_are_refused_to_a_key_limited_to_rooms(
+    services: Any, client: Any, world: World, method: str, path: str, body: Any
+) -> None:
+    """Both reach every room of the environment: a key limited to some may do neither."""
+    key = restricted(services, world.tenant, ["users:read", "users:write"], rooms="acme:*")
+
+    err = error(v1(client, method, path, key, body), 403, "INSUFFICIENT_SCOPE")
+
+    assert "`acme:*`" in err["message"]
 
 
 def test_a_refused_write_changes_nothing(services: Any, client: Any, world: World) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from chalicelib import runtime
-from chalicelib.api import v1_rooms
+from chalicelib.api import v1_privacy, v1_rooms
 from chalicelib.auth import apikeys
 from chalicelib.clock import FrozenClock, iso
 from chalicelib.entities import Actor
@@ -49,7 +49,7 @@ def other(services: runtime.Services) -> Tenant:
 
 # --- the route table --------------------------------------------------------------------------
 
-SPECS = [(s.method, s.path) for s in v1_rooms.router.specs]
+SPECS = [(s.method, s.path) for s in [*v1_rooms.router.specs, *v1_privacy.router.specs]]
 
 # A valid body for every write route, so that a refusal can only come from the key.
 VALID_BODIES: dict[tuple[str, str], Any] = {
@@ -61,6 +61,7 @@ VALID_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/rooms/{roomId}/threads/{threadId}/comments"): {"userId": "u", "body": "b"},
     ("PATCH", "/api/v1/rooms/{roomId}/threads/{threadId}/comments/{commentId}"): {"body": "b"},
     ("POST", "/api/v1/users/{userId}/revoke-tokens"): None,  # an action: no body
+    ("POST", "/api/v1/users/{userId}/erase"): {"mode": "anonymize"},
     ("POST", "/api/v1/rooms/{roomId}/threads/{threadId}/comments/{commentId}/reactions"): {
         "emoji": "👍",
         "userId": "u",
@@ -88,6 +89,7 @@ PLACEHOLDERS = {
     "commentId": NO_COMMENT,
     "emoji": "👍",
     "userId": "user-1",
+    "jobId": "job_0000000000000000",
 }
 
 
@@ -105,7 +107,7 @@ def request_each_route(
 
 def test_the_route_table_covers_every_v1_route_with_a_secret_key() -> None:
     assert len(SPECS) == len(set(SPECS)) >= 14
-    assert all(s.auth == "secret_key" for s in v1_rooms.router.specs)
+    assert all(s.auth == "secret_key" for s in [*v1_rooms.router.specs, *v1_privacy.router.specs])
     writes = {r for r in SPECS if r[0] in ("POST", "PATCH")}
     assert writes == set(VALID_BODIES), "give every write route a valid body above"
     for _, path in SPECS:
@@ -685,6 +687,7 @@ def test_ids_of_another_environment_are_404_never_403_and_change_nothing(
         "commentId": comment["id"],
         "emoji": "👍",
         "userId": "b-user",
+        "jobId": "job_0000000000000000",
     }
     before = snapshot(client, services, other)
 
@@ -698,7 +701,9 @@ def test_ids_of_another_environment_are_404_never_403_and_change_nothing(
     def check(route: tuple[str, str]) -> None:
         path = route[1]
         # The outermost missing item answers: the room (A has no room b-room), else the user.
+        # (An erase job is read without its user, which a `delete` erased.)
         code = "ROOM_NOT_FOUND" if "{roomId}" in path else "USER_NOT_FOUND"
+        code = "JOB_NOT_FOUND" if "{jobId}" in path else code
         error(responses[route], 404, code)
 
     each(named, check)

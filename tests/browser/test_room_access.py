@@ -630,6 +630,28 @@ def test_the_panel_shows_and_edits_the_notification_delay(
     assert stack.call("PATCH", path, owner, json={"notificationDelaySeconds": 300}).ok
 
 
+def test_the_panel_shows_and_edits_the_retention(stack: Stack, env: Env, panel: Page) -> None:
+    env_id = env_id_of(env)
+    owner = stack.login()
+    path = f"/admin/api/environments/{env_id}"
+    panel.goto(f"/admin#/environments/{env_id}/settings")
+    days = panel.get_by_label("Delete resolved threads after (days)")
+    expect(days).to_have_value("")  # kept for ever until changed
+
+    days.fill("30")
+    panel.get_by_role("button", name="Save retention").click()
+    expect(panel.get_by_role("status").first).to_contain_text("Retention saved.")
+    assert stack.call("GET", path, owner).json()["retentionDays"] == 30
+    days.fill("5000")  # over 10 years: the form refuses it before anything is sent
+    panel.get_by_role("button", name="Save retention").click()
+    assert days.evaluate("e => e.validity.rangeOverflow") is True
+    assert stack.call("GET", path, owner).json()["retentionDays"] == 30
+    days.fill("")
+    panel.get_by_role("button", name="Save retention").click()
+    expect(panel.get_by_role("status").first).to_contain_text("Retention saved.")
+    assert stack.call("GET", path, owner).json()["retentionDays"] is None
+
+
 UPLOAD_JS = """async ([post, text]) => {
   const form = new FormData();
   for (const [name, value] of Object.entries(post.fields)) form.append(name, value);

@@ -44,9 +44,9 @@ def api_routes() -> set[tuple[str, str]]:
     """(METHOD, path) of every route of the Chalice app that the contract covers (not the 405s
     each path answers to the methods it does not take: chalicelib/api/routing.py)."""
     from app import app
-    from chalicelib.api import auth_tokens, v1_inbox, v1_openapi, v1_rooms
+    from chalicelib.api import auth_tokens, v1_inbox, v1_openapi, v1_privacy, v1_rooms
 
-    modules = (auth_tokens, v1_openapi, v1_rooms, v1_inbox)
+    modules = (auth_tokens, v1_openapi, v1_rooms, v1_inbox, v1_privacy)
     refused = {r for m in modules for r in m.router.refused}
     return {
         (method, path)

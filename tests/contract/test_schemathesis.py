@@ -135,6 +135,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "userId": USER_ID,
             "emoji": EMOJI,
         }
+        # An erase job of the user, to read (anonymize: the user and its comments stay).
+        job = stack.call("POST", f"/api/v1/users/{USER_ID}/erase", sk, json={"mode": "anonymize"})
+        assert job.status_code == 202, job.text
+        world.ids["jobId"] = job.json()["id"]
         yield world
 
 

@@ -25,6 +25,7 @@ from chalicelib.api import (
     admin_operators,
     auth_tokens,
     v1_inbox,
+    v1_privacy,
     v1_rooms,
 )
 
@@ -65,6 +66,13 @@ def _v1(method: str, path: str, body: Any = None) -> Callable[[World], Req]:
         return Req(method, V1 + path.format(r=room, t=thread, c=comment, u="ada"), body, w.sk)
 
     return build
+
+
+def _erase_job(w: World) -> Req:
+    """A read of an erase job made just now (before any fault is armed)."""
+    made = w.request("POST", f"{V1}/users/ada/erase", {"mode": "anonymize"}, token=w.sk)
+    assert made.status_code == 202, made.body
+    return Req("GET", f"{V1}/users/ada/erase/{made.json_body['id']}", None, w.sk)
 
 
 def _admin_env(method: str, path: str, body: Any = None) -> Callable[[World], Req]:
@@ -199,6 +207,13 @@ CASES: dict[str, Case] = {
     "revoke tokens": Case(
         ("POST", "/users/{userId}/revoke-tokens"), 200, _v1("POST", "/users/{u}/revoke-tokens")
     ),
+    "erase user": Case(
+        ("POST", "/users/{userId}/erase"),
+        202,
+        _v1("POST", "/users/{u}/erase", {"mode": "anonymize"}),
+    ),
+    "get erase job": Case(("GET", "/users/{userId}/erase/{jobId}"), 200, _erase_job),
+    "export user": Case(("GET", "/users/{userId}/export"), 200, _v1("GET", "/users/{u}/export")),
     # unread state and the inbox
     "inbox": Case(("GET", "/users/{userId}/inbox"), 200, _v1("GET", "/users/{u}/inbox")),
     "inbox count": Case(
@@ -369,6 +384,7 @@ CASES: dict[str, Case] = {
 ROUTERS = {
     "v1": v1_rooms.router,
     "inbox": v1_inbox.router,
+    "privacy": v1_privacy.router,
     "token": auth_tokens.router,
     "operators": admin_operators.router,
     "environments": admin_environments.router,

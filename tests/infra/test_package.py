@@ -31,6 +31,7 @@ FUNCTIONS = {  # logical id in the template -> chalice's function name in config
     "WebsocketDisconnect": "websocket_disconnect",
     "WebhookEvents": "webhook_events",
     "WebhookAttempts": "webhook_attempts",
+    "Retention": "retention",
 }
 
 

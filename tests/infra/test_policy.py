@@ -290,6 +290,7 @@ HANDLERS = {
     ("chalicelib.realtime.handlers", "disconnect"): "websocket_disconnect",
     ("chalicelib.webhook_handlers", "stream"): "webhook_events",
     ("chalicelib.webhook_handlers", "attempts"): "webhook_attempts",
+    ("chalicelib.webhook_handlers", "retention"): "retention",
 }
 
 
@@ -370,7 +371,7 @@ def by_function(monkeypatch: pytest.MonkeyPatch, fake: FakeApi) -> set[tuple[str
 
 def pipeline_and_files(client: Any, services: runtime.Services, gw: Gateway, fake: FakeApi) -> None:
     """What the first scenario leaves out: files (REST and socket), the stream's events handed to
-    webhook_events, and a queued key end handed to webhook_attempts."""
+    webhook_events, a queued key end and the steps of an erase handed to webhook_attempts."""
     import boto3
     from streams import stream_records
 
@@ -422,6 +423,24 @@ def pipeline_and_files(client: Any, services: runtime.Services, gw: Gateway, fak
         socket, "comment.create", threadId=thread["id"], body="More", attachmentIds=[uploaded()]
     )
     gw.disconnect(other)  # the room is told
+    # The retention run: a resolved thread with a file, long untouched, goes (its file deleted,
+    # ada's socket told), and so does what a dead thread purge left.
+    call(client, "PATCH", env, op, {"retentionDays": 1})
+    old = call(
+        client,
+        "POST",
+        f"{rooms}/files/threads",
+        sk,
+        {"comment": {"userId": "bob", "body": "Old", "attachmentIds": [uploaded()]}},
+    )
+    call(client, "PATCH", f"{rooms}/files/threads/{old['id']}", sk, {"resolved": True})
+    boto3.client("dynamodb").update_item(  # last changed long ago (the clock stays)
+        TableName=services.settings.data_table,
+        Key={"pk": {"S": f"ENV#{env_id}#ROOM#files"}, "sk": {"S": f"THREAD#{old['id']}"}},
+        UpdateExpression="SET updated_at = :old",
+        ExpressionAttributeValues={":old": {"S": "2000-01-01T00:00:00.000Z"}},
+    )
+    assert webhook_handlers.retention({})["threadsDeleted"] == 1
     records = stream_records(services.settings.data_table, env_id, "files")
     assert records
     webhook_handlers.stream({"Records": records})
@@ -431,6 +450,18 @@ def pipeline_and_files(client: Any, services: runtime.Services, gw: Gateway, fak
     job = {"job": KEY_EXPIRY_JOB, "envId": env_id, "keyId": pk["id"], "at": 0}
     webhook_handlers.attempts({"Records": [{"body": json.dumps(job)}]})
     assert socket in fake.closed
+    # An export (REST), then an erase of ada whose steps webhook_attempts runs: her comments'
+    # files are deleted there, after her last token's life has passed.
+    call(client, "GET", "/api/v1/users/ada/export", sk)
+    erase = call(client, "POST", "/api/v1/users/ada/erase", sk, {"mode": "delete"})
+    step = {"job": "erase", "envId": env_id, "jobId": erase["id"]}
+    for _ in range(20):
+        webhook_handlers.attempts({"Records": [{"body": json.dumps(step)}]})
+        got = services.erasure.store.get_job(env_id, erase["id"])
+        if got is not None and got.job.status == "succeeded":
+            break
+        gw.clock.advance(services.settings.token_ttl_seconds)
+    assert got is not None and got.job.status == "succeeded" and got.job.files_deleted == 2
     call(client, "DELETE", f"{rooms}/files", sk)  # its files go: the prefix is listed
 
 

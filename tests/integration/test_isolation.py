@@ -7,15 +7,15 @@ victim), each with rooms, threads, comments, users (minted through POST /auth/to
 cursors (`nextCursor` of each list with limit=1) and a key pair. Both hold a room and a user with
 the *same* ids (`shared:doc`, `shared-user`): A naming them must get A's own data, never B's.
 
-The requests are generated over every route of `chalicelib.api.v1_rooms.router.specs` and
-`v1_inbox.router.specs` (and of `admin_data.router.specs` for the operator's data browser), so a
-new route is covered the day it is registered. Path parameters, the `cursor` query parameter and
-body ids (`id`, `userId`) are drawn from: B's ids of the matching kind, any id of B (its room ids
-as thread ids, its env id as a room id...), A's own ids, random well-formed ids, and B's and A's
-cursors; each path segment is sent in one of several URL encodings (quoted, raw, every byte %XX,
-lower-case hex, double-quoted; the server decodes exactly once). Credentials: A's sk_ mostly,
-else B's pk_ or a key forged from parts of A's and B's keys with a valid checksum (format-valid,
-so it reaches the database check).
+The requests are generated over every route of `chalicelib.api.v1_rooms.router.specs`,
+`v1_inbox.router.specs` and `v1_privacy.router.specs` (and of `admin_data.router.specs` for the
+operator's data browser), so a new route is covered the day it is registered. Path parameters, the
+`cursor` query parameter and body ids (`id`, `userId`) are drawn from: B's ids of the matching
+kind, any id of B (its room ids as thread ids, its env id as a room id...), A's own ids, random
+well-formed ids, and B's and A's cursors; each path segment is sent in one of several URL encodings
+(quoted, raw, every byte %XX, lower-case hex, double-quoted; the server decodes exactly once).
+Credentials: A's sk_ mostly, else B's pk_ or a key forged from parts of A's and B's keys with a
+valid checksum (format-valid, so it reaches the database check).
 
 Properties checked on every request:
 - no response (success or error) carries anything of B that the request did not itself send or
@@ -57,7 +57,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from chalicelib import ids, runtime
-from chalicelib.api import admin_data, v1_inbox, v1_rooms
+from chalicelib.api import admin_data, v1_inbox, v1_privacy, v1_rooms
 from chalicelib.api.routing import RouteSpec
 from chalicelib.auth import apikeys
 from chalicelib.entities import Actor
@@ -78,6 +78,7 @@ NOT_FOUND_CODES = {
     "COMMENT_NOT_FOUND",
     "USER_NOT_FOUND",
     "CONNECTION_NOT_FOUND",
+    "JOB_NOT_FOUND",
 }
 SUCCESS = {200, 201, 202, 204}
 
@@ -95,7 +96,13 @@ SETTINGS = settings(
 )
 
 # A path parameter's kind, from its name; unknown names draw from every pool.
-KIND_OF_PARAM = {"roomId": "room", "threadId": "thread", "commentId": "comment", "userId": "user"}
+KIND_OF_PARAM = {
+    "roomId": "room",
+    "threadId": "thread",
+    "commentId": "comment",
+    "userId": "user",
+    "jobId": "job",
+}
 EMOJI = "👍"
 
 
@@ -120,6 +127,7 @@ class Tenant:
     threads: list[tuple[str, str]] = field(default_factory=list)  # (room, thread)
     comments: list[tuple[str, str, str]] = field(default_factory=list)  # (room, thread, comment)
     users: list[str] = field(default_factory=list)
+    jobs: list[str] = field(default_factory=list)  # erase jobs (queued: nothing runs them here)
     cursors: list[Cursor] = field(default_factory=list)
     contents: set[str] = field(default_factory=set)  # bodies, names, metadata values
 
@@ -129,19 +137,33 @@ class Tenant:
             "thread": [t for _, t in self.threads],
             "comment": [c for _, _, c in self.comments],
             "user": self.users,
+            "job": self.jobs,
         }[kind]
 
     def chains(self) -> list[dict[str, str]]:
         """Coherent path values (a comment, its thread, its room; a user): requests start from
         one of these, so that B's id often sits below parents A really holds."""
         return [
-            {"roomId": r, "threadId": t, "commentId": c, "userId": self.users[i % len(self.users)]}
-            for i, (r, t, c) in enumerate(self.comments)
+            {
+                "roomId": r,
+                "threadId": t,
+                "commentId": c,
+                "userId": self.users[0],
+                "jobId": self.jobs[0],
+            }
+            for r, t, c in self.comments
         ]
 
     def all_ids(self) -> list[str]:
         keys = [self.env_id, self.sk_id, self.pk_id]
-        return [*self.rooms, *self.ids_of("thread"), *self.ids_of("comment"), *self.users, *keys]
+        return [
+            *self.rooms,
+            *self.ids_of("thread"),
+            *self.ids_of("comment"),
+            *self.users,
+            *self.jobs,
+            *keys,
+        ]
 
     def markers(self) -> tuple[set[str], set[str]]:
         """What of this environment must never show up elsewhere: (exact, substring) markers.
@@ -233,6 +255,9 @@ def build_tenant(client: Any, services: runtime.Services, tag: str) -> Tenant:
         cursor = ok(request(client, "GET", f"{v1}{path}?limit=1", t.sk))["nextCursor"]
         assert cursor, path
         t.cursors.append(Cursor(cursor, key))
+    body = {"mode": "anonymize"}
+    job = ok(request(client, "POST", f"{v1}/users/{t.users[0]}/erase", t.sk, body), 202)
+    t.jobs.append(job["id"])
     return t
 
 
@@ -445,6 +470,7 @@ BODIES: dict[tuple[str, str], BodySpec] = {
         {"userId": "user"}, lambda s, x: {"userId": s["userId"], "emoji": "👍"}
     ),
     ("POST", f"{V1}/users/{{userId}}/revoke-tokens"): NO_BODY,  # an action: no body
+    ("POST", f"{V1}/users/{{userId}}/erase"): BodySpec({}, lambda s, x: {"mode": "anonymize"}),
     ("POST", f"{V1}/users/{{userId}}/threads/{{threadId}}/read"): NO_BODY,
     ("POST", f"{T}/subscribe"): BodySpec({"userId": "user"}, lambda s, x: {"userId": s["userId"]}),
     ("POST", f"{T}/unsubscribe"): BodySpec(
@@ -591,6 +617,7 @@ def random_id(kind: str) -> st.SearchStrategy[str]:
         "room": st.text(ROOM_CHARS, min_size=1, max_size=40),
         "thread": prefixed("th"),
         "comment": prefixed("cm"),
+        "job": prefixed("job"),
         "user": st.text(USER_CHARS, min_size=1, max_size=40),
         "any": st.one_of(prefixed("th"), prefixed("cm"), prefixed("env"), prefixed("key")),
     }[kind]
@@ -602,7 +629,7 @@ def id_values(victim: Tenant, own: Tenant, kind: str, *, own_ids: bool = True) -
     mine = set() if own_ids else set(own.all_ids())
     theirs = [v for v in victim.all_ids() + [c.value for c in victim.cursors] if v not in mine]
     pools = [st.sampled_from(theirs), random_id(kind)]
-    if kind in ("room", "thread", "comment", "user"):
+    if kind in ("room", "thread", "comment", "user", "job"):
         pools += [st.sampled_from([v for v in victim.ids_of(kind) if v not in mine])] * 3
         if own_ids:
             pools += [st.sampled_from(own.ids_of(kind))] * 2
@@ -720,7 +747,7 @@ class Known:
 
     @classmethod
     def of(cls, t: Tenant) -> Known:
-        return cls({k: set(t.ids_of(k)) for k in ("room", "thread", "comment", "user")})
+        return cls({k: set(t.ids_of(k)) for k in ("room", "thread", "comment", "user", "job")})
 
     def holds(self, kind: str, value: str) -> bool:
         return value in self.ids[kind]
@@ -893,7 +920,7 @@ def run_property(
         run()
 
 
-V1_SPECS = [*v1_rooms.router.specs, *v1_inbox.router.specs]
+V1_SPECS = [*v1_rooms.router.specs, *v1_inbox.router.specs, *v1_privacy.router.specs]
 ADMIN_SPECS = list(admin_data.router.specs)
 
 
@@ -945,6 +972,7 @@ def chain(t: Tenant, thread: int = 0) -> dict[str, str]:
         "threadId": thread_id,
         "commentId": comment,
         "userId": t.users[0],
+        "jobId": t.jobs[0],
         "emoji": EMOJI,  # not an id: the same in every environment
         "connectionId": f"conn-{t.env_id}",  # no sockets here: each tenant's own missing one
     }

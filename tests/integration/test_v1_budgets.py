@@ -54,6 +54,10 @@ FANOUT = "Query connections"  # the room's live WebSocket connections (fan-out)
 Q_EVENTS = "Query events"  # the room's event log, from after a seq
 Q_NAMES = "Query names"  # the users under a word of their name
 Q_INBOX = "Query inbox"  # a user's inbox entries, newest first
+Q_REACTIONS = "Query reactions"  # a thread's reaction items (an export's walk)
+Q_PURGES = "Query purges"  # the rooms whose purge is pending (an export's walk)
+Q_STATES = "Query read state"  # a user's state of each thread (T#)
+Q_SETTINGS = "Query settings"  # a user's notification settings (NOTIFY#)
 PURGE_COMMENTS = ["Query comment keys", "BatchWriteItem comments"]  # per thread purged
 PURGE_THREADS = "BatchWriteItem threads"
 
@@ -129,6 +133,28 @@ BUDGETS: dict[str, tuple[str, str, list[str]]] = {
     ),
     "active users": ("GET", f"{R}/active_users", [READ, RATE, FANOUT]),
     "broadcast": ("POST", f"{R}/broadcast", [READ, RATE, FANOUT]),
+    # the user in the read; the job and its audit event in one transaction (then one SQS
+    # message: no DynamoDB call)
+    "erase user": ("POST", "/api/v1/users/user-1/erase", [READ, RATE, TX]),
+    "get erase job": ("GET", "/api/v1/users/user-1/erase/{j}", [READ, RATE]),
+    # the walk of an erase, read only: rooms, each room's threads, each thread's comments and
+    # reactions, the user's subscriptions of a page of threads in one read, rooms with a purge
+    # pending, then the user's own partitions. It grows with the environment (docs/privacy.md).
+    "export user": (
+        "GET",
+        "/api/v1/users/user-1/export",
+        [
+            READ,
+            RATE,
+            Q_ROOMS,
+            Q_THREADS,
+            READ,
+            *[Q_COMMENTS, Q_REACTIONS] * 2,
+            Q_PURGES,
+            Q_STATES,
+            Q_SETTINGS,
+        ],
+    ),
     # deletes with a purge after the commit
     "delete thread (4 comments)": (
         "DELETE",
@@ -162,6 +188,7 @@ BODIES: dict[str, Any] = {
     "put notification settings": {"setting": "mentions"},
     "broadcast": {"event": {"cursor": [1, 2]}},
     "create attachment": {"name": "a.png", "mimeType": "image/png", "size": 3},
+    "erase user": {"mode": "anonymize"},
 }
 
 
@@ -175,6 +202,7 @@ class World:
     c: str
     lt: str
     lc: str
+    j: str = ""  # an erase job of user-1, queued (nothing runs it here)
 
 
 def request(client: Any, env: Env, method: str, path: str, body: Any = None) -> Any:
@@ -205,7 +233,11 @@ def world(client: Any, make_env: Callable[..., Env]) -> World:
     reply = {"userId": "user-2", "body": "A reply for user-1"}
     created(request(client, env, "POST", f"{R}/threads/{t}/comments", reply))
     fan_out(env.id)
-    return World(env, t, comments[0]["id"], lone["id"], lone["comments"][0]["id"])
+    job = request(client, env, "POST", "/api/v1/users/user-1/erase", {"mode": "anonymize"})
+    assert job.status_code == 202, job.body
+    return World(
+        env, t, comments[0]["id"], lone["id"], lone["comments"][0]["id"], job.json_body["id"]
+    )
 
 
 def fan_out(env_id: str) -> None:
@@ -222,6 +254,10 @@ QUERY_KINDS = {
     "CONN#": FANOUT,
     "SEQ#": Q_EVENTS,
     "L#": Q_INBOX,
+    "REACT#": Q_REACTIONS,
+    "PURGE#": Q_PURGES,
+    "T#": Q_STATES,
+    "NOTIFY#": Q_SETTINGS,
 }
 
 
@@ -249,7 +285,7 @@ def describe(call: Call) -> str:
             r["DeleteRequest"]["Key"]["sk"]["S"].split("#")[0]
             for requests in call.params["RequestItems"].values()
             for r in requests
-        } - {"PURGE"}  # a room's purge item goes out with the last batch of its threads
+        } - {"PURGE", "TPURGE"}  # a purge's marker goes out with its last batch
         assert len(kinds) == 1, kinds
         return f"BatchWriteItem {kinds.pop().lower()}s"
     return call.operation
@@ -273,26 +309,27 @@ def check_calls(calls: list[Call]) -> None:
 
 
 def concrete(path: str, world: World) -> str:
-    return path.format(t=world.t, c=world.c, lt=world.lt, lc=world.lc)
+    return path.format(t=world.t, c=world.c, lt=world.lt, lc=world.lc, j=world.j)
 
 
 # --- the budgets ----------------------------------------------------------------------------------
 
 
 def test_the_budget_table_covers_every_v1_route() -> None:
-    from chalicelib.api import v1_inbox, v1_rooms
+    from chalicelib.api import v1_inbox, v1_privacy, v1_rooms
 
     def route_of(method: str, path: str) -> tuple[str, str]:
         path = path.split("?")[0].replace(quote(ROOM, safe=""), "{roomId}")
         for name, segment in (("threadId", "{t}"), ("threadId", "{lt}")):
             path = path.replace(segment, "{" + name + "}")
+        path = path.replace("{j}", "{jobId}")
         for segment in ("{c}", "{lc}"):
             path = path.replace(segment, "{commentId}")
         path = path.replace("/reactions/%F0%9F%91%8D", "/reactions/{emoji}")
         return method, path.replace("/users/user-1", "/users/{userId}").replace("?q=user", "")
 
     covered = {route_of(method, path) for method, path, _ in BUDGETS.values()}
-    specs = [*v1_rooms.router.specs, *v1_inbox.router.specs]
+    specs = [*v1_rooms.router.specs, *v1_inbox.router.specs, *v1_privacy.router.specs]
     assert covered == {(s.method, s.path) for s in specs}
 
 
@@ -332,6 +369,9 @@ EVERY_ROOM = {
     "inbox",
     "inbox count",
     "mark thread read",
+    "erase user",
+    "get erase job",
+    "export user",
 }
 
 

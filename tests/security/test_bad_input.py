@@ -47,7 +47,7 @@ from api.helpers import (
 )
 from realtime.conftest import Env, Gateway
 
-from chalicelib.api import admin_environments, admin_operators, v1_inbox, v1_rooms
+from chalicelib.api import admin_environments, admin_operators, v1_inbox, v1_privacy, v1_rooms
 from chalicelib.realtime import protocol
 
 from .conftest import fill, table_items
@@ -247,7 +247,7 @@ CONTRACT = contract_bodies()
 def test_the_contract_has_a_body_schema_for_every_v1_write_route() -> None:
     writes = {
         (s.method, s.path)
-        for s in [*v1_rooms.router.specs, *v1_inbox.router.specs]
+        for s in [*v1_rooms.router.specs, *v1_inbox.router.specs, *v1_privacy.router.specs]
         if s.method in ("POST", "PUT", "PATCH") and s.doc is not None and s.doc.body is not None
     }
 
@@ -306,6 +306,7 @@ ADMIN_BODIES: Table = {
             Field("attachmentMaxBytes", "integer", nullable=True),
             Field("attachmentTypes", "list", nullable=True),
             Field("notificationDelaySeconds", "integer", nullable=True),
+            Field("retentionDays", "integer", nullable=True),
         ],
     ),
     ("DELETE", ENV): ({"confirmName": "Existing"}, [Field("confirmName", "string")]),

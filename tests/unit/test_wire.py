@@ -17,6 +17,7 @@ from chalicelib.wire import (
     environments,
     inbox,
     operators,
+    privacy,
     rooms,
     threads,
     tokens,
@@ -52,6 +53,7 @@ MODELS: list[type[Body]] = [
     webhooks.CreateWebhookRequest,
     webhooks.UpdateWebhookRequest,
     webhooks.ReplayRequest,
+    privacy.EraseRequest,
 ]
 
 

@@ -1739,6 +1739,7 @@ async function settingsTab(env) {
     roomAccessSettings(env, editable),
     attachmentSettings(env, editable),
     notificationSettings(env, editable),
+    retentionSettings(env, editable),
   ];
   if (editable) {
     parts.push(suspension(env));
@@ -1985,6 +1986,39 @@ function notificationSettings(env, editable) {
         h("label", { for: delayId }, "Notification delay (minutes)"),
         delay,
         h("p", { class: "hint", id: delayHint }, "How long unread comments wait before your backend gets notification.created (to email or push the user). A user who reads the thread in the widget first is not notified; a thread notifies a user at most once per delay. At most 7 days."),
+      ),
+    ],
+  });
+}
+
+/** How long resolved threads are kept (retentionDays; empty or 0: for ever): the hourly
+ * retention job deletes those last changed longer ago, with their comments (docs/privacy.md). */
+function retentionSettings(env, editable) {
+  const daysId = uid("retention-days");
+  const daysHint = uid("hint");
+  const days = h("input", {
+    id: daysId,
+    type: "number",
+    min: "0",
+    max: "3650",
+    step: "1",
+    value: env.retentionDays ? String(env.retentionDays) : "",
+    placeholder: "Keep for ever",
+    disabled: !editable,
+    "aria-describedby": daysHint,
+  });
+  return envSettingsForm(env, editable, {
+    title: "Retention",
+    button: "Save retention",
+    saved: "Retention saved.",
+    body: () => ({ retentionDays: days.value === "" ? 0 : Number(days.value) }),
+    fields: [
+      h(
+        "div",
+        { class: "field" },
+        h("label", { for: daysId }, "Delete resolved threads after (days)"),
+        days,
+        h("p", { class: "hint", id: daysHint }, "Resolved threads untouched for this many days are deleted with their comments and files by an hourly job. Empty or 0 keeps them for ever. At most 3650."),
       ),
     ],
   });

@@ -213,6 +213,27 @@ export class Users extends Resource {
     this.onRevoked(userId); // its cached tokens would now be refused
     return revoked;
   }
+  /** Start erasing the user (a job: poll `eraseJob`); its tokens are revoked first. */
+  async erase(
+    userId: string,
+    body: RequestBody<"eraseUser">,
+    options?: RequestOptions,
+  ): Promise<Answer<"eraseUser">> {
+    const job = await this.http.call("eraseUser", { path: { userId }, body }, options);
+    this.onRevoked(userId);
+    return job;
+  }
+  eraseJob(
+    userId: string,
+    jobId: string,
+    options?: RequestOptions,
+  ): Promise<Answer<"getEraseJob">> {
+    return this.http.call("getEraseJob", { path: { userId, jobId } }, options);
+  }
+  /** Everything held about the user, or `{url, expiresAt}` of its download when large. */
+  export(userId: string, options?: RequestOptions): Promise<Answer<"exportUser">> {
+    return this.http.call("exportUser", { path: { userId } }, options);
+  }
 }
 
 export class Inbox extends Resource {

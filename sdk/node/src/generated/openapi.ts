@@ -432,6 +432,100 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/users/{userId}/erase": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The user's id, as minted, URL-encoded. A user stored with an id a URL cannot carry (`..`,
+                 *     `.`, or one starting with `~`) is named escaped: `~` + the unpadded base64url of the id's
+                 *     UTF-8 (`~Li4`).
+                 */
+                userId: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Erase a user
+         * @description Starts a job that erases the user from the environment. `anonymize` keeps their threads and
+         *     comments under their id, and replaces their name with "Deleted user", removes their avatar,
+         *     and replaces their mentions in every comment with "@Deleted user". `delete` removes their
+         *     comments (the first comment of a thread others replied to stays as a tombstone with no
+         *     author or body), reactions, read state, inbox, subscriptions, notification settings,
+         *     attachments (their files too) and the user; counters stay exact. Both revoke the user's
+         *     tokens first and close their sockets. The job works in bounded steps, resumes after a
+         *     failure, and is audited. Poll `GET /users/{userId}/erase/{jobId}`.
+         */
+        post: operations["eraseUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{userId}/erase/{jobId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The user's id, as minted, URL-encoded. A user stored with an id a URL cannot carry (`..`,
+                 *     `.`, or one starting with `~`) is named escaped: `~` + the unpadded base64url of the id's
+                 *     UTF-8 (`~Li4`).
+                 */
+                userId: components["parameters"]["UserId"];
+                /**
+                 * @description The erase job's id.
+                 * @example job_0Q9cZk1aB2cD3eF4
+                 */
+                jobId: components["parameters"]["JobId"];
+            };
+            cookie?: never;
+        };
+        /** Get an erase job */
+        get: operations["getEraseJob"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{userId}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The user's id, as minted, URL-encoded. A user stored with an id a URL cannot carry (`..`,
+                 *     `.`, or one starting with `~`) is named escaped: `~` + the unpadded base64url of the id's
+                 *     UTF-8 (`~Li4`).
+                 */
+                userId: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Export a user
+         * @description Everything Pulse holds about the user in the environment, as one JSON document: profile,
+         *     comments (with their thread and room ids), threads started, reactions, read state, inbox,
+         *     subscriptions, notification settings and attachments' metadata, as `document`. A document
+         *     over 1 MiB is not answered inline: `url` is a presigned download of it, valid an hour
+         *     (`expiresAt`), and `document` is null.
+         */
+        get: operations["exportUser"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users/{userId}/inbox": {
         parameters: {
             query?: never;
@@ -879,6 +973,71 @@ export interface components {
          * @example eyJrIjoiUk9PTSNkb2M6NDIifQ.Zk3x
          */
         Cursor: string | null;
+        /**
+         * @example {
+         *       "id": "job_0Q5cZkT8a1b2c3d4",
+         *       "userId": "user-42",
+         *       "mode": "delete",
+         *       "status": "running",
+         *       "phase": "rooms",
+         *       "createdAt": "2026-11-25T04:48:22.123Z",
+         *       "updatedAt": "2026-11-25T04:48:23.456Z",
+         *       "finishedAt": null,
+         *       "error": null,
+         *       "commentsDeleted": 12,
+         *       "commentsTombstoned": 1,
+         *       "threadsDeleted": 2,
+         *       "reactionsRemoved": 4,
+         *       "mentionsReplaced": 3,
+         *       "filesDeleted": 1,
+         *       "itemsRemoved": 9
+         *     }
+         */
+        EraseJob: {
+            /** @description The job's id (`job_` + 16 characters). */
+            id: string;
+            userId: components["schemas"]["UserId"];
+            /** @enum {string} */
+            mode: "anonymize" | "delete";
+            /**
+             * @description `queued`, `running`, then `succeeded` or `failed`.
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed";
+            /** @description What it is doing: `tokens`, `rooms`, `user`, `done`. */
+            phase: string;
+            createdAt: components["schemas"]["Timestamp"];
+            updatedAt: components["schemas"]["Timestamp"];
+            finishedAt: components["schemas"]["Timestamp"] | null;
+            /** @description Why the last step failed (it is retried), or why the job failed. */
+            error: string | null;
+            /** @description The user's comments deleted. */
+            commentsDeleted: number;
+            /** @description First comments of threads others replied to, kept as tombstones. */
+            commentsTombstoned: number;
+            /** @description Threads that held only the user's comments. */
+            threadsDeleted: number;
+            /** @description The user's reactions removed. */
+            reactionsRemoved: number;
+            /** @description Comments whose mentions of the user were replaced. */
+            mentionsReplaced: number;
+            /** @description Attachment files deleted with the user's comments. */
+            filesDeleted: number;
+            /** @description Inbox, settings, subscriptions and event-log entries removed. */
+            itemsRemoved: number;
+        };
+        /**
+         * @description `anonymize` keeps the user's threads and comments and replaces their name, avatar and
+         *     mentions with "Deleted user"; `delete` removes what they wrote and everything Pulse keeps
+         *     about them (docs/privacy.md).
+         */
+        EraseRequest: {
+            /**
+             * @description What happens to the user's data (docs/privacy.md).
+             * @enum {string}
+             */
+            mode: "anonymize" | "delete";
+        };
         Error: {
             error: {
                 /** @description Stable, for programs (`ROOM_NOT_FOUND`, `INVALID_INPUT`, ...). */
@@ -1279,6 +1438,33 @@ export interface components {
             /** @description The last time a token was minted for the user. */
             lastSeenAt: components["schemas"]["Timestamp"];
         };
+        /** @description Everything Pulse holds about the user in the environment. */
+        UserExport: {
+            userId: components["schemas"]["UserId"];
+            exportedAt: components["schemas"]["Timestamp"];
+            profile: Record<string, unknown>;
+            comments: Record<string, unknown>[];
+            threadsStarted: Record<string, unknown>[];
+            reactions: Record<string, unknown>[];
+            readState: Record<string, unknown>[];
+            inbox: Record<string, unknown>;
+            subscriptions: Record<string, unknown>[];
+            notificationSettings: Record<string, unknown>[];
+            attachments: Record<string, unknown>[];
+        };
+        /**
+         * @description The document inline (`url` and `expiresAt` null), or, when it is over 1 MiB, where to
+         *     download it (`document` null).
+         */
+        UserExportAnswer: {
+            document: components["schemas"]["UserExport"] | null;
+            /**
+             * Format: uri
+             * @description A presigned S3 download of the document, valid an hour.
+             */
+            url: string | null;
+            expiresAt: components["schemas"]["Timestamp"] | null;
+        };
         /**
          * @description Your id for the user.
          * @example user-42
@@ -1553,6 +1739,11 @@ export interface components {
          * @example 8e2f6a1c-6f3b-4a51-9c8e-0f5b2d7c9a11
          */
         IdempotencyKey: string;
+        /**
+         * @description The erase job's id.
+         * @example job_0Q9cZk1aB2cD3eF4
+         */
+        JobId: string;
         /** @description Page size. Empty (`limit=`) is the same as absent. */
         Limit: number;
         /**
@@ -3008,6 +3199,202 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["IdempotencyKeyInUse"];
             422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    eraseUser: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes retrying this request safe: a retry with the same key and the same request gets the
+                 *     first answer (with `Idempotent-Replayed: true`) and changes nothing. 1-255 printable ASCII
+                 *     characters (400 `INVALID_IDEMPOTENCY_KEY` otherwise); use a new UUID for each request. Kept
+                 *     per environment for 24 hours (`POST /auth/token`: as long as its token).
+                 * @example 8e2f6a1c-6f3b-4a51-9c8e-0f5b2d7c9a11
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The user's id, as minted, URL-encoded. A user stored with an id a URL cannot carry (`..`,
+                 *     `.`, or one starting with `~`) is named escaped: `~` + the unpadded base64url of the id's
+                 *     UTF-8 (`~Li4`).
+                 */
+                userId: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "mode": "delete"
+                 *     }
+                 */
+                "application/json": components["schemas"]["EraseRequest"];
+            };
+        };
+        responses: {
+            /** @description The job, queued. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EraseJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /**
+             * @description - `ENVIRONMENT_SUSPENDED`: the key is good, but the environment's operators have suspended
+             *       it; every request is refused until they resume it.
+             *     - `INSUFFICIENT_SCOPE`: a restricted key (`rk_...`) lacks the scope the operation needs (its
+             *       `x-pulse-scope`), or the room is outside the key's rooms pattern (a list of every room,
+             *       and a mint without `permissions`, are refused to a key limited to rooms).
+             *     - `IP_NOT_ALLOWED`: the key is good, but its `allowedIps` leave out the address the request
+             *       came from (API Gateway's source address; `X-Forwarded-For` is not read).
+             */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["IdempotencyKeyInUse"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getEraseJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The user's id, as minted, URL-encoded. A user stored with an id a URL cannot carry (`..`,
+                 *     `.`, or one starting with `~`) is named escaped: `~` + the unpadded base64url of the id's
+                 *     UTF-8 (`~Li4`).
+                 */
+                userId: components["parameters"]["UserId"];
+                /**
+                 * @description The erase job's id.
+                 * @example job_0Q9cZk1aB2cD3eF4
+                 */
+                jobId: components["parameters"]["JobId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job and what it has done so far. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EraseJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /**
+             * @description - `ENVIRONMENT_SUSPENDED`: the key is good, but the environment's operators have suspended
+             *       it; every request is refused until they resume it.
+             *     - `INSUFFICIENT_SCOPE`: a restricted key (`rk_...`) lacks the scope the operation needs (its
+             *       `x-pulse-scope`), or the room is outside the key's rooms pattern (a list of every room,
+             *       and a mint without `permissions`, are refused to a key limited to rooms).
+             *     - `IP_NOT_ALLOWED`: the key is good, but its `allowedIps` leave out the address the request
+             *       came from (API Gateway's source address; `X-Forwarded-For` is not read).
+             */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description - `USER_NOT_FOUND`: no user with this id.
+             *     - `JOB_NOT_FOUND`: no erase job with this id for this user.
+             */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    exportUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The user's id, as minted, URL-encoded. A user stored with an id a URL cannot carry (`..`,
+                 *     `.`, or one starting with `~`) is named escaped: `~` + the unpadded base64url of the id's
+                 *     UTF-8 (`~Li4`).
+                 */
+                userId: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The document, or where to download it. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserExportAnswer"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /**
+             * @description - `ENVIRONMENT_SUSPENDED`: the key is good, but the environment's operators have suspended
+             *       it; every request is refused until they resume it.
+             *     - `INSUFFICIENT_SCOPE`: a restricted key (`rk_...`) lacks the scope the operation needs (its
+             *       `x-pulse-scope`), or the room is outside the key's rooms pattern (a list of every room,
+             *       and a mint without `permissions`, are refused to a key limited to rooms).
+             *     - `IP_NOT_ALLOWED`: the key is good, but its `allowedIps` leave out the address the request
+             *       came from (API Gateway's source address; `X-Forwarded-For` is not read).
+             */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];

@@ -22,6 +22,7 @@ from .types import (
     Comment,
     CommentPage,
     CreatedAttachment,
+    EraseJob,
     InboxCount,
     InboxEntry,
     InboxEntryPage,
@@ -39,6 +40,7 @@ from .types import (
     ThreadWithComments,
     TokensRevoked,
     User,
+    UserExportAnswer,
     UserPage,
 )
 
@@ -489,6 +491,33 @@ class AsyncUsers(_AsyncResource):
             idempotency_key=idempotency_key,
         )
         return cast(TokensRevoked, await self._client.request(call))
+
+    async def erase(
+        self,
+        user_id: str,
+        *,
+        mode: Literal["anonymize", "delete"],
+        idempotency_key: str | None = None,
+    ) -> EraseJob:
+        """Start erasing the user (a job: poll `erase_job`); docs/privacy.md."""
+        call = build_call(
+            "POST",
+            f"{_user(user_id)}/erase",
+            json={"mode": mode},
+            idempotent=True,
+            idempotency_key=idempotency_key,
+        )
+        return cast(EraseJob, await self._client.request(call))
+
+    async def erase_job(self, user_id: str, job_id: str) -> EraseJob:
+        """An erase job and what it has done so far."""
+        call = build_call("GET", f"{_user(user_id)}/erase/{_paths.segment(job_id)}")
+        return cast(EraseJob, await self._client.request(call))
+
+    async def export(self, user_id: str) -> UserExportAnswer:
+        """Everything held about the user (`document`), or its download (`url`) when large."""
+        call = build_call("GET", f"{_user(user_id)}/export")
+        return cast(UserExportAnswer, await self._client.request(call))
 
 
 class AsyncInbox(_AsyncResource):

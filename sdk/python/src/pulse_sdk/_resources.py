@@ -21,6 +21,7 @@ from .types import (
     Comment,
     CommentPage,
     CreatedAttachment,
+    EraseJob,
     InboxCount,
     InboxEntry,
     InboxEntryPage,
@@ -38,6 +39,7 @@ from .types import (
     ThreadWithComments,
     TokensRevoked,
     User,
+    UserExportAnswer,
     UserPage,
 )
 
@@ -480,6 +482,33 @@ class Users(_Resource):
             idempotency_key=idempotency_key,
         )
         return cast(TokensRevoked, self._client.request(call))
+
+    def erase(
+        self,
+        user_id: str,
+        *,
+        mode: Literal["anonymize", "delete"],
+        idempotency_key: str | None = None,
+    ) -> EraseJob:
+        """Start erasing the user (a job: poll `erase_job`); docs/privacy.md."""
+        call = build_call(
+            "POST",
+            f"{_user(user_id)}/erase",
+            json={"mode": mode},
+            idempotent=True,
+            idempotency_key=idempotency_key,
+        )
+        return cast(EraseJob, self._client.request(call))
+
+    def erase_job(self, user_id: str, job_id: str) -> EraseJob:
+        """An erase job and what it has done so far."""
+        call = build_call("GET", f"{_user(user_id)}/erase/{_paths.segment(job_id)}")
+        return cast(EraseJob, self._client.request(call))
+
+    def export(self, user_id: str) -> UserExportAnswer:
+        """Everything held about the user (`document`), or its download (`url`) when large."""
+        call = build_call("GET", f"{_user(user_id)}/export")
+        return cast(UserExportAnswer, self._client.request(call))
 
 
 class Inbox(_Resource):

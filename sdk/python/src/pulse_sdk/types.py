@@ -87,6 +87,27 @@ class CreatedAttachment(TypedDict):
     upload: CreatedAttachmentUpload
 
 
+class EraseJob(TypedDict):
+    """The contract's `EraseJob`."""
+
+    id: str
+    userId: str
+    mode: Literal["anonymize", "delete"]
+    status: Literal["queued", "running", "succeeded", "failed"]
+    phase: str
+    createdAt: str
+    updatedAt: str
+    finishedAt: str | None
+    error: str | None
+    commentsDeleted: int
+    commentsTombstoned: int
+    threadsDeleted: int
+    reactionsRemoved: int
+    mentionsReplaced: int
+    filesDeleted: int
+    itemsRemoved: int
+
+
 class _ErrorErrorRequired(TypedDict):
     code: str
     message: str
@@ -274,6 +295,30 @@ class User(TypedDict):
     color: str
     firstSeenAt: str
     lastSeenAt: str
+
+
+class UserExport(TypedDict):
+    """The contract's `UserExport`."""
+
+    userId: str
+    exportedAt: str
+    profile: dict[str, Any]
+    comments: list[dict[str, Any]]
+    threadsStarted: list[dict[str, Any]]
+    reactions: list[dict[str, Any]]
+    readState: list[dict[str, Any]]
+    inbox: dict[str, Any]
+    subscriptions: list[dict[str, Any]]
+    notificationSettings: list[dict[str, Any]]
+    attachments: list[dict[str, Any]]
+
+
+class UserExportAnswer(TypedDict):
+    """The contract's `UserExportAnswer`."""
+
+    document: UserExport | None
+    url: str | None
+    expiresAt: str | None
 
 
 class UserPage(TypedDict):
