@@ -271,12 +271,20 @@ def test_the_secrets_queues_bucket_and_event_sources_are_the_template_s(
     by_arn = {f["FunctionArn"]: handler for handler, f in functions(env).items()}
     mappings = client(env, "lambda").list_event_source_mappings()["EventSourceMappings"]
     sources = {by_arn[m["FunctionArn"]]: m["EventSourceArn"] for m in mappings}
-    declared = {
-        p["Handler"]: next(iter(p["Events"].values()))["Type"]
+    events = {
+        p["Handler"]: next(iter(p["Events"].values()))
         for p in of_type(template, "AWS::Serverless::Function").values()
         if p.get("Events")
     }
+    declared = {h: e["Type"] for h, e in events.items() if e["Type"] in ("DynamoDB", "SQS")}
     assert sorted(sources) == sorted(declared)
+    # The retention run's schedule is an EventBridge rule, not a mapping.
+    schedules = {
+        h: e["Properties"]["Schedule"] for h, e in events.items() if e["Type"] == "Schedule"
+    }
+    assert schedules == {"app.retention": "rate(1 hour)"}
+    rules = client(env, "events").list_rules()["Rules"]
+    assert [r["ScheduleExpression"] for r in rules] == ["rate(1 hour)"]
     for handler, kind in declared.items():
         assert sources[handler].split(":")[2] == {"DynamoDB": "dynamodb", "SQS": "sqs"}[kind]
 
