@@ -719,6 +719,13 @@ class CollabService:
         found = self._after(caller, room_id, since, limit, last)
         if check and not found.kept:
             raise resync_required(since, found.last, found.why)
+        return self._events_page(caller, room_id, since, found)
+
+    def _events_page(
+        self, caller: Caller, room_id: str, since: int, found: CatchUp
+    ) -> Page[RoomEvent]:
+        """The events found after `since` as a page whose cursors continue `list_events`."""
+        scope = f"events:{caller.env_id}:{room_id}"
         events = found.events
 
         def after(index: int) -> str:
@@ -766,14 +773,9 @@ class CollabService:
         inspector; it then asks for those after the last with `list_events`)."""
         last = self._last_of(caller, room_id)
         since = max(0, last - count)
-        events = self._after(caller, room_id, since, count, last).events
-        scope = f"events:{caller.env_id}:{room_id}"
-
-        def after(index: int) -> str:
-            at = events[index].seq if index >= 0 else since
-            return cursors.encode(self._secret, scope, {"after": at})
-
-        return Page(events, None, after)
+        return self._events_page(
+            caller, room_id, since, self._after(caller, room_id, since, count, last)
+        )
 
     def last_seq(self, caller: Caller, room_id: str) -> int:
         """The room's last seq (0 before its first change)."""
