@@ -25,19 +25,35 @@ class Call:
     params: dict[str, Any]
 
 
+# The usage meter's items (chalicelib/repositories/usage_days.py) and attributes.
+METER_PREFIXES = ("USE#", "PEAK#", "ROOMUSE#", "TOP#")
+METER_ATTRIBUTES = frozenset({"live_connections", "seenDay"})
+
+
+def is_meter_call(call: Call) -> bool:
+    """A call of the usage meter (services/metering.py): budgets list an operation's own calls,
+    and tests/realtime/test_usage_analytics.py holds the meter's."""
+    sk = (call.params.get("Key") or {}).get("sk", {}).get("S", "")
+    names = set((call.params.get("ExpressionAttributeNames") or {}).values())
+    return sk.startswith(METER_PREFIXES) or bool(names & METER_ATTRIBUTES)
+
+
 @dataclass
 class DynamoCalls:
     """Every DynamoDB API call made while `record()` is open, from any botocore client; the calls
-    to other services (the Management API's pushes) are counted in `others` by operation."""
+    to other services (the Management API's pushes) are counted in `others` by operation, and
+    the usage meter's in `metered` (an invocation's own calls are in `calls`)."""
 
     calls: list[Call] = field(default_factory=list)
     others: list[tuple[str, str]] = field(default_factory=list)  # (service, operation)
+    metered: list[Call] = field(default_factory=list)
     active: bool = False
 
     @contextmanager
     def record(self) -> Iterator[list[Call]]:
         self.calls = []
         self.others = []
+        self.metered = []
         self.active = True
         try:
             yield self.calls
@@ -51,7 +67,8 @@ class DynamoCalls:
             if self.active:
                 service = client.meta.service_model.service_name
                 if service == "dynamodb":
-                    self.calls.append(Call(operation_name, copy.deepcopy(api_params)))
+                    call = Call(operation_name, copy.deepcopy(api_params))
+                    (self.metered if is_meter_call(call) else self.calls).append(call)
                 else:
                     self.others.append((service, operation_name))
             return original(client, operation_name, api_params)

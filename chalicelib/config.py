@@ -117,6 +117,11 @@ class Settings:
     # GET /users/{userId}/export answers its document inline up to this many bytes of JSON
     # (under the REST page budget: Lambda answers at most 6 MB), else a presigned download.
     export_inline_bytes: int = 1024 * 1024
+    # The usage meter (services/metering.py): the function's memory, for its GB-seconds (Lambda
+    # sets AWS_LAMBDA_FUNCTION_MEMORY_SIZE; locally 512), and unit prices that replace the
+    # region's published ones in the cost estimate (PULSE_PRICES, JSON: {"restRequest": ...}).
+    lambda_memory_mb: int = 512
+    price_overrides: str | None = None
 
     @property
     def control_table(self) -> str:
@@ -175,6 +180,8 @@ class Settings:
             export_inline_bytes=min(
                 _int(env, "PULSE_EXPORT_INLINE_BYTES", 1024 * 1024), 1024 * 1024
             ),
+            lambda_memory_mb=_int(env, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 512),
+            price_overrides=env.get("PULSE_PRICES") or None,
             **_rates(env),
         )
 

@@ -318,9 +318,34 @@ class Thread:
 
 @dataclass(frozen=True)
 class DailyStats:
+    """One day of an environment's usage (services/metering.py)."""
+
     date: str
     comments: int
-    active_users: int
+    active_users: int  # users who connected that day
+    connections: int  # connections opened
+    peak_connections: int  # most connections open at once
+    messages_in: int  # WebSocket messages received
+    pushes_out: int  # frames posted to connections
+    webhook_deliveries: int  # attempts the endpoint accepted (2xx)
+    webhook_failures: int  # attempts that failed
+    refused: dict[str, int]  # connections refused, by error code
+    rate_limited: dict[str, int]  # 429 answers, by key id
+
+
+@dataclass(frozen=True)
+class ActiveUsers:
+    """Users who connected today, this ISO week (from Monday) and this month (UTC)."""
+
+    day: int
+    week: int
+    month: int
+
+
+@dataclass(frozen=True)
+class RoomRank:
+    room_id: str
+    count: int
 
 
 @dataclass(frozen=True)
@@ -329,7 +354,34 @@ class Analytics:
     threads: int
     comments: int
     users: int
+    days: int
+    active_users: ActiveUsers
     daily: list[DailyStats]
+    busiest_by_connections: list[RoomRank]
+    busiest_by_comments: list[RoomRank]
+
+
+@dataclass(frozen=True)
+class CostLine:
+    """One priced quantity of an environment's AWS use."""
+
+    name: str
+    quantity: float
+    unit: str
+    unit_price: float
+    cost: float
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    region: str
+    currency: str
+    days: int
+    first_day: str
+    last_day: str
+    total: float  # for the days counted
+    monthly: float  # the same rate over 30 days
+    lines: list[CostLine]
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,12 @@ import, so `chalice package` and test collection touch no environment or AWS).""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from . import meter
 from .clock import Clock
 from .config import Settings, get_settings, reset_settings
 from .services.attachments import AttachmentService
@@ -19,6 +23,7 @@ from .services.inbox import InboxService
 from .services.keyauth import KeyCheck
 from .services.limits import Limits
 from .services.login_throttle import LoginThrottle
+from .services.metering import Metering
 from .services.operators import OperatorService
 from .services.ports import DeliveryQueue, FileStore, WebhookPoster
 from .services.realtime import RealtimeService
@@ -47,6 +52,7 @@ class Services:
     erasure: ErasureService
     export: ExportService
     retention: RetentionService
+    metering: Metering
 
 
 _services: Services | None = None
@@ -82,6 +88,7 @@ def build(
         ratelimits,
         rooms,
         stats,
+        usage_days,
         user_connections,
         users,
         webhooks,
@@ -91,9 +98,10 @@ def build(
     dynamo.bind(settings)
     clock = clock or Clock()
     sender = sender or ManagementApi(settings.ws_management_scheme, settings.region)
-    channel = RoomChannel(sender, clock, connections)
     keys = KeyCheck(settings, environments, clock)
     authority = Authority(settings, clock, keys, environments)
+    metering = Metering(settings, clock, authority, usage=usage_days, stats=stats)
+    channel = RoomChannel(sender, clock, connections, on_removed=metering.disconnected)
     tokens = TokenService(settings, clock, keys, users=users, environments=environments)
     limits = Limits(settings, clock, ratelimits)
     throttle = LoginThrottle(settings, clock, login_throttles)
@@ -167,6 +175,7 @@ def build(
             connections=connections,
             rooms=rooms,
             user_connections=user_connections,
+            on_connected=metering.connected,
         ),
         limits=limits,
         idempotency=IdempotencyService(settings, clock, keys, idempotency),
@@ -199,6 +208,7 @@ def build(
             walk=erasure,
         ),
         export=ExportService(settings, clock, authority, store=erasure, users=users, files=files),
+        metering=metering,
     )
 
 
@@ -214,3 +224,20 @@ def install(value: Services | None) -> None:
     global _services
     reset_settings()
     _services = value
+
+
+@contextmanager
+def metered() -> Iterator[None]:
+    """Run an invocation with a fresh usage meter, and write what it counted when it ends
+    (services/metering.py): never raising, and building nothing when nothing was counted (a
+    static file's request never builds the graph for it)."""
+    running, token = meter.begin()
+    try:
+        yield
+    finally:
+        meter.end(token)
+        if running.counts or running.rooms:
+            try:
+                services().metering.flush(running)
+            except Exception:
+                logging.getLogger("pulse.metering").exception("usage not counted")

@@ -10,7 +10,7 @@ from typing import Any
 
 from . import jsontext
 from .repositories.events import is_event_record
-from .runtime import services
+from .runtime import metered, services
 from .services.environments import KEY_EXPIRY_JOB
 from .services.erasure import ERASE_JOB
 
@@ -22,8 +22,9 @@ def stream(event: dict[str, Any]) -> int:
     records = [r for r in event.get("Records", []) if is_event_record(r)]
     if not records:
         return 0
-    started = services().pipeline.on_stream(records)
-    services().inbox.on_stream(records)
+    with metered():
+        started = services().pipeline.on_stream(records)
+        services().inbox.on_stream(records)
     return started
 
 
@@ -43,6 +44,11 @@ def retention(event: dict[str, Any]) -> dict[str, Any]:
 def attempts(event: dict[str, Any]) -> None:
     """SQS messages, each one attempt to make. An exception leaves the message on the queue (it
     comes back after its visibility timeout, and goes to the dead-letter queue after a few)."""
+    with metered():
+        _attempts(event)
+
+
+def _attempts(event: dict[str, Any]) -> None:
     for record in event.get("Records", []):
         message = jsontext.loads(record["body"])
         if isinstance(message, dict) and message.get("job") == KEY_EXPIRY_JOB:

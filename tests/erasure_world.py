@@ -144,7 +144,8 @@ COUNT_FIELDS = {"comment_count", "thread_count", "updated_at", "connections", "u
 
 def others(items: list[dict[str, Any]], env_id: str) -> dict[tuple[str, str], str]:
     """Every item of the environment that holds nothing of the user, but for counters (which
-    the tests check by a recount), rate counters and the erasure's records: key -> its text."""
+    the tests check by a recount), rate counters, the usage meter's counters (every request
+    adds to them) and the erasure's records: key -> its text."""
     out = {}
     mine = {  # the user's comments: others' reactions to them, and their files, go with them
         i["sk"]["S"][8:]
@@ -154,6 +155,8 @@ def others(items: list[dict[str, Any]], env_id: str) -> dict[tuple[str, str], st
     for item in of_env(items, env_id):
         pk, sk = item["pk"]["S"], item["sk"]["S"]
         if names_user(item) or erasure_records(item, env_id) or sk in ("STATS",):
+            continue
+        if sk.startswith(("USE#", "PEAK#", "ROOMUSE#", "TOP#")):  # the usage meter's counters
             continue
         if sk.startswith("REACT#") and sk.split("#")[1] in mine:
             continue

@@ -4,7 +4,19 @@ the room inspector (live connections, last events, closing a connection)."""
 from __future__ import annotations
 
 from .. import codes
-from ..entities import Actor, Analytics, Comment, Connection, Page, Room, RoomEvent, Thread, User
+from ..entities import (
+    Actor,
+    Analytics,
+    Comment,
+    Connection,
+    CostEstimate,
+    Page,
+    Room,
+    RoomEvent,
+    Thread,
+    User,
+)
+from ..errors import InvalidInput
 from ..runtime import services
 from ..services.callers import OperatorCaller
 from ..wire import environments, events, params, rooms, threads, users
@@ -18,16 +30,44 @@ def _page_args() -> tuple[int, str | None]:
     return http.limit(router.request), http.query(router.request, "cursor")
 
 
-@router.route("/analytics", "GET", answer=environments.ANALYTICS, tag="Analytics")
+def _days() -> int:
+    raw = http.query(router.request, "days")
+    if raw is None:
+        return 30
+    if raw not in ("1", "7", "30", "90"):
+        raise InvalidInput("days", "must be one of 1, 7, 30, 90")
+    return int(raw)
+
+
+@router.route(
+    "/analytics", "GET", answer=environments.ANALYTICS, query=[params.DAYS], tag="Analytics"
+)
 def analytics(actor: Actor, envId: str) -> Analytics:
     """An environment's analytics
 
-    Its rooms, threads, comments and users, and the comments and active users of each of the
-    last days.
+    Its totals; for each of the last `days` days its active users (who connected), connections
+    opened and the peak open at once, messages in and pushes out, refused connections by code,
+    429s by key, webhook deliveries and failures; its active users of today, this week and this
+    month; and the period's busiest rooms. Counted exactly at every write, read without a scan
+    (docs/analytics.md).
 
     Returns: The counts.
     """
-    return services().collab.analytics(OperatorCaller(actor, envId))
+    return services().metering.analytics(OperatorCaller(actor, envId), _days())
+
+
+@router.route("/cost", "GET", answer=environments.COST, query=[params.DAYS], tag="Analytics")
+def cost(actor: Actor, envId: str) -> CostEstimate:
+    """An environment's AWS cost
+
+    An estimate of what the environment's use of the last `days` days cost on the AWS bill, line
+    by line (API Gateway messages and connection minutes, REST requests, Lambda requests and
+    GB-seconds, DynamoDB reads and writes, S3 storage), at the region's unit prices or the
+    stage's `PULSE_PRICES` (docs/analytics.md), and the same rate over 30 days.
+
+    Returns: The estimate.
+    """
+    return services().metering.cost(OperatorCaller(actor, envId), _days())
 
 
 @router.route("/rooms", "GET", answer=rooms.ROOMS, query=params.PAGE)

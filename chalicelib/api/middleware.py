@@ -13,6 +13,7 @@ from chalice.app import Request, Response
 
 from .. import jsontext
 from ..errors import MethodNotAllowed, PayloadTooLarge, PulseError
+from ..runtime import metered
 from ..wire import sizing
 from . import errors, paths
 from .http import MAX_BODY_BYTES, request_id
@@ -28,6 +29,12 @@ SECURITY_HEADERS = {
 
 
 def http_middleware(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    # What the request does for an environment is counted in its usage (services/metering.py).
+    with metered():
+        return _handle(request, get_response)
+
+
+def _handle(request: Request, get_response: Callable[[Request], Response]) -> Response:
     started = time.perf_counter()
     rid = request_id(request)
     try:

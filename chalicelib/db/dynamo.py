@@ -16,7 +16,7 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from .. import aws
+from .. import aws, meter
 from ..config import Settings
 from ..errors import Unavailable
 from .models import TABLES, ControlTable, DataTable, all_models
@@ -48,6 +48,17 @@ class SharedSessionConnection(Connection):
     def session(self) -> botocore.session.Session:
         return aws.session()
 
+    @property
+    def client(self) -> Any:
+        """The botocore client, asking every call for the capacity it consumed (the usage meter
+        counts it: chalicelib/meter.py)."""
+        client: Any = super().client
+        if not getattr(client, "_pulse_metered", False):
+            client.meta.events.register("provide-client-params.dynamodb", _ask_capacity)
+            client.meta.events.register("after-call.dynamodb", _count_capacity)
+            client._pulse_metered = True
+        return client
+
     def _make_api_call(self, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
         """Every PynamoDB call passes here: DynamoDB being unavailable (throttled, failing, timed
         out or unreachable once botocore's own retries are spent) becomes Unavailable (503 +
@@ -64,6 +75,45 @@ class SharedSessionConnection(Connection):
             raise
         except BotoCoreError as exc:  # timeouts, connection errors
             raise Unavailable("The database could not be reached; retry shortly.") from exc
+
+
+# The calls that can report the capacity they consumed, and which of them only read.
+CAPACITY_CALLS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+READ_CALLS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"})
+
+
+def _ask_capacity(params: dict[str, Any], model: Any, **_: Any) -> None:
+    if model.name in CAPACITY_CALLS:
+        params.setdefault("ReturnConsumedCapacity", "TOTAL")
+
+
+def _count_capacity(parsed: dict[str, Any], model: Any, **_: Any) -> None:
+    consumed = parsed.get("ConsumedCapacity") if isinstance(parsed, dict) else None
+    if not consumed:
+        return
+    reads = writes = 0.0
+    for entry in consumed if isinstance(consumed, list) else [consumed]:
+        total = float(entry.get("CapacityUnits") or 0)
+        read = entry.get("ReadCapacityUnits")
+        write = entry.get("WriteCapacityUnits")
+        if read is None and write is None:  # only the total: the call's kind says which
+            read, write = (total, 0) if model.name in READ_CALLS else (0, total)
+        reads += float(read or 0)
+        writes += float(write or 0)
+    meter.consumed(reads, writes)
 
 
 def _sent_keys(request: dict[str, Any]) -> tuple[tuple[str, str], ...]:

@@ -265,9 +265,11 @@ class StatsItem(DataTable):
 
 
 class DailyStatsItem(DataTable):
+    """Comments written in a day (in the comment's own transaction). The day's usage counters
+    are USE# items (repositories/usage_days.py)."""
+
     date = UnicodeAttribute()
     comments = NumberAttribute(default=0)
-    active_users = NumberAttribute(default=0)
 
 
 class RoomItem(DataTable):

@@ -10,7 +10,7 @@ from typing import Any
 from .. import codes, jsontext
 from ..entities import Connection, Endpoint
 from ..errors import PayloadTooLarge, PulseError, Unauthenticated, status_of
-from ..runtime import services
+from ..runtime import metered, services
 from ..services.realtime import ConnectRequest
 from . import protocol
 
@@ -38,6 +38,21 @@ def _context(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def connect(event: dict[str, Any]) -> dict[str, Any]:
+    with metered():
+        return _connect(event)
+
+
+def message(event: dict[str, Any]) -> dict[str, Any]:
+    with metered():
+        return _message(event)
+
+
+def disconnect(event: dict[str, Any]) -> dict[str, Any]:
+    with metered():
+        return _disconnect(event)
+
+
+def _connect(event: dict[str, Any]) -> dict[str, Any]:
     ctx = _context(event)
     params = event.get("queryStringParameters") or {}
     request = ConnectRequest(
@@ -62,7 +77,7 @@ def connect(event: dict[str, Any]) -> dict[str, Any]:
     return {"statusCode": 200}
 
 
-def message(event: dict[str, Any]) -> dict[str, Any]:
+def _message(event: dict[str, Any]) -> dict[str, Any]:
     ctx = _context(event)
     graph = services()
     connection_id = str(ctx.get("connectionId"))
@@ -76,7 +91,8 @@ def message(event: dict[str, Any]) -> dict[str, Any]:
         message, problem = protocol.decode(event.get("body"))
         request_id = message.get("requestId")  # echoed by the errors below too
         protocol.check(message, problem)
-        received = graph.realtime.receive(connection_id)
+        size = len((event.get("body") or "").encode("utf-8", "surrogatepass"))
+        received = graph.realtime.receive(connection_id, size)
         connection = received.connection
         if connection is None:
             raise Unauthenticated(
@@ -98,7 +114,7 @@ def message(event: dict[str, Any]) -> dict[str, Any]:
     return {"statusCode": 200}
 
 
-def disconnect(event: dict[str, Any]) -> dict[str, Any]:
+def _disconnect(event: dict[str, Any]) -> dict[str, Any]:
     try:
         services().realtime.disconnect(str(_context(event).get("connectionId")))
     except Exception:

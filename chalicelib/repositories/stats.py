@@ -6,14 +6,12 @@ Scan or Count; these helpers build those transaction items."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import Any
 
 from pynamodb.models import Model
 
 from ..db.dynamo import batch_get, unavailable_on_throttle
 from ..db.models import STATS_SK, DailyStatsItem, StatsItem, day_sk, env_pk
-from ..entities import Analytics, DailyStats
 
 
 @dataclass(frozen=True)
@@ -38,33 +36,21 @@ def daily(env_id: str, day: str, **deltas: int) -> Change:
     return Change(DailyStatsItem(env_pk(env_id), day_sk(day)), actions)
 
 
-def analytics(env_id: str, today: str, days: int) -> Analytics:
-    """Totals (one consistent read) and the last `days` days, zero-filled (one Query)."""
+def totals_and_comments(
+    env_id: str, first: str, last: str
+) -> tuple[dict[str, int], dict[str, int]]:
+    """The environment's totals (one consistent read) and its comments of each day from `first`
+    to `last` (one Query; days without any are absent)."""
     (stats,) = batch_get([(StatsItem, env_pk(env_id), STATS_SK)])
-    last = date.fromisoformat(today)
-    first = last - timedelta(days=days - 1)
     with unavailable_on_throttle():
-        items = {
-            i.date: i
+        comments = {
+            i.date: int(i.comments or 0)
             for i in DailyStatsItem.query(
-                env_pk(env_id), DailyStatsItem.sk.between(day_sk(first.isoformat()), day_sk(today))
+                env_pk(env_id), DailyStatsItem.sk.between(day_sk(first), day_sk(last))
             )
         }
-    series = []
-    for offset in range(days):
-        day = (first + timedelta(days=offset)).isoformat()
-        item = items.get(day)
-        series.append(
-            DailyStats(
-                date=day,
-                comments=int(item.comments or 0) if item else 0,
-                active_users=int(item.active_users or 0) if item else 0,
-            )
-        )
-    return Analytics(
-        rooms=int(stats.rooms or 0) if stats else 0,
-        threads=int(stats.threads or 0) if stats else 0,
-        comments=int(stats.comments or 0) if stats else 0,
-        users=int(stats.users or 0) if stats else 0,
-        daily=series,
-    )
+    totals = {
+        name: int(getattr(stats, name) or 0) if stats else 0
+        for name in ("rooms", "threads", "comments", "users")
+    }
+    return totals, comments

@@ -52,7 +52,7 @@ class SeenWrite:
     env_id: str
     user: User  # the profile to store; last_seen_at is the write time
     is_new: bool
-    first_today: bool  # counts the user once in today's active users
+    first_today: bool  # the day's first mint: the profile and the name index are written again
     profile_due: bool  # profile changed or lastSeenAt is stale; otherwise no user write
     today: str
     touch: KeyTouch | None
@@ -165,10 +165,9 @@ def _json_or_remove(attribute: Any, value: Any) -> Any:
 
 
 def _counter_ops(w: SeenWrite, *, users: int) -> list[Change]:
-    ops = [stats.daily(w.env_id, w.today, active_users=1)]
-    if users:
-        ops.insert(0, stats.totals(w.env_id, users=users))
-    return ops
+    """A new user counts in the environment's users. (Active users are counted when they
+    connect, services/metering.py: a mint says nothing about who used a room.)"""
+    return [stats.totals(w.env_id, users=users)] if users else []
 
 
 def name_words(name: str) -> list[str]:

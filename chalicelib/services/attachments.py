@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .. import ids
+from .. import ids, meter
 from ..clock import Clock, iso
 from ..config import Settings
 from ..entities import Attachment, Comment, Environment, Page
@@ -95,6 +95,7 @@ class AttachmentService:
         attachment = Attachment(ids.new_id("att"), name, mime_type, size)
         now = self.clock.now()
         self.store.create(env_id, room_id, attachment, iso(now), int(now) + UNCLAIMED_SECONDS)
+        meter.count(env_id, "attachmentBytes", attachment.size)
         post = files.upload(
             file_key(env_id, room_id, attachment.id), mime_type, size, UPLOAD_SECONDS
         )

@@ -12,9 +12,10 @@ before anything is read, and a reply or event that still cannot fit goes out as 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from .. import codes, jsontext
+from .. import codes, jsontext, meter
 from ..access import NONE, RoomAccess, TokenAccess, level_for
 from ..clock import Clock
 from ..entities import Comment, Connection, Endpoint, Thread
@@ -107,11 +108,26 @@ class Sender(Protocol):
     def close(self, c: Connection) -> None: ...
 
 
+def _count_pushes(targets: Sequence[Connection], data: bytes) -> None:
+    """Each post is a message API Gateway bills (per 32 KB): counted for the usage analytics."""
+    if targets:
+        env_id = targets[0].env_id
+        meter.count(env_id, "pushesOut", len(targets))
+        meter.count(env_id, "pushUnitsOut", len(targets) * meter.units(len(data)))
+
+
 class RoomChannel:
-    def __init__(self, api: Sender, clock: Clock, connections: ConnectionStore) -> None:
+    def __init__(
+        self,
+        api: Sender,
+        clock: Clock,
+        connections: ConnectionStore,
+        on_removed: Callable[[Sequence[Connection]], None] | None = None,
+    ) -> None:
         self.connections = connections
         self.api = api
         self.clock = clock
+        self.on_removed = on_removed  # told of every connection removed (the usage meter)
 
     def members(self, env_id: str, room_id: str) -> list[Connection]:
         return self.connections.room_members(env_id, room_id, self.clock.now())
@@ -189,8 +205,10 @@ class RoomChannel:
             log.error("reply too large to send", extra={"type": str(message.get("type"))[:64]})
             data = encode(too_large(message, exc.size))
         result = self.api.post(c, data)
-        if result == "gone" and isinstance(c, Connection):
-            self._forget([c])
+        if isinstance(c, Connection):
+            _count_pushes([c], data)
+            if result == "gone":
+                self._forget([c])
         return result == "ok"
 
     def _ack(self, origin: MemberCaller, message: dict[str, Any]) -> None:
@@ -201,6 +219,7 @@ class RoomChannel:
         if not targets:
             return
         delivery = self.api.post_many(targets, data)
+        _count_pushes(targets, data)
         if delivery.gone:
             self._forget(delivery.gone)
 
@@ -219,7 +238,10 @@ class RoomChannel:
         leaving a room of N cost N - G posts, not G x (N - G). One found gone while announcing
         is dropped (and announced) in turn; each row is removed once, so this ends."""
         rooms: dict[tuple[str, str], list[Connection]] = {}
-        for c in self.connections.remove_many(gone):
+        removed = self.connections.remove_many(gone)
+        if removed and self.on_removed is not None:
+            self.on_removed(removed)
+        for c in removed:
             rooms.setdefault((c.env_id, c.room_id), []).append(c)
         found_gone: list[Connection] = []
         for (env_id, room_id), left in rooms.items():
@@ -229,6 +251,7 @@ class RoomChannel:
                 if not survivors:
                     break
                 delivery = self.api.post_many(survivors, data)
+                _count_pushes(survivors, data)
                 if delivery.gone:
                     dead = {d.id for d in delivery.gone}
                     survivors = [m for m in survivors if m.id not in dead]
@@ -309,7 +332,9 @@ class RoomChannel:
             return 0
         self.drop(doomed)
         if why is not None:
-            self.api.post_many(doomed, encode(why))  # a gone one is already removed
+            frame = encode(why)
+            self.api.post_many(doomed, frame)  # a gone one is already removed
+            _count_pushes(doomed, frame)
         for c in doomed:
             self.api.close(c)
         return len(doomed)

@@ -12,13 +12,12 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .. import codes, cursors, ids
+from .. import codes, cursors, ids, meter
 from ..access import NONE, AccessChange, RoomAccess, TokenAccess, level_for
 from ..clock import Clock
 from ..config import Settings
 from ..entities import (
     Ack,
-    Analytics,
     Comment,
     Metadata,
     Page,
@@ -45,7 +44,6 @@ from .ports import EventLog, RoomStore, StatsStore, UserStore
 log = logging.getLogger("pulse.collab")
 
 THREAD_COMMENTS_PAGE = 100  # comments embedded in a thread returned alone
-ANALYTICS_DAYS = 30
 RETRIES = 3  # re-reads after a concurrent change to the same thread or room
 # Reactions gather on one comment at once (a poll, an announcement): more re-reads, each after a
 # short random wait that doubles up to a cap, so a burst spreads out instead of colliding again.
@@ -433,6 +431,7 @@ class CollabService:
                 raise InvalidInput("attachmentIds", "an attachment was attached meanwhile")
             raise room_not_found()  # deleted (or re-created) between the read and the write
         self.attachments.mark_attached(caller.env_id, room_id, attached)
+        meter.count_room(caller.env_id, room_id, "comments")
         self._publish(caller, room_id, "thread.created", thread=thread, seq=committed.seq)
         return thread
 
@@ -557,6 +556,7 @@ class CollabService:
             )
             if committed is not None:
                 self.attachments.mark_attached(caller.env_id, room_id, attached)
+                meter.count_room(caller.env_id, room_id, "comments")
                 self._publish(
                     caller, room_id, "comment.created", comment=comment, seq=committed.seq
                 )
@@ -813,10 +813,6 @@ class CollabService:
         if found is None:
             raise user_not_found()
         return found
-
-    def analytics(self, caller: Caller) -> Analytics:
-        self.authority.load(caller)
-        return self.stats.analytics(caller.env_id, self.clock.today(), ANALYTICS_DAYS)
 
     # --- helpers -----------------------------------------------------------------------------
 

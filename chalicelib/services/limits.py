@@ -36,7 +36,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .. import codes
+from .. import codes, meter
 from ..clock import Clock
 from ..config import Settings
 from ..errors import RateLimited, Unavailable
@@ -158,6 +158,14 @@ class Limits:
         A request its key's limit refuses is not counted at all (the UpdateItem is conditioned
         on the key's counter): a runaway key must not spend the budget of the environment's
         other keys."""
+        meter.count(env_id, "restRequests")  # every REST call is one API Gateway bills
+        try:
+            self._count(scope, env_id, key_id)
+        except RateLimited:
+            meter.count(env_id, f"limited:{key_id}")
+            raise
+
+    def _count(self, scope: Scope, env_id: str, key_id: str) -> None:
         env_limit, key_limit = self._rates(scope)
         if not env_limit and not key_limit:
             return

@@ -4,12 +4,11 @@ composition root (runtime.py) hands each service its stores, and tests may hand 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from ..entities import (
     Actor,
-    Analytics,
     ApiKey,
     Attachment,
     AuditEvent,
@@ -241,7 +240,44 @@ class InboxStore(Protocol):
 class StatsStore(Protocol):
     """Counters (repositories/stats.py)."""
 
-    def analytics(self, env_id: str, today: str, days: int) -> Analytics: ...
+    def totals_and_comments(
+        self, env_id: str, first: str, last: str
+    ) -> tuple[dict[str, int], dict[str, int]]: ...
+
+
+class UsageStore(Protocol):
+    """Usage counters per environment and day (repositories/usage_days.py)."""
+
+    def add(self, env_id: str, day: str, counts: Mapping[str, int], expires_at: int) -> None: ...
+
+    def days(self, env_id: str, first: str, last: str) -> dict[str, dict[str, int]]: ...
+
+    def live(self, env_id: str, delta: int) -> int: ...
+
+    def raise_peak(self, env_id: str, day: str, value: int, expires_at: int) -> bool: ...
+
+    def seen(
+        self, env_id: str, user_id: str, periods: Mapping[str, str]
+    ) -> dict[str, bool] | None: ...
+
+    def add_room(
+        self, env_id: str, day: str, room_id: str, counts: Mapping[str, int], expires_at: int
+    ) -> dict[str, int]: ...
+
+    def standing(self, env_id: str, day: str) -> tuple[dict[str, dict[str, int]], int]: ...
+
+    def save_standing(
+        self,
+        env_id: str,
+        day: str,
+        top: Mapping[str, Mapping[str, int]],
+        version: int,
+        expires_at: int,
+    ) -> bool: ...
+
+    def standings(
+        self, env_id: str, first: str, last: str
+    ) -> dict[str, dict[str, dict[str, int]]]: ...
 
 
 class UserStore(Protocol):

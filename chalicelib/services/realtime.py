@@ -9,10 +9,11 @@ returning it), and one more for the user's rate when the user has several connec
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .. import codes, cursors, ids
+from .. import codes, cursors, ids, meter
 from ..access import NONE, Level, RoomAccess, TokenAccess, level_for
 from ..auth.tokens import UserClaims, claimed_subject
 from ..clock import Clock, iso
@@ -119,7 +120,9 @@ class RealtimeService:
         connections: ConnectionStore,
         rooms: RoomStore,
         user_connections: UserConnectionStore,
+        on_connected: Callable[[Connection], None] | None = None,
     ) -> None:
+        self.on_connected = on_connected  # told of every connection admitted (the usage meter)
         self.connections = connections
         self.rooms = rooms
         self.user_connections = user_connections
@@ -132,6 +135,20 @@ class RealtimeService:
         self._open_until: dict[str, float] = {}  # connection id -> found open; not asked till
 
     def connect(self, request: ConnectRequest) -> Connection:
+        """Admit the connection (`_admit`); a refusal once the publishable key verified is
+        counted in its environment's usage, by code."""
+        env_id: list[str] = []
+        try:
+            connection = self._admit(request, env_id)
+        except PulseError as exc:
+            if env_id:
+                meter.count(env_id[0], f"refused:{exc.code}")
+            raise
+        if self.on_connected is not None:
+            self.on_connected(connection)
+        return connection
+
+    def _admit(self, request: ConnectRequest, verified_env: list[str]) -> Connection:
         """Raises Unauthenticated (401), InvalidInput (400), Forbidden (ROOM_ACCESS_DENIED,
         ROOM_FULL, ENVIRONMENT_SUSPENDED), NotFound (ROOM_NOT_FOUND) or RateLimited (429: too
         many failed attempts, or the user's connection limits); on any refusal nothing is
@@ -148,7 +165,9 @@ class RealtimeService:
         # The user's live connections ride in the key check's read, under the user id the token
         # claims; the claim is trusted once the token verified.
         reads = self._connect_reads(parsed.env_id, room_id, claimed_subject(request.token))
+        # Refusals of the token once the key verified are counted by verify_connection.
         verified = self.tokens.verify_connection(request.api_key, request.token, gate, reads.all())
+        verified_env.append(verified.env_id)
         now = self.clock.now()
         claims = verified.user
         token = TokenAccess(claims.user_id, claims.group_ids, claims.permissions)
@@ -252,7 +271,7 @@ class RealtimeService:
                 self._open_until[cid] = now + PROBE_MEMORY_SECONDS
         return bool(gone)
 
-    def receive(self, connection_id: str) -> Received:
+    def receive(self, connection_id: str, size: int = 0) -> Received:
         """Count a `$default` message against its connection's rate (the one UpdateItem that
         also reads the connection) and, for a user with several connections, its user's."""
         now = self.clock.now()
@@ -260,6 +279,8 @@ class RealtimeService:
         connection, within = self.connections.hit(connection_id, int(now), per_connection)
         if connection is None or connection.expires_at <= now:
             return Received(None)
+        meter.count(connection.env_id, "messagesIn")
+        meter.count(connection.env_id, "messageUnitsIn", meter.units(size))
         if not within:
             message = f"At most {per_connection} messages per second."
             return Received(connection, RateLimited(message, retry_after=1))

@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
-from .. import codes
+from .. import codes, meter
 from ..auth import apikeys, tokens
 from ..clock import Clock, iso
 from ..config import Settings
 from ..entities import ApiKey, Environment, MintedToken, User
-from ..errors import InvalidInput, Unauthenticated
+from ..errors import InvalidInput, PulseError, Unauthenticated
 from ..repositories.reads import Fetched, Read
 from ..repositories.users import KeyTouch, Revocation, SeenWrite
 from . import grants, keyauth
@@ -223,6 +223,15 @@ class TokenService:
         # Under the user id the token claims; compared only once the token verified.
         revoked = self.users.revocation_read(ref.env_id, tokens.claimed_subject(token) or "")
         ctx = self.keys.authenticate(raw_pk or "", parsed, [minting, revoked, *reads], gate)
+        try:
+            return self._verified_connection(token, ref, ctx, minting, revoked, gate)
+        except PulseError as exc:  # the key verified: a refusal of its environment's usage
+            meter.count(ctx.env_id, f"refused:{exc.code}")
+            raise
+
+    def _verified_connection(
+        self, token: str, ref: Any, ctx: Any, minting: Any, revoked: Any, gate: Gate
+    ) -> VerifiedConnection:
         minting_key = ctx.got[minting]
         # Only what looks like guessing counts against the caller's failure limits: a token of no
         # secret key, or with a bad signature. A token of a revoked or rotated key, or an expired

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from .. import ids, jsontext
+from .. import ids, jsontext, meter
 from ..auth import webhooks as signing
 from ..clock import Clock, iso, parse_iso
 from ..config import Settings
@@ -175,7 +175,9 @@ class WebhookPipeline:
                 "ms": answer.duration_ms,
             },
         )
-        if answer.status is not None and 200 <= answer.status < 300:
+        delivered = answer.status is not None and 200 <= answer.status < 300
+        meter.count(found.env_id, "webhookDeliveries" if delivered else "webhookFailures")
+        if delivered:
             self.store.record_attempt(found.env_id, replace(done, status="succeeded"))
             if hook.failing_since:
                 self.store.clear_failing(found.env_id, hook.id)

@@ -11,11 +11,15 @@ from ..access import Level
 from ..entities import (
     ATTACHMENT_MAX_BYTES_CAP,
     NOTIFICATION_DELAY_MAX,
+    ActiveUsers,
     Analytics,
     ApiKey,
     AuditEvent,
+    CostEstimate,
+    CostLine,
     DailyStats,
     Environment,
+    RoomRank,
 )
 from ..scopes import SCOPES
 from .fields import Body, Spec, boolean, choice, if_sent, level, text
@@ -430,10 +434,76 @@ def key_usage(usage: Any) -> dict[str, Any]:
     }
 
 
-DAILY = Record(DailyStats, "DailyStats", schemas={"date": {"type": "string", "format": "date"}})
+COUNTS_BY_NAME = {"type": "object", "additionalProperties": {"type": "integer"}}
+DAILY = Record(
+    DailyStats,
+    "DailyStats",
+    schemas={
+        "date": {"type": "string", "format": "date"},
+        "refused": COUNTS_BY_NAME,
+        "rate_limited": COUNTS_BY_NAME,
+    },
+    describe={
+        "active_users": "Users who connected that day.",
+        "connections": "Connections opened.",
+        "peak_connections": "The most connections open at once in the environment.",
+        "messages_in": "WebSocket messages received.",
+        "pushes_out": "Frames posted to connections (each one API Gateway message or more).",
+        "webhook_deliveries": "Webhook attempts the endpoint accepted (2xx).",
+        "webhook_failures": "Webhook attempts that failed (an answer other than 2xx, or none).",
+        "refused": "Connections refused after the publishable key verified, by error code.",
+        "rate_limited": "429 answers of the REST API and token minting, by key id.",
+    },
+)
+ACTIVE_USERS = Record(
+    ActiveUsers,
+    "ActiveUsers",
+    describe={
+        "day": "Users who connected today (UTC).",
+        "week": "Users who connected this ISO week (from Monday, UTC).",
+        "month": "Users who connected this calendar month (UTC).",
+    },
+)
+ROOM_RANK = Record(RoomRank, "RoomRank", describe={"count": "Connections, or comments."})
 ANALYTICS = Record(
     Analytics,
     "Analytics",
-    nested={"daily": Many(DAILY)},
-    describe={"daily": "The last days' counts, one entry a day."},
+    nested={
+        "daily": Many(DAILY),
+        "active_users": ACTIVE_USERS,
+        "busiest_by_connections": Many(ROOM_RANK),
+        "busiest_by_comments": Many(ROOM_RANK),
+    },
+    describe={
+        "rooms": "Rooms now (the totals are exact at every write).",
+        "days": "The days counted.",
+        "daily": "The counted days' counts, oldest first, one entry a day.",
+        "busiest_by_connections": "The period's rooms with the most connections opened, at most "
+        "10.",
+        "busiest_by_comments": "The period's rooms with the most comments written, at most 10.",
+    },
+)
+COST_LINE = Record(
+    CostLine,
+    "CostLine",
+    describe={
+        "quantity": "What was used, in `unit`s.",
+        "unit_price": "USD per unit.",
+        "cost": "`quantity` x `unitPrice`, in USD.",
+    },
+)
+COST = Record(
+    CostEstimate,
+    "CostEstimate",
+    nested={"lines": Many(COST_LINE)},
+    schemas={
+        "first_day": {"type": "string", "format": "date"},
+        "last_day": {"type": "string", "format": "date"},
+    },
+    describe={
+        "region": "The region whose unit prices were used.",
+        "total": "The counted days' cost, in USD.",
+        "monthly": "The same rate over 30 days, in USD.",
+        "lines": "The cost, service by service.",
+    },
 )

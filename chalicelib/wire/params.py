@@ -200,6 +200,14 @@ GRANTED_GROUPS = Param(
     allow_empty=True,
     example="acme,acme-eng",
 )
+DAYS = Param(
+    "days",
+    "query",
+    {"type": "integer", "enum": [1, 7, 30, 90]},
+    "The days counted, today (UTC) included: 1, 7, 30 or 90. Absent or empty: 30.",
+    allow_empty=True,
+    example=7,
+)
 SINCE = Param(
     "since",
     "query",

@@ -244,5 +244,5 @@ def totals(services: Any, env_id: str) -> dict[str, int]:
     """The environment's analytics counters, read through the service."""
     from callers import operator
 
-    a = services.collab.analytics(operator(env_id))
+    a = services.metering.analytics(operator(env_id), 30)
     return {"rooms": a.rooms, "threads": a.threads, "comments": a.comments, "users": a.users}

@@ -82,13 +82,38 @@ def test_a_new_environment_has_zero_counts_and_30_zero_filled_days(
 ) -> None:
     body = analytics(client, owner, tenant)
 
-    assert set(body) == {"rooms", "threads", "comments", "users", "daily"}
+    assert set(body) == {
+        "rooms",
+        "threads",
+        "comments",
+        "users",
+        "days",
+        "activeUsers",
+        "daily",
+        "busiestByConnections",
+        "busiestByComments",
+    }
     assert (body["rooms"], body["threads"], body["comments"], body["users"]) == (0, 0, 0, 0)
+    assert body["days"] == 30
+    assert body["activeUsers"] == {"day": 0, "week": 0, "month": 0}
+    assert body["busiestByConnections"] == body["busiestByComments"] == []
     daily = body["daily"]
     assert len(daily) == 30
     today = clock.today()
     assert [d["date"] for d in daily] == [shift(today, n) for n in range(-29, 1)]
-    assert all(d == {"date": d["date"], "comments": 0, "activeUsers": 0} for d in daily)
+    zero = {
+        "comments": 0,
+        "activeUsers": 0,
+        "connections": 0,
+        "peakConnections": 0,
+        "messagesIn": 0,
+        "pushesOut": 0,
+        "webhookDeliveries": 0,
+        "webhookFailures": 0,
+        "refused": {},
+        "rateLimited": {},
+    }
+    assert all(d == {"date": d["date"], **zero} for d in daily)
 
 
 def test_counts_move_as_data_is_written_through_rest(
@@ -111,7 +136,13 @@ def test_counts_move_as_data_is_written_through_rest(
     assert mint(client, sk, "ada").status_code == 200
     assert mint(client, sk, "bob").status_code == 200
     assert counts(client, owner, tenant) == (2, 2, 4, 2)
-    assert today_of(client, owner, tenant)["activeUsers"] == 2
+    # A mint is not activity: active users are those who connect (tests/realtime).
+    assert today_of(client, owner, tenant)["activeUsers"] == 0
+    body = analytics(client, owner, tenant)
+    assert [(r["roomId"], r["count"]) for r in body["busiestByComments"]] == [
+        ("doc-1", 3),
+        ("doc-2", 1),
+    ]
 
 
 def test_room_patches_and_thread_resolves_change_no_count(
@@ -129,31 +160,27 @@ def test_room_patches_and_thread_resolves_change_no_count(
     assert analytics(client, owner, tenant) == before
 
 
-def test_active_users_count_each_user_once_per_day(
-    client: Any, owner: Login, tenant: Tenant, clock: FrozenClock
+@pytest.mark.parametrize("days", [1, 7, 30, 90])
+def test_the_period_is_1_7_30_or_90_days(
+    client: Any, owner: Login, tenant: Tenant, clock: FrozenClock, days: int
 ) -> None:
-    clock.advance(86400 - clock.current % 86400 + 3600)  # 01:00 UTC tomorrow
-    owner = login_as(client, owner.email)  # sessions last 12 hours
-    day = date.fromisoformat(clock.today())
-    for user in ("ada", "bob", "ada"):
-        assert mint(client, tenant.sk, user).status_code == 200
-    clock.advance(120)
-    assert mint(client, tenant.sk, "ada").status_code == 200  # seen again after a minute
-    assert today_of(client, owner, tenant) == {
-        "date": day.isoformat(),
-        "comments": 0,
-        "activeUsers": 2,
-    }
+    path = f"{base(tenant)}/analytics?days={days}"
+    body = ok(call(client, "GET", path, token=owner.token))
+    assert body["days"] == days == len(body["daily"])
+    assert body["daily"][-1]["date"] == clock.today()
+    cost = ok(call(client, "GET", f"{base(tenant)}/cost?days={days}", token=owner.token))
+    assert cost["days"] == days and cost["lastDay"] == clock.today()
 
-    clock.advance(86400)  # the next day: ada comes back, alone
-    assert mint(client, tenant.sk, "ada").status_code == 200
-    assert mint(client, tenant.sk, "ada").status_code == 200
 
-    owner = login_as(client, owner.email)
-    body = analytics(client, owner, tenant)
-    assert [d["activeUsers"] for d in body["daily"][-2:]] == [2, 1]
-    assert body["daily"][-1]["date"] == (day + timedelta(days=1)).isoformat()
-    assert body["users"] == 2
+@pytest.mark.parametrize("days", ["0", "14", "365", "7.0", "x"])
+@pytest.mark.parametrize("route", ["analytics", "cost"])
+def test_another_period_is_refused_by_name(
+    client: Any, owner: Login, tenant: Tenant, days: str, route: str
+) -> None:
+    resp = call(client, "GET", f"{base(tenant)}/{route}?days={days}", token=owner.token)
+    assert resp.status_code == 400
+    error = resp.json_body["error"]
+    assert error["code"] == "INVALID_INPUT" and "days" in error["message"]
 
 
 def test_the_daily_series_keeps_30_days_and_drops_older_ones(
@@ -166,7 +193,7 @@ def test_the_daily_series_keeps_30_days_and_drops_older_ones(
     clock.advance(86400 * 29)
     owner = login_as(client, owner.email)  # sessions last 12 hours
     body = analytics(client, owner, tenant)
-    assert body["daily"][0] == {"date": first_day, "comments": 1, "activeUsers": 0}
+    assert (body["daily"][0]["date"], body["daily"][0]["comments"]) == (first_day, 1)
 
     clock.advance(86400)
     owner = login_as(client, owner.email)
@@ -420,6 +447,7 @@ def test_a_viewer_cannot_delete_and_nothing_changes(
 # (method, path) -> the least role; every data-browser route is in this table.
 ROUTE_ROLES: dict[tuple[str, str], str] = {
     ("GET", "/admin/api/environments/{envId}/analytics"): "viewer",
+    ("GET", "/admin/api/environments/{envId}/cost"): "viewer",
     ("GET", "/admin/api/environments/{envId}/rooms"): "viewer",
     ("GET", "/admin/api/environments/{envId}/rooms/{roomId}"): "viewer",
     ("PATCH", "/admin/api/environments/{envId}/rooms/{roomId}"): "admin",

@@ -296,6 +296,8 @@ def test_unread_badge_cleared_on_open_and_the_subscribe_toggle(
     assert [m["threadId"] for m in sent(grace, "thread.markRead")] == [
         theirs.get_attribute("data-thread-id")
     ]
+    # The badge hides at once; the server's answer (and the stored read) comes after it.
+    eventually(grace, lambda: bool(received(grace, "thread.read")), "thread.read")
     assert received(grace, "thread.read")[-1]["unreadCount"] == 0
     assert v1(stack, env, "GET", "/users/grace/inbox/count")["count"] == 0
     assert v1(stack, env, "GET", "/users/grace/inbox")["data"] == []
@@ -304,12 +306,19 @@ def test_unread_badge_cleared_on_open_and_the_subscribe_toggle(
     # The toggle: subscribed by the mention; unsubscribe, then subscribe again.
     toggle = theirs.locator("button.subscribe")
     expect(toggle).to_have_text("Unsubscribe")
+    answers = len(received(grace, "thread.subscription"))
     toggle.click()
     expect(toggle).to_have_text("Subscribe")
     assert sent(grace, "thread.unsubscribe")[-1]["threadId"] == thread["id"]
+    eventually(
+        grace, lambda: len(received(grace, "thread.subscription")) == answers + 1, "unsubscribed"
+    )
     assert received(grace, "thread.subscription")[-1]["subscribed"] is False
     toggle.click()
     expect(toggle).to_have_text("Unsubscribe")
+    eventually(
+        grace, lambda: len(received(grace, "thread.subscription")) == answers + 2, "subscribed"
+    )
     assert received(grace, "thread.subscription")[-1]["subscribed"] is True
 
     # A reply by Ada while Grace is in the thread (focus in its reply box) is read at once.

@@ -18,6 +18,7 @@ import boto3
 import pytest
 from api.helpers import PASSWORD, login_as
 from callers import operator
+from integration.conftest import is_usage as is_usage_sk
 from realtime.conftest import env, fake, gw  # noqa: F401 (WebSocket fixtures, shared)
 
 from chalicelib import runtime
@@ -176,11 +177,16 @@ class Diff:
         return set(self.added) | set(self.removed) | set(self.changed)
 
     def without_counters(self) -> Diff:
-        """The change without the abuse-limit counters (see `counters_grown` for those)."""
+        """The change without the abuse-limit counters (see `counters_grown` for those) and the
+        usage meter's counters (every invocation adds to them, failed ones included)."""
+
+        def kept(k: tuple[str, str, str]) -> bool:
+            return not is_counter(k) and not is_usage(k)
+
         return Diff(
-            added={k: v for k, v in self.added.items() if not is_counter(k)},
-            removed={k: v for k, v in self.removed.items() if not is_counter(k)},
-            changed={k: v for k, v in self.changed.items() if not is_counter(k)},
+            added={k: v for k, v in self.added.items() if kept(k)},
+            removed={k: v for k, v in self.removed.items() if kept(k)},
+            changed={k: v for k, v in self.changed.items() if kept(k)},
         )
 
 
@@ -196,6 +202,11 @@ def diff(before: Snapshot, after: Snapshot) -> Diff:
 
 def number(item: dict[str, Any], name: str) -> int:
     return int(item.get(name, {"N": "0"})["N"])
+
+
+def is_usage(key: tuple[str, str, str]) -> bool:
+    """A usage meter's item (services/metering.py)."""
+    return key[0] == "data" and is_usage_sk(key[2])
 
 
 def is_counter(key: tuple[str, str, str]) -> bool:

@@ -25,6 +25,7 @@ from typing import Any
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
+from bench.calls import Call, is_meter_call
 from chalicelib.db import dynamo
 
 # Error "kinds" a test can ask for: DynamoDB error codes, a cancelled transaction whose items
@@ -79,6 +80,9 @@ class Faults:
     transient_left: int = 0
     transient_kind: str = TIMEOUT
     attempts: list[str] = field(default_factory=list)  # before-send: every HTTP attempt
+    # The usage meter's calls (services/metering.py) are neither counted nor failed here: its
+    # counting never fails a request, which tests/realtime/test_usage_analytics.py checks.
+    metered: list[str] = field(default_factory=list)
 
     # --- choosing faults -------------------------------------------------------------------
 
@@ -131,6 +135,9 @@ class Faults:
     def before_call(self, model: Any, params: Any, context: Any, **_: Any) -> Any:
         if not self.armed:
             return None
+        if is_meter_call(Call(model.name, _body(params))):
+            self.metered.append(model.name)
+            return None
         index, operation = len(self.calls), model.name
         self.calls.append(operation)
         self.targets.append(_item_pk(params))
@@ -172,6 +179,16 @@ def _transport(kind: str) -> Exception:
     if kind == UNREACHABLE:
         return EndpointConnectionError(endpoint_url=ENDPOINT)
     return ReadTimeoutError(endpoint_url=ENDPOINT)
+
+
+def _body(params: Any) -> dict[str, Any]:
+    """The request's parameters, from its serialized body."""
+    body = params.get("body") if isinstance(params, dict) else None
+    try:
+        data = json.loads(body) if isinstance(body, (bytes, str)) and body else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _item_pk(params: Any) -> str | None:

@@ -338,6 +338,7 @@ CASES: dict[str, Case] = {
     "dismiss a leak": Case(("POST", "/environments/{envId}/leak/dismiss"), 200, _leak_shown),
     # Admin API: the data browser
     "analytics": Case(("GET", "/analytics"), 200, _admin_env("GET", "/analytics")),
+    "cost": Case(("GET", "/cost"), 200, _admin_env("GET", "/cost")),
     "browse rooms": Case(("GET", "/rooms"), 200, _admin_env("GET", "/rooms")),
     "admin delete room": Case(
         ("DELETE", "/rooms/{roomId}"), 204, _admin_env("DELETE", "/rooms/{r}")

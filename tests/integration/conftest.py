@@ -53,9 +53,24 @@ def is_rate_count(call: Call) -> bool:
     return call.operation == "UpdateItem" and is_counter(call.params["Key"]["pk"]["S"], "env:")
 
 
+# The usage meter's items (services/metering.py), in the environment's partition of the data
+# table: every invocation adds to them, refusals included.
+USAGE_PREFIXES = ("USE#", "PEAK#", "ROOMUSE#", "TOP#")
+
+
+def is_usage(sk: str) -> bool:
+    return sk.startswith(USAGE_PREFIXES)
+
+
 def without_counters(items: list[str], kind: str = "") -> list[str]:
-    """Items as JSON text (a table snapshot) without the abuse-limit counters."""
-    return [i for i in items if not is_counter(json.loads(i)["pk"]["S"], kind)]
+    """Items as JSON text (a table snapshot) without the abuse-limit counters (of `kind`) and
+    the usage meter's counters."""
+    out = []
+    for text in items:
+        item = json.loads(text)
+        if not is_counter(item["pk"]["S"], kind) and not is_usage(item["sk"]["S"]):
+            out.append(text)
+    return out
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,10 @@ BUDGETS: dict[str, tuple[str, str, list[str]]] = {
     "delete operator": ("DELETE", "/admin/api/operators/{op}", [AUTH, READ, TX]),
     "operators audit": ("GET", "/admin/api/audit", [AUTH, Q]),
     # the data browser: the environment check replaces the key check
-    "analytics": ("GET", E + "/analytics", [AUTH, READ, READ, Q]),
+    # the environment; the usage counters and the peaks of the days (one Query each); the totals
+    # and the days' comments; the days' busiest rooms (docs/analytics.md)
+    "analytics": ("GET", E + "/analytics", [AUTH, READ, Q, Q, READ, Q, Q]),
+    "cost": ("GET", E + "/cost", [AUTH, READ, Q, Q]),
     "browse rooms": ("GET", E + "/rooms", [AUTH, READ, Q]),
     "get room": ("GET", ER, [AUTH, READ]),
     # the room with its changed index items; the room's connections re-evaluated (a Query);

@@ -27,6 +27,7 @@ from chalicelib.clock import FrozenClock
 from chalicelib.config import Settings
 from chalicelib.services import erasure
 from infra.tables import create_tables
+from integration.conftest import is_usage
 
 from .conftest import OWNER
 
@@ -133,7 +134,8 @@ def outcome(
     status, job = client_call(client, key)("GET", f"/api/v1/users/{TARGET}/erase/{job_id}", None)
     assert status == 200, job
     data = of_env(scan(runtime.services().settings.data_table), env_id)
-    return job, data
+    # The usage meter's counters are spread over random shards: how many exist says nothing.
+    return job, [i for i in data if not is_usage(i["sk"]["S"])]
 
 
 @pytest.mark.parametrize("mode", ["delete", "anonymize"])

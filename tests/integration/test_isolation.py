@@ -63,7 +63,7 @@ from chalicelib.auth import apikeys
 from chalicelib.entities import Actor
 from chalicelib.validation import is_room_id, path_segment_problem
 
-from .conftest import is_counter
+from .conftest import is_counter, is_usage
 
 OWNER = Actor(id="op_0Q5cZkT8operator", email="owner@example.com", role="owner")
 PASSWORD = "correct horse battery staple"
@@ -385,7 +385,9 @@ def assert_untouched(client: Any, world: World, before: Before, *, writer: Tenan
         # The abuse-limit counters (chalicelib/services/limits.py) move with every request:
         # the requester's rates, and refused attempts per source address and key id. B's rates
         # are B's items, held unchanged above.
-        items = {k: v for k, v in items.items() if not is_counter(k[1])}
+        # The usage meter's counters (services/metering.py) of the requester's environment move
+        # with every request too; B's are B's items, held unchanged above.
+        items = {k: v for k, v in items.items() if not is_counter(k[1]) and not is_usage(k[2])}
         if writer is None:
             return items
         return {k: v for k, v in items.items() if not in_partition(k[1], writer.env_id)}

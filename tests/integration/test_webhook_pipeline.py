@@ -20,7 +20,7 @@ import streams
 from standardwebhooks import Webhook as Verifier
 from webhook_listener import Listener, listening
 
-from chalicelib import runtime
+from chalicelib import jsontext, runtime, webhook_handlers
 from chalicelib.clock import FrozenClock
 from chalicelib.config import Settings
 from chalicelib.errors import InvalidInput
@@ -317,3 +317,24 @@ def test_localhost_itself_is_refused_in_production(production: Any, listener: Li
     assert answer.status is None and answer.error is not None
     assert answer.error.startswith("refused: the host resolves to a loopback address")
     assert listener.received == []
+
+
+def test_deliveries_and_failures_are_counted_in_the_usage(
+    local: Pipeline, listener: Listener
+) -> None:
+    """Each attempt, as its Lambda runs it (webhook_handlers.attempts): a failure, then a
+    success, counted in the environment's usage of the day exactly as the listener saw them."""
+    graph = local.graph
+    env, _ = graph.environments.create(OWNER, "Counted")
+    listener.script["/c"] = [500, 503, 200]
+    graph.webhooks.create(OWNER, env.id, listener.url + "/c", None, None)
+    change_a_room(graph, env.id, "r", n=2)  # two changes: two deliveries
+    assert graph.pipeline.on_stream(local.stream_events(env.id, "r")) == 2
+    while local.queue.sent:
+        message, delay = local.queue.sent.pop(0)
+        local.clock.advance(delay)
+        webhook_handlers.attempts({"Records": [{"body": jsontext.dumps(message)}]})
+    day = graph.metering.analytics(OperatorCaller(OWNER, env.id), 1).daily[-1]
+    received = len(listener.at("/c"))
+    assert received == 4  # 500 and 503, then two 200s (the script's last answer repeats)
+    assert (day.webhook_failures, day.webhook_deliveries) == (2, 2)

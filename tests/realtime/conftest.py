@@ -321,6 +321,21 @@ def data_items() -> list[dict[str, Any]]:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+USAGE_PREFIXES = ("USE#", "PEAK#", "ROOMUSE#", "TOP#")
+
+
+def stored_items() -> list[dict[str, Any]]:
+    """The data table without the usage meter's counters (services/metering.py), which every
+    invocation adds to, refusals included: what a refusal must leave as it was."""
+    return [i for i in data_items() if not i["sk"]["S"].startswith(USAGE_PREFIXES)]
+
+
+def refusals_counted(env_id: str) -> dict[str, int]:
+    """Today's refused connections of the environment, by code (the usage analytics)."""
+    analytics = runtime.services().metering.analytics(operator(env_id), 1)
+    return analytics.daily[-1].refused
+
+
 def connection_rows(connection_id: str | None = None) -> list[tuple[str, str]]:
     """(pk, sk) of every connection row (by id, in a room, in an environment)."""
     rows = [
@@ -350,7 +365,7 @@ def live_count(env_id: str, room_id: str) -> int | None:
 
 
 def rooms_total(env_id: str) -> int:
-    return runtime.services().collab.analytics(operator(env_id)).rooms
+    return runtime.services().metering.analytics(operator(env_id), 30).rooms
 
 
 def set_expiry(connection_id: str, expires_at: float) -> None:

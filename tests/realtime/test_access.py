@@ -19,12 +19,13 @@ from .conftest import (
     Env,
     Gateway,
     connection_rows,
-    data_items,
     delete_rows,
     new_env,
+    refusals_counted,
     rest,
     rest_ok,
     room_item,
+    stored_items,
 )
 from .test_budgets import NEW_RATE, RATE, ops
 
@@ -108,14 +109,15 @@ def test_an_access_token_without_the_room_is_refused_with_403_and_nothing_writte
     gw: Gateway, env: Env, dynamo_calls: DynamoCalls
 ) -> None:
     token = token_for(env, permissions={"other:*": "write"})
-    before = data_items()
+    before = stored_items()
 
     with dynamo_calls.record() as calls:
         err = gw.refused(connect_query(env, token), 403, "ROOM_ACCESS_DENIED")
 
     assert ROOM in err["message"]
     assert ops(calls) == ["BatchGetItem"]
-    assert data_items() == before  # no room created, no connection rows
+    assert stored_items() == before  # no room created, no connection rows
+    assert refusals_counted(env.id) == {"ROOM_ACCESS_DENIED": 1}  # only the usage counted it
 
 
 def test_an_access_token_decides_alone_over_what_the_room_grants(gw: Gateway, env: Env) -> None:
@@ -157,14 +159,15 @@ def test_no_room_is_created_on_join_where_the_environment_says_so(
 ) -> None:
     env_settings(env, create_rooms_on_join=False)
     query = connect_query(env, token_for(env))
-    before = data_items()
+    before = stored_items()
 
     with dynamo_calls.record() as calls:
         err = gw.refused(query, 404, "ROOM_NOT_FOUND")
 
     assert ROOM in err["message"]
     assert ops(calls) == ["BatchGetItem"]
-    assert data_items() == before
+    assert stored_items() == before
+    assert refusals_counted(env.id) == {"ROOM_NOT_FOUND": 1}
     existing_room(gw, env)
     assert gw.join(gw.connect(env, "ada", ROOM))["access"] == "write"
 

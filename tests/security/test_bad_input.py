@@ -443,10 +443,13 @@ def test_the_message_tables_cover_every_message_type_and_field() -> None:
 
 
 def without_rate_counters(items: list[str]) -> list[str]:
-    """Every message moves its connection's rate counter; nothing else may change."""
+    """Every message moves its connection's rate counter and the usage meter's counters (API
+    Gateway bills a refused message too); nothing else may change."""
     stripped = []
     for text in items:
         item = json.loads(text)
+        if item["sk"]["S"].startswith(("USE#", "PEAK#", "ROOMUSE#", "TOP#")):
+            continue
         item.pop("rate_window", None)
         item.pop("rate_count", None)
         stripped.append(json.dumps(item, sort_keys=True))

@@ -2935,13 +2935,15 @@ function drawBars(series, width, { unit, tone }) {
   return svg;
 }
 
-function barChart({ title, series, unit, tone }) {
-  const total = series.reduce((sum, d) => sum + d.value, 0);
+function barChart({ title, series, unit, tone, peakOnly = false }) {
+  // A peak (most at once) does not add up over days: its "total" is the period's highest.
+  const total = peakOnly ? Math.max(0, ...series.map((d) => d.value)) : series.reduce((sum, d) => sum + d.value, 0);
+  const totalLabel = (n) => (peakOnly ? `${n.toLocaleString()} at most` : `${n.toLocaleString()} total`);
   const peak = series.reduce((best, d) => (d.value > best.value ? d : best), { value: -1, date: "" });
   const summary =
     series.length === 0
       ? "No data."
-      : `${total} ${unit} over ${series.length} days, ${dayLabel(series[0].date)} to ${dayLabel(series[series.length - 1].date)}` +
+      : `${peakOnly ? `At most ${total}` : total} ${unit} over ${series.length === 1 ? "1 day" : `${series.length} days`}, ${dayLabel(series[0].date)} to ${dayLabel(series[series.length - 1].date)}` +
         (peak.value > 0 ? `; the busiest day was ${dayLabel(peak.date)} with ${peak.value}.` : ".");
   const captionId = uid("chart");
   const canvas = h("div", { class: "chart-canvas", role: "img", "aria-labelledby": captionId, "aria-describedby": `${captionId}-d` });
@@ -2956,34 +2958,120 @@ function barChart({ title, series, unit, tone }) {
   const table = h(
     "table",
     { class: "table table-compact" },
-    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Day"), h("th", { scope: "col" }, title))),
+    h("caption", { class: "sr-only" }, `${title}, day by day`),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Day"), h("th", { scope: "col", class: "num" }, peakOnly ? "At most" : "Count"))),
     h(
       "tbody",
       {},
-      series.map((d) => h("tr", {}, h("td", {}, dayLabel(d.date)), h("td", {}, String(d.value)))),
+      series.map((d) => h("tr", {}, h("th", { scope: "row" }, dayLabel(d.date)), h("td", { class: "num" }, d.value.toLocaleString()))),
     ),
   );
   return h(
     "figure",
     { class: "card chart", "data-chart": tone },
-    h("figcaption", { id: captionId }, h("span", { class: "chart-title" }, title), h("span", { class: "chart-total" }, `${total} total`)),
-    canvas,
-    h("p", { class: "muted small", id: `${captionId}-d` }, summary),
-    h("details", {}, h("summary", {}, "Show as a table"), table),
+    h("figcaption", { id: captionId }, h("span", { class: "chart-title" }, title), h("span", { class: "chart-total" }, totalLabel(total))),
+    h("div", { class: "chart-body" }, h("div", { class: "chart-main" }, canvas, h("p", { class: "muted small", id: `${captionId}-d` }, summary)), h("div", { class: "chart-table", tabindex: "0", role: "region", "aria-label": `${title}, day by day` }, table)),
+  );
+}
+
+const PERIODS = [1, 7, 30, 90];
+const analyticsPeriod = { days: 30 }; // kept while the panel is open
+
+const usd = (n) => (n >= 0.01 || n === 0 ? `$${n.toFixed(2)}` : `$${n.toPrecision(2)}`);
+// Prices of a millionth of a dollar read best per million (API Gateway, Lambda, DynamoDB).
+const unitPrice = (p) => (p > 0 && p < 0.001 ? `$${Number((p * 1e6).toPrecision(4))} per million` : `$${p}`);
+const quantity = (n) => (Number.isInteger(n) ? n.toLocaleString() : n.toLocaleString(undefined, { maximumFractionDigits: 3 }));
+
+/** Sum each day's {name: count} map over the period: [[name, total], ...], largest first. */
+function summed(daily, field) {
+  const totals = new Map();
+  for (const d of daily) for (const [name, n] of Object.entries(d[field] || {})) totals.set(name, (totals.get(name) || 0) + n);
+  return [...totals.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+}
+
+function countsTable(caption, label, rows, empty) {
+  return h(
+    "div",
+    { class: "card table-card" },
+    h("h3", {}, caption),
+    dataTable({
+      caption,
+      empty,
+      rows,
+      columns: [
+        { label, header: true, render: ([name]) => mono(name) },
+        { label: "Count", className: "num", render: ([, n]) => n.toLocaleString() },
+      ],
+    }).node,
+  );
+}
+
+function periodPicker() {
+  return h(
+    "div",
+    { class: "segmented", role: "group", "aria-label": "Period" },
+    PERIODS.map((days) =>
+      h(
+        "button",
+        {
+          type: "button",
+          class: "segment",
+          "aria-pressed": String(days === analyticsPeriod.days),
+          onclick: () => {
+            analyticsPeriod.days = days;
+            render({ focus: false });
+          },
+        },
+        days === 1 ? "Today" : `${days} days`,
+      ),
+    ),
+  );
+}
+
+function costCard(cost) {
+  return h(
+    "div",
+    { class: "card cost", "data-cost": "" },
+    h(
+      "div",
+      { class: "cost-head" },
+      h("h3", {}, "Estimated AWS cost"),
+      h("p", { class: "cost-figure" }, h("span", { "data-cost-total": "" }, usd(cost.total)), h("span", { class: "muted" }, ` for ${cost.days === 1 ? "today" : `the last ${cost.days} days`} · ${usd(cost.monthly)} a month at this rate`)),
+      h("p", { class: "muted small" }, `What this environment used, metered as AWS meters it, at the list prices of ${cost.region} (set PULSE_PRICES to use yours). A connection's minutes count when it ends. Free tiers, data transfer and logs are not included.`),
+    ),
+    dataTable({
+      caption: "Cost by service",
+      rows: cost.lines,
+      rowKey: (l) => l.name,
+      columns: [
+        { label: "Service", header: true, render: (l) => l.name },
+        { label: "Used", className: "num", render: (l) => `${quantity(l.quantity)} ${l.unit}` },
+        { label: "Unit price", className: "num", render: (l) => unitPrice(l.unitPrice) },
+        { label: "Cost", className: "num", render: (l) => usd(l.cost) },
+      ],
+    }).node,
   );
 }
 
 async function analyticsTab(env) {
-  const data = await api("GET", apiPath`environments/${env.id}/analytics`);
+  const days = analyticsPeriod.days;
+  const [data, cost] = await Promise.all([
+    api("GET", apiPath`environments/${env.id}/analytics`, { query: { days } }),
+    api("GET", apiPath`environments/${env.id}/cost`, { query: { days } }),
+  ]);
   const stat = (label, value, key) =>
     h("div", { class: "stat card", "data-stat": key }, h("dt", {}, label), h("dd", {}, value.toLocaleString()));
   const daily = data.daily || [];
+  const series = (field) => daily.map((d) => ({ date: d.date, value: d[field] }));
+  const sumOf = (field) => daily.map((d) => ({ date: d.date, value: Object.values(d[field] || {}).reduce((a, b) => a + b, 0) }));
+  const ranked = (rooms) => rooms.map((r) => [r.roomId, r.count]);
   return section(
     "Analytics",
     h(
       "div",
       { class: "toolbar toolbar-center" },
-      h("p", { class: "muted" }, "Counts are exact and update with every write."),
+      periodPicker(),
+      h("p", { class: "muted" }, "Counts are exact and update with every write (times in UTC)."),
       h("div", { class: "actions" }, button("Refresh", () => render({ focus: false }), { kind: "secondary" })),
     ),
     h(
@@ -2993,13 +3081,34 @@ async function analyticsTab(env) {
       stat("Threads", data.threads, "threads"),
       stat("Comments", data.comments, "comments"),
       stat("Users", data.users, "users"),
+      stat("Active today", data.activeUsers.day, "dau"),
+      stat("Active this week", data.activeUsers.week, "wau"),
+      stat("Active this month", data.activeUsers.month, "mau"),
+      stat("Cost a month", usd(cost.monthly), "cost"),
     ),
     h(
       "div",
       { class: "charts" },
-      barChart({ title: "Comments per day", unit: "comments", tone: "comments", series: daily.map((d) => ({ date: d.date, value: d.comments })) }),
-      barChart({ title: "Active users per day", unit: "active users", tone: "users", series: daily.map((d) => ({ date: d.date, value: d.activeUsers })) }),
+      barChart({ title: "Active users", unit: "active users", tone: "users", series: series("activeUsers") }),
+      barChart({ title: "Connections opened", unit: "connections", tone: "connections", series: series("connections") }),
+      barChart({ title: "Peak concurrent connections", unit: "connections at once", tone: "peak", series: series("peakConnections"), peakOnly: true }),
+      barChart({ title: "Comments", unit: "comments", tone: "comments", series: series("comments") }),
+      barChart({ title: "Messages in", unit: "messages", tone: "messages", series: series("messagesIn") }),
+      barChart({ title: "Pushes out", unit: "pushes", tone: "pushes", series: series("pushesOut") }),
+      barChart({ title: "Connections refused", unit: "refusals", tone: "refused", series: sumOf("refused") }),
+      barChart({ title: "Rate-limited requests (429)", unit: "429s", tone: "limited", series: sumOf("rateLimited") }),
+      barChart({ title: "Webhook deliveries", unit: "deliveries", tone: "deliveries", series: series("webhookDeliveries") }),
+      barChart({ title: "Webhook failures", unit: "failed attempts", tone: "failures", series: series("webhookFailures") }),
     ),
+    h(
+      "div",
+      { class: "tables" },
+      countsTable("Busiest rooms by connections", "Room", ranked(data.busiestByConnections), "No connections in this period."),
+      countsTable("Busiest rooms by comments", "Room", ranked(data.busiestByComments), "No comments in this period."),
+      countsTable("Refused connections by reason", "Reason", summed(daily, "refused"), "No connection was refused."),
+      countsTable("429s by key", "Key", summed(daily, "rateLimited"), "No request was rate-limited."),
+    ),
+    costCard(cost),
   );
 }
 
