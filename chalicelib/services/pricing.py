@@ -1,7 +1,9 @@
-"""AWS unit prices for the cost estimate (services/metering.py), per region, in USD: list
-prices of the first tier, as published by AWS and recorded here on 2026-12-07. Operators on
-other tiers, savings plans or regions not listed set PULSE_PRICES (JSON, any of the fields
-below, e.g. {"dynamodb_write": 0.000000625}); a region not listed is priced as us-east-1."""
+"""AWS unit prices for the cost estimate (services/metering.py), per region, in USD: AWS's
+published first-tier on-demand list prices as known when this was written (from memory of the
+public price pages: the machine that wrote them could not reach them; check them before relying
+on a figure). Operators on other tiers, savings plans, ARM functions or regions not listed set
+PULSE_PRICES (JSON, any of the fields below, e.g. {"dynamodb_write": 0.000000625}); a region not
+listed is priced as us-east-1."""
 
 from __future__ import annotations
 
@@ -25,16 +27,20 @@ class Prices:
     s3_gb_month: float  # S3 Standard, per GB-month
 
 
-M = 1_000_000
+def per_million(dollars: float) -> float:
+    """A price per unit from a price per million units (rounded: 0.20 / 1e6 is not exact)."""
+    return round(dollars / 1_000_000, 15)
+
+
 US_EAST_1 = Prices(
     region="us-east-1",
-    websocket_message=1.00 / M,
-    websocket_minute=0.25 / M,
-    rest_request=3.50 / M,
-    lambda_request=0.20 / M,
+    websocket_message=per_million(1.00),
+    websocket_minute=per_million(0.25),
+    rest_request=per_million(3.50),
+    lambda_request=per_million(0.20),
     lambda_gb_second=0.0000166667,
-    dynamodb_read=0.125 / M,
-    dynamodb_write=0.625 / M,
+    dynamodb_read=per_million(0.125),
+    dynamodb_write=per_million(0.625),
     s3_gb_month=0.023,
 )
 REGIONS: dict[str, Prices] = {
@@ -44,29 +50,29 @@ REGIONS: dict[str, Prices] = {
     "eu-west-1": replace(
         US_EAST_1,
         region="eu-west-1",
-        websocket_message=1.14 / M,
-        websocket_minute=0.285 / M,
-        dynamodb_read=0.1415 / M,
-        dynamodb_write=0.7075 / M,
+        websocket_message=per_million(1.14),
+        websocket_minute=per_million(0.285),
+        dynamodb_read=per_million(0.1415),
+        dynamodb_write=per_million(0.7075),
     ),
     "eu-central-1": replace(
         US_EAST_1,
         region="eu-central-1",
-        websocket_message=1.14 / M,
-        websocket_minute=0.285 / M,
-        rest_request=3.70 / M,
-        dynamodb_read=0.1525 / M,
-        dynamodb_write=0.7625 / M,
+        websocket_message=per_million(1.14),
+        websocket_minute=per_million(0.285),
+        rest_request=per_million(3.70),
+        dynamodb_read=per_million(0.1525),
+        dynamodb_write=per_million(0.7625),
         s3_gb_month=0.0245,
     ),
     "ap-southeast-1": replace(
         US_EAST_1,
         region="ap-southeast-1",
-        websocket_message=1.15 / M,
-        websocket_minute=0.288 / M,
-        rest_request=3.50 / M,
-        dynamodb_read=0.1425 / M,
-        dynamodb_write=0.7125 / M,
+        websocket_message=per_million(1.15),
+        websocket_minute=per_million(0.288),
+        rest_request=per_million(3.50),
+        dynamodb_read=per_million(0.1425),
+        dynamodb_write=per_million(0.7125),
         s3_gb_month=0.025,
     ),
 }
