@@ -122,6 +122,9 @@ class Settings:
     # region's published ones in the cost estimate (PULSE_PRICES, JSON: {"restRequest": ...}).
     lambda_memory_mb: int = 512
     price_overrides: str | None = None
+    # A post answered 410 removes a connection only once it is this old: API Gateway answers 410
+    # until `$connect` returns, after the rows are written (services/channel.py). Tests set 0.
+    connect_settle_seconds: int = 30
 
     @property
     def control_table(self) -> str:
@@ -182,6 +185,7 @@ class Settings:
             ),
             lambda_memory_mb=_int(env, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 512),
             price_overrides=env.get("PULSE_PRICES") or None,
+            connect_settle_seconds=_int(env, "PULSE_CONNECT_SETTLE_SECONDS", 30),
             **_rates(env),
         )
 

@@ -101,7 +101,13 @@ def build(
     keys = KeyCheck(settings, environments, clock)
     authority = Authority(settings, clock, keys, environments)
     metering = Metering(settings, clock, authority, usage=usage_days, stats=stats)
-    channel = RoomChannel(sender, clock, connections, on_removed=metering.disconnected)
+    channel = RoomChannel(
+        sender,
+        clock,
+        connections,
+        on_removed=metering.disconnected,
+        settle_seconds=settings.connect_settle_seconds,
+    )
     tokens = TokenService(settings, clock, keys, users=users, environments=environments)
     limits = Limits(settings, clock, ratelimits)
     throttle = LoginThrottle(settings, clock, login_throttles)

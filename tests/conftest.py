@@ -30,6 +30,9 @@ os.environ.update(
         # one window. The counters are still written (budget tests count them); the tests of
         # the limits set their own (tests/api/test_rate_limits.py, tests/realtime/test_limits.py).
         **{name: "1000000" for name in DEFAULT_RATES},
+        # A connection a post finds gone is removed at once (a stage waits 30 s: a post during
+        # `$connect` answers 410 too; tests/realtime/test_fanout.py checks that wait).
+        "PULSE_CONNECT_SETTLE_SECONDS": "0",
     }
 )
 os.environ.pop("PULSE_DYNAMODB_ENDPOINT", None)

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from .. import codes, jsontext, meter
 from ..access import NONE, RoomAccess, TokenAccess, level_for
-from ..clock import Clock
+from ..clock import Clock, parse_iso
 from ..entities import Comment, Connection, Endpoint, Thread
 from ..errors import PayloadTooLarge
 from ..sockets.sender import Delivery
@@ -123,7 +123,9 @@ class RoomChannel:
         clock: Clock,
         connections: ConnectionStore,
         on_removed: Callable[[Sequence[Connection]], None] | None = None,
+        settle_seconds: int = 30,
     ) -> None:
+        self.settle_seconds = settle_seconds  # see _settled
         self.connections = connections
         self.api = api
         self.clock = clock
@@ -227,9 +229,19 @@ class RoomChannel:
         """drop(), best-effort: a delivery never fails for the cleanup after it. Rows left
         behind are found gone again by the next fan-out, and expire anyway."""
         try:
-            self.drop(gone)
+            self.drop(self._settled(gone))
         except Exception:
             log.exception("gone connections not removed", extra={"count": len(gone)})
+
+    def _settled(self, gone: list[Connection]) -> list[Connection]:
+        """Of connections a post found gone, those past their `$connect`: API Gateway answers
+        410 to a post until `$connect` has returned, and the rows are written before it returns,
+        so a fan-out in between would remove a connection that is about to open (its first
+        message then answered NOT_CONNECTED). A young one that is really gone is removed by its
+        `$disconnect`, or by a fan-out once it is older (`settle_seconds`: 30 on a stage, API
+        Gateway's integration timeout, which no `$connect` outlives)."""
+        settled_before = self.clock.now() - self.settle_seconds
+        return [c for c in gone if parse_iso(c.connected_at) <= settled_before]
 
     def drop(self, gone: list[Connection]) -> None:
         """Remove connections whose sockets are gone and tell their rooms: the rows go in
@@ -256,6 +268,7 @@ class RoomChannel:
                     dead = {d.id for d in delivery.gone}
                     survivors = [m for m in survivors if m.id not in dead]
                     found_gone += delivery.gone
+        found_gone = self._settled(found_gone)
         if found_gone:
             self.drop(found_gone)
 

@@ -236,6 +236,26 @@ def test_a_gone_connection_is_removed_and_announced(gw: Gateway, env: Env, clien
     assert grace not in fake.attempts
 
 
+def test_a_connection_still_in_its_connect_is_not_removed_for_a_410(gw: Gateway, env: Env) -> None:
+    """API Gateway answers 410 to a post until `$connect` has returned, and the rows are written
+    before it returns: a fan-out in between must not remove the connection that is opening (its
+    first message would be refused NOT_CONNECTED). Once older than `$connect` can last (30 s on a
+    stage), a 410 removes it as any other."""
+    gw.reconfigure(connect_settle_seconds=30)
+    fake = gw.fake
+    ada, grace, linus = room_of_three(gw, env)
+    fake.gone.add(grace)  # as if grace's $connect had not returned yet
+
+    gw.send(ada, "broadcast", event="hello")
+
+    assert connection_rows(grace) != []
+    assert live_count(env.id, ROOM) == 3
+    gw.clock.advance(31)
+    gw.send(ada, "broadcast", event="later")
+    assert connection_rows(grace) == []
+    assert live_count(env.id, ROOM) == 2
+
+
 def test_the_senders_own_gone_status_does_not_break_the_others(
     gw: Gateway, env: Env, client: Any
 ) -> None:
