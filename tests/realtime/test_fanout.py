@@ -243,7 +243,7 @@ def test_a_connection_still_in_its_connect_is_not_removed_for_a_410(gw: Gateway,
     stage), a 410 removes it as any other."""
     gw.reconfigure(connect_settle_seconds=30)
     fake = gw.fake
-    ada, grace, linus = room_of_three(gw, env)
+    ada, grace, _linus = room_of_three(gw, env)
     fake.gone.add(grace)  # as if grace's $connect had not returned yet
 
     gw.send(ada, "broadcast", event="hello")
