@@ -86,7 +86,9 @@ def lose_socket(page: WidgetPage, management: str) -> None:
     connection = page.call("return w.connectionId;")
     response = requests.delete(f"{management}/@connections/{quote(connection, safe='')}", timeout=5)
     assert response.status_code == 204, response.text
-    expect(page.widget).to_have_attribute("data-status", "offline")
+    # The close reaches a page emulated offline late on a busy machine (as in
+    # test_headless_client.py): wait for it longer.
+    expect(page.widget).to_have_attribute("data-status", "offline", timeout=30_000)
 
 
 def get_back(page: WidgetPage, connections: int) -> None:

@@ -21,6 +21,7 @@ import requests
 
 from chalicelib import ids
 from chalicelib.auth import apikeys, tokens
+from chalicelib.clock import iso
 
 from .conftest import Stack, stacks
 from .realtime_helpers import (
@@ -577,8 +578,10 @@ def test_a_connection_deleted_through_the_management_api_is_cleaned_up(rt: Realt
 
 def copy_connection(rt: Realtime, env: Env, room: str, real_id: str) -> str:
     """A stale connection in the room: the three rows of `real_id` copied under a made-up id
-    (as if its $disconnect never ran), with the room's live count raised to match."""
+    (as if its $disconnect never ran), with the room's live count raised to match. It connected
+    a minute ago: a younger one answered 410 may still be in its `$connect`, and is kept."""
     fake_id = base64_id()
+    connected_at = iso(time.time() - 60)
     db = boto3.client(
         "dynamodb",
         endpoint_url=rt.dynamodb_url,
@@ -598,7 +601,12 @@ def copy_connection(rt: Realtime, env: Env, room: str, real_id: str) -> str:
                 TableName=table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True
             )["Item"]
             new_pk, new_sk = new_key or (pk, f"CONN#{fake_id}")
-            item.update(pk={"S": new_pk}, sk={"S": new_sk}, id={"S": fake_id})
+            item.update(
+                pk={"S": new_pk},
+                sk={"S": new_sk},
+                id={"S": fake_id},
+                connected_at={"S": connected_at},
+            )
             db.put_item(TableName=table, Item=item)
         db.update_item(
             TableName=table,
