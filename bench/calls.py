@@ -16,6 +16,8 @@ from typing import Any
 
 from botocore.client import BaseClient
 
+from chalicelib.repositories import usage_days
+
 MakeApiCall = Callable[[Any, str, dict[str, Any]], Any]
 
 
@@ -26,8 +28,7 @@ class Call:
 
 
 # The usage meter's items (chalicelib/repositories/usage_days.py) and attributes.
-METER_PREFIXES = ("USE#", "PEAK#", "ROOMUSE#", "TOP#")
-METER_ATTRIBUTES = frozenset({"live_connections", "seenDay"})
+METER_ATTRIBUTES = frozenset({usage_days.LIVE, "seenDay"})
 
 
 def is_meter_call(call: Call) -> bool:
@@ -35,7 +36,7 @@ def is_meter_call(call: Call) -> bool:
     and tests/realtime/test_usage_analytics.py holds the meter's."""
     sk = (call.params.get("Key") or {}).get("sk", {}).get("S", "")
     names = set((call.params.get("ExpressionAttributeNames") or {}).values())
-    return sk.startswith(METER_PREFIXES) or bool(names & METER_ATTRIBUTES)
+    return sk.startswith(usage_days.SK_PREFIXES) or bool(names & METER_ATTRIBUTES)
 
 
 @dataclass

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from chalicelib.repositories import usage_days
+
 Call = Callable[[str, str, Any], tuple[int, Any]]  # (method, path, body) -> (status, JSON)
 
 TARGET = "ada"
@@ -156,7 +158,7 @@ def others(items: list[dict[str, Any]], env_id: str) -> dict[tuple[str, str], st
         pk, sk = item["pk"]["S"], item["sk"]["S"]
         if names_user(item) or erasure_records(item, env_id) or sk in ("STATS",):
             continue
-        if sk.startswith(("USE#", "PEAK#", "ROOMUSE#", "TOP#")):  # the usage meter's counters
+        if sk.startswith(usage_days.SK_PREFIXES):  # the usage meter's counters
             continue
         if sk.startswith("REACT#") and sk.split("#")[1] in mine:
             continue

@@ -26,6 +26,10 @@ KEEP_SECONDS = 120 * 86400  # more than the 90 days the analytics show
 PREFIX = "USE#"
 PEAK_PREFIX = "PEAK#"
 LIVE = "live_connections"  # on the environment's STATS item
+ROOM_PREFIX = "ROOMUSE#"
+TOP_PREFIX = "TOP#"
+# Every usage item's sk starts with one of these (tests and benches leave them out of snapshots).
+SK_PREFIXES = (PREFIX, PEAK_PREFIX, ROOM_PREFIX, TOP_PREFIX)
 
 
 def _client() -> Any:
@@ -155,9 +159,6 @@ def seen(env_id: str, user_id: str, periods: Mapping[str, str]) -> dict[str, boo
 
 
 # --- busiest rooms ---------------------------------------------------------------------------
-
-ROOM_PREFIX = "ROOMUSE#"
-TOP_PREFIX = "TOP#"
 
 
 def add_room(

@@ -16,6 +16,7 @@ from moto.core.botocore_stubber import BotocoreStubber
 from bench.calls import Call, DynamoCalls
 from chalicelib import runtime
 from chalicelib.entities import Actor
+from chalicelib.repositories import usage_days
 
 __all__ = [
     "OWNER",
@@ -55,11 +56,8 @@ def is_rate_count(call: Call) -> bool:
 
 # The usage meter's items (services/metering.py), in the environment's partition of the data
 # table: every invocation adds to them, refusals included.
-USAGE_PREFIXES = ("USE#", "PEAK#", "ROOMUSE#", "TOP#")
-
-
 def is_usage(sk: str) -> bool:
-    return sk.startswith(USAGE_PREFIXES)
+    return sk.startswith(usage_days.SK_PREFIXES)
 
 
 def without_counters(items: list[str], kind: str = "") -> list[str]:

@@ -23,7 +23,7 @@ from typing import Any
 import boto3
 import pytest
 from callers import operator, secret_key
-from integration.conftest import DynamoCalls, dynamo_calls  # noqa: F401 (a fixture)
+from integration.conftest import DynamoCalls, dynamo_calls, is_usage  # noqa: F401 (a fixture)
 
 from chalicelib import runtime
 from chalicelib.clock import FrozenClock
@@ -321,13 +321,10 @@ def data_items() -> list[dict[str, Any]]:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-USAGE_PREFIXES = ("USE#", "PEAK#", "ROOMUSE#", "TOP#")
-
-
 def stored_items() -> list[dict[str, Any]]:
     """The data table without the usage meter's counters (services/metering.py), which every
     invocation adds to, refusals included: what a refusal must leave as it was."""
-    return [i for i in data_items() if not i["sk"]["S"].startswith(USAGE_PREFIXES)]
+    return [i for i in data_items() if not is_usage(i["sk"]["S"])]
 
 
 def refusals_counted(env_id: str) -> dict[str, int]:

@@ -49,6 +49,7 @@ from realtime.conftest import Env, Gateway
 
 from chalicelib.api import admin_environments, admin_operators, v1_inbox, v1_privacy, v1_rooms
 from chalicelib.realtime import protocol
+from chalicelib.repositories import usage_days
 
 from .conftest import fill, table_items
 
@@ -448,7 +449,7 @@ def without_rate_counters(items: list[str]) -> list[str]:
     stripped = []
     for text in items:
         item = json.loads(text)
-        if item["sk"]["S"].startswith(("USE#", "PEAK#", "ROOMUSE#", "TOP#")):
+        if item["sk"]["S"].startswith(usage_days.SK_PREFIXES):
             continue
         item.pop("rate_window", None)
         item.pop("rate_count", None)
