@@ -242,7 +242,7 @@ def metered() -> Iterator[None]:
         yield
     finally:
         meter.end(token)
-        if running.counts or running.rooms:
+        if not running.idle():
             try:
                 services().metering.flush(running)
             except Exception:

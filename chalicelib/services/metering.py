@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
-from .. import meter
+from .. import meter, together
 from ..clock import Clock, parse_iso
 from ..config import Settings
 from ..entities import (
@@ -54,6 +55,8 @@ DAILY_FIELDS = {
     "webhookDeliveries": "webhook_deliveries",
     "webhookFailures": "webhook_failures",
 }
+# A user's first connection of a period (its seen mark moved) counts among the period's actives.
+ACTIVE = {"seenDay": "activeUsers", "seenWeek": "weekActive", "seenMonth": "monthActive"}
 REFUSED = "refused:"
 LIMITED = "limited:"
 
@@ -99,27 +102,76 @@ class Metering:
     # --- counting ----------------------------------------------------------------------------
 
     def flush(self, running: meter.Meter) -> None:
-        """Write what an invocation counted (runtime.metered calls this when it ends)."""
-        if not running.counts and not running.rooms:
+        """Write what an invocation counted (runtime.metered calls this when it ends), in two
+        rounds of calls made at once: first those whose answers the counts need (arrivals'
+        seen marks, a rise of the live count, the rooms' counters), then the day's counters
+        with the peaks and standings those answers raised (and a fall of the live count)."""
+        if running.idle():
             return
         now = self.clock.now()
-        day = self.clock.today()
+        today = date.fromisoformat(self.clock.today())
+        day = today.isoformat()
         expires = int(now) + KEEP_SECONDS
-        envs = list(running.counts) or sorted({env for env, _ in running.rooms})
-        writes = len(envs) + len(running.rooms)  # this flush's own UpdateItems
-        share = len(envs)
+        counts = {env: Counter(c) for env, c in running.counts.items()}
+        periods = {"seenDay": day, "seenWeek": iso_week(today), "seenMonth": day[:7]}
+        arrivals, rooms = running.arrivals, list(running.rooms.items())
+        # A rise of the live count may be a new peak: its answer is needed; a fall's is not.
+        lives = [(env_id, delta) for env_id, delta in running.live.items() if delta > 0]
+        falls = [(env_id, delta) for env_id, delta in running.live.items() if delta < 0]
+        calls: list[Callable[[], Any]] = [
+            *(partial(self.usage.seen, env, user, periods) for env, user in arrivals),
+            *(partial(self.usage.live, env, delta) for env, delta in lives),
+            *(partial(self.usage.add_room, e, day, r, dict(k), expires) for (e, r), k in rooms),
+        ]
+        first = together.run(calls)
+        seen, live, room_counts = _split(first, len(arrivals), len(lives))
+        for (env_id, _), marks in zip(arrivals, seen, strict=True):
+            if isinstance(marks, dict):
+                for mark, name in ACTIVE.items():
+                    counts.setdefault(env_id, Counter())[name] += int(marks[mark])
+            elif marks is not None:
+                log.error("connection not counted", exc_info=marks)
+        peaks = []
+        for (env_id, _), value in zip(lives, live, strict=True):
+            if isinstance(value, BaseException):
+                log.error("live connections not counted", exc_info=value)
+            elif value > self._peaks.get((env_id, day), 0):  # a day's peak only rises
+                peaks.append((env_id, value))
+        offers = []
+        for ((env_id, room_id), _), got in zip(rooms, room_counts, strict=True):
+            if isinstance(got, BaseException):
+                log.error("room usage not counted", exc_info=got)
+            else:
+                offers += [(env_id, kind, room_id, n) for kind, n in got.items()]
+        envs = sorted(counts) or sorted({env for env, _ in running.rooms})
+        # The day's counters carry this flush's own writes (one each, at the least).
+        writes = len(first) + len(envs) + len(peaks) + len(falls)
         elapsed = running.elapsed_ms()
+        second: list[Callable[[], Any]] = []
         for env_id in envs:
-            counts: Counter[str] = Counter(running.counts.get(env_id, {}))
-            counts["invocations"] += 1
-            counts["lambdaMbMs"] += round(elapsed * self.settings.lambda_memory_mb / share)
-            counts["readUnitsMilli"] += round(running.read_units * 1000 / share)
-            counts["writeUnitsMilli"] += round((running.write_units + writes) * 1000 / share)
-            self.usage.add(env_id, day, dict(counts), expires)
-        for (env_id, room_id), kinds in running.rooms.items():
-            now_counts = self.usage.add_room(env_id, day, room_id, dict(kinds), expires)
-            for kind, count in now_counts.items():
-                self._offer(env_id, day, kind, room_id, count, expires)
+            c = counts.setdefault(env_id, Counter())
+            if running.invocation:
+                c["invocations"] += 1
+                c["lambdaMbMs"] += round(elapsed * self.settings.lambda_memory_mb / len(envs))
+            c["readUnitsMilli"] += round(running.read_units * 1000 / len(envs))
+            c["writeUnitsMilli"] += round((running.write_units + writes) * 1000 / len(envs))
+            second.append(partial(self.usage.add, env_id, day, dict(c), expires))
+        second += [partial(self._raise_peak, env_id, day, v, expires) for env_id, v in peaks]
+        second += [partial(self.usage.live, env_id, delta) for env_id, delta in falls]
+        if offers:
+            second.append(partial(self._offer_all, day, offers, expires))
+        for outcome in together.run(second):
+            if isinstance(outcome, BaseException):
+                log.error("usage not counted", exc_info=outcome)
+
+    def _raise_peak(self, env_id: str, day: str, value: int, expires: int) -> None:
+        self.usage.raise_peak(env_id, day, value, expires)
+        self._remember(self._peaks, (env_id, day), value)  # the peak is at least this now
+
+    def _offer_all(self, day: str, offers: list[tuple[str, str, str, int]], ttl: int) -> None:
+        """One after the other: offers to one day's standing would race each other."""
+        for env_id, kind, room_id, count in offers:
+            self._offer(env_id, day, kind, room_id, count, ttl)
 
     def _offer(self, env_id: str, day: str, kind: str, room_id: str, count: int, ttl: int) -> None:
         """Put the room's new count in the day's standing if it belongs there. The standing last
@@ -146,39 +198,28 @@ class Metering:
                 return
             changed = {**top, kind: kept}
             if self.usage.save_standing(env_id, day, changed, version, ttl):
-                if len(self._standings) >= MEMORY_MAX:
-                    self._standings.clear()
-                    self._floor.clear()
-                    self._peaks.clear()
-                self._standings[key] = (changed, version + 1)
+                self._remember(self._standings, key, (changed, version + 1))
                 return
         log.warning("busiest rooms not updated (kept changing)", extra={"kind": kind})
 
+    def _remember(self, memory: dict[Any, Any], key: Any, value: Any) -> None:
+        """Keep `value` in one of the container's memories, forgetting them all when full."""
+        if len(memory) >= MEMORY_MAX:
+            self._standings.clear()
+            self._floor.clear()
+            self._peaks.clear()
+        memory[key] = value
+
     def connected(self, c: Connection) -> None:
         """A connection was admitted: count it, its user's first connection of the day, week
-        and month, and the environment's live connections (raising the day's peak)."""
-        try:
-            today = date.fromisoformat(self.clock.today())
-            meter.count(c.env_id, "connections")
-            meter.count_room(c.env_id, c.room_id, "connections")
-            periods = {
-                "seenDay": today.isoformat(),
-                "seenWeek": iso_week(today),
-                "seenMonth": today.isoformat()[:7],
-            }
-            first = self.usage.seen(c.env_id, c.user_id, periods)
-            if first is not None:
-                meter.count(c.env_id, "activeUsers", int(first["seenDay"]))
-                meter.count(c.env_id, "weekActive", int(first["seenWeek"]))
-                meter.count(c.env_id, "monthActive", int(first["seenMonth"]))
-            live = self.usage.live(c.env_id, 1)
-            peak_key = (c.env_id, today.isoformat())
-            if live > self._peaks.get(peak_key, 0):  # the day's peak only rises
-                expires = int(self.clock.now()) + KEEP_SECONDS
-                self.usage.raise_peak(c.env_id, today.isoformat(), live, expires)
-                self._peaks[peak_key] = live  # the peak is at least this now
-        except Exception:
-            log.exception("connection not counted")
+        and month, and the environment's live connections (raising the day's peak): the last
+        three are written when the invocation ends (`flush`)."""
+        meter.count(c.env_id, "connections")
+        meter.count_room(c.env_id, c.room_id, "connections")
+        if not meter.arrive(c.env_id, c.user_id):
+            alone = meter.Meter(invocation=False)
+            alone.arrive(c.env_id, c.user_id)
+            self._outside(alone)
 
     def disconnected(self, removed: Sequence[Connection]) -> None:
         """Connections were removed (each once): the live count down, their minutes counted."""
@@ -188,10 +229,18 @@ class Metering:
             seconds = max(0, round(now - parse_iso(c.connected_at)))
             meter.count(c.env_id, "connectionSeconds", seconds)
         for env_id, n in by_env.items():
-            try:
-                self.usage.live(env_id, -n)
-            except Exception:
-                log.exception("disconnection not counted")
+            if not meter.depart(env_id, n):
+                alone = meter.Meter(invocation=False)
+                alone.depart(env_id, n)
+                self._outside(alone)
+
+    def _outside(self, alone: meter.Meter) -> None:
+        """Outside an invocation (a script, a test calling a service): written at once, not
+        counted as an invocation."""
+        try:
+            self.flush(alone)
+        except Exception:
+            log.exception("usage not counted")
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -334,3 +383,12 @@ def _busiest(standings: dict[str, dict[str, dict[str, int]]], kind: str) -> list
         sums.update(top.get(kind, {}))
     ranked = sorted(sums.items(), key=lambda kv: (-kv[1], kv[0]))[:BUSIEST]
     return [RoomRank(room_id, count) for room_id, count in ranked]
+
+
+def _split(answers: list[Any], *sizes: int) -> list[list[Any]]:
+    """`answers` cut into consecutive runs of `sizes`, and the rest."""
+    runs, start = [], 0
+    for size in sizes:
+        runs.append(answers[start : start + size])
+        start += size
+    return [*runs, answers[start:]]

@@ -12,9 +12,11 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from botocore.client import BaseClient
 from callers import operator
 from integration.conftest import atomic_moto  # noqa: F401 (a fixture)
 
+from bench.calls import Call, is_meter_call
 from chalicelib import runtime
 from chalicelib.entities import Connection
 from chalicelib.errors import InvalidInput
@@ -167,6 +169,27 @@ def test_minting_is_not_activity(gw: Gateway, env: Env) -> None:
     assert runtime.services().metering.analytics(operator(env.id), 30).users == len(USERS)
 
 
+def told(services: runtime.Services, env: Env, user: str, connection_id: str) -> Connection:
+    """A connection of `user` in room "r", as the meter is told of it (services called alone:
+    tokens cannot be minted far from real time)."""
+    return Connection(
+        id=connection_id,
+        env_id=env.id,
+        room_id="r",
+        user_id=user,
+        name=user,
+        avatar=None,
+        color="#000000",
+        presence=None,
+        domain_name="d",
+        stage="s",
+        publishable_key_id=env.pk_id,
+        secret_key_id=env.sk_id,
+        connected_at=services.clock.now_iso(),
+        expires_at=services.clock.now() + 60,
+    )
+
+
 def test_weekly_and_monthly_actives_count_each_user_once_per_period(
     services: runtime.Services, env: Env
 ) -> None:
@@ -182,24 +205,8 @@ def test_weekly_and_monthly_actives_count_each_user_once_per_period(
         mint(env.sk, u)  # the users exist (their items carry when they were seen)
 
     def connect(user: str) -> None:
-        c = Connection(
-            id=f"c-{user}-{clock.today()}",
-            env_id=env.id,
-            room_id="r",
-            user_id=user,
-            name=user,
-            avatar=None,
-            color="#000000",
-            presence=None,
-            domain_name="d",
-            stage="s",
-            publishable_key_id=env.pk_id,
-            secret_key_id=env.sk_id,
-            connected_at=clock.now_iso(),
-            expires_at=clock.now() + 60,
-        )
         with runtime.metered():
-            services.metering.connected(c)
+            services.metering.connected(told(services, env, user, f"c-{user}-{clock.today()}"))
 
     for user in ("ada", "bob"):  # Monday
         connect(user)
@@ -215,6 +222,31 @@ def test_weekly_and_monthly_actives_count_each_user_once_per_period(
     assert iso_week(date.fromisoformat(clock.today())) != iso_week(monday)
     assert (a.active_users.day, a.active_users.week, a.active_users.month) == (1, 1, 4)
     assert sum(d.active_users for d in a.daily) == 5  # ada counted on each of her two days
+
+
+def test_outside_an_invocation_arrivals_are_written_at_once_and_not_billed(
+    services: runtime.Services, env: Env
+) -> None:
+    """A script calling the services (no runtime.metered around it): the seen mark, the live
+    count and the peak are written when the connection is told, with no invocation counted."""
+    mint(env.sk, "ada")
+    c = told(services, env, "ada", "c-outside")
+
+    def live() -> int:
+        (stats,) = [
+            i for i in data_items() if i["pk"]["S"] == f"ENV#{env.id}" and i["sk"]["S"] == "STATS"
+        ]
+        return int(stats.get("live_connections", {"N": "0"})["N"])
+
+    services.metering.connected(c)
+    assert live() == 1
+    assert walk_seen_today(env.id, services.clock.today()) == {"ada"}
+    today = services.metering.analytics(operator(env.id), 1).daily[-1]
+    assert (today.active_users, today.peak_connections) == (1, 1)
+    used = services.metering.usage.days(env.id, services.clock.today(), services.clock.today())
+    assert "invocations" not in used[services.clock.today()]
+    services.metering.disconnected([c])
+    assert live() == 0
 
 
 def test_429s_are_counted_per_key(gw: Gateway, env: Env, client: Any) -> None:
@@ -314,37 +346,76 @@ def described(call: Any) -> str:
     return f"{call.operation} {sk.split('#')[0]}#"
 
 
+def rounds(calls: list[Any], first: int) -> tuple[list[str], list[str]]:
+    """The meter's calls as its two rounds (each made at once, so in any order within it)."""
+    said = [described(c) for c in calls]
+    return sorted(said[:first]), sorted(said[first:])
+
+
 def test_the_meters_own_calls_per_invocation(
     gw: Gateway, env: Env, dynamo_calls: DynamoCalls
 ) -> None:
-    """The calls the usage meter adds to each kind of invocation (the budget tests list an
-    operation's own calls and leave these out: bench/calls.py's is_meter_call)."""
+    """The calls the usage meter adds to each kind of invocation, in its two rounds (the budget
+    tests list an operation's own calls and leave these out: bench/calls.py's is_meter_call)."""
     tokens = {u: mint(env.sk, u) for u in ("ada", "bob")}
+    first = sorted(["UpdateItem user.seen", "UpdateItem STATS.live", "UpdateItem ROOMUSE#"])
     with dynamo_calls.record():
         ada = gw.connect(env, "ada", "doc", token=tokens["ada"])
-    first = ["UpdateItem user.seen", "UpdateItem STATS.live", "UpdateItem PEAK#"]
-    after = ["UpdateItem USE#", "UpdateItem ROOMUSE#"]
     # The day's standing is read once per container, then written straight on.
-    assert [described(c) for c in dynamo_calls.metered] == [
-        *first,
-        *after,
-        "GetItem TOP#",
-        "UpdateItem TOP#",
-    ]
+    assert rounds(dynamo_calls.metered, 3) == (
+        first,
+        sorted(["UpdateItem USE#", "UpdateItem PEAK#", "GetItem TOP#", "UpdateItem TOP#"]),
+    )
     with dynamo_calls.record():
         bob = gw.connect(env, "bob", "doc", token=tokens["bob"])
-    assert [described(c) for c in dynamo_calls.metered] == [*first, *after, "UpdateItem TOP#"]
+    assert rounds(dynamo_calls.metered, 3) == (
+        first,
+        sorted(["UpdateItem USE#", "UpdateItem PEAK#", "UpdateItem TOP#"]),
+    )
     gw.disconnect(bob)
     with dynamo_calls.record():
         gw.connect(env, "bob", "doc", token=tokens["bob"])  # not a new peak: no PEAK# write
-    assert [described(c) for c in dynamo_calls.metered] == [*first[:2], *after, "UpdateItem TOP#"]
+    assert rounds(dynamo_calls.metered, 3) == (
+        first,
+        sorted(["UpdateItem USE#", "UpdateItem TOP#"]),
+    )
 
     with dynamo_calls.record():
         gw.send(ada, "presence.update", data={"x": 1})
     assert [described(c) for c in dynamo_calls.metered] == ["UpdateItem USE#"]
     with dynamo_calls.record():
         gw.disconnect(ada)
-    assert [described(c) for c in dynamo_calls.metered] == [
-        "UpdateItem STATS.live",
-        "UpdateItem USE#",
-    ]
+    # A fall of the live count needs no answer: one round.
+    assert rounds(dynamo_calls.metered, 0) == ([], ["UpdateItem STATS.live", "UpdateItem USE#"])
+
+
+def test_a_connects_meter_calls_wait_for_one_another_not_in_turn(
+    gw: Gateway, env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first round's three calls of a `$connect` are in flight at once: each waits at a
+    barrier for the other two (made one after the other, the first would wait in vain, and
+    the barrier break)."""
+    barrier = threading.Barrier(3, timeout=10)
+    broken: list[str] = []
+    original = BaseClient._make_api_call
+
+    def meeting(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        call = Call(operation, params)
+        if is_meter_call(call) and described(call) in FIRST_ROUND:
+            try:
+                barrier.wait()
+            except threading.BrokenBarrierError:
+                broken.append(described(call))
+                raise
+        return original(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", meeting)
+    gw.connect(env, "ada", "doc")
+    monkeypatch.setattr(BaseClient, "_make_api_call", original)
+    assert broken == []
+    today = today_of(env)
+    assert (today["today"].connections, today["today"].active_users) == (1, 1)
+    assert [(r.room_id, r.count) for r in today["analytics"].busiest_by_connections] == [("doc", 1)]
+
+
+FIRST_ROUND = {"UpdateItem user.seen", "UpdateItem STATS.live", "UpdateItem ROOMUSE#"}
