@@ -9,7 +9,6 @@ interleave freely: a read, another thread's commit, then this thread's condition
 from __future__ import annotations
 
 import random
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 from callers import operator, secret_key
+from races import race
 
 from chalicelib import runtime
 from chalicelib.errors import Conflict, NotFound
@@ -121,27 +121,6 @@ def assert_exact(services: runtime.Services, env_id: str) -> Recount:
 
 
 # --- races --------------------------------------------------------------------------------------
-
-
-def race(workers: list[Callable[[], Any]]) -> list[Any]:
-    """Start every worker at once; each one's result or the exception it raised, in order."""
-    barrier = threading.Barrier(len(workers))
-    results: list[Any] = [None] * len(workers)
-
-    def run(n: int) -> None:
-        barrier.wait()
-        try:
-            results[n] = workers[n]()
-        except Exception as exc:
-            results[n] = exc
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(workers))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads)
-    return results
 
 
 def until_done(action: Callable[[], None]) -> Callable[[], str]:

@@ -15,6 +15,7 @@ import pytest
 from botocore.client import BaseClient
 from callers import operator
 from integration.conftest import atomic_moto  # noqa: F401 (a fixture)
+from races import race
 
 from bench.calls import Call, is_meter_call
 from chalicelib import runtime
@@ -40,22 +41,8 @@ WORKERS = 10
 
 
 def together(work: list[Callable[[], Any]]) -> list[Any]:
-    """Run every callable at once (a barrier, then threads); their results, or exceptions."""
-    barrier = threading.Barrier(len(work))
-    results: list[Any] = [None] * len(work)
-
-    def run(n: int) -> None:
-        barrier.wait()
-        try:
-            results[n] = work[n]()
-        except Exception as exc:
-            results[n] = exc
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(work))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    """Run every callable at once (tests/races.py); their results, or the first exception."""
+    results = race(work)
     for r in results:
         if isinstance(r, Exception):
             raise r
